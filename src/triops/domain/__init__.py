@@ -1,0 +1,1 @@
+"""Pure domain layer: frozen records, ids, events, the clock protocol and validation rules. No I/O here."""

@@ -1,0 +1,65 @@
+"""Settings read once from TRIOPS_* environment variables and an optional ``triops.toml``.
+
+Nothing here runs at import: call ``Settings.load()`` and pass the object down.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from triops.errors import ConfigError
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TRIOPS_", extra="ignore")
+
+    home: Path = Field(default=Path(".triops"), description="where the embedded store and artifacts live")
+    store_url: str | None = Field(default=None, description="SQLAlchemy URL or http(s) server URL")
+    artifact_root: str | None = Field(default=None, description="local path or fsspec URL for artifacts")
+    token: str | None = Field(default=None, description="bearer token for a remote triops server")
+    flush_every: int = Field(default=5000, ge=1, description="flush the metric buffer after this many")
+    flush_interval_s: float = Field(default=0.5, gt=0, le=60, description="flush at least this often")
+    sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
+    max_request_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    openlineage_url: str | None = None
+    openlineage_file: Path | None = None
+    price_catalog: Path | None = None
+    currency: str = "EUR"
+    budget_webhook: str | None = None
+    audit_key_path: Path | None = None
+    user: str | None = Field(default=None, description="acting user name; defaults to the OS user")
+
+    @classmethod
+    def load(cls, config_file: Path | None = None, **overrides: Any) -> Settings:
+        """Environment first, then ``triops.toml`` ([triops] table) for anything the environment leaves unset."""
+        file_values: dict[str, Any] = {}
+        path = config_file or Path(os.environ.get("TRIOPS_CONFIG", "triops.toml"))
+        if path.is_file():
+            try:
+                data = tomllib.loads(path.read_text(encoding="utf-8"))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                raise ConfigError(f"cannot read {path}: {exc}", hint="fix the TOML syntax") from exc
+            section = data.get("triops", {})
+            if not isinstance(section, dict):
+                raise ConfigError(f"{path}: [triops] must be a table", hint="write settings under [triops]")
+            file_values = {k: v for k, v in section.items() if f"TRIOPS_{k.upper()}" not in os.environ}
+        try:
+            return cls(**{**file_values, **overrides})
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise ConfigError(f"invalid settings: {problems}", hint="check TRIOPS_* variables and triops.toml") from exc
+
+    @property
+    def acting_user(self) -> str:
+        if self.user:
+            return self.user
+        try:
+            return os.getlogin()
+        except OSError:
+            return os.environ.get("USER") or "local"

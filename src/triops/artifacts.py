@@ -1,0 +1,128 @@
+"""Content-addressed artifacts: immutable blobs named by their sha256, on a local root or any fsspec URL.
+
+Writes are atomic (a temporary name, then a rename) and idempotent: the same bytes are stored once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from triops.errors import InvalidInputError, NotFoundError
+
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArtifact:
+    sha256: str
+    size: int
+    media_type: str
+
+
+def _is_sha256(value: str) -> bool:
+    return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+
+
+class ArtifactStore:
+    """Blobs under ``root/ab/cd/abcd…``; ``root`` is a local path or an fsspec URL (``s3://…``, ``memory://…``)."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = str(root)
+        self._local = "://" not in self.root or self.root.startswith("file://")
+        if self._local:
+            self._path = Path(self.root.removeprefix("file://"))
+            self._path.mkdir(parents=True, exist_ok=True)
+            self._fs: Any = None
+        else:
+            import fsspec
+
+            self._fs, self._base = fsspec.core.url_to_fs(self.root)
+            self._fs.makedirs(self._base, exist_ok=True)
+
+    def _relative(self, sha256: str) -> str:
+        if not _is_sha256(sha256):
+            raise InvalidInputError(f"{sha256!r} is not a sha256 hex digest", hint="use the 64-character id")
+        return f"{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+    def location(self, sha256: str) -> str:
+        rel = self._relative(sha256)
+        return str(self._path / rel) if self._local else f"{self._base}/{rel}"
+
+    def exists(self, sha256: str) -> bool:
+        loc = self.location(sha256)
+        return os.path.exists(loc) if self._local else bool(self._fs.exists(loc))
+
+    def put_bytes(self, data: bytes, media_type: str = "application/octet-stream") -> StoredArtifact:
+        digest = hashlib.sha256(data).hexdigest()
+        if not self.exists(digest):
+            self._write(digest, lambda fh: fh.write(data))
+        return StoredArtifact(digest, len(data), media_type)
+
+    def put_file(self, path: str | Path, media_type: str = "application/octet-stream") -> StoredArtifact:
+        source = Path(path)
+        if not source.is_file():
+            raise NotFoundError(f"artifact file {source} does not exist", hint="check the path")
+        hasher = hashlib.sha256()
+        size = 0
+        with source.open("rb") as fh:
+            while chunk := fh.read(_CHUNK):
+                hasher.update(chunk)
+                size += len(chunk)
+        digest = hasher.hexdigest()
+        if not self.exists(digest):
+
+            def copy(out: IO[bytes]) -> None:
+                with source.open("rb") as src:
+                    shutil.copyfileobj(src, out, _CHUNK)
+
+            self._write(digest, copy)
+        return StoredArtifact(digest, size, media_type)
+
+    def _write(self, digest: str, writer: Any) -> None:
+        loc = self.location(digest)
+        if self._local:
+            target = Path(loc)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    writer(fh)
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        else:
+            tmp = f"{loc}.tmp-{os.getpid()}"
+            self._fs.makedirs(loc.rsplit("/", 1)[0], exist_ok=True)
+            with self._fs.open(tmp, "wb") as fh:
+                writer(fh)
+            self._fs.mv(tmp, loc)
+
+    def get_bytes(self, sha256: str) -> bytes:
+        with self.open(sha256) as fh:
+            return fh.read()
+
+    @contextmanager
+    def open(self, sha256: str) -> Iterator[IO[bytes]]:
+        loc = self.location(sha256)
+        try:
+            fh = open(loc, "rb") if self._local else self._fs.open(loc, "rb")  # noqa: SIM115
+        except FileNotFoundError as exc:
+            raise NotFoundError(
+                f"artifact {sha256} is not in the artifact store at {self.root}",
+                hint="it may have been removed by hand; re-log it",
+            ) from exc
+        with fh:
+            yield fh
+
+    def local_path(self, sha256: str) -> Path | None:
+        """The file path for a local root (for zero-copy reads), else None."""
+        return Path(self.location(sha256)) if self._local else None

@@ -1,0 +1,1 @@
+"""Persistence: the SQL store (SQLite by default, PostgreSQL for teams), its schema, migrations and repositories."""

@@ -1,0 +1,102 @@
+"""Shared fixtures: a fresh store on SQLite and on PostgreSQL for every contract test.
+
+PostgreSQL is never skipped silently: if it cannot be reached, the tests that need it fail with the reason.
+Each pytest session creates its own PostgreSQL schema and drops it at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from triops.store.engine import Store, create_store
+from triops.store.migrate import VERSION_TABLE, known_revisions, upgrade
+from triops.store.schema import metadata
+
+PG_BASE_URL = os.environ.get("TRIOPS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _pg_url(schema: str) -> str:
+    return f"{PG_BASE_URL}?options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="session")
+def pg_schema_url() -> Iterator[str]:
+    schema = f"triops_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = sa.create_engine(PG_BASE_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    except sa.exc.OperationalError as exc:
+        pytest.fail(
+            f"PostgreSQL at {PG_BASE_URL} is not reachable ({exc.orig}); start it with "
+            "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` (make test does this)"
+        )
+    url = _pg_url(schema)
+    store = create_store(url)
+    upgrade(store)
+    store.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "store.db"
+    store = create_store(f"sqlite:///{path}")
+    upgrade(store)
+    with store.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.dispose()
+    return path
+
+
+def _truncate_all(store: Store) -> None:
+    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    with store.begin() as conn:
+        conn.exec_driver_sql(f"TRUNCATE {names} CASCADE")
+        # a test may have moved the schema revision (e.g. to simulate a newer triops): put it back
+        conn.execute(sa.text(f"UPDATE {VERSION_TABLE} SET version_num = :head"), {"head": known_revisions()[1]})
+
+
+@pytest.fixture
+def sqlite_store_url(sqlite_template: Path, tmp_path: Path) -> str:
+    target = tmp_path / "store.db"
+    shutil.copyfile(sqlite_template, target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """URL of a fresh, migrated, empty store on each backend."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("sqlite_store_url")
+    else:
+        url = request.getfixturevalue("pg_schema_url")
+        store = create_store(url)
+        _truncate_all(store)
+        store.dispose()
+        yield url
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    """A fresh, migrated, empty Store on SQLite and on PostgreSQL (the contract-test fixture)."""
+    s = create_store(store_url)
+    yield s
+    s.dispose()
+
+
+@pytest.fixture
+def sqlite_store(sqlite_store_url: str) -> Iterator[Store]:
+    s = create_store(sqlite_store_url)
+    yield s
+    s.dispose()

@@ -54,6 +54,7 @@ class Run:
     start_time: datetime
     end_time: datetime | None
     error: str | None
+    user: str | None = None
     params: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
@@ -76,6 +77,7 @@ class Run:
             "end_time": self.end_time.isoformat() if self.end_time else None,
             "duration_s": self.duration_s,
             "error": self.error,
+            "user": self.user,
             "params": dict(self.params),
             "tags": dict(self.tags),
             "metrics": dict(self.metrics),

@@ -114,6 +114,7 @@ def _sqlite_engine(url: sa.URL, busy_timeout_ms: int) -> Engine:
         cur.execute("PRAGMA journal_mode = WAL")
         cur.execute("PRAGMA synchronous = NORMAL")
         cur.execute("PRAGMA foreign_keys = ON")
+        cur.execute("PRAGMA case_sensitive_like = ON")
         cur.close()
 
     return engine

@@ -57,6 +57,8 @@ metrics = sa.Table(
     sa.Column("run_id", ID, sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
     sa.Column("key", sa.String(250), nullable=False),
     sa.Column("value", sa.Float(precision=53), nullable=False),
+    # SQLite cannot store NaN (it becomes NULL), so NaN is a flag with value 0 on both backends
+    sa.Column("is_nan", sa.Boolean, nullable=False, server_default=sa.text("false")),
     sa.Column("step", sa.BigInteger, nullable=False),
     sa.Column("timestamp_ms", sa.BigInteger, nullable=False),
     sa.Index("ix_metrics_run_key_step", "run_id", "key", "step"),
@@ -68,6 +70,7 @@ latest_metrics = sa.Table(
     sa.Column("run_id", ID, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("key", sa.String(250), primary_key=True),
     sa.Column("value", sa.Float(precision=53), nullable=False),
+    sa.Column("is_nan", sa.Boolean, nullable=False, server_default=sa.text("false")),
     sa.Column("step", sa.BigInteger, nullable=False),
     sa.Column("timestamp_ms", sa.BigInteger, nullable=False),
     sa.Index("ix_latest_metrics_key_value", "key", "value"),

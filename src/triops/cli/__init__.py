@@ -1,0 +1,1 @@
+"""The ``triops`` command line (Typer + rich). Heavy libraries are imported inside commands."""

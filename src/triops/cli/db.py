@@ -1,0 +1,38 @@
+"""``triops init`` and ``triops db upgrade``."""
+
+from __future__ import annotations
+
+import typer
+
+from triops.cli.context import STATE, console, open_workspace
+
+app = typer.Typer(no_args_is_help=True)
+
+
+def init() -> None:
+    ws = open_workspace()
+    where = ws.url
+    console().print(f"[green]workspace ready[/] at {where}")
+    if not ws.is_remote:
+        console().print(f"artifacts under {ws.artifacts.root}")
+    console().print("next: [bold]triops demo[/] or, in Python, [bold]triops.Workspace.open()[/]")
+
+
+@app.command("upgrade", help="Apply pending schema migrations (also done on every open).")
+def upgrade_command() -> None:
+    from triops.settings import Settings
+    from triops.store.engine import create_store
+    from triops.store.migrate import upgrade
+    from triops.workspace.local import default_sqlite_url
+
+    settings = Settings.load()
+    url = STATE.store_url or settings.store_url or default_sqlite_url(settings.home)
+    store = create_store(url)
+    try:
+        before, after = upgrade(store)
+    finally:
+        store.dispose()
+    if before == after:
+        console().print(f"store already at revision {after}")
+    else:
+        console().print(f"[green]upgraded[/] store from {before or 'empty'} to {after}")

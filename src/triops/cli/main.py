@@ -1,0 +1,92 @@
+"""The ``triops`` entry point: global options, sub-command registration and error handling.
+
+A ``TriopsError`` becomes one red line (what, where, how to fix) and exit code 1; ``--debug`` shows the
+traceback instead.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from triops.cli import context, db, runs, server, tokens
+from triops.cli.context import STATE
+
+app = typer.Typer(
+    name="triops",
+    help="triops: DataOps, MLOps and FinOps as one auditable loop.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def _global_options(
+    store: Annotated[
+        str | None,
+        typer.Option("--store", envvar="TRIOPS_STORE_URL", help="store URL: sqlite:///…, postgresql+psycopg://…, http(s)://…"),
+    ] = None,
+    token: Annotated[str | None, typer.Option("--token", envvar="TRIOPS_TOKEN", help="bearer token for a server")] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="show tracebacks on errors")] = False,
+) -> None:
+    STATE.store_url = store
+    STATE.token = token
+    STATE.debug = debug
+
+
+app.add_typer(runs.app, name="runs", help="List, show and compare runs.")
+app.add_typer(db.app, name="db", help="Store maintenance (migrations).")
+app.add_typer(tokens.app, name="token", help="API tokens for the server.")
+app.command("init", help="Create a workspace store in ./.triops (or TRIOPS_HOME / --store).")(db.init)
+app.command("server", help="Run the triops REST API server.")(server.serve)
+app.command("demo", help="Run the end-to-end demo on R's Ecdat::Benefits data.")(
+    lambda: __import__("triops.cli.demo", fromlist=["demo"]).demo()
+)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (used by the console script and by tests)."""
+    from triops.errors import TriopsError
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        app(args=args, prog_name="triops", standalone_mode=False)
+        return 0
+    except TriopsError as exc:
+        if STATE.debug or "--debug" in args:
+            context.console().print_exception()
+        else:
+            from rich.markup import escape
+
+            context.console().print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        return 1
+    except KeyboardInterrupt:
+        context.console().print("[yellow]interrupted[/]")
+        return 130
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    except Exception as exc:  # click usage errors and friends
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return exc.exit_code
+        if isinstance(exc, click.exceptions.Exit):
+            return exc.exit_code
+        if isinstance(exc, click.exceptions.Abort):
+            return 1
+        raise
+    finally:
+        context.close_workspace()
+
+
+def entry() -> None:
+    sys.exit(run())
+
+
+if __name__ == "__main__":
+    entry()

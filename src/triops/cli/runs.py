@@ -1,0 +1,119 @@
+"""``triops runs list|show|compare``."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from triops.cli.context import console, open_workspace, print_json
+
+if TYPE_CHECKING:
+    from triops.domain.records import Run
+
+app = typer.Typer(no_args_is_help=True)
+
+_STATUS_STYLE = {"FINISHED": "green", "FAILED": "red", "KILLED": "yellow", "RUNNING": "cyan"}
+
+
+def _fmt(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return f"{value:.6g}"
+
+
+def _status(run: Run) -> str:
+    return f"[{_STATUS_STYLE.get(run.status.value, 'white')}]{run.status.value}[/]"
+
+
+@app.command("list", help="List runs, newest first; filter with the search language (docs/tracking.md).")
+def list_runs(
+    project: Annotated[str | None, typer.Option("--project", "-p")] = None,
+    filter: Annotated[str, typer.Option("--filter", "-f", help="e.g. \"metrics.auc > 0.8 and params.model = 'rf'\"")] = "",
+    order_by: Annotated[list[str] | None, typer.Option("--order-by", "-o", help="e.g. 'metrics.auc desc'")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=100_000)] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    runs = open_workspace().runs.search(project=project, filter=filter, order_by=order_by or [], limit=limit)
+    if as_json:
+        print_json([r.to_dict() for r in runs])
+        return
+    from rich.table import Table
+
+    metric_keys = sorted({k for r in runs for k in r.metrics})[:6]
+    table = Table("id", "project", "name", "status", "started", "duration", *metric_keys, title=f"{len(runs)} runs")
+    for r in runs:
+        duration = f"{r.duration_s:.1f}s" if r.duration_s is not None else "-"
+        table.add_row(
+            r.id, r.project, r.name, _status(r), r.start_time.strftime("%Y-%m-%d %H:%M:%S"), duration,
+            *[_fmt(r.metrics[k]) if k in r.metrics else "" for k in metric_keys],
+        )
+    console().print(table)
+
+
+@app.command("show", help="Show one run: status, params, metrics, tags, artifacts and error.")
+def show(run_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    ws = open_workspace()
+    run = ws.runs.get(run_id)
+    extra = _run_extras(ws, run_id)
+    if as_json:
+        print_json({**run.to_dict(), **extra})
+        return
+    from rich.table import Table
+
+    out = console()
+    out.print(f"[bold]{run.name}[/] ({run.id}) in project [bold]{run.project}[/]: {_status(run)}")
+    out.print(f"started {run.start_time:%Y-%m-%d %H:%M:%S} UTC, by {run.user or 'unknown'}, kind {run.kind}")
+    for title, values in (("params", run.params), ("metrics", run.metrics), ("tags", run.tags)):
+        if values:
+            table = Table("key", "value", title=title, title_justify="left")
+            for k, v in sorted(values.items()):
+                table.add_row(k, _fmt(v) if isinstance(v, float) else str(v))
+            out.print(table)
+    if run.artifacts:
+        table = Table("name", "sha256", "size", "type", title="artifacts", title_justify="left")
+        for a in run.artifacts:
+            table.add_row(a.name, a.sha256[:16] + "…", f"{a.size:,}", a.media_type)
+        out.print(table)
+    for renderable in extra.get("_renderables", []):
+        out.print(renderable)
+    if run.error:
+        out.print(f"[red]error:[/]\n{run.error}", highlight=False)
+
+
+def _run_extras(ws: object, run_id: str) -> dict[str, object]:
+    """Hook for pillars to add sections (steps, usage, cost) to ``runs show``; filled in by the workspace."""
+    provider = getattr(ws, "run_details", None)
+    if provider is None:
+        return {}
+    result: dict[str, object] = provider(run_id)
+    return result
+
+
+@app.command("compare", help="Compare runs side by side: params and metrics that differ are highlighted.")
+def compare(run_ids: list[str], as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    from triops.errors import InvalidInputError
+
+    if len(run_ids) < 2:
+        raise InvalidInputError("compare needs at least two run ids", hint="triops runs compare RUN_A RUN_B")
+    ws = open_workspace()
+    runs = [ws.runs.get(r) for r in run_ids]
+    if as_json:
+        print_json([r.to_dict() for r in runs])
+        return
+    from rich.table import Table
+
+    table = Table("", *[f"{r.name}\n{r.id[-8:]}" for r in runs], title="run comparison")
+    table.add_row("status", *[_status(r) for r in runs])
+    for section in ("params", "metrics"):
+        keys = sorted({k for r in runs for k in getattr(r, section)})
+        for key in keys:
+            values = [getattr(r, section).get(key) for r in runs]
+            cells = ["" if v is None else _fmt(v) if isinstance(v, float) else str(v) for v in values]
+            differs = len(set(cells)) > 1
+            style = "bold yellow" if differs else ""
+            table.add_row(f"{section}.{key}", *[f"[{style}]{c}[/]" if style else c for c in cells])
+    console().print(table)

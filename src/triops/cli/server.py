@@ -1,0 +1,41 @@
+"""``triops server``: FastAPI under uvicorn."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated
+
+import typer
+
+from triops.cli.context import console, open_workspace
+from triops.errors import ConfigError
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8765,
+    dev: Annotated[bool, typer.Option("--dev", help="no authentication; loopback only")] = False,
+) -> None:
+    if dev and not _is_loopback(host):
+        raise ConfigError(
+            f"--dev serves without authentication and is refused on {host}",
+            hint="use --host 127.0.0.1 with --dev, or drop --dev and use tokens (`triops token create`)",
+        )
+    import uvicorn
+
+    from triops.server.app import create_app
+
+    ws = open_workspace()
+    app = create_app(ws, dev=dev)
+    mode = "[yellow]dev mode, no auth[/]" if dev else "bearer tokens required"
+    console().print(f"triops server on http://{host}:{port} ({mode}); API at /api/v1, docs at /api/v1/docs")
+    uvicorn.run(app, host=host, port=port, log_level="warning")

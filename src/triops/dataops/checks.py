@@ -1,0 +1,278 @@
+"""Checking data against a contract: every rule compiled into ONE polars lazy query, run by the streaming
+engine so files larger than memory are checked in bounded memory.
+
+The query returns, in one pass, the row count, each column's null count and each rule's failing-row count
+(or measured metric). SQL rules run beside it through polars SQL (or DuckDB when a rule names it). Only when
+a row-level rule fails does a second, filtered pass fetch up to 20 sample rows per failing rule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+
+from triops.dataops.contracts import Contract, columns, schema_object
+from triops.dataops.expressions import failing_count, row_failure, typed
+from triops.dataops.report import MAX_SAMPLES, CheckReport, RuleResult
+from triops.dataops.rules import Rule, compile_rules
+from triops.dataops.sources import Source, open_source
+from triops.domain.clock import Clock, SystemClock, utc_ms
+from triops.errors import DataContractError, InvalidInputError
+
+
+def check(
+    contract: Contract,
+    data: Any,
+    *,
+    schema: str | None = None,
+    name: str | None = None,
+    table: str | None = None,
+    query: str | None = None,
+    clock: Clock | None = None,
+    samples: int = MAX_SAMPLES,
+    streaming: bool = True,
+) -> CheckReport:
+    """Check ``data`` (path, frame, Source or SQLAlchemy URL with table/query) against ``contract``."""
+    clock = clock or SystemClock()
+    source = open_source(data, name=name, table=table, query=query)
+    obj = schema_object(contract, schema)
+    rules = compile_rules(contract, obj)
+    wanted = [str(p.name) for p in columns(obj)]
+    try:
+        return _run(contract, source, rules, wanted, clock, samples, streaming)
+    except InvalidInputError as exc:
+        if not exc.detail.get("parse") or source.kind not in ("csv", "jsonl"):
+            raise
+    # a value that does not parse as the inferred type: read those columns as text so it counts as invalid
+    return _run(contract, source.with_text_columns(wanted), rules, wanted, clock, samples, streaming)
+
+
+def _run(
+    contract: Contract,
+    source: Source,
+    rules: list[Rule],
+    wanted: list[str],
+    clock: Clock,
+    samples: int,
+    streaming: bool,
+) -> CheckReport:
+    lf = source.lazy()
+    try:
+        schema = lf.collect_schema()
+    except pl.exceptions.PolarsError as exc:
+        raise source.translate(exc) from exc
+    present = list(schema.names())
+    missing = [c for c in wanted if c not in schema]
+    for rule in rules:
+        for col in rule.params.get("properties", []) if rule.kind == "duplicate_values" else []:
+            if str(col) not in schema and str(col) not in missing:
+                missing.append(str(col))
+    if missing:
+        raise DataContractError(
+            f"{source.name}: the contract names column(s) {', '.join(map(repr, missing))} that the data lacks",
+            hint=f"columns present: {', '.join(present) or '(none)'}",
+            detail={"missing": missing, "present": present},
+        )
+    logical = _logical_types(contract, rules)
+    values: dict[str, pl.Expr] = {}
+    bad_type: dict[str, pl.Expr] = {}
+    dtypes: dict[str, pl.DataType] = {}
+    for col in wanted:
+        values[col], bad_type[col] = typed(col, schema[col], logical.get(col))
+    if values:
+        dtypes = dict(pl.LazyFrame(schema=schema).select(**values).collect_schema())
+    flags: dict[str, pl.Expr] = {}
+    aggs: list[pl.Expr] = [pl.len().alias("__rows__")]
+    aggs += [pl.col(c).null_count().alias(f"__null_{i}") for i, c in enumerate(present)]
+    freshness: dict[str, pl.Expr] = {}
+    for i, rule in enumerate(rules):
+        col = rule.column
+        if rule.row_level:
+            value = values[col] if col else pl.lit(None)
+            flags[rule.id] = row_failure(rule, value, bad_type.get(col or "", pl.lit(False)), dtypes.get(col or "", pl.Null()))
+            aggs.append(failing_count(rule, flags[rule.id]).alias(f"__r{i}"))
+        elif rule.kind == "freshness":
+            freshness[rule.id] = values[str(col)].max()
+            aggs.append(freshness[rule.id].alias(f"__r{i}"))
+    sql_rules = [r for r in rules if r.kind == "sql"]
+    typed_lf = lf.with_columns(**values) if sql_rules else lf
+    queries = [lf.select(aggs)]
+    queries += [_sql_query(r, typed_lf, source) for r in sql_rules if r.params["engine"] != "duckdb"]
+    frames = source.collect(queries, streaming=streaming)
+    row = frames[0].row(0, named=True)
+    row_count = int(row["__rows__"])
+    nulls = {c: int(row[f"__null_{i}"]) for i, c in enumerate(present)}
+    if source.kind == "csv" and present and nulls[present[-1]] > 0:
+        short = source.find_short_row()
+        if short is not None:
+            raise short
+    sql_values = _sql_values(sql_rules, frames[1:], typed_lf, source)
+    failing: dict[str, int] = {}
+    results: list[RuleResult] = []
+    for i, rule in enumerate(rules):
+        if rule.kind == "sql":
+            measured = sql_values[rule.id]
+            results.append(_metric_result(rule, measured, None, row_count))
+        elif rule.kind == "freshness":
+            results.append(_freshness_result(rule, row[f"__r{i}"], clock))
+        elif rule.kind == "row_count":
+            results.append(_row_result(rule, 0, row_count))
+        else:
+            count = int(row[f"__r{i}"] or 0)
+            failing[rule.id] = count
+            results.append(_row_result(rule, count, row_count))
+    sampled = _samples(lf, source, flags, [r for r in results if r.failing_rows and r.rule in flags], samples)
+    results = [_with_samples(r, sampled.get(r.rule, ())) for r in results]
+    return CheckReport(
+        dataset=source.name,
+        contract_id=contract.id,
+        contract_version=contract.version,
+        row_count=row_count,
+        columns=tuple(present),
+        results=tuple(results),
+        null_counts=nulls,
+        checked_at_ms=utc_ms(clock.now()),
+    )
+
+
+def _logical_types(contract: Contract, rules: list[Rule]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for obj in contract.schema_ or []:
+        for prop in obj.properties or []:
+            if prop.logicalType and prop.name:
+                out.setdefault(prop.name, prop.logicalType)
+    return out
+
+
+def _row_result(rule: Rule, count: int, rows: int) -> RuleResult:
+    share = count / rows if rows else 0.0
+    if rule.kind in ("null_values", "missing_values", "invalid_values", "duplicate_values"):
+        measured = share * 100 if rule.threshold.unit == "percent" else float(count)
+        passed = rule.threshold.passes(measured)
+    elif rule.kind == "row_count":
+        measured, passed = float(rows), rule.threshold.passes(rows)
+    else:
+        measured, passed = float(count), count == 0
+    if rule.kind in ("null_values", "missing_values", "invalid_values", "duplicate_values", "row_count"):
+        expected = rule.threshold.describe()
+    else:
+        expected = "every value of the declared type" if rule.kind == "type" else "no failing rows"
+    return RuleResult(rule.id, rule.kind, rule.column, rule.severity, rule.dimension, rule.description,
+                      passed, count, share, measured, expected)
+
+
+def _metric_result(rule: Rule, measured: float, count: int | None, rows: int) -> RuleResult:
+    passed = rule.threshold.passes(measured)
+    return RuleResult(rule.id, rule.kind, rule.column, rule.severity, rule.dimension, rule.description,
+                      passed, 0 if passed else int(count or 0), 0.0, measured, rule.threshold.describe())
+
+
+def _freshness_result(rule: Rule, newest: Any, clock: Clock) -> RuleResult:
+    max_age = float(rule.params["max_age_s"])
+    if newest is None:
+        age = math.inf
+    else:
+        moment = newest if isinstance(newest, dt.datetime) else dt.datetime.combine(newest, dt.time())
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        age = (clock.now() - moment).total_seconds()
+    return RuleResult(rule.id, rule.kind, rule.column, rule.severity, rule.dimension, rule.description,
+                      age <= max_age, 0, 0.0, age, f"age <= {max_age:g} s")
+
+
+def _sql_text(rule: Rule, source: Source) -> str:
+    text = str(rule.params["query"])
+    for token in ("${object}", "{object}", "${table}", "{table}", "{model}"):
+        text = text.replace(token, "data")
+    return text
+
+
+def _sql_query(rule: Rule, lf: pl.LazyFrame, source: Source) -> pl.LazyFrame:
+    ctx = pl.SQLContext(frames={"data": lf, source.name: lf}, eager=False)
+    try:
+        return ctx.execute(_sql_text(rule, source), eager=False)
+    except pl.exceptions.PolarsError as exc:
+        raise DataContractError(f"SQL rule {rule.id!r} does not run: {str(exc).splitlines()[0]}",
+                                hint="query the table as `data`; the query must return one number") from exc
+
+
+def _sql_values(rules: list[Rule], frames: list[pl.DataFrame], lf: pl.LazyFrame, source: Source) -> dict[str, float]:
+    out: dict[str, float] = {}
+    polars_frames = iter(frames)
+    duck_data: pl.DataFrame | None = None
+    for rule in rules:
+        if rule.params["engine"] == "duckdb":
+            import duckdb
+
+            duck_data = duck_data if duck_data is not None else lf.collect()
+            con = duckdb.connect()
+            try:
+                con.register("data", duck_data.to_arrow())
+                result = pl.from_arrow(con.execute(_sql_text(rule, source)).arrow())
+            except duckdb.Error as exc:
+                raise DataContractError(f"SQL rule {rule.id!r} does not run: {exc}",
+                                        hint="query the table as `data`") from exc
+            finally:
+                con.close()
+            frame = result if isinstance(result, pl.DataFrame) else result.to_frame()
+        else:
+            frame = next(polars_frames)
+        if frame.height != 1 or frame.width != 1:
+            raise DataContractError(
+                f"SQL rule {rule.id!r} returned {frame.height} rows x {frame.width} columns",
+                hint="a SQL quality rule returns one number, e.g. SELECT COUNT(*) FROM data WHERE …",
+            )
+        value = frame.item()
+        if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+            raise DataContractError(f"SQL rule {rule.id!r} returned {value!r}, not a number")
+        out[rule.id] = float(value)
+    return out
+
+
+def _samples(
+    lf: pl.LazyFrame, source: Source, flags: Mapping[str, pl.Expr], failed: list[RuleResult], limit: int
+) -> dict[str, list[dict[str, Any]]]:
+    if not failed or limit <= 0:
+        return {}
+    keep = [f"__k{i}" for i in range(len(failed))]
+    marks = [
+        (flags[r.rule] & (flags[r.rule].cast(pl.UInt32).cum_sum() <= limit)).alias(k) for r, k in zip(failed, keep, strict=True)
+    ]
+    query = lf.with_row_index("__row__").with_columns(marks).filter(pl.any_horizontal(keep))
+    frame = source.collect([query], streaming=False)[0]
+    out: dict[str, list[dict[str, Any]]] = {}
+    data_cols = [c for c in frame.columns if c not in keep and c != "__row__"]
+    for result, k in zip(failed, keep, strict=True):
+        part = frame.filter(pl.col(k)).head(limit)
+        out[result.rule] = [
+            {"row": int(r["__row__"]), "values": {c: _jsonable(r[c]) for c in data_cols}}
+            for r in part.iter_rows(named=True)
+        ]
+    return out
+
+
+def _with_samples(result: RuleResult, samples: list[dict[str, Any]] | tuple[()]) -> RuleResult:
+    if not samples:
+        return result
+    return RuleResult(result.rule, result.kind, result.column, result.severity, result.dimension,
+                      result.description, result.passed, result.failing_rows, result.failing_share,
+                      result.measured, result.expected, tuple(samples))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dt.date | dt.time | dt.timedelta | Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value

@@ -1,0 +1,96 @@
+"""The result of checking data against a contract: one ``RuleResult`` per rule inside a ``CheckReport``.
+
+Plain frozen records with ``to_dict`` for JSON, the store and the CLI; the gate, the quality score and
+OpenLineage facets all read these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_SAMPLES = 20
+
+
+@dataclass(frozen=True, slots=True)
+class RuleResult:
+    rule: str
+    kind: str
+    column: str | None
+    severity: str
+    dimension: str
+    description: str
+    passed: bool
+    failing_rows: int
+    failing_share: float
+    measured: float | None = None
+    expected: str = ""
+    samples: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def is_error(self) -> bool:
+        return not self.passed and self.severity == "error"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "kind": self.kind,
+            "column": self.column,
+            "severity": self.severity,
+            "dimension": self.dimension,
+            "description": self.description,
+            "passed": self.passed,
+            "failing_rows": self.failing_rows,
+            "failing_share": self.failing_share,
+            "measured": self.measured,
+            "expected": self.expected,
+            "samples": [dict(s) for s in self.samples],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    dataset: str
+    contract_id: str | None
+    contract_version: str | None
+    row_count: int
+    columns: tuple[str, ...]
+    results: tuple[RuleResult, ...]
+    null_counts: dict[str, int] = field(default_factory=dict)
+    checked_at_ms: int = 0
+
+    @property
+    def passed(self) -> bool:
+        """No error-severity rule failed (warnings do not fail a check)."""
+        return not any(r.is_error for r in self.results)
+
+    @property
+    def errors(self) -> tuple[RuleResult, ...]:
+        return tuple(r for r in self.results if r.is_error)
+
+    @property
+    def warnings(self) -> tuple[RuleResult, ...]:
+        return tuple(r for r in self.results if not r.passed and r.severity != "error")
+
+    def summary(self) -> str:
+        failed = [r for r in self.results if not r.passed]
+        if not failed:
+            return f"{self.dataset}: all {len(self.results)} rules passed on {self.row_count} rows"
+        parts = ", ".join(f"{r.rule} ({r.failing_rows} rows)" for r in failed[:5])
+        more = f" and {len(failed) - 5} more" if len(failed) > 5 else ""
+        return f"{self.dataset}: {len(failed)} of {len(self.results)} rules failed: {parts}{more}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "contract_id": self.contract_id,
+            "contract_version": self.contract_version,
+            "row_count": self.row_count,
+            "columns": list(self.columns),
+            "passed": self.passed,
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "null_counts": dict(self.null_counts),
+            "checked_at_ms": self.checked_at_ms,
+            "results": [r.to_dict() for r in self.results],
+        }

@@ -1,0 +1,358 @@
+"""Cost attribution: usage records × the price book → cost records, vectorised with numpy and polars.
+
+One cost row per usage record and resource with a non-zero quantity. Quantities charged:
+
+- ``cpu_core_hour``: max(requested cores × wall seconds, CPU seconds used) / 3600;
+- ``memory_gib_hour``: max(requested GiB, peak RSS GiB) × wall seconds / 3600;
+- ``gpu_hour:<MODEL>``: GPU seconds / 3600;
+- ``network_gib``: (bytes read + bytes written) / GiB.
+
+Each row's cost is rounded once to integer micro-units of its currency (1 USD = 1,000,000 micros);
+every total is then an exact integer sum, never a float sum.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from triops.domain.usage import ALLOCATION_TAGS, ATTRIBUTION_TAGS, UsageRecord
+from triops.errors import InvalidInputError
+from triops.finops.prices import GPU_PREFIX, PriceBook, missing_price, resource_unit
+
+if TYPE_CHECKING:
+    import numpy as np
+    import polars as pl
+
+MICROS = 1_000_000
+GIB = float(1 << 30)
+USAGE_COLUMNS = (
+    "id", "run_id", "step_run_id", "project", "pipeline", "step", "started_ms", "ended_ms", "wall_s", "cpu_s",
+    "peak_rss_bytes", "bytes_read", "bytes_written", "gpu_s", "gpu_model", "requested_cpu",
+    "requested_memory_gb", "environment", "tags",
+)
+TAG_COLUMNS = ALLOCATION_TAGS + ATTRIBUTION_TAGS
+COST_KEYS = (
+    "usage_id", "run_id", "step_run_id", "project", "pipeline", "step", "environment", *TAG_COLUMNS,
+    "started_ms", "ended_ms",
+)
+ROLLUP_KEYS: dict[str, tuple[str, ...]] = {
+    "step": ("pipeline", "step"),
+    "run": ("run_id",),
+    "pipeline": ("pipeline",),
+    "project": ("project",),
+    "team": ("team",),
+    "dataset": ("dataset",),
+    "model": ("model_version",),
+    "environment": ("environment",),
+    "resource": ("resource",),
+}
+
+
+def usage_frame(records: Sequence[UsageRecord]) -> pl.DataFrame:
+    """Usage records as a columnar frame (tags as a JSON string plus one column per allocation tag)."""
+    import polars as pl
+
+    columns: dict[str, list[Any]] = {name: [] for name in USAGE_COLUMNS}
+    tag_cols: dict[str, list[str | None]] = {name: [] for name in TAG_COLUMNS}
+    for record in records:
+        for name in USAGE_COLUMNS[:-1]:
+            columns[name].append(getattr(record, name))
+        columns["tags"].append(orjson.dumps(record.tags, option=orjson.OPT_SORT_KEYS).decode())
+        for name in TAG_COLUMNS:
+            tag_cols[name].append(record.tags.get(name))
+    schema = {
+        "id": pl.String, "run_id": pl.String, "step_run_id": pl.String, "project": pl.String,
+        "pipeline": pl.String, "step": pl.String, "started_ms": pl.Int64, "ended_ms": pl.Int64,
+        "wall_s": pl.Float64, "cpu_s": pl.Float64, "peak_rss_bytes": pl.Int64, "bytes_read": pl.Int64,
+        "bytes_written": pl.Int64, "gpu_s": pl.Float64, "gpu_model": pl.String, "requested_cpu": pl.Float64,
+        "requested_memory_gb": pl.Float64, "environment": pl.String, "tags": pl.String,
+    }
+    frame = pl.DataFrame(columns, schema=schema)
+    return frame.with_columns(pl.Series(name, values, dtype=pl.String) for name, values in tag_cols.items())
+
+
+def _with_tag_columns(df: pl.DataFrame) -> pl.DataFrame:
+    import polars as pl
+
+    missing = [name for name in TAG_COLUMNS if name not in df.columns]
+    if not missing:
+        return df
+    return df.with_columns(pl.col("tags").str.json_path_match(f"$.{name}").alias(name) for name in missing)
+
+
+def check_required_tags(usage: pl.DataFrame, required: Sequence[str]) -> None:
+    """The required-tags rule: every usage record carries each tag in ``required`` (non-empty)."""
+    import polars as pl
+
+    df = usage
+    for name in required:
+        if name not in df.columns:
+            df = df.with_columns(pl.col("tags").str.json_path_match(f"$.{name}").alias(name))
+    problems = []
+    first: list[str] = []
+    for name in required:
+        lacking = df.filter(pl.col(name).is_null() | (pl.col(name).str.strip_chars() == ""))
+        if lacking.height:
+            problems.append(f"{name} ({lacking.height})")
+            first.extend(lacking["id"].head(3).to_list())
+    if problems:
+        raise InvalidInputError(
+            f"usage records lack required tags: {', '.join(problems)}; first: {', '.join(first[:3])}",
+            hint="tag the runs (e.g. tags={'team': ..., 'cost_centre': ...}) or relax the required-tags rule",
+        )
+
+
+def _check_usage_columns(df: pl.DataFrame) -> None:
+    missing = [c for c in USAGE_COLUMNS if c not in df.columns]
+    if missing:
+        raise InvalidInputError(f"usage frame lacks columns: {', '.join(missing)}", hint="build it with usage_frame()")
+
+
+def _day_ms(day: date) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
+
+
+def _unit_prices(book: PriceBook, environment: str, resource: str, times: np.ndarray) -> np.ndarray:
+    """Unit price in micros for each time (unix ms) by effective date; raises naming resource and catalog."""
+    import numpy as np
+
+    rows = book.rows_for(environment, resource)
+    if not rows:
+        raise missing_price(book, environment, resource, datetime.fromtimestamp(times[0] / 1000, UTC).date())
+    starts = np.array([_day_ms(r.effective_from) for r in rows], dtype=np.int64)
+    ends = np.array([_day_ms(r.effective_to) if r.effective_to else np.iinfo(np.int64).max for r in rows])
+    prices = np.array([float(r.unit_price * MICROS) for r in rows], dtype=np.float64)
+    idx = np.searchsorted(starts, times, side="right") - 1
+    ok = idx >= 0
+    ok[ok] &= times[ok] < ends[idx[ok]]
+    if not ok.all():
+        bad = int(times[~ok][0])
+        raise missing_price(book, environment, resource, datetime.fromtimestamp(bad / 1000, UTC).date())
+    return prices[idx]
+
+
+RESOURCE_COLUMNS: dict[str, tuple[str, str, str]] = {
+    # resource kind → (quantity column, unit-price column, cost column)
+    "cpu_core_hour": ("cpu_core_hours", "cpu_price_micros", "cpu_micros"),
+    "memory_gib_hour": ("memory_gib_hours", "memory_price_micros", "memory_micros"),
+    "gpu_hour": ("gpu_hours", "gpu_price_micros", "gpu_micros"),
+    "network_gib": ("network_gib", "network_price_micros", "network_micros"),
+}
+
+
+def price_usage(
+    usage: pl.DataFrame | Sequence[UsageRecord], book: PriceBook, *, required_tags: Sequence[str] = ()
+) -> pl.DataFrame:
+    """Cost records: one row per usage record, with quantity, unit price and cost per resource and the
+    total ``cost_micros``, in the currency of the record's environment."""
+    import numpy as np
+    import polars as pl
+
+    df = usage if isinstance(usage, pl.DataFrame) else usage_frame(usage)
+    _check_usage_columns(df)
+    if required_tags:
+        check_required_tags(df, required_tags)
+    df = _with_tag_columns(df)
+    if df.height == 0:
+        return empty_costs()
+    environments = df["environment"].unique().to_list()
+    for env in environments:
+        book.environment(env)
+    times = df["started_ms"].to_numpy()
+    wall = df["wall_s"].to_numpy()
+    gpu_s = df["gpu_s"].to_numpy()
+    quantities: dict[str, np.ndarray] = {
+        "cpu_core_hour": np.maximum(df["requested_cpu"].to_numpy() * wall, df["cpu_s"].to_numpy()) / 3600.0,
+        "memory_gib_hour": np.maximum(df["requested_memory_gb"].to_numpy(), df["peak_rss_bytes"].to_numpy() / GIB)
+        * wall
+        / 3600.0,
+        "gpu_hour": gpu_s / 3600.0,
+        "network_gib": (df["bytes_read"].to_numpy() + df["bytes_written"].to_numpy()) / GIB,
+    }
+    env_masks = {env: (df["environment"] == env).to_numpy() for env in environments}
+    gpu_masks: dict[str, np.ndarray] = {}
+    if (gpu_s > 0).any():
+        gpu_col = df["gpu_model"]
+        for model in df.filter(pl.col("gpu_s") > 0)["gpu_model"].unique().to_list():
+            gpu_masks[f"{GPU_PREFIX}{model}"] = (gpu_col == model).to_numpy()
+    total = np.zeros(df.height, dtype=np.int64)
+    new_columns: list[pl.Series] = []
+    for kind, qty in quantities.items():
+        used = qty > 0
+        price = np.zeros(df.height, dtype=np.float64)
+        resources = gpu_masks if kind == "gpu_hour" else {kind: np.ones(df.height, dtype=bool)}
+        for resource, resource_mask in resources.items():
+            for env, env_mask in env_masks.items():
+                mask = env_mask & used & resource_mask
+                if mask.any():
+                    price[mask] = _unit_prices(book, env, resource, times[mask])
+        cost = np.rint(qty * price).astype(np.int64)
+        total += cost
+        qty_col, price_col, cost_col = RESOURCE_COLUMNS[kind]
+        new_columns += [pl.Series(qty_col, qty), pl.Series(price_col, price), pl.Series(cost_col, cost)]
+    currency = {env: book.environments[env].currency for env in environments}
+    return df.select(pl.col("id").alias("usage_id"), *COST_KEYS[1:], "gpu_model").with_columns(
+        *new_columns,
+        pl.Series("cost_micros", total),
+        pl.col("environment").replace_strict(currency, return_dtype=pl.String).alias("currency"),
+        pl.lit(book.version).alias("catalog_version"),
+    )
+
+
+def empty_costs() -> pl.DataFrame:
+    import polars as pl
+
+    schema: dict[str, Any] = {name: pl.String for name in COST_KEYS}
+    schema.update(started_ms=pl.Int64, ended_ms=pl.Int64, gpu_model=pl.String)
+    for qty_col, price_col, cost_col in RESOURCE_COLUMNS.values():
+        schema.update({qty_col: pl.Float64, price_col: pl.Float64, cost_col: pl.Int64})
+    schema.update(cost_micros=pl.Int64, currency=pl.String, catalog_version=pl.String)
+    return pl.DataFrame(schema=schema)
+
+
+def cost_lines(costs: pl.DataFrame) -> pl.DataFrame:
+    """Cost records in long form: one row per record and resource with a non-zero quantity
+    (``resource``, ``unit``, ``quantity``, ``unit_price_micros``, ``line_micros``). Used by FOCUS export."""
+    import polars as pl
+
+    keys = [c for c in costs.columns if c not in _RESOURCE_VALUE_COLUMNS and c != "cost_micros"]
+    parts = []
+    for kind, (qty_col, price_col, cost_col) in RESOURCE_COLUMNS.items():
+        resource = (
+            pl.concat_str(pl.lit(GPU_PREFIX), pl.col("gpu_model")) if kind == "gpu_hour" else pl.lit(kind)
+        )
+        parts.append(
+            costs.filter(pl.col(qty_col) > 0).select(
+                *keys,
+                resource.alias("resource"),
+                pl.lit(resource_unit("gpu_hour:x" if kind == "gpu_hour" else kind)).alias("unit"),
+                pl.col(qty_col).alias("quantity"),
+                pl.col(price_col).alias("unit_price_micros"),
+                pl.col(cost_col).alias("line_micros"),
+            )
+        )
+    return pl.concat(parts, how="vertical")
+
+
+_RESOURCE_VALUE_COLUMNS = {c for cols in RESOURCE_COLUMNS.values() for c in cols}
+
+
+def period_bounds_ms(period: str) -> tuple[int, int]:
+    """``2026-11`` (month), ``2026-Q4`` (quarter) or ``2026`` (year) → [start, end) in unix ms, UTC."""
+    try:
+        if "-Q" in period:
+            year, q = period.split("-Q")
+            start = datetime(int(year), 3 * (int(q) - 1) + 1, 1, tzinfo=UTC)
+            months = 3
+            if not 1 <= int(q) <= 4:
+                raise ValueError(q)
+        elif "-" in period:
+            year, month = period.split("-")
+            start = datetime(int(year), int(month), 1, tzinfo=UTC)
+            months = 1
+        else:
+            start = datetime(int(period), 1, 1, tzinfo=UTC)
+            months = 12
+    except ValueError:
+        raise InvalidInputError(
+            f"period {period!r} is not a month, quarter or year", hint="write 2026-11, 2026-Q4 or 2026"
+        ) from None
+    total = start.month - 1 + months
+    end = datetime(start.year + total // 12, total % 12 + 1, 1, tzinfo=UTC)
+    return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+
+
+def filter_period(costs: pl.DataFrame, period: str | None) -> pl.DataFrame:
+    import polars as pl
+
+    if not period:
+        return costs
+    start, end = period_bounds_ms(period)
+    return costs.filter((pl.col("started_ms") >= start) & (pl.col("started_ms") < end))
+
+
+def convert_micros(amount: int, from_currency: str, to_currency: str, rates: Mapping[str, Decimal]) -> int:
+    """Convert with rates given as units of ``to_currency`` per one unit of the keyed currency."""
+    if from_currency == to_currency:
+        return amount
+    if from_currency not in rates:
+        raise InvalidInputError(
+            f"no exchange rate from {from_currency} to {to_currency}",
+            hint=f"add {from_currency} to the [rates] table of the price catalog (rates known: "
+            f"{', '.join(sorted(rates)) or 'none'})",
+        )
+    return int((Decimal(amount) * rates[from_currency]).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def rollup(
+    costs: pl.DataFrame,
+    by: str,
+    *,
+    currency: str | None = None,
+    rates: Mapping[str, Decimal] | None = None,
+) -> pl.DataFrame:
+    """Total cost per ``by`` (step, run, pipeline, project, team, dataset, model, environment, resource).
+
+    Costs in more than one currency are refused unless ``currency`` and ``rates`` are given."""
+    import polars as pl
+
+    if by not in ROLLUP_KEYS:
+        raise InvalidInputError(f"cannot roll up by {by!r}", hint=f"choose one of {', '.join(ROLLUP_KEYS)}")
+    keys = list(ROLLUP_KEYS[by])
+    grouped = (
+        costs.group_by([*keys, "currency"])
+        .agg(pl.col("cost_micros").sum(), pl.len().alias("records"))
+        .sort("cost_micros", descending=True)
+    )
+    currencies = sorted(set(grouped["currency"].to_list()))
+    if len(currencies) <= 1 and (currency is None or currencies == [currency] or not currencies):
+        return grouped
+    if currency is None or rates is None:
+        raise InvalidInputError(
+            f"costs are in more than one currency ({', '.join(currencies)}) and no exchange rate was given",
+            hint="pass a target currency with rates (a [rates] table in the price catalog) or filter by environment",
+        )
+    converted = [convert_micros(int(a), c, currency, rates) for a, c in zip(grouped["cost_micros"], grouped["currency"], strict=True)]
+    return (
+        grouped.with_columns(pl.Series("cost_micros", converted, dtype=pl.Int64), pl.lit(currency).alias("currency"))
+        .group_by([*keys, "currency"])
+        .agg(pl.col("cost_micros").sum(), pl.col("records").sum())
+        .sort("cost_micros", descending=True)
+    )
+
+
+def allocate_shared(
+    costs: pl.DataFrame, amount_micros: int, currency: str, *, by: str = "project"
+) -> dict[str, int]:
+    """Split a shared fixed cost (a cluster's idle time) in proportion to each ``by`` key's own cost.
+
+    Uses the largest-remainder method so the parts add up to ``amount_micros`` exactly."""
+    if amount_micros < 0:
+        raise InvalidInputError(f"shared cost {amount_micros} is negative", hint="pass an amount ≥ 0 in micros")
+    totals = rollup(costs.filter(costs["currency"] == currency), by)
+    key = ROLLUP_KEYS[by][-1]
+    weights = {str(k): int(v) for k, v in zip(totals[key], totals["cost_micros"], strict=True) if int(v) > 0}
+    whole = sum(weights.values())
+    if whole == 0:
+        raise InvalidInputError(
+            f"no {currency} usage to allocate the shared cost against", hint="price some usage in that currency first"
+        )
+    shares = {k: amount_micros * w // whole for k, w in weights.items()}
+    remainders = sorted(weights, key=lambda k: (-(amount_micros * weights[k] % whole), k))
+    for k in remainders[: amount_micros - sum(shares.values())]:
+        shares[k] += 1
+    return shares
+
+
+def micros_to_decimal(amount: int) -> Decimal:
+    return Decimal(amount) / MICROS
+
+
+def format_money(amount_micros: int, currency: str) -> str:
+    value = micros_to_decimal(amount_micros).quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN)
+    return f"{value:,} {currency}"

@@ -1,0 +1,182 @@
+"""Recommendations, each with an estimated monthly saving in micro-units:
+
+- **over-requested resources**: a step whose p95 CPU (cores) or peak memory stays under half of what it
+  requests; suggest p95 × 1.2 and save the priced difference;
+- **repeated identical work**: step runs with the same ``cache_key`` tag (code + inputs fingerprint)
+  that ran again instead of hitting the cache (``cache_hit`` tag not "true");
+- **cheaper model of equal quality**: a model version whose metric is within ``tolerance`` of the
+  current one at a lower cost per 1,000 predictions;
+- **unused artifacts**: artifacts not read for ``idle_days`` still paying for storage.
+
+Savings are scaled to a 30-day month from the observed window: saving × 30 / window days.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from triops.domain.clock import utc_ms
+from triops.finops.costs import MICROS
+
+if TYPE_CHECKING:
+    import polars as pl
+
+DAY_MS = 86_400_000
+GIB = 1 << 30
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    kind: str
+    target: str
+    detail: str
+    monthly_saving_micros: int
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelOption:
+    model_version: str
+    metric: float
+    cost_per_1000_micros: int
+    predictions_per_month: int
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactUse:
+    name: str
+    size_bytes: int
+    last_used_ms: int
+
+
+def _window_days(costs: pl.DataFrame) -> float:
+    if costs.height == 0:
+        return 30.0
+    span = int(costs["ended_ms"].max() or 0) - int(costs["started_ms"].min() or 0)  # type: ignore[operator]
+    return max(span / DAY_MS, 1.0)
+
+
+def _monthly(amount: float, days: float) -> int:
+    return max(int(round(amount * 30 / days)), 0)
+
+
+def over_requested(usage: pl.DataFrame, costs: pl.DataFrame, *, ratio: float = 0.5) -> list[Recommendation]:
+    """Steps using less than ``ratio`` of requested CPU or memory (p95 over their runs)."""
+    import polars as pl
+
+    days = _window_days(costs)
+    joined = usage.join(
+        costs.select(pl.col("usage_id").alias("id"), "cpu_micros", "memory_micros", "currency"), on="id"
+    ).filter(pl.col("wall_s") > 0)
+    stats = joined.group_by("pipeline", "step", "currency").agg(
+        (pl.col("cpu_s") / pl.col("wall_s")).quantile(0.95).alias("cpu_p95"),
+        (pl.col("peak_rss_bytes") / GIB).quantile(0.95).alias("mem_p95"),
+        pl.col("requested_cpu").median().alias("cpu_req"),
+        pl.col("requested_memory_gb").median().alias("mem_req"),
+        pl.col("cpu_micros").sum(),
+        pl.col("memory_micros").sum(),
+    )
+    out: list[Recommendation] = []
+    for row in stats.iter_rows(named=True):
+        target = f"{row['pipeline']}/{row['step']}"
+        for what, used, req, spent, unit in (
+            ("cpu", row["cpu_p95"], row["cpu_req"], row["cpu_micros"], "cores"),
+            ("memory", row["mem_p95"], row["mem_req"], row["memory_micros"], "GiB"),
+        ):
+            if not req or used is None or used >= ratio * req:
+                continue
+            suggest = max(math.ceil(used * 1.2 * 10) / 10, 0.1)
+            if suggest >= req:
+                continue
+            saving = spent * (req - suggest) / req
+            out.append(
+                Recommendation(
+                    f"over-requested-{what}", target,
+                    f"requests {req:g} {unit}, p95 use {used:.2f}; request {suggest:g} {unit}",
+                    _monthly(saving, days), row["currency"],
+                )
+            )
+    return sorted(out, key=lambda r: -r.monthly_saving_micros)
+
+
+def repeated_work(costs: pl.DataFrame, usage: pl.DataFrame) -> list[Recommendation]:
+    """Step runs repeating identical work (same ``cache_key`` tag) without a cache hit."""
+    import polars as pl
+
+    days = _window_days(costs)
+    keyed = (
+        usage.select(
+            "id", "pipeline", "step",
+            pl.col("tags").str.json_path_match("$.cache_key").alias("cache_key"),
+            pl.col("tags").str.json_path_match("$.cache_hit").alias("cache_hit"),
+        )
+        .filter(pl.col("cache_key").is_not_null() & (pl.col("cache_hit").fill_null("false") != "true"))
+        .join(costs.select(pl.col("usage_id").alias("id"), "cost_micros", "currency"), on="id")
+    )
+    groups = keyed.group_by("pipeline", "step", "cache_key", "currency").agg(
+        pl.len().alias("runs"), pl.col("cost_micros").sum(), pl.col("cost_micros").min().alias("first")
+    )
+    out = []
+    for row in groups.filter(pl.col("runs") > 1).iter_rows(named=True):
+        saving = row["cost_micros"] - row["first"]
+        out.append(
+            Recommendation(
+                "repeated-work", f"{row['pipeline']}/{row['step']}",
+                f"{row['runs']} identical runs (cache key {str(row['cache_key'])[:12]}); enable the step cache",
+                _monthly(saving, days), row["currency"],
+            )
+        )
+    return sorted(out, key=lambda r: -r.monthly_saving_micros)
+
+
+def cheaper_model(
+    current: ModelOption, candidates: Sequence[ModelOption], *, tolerance: float = 0.005
+) -> Recommendation | None:
+    """The cheapest candidate whose metric is at least the current one minus ``tolerance``."""
+    fit = [
+        c for c in candidates
+        if c.model_version != current.model_version and c.currency == current.currency
+        and c.metric >= current.metric - tolerance and c.cost_per_1000_micros < current.cost_per_1000_micros
+    ]
+    if not fit:
+        return None
+    best = min(fit, key=lambda c: c.cost_per_1000_micros)
+    saving = (current.cost_per_1000_micros - best.cost_per_1000_micros) * current.predictions_per_month // 1000
+    return Recommendation(
+        "cheaper-model", current.model_version,
+        f"{best.model_version} scores {best.metric:.4f} vs {current.metric:.4f} at "
+        f"{Decimal(best.cost_per_1000_micros) / MICROS} vs {Decimal(current.cost_per_1000_micros) / MICROS} "
+        f"{current.currency} per 1,000 predictions",
+        saving, current.currency,
+    )
+
+
+def unused_artifacts(
+    artifacts: Sequence[ArtifactUse],
+    price_per_gib_month: Decimal,
+    currency: str,
+    now: datetime,
+    *,
+    idle_days: int = 90,
+) -> list[Recommendation]:
+    """Artifacts not used for ``idle_days``: deleting or archiving them saves their storage price."""
+    cutoff = utc_ms(now) - idle_days * DAY_MS
+    out = []
+    for art in artifacts:
+        if art.last_used_ms >= cutoff:
+            continue
+        saving = int(Decimal(art.size_bytes) / GIB * price_per_gib_month * MICROS)
+        idle = (utc_ms(now) - art.last_used_ms) // DAY_MS
+        out.append(
+            Recommendation(
+                "unused-artifact", art.name, f"{art.size_bytes / GIB:.2f} GiB unused for {idle} days",
+                saving, currency,
+            )
+        )
+    return sorted(out, key=lambda r: -r.monthly_saving_micros)

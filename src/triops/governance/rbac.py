@@ -1,0 +1,164 @@
+"""Roles and permissions: the five project roles as documented permission sets, and ``require``.
+
+A principal (a user or service account) holds roles per project through role bindings; a binding without
+a project holds everywhere. ``require`` is pure: the caller resolves the principal's bindings from the
+store (``triops.governance.roles.load_principal``) and asks before it writes, in every service, so the
+SDK, the CLI and the REST API obey the same rules.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from triops.errors import InvalidInputError, PermissionDeniedError
+
+
+class Permission(enum.StrEnum):
+    PROJECT_READ = "project.read"
+    RUN_WRITE = "run.write"
+    DATASET_WRITE = "dataset.write"
+    DATASET_PUBLISH = "dataset.publish"
+    MODEL_REGISTER = "model.register"
+    MODEL_STAGE = "model.stage"
+    MODEL_ALIAS = "model.alias"
+    DEPLOYMENT_WRITE = "deployment.write"
+    APPROVAL_REQUEST = "approval.request"
+    APPROVAL_DECIDE = "approval.decide"
+    COST_READ = "cost.read"
+    BUDGET_WRITE = "budget.write"
+    BUDGET_OVERRIDE = "budget.override"
+    POLICY_WRITE = "policy.write"
+    INVENTORY_WRITE = "inventory.write"
+    AUDIT_READ = "audit.read"
+    ROLE_WRITE = "role.write"
+    USER_WRITE = "user.write"
+    TOKEN_WRITE = "token.write"
+    PROJECT_ADMIN = "project.admin"
+
+
+class Role(enum.StrEnum):
+    VIEWER = "viewer"
+    CONTRIBUTOR = "contributor"
+    APPROVER = "approver"
+    FINOPS = "finops"
+    ADMIN = "admin"
+
+
+_P = Permission
+_VIEWER = frozenset({_P.PROJECT_READ, _P.COST_READ})
+ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
+    # Reads runs, datasets, models, costs, the inventory and gate results; changes nothing.
+    Role.VIEWER: _VIEWER,
+    # Does the work: runs pipelines, registers datasets and models, asks for stage changes and deployments.
+    # Every change a gate guards still needs the gate's rules and approvals to pass.
+    Role.CONTRIBUTOR: _VIEWER
+    | {
+        _P.RUN_WRITE,
+        _P.DATASET_WRITE,
+        _P.DATASET_PUBLISH,
+        _P.MODEL_REGISTER,
+        _P.MODEL_STAGE,
+        _P.MODEL_ALIAS,
+        _P.DEPLOYMENT_WRITE,
+        _P.APPROVAL_REQUEST,
+        _P.INVENTORY_WRITE,
+    },
+    # Reviews: approves or rejects requests at gates (never their own), reads the audit log.
+    Role.APPROVER: _VIEWER | {_P.APPROVAL_DECIDE, _P.AUDIT_READ},
+    # Owns money: budgets, and approves budget overrides.
+    Role.FINOPS: _VIEWER | {_P.BUDGET_WRITE, _P.BUDGET_OVERRIDE, _P.APPROVAL_DECIDE},
+    # Everything, including roles, users, tokens and policies.
+    Role.ADMIN: frozenset(Permission),
+}
+
+ROLE_DESCRIPTIONS: Mapping[Role, str] = {
+    Role.VIEWER: "reads runs, datasets, models, costs, the inventory and gate results",
+    Role.CONTRIBUTOR: "runs pipelines, registers datasets and models, requests stage changes and deployments",
+    Role.APPROVER: "approves or rejects gated changes it did not request or author; reads the audit log",
+    Role.FINOPS: "manages budgets and approves budget overrides",
+    Role.ADMIN: "every permission, including roles, users, tokens and policies",
+}
+
+GLOBAL = "*"  # the project key of a binding that holds in every project
+
+
+def parse_role(value: str) -> Role:
+    try:
+        return Role(value.strip().lower())
+    except ValueError:
+        raise InvalidInputError(
+            f"unknown role {value!r}", hint=f"roles are {', '.join(r.value for r in Role)}"
+        ) from None
+
+
+def parse_permission(value: str) -> Permission:
+    try:
+        return Permission(value)
+    except ValueError:
+        raise InvalidInputError(
+            f"unknown permission {value!r}", hint=f"permissions are {', '.join(p.value for p in Permission)}"
+        ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is acting, with roles per project (``GLOBAL`` for bindings that hold everywhere)."""
+
+    name: str
+    roles: Mapping[str, frozenset[Role]] = field(default_factory=dict)
+    kind: str = "user"  # user | service
+
+    @classmethod
+    def from_bindings(
+        cls, name: str, bindings: Iterable[tuple[str | None, str]], kind: str = "user"
+    ) -> Principal:
+        """Build from ``(project or None, role)`` pairs."""
+        roles: dict[str, set[Role]] = {}
+        for project, role in bindings:
+            roles.setdefault(project or GLOBAL, set()).add(parse_role(role))
+        return cls(name=name, roles={k: frozenset(v) for k, v in roles.items()}, kind=kind)
+
+    @classmethod
+    def owner(cls, name: str) -> Principal:
+        """The owner of a local single-user workspace: admin everywhere."""
+        return cls(name=name, roles={GLOBAL: frozenset({Role.ADMIN})})
+
+    def roles_in(self, project: str | None) -> frozenset[Role]:
+        held = set(self.roles.get(GLOBAL, frozenset()))
+        if project is not None:
+            held |= self.roles.get(project, frozenset())
+        return frozenset(held)
+
+    def permissions_in(self, project: str | None) -> frozenset[Permission]:
+        perms: set[Permission] = set()
+        for role in self.roles_in(project):
+            perms |= ROLE_PERMISSIONS[role]
+        return frozenset(perms)
+
+    def can(self, permission: Permission | str, project: str | None) -> bool:
+        return Permission(permission) in self.permissions_in(project)
+
+    def has_role(self, role: Role | str, project: str | None) -> bool:
+        """Holds ``role`` (or ``admin``, which stands in for every role) in ``project``."""
+        held = self.roles_in(project)
+        return Role(role) in held or Role.ADMIN in held
+
+
+def roles_granting(permission: Permission) -> list[Role]:
+    return [role for role in Role if permission in ROLE_PERMISSIONS[role]]
+
+
+def require(permission: Permission | str, principal: Principal, project: str | None) -> None:
+    """Raise ``PermissionDeniedError`` naming the missing permission unless ``principal`` holds it."""
+    perm = parse_permission(str(permission))
+    if principal.can(perm, project):
+        return
+    where = f"project {project!r}" if project is not None else "this workspace"
+    granting = ", ".join(r.value for r in roles_granting(perm))
+    raise PermissionDeniedError(
+        f"{principal.name!r} lacks permission {perm.value!r} in {where}",
+        hint=f"an admin can grant a role that has it ({granting}): triops role grant USER ROLE --project P",
+        detail={"permission": perm.value, "principal": principal.name, "project": project},
+    )

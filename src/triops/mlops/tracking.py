@@ -1,0 +1,363 @@
+"""Experiment tracking: the ``ActiveRun`` handle users log to, its metric buffer and background writer.
+
+``log_metric`` only validates and appends to an in-memory buffer; a writer thread flushes batches every
+``flush_every`` metrics or ``flush_interval_s`` seconds, whichever comes first. ``flush()``, the end of the
+``with`` block, normal interpreter exit and SIGTERM make everything durable. A process killed with SIGKILL
+loses at most the last interval. The buffer is bounded: when the writer falls behind, the logging thread
+flushes itself (back-pressure instead of unbounded memory).
+
+Where the runs go is a ``TrackingSink``: the local store (``StoreTrackingSink``) or a triops server.
+"""
+
+from __future__ import annotations
+
+import atexit
+import signal
+import sys
+import threading
+import time
+import traceback
+import weakref
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Any, Protocol
+
+from triops.artifacts import ArtifactStore, StoredArtifact
+from triops.domain.clock import Clock, SystemClock, utc_ms
+from triops.domain.filters import OrderBy, parse_filter, parse_order_by
+from triops.domain.ids import new_id
+from triops.domain.records import Metric, Run, RunStatus
+from triops.domain.validation import (
+    check_key,
+    check_metric_value,
+    check_project_name,
+    check_step,
+    param_text,
+    tag_text,
+)
+from triops.errors import InvalidInputError
+from triops.store.engine import Store
+from triops.store.repositories import runs as run_repo
+from triops.store.repositories.search import search_runs
+
+MetricRow = tuple[str, float, int, int]
+_time_ns = time.time_ns
+
+
+class TrackingSink(Protocol):
+    """Where tracked runs are written and read: the local store or a remote triops server."""
+
+    def create_run(self, project: str, name: str, tags: Mapping[str, str], kind: str = "tracked") -> Run: ...
+    def log_metrics(self, run_id: str, rows: Sequence[MetricRow]) -> None: ...
+    def log_params(self, run_id: str, values: Mapping[str, str]) -> None: ...
+    def set_tags(self, run_id: str, values: Mapping[str, str]) -> None: ...
+    def log_artifact(self, run_id: str, name: str, data: bytes | Path, media_type: str) -> StoredArtifact: ...
+    def finish_run(self, run_id: str, status: RunStatus, error: str | None) -> None: ...
+    def get_run(self, run_id: str) -> Run: ...
+    def metric_history(self, run_id: str, key: str) -> list[Metric]: ...
+    def search(
+        self, project: str | None, filter: str, order_by: Sequence[str], limit: int, offset: int
+    ) -> list[Run]: ...
+
+
+class StoreTrackingSink:
+    """A TrackingSink on the local SQL store and artifact root."""
+
+    def __init__(self, store: Store, artifacts: ArtifactStore, clock: Clock, user: str | None) -> None:
+        self.store = store
+        self.artifacts = artifacts
+        self.clock = clock
+        self.user = user
+
+    def _now(self) -> int:
+        return utc_ms(self.clock.now())
+
+    def create_run(self, project: str, name: str, tags: Mapping[str, str], kind: str = "tracked") -> Run:
+        run_id = new_id()
+
+        def write(conn: Any) -> None:
+            project_id = run_repo.ensure_project(conn, project, self._now())
+            run_repo.create_run(
+                conn,
+                run_id=run_id,
+                project_id=project_id,
+                name=name or f"run-{run_id[-8:]}",
+                kind=kind,
+                start_ms=self._now(),
+                user_name=self.user,
+                tags=tags,
+            )
+
+        self.store.write(write)
+        return self.get_run(run_id)
+
+    def log_metrics(self, run_id: str, rows: Sequence[MetricRow]) -> None:
+        self.store.write(lambda conn: run_repo.insert_metrics(conn, run_id, rows))
+
+    def log_params(self, run_id: str, values: Mapping[str, str]) -> None:
+        self.store.write(lambda conn: run_repo.log_params(conn, run_id, values))
+
+    def set_tags(self, run_id: str, values: Mapping[str, str]) -> None:
+        self.store.write(lambda conn: run_repo.set_tags(conn, run_id, values))
+
+    def log_artifact(self, run_id: str, name: str, data: bytes | Path, media_type: str) -> StoredArtifact:
+        stored = (
+            self.artifacts.put_bytes(data, media_type)
+            if isinstance(data, bytes)
+            else self.artifacts.put_file(data, media_type)
+        )
+        self.store.write(lambda conn: run_repo.add_run_artifact(conn, run_id, name, stored, self._now()))
+        return stored
+
+    def finish_run(self, run_id: str, status: RunStatus, error: str | None) -> None:
+        self.store.write(lambda conn: run_repo.finish_run(conn, run_id, status.value, self._now(), error))
+
+    def get_run(self, run_id: str) -> Run:
+        with self.store.connect() as conn:
+            return run_repo.get_run(conn, run_id)
+
+    def metric_history(self, run_id: str, key: str) -> list[Metric]:
+        with self.store.connect() as conn:
+            return run_repo.metric_history(conn, run_id, key)
+
+    def search(
+        self, project: str | None, filter: str, order_by: Sequence[str], limit: int, offset: int
+    ) -> list[Run]:
+        node = parse_filter(filter)
+        orders: list[OrderBy] = [parse_order_by(o) for o in order_by]
+        with self.store.connect() as conn:
+            return search_runs(conn, project=project, node=node, order_by=orders, limit=limit, offset=offset)
+
+
+_ACTIVE: weakref.WeakSet[ActiveRun] = weakref.WeakSet()
+_HANDLERS_INSTALLED = False
+_HANDLERS_LOCK = threading.Lock()
+
+
+def _flush_all_at_exit() -> None:
+    for run in list(_ACTIVE):
+        run._finish(RunStatus.FINISHED, None)
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    for run in list(_ACTIVE):
+        run._finish(RunStatus.KILLED, "terminated by SIGTERM")
+    previous = _PREVIOUS_SIGTERM
+    if callable(previous):
+        previous(signum, frame)
+    else:
+        sys.exit(128 + signum)
+
+
+_PREVIOUS_SIGTERM: Any = None
+
+
+def _install_exit_handlers() -> None:
+    global _HANDLERS_INSTALLED, _PREVIOUS_SIGTERM
+    with _HANDLERS_LOCK:
+        if _HANDLERS_INSTALLED:
+            return
+        _HANDLERS_INSTALLED = True
+        atexit.register(_flush_all_at_exit)
+        if threading.current_thread() is threading.main_thread():
+            _PREVIOUS_SIGTERM = signal.getsignal(signal.SIGTERM)
+            signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+class ActiveRun:
+    """A run being logged to. Use as a context manager: ``with ws.start_run("proj") as run: ...``."""
+
+    def __init__(
+        self,
+        sink: TrackingSink,
+        run: Run,
+        *,
+        flush_every: int = 5000,
+        flush_interval_s: float = 0.5,
+        clock: Clock | None = None,
+    ) -> None:
+        self._sink = sink
+        self.id = run.id
+        self.project = run.project
+        self.name = run.name
+        self._clock = clock or SystemClock()
+        self._flush_every = flush_every
+        self._max_buffer = max(flush_every * 20, 100_000)
+        self._interval = flush_interval_s
+        self._buffer: list[MetricRow] = []
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._steps: dict[str, int] = {}
+        self._keys_ok: set[str] = set()
+        self._writer_error: BaseException | None = None
+        self._finished = False
+        self._writer = threading.Thread(target=self._write_loop, name=f"triops-writer-{run.id[:8]}", daemon=True)
+        self._writer.start()
+        _ACTIVE.add(self)
+        _install_exit_handlers()
+
+    # -- logging ---------------------------------------------------------------------------------------
+    def log_metric(self, key: str, value: float, step: int | None = None) -> None:
+        if key not in self._keys_ok:
+            check_key(key, "metric key")
+            self._keys_ok.add(key)
+        kind = type(value)
+        number = value if kind is float else float(value) if kind is int else check_metric_value(key, value)
+        if step is None:
+            step = self._steps.get(key, -1) + 1
+        elif type(step) is not int:
+            check_step(key, step)
+        self._steps[key] = step
+        row = (key, number, step, _time_ns() // 1_000_000)
+        with self._lock:
+            buffer = self._buffer
+            buffer.append(row)
+            size = len(buffer)
+        if size >= self._flush_every:
+            if size >= self._max_buffer:
+                self.flush()
+            else:
+                self._wake.set()
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        if not isinstance(metrics, Mapping):
+            raise InvalidInputError(
+                f"log_metrics takes a mapping of key to number, not {type(metrics).__name__}",
+                hint="call run.log_metrics({'auc': 0.91})",
+            )
+        for key, value in metrics.items():
+            self.log_metric(key, value, step)
+
+    def log_param(self, key: str, value: Any) -> None:
+        self.log_params({key: value})
+
+    def log_params(self, values: Mapping[str, Any]) -> None:
+        checked = {check_key(k, "param key"): param_text(k, v) for k, v in values.items()}
+        self._sink.log_params(self.id, checked)
+
+    def set_tag(self, key: str, value: Any) -> None:
+        self.set_tags({key: value})
+
+    def set_tags(self, values: Mapping[str, Any]) -> None:
+        checked = {check_key(k, "tag key"): tag_text(k, v) for k, v in values.items()}
+        self._sink.set_tags(self.id, checked)
+
+    def log_artifact(
+        self, path_or_bytes: str | Path | bytes, name: str | None = None, media_type: str | None = None
+    ) -> StoredArtifact:
+        if isinstance(path_or_bytes, bytes):
+            if name is None:
+                raise InvalidInputError("an artifact logged from bytes needs a name", hint="pass name='model.skops'")
+            data: bytes | Path = path_or_bytes
+        else:
+            data = Path(path_or_bytes)
+            name = name or data.name
+        check_key(name, "artifact name")
+        return self._sink.log_artifact(self.id, name, data, media_type or _guess_media_type(name))
+
+    # -- durability ------------------------------------------------------------------------------------
+    def flush(self) -> None:
+        """Write every buffered metric now; returns when they are durable."""
+        with self._flush_lock:
+            with self._lock:
+                batch, self._buffer = self._buffer, []
+            if batch:
+                try:
+                    self._sink.log_metrics(self.id, batch)
+                except BaseException:
+                    with self._lock:  # put them back so a later flush can retry
+                        self._buffer[:0] = batch
+                    raise
+
+    def _write_loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self._interval)
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception as exc:  # surfaced on the next flush/exit by the caller's thread
+                self._writer_error = exc
+                time.sleep(min(self._interval, 0.5))
+
+    def _finish(self, status: RunStatus, error: str | None) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        self._stop.set()
+        self._wake.set()
+        if self._writer is not threading.current_thread():
+            self._writer.join(timeout=30)
+        _ACTIVE.discard(self)
+        try:
+            self.flush()
+        finally:
+            self._sink.finish_run(self.id, status, error)
+
+    def end(self, status: RunStatus = RunStatus.FINISHED, error: str | None = None) -> None:
+        self._finish(status, error)
+
+    # -- queries ---------------------------------------------------------------------------------------
+    def metric_history(self, key: str) -> list[Metric]:
+        self.flush()
+        return self._sink.metric_history(self.id, key)
+
+    def info(self) -> Run:
+        self.flush()
+        return self._sink.get_run(self.id)
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is None:
+            self._finish(RunStatus.FINISHED, None)
+        elif issubclass(exc_type, KeyboardInterrupt):
+            self._finish(RunStatus.KILLED, "interrupted (KeyboardInterrupt)")
+        else:
+            text = "".join(traceback.format_exception(exc_type, exc, tb))
+            self._finish(RunStatus.FAILED, text[-20_000:])
+
+    def __repr__(self) -> str:
+        return f"<ActiveRun {self.id} project={self.project!r} name={self.name!r}>"
+
+
+def _guess_media_type(name: str) -> str:
+    import mimetypes
+
+    suffix_types = {".skops": "application/x-skops", ".onnx": "application/onnx", ".parquet": "application/parquet"}
+    for suffix, media in suffix_types.items():
+        if name.endswith(suffix):
+            return media
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+class RunQueries:
+    """``ws.runs``: find and read runs."""
+
+    def __init__(self, sink: TrackingSink) -> None:
+        self._sink = sink
+
+    def get(self, run_id: str) -> Run:
+        return self._sink.get_run(run_id)
+
+    def search(
+        self,
+        project: str | None = None,
+        filter: str = "",
+        order_by: Sequence[str] | None = None,
+        limit: int = 1000,
+        offset: int = 0,
+    ) -> list[Run]:
+        if not 1 <= limit <= 100_000:
+            raise InvalidInputError(f"limit {limit} is out of range", hint="use 1 <= limit <= 100000")
+        if project is not None:
+            check_project_name(project)
+        return self._sink.search(project, filter, list(order_by or []), limit, offset)
+
+    def metric_history(self, run_id: str, key: str) -> list[Metric]:
+        return self._sink.metric_history(run_id, key)

@@ -1,0 +1,41 @@
+"""Artifacts API: upload a run's artifact as the raw request body; download by run and name or by sha256."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from triops.domain.validation import check_key
+from triops.errors import NotFoundError
+from triops.mlops.tracking import StoreTrackingSink
+from triops.server.auth import PrincipalDep
+
+router = APIRouter(tags=["artifacts"])
+
+
+@router.put("/runs/{run_id}/artifacts/{name:path}", status_code=201)
+async def upload_artifact(request: Request, _: PrincipalDep, run_id: str, name: str) -> dict[str, Any]:
+    check_key(name, "artifact name")
+    data = await request.body()
+    ws = request.app.state.workspace
+    media_type = request.headers.get("content-type", "application/octet-stream")
+    stored = StoreTrackingSink(ws.store, ws.artifacts, ws.clock, None).log_artifact(run_id, name, data, media_type)
+    return {"name": name, "sha256": stored.sha256, "size": stored.size, "media_type": stored.media_type}
+
+
+@router.get("/runs/{run_id}/artifacts/{name:path}")
+def download_run_artifact(request: Request, _: PrincipalDep, run_id: str, name: str) -> Response:
+    ws = request.app.state.workspace
+    run = ws.runs.get(run_id)
+    for ref in run.artifacts:
+        if ref.name == name:
+            return Response(ws.artifacts.get_bytes(ref.sha256), media_type=ref.media_type)
+    names = ", ".join(a.name for a in run.artifacts) or "none"
+    raise NotFoundError(f"run {run_id} has no artifact named {name!r}", hint=f"its artifacts: {names}")
+
+
+@router.get("/artifacts/{sha256}")
+def download_artifact(request: Request, _: PrincipalDep, sha256: str) -> Response:
+    return Response(request.app.state.workspace.artifacts.get_bytes(sha256), media_type="application/octet-stream")

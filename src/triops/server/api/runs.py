@@ -1,0 +1,135 @@
+"""Runs API: create, read, finish, params, tags, metric batches, metric history and search."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request
+from pydantic import BaseModel, Field
+
+from triops.domain.records import RunStatus
+from triops.domain.validation import check_key, check_project_name, param_text, tag_text
+from triops.domain.wire import float_from_wire, float_to_wire, run_to_wire
+from triops.errors import InvalidInputError
+from triops.mlops.tracking import StoreTrackingSink
+from triops.server.auth import PrincipalDep
+from triops.store.repositories.runs import project_names
+
+router = APIRouter(tags=["runs"])
+
+
+def _sink(request: Request, user: str | None = None) -> StoreTrackingSink:
+    ws = request.app.state.workspace
+    return StoreTrackingSink(ws.store, ws.artifacts, ws.clock, user)
+
+
+class RunCreate(BaseModel):
+    project: str = "default"
+    name: str = ""
+    tags: dict[str, str] = Field(default_factory=dict)
+    kind: str = "tracked"
+
+
+class RunFinish(BaseModel):
+    status: RunStatus
+    error: str | None = None
+
+
+class KeyValues(BaseModel):
+    values: dict[str, str]
+
+
+class MetricBatch(BaseModel):
+    """Columnar batch: four lists of equal length. Non-finite values as "NaN", "Infinity", "-Infinity"."""
+
+    keys: list[str]
+    values: list[float | str]
+    steps: list[int]
+    timestamps: list[int]
+
+
+class SearchRequest(BaseModel):
+    project: str | None = None
+    filter: str = ""
+    order_by: list[str] = Field(default_factory=list)
+    limit: int = Field(default=1000, ge=1, le=100_000)
+    offset: int = Field(default=0, ge=0)
+
+
+@router.get("/projects")
+def list_projects(request: Request, _: PrincipalDep) -> dict[str, list[str]]:
+    with request.app.state.workspace.store.connect() as conn:
+        return {"projects": project_names(conn)}
+
+
+@router.post("/runs", status_code=201)
+def create_run(request: Request, principal: PrincipalDep, body: RunCreate) -> dict[str, Any]:
+    check_project_name(body.project)
+    tags = {check_key(k, "tag key"): tag_text(k, v) for k, v in body.tags.items()}
+    run = _sink(request, principal.user_name).create_run(body.project, body.name, tags, body.kind)
+    return run_to_wire(run.to_dict())
+
+
+@router.get("/runs/{run_id}")
+def get_run(request: Request, _: PrincipalDep, run_id: str) -> dict[str, Any]:
+    return run_to_wire(_sink(request).get_run(run_id).to_dict())
+
+
+@router.post("/runs/{run_id}/finish")
+def finish_run(request: Request, _: PrincipalDep, run_id: str, body: RunFinish) -> dict[str, Any]:
+    sink = _sink(request)
+    sink.finish_run(run_id, body.status, body.error)
+    return run_to_wire(sink.get_run(run_id).to_dict())
+
+
+@router.post("/runs/{run_id}/params", status_code=204)
+def log_params(request: Request, _: PrincipalDep, run_id: str, body: KeyValues) -> None:
+    values = {check_key(k, "param key"): param_text(k, v) for k, v in body.values.items()}
+    _sink(request).log_params(run_id, values)
+
+
+@router.post("/runs/{run_id}/tags", status_code=204)
+def set_tags(request: Request, _: PrincipalDep, run_id: str, body: KeyValues) -> None:
+    values = {check_key(k, "tag key"): tag_text(k, v) for k, v in body.values.items()}
+    _sink(request).set_tags(run_id, values)
+
+
+@router.post("/runs/{run_id}/metrics", status_code=204)
+def log_metrics(request: Request, _: PrincipalDep, run_id: str, body: MetricBatch) -> None:
+    n = len(body.keys)
+    if not (len(body.values) == len(body.steps) == len(body.timestamps) == n):
+        raise InvalidInputError(
+            "metric batch lists have different lengths",
+            hint="send keys, values, steps and timestamps with one entry per metric each",
+        )
+    seen: set[str] = set()
+    for key in body.keys:
+        if key not in seen:
+            check_key(key, "metric key")
+            seen.add(key)
+    rows = [
+        (k, float_from_wire(v, f"metric {k!r}"), s, t)
+        for k, v, s, t in zip(body.keys, body.values, body.steps, body.timestamps, strict=True)
+    ]
+    _sink(request).log_metrics(run_id, rows)
+
+
+@router.get("/runs/{run_id}/metrics/{key:path}")
+def metric_history(request: Request, _: PrincipalDep, run_id: str, key: str) -> dict[str, Any]:
+    history = _sink(request).metric_history(run_id, key)
+    return {
+        "key": key,
+        "steps": [m.step for m in history],
+        "values": [float_to_wire(m.value) for m in history],
+        "timestamps": [m.timestamp_ms for m in history],
+    }
+
+
+@router.post("/runs/search")
+def search_runs(
+    request: Request, _: PrincipalDep, body: Annotated[SearchRequest, Body()]
+) -> dict[str, list[dict[str, Any]]]:
+    runs = request.app.state.workspace.runs.search(
+        project=body.project, filter=body.filter, order_by=body.order_by, limit=body.limit, offset=body.offset
+    )
+    return {"runs": [run_to_wire(r.to_dict()) for r in runs]}

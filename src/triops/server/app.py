@@ -1,0 +1,104 @@
+"""``create_app``: the FastAPI application, its error handling (RFC 9457 problem JSON) and request limits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from triops.errors import AuthError, TriopsError
+from triops.workspace import Workspace
+
+PROBLEM = "application/problem+json"
+API_PREFIX = "/api/v1"
+
+
+def _problem(status: int, title: str, detail: str, instance: str, **extra: Any) -> JSONResponse:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, "instance": instance, **extra}
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+class BodySizeLimit:
+    """Refuses request bodies over ``max_bytes`` with 413, by Content-Length or while streaming."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = _problem(
+            413, "Payload Too Large", f"request body exceeds {self.max_bytes} bytes", scope.get("path", ""),
+        )
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def create_app(workspace: Workspace, *, dev: bool = False, max_request_bytes: int | None = None) -> FastAPI:
+    from triops.server.api import artifacts, runs, system
+
+    app = FastAPI(
+        title="triops",
+        version="1",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.workspace = workspace
+    app.state.dev = dev
+
+    @app.exception_handler(TriopsError)
+    async def _triops_error(request: Request, exc: TriopsError) -> JSONResponse:
+        if isinstance(exc, AuthError):
+            return _problem(401, "Unauthorized", "authentication required", request.url.path)
+        return JSONResponse(exc.to_problem(request.url.path), status_code=exc.status, media_type=PROBLEM)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
+        ]
+        return _problem(422, "Unprocessable Content", "the request does not match the schema", request.url.path,
+                        errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _problem(exc.status_code, str(exc.detail), str(exc.detail), request.url.path)
+
+    app.include_router(system.router)
+    app.include_router(runs.router, prefix=API_PREFIX)
+    app.include_router(artifacts.router, prefix=API_PREFIX)
+    limit = max_request_bytes or workspace.settings.max_request_bytes
+    app.add_middleware(BodySizeLimit, max_bytes=limit)  # type: ignore[arg-type]
+    return app

@@ -1,0 +1,188 @@
+"""Appending to and reading the audit chain (SQL). Every pillar calls ``append_event`` inside the
+transaction of the change it records, so the change and its audit event commit or roll back together.
+
+Sequence numbers are unique and gap-free under concurrent writers: the append first *updates* the single
+``audit_head`` row, which takes that row's write lock (PostgreSQL) or the database write lock (SQLite, where
+``Store.begin`` already opened ``BEGIN IMMEDIATE``); a second writer waits there until the first commits or
+rolls back, then reads the head the first one left.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from triops.domain.audit_chain import GENESIS_HASH, AuditEvent, seal_event
+from triops.errors import InvalidInputError
+from triops.store.tables_governance import audit_checkpoints, audit_events, audit_head
+
+EVENT_COLS = [
+    audit_events.c.seq,
+    audit_events.c.at_ms,
+    audit_events.c.actor,
+    audit_events.c.action,
+    audit_events.c.object_type,
+    audit_events.c.object_id,
+    audit_events.c.project,
+    audit_events.c.before_json,
+    audit_events.c.after_json,
+    audit_events.c.prev_hash,
+    audit_events.c.hash,
+]
+
+_BUMP = sa.update(audit_head).where(audit_head.c.id == 1).values(seq=audit_head.c.seq + 1)
+_READ_HEAD = sa.select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
+_INSERT_EVENT = sa.insert(audit_events)
+
+
+def _limit(text: str, what: str, limit: int) -> str:
+    if not isinstance(text, str) or not text:
+        raise InvalidInputError(f"audit {what} must be a non-empty string, got {text!r:.60}")
+    if len(text) > limit:
+        raise InvalidInputError(f"audit {what} is {len(text)} characters; the limit is {limit}")
+    return text
+
+
+def _ensure_head(conn: Connection) -> None:
+    values = {"id": 1, "seq": 0, "hash": GENESIS_HASH}
+    dialect = conn.dialect.name
+    stmt: Any
+    if dialect == "postgresql":
+        stmt = postgresql.insert(audit_head).values(values).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(audit_head).values(values).on_conflict_do_nothing()
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported stores
+        stmt = sa.insert(audit_head).values(values)
+    conn.execute(stmt)
+
+
+def append_event(
+    conn: Connection,
+    *,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    project: str | None = None,
+    at_ms: int | None = None,
+) -> int:
+    """Append one event to the chain in the caller's transaction; returns its sequence number."""
+    _limit(actor, "actor", 250)
+    _limit(action, "action", 100)
+    _limit(object_type, "object type", 100)
+    _limit(str(object_id), "object id", 500)
+    if project is not None:
+        _limit(project, "project", 100)
+    when = time.time_ns() // 1_000_000 if at_ms is None else int(at_ms)
+    if conn.execute(_BUMP).rowcount == 0:
+        _ensure_head(conn)
+        conn.execute(_BUMP)
+    seq, head_hash = conn.execute(_READ_HEAD).one()
+    event = seal_event(
+        seq=int(seq),
+        at_ms=when,
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        project=project,
+        before=before,
+        after=after,
+        prev_hash=str(head_hash),
+    )
+    conn.execute(_INSERT_EVENT, event._asdict())
+    conn.execute(sa.update(audit_head).where(audit_head.c.id == 1).values(hash=event.hash))
+    return event.seq
+
+
+def head(conn: Connection) -> tuple[int, str]:
+    """(last sequence number, its hash) as the head row says; (0, genesis) for an empty log."""
+    row = conn.execute(_READ_HEAD).first()
+    return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
+
+
+def iter_events(conn: Connection, *, after_seq: int = 0, batch: int = 20_000) -> Iterator[AuditEvent]:
+    """Every event from ``after_seq + 1`` on, in sequence order, read in keyset-paged batches."""
+    last = after_seq
+    while True:
+        rows = conn.execute(
+            sa.select(*EVENT_COLS).where(audit_events.c.seq > last).order_by(audit_events.c.seq).limit(batch)
+        ).all()
+        for row in rows:
+            yield AuditEvent(*row)
+        if len(rows) < batch:
+            return
+        last = int(rows[-1][0])
+
+
+def iter_rows(conn: Connection, *, batch: int = 50_000) -> Iterator[tuple[Any, ...]]:
+    """Raw event rows in ``EVENT_COLUMNS`` order: the fast path verification reads."""
+    last = 0
+    while True:
+        rows = conn.execute(
+            sa.select(*EVENT_COLS).where(audit_events.c.seq > last).order_by(audit_events.c.seq).limit(batch)
+        ).all()
+        yield from rows
+        if len(rows) < batch:
+            return
+        last = int(rows[-1][0])
+
+
+def list_events(
+    conn: Connection,
+    *,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    project: str | None = None,
+    actor: str | None = None,
+    limit: int = 100,
+    descending: bool = True,
+) -> list[AuditEvent]:
+    stmt = sa.select(*EVENT_COLS)
+    if object_type is not None:
+        stmt = stmt.where(audit_events.c.object_type == object_type)
+    if object_id is not None:
+        stmt = stmt.where(audit_events.c.object_id == object_id)
+    if project is not None:
+        stmt = stmt.where(audit_events.c.project == project)
+    if actor is not None:
+        stmt = stmt.where(audit_events.c.actor == actor)
+    order = audit_events.c.seq.desc() if descending else audit_events.c.seq
+    return [AuditEvent(*row) for row in conn.execute(stmt.order_by(order).limit(max(1, min(limit, 100_000))))]
+
+
+def get_event(conn: Connection, seq: int) -> AuditEvent | None:
+    row = conn.execute(sa.select(*EVENT_COLS).where(audit_events.c.seq == seq)).first()
+    return None if row is None else AuditEvent(*row)
+
+
+def event_hash_at(conn: Connection, seq: int) -> str | None:
+    value = conn.execute(sa.select(audit_events.c.hash).where(audit_events.c.seq == seq)).scalar()
+    return None if value is None else str(value)
+
+
+def add_checkpoint(
+    conn: Connection, *, seq: int, event_hash: str, at_ms: int, key_id: str, signature: str
+) -> None:
+    conn.execute(
+        sa.insert(audit_checkpoints).values(
+            seq=seq, event_hash=event_hash, at_ms=at_ms, key_id=key_id, signature=signature
+        )
+    )
+
+
+def list_checkpoints(conn: Connection) -> list[dict[str, Any]]:
+    rows = conn.execute(sa.select(audit_checkpoints).order_by(audit_checkpoints.c.seq)).mappings()
+    return [dict(r) for r in rows]
+
+
+def last_checkpoint_seq(conn: Connection) -> int:
+    value = conn.execute(sa.select(sa.func.max(audit_checkpoints.c.seq))).scalar()
+    return int(value or 0)

@@ -1,0 +1,263 @@
+"""Runs, params, tags, metrics and run artifacts: writes and point reads.
+
+Metric inserts are the hot path: they go through the DBAPI's ``executemany`` in one transaction per batch,
+and keep ``latest_metrics`` (the value search filters and orders on) up to date with one upsert per key.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
+
+from triops.artifacts import StoredArtifact
+from triops.domain.clock import from_ms
+from triops.domain.ids import new_id
+from triops.domain.records import ArtifactRef, Metric, Run, RunStatus
+from triops.errors import ConflictError, NotFoundError
+from triops.store.tables import (
+    artifacts,
+    latest_metrics,
+    metrics,
+    params,
+    projects,
+    run_artifacts,
+    runs,
+    tags,
+)
+
+MetricRow = tuple[str, float, int, int]  # key, value, step, timestamp_ms
+
+
+def _insert(conn: Connection, table: sa.Table) -> Any:
+    return (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(table)
+
+
+def ensure_project(conn: Connection, name: str, now_ms: int) -> str:
+    found = conn.execute(sa.select(projects.c.id).where(projects.c.name == name)).scalar()
+    if found is not None:
+        return str(found)
+    stmt = _insert(conn, projects).values(id=new_id(now_ms), name=name, created_ms=now_ms)
+    conn.execute(stmt.on_conflict_do_nothing(index_elements=["name"]))
+    return str(conn.execute(sa.select(projects.c.id).where(projects.c.name == name)).scalar_one())
+
+
+def project_names(conn: Connection) -> list[str]:
+    return list(conn.execute(sa.select(projects.c.name).order_by(projects.c.name)).scalars())
+
+
+def create_run(
+    conn: Connection,
+    *,
+    run_id: str,
+    project_id: str,
+    name: str,
+    kind: str,
+    start_ms: int,
+    user_name: str | None,
+    tags: Mapping[str, str],
+) -> None:
+    conn.execute(
+        runs.insert().values(
+            id=run_id,
+            project_id=project_id,
+            name=name,
+            kind=kind,
+            status=RunStatus.RUNNING.value,
+            start_ms=start_ms,
+            user_name=user_name,
+        )
+    )
+    set_tags(conn, run_id, tags)
+
+
+def _require_run(conn: Connection, run_id: str) -> Mapping[str, Any]:
+    row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).mappings().first()
+    if row is None:
+        raise NotFoundError(f"run {run_id!r} does not exist", hint="list runs with `triops runs list`")
+    return row
+
+
+def finish_run(conn: Connection, run_id: str, status: str, end_ms: int, error: str | None) -> None:
+    RunStatus(status)
+    result = conn.execute(
+        runs.update().where(runs.c.id == run_id).values(status=status, end_ms=end_ms, error=error)
+    )
+    if result.rowcount == 0:
+        raise NotFoundError(f"run {run_id!r} does not exist", hint="list runs with `triops runs list`")
+
+
+def log_params(conn: Connection, run_id: str, values: Mapping[str, str]) -> None:
+    """Params are immutable: the same value again is a no-op, a different value is a ConflictError."""
+    if not values:
+        return
+    existing: dict[str, str] = {
+        k: v
+        for k, v in conn.execute(
+            sa.select(params.c.key, params.c.value).where(params.c.run_id == run_id, params.c.key.in_(list(values)))
+        )
+    }
+    for key, value in values.items():
+        if key in existing and existing[key] != value:
+            raise ConflictError(
+                f"param {key!r} of run {run_id} is already {existing[key]!r}; cannot change it to {value!r}",
+                hint="params are immutable; log a new run, or use a tag or metric for values that change",
+            )
+    new = [{"run_id": run_id, "key": k, "value": v} for k, v in values.items() if k not in existing]
+    if new:
+        conn.execute(params.insert(), new)
+
+
+def set_tags(conn: Connection, run_id: str, values: Mapping[str, str]) -> None:
+    if not values:
+        return
+    stmt = _insert(conn, tags)
+    stmt = stmt.on_conflict_do_update(index_elements=["run_id", "key"], set_={"value": stmt.excluded.value})
+    conn.execute(stmt, [{"run_id": run_id, "key": k, "value": v} for k, v in values.items()])
+
+
+def insert_metrics(conn: Connection, run_id: str, rows: Sequence[MetricRow]) -> None:
+    """Append metric points and move each key's latest value forward (by step, then time)."""
+    if not rows:
+        return
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    placeholder = "?" if conn.dialect.name == "sqlite" else "%s"
+    sql = (
+        "INSERT INTO metrics (run_id, key, value, is_nan, step, timestamp_ms) "
+        f"VALUES ({', '.join([placeholder] * 6)})"
+    )
+    cur = raw.cursor()
+    try:
+        # v != v is the NaN test; NaN is stored as value 0 with is_nan set
+        cur.executemany(sql, [(run_id, k, 0.0 if v != v else v, v != v, s, t) for k, v, s, t in rows])
+    finally:
+        cur.close()
+    latest: dict[str, MetricRow] = {}
+    for row in rows:
+        best = latest.get(row[0])
+        if best is None or (row[2], row[3]) >= (best[2], best[3]):
+            latest[row[0]] = row
+    stmt = _insert(conn, latest_metrics)
+    newer = sa.or_(
+        stmt.excluded.step > latest_metrics.c.step,
+        sa.and_(
+            stmt.excluded.step == latest_metrics.c.step,
+            stmt.excluded.timestamp_ms >= latest_metrics.c.timestamp_ms,
+        ),
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["run_id", "key"],
+        set_={c: getattr(stmt.excluded, c) for c in ("value", "is_nan", "step", "timestamp_ms")},
+        where=newer,
+    )
+    conn.execute(
+        stmt,
+        [
+            {"run_id": run_id, "key": k, "value": 0.0 if v != v else v, "is_nan": v != v, "step": s, "timestamp_ms": t}
+            for k, v, s, t in latest.values()
+        ],
+    )
+
+
+def metric_history(conn: Connection, run_id: str, key: str) -> list[Metric]:
+    _require_run(conn, run_id)
+    rows = conn.execute(
+        sa.select(metrics.c.key, metrics.c.value, metrics.c.is_nan, metrics.c.step, metrics.c.timestamp_ms)
+        .where(metrics.c.run_id == run_id, metrics.c.key == key)
+        .order_by(metrics.c.step, metrics.c.timestamp_ms)
+    )
+    return [Metric(k, math.nan if nan else float(v), int(s), int(t)) for k, v, nan, s, t in rows]
+
+
+def add_run_artifact(conn: Connection, run_id: str, name: str, stored: StoredArtifact, now_ms: int) -> None:
+    _require_run(conn, run_id)
+    stmt = _insert(conn, artifacts).values(
+        sha256=stored.sha256, size=stored.size, media_type=stored.media_type, created_ms=now_ms
+    )
+    conn.execute(stmt.on_conflict_do_nothing(index_elements=["sha256"]))
+    current = conn.execute(
+        sa.select(run_artifacts.c.sha256).where(run_artifacts.c.run_id == run_id, run_artifacts.c.name == name)
+    ).scalar()
+    if current is not None and current != stored.sha256:
+        raise ConflictError(
+            f"run {run_id} already has an artifact named {name!r} with other content",
+            hint="artifacts are immutable; log it under another name",
+        )
+    if current is None:
+        conn.execute(
+            run_artifacts.insert().values(run_id=run_id, name=name, sha256=stored.sha256, created_ms=now_ms)
+        )
+
+
+def load_runs(conn: Connection, run_ids: Sequence[str]) -> list[Run]:
+    """Full Run records (params, tags, latest metrics, artifacts) for ``run_ids``, in the order given."""
+    if not run_ids:
+        return []
+    ids = list(run_ids)
+    base = {
+        r["id"]: r
+        for r in conn.execute(
+            sa.select(runs, projects.c.name.label("project"))
+            .join(projects, projects.c.id == runs.c.project_id)
+            .where(runs.c.id.in_(ids))
+        ).mappings()
+    }
+    p: dict[str, dict[str, str]] = {i: {} for i in ids}
+    t: dict[str, dict[str, str]] = {i: {} for i in ids}
+    m: dict[str, dict[str, float]] = {i: {} for i in ids}
+    a: dict[str, list[ArtifactRef]] = {i: [] for i in ids}
+    for rid, k, v in conn.execute(sa.select(params.c.run_id, params.c.key, params.c.value).where(params.c.run_id.in_(ids))):
+        p[rid][k] = v
+    for rid, k, v in conn.execute(sa.select(tags.c.run_id, tags.c.key, tags.c.value).where(tags.c.run_id.in_(ids))):
+        t[rid][k] = v
+    for rid, k, v, nan in conn.execute(
+        sa.select(
+            latest_metrics.c.run_id, latest_metrics.c.key, latest_metrics.c.value, latest_metrics.c.is_nan
+        ).where(latest_metrics.c.run_id.in_(ids))
+    ):
+        m[rid][k] = math.nan if nan else float(v)
+    for rid, name, sha, size, media in conn.execute(
+        sa.select(
+            run_artifacts.c.run_id, run_artifacts.c.name, artifacts.c.sha256, artifacts.c.size, artifacts.c.media_type
+        )
+        .join(artifacts, artifacts.c.sha256 == run_artifacts.c.sha256)
+        .where(run_artifacts.c.run_id.in_(ids))
+        .order_by(run_artifacts.c.name)
+    ):
+        a[rid].append(ArtifactRef(name, sha, int(size), media))
+    out = []
+    for rid in ids:
+        row = base.get(rid)
+        if row is None:
+            continue
+        out.append(
+            Run(
+                id=rid,
+                project=row["project"],
+                name=row["name"],
+                status=RunStatus(row["status"]),
+                kind=row["kind"],
+                start_time=from_ms(row["start_ms"]),
+                end_time=from_ms(row["end_ms"]) if row["end_ms"] is not None else None,
+                error=row["error"],
+                user=row["user_name"],
+                params=p[rid],
+                tags=t[rid],
+                metrics=m[rid],
+                artifacts=tuple(a[rid]),
+            )
+        )
+    return out
+
+
+def get_run(conn: Connection, run_id: str) -> Run:
+    found = load_runs(conn, [run_id])
+    if not found:
+        raise NotFoundError(f"run {run_id!r} does not exist", hint="list runs with `triops runs list`")
+    return found[0]

@@ -1,0 +1,143 @@
+"""Compiling a parsed run filter (``triops.domain.filters``) into SQLAlchemy expressions with bound
+parameters: user text only ever reaches the database as a parameter value, never as SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
+
+from triops.domain.filters import BoolOp, Comparison, Field, Node, Not, OrderBy
+from triops.domain.records import Run
+from triops.store.repositories.runs import load_runs
+from triops.store.tables import latest_metrics, params, projects, runs, tags
+
+_ATTRIBUTE_COLUMNS = {
+    "status": runs.c.status,
+    "name": runs.c.name,
+    "kind": runs.c.kind,
+    "user": runs.c.user_name,
+    "id": runs.c.id,
+    "start_time": runs.c.start_ms,
+    "end_time": runs.c.end_ms,
+}
+_ENTITY_TABLES = {"metric": latest_metrics, "param": params, "tag": tags}
+
+
+def _text(column: Any, dialect: str) -> Any:
+    # byte order on both backends, so results do not depend on the PostgreSQL database's locale
+    return column.collate("C") if dialect == "postgresql" else column
+
+
+def _apply(column: Any, op: str, value: Any, dialect: str) -> ColumnElement[bool]:
+    if isinstance(value, str) or (isinstance(value, tuple) and value and isinstance(value[0], str)):
+        column = _text(column, dialect)
+    match op:
+        case "=":
+            return column == value  # type: ignore[no-any-return]
+        case "!=":
+            return column != value  # type: ignore[no-any-return]
+        case "<":
+            return column < value  # type: ignore[no-any-return]
+        case "<=":
+            return column <= value  # type: ignore[no-any-return]
+        case ">":
+            return column > value  # type: ignore[no-any-return]
+        case ">=":
+            return column >= value  # type: ignore[no-any-return]
+        case "like":
+            return column.like(value)  # type: ignore[no-any-return]
+        case "ilike":
+            return column.ilike(value)  # type: ignore[no-any-return]
+        case "in":
+            return column.in_(list(value))  # type: ignore[no-any-return]
+        case "not in":
+            return column.not_in(list(value))  # type: ignore[no-any-return]
+    raise ValueError(op)  # pragma: no cover
+
+
+def _present(field: Field) -> ColumnElement[bool]:
+    table = _ENTITY_TABLES[field.entity]
+    return runs.c.id.in_(sa.select(table.c.run_id).where(table.c.key == field.key))
+
+
+def compile_filter(node: Node | None, dialect: str) -> ColumnElement[bool]:
+    if node is None:
+        return sa.true()
+    if isinstance(node, BoolOp):
+        parts = [compile_filter(item, dialect) for item in node.items]
+        return sa.and_(*parts) if node.op == "and" else sa.or_(*parts)
+    if isinstance(node, Not):
+        return sa.not_(compile_filter(node.item, dialect))
+    return _comparison(node, dialect)
+
+
+def _comparison(node: Comparison, dialect: str) -> ColumnElement[bool]:
+    field = node.field
+    if field.entity == "attribute":
+        column = _ATTRIBUTE_COLUMNS[field.key]
+        if node.op == "is null":
+            return column.is_(None)
+        if node.op == "is not null":
+            return column.is_not(None)
+        return sa.and_(column.is_not(None), _apply(column, node.op, node.value, dialect))
+    if node.op == "is null":
+        return sa.not_(_present(field))
+    if node.op == "is not null":
+        return _present(field)
+    table = _ENTITY_TABLES[field.entity]
+    condition = _apply(table.c.value, node.op, node.value, dialect)
+    if field.entity == "metric":
+        condition = sa.and_(table.c.is_nan == sa.false(), condition)
+    return runs.c.id.in_(sa.select(table.c.run_id).where(table.c.key == field.key, condition))
+
+
+def search_run_ids(
+    conn: Connection,
+    *,
+    project: str | None,
+    node: Node | None,
+    order_by: Sequence[OrderBy],
+    limit: int,
+    offset: int = 0,
+) -> list[str]:
+    dialect = conn.dialect.name
+    query = sa.select(runs.c.id).where(compile_filter(node, dialect))
+    if project is not None:
+        query = query.join(projects, projects.c.id == runs.c.project_id).where(projects.c.name == project)
+    order: list[Any] = []
+    for i, spec in enumerate(order_by):
+        if spec.field.entity == "attribute":
+            column: Any = _ATTRIBUTE_COLUMNS[spec.field.key]
+            missing: Any = column.is_(None)
+        else:
+            table = _ENTITY_TABLES[spec.field.entity].alias(f"order_{i}")
+            query = query.outerjoin(table, sa.and_(table.c.run_id == runs.c.id, table.c.key == spec.field.key))
+            column = table.c.value
+            missing = column.is_(None)
+            if spec.field.entity == "metric":
+                missing = sa.or_(missing, table.c.is_nan == sa.true())
+            else:
+                column = _text(column, dialect)
+        # missing values (and NaN) sort last whichever the direction
+        order.append(sa.case((missing, 1), else_=0))
+        order.append(column.desc() if spec.descending else column.asc())
+    order.extend([runs.c.start_ms.desc(), runs.c.id.desc()])
+    query = query.order_by(*order).limit(limit).offset(offset)
+    return list(conn.execute(query).scalars())
+
+
+def search_runs(
+    conn: Connection,
+    *,
+    project: str | None,
+    node: Node | None,
+    order_by: Sequence[OrderBy],
+    limit: int,
+    offset: int = 0,
+) -> list[Run]:
+    ids = search_run_ids(conn, project=project, node=node, order_by=order_by, limit=limit, offset=offset)
+    return load_runs(conn, ids)

@@ -1,0 +1,101 @@
+"""Users and API tokens. Tokens are random, shown once, and stored only as their sha256."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from triops.domain.ids import new_id
+from triops.errors import InvalidInputError, NotFoundError
+from triops.store.tables import api_tokens, users
+
+TOKEN_PREFIX = "tri_"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    user_id: str
+    user_name: str
+    kind: str
+    token_id: str | None
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def ensure_user(conn: Connection, name: str, now_ms: int, kind: str = "user") -> str:
+    if not name or len(name) > 250:
+        raise InvalidInputError(f"invalid user name {name!r}", hint="use 1-250 characters")
+    if kind not in ("user", "service"):
+        raise InvalidInputError(f"invalid user kind {kind!r}", hint="use 'user' or 'service'")
+    found = conn.execute(sa.select(users.c.id).where(users.c.name == name)).scalar()
+    if found is not None:
+        return str(found)
+    user_id = new_id(now_ms)
+    conn.execute(users.insert().values(id=user_id, name=name, kind=kind, created_ms=now_ms))
+    return user_id
+
+
+def create_token(
+    conn: Connection, user_name: str, token_name: str, now_ms: int, expires_ms: int | None = None
+) -> tuple[str, str]:
+    """Returns (token id, the token itself). The token is not stored and cannot be shown again."""
+    user_id = ensure_user(conn, user_name, now_ms)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token_id = new_id(now_ms)
+    conn.execute(
+        api_tokens.insert().values(
+            id=token_id,
+            user_id=user_id,
+            name=token_name,
+            token_hash=hash_token(token),
+            prefix=token[:8],
+            created_ms=now_ms,
+            expires_ms=expires_ms,
+        )
+    )
+    return token_id, token
+
+
+def authenticate(conn: Connection, token: str, now_ms: int) -> Principal | None:
+    row = conn.execute(
+        sa.select(api_tokens.c.id, api_tokens.c.expires_ms, api_tokens.c.revoked_ms, users.c.id, users.c.name, users.c.kind)
+        .join(users, users.c.id == api_tokens.c.user_id)
+        .where(api_tokens.c.token_hash == hash_token(token))
+    ).first()
+    if row is None:
+        return None
+    token_id, expires_ms, revoked_ms, user_id, user_name, kind = row
+    if revoked_ms is not None or (expires_ms is not None and expires_ms <= now_ms):
+        return None
+    return Principal(user_id=user_id, user_name=user_name, kind=kind, token_id=token_id)
+
+
+def revoke_token(conn: Connection, token_id: str, now_ms: int) -> None:
+    result = conn.execute(
+        api_tokens.update().where(api_tokens.c.id == token_id, api_tokens.c.revoked_ms.is_(None)).values(revoked_ms=now_ms)
+    )
+    if result.rowcount == 0:
+        raise NotFoundError(f"no active token with id {token_id!r}", hint="list tokens with `triops token list`")
+
+
+def list_tokens(conn: Connection) -> list[dict[str, object]]:
+    rows = conn.execute(
+        sa.select(
+            api_tokens.c.id,
+            users.c.name.label("user"),
+            api_tokens.c.name,
+            api_tokens.c.prefix,
+            api_tokens.c.created_ms,
+            api_tokens.c.expires_ms,
+            api_tokens.c.revoked_ms,
+        )
+        .join(users, users.c.id == api_tokens.c.user_id)
+        .order_by(api_tokens.c.created_ms)
+    ).mappings()
+    return [dict(r) for r in rows]

@@ -1,0 +1,138 @@
+"""``Workspace``: one handle on a triops store, local (SQLite/PostgreSQL) or remote (a triops server).
+
+``Workspace.open()`` with no URL opens SQLite (WAL) under ``./.triops/`` (or ``TRIOPS_HOME``); a
+``postgresql+psycopg://`` URL opens PostgreSQL; an ``http(s)://`` URL talks to a triops server with the same
+SDK surface. Opening a local store applies pending migrations and refuses a store from a newer triops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from triops.artifacts import ArtifactStore
+from triops.domain.clock import Clock, SystemClock
+from triops.domain.validation import check_project_name, tag_text
+from triops.errors import ConfigError
+from triops.mlops.tracking import ActiveRun, RunQueries, StoreTrackingSink, TrackingSink
+from triops.settings import Settings
+from triops.store.engine import Store, create_store
+from triops.store.migrate import upgrade
+
+
+def default_sqlite_url(home: Path) -> str:
+    return f"sqlite:///{(home / 'triops.db').resolve()}"
+
+
+class Workspace:
+    """Everything triops knows, behind one object. Create with ``Workspace.open()``."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        sink: TrackingSink,
+        store: Store | None,
+        artifacts: ArtifactStore | None,
+        clock: Clock,
+        url: str,
+    ) -> None:
+        self.settings = settings
+        self.url = url
+        self.clock = clock
+        self._sink = sink
+        self._store = store
+        self._artifacts = artifacts
+        self.runs = RunQueries(sink)
+
+    @classmethod
+    def open(
+        cls,
+        url: str | None = None,
+        *,
+        token: str | None = None,
+        settings: Settings | None = None,
+        artifact_root: str | Path | None = None,
+        clock: Clock | None = None,
+    ) -> Workspace:
+        settings = settings or Settings.load()
+        clock = clock or SystemClock()
+        url = url or settings.store_url
+        if url and url.startswith(("http://", "https://")):
+            from triops.workspace.remote import HttpTrackingSink
+
+            sink = HttpTrackingSink(url, token=token or settings.token)
+            return cls(settings=settings, sink=sink, store=None, artifacts=None, clock=clock, url=url)
+        home = Path(settings.home)
+        url = url or default_sqlite_url(home)
+        store = create_store(url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+        try:
+            upgrade(store)
+        except BaseException:
+            store.dispose()
+            raise
+        root = artifact_root or settings.artifact_root or (home / "artifacts")
+        artifacts = ArtifactStore(root)
+        local_sink = StoreTrackingSink(store, artifacts, clock, settings.acting_user)
+        return cls(settings=settings, sink=local_sink, store=store, artifacts=artifacts, clock=clock, url=url)
+
+    # -- access to the layers below ------------------------------------------------------------------------
+    @property
+    def is_remote(self) -> bool:
+        return self._store is None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise ConfigError(
+                f"workspace {self.url} is remote: it has no local store",
+                hint="open the store URL directly (sqlite:///… or postgresql+psycopg://…) for this operation",
+            )
+        return self._store
+
+    @property
+    def artifacts(self) -> ArtifactStore:
+        if self._artifacts is None:
+            raise ConfigError(
+                f"workspace {self.url} is remote: it has no local artifact root",
+                hint="download artifacts through the server API",
+            )
+        return self._artifacts
+
+    # -- tracking ------------------------------------------------------------------------------------------
+    def start_run(
+        self,
+        project: str = "default",
+        name: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> ActiveRun:
+        check_project_name(project)
+        checked_tags = {str(k): tag_text(str(k), v) for k, v in (tags or {}).items()}
+        run = self._sink.create_run(project, name or "", checked_tags)
+        return ActiveRun(
+            self._sink,
+            run,
+            flush_every=self.settings.flush_every,
+            flush_interval_s=self.settings.flush_interval_s,
+            clock=self.clock,
+        )
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.dispose()
+        close = getattr(self._sink, "close", None)
+        if callable(close):
+            close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Workspace {self.url}>"

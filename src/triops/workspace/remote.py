@@ -1,0 +1,144 @@
+"""``HttpTrackingSink``: the tracking SDK over a triops server's JSON API (``Workspace.open("http://…")``).
+
+Metric batches travel columnar in one request per flush, so remote logging stays batched and fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from triops.artifacts import StoredArtifact
+from triops.domain.records import ArtifactRef, Metric, Run, RunStatus
+from triops.domain.wire import float_from_wire, float_to_wire
+from triops.errors import (
+    AuthError,
+    ConflictError,
+    FilterSyntaxError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    RemoteError,
+    TriopsError,
+)
+
+MetricRow = tuple[str, float, int, int]
+_BY_STATUS: dict[int, type[TriopsError]] = {
+    401: AuthError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    413: InvalidInputError,
+    422: InvalidInputError,
+}
+
+
+def _run_from_wire(data: dict[str, Any]) -> Run:
+    return Run(
+        id=data["id"],
+        project=data["project"],
+        name=data["name"],
+        status=RunStatus(data["status"]),
+        kind=data["kind"],
+        start_time=datetime.fromisoformat(data["start_time"]),
+        end_time=datetime.fromisoformat(data["end_time"]) if data.get("end_time") else None,
+        error=data.get("error"),
+        user=data.get("user"),
+        params=data.get("params", {}),
+        tags=data.get("tags", {}),
+        metrics={k: float_from_wire(v, k) for k, v in data.get("metrics", {}).items()},
+        artifacts=tuple(ArtifactRef(a["name"], a["sha256"], a["size"], a["media_type"]) for a in data.get("artifacts", [])),
+    )
+
+
+class HttpTrackingSink:
+    def __init__(self, base_url: str, token: str | None = None, timeout_s: float = 30.0) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.base_url = base_url.rstrip("/")
+        self._client = httpx.Client(base_url=f"{self.base_url}/api/v1", headers=headers, timeout=timeout_s)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self._client.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise RemoteError(
+                f"cannot reach the triops server at {self.base_url}: {exc}",
+                hint="check the URL and that `triops server` is running",
+            ) from exc
+        if response.status_code >= 400:
+            raise self._error(response)
+        return response
+
+    def _error(self, response: httpx.Response) -> TriopsError:
+        try:
+            problem = response.json()
+            detail = str(problem.get("detail") or problem.get("title"))
+        except ValueError:
+            problem, detail = {}, response.text[:500]
+        if response.status_code == 401:
+            return AuthError(
+                f"the server at {self.base_url} refused the credentials",
+                hint="pass token=… or set TRIOPS_TOKEN (create one with `triops token create --user NAME`)",
+            )
+        if problem.get("type", "").endswith("/filter-syntax"):
+            errors = problem.get("errors", {})
+            return FilterSyntaxError(detail, column=int(errors.get("column", 1)), text=str(errors.get("filter", "")))
+        cls = _BY_STATUS.get(response.status_code, RemoteError)
+        error = cls(detail)
+        error.detail = problem.get("errors", {}) if isinstance(problem, dict) else {}
+        return error
+
+    def create_run(self, project: str, name: str, tags: Mapping[str, str], kind: str = "tracked") -> Run:
+        body = {"project": project, "name": name, "tags": dict(tags), "kind": kind}
+        return _run_from_wire(self._call("POST", "/runs", json=body).json())
+
+    def log_metrics(self, run_id: str, rows: Sequence[MetricRow]) -> None:
+        body = {
+            "keys": [r[0] for r in rows],
+            "values": [float_to_wire(r[1]) for r in rows],
+            "steps": [r[2] for r in rows],
+            "timestamps": [r[3] for r in rows],
+        }
+        self._call("POST", f"/runs/{run_id}/metrics", json=body)
+
+    def log_params(self, run_id: str, values: Mapping[str, str]) -> None:
+        self._call("POST", f"/runs/{run_id}/params", json={"values": dict(values)})
+
+    def set_tags(self, run_id: str, values: Mapping[str, str]) -> None:
+        self._call("POST", f"/runs/{run_id}/tags", json={"values": dict(values)})
+
+    def log_artifact(self, run_id: str, name: str, data: bytes | Path, media_type: str) -> StoredArtifact:
+        content = data if isinstance(data, bytes) else Path(data).read_bytes()
+        answer = self._call(
+            "PUT", f"/runs/{run_id}/artifacts/{name}", content=content, headers={"Content-Type": media_type}
+        ).json()
+        return StoredArtifact(answer["sha256"], answer["size"], answer["media_type"])
+
+    def finish_run(self, run_id: str, status: RunStatus, error: str | None) -> None:
+        self._call("POST", f"/runs/{run_id}/finish", json={"status": status.value, "error": error})
+
+    def get_run(self, run_id: str) -> Run:
+        return _run_from_wire(self._call("GET", f"/runs/{run_id}").json())
+
+    def metric_history(self, run_id: str, key: str) -> list[Metric]:
+        data = self._call("GET", f"/runs/{run_id}/metrics/{key}").json()
+        return [
+            Metric(key, float_from_wire(v, key), s, t)
+            for v, s, t in zip(data["values"], data["steps"], data["timestamps"], strict=True)
+        ]
+
+    def search(
+        self, project: str | None, filter: str, order_by: Sequence[str], limit: int, offset: int
+    ) -> list[Run]:
+        body = {"project": project, "filter": filter, "order_by": list(order_by), "limit": limit, "offset": offset}
+        return [_run_from_wire(r) for r in self._call("POST", "/runs/search", json=body).json()["runs"]]
+
+    def download_artifact(self, run_id: str, name: str) -> bytes:
+        return self._call("GET", f"/runs/{run_id}/artifacts/{name}").content

@@ -18,7 +18,8 @@ runner = CliRunner()
 def test_simulate_compare_prints_a_side_by_side_table() -> None:
     res = runner.invoke(app, ["simulate", "--compare", "siloed,integrated", "--runs", "200"])
     assert res.exit_code == 0, res.output
-    assert "siloed" in res.output and "integrated" in res.output
+    assert "siloed" in res.output
+    assert "integrated" in res.output
     assert "projects in production" in res.output
 
 
@@ -85,16 +86,20 @@ def test_assess_maturity_with_files_then_roadmap(tmp_path: Path) -> None:
     evidence.write_text(json.dumps({"runs_tracked": 30, "audit_verified": True}))
     result = tmp_path / "result.json"
     res = runner.invoke(
-        app, ["assess", "maturity", "--answers", str(answers), "--evidence", str(evidence), "--out", str(result)]
+        app,
+        ["assess", "maturity", "--answers", str(answers), "--evidence", str(evidence), "--out", str(result)],
     )
     assert res.exit_code == 0, res.output
-    assert "evidence" in res.output and "self-reported" in res.output
+    assert "evidence" in res.output
+    assert "self-reported" in res.output
     saved = json.loads(result.read_text())
     assert saved["kind"] == "triops.maturity/v1"
     md = runner.invoke(app, ["roadmap", "--from", str(result)])
     assert md.exit_code == 0, md.output
     assert md.output.startswith("# 30-60-90-day roadmap")
-    js = runner.invoke(app, ["roadmap", "--from", str(result), "--format", "json", "--out", str(tmp_path / "r.json")])
+    js = runner.invoke(
+        app, ["roadmap", "--from", str(result), "--format", "json", "--out", str(tmp_path / "r.json")]
+    )
     assert js.exit_code == 0
     assert json.loads((tmp_path / "r.json").read_text())["actions"]
 

@@ -50,7 +50,9 @@ def rehash(event: AuditEvent, **changes: object) -> AuditEvent:
 
 
 def test_canonical_json_sorts_keys_without_whitespace_in_utf8() -> None:
-    assert canonical_json({"b": 1, "a": {"d": [1, 2], "c": "é"}}) == '{"a":{"c":"é","d":[1,2]},"b":1}'.encode()
+    assert (
+        canonical_json({"b": 1, "a": {"d": [1, 2], "c": "é"}}) == '{"a":{"c":"é","d":[1,2]},"b":1}'.encode()
+    )
 
 
 def test_canonical_json_refuses_values_that_are_not_json() -> None:
@@ -164,7 +166,12 @@ def test_chain_rewritten_up_to_a_checkpoint_is_caught() -> None:
 
 def test_checkpoint_payload_is_canonical_and_covers_seq_and_hash() -> None:
     payload = checkpoint_payload(seq=10, event_hash="ab" * 32, at_ms=5)
-    assert json.loads(payload) == {"kind": "triops.audit.checkpoint/v1", "seq": 10, "event_hash": "ab" * 32, "at_ms": 5}
+    assert json.loads(payload) == {
+        "kind": "triops.audit.checkpoint/v1",
+        "seq": 10,
+        "event_hash": "ab" * 32,
+        "at_ms": 5,
+    }
     assert payload != checkpoint_payload(seq=11, event_hash="ab" * 32, at_ms=5)
 
 
@@ -187,20 +194,34 @@ json_values = st.recursive(
 
 @settings(max_examples=60, deadline=None)
 @given(payloads=st.lists(json_values, min_size=1, max_size=12), data=st.data())
-def test_any_single_field_change_is_detected_at_or_after_its_seq(payloads: list[object], data: st.DataObject) -> None:
+def test_any_single_field_change_is_detected_at_or_after_its_seq(
+    payloads: list[object], data: st.DataObject
+) -> None:
     events: list[AuditEvent] = []
     prev = GENESIS_HASH
     for i, payload in enumerate(payloads, start=1):
         e = seal_event(
-            seq=i, at_ms=i, actor="a", action="x", object_type="t", object_id=str(i), project=None,
-            before=None, after={"v": payload}, prev_hash=prev,
-        )  # fmt: skip
+            seq=i,
+            at_ms=i,
+            actor="a",
+            action="x",
+            object_type="t",
+            object_id=str(i),
+            project=None,
+            before=None,
+            after={"v": payload},
+            prev_hash=prev,
+        )
         events.append(e)
         prev = e.hash
     assert verify_events(events).ok
     index = data.draw(st.integers(0, len(events) - 1))
-    field_name = data.draw(st.sampled_from(["actor", "action", "object_id", "project", "at_ms", "after_json"]))
-    new_value = {"at_ms": events[index].at_ms + 1, "project": "p", "after_json": '{"v":"tampered"}'}.get(field_name, "z")
+    field_name = data.draw(
+        st.sampled_from(["actor", "action", "object_id", "project", "at_ms", "after_json"])
+    )
+    new_value = {"at_ms": events[index].at_ms + 1, "project": "p", "after_json": '{"v":"tampered"}'}.get(
+        field_name, "z"
+    )
     if getattr(events[index], field_name) == new_value:
         return
     events[index] = events[index]._replace(**{field_name: new_value})

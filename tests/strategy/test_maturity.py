@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from triops.strategy.maturity import (
     assess,
     load_model,
     parse_model,
+    progress,
     read_answer_file,
 )
 
@@ -134,3 +136,11 @@ def test_malformed_model_names_the_field() -> None:
     doc = {"models": {"m": "x"}, "dimensions": [{"id": "d"}]}
     with pytest.raises(InvalidInputError, match=r"field 'dimensions.0.pillar'"):
         parse_model(doc)
+
+
+def test_progress_lists_pillar_levels_oldest_first() -> None:
+    late = assess({"skills": 2, "team_integration": 2}, clock=FixedClock(datetime(2026, 6, 1, tzinfo=UTC)))
+    early = assess({"skills": 1, "team_integration": 1}, clock=FixedClock())
+    rows = progress([late, early])
+    assert [r["culture"] for r in rows] == [1, 2]
+    assert rows[0]["assessed_at_ms"] < rows[1]["assessed_at_ms"]

@@ -20,7 +20,12 @@ def test_first_actions_raise_the_weakest_required_dimensions() -> None:
     answers["budgets_forecasts"] = 0
     plan = build_roadmap(assess(answers, clock=FixedClock()))
     first = plan.actions[0]
-    assert (first.dimension, first.from_level, first.to_level, first.phase_days) == ("budgets_forecasts", 0, 1, 30)
+    assert (first.dimension, first.from_level, first.to_level, first.phase_days) == (
+        "budgets_forecasts",
+        0,
+        1,
+        30,
+    )
     assert first.impact == 3
     assert "weakest required dimension of finops" in first.reason
 
@@ -45,7 +50,8 @@ def test_plan_respects_dependencies_capacity_and_levels(answers: dict[str, int],
     for i, a in enumerate(plan.actions):
         assert a.to_level == a.from_level + 1
         for dep in a.depends_on:
-            assert where[dep] < i and phase[dep] <= a.phase_days
+            assert where[dep] < i
+            assert phase[dep] <= a.phase_days
     for days in PHASES:
         assert sum(a.effort for a in plan.phase(days)) <= capacity
     assert [a.phase_days for a in plan.actions] == sorted(a.phase_days for a in plan.actions)
@@ -74,7 +80,8 @@ def test_markdown_and_json_forms() -> None:
     plan = build_roadmap(assess({"skills": 1}, clock=FixedClock()))
     md = plan.to_markdown()
     assert md.startswith("# 30-60-90-day roadmap")
-    assert "## Days 1-30" in md and "**Done when:**" in md
+    assert "## Days 1-30" in md
+    assert "**Done when:**" in md
     assert Roadmap.from_dict(plan.to_dict()) == plan
 
 

@@ -78,7 +78,9 @@ def test_unknown_choice_in_answers_says_which_and_lists_choices() -> None:
         (("situation",), None, "situation"),
     ],
 )
-def test_malformed_scenario_names_the_scenario_and_the_field(path: tuple[Any, ...], value: Any, field: str) -> None:
+def test_malformed_scenario_names_the_scenario_and_the_field(
+    path: tuple[Any, ...], value: Any, field: str
+) -> None:
     doc = _raw()
     target: Any = doc["scenarios"][0]
     for key in path[:-1]:

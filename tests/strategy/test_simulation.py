@@ -25,7 +25,9 @@ def test_more_practices_never_lower_detection(a: set[str], extra: set[str]) -> N
 
 @given(practice_sets, st.floats(0.0, 1.0), st.floats(0.0, 1.0))
 def test_detection_monotone_for_any_effect_sizes_in_range(a: set[str], m1: float, m2: float) -> None:
-    params = PARAMS.with_overrides({"model_monitoring.detection_weeks": m1, "feedback_retraining.detection_weeks": m2})
+    params = PARAMS.with_overrides(
+        {"model_monitoring.detection_weeks": m1, "feedback_retraining.detection_weeks": m2}
+    )
     base = effective_parameters(params, sorted(a))
     more = effective_parameters(params, sorted(a | {"model_monitoring", "feedback_retraining"}))
     assert more.detection_probability >= base.detection_probability
@@ -39,7 +41,9 @@ def test_detection_monotone_for_any_effect_sizes_in_range(a: set[str], m1: float
     st.floats(0.0, 0.5),
     st.sampled_from(["intro", "standard"]),
 )
-def test_costs_are_never_negative(practices: set[str], seed: int, dev_cost: float, cancel: float, level: str) -> None:
+def test_costs_are_never_negative(
+    practices: set[str], seed: int, dev_cost: float, cancel: float, level: str
+) -> None:
     params = PARAMS.with_overrides({"dev_cost": dev_cost, "cancel_rate": cancel})
     eff = effective_parameters(params, sorted(practices))
     raw = sample_outcomes(eff, params, 30, 3, 40, seed, shocks_on=level == "standard")
@@ -92,7 +96,9 @@ def test_custom_mix_is_simulated_under_its_own_name() -> None:
 
 
 def test_shocks_only_from_standard_level_on() -> None:
-    params = load_parameters({"shock.data_source_outage.probability": 1.0, "shock.data_source_outage.weeks": 52})
+    params = load_parameters(
+        {"shock.data_source_outage.probability": 1.0, "shock.data_source_outage.weeks": 52}
+    )
     eff = effective_parameters(params, [])
     calm = sample_outcomes(eff, params, 100, 3, 60, 5, shocks_on=False)
     shaken = sample_outcomes(eff, params, 100, 3, 60, 5, shocks_on=True)
@@ -102,7 +108,10 @@ def test_shocks_only_from_standard_level_on() -> None:
 def test_expert_overrides_change_the_outcome() -> None:
     base = simulate(["siloed"], runs=100, weeks=52, level="expert")
     worse = simulate(["siloed"], runs=100, weeks=52, level="expert", overrides={"data_incident_rate": 0.5})
-    assert worse.approach("siloed").metrics["data_incidents"].mean > base.approach("siloed").metrics["data_incidents"].mean
+    assert (
+        worse.approach("siloed").metrics["data_incidents"].mean
+        > base.approach("siloed").metrics["data_incidents"].mean
+    )
 
 
 def test_parameter_outside_its_range_names_parameter_and_range() -> None:
@@ -174,3 +183,14 @@ def test_samples_are_numpy_arrays_of_the_right_length() -> None:
     raw = sample_outcomes(eff, PARAMS, 25, 4, 30, 0, shocks_on=True)
     assert raw["total_cost"].shape == (25,)
     assert isinstance(raw["time_to_production_weeks"], np.ndarray)
+
+
+def test_parameter_file_missing_a_baseline_parameter_or_shock_is_refused() -> None:
+    doc = {
+        "baseline": {"speed": {"value": 1, "range": [0, 2], "source": "assumption"}},
+        "practices": {},
+        "approaches": {},
+        "shocks": {},
+    }
+    with pytest.raises(ConfigError, match="baseline lacks parameter"):
+        parse_parameters(doc)

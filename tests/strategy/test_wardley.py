@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from itertools import pairwise
 
 import pytest
 from hypothesis import given
@@ -98,7 +99,15 @@ def test_value_outside_unit_interval_names_the_line(line: str, message: str) -> 
 
 @pytest.mark.parametrize(
     "line",
-    ["component A", "component [0.1, 0.2]", "component A [0.1, 0.2] inertia", "evolve A", "->B", "A->", "A->B->C"],
+    [
+        "component A",
+        "component [0.1, 0.2]",
+        "component A [0.1, 0.2] inertia",
+        "evolve A",
+        "->B",
+        "A->",
+        "A->B->C",
+    ],
 )
 def test_malformed_lines_name_the_line(line: str) -> None:
     with pytest.raises(InvalidInputError, match="line 1:"):
@@ -113,7 +122,7 @@ def test_dangling_references_are_reported() -> None:
 def test_default_map_is_the_ai_operations_value_chain() -> None:
     m = default_map()
     chain = ["Citizen need", "Public service", "Model", "Pipeline", "Data", "Compute"]
-    for upper, lower in zip(chain, chain[1:], strict=False):
+    for upper, lower in pairwise(chain):
         assert Link(upper, lower) in m.links
     assert check_references(m) == []
     assert parse(write(m)) == m
@@ -121,11 +130,19 @@ def test_default_map_is_the_ai_operations_value_chain() -> None:
 
 def test_map_from_store_components_links_each_kind_to_the_next() -> None:
     m = map_from_components(
-        [("Residents", "need"), ("Repairs triage", "service"), ("triage-v3", "model"), ("nightly", "pipeline"),
-         ("repairs-2024", "dataset"), ("repairs-2025", "dataset"), ("laptop", "compute")]
+        [
+            ("Residents", "need"),
+            ("Repairs triage", "service"),
+            ("triage-v3", "model"),
+            ("nightly", "pipeline"),
+            ("repairs-2024", "dataset"),
+            ("repairs-2025", "dataset"),
+            ("laptop", "compute"),
+        ]
     )
     assert [a.name for a in m.anchors] == ["Residents"]
-    assert Link("nightly", "repairs-2024") in m.links and Link("repairs-2025", "laptop") in m.links
+    assert Link("nightly", "repairs-2024") in m.links
+    assert Link("repairs-2025", "laptop") in m.links
     assert check_references(m) == []
     assert parse(write(m)) == m
     assert set(KIND_POSITIONS) >= {"need", "service", "model", "pipeline", "dataset", "compute"}
@@ -143,7 +160,14 @@ def test_svg_has_axes_stages_and_every_component() -> None:
     svg = render_svg(m)
     root = ET.fromstring(svg)
     texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
-    for stage in ("Genesis", "Custom-Built", "Product (+rental)", "Commodity (+utility)", "Value Chain", "Evolution"):
+    for stage in (
+        "Genesis",
+        "Custom-Built",
+        "Product (+rental)",
+        "Commodity (+utility)",
+        "Value Chain",
+        "Evolution",
+    ):
         assert stage in texts
     for c in (*m.anchors, *m.components):
         assert c.name in texts

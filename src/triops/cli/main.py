@@ -43,9 +43,13 @@ app.add_typer(db.app, name="db", help="Store maintenance (migrations).")
 app.add_typer(tokens.app, name="token", help="API tokens for the server.")
 app.command("init", help="Create a workspace store in ./.triops (or TRIOPS_HOME / --store).")(db.init)
 app.command("server", help="Run the triops REST API server.")(server.serve)
-app.command("demo", help="Run the end-to-end demo on R's Ecdat::Benefits data.")(
-    lambda: __import__("triops.cli.demo", fromlist=["demo"]).demo()
-)
+
+
+@app.command("demo", help="Run the end-to-end demo on R's Ecdat::Benefits data (nothing is downloaded).")
+def _demo() -> None:
+    from triops.cli.demo import demo
+
+    demo()
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""Strategy commands: ``simulate``, ``assess scenarios|maturity``, ``roadmap``, ``wardley render|default|check``.
+"""Strategy commands: ``simulate``, ``assess scenarios|maturity``, ``roadmap``, ``wardley ...``.
 
 :func:`register` adds them all to the root app; ``app`` holds the same commands for tests. Heavy imports
 (numpy, pydantic models, YAML data) happen inside the commands so ``triops --help`` stays fast.
@@ -19,6 +19,7 @@ from rich.table import Table
 from triops.errors import InvalidInputError
 
 if TYPE_CHECKING:
+    from triops.strategy.demo import DemoSummary
     from triops.strategy.simulation import SimulationResult
 
 console = Console()
@@ -78,12 +79,14 @@ def _overrides(pairs: list[str]) -> dict[str, float]:
 
 def _fmt(x: float) -> str:
     if x != x:  # NaN
-        return "–"
+        return "-"
     return f"{x:.1f}" if abs(x) < 10 else f"{x:,.0f}"
 
 
 def _comparison_table(result: SimulationResult) -> Table:
-    table = Table(title=f"{result.runs:,} runs × {result.projects} projects × {result.weeks} weeks (seed {result.seed})")
+    table = Table(
+        title=f"{result.runs:,} runs x {result.projects} projects x {result.weeks} weeks (seed {result.seed})"
+    )
     table.add_column("outcome (median [90 % interval])")
     for a in result.approaches:
         table.add_column(a.name, justify="right")
@@ -92,21 +95,27 @@ def _comparison_table(result: SimulationResult) -> Table:
         for a in result.approaches:
             s = a.metrics[key]
             pct = key == "cost_overrun"
-            med, low, high = (f"{v * 100:+.0f}%" if pct and v == v else _fmt(v) for v in (s.median, s.low, s.high))
-            cells.append(f"{med} [{low} – {high}]")
+            med, low, high = (
+                f"{v * 100:+.0f}%" if pct and v == v else _fmt(v) for v in (s.median, s.low, s.high)
+            )
+            cells.append(f"{med} [{low} to {high}]")
         table.add_row(label, *cells)
     return table
 
 
 def simulate(
-    compare: Annotated[str | None, typer.Option("--compare", help="approaches, e.g. siloed,integrated")] = None,
+    compare: Annotated[
+        str | None, typer.Option("--compare", help="approaches, e.g. siloed,integrated")
+    ] = None,
     practices: Annotated[str | None, typer.Option(help="a custom mix of practices, comma-separated")] = None,
     runs: Annotated[int, typer.Option(help="Monte Carlo runs")] = 10_000,
     projects: Annotated[int, typer.Option(help="projects in the portfolio")] = 5,
     weeks: Annotated[int, typer.Option(help="horizon in weeks")] = 104,
     seed: Annotated[int, typer.Option(help="random seed; same seed, same result")] = 0,
     level: Annotated[str, typer.Option(help="intro | standard | expert")] = "standard",
-    set_: Annotated[list[str] | None, typer.Option("--set", help="expert: NAME=VALUE parameter override")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="expert: NAME=VALUE parameter override")
+    ] = None,
     sources: Annotated[bool, typer.Option("--sources", help="list every parameter with its source")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
@@ -118,7 +127,12 @@ def simulate(
     if sources:
         rows = sorted(params.all_params().values(), key=lambda p: p.name)
         if as_json:
-            _emit_json([{"name": p.name, "value": p.value, "range": [p.low, p.high], "source": p.source} for p in rows])
+            _emit_json(
+                [
+                    {"name": p.name, "value": p.value, "range": [p.low, p.high], "source": p.source}
+                    for p in rows
+                ]
+            )
             return
         table = Table(title="simulation parameters", show_lines=False)
         for col in ("parameter", "default", "range", "source"):
@@ -137,16 +151,17 @@ def simulate(
         approaches["custom"] = params.resolve_practices(custom)
     else:
         approaches = names
-    result = run_simulation(
-        approaches,
-        runs=runs,
-        projects=projects,
-        weeks=weeks,
-        seed=seed,
-        level=level,
-        overrides=_overrides(set_ or []) or None,
-        params=params,
-    )
+    with console.status(f"simulating {runs:,} runs of {projects} projects over {weeks} weeks"):
+        result = run_simulation(
+            approaches,
+            runs=runs,
+            projects=projects,
+            weeks=weeks,
+            seed=seed,
+            level=level,
+            overrides=_overrides(set_ or []) or None,
+            params=params,
+        )
     if as_json:
         _emit_json(result.to_dict())
         return
@@ -158,8 +173,12 @@ def simulate(
 @assess_app.command("scenarios")
 def assess_scenarios(
     answers: Annotated[Path | None, typer.Option(help="YAML/JSON file of scenario id: choice id")] = None,
-    bank: Annotated[Path | None, typer.Option(help="a scenario bank YAML instead of the built-in one")] = None,
-    pillar: Annotated[list[str] | None, typer.Option(help="only scenarios of this pillar (repeatable)")] = None,
+    bank: Annotated[
+        Path | None, typer.Option(help="a scenario bank YAML instead of the built-in one")
+    ] = None,
+    pillar: Annotated[
+        list[str] | None, typer.Option(help="only scenarios of this pillar (repeatable)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Answer public-sector scenarios and get feedback right after each answer."""
@@ -184,12 +203,19 @@ def assess_scenarios(
         return
     if answers is not None:
         for fb in result.feedback:
-            console.print(f"[bold]{fb.scenario_id}[/] {fb.choice_id}: {fb.score}/{fb.best_score} — {fb.explanation}")
+            console.print(
+                f"[bold]{fb.scenario_id}[/] {fb.choice_id}: {fb.score}/{fb.best_score} — {fb.explanation}"
+            )
     table = Table(title="scenario results by pillar")
     for col in ("pillar", "answered", "score", "read next"):
         table.add_column(col)
     for p in result.pillars:
-        table.add_row(p.pillar, str(p.answered), f"{p.score}/{p.max_score} ({p.percent:.0f}%)", "\n".join(p.read_next) or "–")
+        table.add_row(
+            p.pillar,
+            str(p.answered),
+            f"{p.score}/{p.max_score} ({p.percent:.0f}%)",
+            "\n".join(p.read_next) or "-",
+        )
     console.print(table)
 
 
@@ -198,7 +224,9 @@ def assess_maturity(
     answers: Annotated[Path | None, typer.Option(help="YAML/JSON file of dimension id: level (0-4)")] = None,
     evidence: Annotated[Path | None, typer.Option(help="JSON file of store evidence counts")] = None,
     interactive: Annotated[bool, typer.Option(help="ask the questions not answered by a file")] = True,
-    out: Annotated[Path | None, typer.Option(help="also write the result JSON here (input of `triops roadmap`)")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="also write the result JSON here (input of `triops roadmap`)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Assess maturity per dimension and pillar; each answer labelled evidence or self-reported."""
@@ -211,7 +239,9 @@ def assess_maturity(
         for d in model.dimensions:
             if d.evidence_level(ev) is not None:
                 continue
-            console.print(Panel("\n".join(d.levels), title=f"[{d.pillar}] {d.name}: {d.question}", title_align="left"))
+            console.print(
+                Panel("\n".join(d.levels), title=f"[{d.pillar}] {d.name}: {d.question}", title_align="left")
+            )
             given[d.id] = int(Prompt.ask("Level", choices=["0", "1", "2", "3", "4"], console=console))
     result = assess(given, ev, model=model)
     if out is not None:
@@ -228,7 +258,9 @@ def maturity_table(result: Any) -> Table:
     for col in ("pillar", "dimension", "level", "source", "criterion met"):
         table.add_column(col, overflow="fold")
     for p in result.pillars:
-        table.add_row(f"[bold]{p.pillar}[/]", "[bold]pillar (weakest required)[/]", f"[bold]{p.level}[/]", "", "")
+        table.add_row(
+            f"[bold]{p.pillar}[/]", "[bold]pillar (weakest required)[/]", f"[bold]{p.level}[/]", "", ""
+        )
         for d in result.dimensions:
             if d.pillar == p.pillar:
                 name = d.name + ("" if d.required else " (optional)")
@@ -237,7 +269,9 @@ def maturity_table(result: Any) -> Table:
 
 
 def roadmap(
-    from_: Annotated[Path, typer.Option("--from", help="assessment result JSON from `triops assess maturity --out`")],
+    from_: Annotated[
+        Path, typer.Option("--from", help="assessment result JSON from `triops assess maturity --out`")
+    ],
     fmt: Annotated[str, typer.Option("--format", help="markdown | json")] = "markdown",
     capacity: Annotated[int, typer.Option(help="effort points per 30-day phase")] = 8,
     out: Annotated[Path | None, typer.Option(help="write here instead of printing")] = None,
@@ -249,7 +283,11 @@ def roadmap(
     if fmt not in ("markdown", "json"):
         raise InvalidInputError(f"unknown format '{fmt}'", hint="formats: markdown, json")
     plan = build_roadmap(MaturityResult.from_dict(_read_json(from_, "assessment file")), capacity=capacity)
-    text = plan.to_markdown() if fmt == "markdown" else json.dumps(plan.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    text = (
+        plan.to_markdown()
+        if fmt == "markdown"
+        else json.dumps(plan.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    )
     if out is not None:
         _write(out, text)
         console.print(f"wrote {len(plan.actions)} actions to {out}")
@@ -284,7 +322,9 @@ def wardley_check(path: Annotated[Path, typer.Argument(help="an .owm file")]) ->
 @wardley_app.command("render")
 def wardley_render(
     path: Annotated[Path, typer.Argument(help="an .owm file")],
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="SVG file (default: next to the input)")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="SVG file (default: next to the input)")
+    ] = None,
 ) -> None:
     """Render an OWM file to SVG."""
     from triops.strategy.wardley_svg import render_svg
@@ -310,6 +350,30 @@ def wardley_default(
         _write(out, write(m))
     else:
         typer.echo(write(m), nl=False)
+
+
+def print_demo_summary(summary: DemoSummary, out: Console | None = None) -> None:
+    """One screen for the end of ``triops demo``: pillar levels with their basis, then the first actions."""
+    out = out or console
+    table = Table(title=f"maturity from the demo's own records (overall level {summary.maturity.overall})")
+    for col in ("pillar", "level", "weakest required", "basis"):
+        table.add_column(col)
+    for p in summary.maturity.pillars:
+        dims = [d for d in summary.maturity.dimensions if d.pillar == p.pillar]
+        basis = ", ".join(
+            f"{sum(d.source == s for d in dims)} {s}"
+            for s in ("evidence", "self-reported", "unanswered")
+            if any(d.source == s for d in dims)
+        )
+        table.add_row(p.pillar, str(p.level), ", ".join(p.weakest), basis)
+    out.print(table)
+    out.print("[bold]First roadmap actions[/]")
+    for a in summary.first_actions:
+        out.print(
+            f"  day {a.phase_days - 29}-{a.phase_days}: {a.title} ({a.owner_role}); "
+            f"done when {a.done.description}"
+        )
+    out.print("Full plan: triops assess maturity --out m.json && triops roadmap --from m.json")
 
 
 def register(root: typer.Typer) -> None:

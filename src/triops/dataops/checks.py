@@ -74,7 +74,8 @@ def _run(
                 missing.append(str(col))
     if missing:
         raise DataContractError(
-            f"{source.name}: the contract names column(s) {', '.join(map(repr, missing))} that the data lacks",
+            f"{source.name}: the contract names column(s) {', '.join(map(repr, missing))} "
+            "that the data lacks",
             hint=f"columns present: {', '.join(present) or '(none)'}",
             detail={"missing": missing, "present": present},
         )
@@ -94,7 +95,9 @@ def _run(
         col = rule.column
         if rule.row_level:
             value = values[col] if col else pl.lit(None)
-            flags[rule.id] = row_failure(rule, value, bad_type.get(col or "", pl.lit(False)), dtypes.get(col or "", pl.Null()))
+            flags[rule.id] = row_failure(
+                rule, value, bad_type.get(col or "", pl.lit(False)), dtypes.get(col or "", pl.Null())
+            )
             aggs.append(failing_count(rule, flags[rule.id]).alias(f"__r{i}"))
         elif rule.kind == "freshness":
             freshness[rule.id] = values[str(col)].max()
@@ -162,14 +165,36 @@ def _row_result(rule: Rule, count: int, rows: int) -> RuleResult:
         expected = rule.threshold.describe()
     else:
         expected = "every value of the declared type" if rule.kind == "type" else "no failing rows"
-    return RuleResult(rule.id, rule.kind, rule.column, rule.severity, rule.dimension, rule.description,
-                      passed, count, share, measured, expected)
+    return RuleResult(
+        rule.id,
+        rule.kind,
+        rule.column,
+        rule.severity,
+        rule.dimension,
+        rule.description,
+        passed,
+        count,
+        share,
+        measured,
+        expected,
+    )
 
 
 def _metric_result(rule: Rule, measured: float, count: int | None, rows: int) -> RuleResult:
     passed = rule.threshold.passes(measured)
-    return RuleResult(rule.id, rule.kind, rule.column, rule.severity, rule.dimension, rule.description,
-                      passed, 0 if passed else int(count or 0), 0.0, measured, rule.threshold.describe())
+    return RuleResult(
+        rule.id,
+        rule.kind,
+        rule.column,
+        rule.severity,
+        rule.dimension,
+        rule.description,
+        passed,
+        0 if passed else int(count or 0),
+        0.0,
+        measured,
+        rule.threshold.describe(),
+    )
 
 
 def _freshness_result(rule: Rule, newest: Any, clock: Clock) -> RuleResult:
@@ -181,8 +206,19 @@ def _freshness_result(rule: Rule, newest: Any, clock: Clock) -> RuleResult:
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=dt.UTC)
         age = (clock.now() - moment).total_seconds()
-    return RuleResult(rule.id, rule.kind, rule.column, rule.severity, rule.dimension, rule.description,
-                      age <= max_age, 0, 0.0, age, f"age <= {max_age:g} s")
+    return RuleResult(
+        rule.id,
+        rule.kind,
+        rule.column,
+        rule.severity,
+        rule.dimension,
+        rule.description,
+        age <= max_age,
+        0,
+        0.0,
+        age,
+        f"age <= {max_age:g} s",
+    )
 
 
 def _sql_text(rule: Rule, source: Source) -> str:
@@ -197,11 +233,15 @@ def _sql_query(rule: Rule, lf: pl.LazyFrame, source: Source) -> pl.LazyFrame:
     try:
         return ctx.execute(_sql_text(rule, source), eager=False)
     except pl.exceptions.PolarsError as exc:
-        raise DataContractError(f"SQL rule {rule.id!r} does not run: {str(exc).splitlines()[0]}",
-                                hint="query the table as `data`; the query must return one number") from exc
+        raise DataContractError(
+            f"SQL rule {rule.id!r} does not run: {str(exc).splitlines()[0]}",
+            hint="query the table as `data`; the query must return one number",
+        ) from exc
 
 
-def _sql_values(rules: list[Rule], frames: list[pl.DataFrame], lf: pl.LazyFrame, source: Source) -> dict[str, float]:
+def _sql_values(
+    rules: list[Rule], frames: list[pl.DataFrame], lf: pl.LazyFrame, source: Source
+) -> dict[str, float]:
     out: dict[str, float] = {}
     polars_frames = iter(frames)
     duck_data: pl.DataFrame | None = None
@@ -213,10 +253,11 @@ def _sql_values(rules: list[Rule], frames: list[pl.DataFrame], lf: pl.LazyFrame,
             con = duckdb.connect()
             try:
                 con.register("data", duck_data.to_arrow())
-                result = pl.from_arrow(con.execute(_sql_text(rule, source)).arrow())
+                result = pl.from_arrow(con.sql(_sql_text(rule, source)).to_arrow_table())
             except duckdb.Error as exc:
-                raise DataContractError(f"SQL rule {rule.id!r} does not run: {exc}",
-                                        hint="query the table as `data`") from exc
+                raise DataContractError(
+                    f"SQL rule {rule.id!r} does not run: {exc}", hint="query the table as `data`"
+                ) from exc
             finally:
                 con.close()
             frame = result if isinstance(result, pl.DataFrame) else result.to_frame()
@@ -241,7 +282,8 @@ def _samples(
         return {}
     keep = [f"__k{i}" for i in range(len(failed))]
     marks = [
-        (flags[r.rule] & (flags[r.rule].cast(pl.UInt32).cum_sum() <= limit)).alias(k) for r, k in zip(failed, keep, strict=True)
+        (flags[r.rule] & (flags[r.rule].cast(pl.UInt32).cum_sum() <= limit)).alias(k)
+        for r, k in zip(failed, keep, strict=True)
     ]
     query = lf.with_row_index("__row__").with_columns(marks).filter(pl.any_horizontal(keep))
     frame = source.collect([query], streaming=False)[0]
@@ -259,9 +301,20 @@ def _samples(
 def _with_samples(result: RuleResult, samples: list[dict[str, Any]] | tuple[()]) -> RuleResult:
     if not samples:
         return result
-    return RuleResult(result.rule, result.kind, result.column, result.severity, result.dimension,
-                      result.description, result.passed, result.failing_rows, result.failing_share,
-                      result.measured, result.expected, tuple(samples))
+    return RuleResult(
+        result.rule,
+        result.kind,
+        result.column,
+        result.severity,
+        result.dimension,
+        result.description,
+        result.passed,
+        result.failing_rows,
+        result.failing_share,
+        result.measured,
+        result.expected,
+        tuple(samples),
+    )
 
 
 def _jsonable(value: Any) -> Any:

@@ -35,13 +35,15 @@ _DOCS_HINT = "see docs/dataops.md#contracts and the ODCS v3 reference"
 
 
 def load_contract(source: str | Path) -> Contract:
-    """Read an ODCS contract from a file path (``str`` or ``Path``) or, if it contains a newline, YAML text."""
+    """Read an ODCS contract from a file path or, when the string holds a newline, from YAML text."""
     if isinstance(source, str) and "\n" in source:
         return parse_contract(source, where="<text>")
     path = Path(source)
     if not path.exists():
-        raise NotFoundError(f"contract file {path} does not exist", hint="check the path, or draft one with "
-                            "`triops contract init DATA`")
+        raise NotFoundError(
+            f"contract file {path} does not exist",
+            hint="check the path, or draft one with `triops contract init DATA`",
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -75,12 +77,12 @@ def parse_contract(text: str, *, where: str = "<text>") -> Contract:
     except pydantic.ValidationError as exc:
         first = exc.errors()[0]
         loc = _loc_text(first["loc"])
-        line = _line_of(text, first["loc"])
-        at = f" (line {line})" if line else ""
+        where_line = _line_of(text, first["loc"])
+        at = f" (line {where_line})" if where_line else ""
         raise DataContractError(
             f"{where}: field {loc}{at} does not fit ODCS v3: {first['msg']}",
             hint=_DOCS_HINT,
-            detail={"field": loc, "line": line, "errors": len(exc.errors())},
+            detail={"field": loc, "line": where_line, "errors": len(exc.errors())},
         ) from exc
     _check_semantics(contract, where)
     return contract
@@ -135,7 +137,9 @@ def _check_semantics(contract: Contract, where: str) -> None:
     for obj in contract.schema_ or []:
         for prop in obj.properties or []:
             if not prop.name:
-                raise DataContractError(f"{where}: a property of schema {obj.name!r} has no name", hint=_DOCS_HINT)
+                raise DataContractError(
+                    f"{where}: a property of schema {obj.name!r} has no name", hint=_DOCS_HINT
+                )
             if prop.logicalType and prop.logicalType not in LOGICAL_TYPES:
                 raise DataContractError(
                     f"{where}: column {prop.name!r} has unknown logicalType {prop.logicalType!r}",

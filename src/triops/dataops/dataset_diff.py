@@ -1,7 +1,7 @@
 """Dataset-version diff: schema changes, row counts and per-column distribution shift.
 
-Shift is the Population Stability Index (PSI: < 0.1 stable, 0.1–0.25 moderate, > 0.25 major) and, for
-numbers, the Kolmogorov–Smirnov statistic. ``diff_frames`` computes both exactly from two data sets (KS via
+Shift is the Population Stability Index (PSI: < 0.1 stable, 0.1-0.25 moderate, > 0.25 major) and, for
+numbers, the Kolmogorov-Smirnov statistic. ``diff_frames`` computes both exactly from two data sets (KS via
 scipy); ``diff_profiles`` estimates them from two stored profiles (quantiles and top values), which is what
 ``triops datasets diff NAME V1 V2`` has when the data itself is not at hand.
 """
@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
 
 _EPS = 1e-4
 
@@ -89,7 +88,9 @@ def diff_profiles(old: Mapping[str, Any], new: Mapping[str, Any]) -> DatasetDiff
             value, ks = _category_shift(a, b, int(old["row_count"]), int(new["row_count"])), None
         else:
             continue
-        shifts.append(ColumnShift(col, round(value, 6), None if ks is None else round(ks, 6), shift_level(value)))
+        shifts.append(
+            ColumnShift(col, round(value, 6), None if ks is None else round(ks, 6), shift_level(value))
+        )
     return DatasetDiff(int(old["row_count"]), int(new["row_count"]), added, removed, retyped, tuple(shifts))
 
 
@@ -158,5 +159,7 @@ def diff_frames(old: Any, new: Any, *, bins: int = 10) -> DatasetDiff:
             cats = sorted(set(ta) | set(tb))
             value = psi(np.array([ta.get(c, 0) for c in cats]), np.array([tb.get(c, 0) for c in cats]))
             ks = None
-        shifts.append(ColumnShift(col, round(value, 6), None if ks is None else round(ks, 6), shift_level(value)))
+        shifts.append(
+            ColumnShift(col, round(value, 6), None if ks is None else round(ks, 6), shift_level(value))
+        )
     return DatasetDiff(a.height, b.height, added, removed, retyped, tuple(shifts))

@@ -64,7 +64,8 @@ class ContractDiff:
         if self.bump == "none":
             return "no changes; keep the version"
         verdict = "fits" if self.version_ok else f"is too small; use at least {self.suggested_version}"
-        return f"{self.bump} change: suggested version {self.suggested_version}; declared {self.new_version} {verdict}"
+        suggested = self.suggested_version
+        return f"{self.bump} change: suggested version {suggested}; declared {self.new_version} {verdict}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -80,7 +81,7 @@ class ContractDiff:
 
 
 def _parse(version: str) -> tuple[int, int, int]:
-    parts = (version.lstrip("v").split("-")[0].split("+")[0].split(".") + ["0", "0", "0"])[:3]
+    parts = [*version.lstrip("v").split("-")[0].split("+")[0].split("."), "0", "0", "0"][:3]
     try:
         return int(parts[0]), int(parts[1]), int(parts[2])
     except ValueError:
@@ -124,10 +125,18 @@ def _diff_object(old: SchemaObject, new: SchemaObject) -> list[Change]:
         out.append(Change(BREAKING, name, col, "column removed"))
     for col in sorted(new_props.keys() - old_props.keys()):
         required = bool(new_props[col].required)
-        out.append(Change(BREAKING if required else NON_BREAKING, name, col,
-                          "required column added" if required else "optional column added"))
+        out.append(
+            Change(
+                BREAKING if required else NON_BREAKING,
+                name,
+                col,
+                "required column added" if required else "optional column added",
+            )
+        )
     for col in sorted(old_props.keys() & new_props.keys()):
-        out += [Change(level, name, col, what) for level, what in _diff_property(old_props[col], new_props[col])]
+        out += [
+            Change(level, name, col, what) for level, what in _diff_property(old_props[col], new_props[col])
+        ]
     out += [Change(level, name, None, what) for level, what in _diff_quality(old.quality, new.quality)]
     for field in ("description", "businessName", "physicalName", "tags", "dataGranularityDescription"):
         if getattr(old, field) != getattr(new, field):
@@ -138,9 +147,12 @@ def _diff_object(old: SchemaObject, new: SchemaObject) -> list[Change]:
 def _diff_property(old: SchemaProperty, new: SchemaProperty) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     if old.logicalType != new.logicalType:
-        a, b = old.logicalType or "any", new.logicalType or "any"
+        a: str = old.logicalType or "any"
+        b: str = new.logicalType or "any"
         wider = b in ("any", "string") or (a, b) in _WIDER
-        out.append((NON_BREAKING if wider else BREAKING, f"type {'widened' if wider else 'narrowed'} {a} → {b}"))
+        out.append(
+            (NON_BREAKING if wider else BREAKING, f"type {'widened' if wider else 'narrowed'} {a} → {b}")
+        )
     for flag, label in (("required", "nullable → required"), ("unique", "values must now be unique")):
         before, after = bool(getattr(old, flag)), bool(getattr(new, flag))
         if after and not before:
@@ -149,18 +161,27 @@ def _diff_property(old: SchemaProperty, new: SchemaProperty) -> list[tuple[str, 
             out.append((NON_BREAKING, f"{flag} dropped"))
     o_opts, n_opts = dict(old.logicalTypeOptions or {}), dict(new.logicalTypeOptions or {})
     for key in _LOWER + _UPPER:
-        a, b = o_opts.get(key), n_opts.get(key)
+        lo: Any = o_opts.get(key)
+        hi: Any = n_opts.get(key)
+        a, b = lo, hi
         if a == b:
             continue
         tighter = a is None or (b is not None and (b > a if key in _LOWER else b < a))
         what = f"{key} {'added' if a is None else 'removed' if b is None else 'changed'} ({a} → {b})"
-        out.append((BREAKING if tighter and b is not None else NON_BREAKING, f"range tightened: {what}"
-                    if tighter and b is not None else f"range loosened: {what}"))
+        out.append(
+            (
+                BREAKING if tighter and b is not None else NON_BREAKING,
+                f"range tightened: {what}" if tighter and b is not None else f"range loosened: {what}",
+            )
+        )
     if o_opts.get("pattern") != n_opts.get("pattern"):
         level = NON_BREAKING if n_opts.get("pattern") is None else BREAKING
         out.append((level, f"pattern {o_opts.get('pattern')!r} → {n_opts.get('pattern')!r}"))
-    out += _diff_values([e.value for e in old.enum] if old.enum else None,
-                        [e.value for e in new.enum] if new.enum else None, "valid values")
+    out += _diff_values(
+        [e.value for e in old.enum] if old.enum else None,
+        [e.value for e in new.enum] if new.enum else None,
+        "valid values",
+    )
     out += _diff_quality(old.quality, new.quality)
     for field in ("description", "businessName", "classification", "tags", "examples", "physicalType"):
         if getattr(old, field) != getattr(new, field):
@@ -196,7 +217,9 @@ def _diff_quality(old: list[DataQuality] | None, new: list[DataQuality] | None) 
     for key in sorted(o.keys() - n.keys()):
         out.append((NON_BREAKING, f"quality rule {key} removed"))
     for key in sorted(n.keys() - o.keys()):
-        level = NON_BREAKING if (n[key].severity or "error").lower() in ("warning", "warn", "info") else BREAKING
+        level = (
+            NON_BREAKING if (n[key].severity or "error").lower() in ("warning", "warn", "info") else BREAKING
+        )
         out.append((level, f"quality rule {key} added"))
     for key in sorted(o.keys() & n.keys()):
         a, b = o[key], n[key]

@@ -87,7 +87,12 @@ def row_failure(rule: Rule, value: pl.Expr, type_bad: pl.Expr, dtype: pl.DataTyp
         flag = pl.struct(cols).is_duplicated()
     elif rule.kind == "range":
         flag = pl.lit(False)
-        for key, op in (("minimum", "lt"), ("maximum", "gt"), ("exclusiveMinimum", "le"), ("exclusiveMaximum", "ge")):
+        for key, op in (
+            ("minimum", "lt"),
+            ("maximum", "gt"),
+            ("exclusiveMinimum", "le"),
+            ("exclusiveMaximum", "ge"),
+        ):
             if key in p:
                 flag = flag | getattr(value, op)(_bound(rule, key, p[key]))
     elif rule.kind == "length":
@@ -100,7 +105,7 @@ def row_failure(rule: Rule, value: pl.Expr, type_bad: pl.Expr, dtype: pl.DataTyp
     elif rule.kind == "pattern" or (rule.kind == "invalid_values" and "pattern" in p):
         flag = ~value.cast(pl.String).str.contains(_regex(rule, str(p["pattern"])))
     elif rule.kind in ("valid_values", "invalid_values"):
-        flag = ~value.is_in(_values(rule, p.get("values", p.get("validValues")), dtype))
+        flag = ~value.is_in(_values(rule, p.get("values", p.get("validValues")), dtype).implode())
     elif rule.kind == "missing_values":
         assert col is not None
         listed = list(p.get("missingValues", [None]))
@@ -130,8 +135,10 @@ def failing_count(rule: Rule, flag: pl.Expr) -> pl.Expr:
 
 def _bound(rule: Rule, key: str, bound: Any) -> Any:
     if isinstance(bound, bool) or not isinstance(bound, int | float | str):
-        raise DataContractError(f"rule {rule.id!r}: {key} {bound!r} is not a number or date",
-                                hint="write the bound as a number (or an ISO date for date columns)")
+        raise DataContractError(
+            f"rule {rule.id!r}: {key} {bound!r} is not a number or date",
+            hint="write the bound as a number (or an ISO date for date columns)",
+        )
     return bound
 
 
@@ -139,17 +146,26 @@ def _regex(rule: Rule, pattern: str) -> str:
     try:
         re.compile(pattern)
     except re.error as exc:
-        raise DataContractError(f"rule {rule.id!r}: pattern {pattern!r} is not a valid regex: {exc}",
-                                hint="fix the pattern in the contract") from exc
+        raise DataContractError(
+            f"rule {rule.id!r}: pattern {pattern!r} is not a valid regex: {exc}",
+            hint="fix the pattern in the contract",
+        ) from exc
     return pattern
 
 
 def _values(rule: Rule, values: Any, dtype: pl.DataType) -> pl.Series:
     """Valid values in the column's (typed) dtype; a value that cannot have that type can never match."""
     if not isinstance(values, list) or not values:
-        raise DataContractError(f"rule {rule.id!r} needs a non-empty list of valid values",
-                                hint="for example: validValues: [yes, no]")
+        raise DataContractError(
+            f"rule {rule.id!r} needs a non-empty list of valid values",
+            hint="for example: validValues: [yes, no]",
+        )
     present = [v for v in values if v is not None]
+    if dtype == pl.String and any(isinstance(v, bool) for v in present):
+        raise DataContractError(
+            f"rule {rule.id!r}: valid values {values!r} hold booleans but the column holds text",
+            hint='YAML reads bare yes/no/true/false as booleans; quote them: ["yes", "no"]',
+        )
     if dtype == pl.String:
         return pl.Series([str(v) for v in present], dtype=pl.String)
     series = pl.Series(present, strict=False)

@@ -42,9 +42,7 @@ class GateResult:
             extra = f" ({len(self.warnings)} warnings)" if self.warnings else ""
             return f"contract gate passed for {', '.join(self.reports) or 'no inputs'}{extra}"
         parts = [f"{name}: {text}" for name, text in self.problems.items()]
-        parts += [
-            f"{name}: {r.rule} failed on {r.failing_rows} rows ({r.failing_share:.1%})" for name, r in self.errors
-        ]
+        parts += [f"{name}: {_failure_text(r)}" for name, r in self.errors]
         return "contract gate stopped the run: " + "; ".join(parts[:6]) + (" …" if len(parts) > 6 else "")
 
     def to_dict(self) -> dict[str, Any]:
@@ -63,6 +61,12 @@ class GateResult:
             )
 
 
+def _failure_text(r: RuleResult) -> str:
+    if r.row_level_failure:
+        return f"{r.rule} failed on {r.failing_rows} rows ({r.failing_share:.1%})"
+    return f"{r.rule} failed: measured {r.measured:g}, expected {r.expected}"
+
+
 def gate_inputs(
     contracts: Mapping[str, Contract | str | Path],
     inputs: Mapping[str, Any],
@@ -75,7 +79,9 @@ def gate_inputs(
     for name, spec in contracts.items():
         contract = spec if isinstance(spec, Contract) else load_contract(spec)
         if name not in inputs:
-            problems[name] = f"input {name!r} has a contract but was not given (inputs: {', '.join(inputs) or '-'})"
+            problems[name] = (
+                f"input {name!r} has a contract but was not given (inputs: {', '.join(inputs) or '-'})"
+            )
             continue
         try:
             reports[name] = check(contract, inputs[name], name=name, clock=clock)

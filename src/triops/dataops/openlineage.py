@@ -53,7 +53,9 @@ class LineageDataset:
             return cls("file", parsed.path, **kwargs)
         if parsed.scheme.startswith("postgres"):
             host = parsed.hostname or "localhost"
-            return cls(f"postgres://{host}:{parsed.port or 5432}", parsed.path.strip("/").replace("/", "."), **kwargs)
+            return cls(
+                f"postgres://{host}:{parsed.port or 5432}", parsed.path.strip("/").replace("/", "."), **kwargs
+            )
         if parsed.scheme and parsed.netloc:
             return cls(f"{parsed.scheme.split('+')[0]}://{parsed.netloc}", parsed.path.strip("/"), **kwargs)
         return cls("triops", parsed.netloc or parsed.path or uri, **kwargs)
@@ -69,7 +71,9 @@ def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def _metrics_facet(ds: LineageDataset) -> data_quality_metrics_input_dataset.DataQualityMetricsInputDatasetFacet:
+def _metrics_facet(
+    ds: LineageDataset,
+) -> data_quality_metrics_input_dataset.DataQualityMetricsInputDatasetFacet:
     columns: dict[str, data_quality_metrics_input_dataset.ColumnMetrics] = {}
     rows = ds.report.row_count if ds.report else ds.profile.row_count if ds.profile else None
     if ds.profile is not None:
@@ -92,7 +96,9 @@ def _metrics_facet(ds: LineageDataset) -> data_quality_metrics_input_dataset.Dat
     )
 
 
-def _assertions_facet(report: CheckReport) -> data_quality_assertions_dataset.DataQualityAssertionsDatasetFacet:
+def _assertions_facet(
+    report: CheckReport,
+) -> data_quality_assertions_dataset.DataQualityAssertionsDatasetFacet:
     return data_quality_assertions_dataset.DataQualityAssertionsDatasetFacet(
         assertions=[
             data_quality_assertions_dataset.Assertion(
@@ -125,8 +131,10 @@ def _output(ds: LineageDataset) -> OutputDataset:
     rows = ds.report.row_count if ds.report else ds.profile.row_count if ds.profile else None
     output_facets: dict[str, Any] = {}
     if rows is not None:
-        output_facets["outputStatistics"] = output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(
-            rowCount=rows, size=ds.size_bytes
+        output_facets["outputStatistics"] = (
+            output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(
+                rowCount=rows, size=ds.size_bytes
+            )
         )
     return OutputDataset(namespace=ds.namespace, name=ds.name, facets=facets, outputFacets=output_facets)
 
@@ -163,7 +171,9 @@ def run_event(
             outputs=[_output(d) for d in outputs],
         )
     except ValueError as exc:
-        raise InvalidInputError(f"cannot build the OpenLineage event: {exc}", hint="run_id must be a UUID") from exc
+        raise InvalidInputError(
+            f"cannot build the OpenLineage event: {exc}", hint="run_id must be a UUID"
+        ) from exc
 
 
 def event_dict(event: RunEvent) -> dict[str, Any]:
@@ -181,14 +191,19 @@ def emit(events: Sequence[RunEvent], target: str | Path, *, timeout_s: float = 5
         parsed = urlparse(text)
         base = f"{parsed.scheme}://{parsed.netloc}"
         endpoint = parsed.path.lstrip("/") or "api/v1/lineage"
-        client = OpenLineageClient(transport=HttpTransport(HttpConfig(url=base, endpoint=endpoint, timeout=timeout_s,
-                                                                      retry={"total": 0})))
+        client = OpenLineageClient(
+            transport=HttpTransport(
+                HttpConfig(url=base, endpoint=endpoint, timeout=timeout_s, retry={"total": 0})
+            )
+        )
         for event in events:
             try:
                 client.emit(event)
             except Exception as exc:  # the transport raises requests/urllib3 errors of many kinds
-                raise RemoteError(f"OpenLineage endpoint {text} refused the event: {exc}",
-                                  hint="check the URL (Marquez listens on /api/v1/lineage)") from exc
+                raise RemoteError(
+                    f"OpenLineage endpoint {text} refused the event: {exc}",
+                    hint="check the URL (Marquez listens on /api/v1/lineage)",
+                ) from exc
         return len(events)
     path = Path(text)
     if path.is_dir():

@@ -26,14 +26,22 @@ _PII_PATTERNS = {
         r"|\d{2}[01]\d[0-3]\d-?\d{4})$",
         re.IGNORECASE,
     ),
-    "person_name": re.compile(r"^[A-Z][a-z'’-]+( [A-Z]\.?)?( [A-Z][a-z'’-]+){1,2}$"),
+    "person_name": re.compile(r"^[A-Z][a-z'\u2019-]+( [A-Z]\.?)?( [A-Z][a-z'\u2019-]+){1,2}$"),
 }
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 _NAME_HINTS = {
     "email": ("email", "e_mail", "mail"),
     "phone": ("phone", "mobile", "tel", "telephone"),
     "national_id": ("ssn", "nino", "national_id", "social_security", "passport", "tax_id", "personnummer"),
-    "person_name": ("first_name", "last_name", "surname", "full_name", "given_name", "forename", "person_name"),
+    "person_name": (
+        "first_name",
+        "last_name",
+        "surname",
+        "full_name",
+        "given_name",
+        "forename",
+        "person_name",
+    ),
 }
 _LOGICAL = (
     (pl.Boolean, "boolean"),
@@ -93,8 +101,16 @@ def logical_type(dtype: pl.DataType) -> str:
     return next((name for kind, name in _LOGICAL if dtype == kind), "string")
 
 
-def profile(data: Any, *, name: str | None = None, top: int = 5, bins: int = 10, pii_sample: int = 1000,
-            table: str | None = None, query: str | None = None) -> DatasetProfile:
+def profile(
+    data: Any,
+    *,
+    name: str | None = None,
+    top: int = 5,
+    bins: int = 10,
+    pii_sample: int = 1000,
+    table: str | None = None,
+    query: str | None = None,
+) -> DatasetProfile:
     source = open_source(data, name=name, table=table, query=query)
     lf = source.lazy()
     schema = lf.collect_schema()
@@ -111,8 +127,13 @@ def profile(data: Any, *, name: str | None = None, top: int = 5, bins: int = 10,
             aggs += [pl.col(c).quantile(q, "linear").alias(f"q{i}_{j}") for j, q in enumerate(QUANTILES)]
     texts = [c for c in cols if schema[c] == pl.String]
     queries = [lf.select(aggs)]
-    queries += [lf.group_by(c).len().sort(["len", c], descending=[True, False], nulls_last=True).head(
-        max(top, VALID_VALUES_MAX + 1)) for c in cols]
+    queries += [
+        lf.group_by(c)
+        .len()
+        .sort(["len", c], descending=[True, False], nulls_last=True)
+        .head(max(top, VALID_VALUES_MAX + 1))
+        for c in cols
+    ]
     queries.append(lf.select(texts).head(pii_sample * 4) if texts else pl.LazyFrame())
     frames = source.collect(queries, streaming=False)
     stats = frames[0].row(0, named=True)
@@ -124,30 +145,40 @@ def profile(data: Any, *, name: str | None = None, top: int = 5, bins: int = 10,
         tops = [(v, int(n)) for v, n in counts.iter_rows() if v is not None]
         distinct = int(stats[f"d{i}"]) - (1 if stats[f"n{i}"] else 0)
         logical = logical_type(schema[c])
-        out.append(ColumnProfile(
-            name=c,
-            dtype=str(schema[c]),
-            logical_type=logical,
-            null_count=int(stats[f"n{i}"]),
-            null_share=(stats[f"n{i}"] / rows) if rows else 0.0,
-            distinct=distinct,
-            min=stats.get(f"lo{i}"),
-            max=stats.get(f"hi{i}"),
-            mean=stats.get(f"mu{i}"),
-            std=stats.get(f"sd{i}"),
-            quantiles={f"{q:g}": stats[f"q{i}_{j}"] for j, q in enumerate(QUANTILES)
-                       if stats.get(f"q{i}_{j}") is not None},
-            top_values=tops[:top],
-            histogram=hist.get(c),
-            personal_data=_personal(c, frames[-1], pii_sample) if c in texts else _hint_only(c),
-            valid_values=sorted(v for v, _ in tops) if logical == "string" and 0 < distinct <= VALID_VALUES_MAX
-            and len(tops) == distinct and rows >= 4 * distinct else None,
-        ))
+        out.append(
+            ColumnProfile(
+                name=c,
+                dtype=str(schema[c]),
+                logical_type=logical,
+                null_count=int(stats[f"n{i}"]),
+                null_share=(stats[f"n{i}"] / rows) if rows else 0.0,
+                distinct=distinct,
+                min=stats.get(f"lo{i}"),
+                max=stats.get(f"hi{i}"),
+                mean=stats.get(f"mu{i}"),
+                std=stats.get(f"sd{i}"),
+                quantiles={
+                    f"{q:g}": stats[f"q{i}_{j}"]
+                    for j, q in enumerate(QUANTILES)
+                    if stats.get(f"q{i}_{j}") is not None
+                },
+                top_values=tops[:top],
+                histogram=hist.get(c),
+                personal_data=_personal(c, frames[-1], pii_sample) if c in texts else _hint_only(c),
+                valid_values=sorted(v for v, _ in tops)
+                if logical == "string"
+                and 0 < distinct <= VALID_VALUES_MAX
+                and len(tops) == distinct
+                and rows >= 4 * distinct
+                else None,
+            )
+        )
     return DatasetProfile(rows, tuple(out))
 
 
-def _histograms(lf: pl.LazyFrame, source: Any, numeric: list[str], cols: list[str], stats: dict[str, Any],
-                bins: int) -> dict[str, dict[str, list[float]]]:
+def _histograms(
+    lf: pl.LazyFrame, source: Any, numeric: list[str], cols: list[str], stats: dict[str, Any], bins: int
+) -> dict[str, dict[str, list[float]]]:
     queries: list[pl.LazyFrame] = []
     edges: dict[str, list[float]] = {}
     for c in numeric:

@@ -1,4 +1,4 @@
-"""The quality score: 0–100 for one dataset version, from four documented dimensions.
+"""The quality score: 0-100 for one dataset version, from four documented dimensions.
 
 | dimension    | weight | measured as                                                                   |
 |--------------|--------|-------------------------------------------------------------------------------|

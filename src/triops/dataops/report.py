@@ -28,6 +28,11 @@ class RuleResult:
     samples: tuple[dict[str, Any], ...] = ()
 
     @property
+    def row_level_failure(self) -> bool:
+        """True when rows failed (as opposed to a table-level metric such as row count or SQL)."""
+        return self.failing_rows > 0 or self.kind not in ("row_count", "sql", "freshness")
+
+    @property
     def is_error(self) -> bool:
         return not self.passed and self.severity == "error"
 

@@ -114,7 +114,9 @@ def compile_rules(contract: Contract, obj: SchemaObject) -> list[Rule]:
     seen: set[str] = set()
     for rule in rules:
         if rule.id in seen:
-            raise DataContractError(f"two rules share the id {rule.id!r}", hint="give quality rules distinct names")
+            raise DataContractError(
+                f"two rules share the id {rule.id!r}", hint="give quality rules distinct names"
+            )
         seen.add(rule.id)
     return rules
 
@@ -124,27 +126,39 @@ def _property_rules(prop: SchemaProperty) -> list[Rule]:
     out: list[Rule] = []
     logical = prop.logicalType
     if logical and logical not in ("string", "object", "array"):
-        out.append(Rule(f"{col}.type", "type", col, "error", f"{col} is {logical}", {"logical_type": logical}))
+        out.append(
+            Rule(f"{col}.type", "type", col, "error", f"{col} is {logical}", {"logical_type": logical})
+        )
     if prop.required:
         out.append(Rule(f"{col}.required", "required", col, "error", f"{col} is present in every row"))
     if prop.unique or (prop.primaryKey and not _composite_key(prop)):
         out.append(Rule(f"{col}.unique", "unique", col, "error", f"{col} values are unique"))
     opts = dict(prop.logicalTypeOptions or {})
-    bounds = {k: opts[k] for k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum") if k in opts}
+    bounds: dict[str, Any] = {
+        k: opts[k] for k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum") if k in opts
+    }
     if bounds:
         text = ", ".join(f"{k} {v}" for k, v in bounds.items())
         out.append(Rule(f"{col}.range", "range", col, "error", f"{col} within {text}", bounds))
-    lengths = {k: opts[k] for k in ("minLength", "maxLength") if k in opts}
+    lengths: dict[str, Any] = {k: opts[k] for k in ("minLength", "maxLength") if k in opts}
     if lengths:
         out.append(Rule(f"{col}.length", "length", col, "error", f"{col} length within {lengths}", lengths))
     if "pattern" in opts:
         pattern = str(opts["pattern"])
-        out.append(Rule(f"{col}.pattern", "pattern", col, "error", f"{col} matches {pattern}", {"pattern": pattern}))
+        out.append(
+            Rule(f"{col}.pattern", "pattern", col, "error", f"{col} matches {pattern}", {"pattern": pattern})
+        )
     if prop.enum:
         values = [e.value for e in prop.enum]
         out.append(
-            Rule(f"{col}.valid_values", "valid_values", col, "error", f"{col} in {len(values)} valid values",
-                 {"values": values})
+            Rule(
+                f"{col}.valid_values",
+                "valid_values",
+                col,
+                "error",
+                f"{col} in {len(values)} valid values",
+                {"values": values},
+            )
         )
     return out
 
@@ -169,8 +183,13 @@ def _quality_rule(q: DataQuality, column: str | None, index: int) -> Rule:
     if (q.type or "library") == "sql":
         name = q.name or f"sql_{index}"
         return Rule(
-            f"{owner}.{name}", "sql", column, _severity(q), q.description or f"SQL: {q.query}",
-            {"query": q.query, "engine": (q.engine or "polars").lower()}, _threshold(q, ZERO),
+            f"{owner}.{name}",
+            "sql",
+            column,
+            _severity(q),
+            q.description or f"SQL: {q.query}",
+            {"query": q.query, "engine": (q.engine or "polars").lower()},
+            _threshold(q, ZERO),
         )
     if (q.type or "library") != "library":
         raise DataContractError(
@@ -183,7 +202,9 @@ def _quality_rule(q: DataQuality, column: str | None, index: int) -> Rule:
     name = q.name or metric
     if kind == "row_count":
         if column is not None:
-            raise DataContractError(f"rowCount rule on column {column!r}", hint="put rowCount on the schema object")
+            raise DataContractError(
+                f"rowCount rule on column {column!r}", hint="put rowCount on the schema object"
+            )
         default = Threshold((("mustBeGreaterThan", 0),))
     else:
         default = ZERO
@@ -193,7 +214,9 @@ def _quality_rule(q: DataQuality, column: str | None, index: int) -> Rule:
             hint="list the columns that together must be unique, e.g. arguments: {properties: [id, day]}",
         )
     if kind in ("null_values", "missing_values", "invalid_values") and column is None:
-        raise DataContractError(f"{metric} rule {name!r} must sit on a column", hint="move it under a property")
+        raise DataContractError(
+            f"{metric} rule {name!r} must sit on a column", hint="move it under a property"
+        )
     if kind == "invalid_values" and "validValues" not in args and "pattern" not in args:
         raise DataContractError(
             f"invalidValues rule {name!r} on {owner!r} needs arguments.validValues or arguments.pattern",
@@ -205,6 +228,10 @@ def _quality_rule(q: DataQuality, column: str | None, index: int) -> Rule:
 
 def _freshness_rule(sla: FreshnessSLA) -> Rule:
     return Rule(
-        f"{sla.column}.freshness", "freshness", sla.column, sla.severity,
-        f"newest {sla.column} at most {sla.max_age_s:g} s old", {"max_age_s": sla.max_age_s},
+        f"{sla.column}.freshness",
+        "freshness",
+        sla.column,
+        sla.severity,
+        f"newest {sla.column} at most {sla.max_age_s:g} s old",
+        {"max_age_s": sla.max_age_s},
     )

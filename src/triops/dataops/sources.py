@@ -59,8 +59,16 @@ class Source:
 
     def with_text_columns(self, cols: list[str]) -> Source:
         """The same file read with ``cols`` as text, so values that do not parse become validity failures."""
-        return Source(self.name, self.uri, self.kind, self.path, self.separator, self._open, self._frame,
-                      {**self.overrides, **dict.fromkeys(cols, pl.String)})
+        return Source(
+            self.name,
+            self.uri,
+            self.kind,
+            self.path,
+            self.separator,
+            self._open,
+            self._frame,
+            {**self.overrides, **dict.fromkeys(cols, pl.String)},
+        )
 
     @property
     def size_bytes(self) -> int | None:
@@ -85,7 +93,9 @@ class Source:
                 return empty_error(self.path)
         if isinstance(exc, FileNotFoundError):
             return NotFoundError(f"data file {where} does not exist", hint="check the path")
-        if "could not parse" in text or isinstance(exc, pl.exceptions.SchemaError | pl.exceptions.ComputeError):
+        if "could not parse" in text or isinstance(
+            exc, pl.exceptions.SchemaError | pl.exceptions.ComputeError
+        ):
             return InvalidInputError(
                 f"{where}: cannot read data: {text.splitlines()[0]}",
                 hint=_read_hint(self),
@@ -121,7 +131,9 @@ def open_source(
         return Source(name or "frame", f"memory://{name or 'frame'}", "frame", _frame=data.lazy())
     module = type(data).__module__.split(".")[0]
     if module == "pandas":
-        return Source(name or "frame", f"memory://{name or 'frame'}", "frame", _frame=pl.from_pandas(data).lazy())
+        return Source(
+            name or "frame", f"memory://{name or 'frame'}", "frame", _frame=pl.from_pandas(data).lazy()
+        )
     if module == "pyarrow":
         frame = pl.from_arrow(data)
         if not isinstance(frame, pl.DataFrame):
@@ -140,7 +152,9 @@ def open_source(
 
 def _file_source(path: Path, *, name: str | None, separator: str | None) -> Source:
     if not path.exists():
-        raise NotFoundError(f"data file {path} does not exist", hint="check the path and the working directory")
+        raise NotFoundError(
+            f"data file {path} does not exist", hint="check the path and the working directory"
+        )
     if path.is_dir():
         raise InvalidInputError(f"{path} is a directory, not a data file", hint="pass one file")
     kind = _SUFFIX_KIND.get(path.suffix.lower())
@@ -151,6 +165,14 @@ def _file_source(path: Path, *, name: str | None, separator: str | None) -> Sour
         )
     if path.stat().st_size == 0:
         raise empty_error(path)
+    if kind in ("csv", "jsonl"):
+        with path.open("rb") as handle:
+            if handle.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+                raise InvalidInputError(
+                    f"{path} is UTF-16, not UTF-8",
+                    hint=f"convert it first, e.g. `iconv -f utf-16 -t utf-8 {path.name} > fixed{path.suffix}`",
+                    detail={"encoding": "utf-16"},
+                )
     sep = separator or ("\t" if path.suffix.lower() == ".tsv" else ",")
     label = name or path.stem
     uri = path.resolve().as_uri()
@@ -173,8 +195,10 @@ def _sql_source(url: str, *, table: str | None, query: str | None, name: str | N
     import sqlalchemy as sa
 
     if (table is None) == (query is None):
-        raise InvalidInputError(f"reading {url.split('@')[-1]} needs exactly one of table= or query=",
-                                hint="for example: --table benefits")
+        raise InvalidInputError(
+            f"reading {url.split('@')[-1]} needs exactly one of table= or query=",
+            hint="for example: --table benefits",
+        )
     try:
         engine = sa.create_engine(url)
     except (sa.exc.ArgumentError, ImportError) as exc:
@@ -189,11 +213,16 @@ def _sql_source(url: str, *, table: str | None, query: str | None, name: str | N
                 stmt = sa.text(str(query))
             frame = pl.read_database(stmt, connection=conn)
     except sa.exc.NoSuchTableError as exc:
-        raise NotFoundError(f"table {table!r} does not exist at {engine.url.render_as_string()}",
-                            hint="check the table name and schema") from exc
+        raise NotFoundError(
+            f"table {table!r} does not exist at {engine.url.render_as_string()}",
+            hint="check the table name and schema",
+        ) from exc
     except sa.exc.SQLAlchemyError as exc:
-        raise InvalidInputError(f"cannot read from {engine.url.render_as_string()}: {exc.__class__.__name__}: "
-                                f"{str(exc).splitlines()[0]}", hint="check the query and the connection") from exc
+        raise InvalidInputError(
+            f"cannot read from {engine.url.render_as_string()}: {exc.__class__.__name__}: "
+            f"{str(exc).splitlines()[0]}",
+            hint="check the query and the connection",
+        ) from exc
     finally:
         engine.dispose()
     label = name or table or "query"
@@ -219,7 +248,7 @@ def ragged_error(path: Path, separator: str) -> InvalidInputError | None:
             if row and len(row) != expected:
                 return InvalidInputError(
                     f"{path}: line {reader.line_num} has {len(row)} fields, the header has {expected}",
-                    hint="fix that row (a missing or extra separator, or an unquoted separator inside a value)",
+                    hint="fix that row: a missing or extra separator, or a separator in an unquoted value",
                     detail={"line": reader.line_num, "fields": len(row), "expected": expected},
                 )
     return None
@@ -229,21 +258,31 @@ _GUESSES = ("cp1252", "latin-1", "utf-16")
 
 
 def non_utf8_error(path: Path) -> InvalidInputError:
-    raw = path.read_bytes()
-    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return InvalidInputError(f"{path} is UTF-16, not UTF-8", hint="re-save it as UTF-8")
-    try:
-        raw.decode("utf-8")
-        return InvalidInputError(f"{path} could not be decoded as UTF-8", hint="re-save it as UTF-8")
-    except UnicodeDecodeError as exc:
-        offset = exc.start
-    line = raw.count(b"\n", 0, offset) + 1
-    encoding = next(e for e in _GUESSES if _decodes(raw, e))
-    return InvalidInputError(
-        f"{path} is not UTF-8: byte 0x{raw[offset]:02x} at line {line} (offset {offset}); it looks like {encoding}",
-        hint=f"convert it first, e.g. `iconv -f {encoding} -t utf-8 {path.name} > fixed.csv`",
-        detail={"line": line, "offset": offset, "encoding": encoding},
-    )
+    """Find the first byte that is not UTF-8 (reading in blocks, so a large file is not loaded whole)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = lines = 0
+    head = b""
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            if offset == 0 and block.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+                return InvalidInputError(f"{path} is UTF-16, not UTF-8", hint="re-save it as UTF-8")
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                bad = max(exc.start - len(exc.object) + len(block), 0)
+                lines += block.count(b"\n", 0, bad)
+                head = block[max(bad - 4096, 0) : bad + 4096]
+                offset += bad
+                encoding = next(e for e in _GUESSES if _decodes(head, e))
+                return InvalidInputError(
+                    f"{path} is not UTF-8: byte 0x{block[bad]:02x} at line {lines + 1} (offset {offset}); "
+                    f"it looks like {encoding}",
+                    hint=f"convert it first, e.g. `iconv -f {encoding} -t utf-8 {path.name} > fixed.csv`",
+                    detail={"line": lines + 1, "offset": offset, "encoding": encoding},
+                )
+            lines += block.count(b"\n")
+            offset += len(block)
+    return InvalidInputError(f"{path} could not be decoded as UTF-8", hint="re-save it as UTF-8")
 
 
 def _decodes(raw: bytes, encoding: str) -> bool:

@@ -344,3 +344,31 @@ def parse_order_by(text: str) -> OrderBy:
     if parser.peek().kind != "end":
         raise parser.fail("expected 'asc', 'desc' or the end of the ordering")
     return OrderBy(field, descending)
+
+
+def _render_value(value: Any) -> str:
+    if isinstance(value, float):
+        return repr(value)
+    text = str(value)
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _render_field(field: Field) -> str:
+    if field.entity == "attribute":
+        return field.key
+    prefix = {"metric": "metrics", "param": "params", "tag": "tags"}[field.entity]
+    return f"{prefix}.`{field.key}`"
+
+
+def render(node: Node) -> str:
+    """Canonical text of a parsed filter; ``parse_filter(render(n)) == n``."""
+    if isinstance(node, BoolOp):
+        return "(" + f" {node.op} ".join(render(item) for item in node.items) + ")"
+    if isinstance(node, Not):
+        return f"not {render(node.item)}"
+    field = _render_field(node.field)
+    if node.op in ("is null", "is not null"):
+        return f"{field} {node.op}"
+    if node.op in ("in", "not in"):
+        return f"{field} {node.op} (" + ", ".join(_render_value(v) for v in node.value) + ")"
+    return f"{field} {node.op} {_render_value(node.value)}"

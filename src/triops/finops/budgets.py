@@ -42,13 +42,20 @@ class Budget:
     created_ms: int = 0
 
     def describe(self) -> str:
-        return f"{self.period}ly budget {format_money(self.amount_micros, self.currency)} of {self.scope} {self.name!r}"
+        amount = format_money(self.amount_micros, self.currency)
+        return f"{self.period}ly budget {amount} of {self.scope} {self.name!r}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "scope": self.scope, "name": self.name, "period": self.period,
-            "amount": str(Decimal(self.amount_micros) / MICROS), "amount_micros": self.amount_micros,
-            "currency": self.currency, "thresholds": list(self.thresholds), "webhook_url": self.webhook_url,
+            "id": self.id,
+            "scope": self.scope,
+            "name": self.name,
+            "period": self.period,
+            "amount": str(Decimal(self.amount_micros) / MICROS),
+            "amount_micros": self.amount_micros,
+            "currency": self.currency,
+            "thresholds": list(self.thresholds),
+            "webhook_url": self.webhook_url,
             "created_ms": self.created_ms,
         }
 
@@ -84,7 +91,9 @@ def to_micros(amount: Decimal | str | int, what: str = "amount") -> int:
     try:
         value = Decimal(str(amount))
     except InvalidOperation:
-        raise InvalidInputError(f"{what} {amount!r} is not a number", hint="write e.g. 1000 or 99.50") from None
+        raise InvalidInputError(
+            f"{what} {amount!r} is not a number", hint="write e.g. 1000 or 99.50"
+        ) from None
     if not value.is_finite():
         raise InvalidInputError(f"{what} {amount!r} is not a finite number", hint="write e.g. 1000")
     return int((value * MICROS).to_integral_value())
@@ -103,11 +112,17 @@ def new_budget(
 ) -> Budget:
     """Validate and build a budget; a zero or negative amount is refused."""
     if scope not in SCOPES:
-        raise InvalidInputError(f"budget scope {scope!r} is unknown", hint=f"choose one of {', '.join(SCOPES)}")
+        raise InvalidInputError(
+            f"budget scope {scope!r} is unknown", hint=f"choose one of {', '.join(SCOPES)}"
+        )
     if period not in PERIODS:
-        raise InvalidInputError(f"budget period {period!r} is unknown", hint=f"choose one of {', '.join(PERIODS)}")
+        raise InvalidInputError(
+            f"budget period {period!r} is unknown", hint=f"choose one of {', '.join(PERIODS)}"
+        )
     if not name or not name.strip():
-        raise InvalidInputError("budget needs the name of its project or team", hint="pass --project or --team")
+        raise InvalidInputError(
+            "budget needs the name of its project or team", hint="pass --project or --team"
+        )
     micros = to_micros(amount, "budget amount")
     if micros <= 0:
         raise InvalidInputError(
@@ -118,9 +133,13 @@ def new_budget(
         raise InvalidInputError(f"currency {currency!r} is not an ISO 4217 code", hint="e.g. EUR or USD")
     levels = tuple(sorted(set(int(t) for t in thresholds)))
     if not levels or any(t <= 0 or t > 1000 for t in levels):
-        raise InvalidInputError(f"thresholds {list(thresholds)} must be percentages in 1..1000", hint="e.g. 50,80,100")
+        raise InvalidInputError(
+            f"thresholds {list(thresholds)} must be percentages in 1..1000", hint="e.g. 50,80,100"
+        )
     if webhook_url is not None and not webhook_url.startswith(("http://", "https://")):
-        raise InvalidInputError(f"webhook {webhook_url!r} is not an http(s) URL", hint="e.g. https://hooks.example/x")
+        raise InvalidInputError(
+            f"webhook {webhook_url!r} is not an http(s) URL", hint="e.g. https://hooks.example/x"
+        )
     now = (clock or SystemClock()).now()
     return Budget(new_id(), scope, name.strip(), period, micros, currency, levels, webhook_url, utc_ms(now))
 
@@ -136,7 +155,9 @@ def current_period(period: str, now: datetime) -> tuple[str, int, int]:
     elif period == "year":
         label, first_month, months = str(now.year), 1, 12
     else:
-        raise InvalidInputError(f"budget period {period!r} is unknown", hint=f"choose one of {', '.join(PERIODS)}")
+        raise InvalidInputError(
+            f"budget period {period!r} is unknown", hint=f"choose one of {', '.join(PERIODS)}"
+        )
     start = datetime(now.year, first_month, 1, tzinfo=UTC)
     total = first_month - 1 + months
     end = datetime(now.year + total // 12, total % 12 + 1, 1, tzinfo=UTC)
@@ -145,7 +166,9 @@ def current_period(period: str, now: datetime) -> tuple[str, int, int]:
 
 def crossed_thresholds(budget: Budget, spent_micros: int, already: Collection[int]) -> list[int]:
     """Thresholds reached by ``spent_micros`` that have no alert yet (integer arithmetic, no rounding)."""
-    return [t for t in budget.thresholds if t not in already and spent_micros * 100 >= budget.amount_micros * t]
+    return [
+        t for t in budget.thresholds if t not in already and spent_micros * 100 >= budget.amount_micros * t
+    ]
 
 
 def new_alerts(
@@ -159,8 +182,17 @@ def new_alerts(
             f"{format_money(budget.amount_micros, budget.currency)} (threshold {pct} %)"
         )
         alerts.append(
-            Alert(new_id(), budget.id, period_label, pct, spent_micros, budget.amount_micros, budget.currency,
-                  utc_ms(now), message)
+            Alert(
+                new_id(),
+                budget.id,
+                period_label,
+                pct,
+                spent_micros,
+                budget.amount_micros,
+                budget.currency,
+                utc_ms(now),
+                message,
+            )
         )
     return alerts
 
@@ -242,8 +274,14 @@ class BudgetHook:
             raise BudgetExceededError(
                 message,
                 hint="pass an explicit override reason (--override-reason '...') to go ahead; it is recorded",
-                detail={"budget_id": budget.id, "spent_micros": spent, "estimate_micros": estimate,
-                        "amount_micros": budget.amount_micros, "currency": budget.currency, "stage": stage},
+                detail={
+                    "budget_id": budget.id,
+                    "spent_micros": spent,
+                    "estimate_micros": estimate,
+                    "amount_micros": budget.amount_micros,
+                    "currency": budget.currency,
+                    "stage": stage,
+                },
             )
         record = Override(budget.id, stage, reason, spent, estimate, utc_ms(self.clock.now()))
         self.overrides.append(record)
@@ -262,7 +300,8 @@ class BudgetHook:
                 what = f"pipeline {pipeline!r}" if pipeline else "run"
                 message = (
                     f"{what} in project {project!r} refused: estimate {format_money(est, budget.currency)} "
-                    f"(p90 of {runs} past runs) + spent {format_money(spent, budget.currency)} would exceed the "
+                    f"(p90 of {runs} past runs) + spent {format_money(spent, budget.currency)} "
+                    "would exceed the "
                     f"{label} {budget.describe()}"
                 )
                 self._refuse_or_override(budget, "run", message, spent, est, reason)
@@ -276,7 +315,7 @@ class BudgetHook:
             if spent >= budget.amount_micros:
                 label = current_period(budget.period, now)[0]
                 message = (
-                    f"step {step!r} of project {project!r} stopped: {format_money(spent, budget.currency)} spent "
-                    f"of the {label} {budget.describe()}"
+                    f"step {step!r} of project {project!r} stopped: "
+                    f"{format_money(spent, budget.currency)} spent of the {label} {budget.describe()}"
                 )
                 self._refuse_or_override(budget, "step", message, spent, 0, reason)

@@ -1,9 +1,9 @@
-"""Cost attribution: usage records × the price book → cost records, vectorised with numpy and polars.
+"""Cost attribution: usage records * the price book → cost records, vectorised with numpy and polars.
 
 One cost row per usage record and resource with a non-zero quantity. Quantities charged:
 
-- ``cpu_core_hour``: max(requested cores × wall seconds, CPU seconds used) / 3600;
-- ``memory_gib_hour``: max(requested GiB, peak RSS GiB) × wall seconds / 3600;
+- ``cpu_core_hour``: max(requested cores * wall seconds, CPU seconds used) / 3600;
+- ``memory_gib_hour``: max(requested GiB, peak RSS GiB) * wall seconds / 3600;
 - ``gpu_hour:<MODEL>``: GPU seconds / 3600;
 - ``network_gib``: (bytes read + bytes written) / GiB.
 
@@ -31,14 +31,38 @@ if TYPE_CHECKING:
 MICROS = 1_000_000
 GIB = float(1 << 30)
 USAGE_COLUMNS = (
-    "id", "run_id", "step_run_id", "project", "pipeline", "step", "started_ms", "ended_ms", "wall_s", "cpu_s",
-    "peak_rss_bytes", "bytes_read", "bytes_written", "gpu_s", "gpu_model", "requested_cpu",
-    "requested_memory_gb", "environment", "tags",
+    "id",
+    "run_id",
+    "step_run_id",
+    "project",
+    "pipeline",
+    "step",
+    "started_ms",
+    "ended_ms",
+    "wall_s",
+    "cpu_s",
+    "peak_rss_bytes",
+    "bytes_read",
+    "bytes_written",
+    "gpu_s",
+    "gpu_model",
+    "requested_cpu",
+    "requested_memory_gb",
+    "environment",
+    "tags",
 )
 TAG_COLUMNS = ALLOCATION_TAGS + ATTRIBUTION_TAGS
 COST_KEYS = (
-    "usage_id", "run_id", "step_run_id", "project", "pipeline", "step", "environment", *TAG_COLUMNS,
-    "started_ms", "ended_ms",
+    "usage_id",
+    "run_id",
+    "step_run_id",
+    "project",
+    "pipeline",
+    "step",
+    "environment",
+    *TAG_COLUMNS,
+    "started_ms",
+    "ended_ms",
 )
 ROLLUP_KEYS: dict[str, tuple[str, ...]] = {
     "step": ("pipeline", "step"),
@@ -66,11 +90,25 @@ def usage_frame(records: Sequence[UsageRecord]) -> pl.DataFrame:
         for name in TAG_COLUMNS:
             tag_cols[name].append(record.tags.get(name))
     schema = {
-        "id": pl.String, "run_id": pl.String, "step_run_id": pl.String, "project": pl.String,
-        "pipeline": pl.String, "step": pl.String, "started_ms": pl.Int64, "ended_ms": pl.Int64,
-        "wall_s": pl.Float64, "cpu_s": pl.Float64, "peak_rss_bytes": pl.Int64, "bytes_read": pl.Int64,
-        "bytes_written": pl.Int64, "gpu_s": pl.Float64, "gpu_model": pl.String, "requested_cpu": pl.Float64,
-        "requested_memory_gb": pl.Float64, "environment": pl.String, "tags": pl.String,
+        "id": pl.String,
+        "run_id": pl.String,
+        "step_run_id": pl.String,
+        "project": pl.String,
+        "pipeline": pl.String,
+        "step": pl.String,
+        "started_ms": pl.Int64,
+        "ended_ms": pl.Int64,
+        "wall_s": pl.Float64,
+        "cpu_s": pl.Float64,
+        "peak_rss_bytes": pl.Int64,
+        "bytes_read": pl.Int64,
+        "bytes_written": pl.Int64,
+        "gpu_s": pl.Float64,
+        "gpu_model": pl.String,
+        "requested_cpu": pl.Float64,
+        "requested_memory_gb": pl.Float64,
+        "environment": pl.String,
+        "tags": pl.String,
     }
     frame = pl.DataFrame(columns, schema=schema)
     return frame.with_columns(pl.Series(name, values, dtype=pl.String) for name, values in tag_cols.items())
@@ -110,7 +148,9 @@ def check_required_tags(usage: pl.DataFrame, required: Sequence[str]) -> None:
 def _check_usage_columns(df: pl.DataFrame) -> None:
     missing = [c for c in USAGE_COLUMNS if c not in df.columns]
     if missing:
-        raise InvalidInputError(f"usage frame lacks columns: {', '.join(missing)}", hint="build it with usage_frame()")
+        raise InvalidInputError(
+            f"usage frame lacks columns: {', '.join(missing)}", hint="build it with usage_frame()"
+        )
 
 
 def _day_ms(day: date) -> int:
@@ -168,7 +208,9 @@ def price_usage(
     gpu_s = df["gpu_s"].to_numpy()
     quantities: dict[str, np.ndarray] = {
         "cpu_core_hour": np.maximum(df["requested_cpu"].to_numpy() * wall, df["cpu_s"].to_numpy()) / 3600.0,
-        "memory_gib_hour": np.maximum(df["requested_memory_gb"].to_numpy(), df["peak_rss_bytes"].to_numpy() / GIB)
+        "memory_gib_hour": np.maximum(
+            df["requested_memory_gb"].to_numpy(), df["peak_rss_bytes"].to_numpy() / GIB
+        )
         * wall
         / 3600.0,
         "gpu_hour": gpu_s / 3600.0,
@@ -179,7 +221,7 @@ def price_usage(
     if (gpu_s > 0).any():
         gpu_col = df["gpu_model"]
         for model in df.filter(pl.col("gpu_s") > 0)["gpu_model"].unique().to_list():
-            gpu_masks[f"{GPU_PREFIX}{model}"] = (gpu_col == model).to_numpy()
+            gpu_masks[f"{GPU_PREFIX}{model}"] = (gpu_col == model).fill_null(False).to_numpy()
     total = np.zeros(df.height, dtype=np.int64)
     new_columns: list[pl.Series] = []
     for kind, qty in quantities.items():
@@ -315,11 +357,16 @@ def rollup(
     if currency is None or rates is None:
         raise InvalidInputError(
             f"costs are in more than one currency ({', '.join(currencies)}) and no exchange rate was given",
-            hint="pass a target currency with rates (a [rates] table in the price catalog) or filter by environment",
+            hint="pass a target currency and add a [rates] table to the price catalog",
         )
-    converted = [convert_micros(int(a), c, currency, rates) for a, c in zip(grouped["cost_micros"], grouped["currency"], strict=True)]
+    converted = [
+        convert_micros(int(a), c, currency, rates)
+        for a, c in zip(grouped["cost_micros"], grouped["currency"], strict=True)
+    ]
     return (
-        grouped.with_columns(pl.Series("cost_micros", converted, dtype=pl.Int64), pl.lit(currency).alias("currency"))
+        grouped.with_columns(
+            pl.Series("cost_micros", converted, dtype=pl.Int64), pl.lit(currency).alias("currency")
+        )
         .group_by([*keys, "currency"])
         .agg(pl.col("cost_micros").sum(), pl.col("records").sum())
         .sort("cost_micros", descending=True)
@@ -333,14 +380,17 @@ def allocate_shared(
 
     Uses the largest-remainder method so the parts add up to ``amount_micros`` exactly."""
     if amount_micros < 0:
-        raise InvalidInputError(f"shared cost {amount_micros} is negative", hint="pass an amount ≥ 0 in micros")
+        raise InvalidInputError(
+            f"shared cost {amount_micros} is negative", hint="pass an amount ≥ 0 in micros"
+        )
     totals = rollup(costs.filter(costs["currency"] == currency), by)
     key = ROLLUP_KEYS[by][-1]
     weights = {str(k): int(v) for k, v in zip(totals[key], totals["cost_micros"], strict=True) if int(v) > 0}
     whole = sum(weights.values())
     if whole == 0:
         raise InvalidInputError(
-            f"no {currency} usage to allocate the shared cost against", hint="price some usage in that currency first"
+            f"no {currency} usage to allocate the shared cost against",
+            hint="price some usage in that currency first",
         )
     shares = {k: amount_micros * w // whole for k, w in weights.items()}
     remainders = sorted(weights, key=lambda k: (-(amount_micros * weights[k] % whole), k))

@@ -26,7 +26,15 @@ if TYPE_CHECKING:
 DECIMAL = (38, 6)
 QUANTITY_SCALE = 9
 PROJECT_TAG_KEYS = ("project", "triops-project", "triops_project")
-X_COLUMNS = ("x_RunId", "x_StepRunId", "x_Pipeline", "x_Step", "x_ModelVersion", "x_DatasetVersion", "x_UsageId")
+X_COLUMNS = (
+    "x_RunId",
+    "x_StepRunId",
+    "x_Pipeline",
+    "x_Step",
+    "x_ModelVersion",
+    "x_DatasetVersion",
+    "x_UsageId",
+)
 
 
 def _scaled_decimal(expr: pl.Expr, scale: int) -> pl.Expr:
@@ -83,8 +91,13 @@ def to_focus(
         month.alias("BillingPeriodStart"),
         pl.lit("Usage").alias("ChargeCategory"),
         pl.lit(None, dtype=pl.String).alias("ChargeClass"),
-        pl.concat_str(pl.col("resource"), pl.lit(" for "), pl.col("pipeline").fill_null("run"), pl.lit("/"),
-                      pl.col("step").fill_null("-")).alias("ChargeDescription"),
+        pl.concat_str(
+            pl.col("resource"),
+            pl.lit(" for "),
+            pl.col("pipeline").fill_null("run"),
+            pl.lit("/"),
+            pl.col("step").fill_null("-"),
+        ).alias("ChargeDescription"),
         pl.lit("Usage-Based").alias("ChargeFrequency"),
         end.dt.replace_time_zone("UTC").alias("ChargePeriodEnd"),
         start.alias("ChargePeriodStart"),
@@ -108,17 +121,20 @@ def to_focus(
             "ResourceName"
         ),
         pl.lit("Pipeline step run").alias("ResourceType"),
-        pl.when(network).then(pl.lit("Networking")).otherwise(pl.lit("AI and Machine Learning")).alias(
-            "ServiceCategory"
-        ),
+        pl.when(network)
+        .then(pl.lit("Networking"))
+        .otherwise(pl.lit("AI and Machine Learning"))
+        .alias("ServiceCategory"),
         pl.lit(service_name).alias("ServiceName"),
-        pl.when(network).then(pl.lit("Data Transfer")).otherwise(pl.lit("Machine Learning")).alias(
-            "ServiceSubcategory"
-        ),
+        pl.when(network)
+        .then(pl.lit("Data Transfer"))
+        .otherwise(pl.lit("Machine Learning"))
+        .alias("ServiceSubcategory"),
         pl.concat_str(pl.col("environment"), pl.lit("/"), pl.col("resource")).alias("SkuId"),
         pl.col("resource").alias("SkuMeter"),
-        pl.concat_str(pl.col("environment"), pl.lit("/"), pl.col("resource"), pl.lit("@"),
-                      pl.col("catalog_version")).alias("SkuPriceId"),
+        pl.concat_str(
+            pl.col("environment"), pl.lit("/"), pl.col("resource"), pl.lit("@"), pl.col("catalog_version")
+        ).alias("SkuPriceId"),
         pl.col("project").alias("SubAccountId"),
         pl.col("project").alias("SubAccountName"),
         tags.alias("Tags"),
@@ -143,7 +159,9 @@ def write_focus(frame: pl.DataFrame, out: Path) -> Path:
         times = [c for c, t in frame.schema.items() if isinstance(t, pl.Datetime)]
         frame.with_columns(pl.col(c).dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ") for c in times).write_csv(out)
     else:
-        raise InvalidInputError(f"cannot write FOCUS to {out.name!r}", hint="use a .parquet or .csv file name")
+        raise InvalidInputError(
+            f"cannot write FOCUS to {out.name!r}", hint="use a .parquet or .csv file name"
+        )
     return out
 
 
@@ -158,9 +176,13 @@ def read_focus(path: Path) -> pl.DataFrame:
         elif suffix == ".csv":
             frame = pl.read_csv(path, infer_schema=False)
         else:
-            raise InvalidInputError(f"cannot read FOCUS from {path.name!r}", hint="use a .parquet or .csv file")
+            raise InvalidInputError(
+                f"cannot read FOCUS from {path.name!r}", hint="use a .parquet or .csv file"
+            )
     except (OSError, pl.exceptions.PolarsError) as exc:
-        raise InvalidInputError(f"cannot read FOCUS file {path}: {exc}", hint="check the file and its format") from exc
+        raise InvalidInputError(
+            f"cannot read FOCUS file {path}: {exc}", hint="check the file and its format"
+        ) from exc
     validate_focus(frame, str(path))
     return frame
 
@@ -203,8 +225,10 @@ def validate_focus(frame: pl.DataFrame, where: str = "FOCUS data") -> None:
             if failed:
                 problems.append(f"{name} has {failed} values that are not {spec.data_type}")
     if problems:
-        raise InvalidInputError(f"{where} is not valid FOCUS 1.2: {'; '.join(problems)}; nothing was imported",
-                                hint="fix the listed columns and import again")
+        raise InvalidInputError(
+            f"{where} is not valid FOCUS 1.2: {'; '.join(problems)}; nothing was imported",
+            hint="fix the listed columns and import again",
+        )
 
 
 def _parse(col: pl.Series, data_type: str) -> pl.Series:
@@ -227,16 +251,23 @@ def allocate_focus_rows(
 
     def when(name: str) -> pl.Expr:
         col = pl.col(name)
-        if frame.schema[name] == pl.String:
+        dtype = frame.schema[name]
+        if dtype == pl.String:
             col = col.str.to_datetime(time_zone="UTC", strict=False)
+        elif isinstance(dtype, pl.Datetime) and dtype.time_zone:
+            col = col.dt.convert_time_zone("UTC")
         else:
-            col = col.dt.convert_time_zone("UTC") if frame.schema[name].time_zone else col.dt.replace_time_zone("UTC")  # type: ignore[attr-defined]
+            col = col.dt.replace_time_zone("UTC")
         return col.dt.epoch("ms")
 
     tags = pl.col("Tags").cast(pl.String) if "Tags" in frame.columns else pl.lit(None, dtype=pl.String)
-    project = pl.coalesce(*[tags.str.json_path_match(f"$.{key}") for key in tag_keys], pl.lit(default_project))
-    optional: dict[str, Any] = {name: pl.col(name) if name in frame.columns else pl.lit(None, dtype=pl.String)
-                                for name in ("ResourceId", "SkuId", "ChargeDescription", "SubAccountId")}
+    project = pl.coalesce(
+        *[tags.str.json_path_match(f"$.{key}") for key in tag_keys], pl.lit(default_project)
+    )
+    optional: dict[str, Any] = {
+        name: pl.col(name) if name in frame.columns else pl.lit(None, dtype=pl.String)
+        for name in ("ResourceId", "SkuId", "ChargeDescription", "SubAccountId")
+    }
     out = frame.select(
         project.alias("project"),
         tags.str.json_path_match("$.team").alias("team"),

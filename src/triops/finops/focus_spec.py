@@ -24,35 +24,95 @@ class FocusColumn:
     allowed: frozenset[str] | None = None
 
 
-SERVICE_CATEGORIES = frozenset({
-    "AI and Machine Learning", "Analytics", "Business Applications", "Compute", "Databases", "Developer Tools",
-    "Multicloud", "Identity", "Integration", "Internet of Things", "Management and Governance", "Media",
-    "Migration", "Mobile", "Networking", "Security", "Storage", "Web", "Other",
-})
+SERVICE_CATEGORIES = frozenset(
+    {
+        "AI and Machine Learning",
+        "Analytics",
+        "Business Applications",
+        "Compute",
+        "Databases",
+        "Developer Tools",
+        "Multicloud",
+        "Identity",
+        "Integration",
+        "Internet of Things",
+        "Management and Governance",
+        "Media",
+        "Migration",
+        "Mobile",
+        "Networking",
+        "Security",
+        "Storage",
+        "Web",
+        "Other",
+    }
+)
 
 SERVICE_SUBCATEGORIES: dict[str, frozenset[str]] = {
-    "AI and Machine Learning": frozenset({"Bots", "Generative AI", "Machine Learning", "Natural Language Processing",
-                                          "Other (AI and Machine Learning)"}),
-    "Analytics": frozenset({"Analytics Platform", "Business Intelligence", "Data Processing", "Search",
-                            "Streaming Analytics", "Other (Analytics)"}),
+    "AI and Machine Learning": frozenset(
+        {
+            "Bots",
+            "Generative AI",
+            "Machine Learning",
+            "Natural Language Processing",
+            "Other (AI and Machine Learning)",
+        }
+    ),
+    "Analytics": frozenset(
+        {
+            "Analytics Platform",
+            "Business Intelligence",
+            "Data Processing",
+            "Search",
+            "Streaming Analytics",
+            "Other (Analytics)",
+        }
+    ),
     "Business Applications": frozenset({"Other (Business Applications)"}),
-    "Compute": frozenset({"Containers", "End User Computing", "Quantum", "Serverless Compute", "Virtual Machines",
-                          "Other (Compute)"}),
-    "Databases": frozenset({"Caching", "Data Warehouse", "Relational", "NoSQL", "Ledger", "Time Series",
-                            "Other (Databases)"}),
+    "Compute": frozenset(
+        {
+            "Containers",
+            "End User Computing",
+            "Quantum",
+            "Serverless Compute",
+            "Virtual Machines",
+            "Other (Compute)",
+        }
+    ),
+    "Databases": frozenset(
+        {"Caching", "Data Warehouse", "Relational", "NoSQL", "Ledger", "Time Series", "Other (Databases)"}
+    ),
     "Developer Tools": frozenset({"Other (Developer Tools)"}),
     "Identity": frozenset({"Other (Identity)"}),
     "Integration": frozenset({"API Management", "Messaging", "Workflow Automation", "Other (Integration)"}),
     "Internet of Things": frozenset({"Other (Internet of Things)"}),
-    "Management and Governance": frozenset({"Administration", "Architecture", "Compliance", "Cost Management",
-                                            "Data Governance", "Disaster Recovery", "Observability", "Support",
-                                            "Other (Management and Governance)"}),
+    "Management and Governance": frozenset(
+        {
+            "Administration",
+            "Architecture",
+            "Compliance",
+            "Cost Management",
+            "Data Governance",
+            "Disaster Recovery",
+            "Observability",
+            "Support",
+            "Other (Management and Governance)",
+        }
+    ),
     "Media": frozenset({"Other (Media)"}),
     "Migration": frozenset({"Other (Migration)"}),
     "Mobile": frozenset({"Other (Mobile)"}),
     "Multicloud": frozenset({"Other (Multicloud)"}),
-    "Networking": frozenset({"Content Delivery", "Data Transfer", "Load Balancing", "Network Management",
-                             "Network Security", "Other (Networking)"}),
+    "Networking": frozenset(
+        {
+            "Content Delivery",
+            "Data Transfer",
+            "Load Balancing",
+            "Network Management",
+            "Network Security",
+            "Other (Networking)",
+        }
+    ),
     "Security": frozenset({"CSPM", "Credentials", "SIEM", "Threat Detection", "Other (Security)"}),
     "Storage": frozenset({"Backups", "Bulk Transfer", "Disk", "Files", "Object Storage", "Other (Storage)"}),
     "Web": frozenset({"Other (Web)"}),
@@ -73,7 +133,9 @@ COLUMNS: tuple[FocusColumn, ...] = (
     FocusColumn("BillingPeriodStart", M, T, False),
     FocusColumn("CapacityReservationId", C, S, True),
     FocusColumn("CapacityReservationStatus", C, S, True, frozenset({"Used", "Unused"})),
-    FocusColumn("ChargeCategory", M, S, False, frozenset({"Usage", "Purchase", "Tax", "Credit", "Adjustment"})),
+    FocusColumn(
+        "ChargeCategory", M, S, False, frozenset({"Usage", "Purchase", "Tax", "Credit", "Adjustment"})
+    ),
     FocusColumn("ChargeClass", M, S, True, frozenset({"Correction"})),
     FocusColumn("ChargeDescription", M, S, True),
     FocusColumn("ChargeFrequency", R, S, False, frozenset({"One-Time", "Recurring", "Usage-Based"})),

@@ -1,15 +1,15 @@
 """Month-end forecast and daily-spend anomalies.
 
 **Forecast.** From the daily spend of the month so far (days without spend count as zero), the expected
-month-end total is ``spent + remaining_days × mean_daily``. Treating days as independent, the remaining
-spend has standard deviation ``sqrt(remaining_days) × sd_daily``; the interval is that ± ``z`` (1.645 for
+month-end total is ``spent + remaining_days * mean_daily``. Treating days as independent, the remaining
+spend has standard deviation ``sqrt(remaining_days) * sd_daily``; the interval is that ± ``z`` (1.645 for
 90 %), never below what is already spent. With fewer than 2 days observed the interval is wide open
-(``high`` = 2 × the forecast) rather than falsely precise.
+(``high`` = 2 * the forecast) rather than falsely precise.
 
 **Anomalies.** A day is anomalous when its *modified z-score* (Iglewicz & Hoaglin, 1993)
-``0.6745 × (x − median) / MAD`` exceeds 3.5 in absolute value, where MAD is the median absolute deviation.
+``0.6745 * (x - median) / MAD`` exceeds 3.5 in absolute value, where MAD is the median absolute deviation.
 The median and MAD resist the very outliers being looked for, unlike the mean and standard deviation.
-When MAD is 0 (most days identical) the mean absolute deviation × 1.2533 stands in for it; when that is
+When MAD is 0 (most days identical) the mean absolute deviation * 1.2533 stands in for it; when that is
 0 too, nothing is flagged.
 """
 
@@ -53,7 +53,9 @@ def forecast_month_end(daily: Mapping[date, int], as_of: date, *, z: float = Z_9
     days_in_month = calendar.monthrange(as_of.year, as_of.month)[1]
     observed = [int(daily.get(date(as_of.year, as_of.month, d), 0)) for d in range(1, as_of.day + 1)]
     if any(v < 0 for v in observed):
-        raise InvalidInputError("daily spend contains a negative amount", hint="credits belong in a separate report")
+        raise InvalidInputError(
+            "daily spend contains a negative amount", hint="credits belong in a separate report"
+        )
     spent = sum(observed)
     remaining = days_in_month - as_of.day
     n = len(observed)

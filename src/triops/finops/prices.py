@@ -12,6 +12,7 @@ Date ranges are half-open: ``effective_from`` ≤ day < ``effective_to`` (``effe
 
 from __future__ import annotations
 
+import itertools
 import re
 import tomllib
 from collections.abc import Iterable
@@ -50,7 +51,10 @@ def resource_unit(resource: str) -> str:
 
 
 def _check_resource(value: str) -> str:
-    resource_unit(value)
+    try:
+        resource_unit(value)
+    except InvalidInputError as exc:
+        raise ValueError(str(exc)) from None
     return value
 
 
@@ -144,7 +148,8 @@ class PriceRow:
 
     @property
     def range_text(self) -> str:
-        return f"{self.effective_from.isoformat()}..{self.effective_to.isoformat() if self.effective_to else 'open'}"
+        end = self.effective_to.isoformat() if self.effective_to else "open"
+        return f"{self.effective_from.isoformat()}..{end}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,8 +199,8 @@ def _onprem_price(row: _OnPremModel) -> tuple[Decimal, str]:
     power = row.power_watts / Decimal(1000) * row.power_price_kwh
     hourly = (capital + power) * row.share / row.utilisation / row.units
     text = (
-        f"({row.purchase_price} / ({row.lifetime_years} y × 8760 h) + {row.power_watts} W × "
-        f"{row.power_price_kwh}/kWh) × share {row.share} / utilisation {row.utilisation} / {row.units} units"
+        f"({row.purchase_price} / ({row.lifetime_years} y * 8760 h) + {row.power_watts} W * "
+        f"{row.power_price_kwh}/kWh) * share {row.share} / utilisation {row.utilisation} / {row.units} units"
     )
     if row.resource in ("storage_gib_month",):
         hourly *= Decimal(730)
@@ -213,10 +218,11 @@ def _check_overlaps(rows: Iterable[PriceRow], path: str) -> None:
         groups.setdefault((row.environment, row.resource), []).append(row)
     for (env, resource), group in groups.items():
         group.sort(key=lambda r: r.effective_from)
-        for before, after in zip(group, group[1:], strict=False):
+        for before, after in itertools.pairwise(group):
             if before.effective_to is None or after.effective_from < before.effective_to:
                 raise ConfigError(
-                    f"{path}: prices for {env}/{resource} overlap: {before.range_text} and {after.range_text}",
+                    f"{path}: prices for {env}/{resource} overlap: "
+                    f"{before.range_text} and {after.range_text}",
                     hint="end the earlier range (effective_to, exclusive) on or before the later one starts",
                 )
 
@@ -227,7 +233,9 @@ def parse_price_book(data: dict[str, Any], path: str) -> PriceBook:
         model = _CatalogModel.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
-        raise ConfigError(f"invalid price catalog {path}: {problems}", hint="see docs/finops.md#price-catalog") from exc
+        raise ConfigError(
+            f"invalid price catalog {path}: {problems}", hint="see docs/finops.md#price-catalog"
+        ) from exc
     environments = {
         name: Environment(name, env.kind, env.currency, env.provider, env.region)
         for name, env in model.environments.items()
@@ -237,9 +245,17 @@ def parse_price_book(data: dict[str, Any], path: str) -> PriceBook:
         env = _known_env(environments, price.environment, path)
         rows.append(
             PriceRow(
-                price.environment, price.resource, resource_unit(price.resource), price.unit_price,
-                env.currency, price.effective_from, price.effective_to, price.source, price.source_date,
-                price.sku, price.note,
+                price.environment,
+                price.resource,
+                resource_unit(price.resource),
+                price.unit_price,
+                env.currency,
+                price.effective_from,
+                price.effective_to,
+                price.source,
+                price.source_date,
+                price.sku,
+                price.note,
             )
         )
     for hw in model.onprem:
@@ -247,8 +263,17 @@ def parse_price_book(data: dict[str, Any], path: str) -> PriceBook:
         unit_price, derivation = _onprem_price(hw)
         rows.append(
             PriceRow(
-                hw.environment, hw.resource, resource_unit(hw.resource), unit_price, env.currency,
-                hw.effective_from, hw.effective_to, hw.source, hw.source_date, None, derivation,
+                hw.environment,
+                hw.resource,
+                resource_unit(hw.resource),
+                unit_price,
+                env.currency,
+                hw.effective_from,
+                hw.effective_to,
+                hw.source,
+                hw.source_date,
+                None,
+                derivation,
             )
         )
     _check_overlaps(rows, path)
@@ -281,5 +306,7 @@ def load_price_book(path: Path | str | None = None) -> PriceBook:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"price catalog {file} is not valid TOML: {exc}", hint="fix the TOML syntax") from exc
+        raise ConfigError(
+            f"price catalog {file} is not valid TOML: {exc}", hint="fix the TOML syntax"
+        ) from exc
     return parse_price_book(data, str(file))

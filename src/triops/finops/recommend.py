@@ -1,14 +1,14 @@
 """Recommendations, each with an estimated monthly saving in micro-units:
 
 - **over-requested resources**: a step whose p95 CPU (cores) or peak memory stays under half of what it
-  requests; suggest p95 × 1.2 and save the priced difference;
+  requests; suggest p95 * 1.2 and save the priced difference;
 - **repeated identical work**: step runs with the same ``cache_key`` tag (code + inputs fingerprint)
   that ran again instead of hitting the cache (``cache_hit`` tag not "true");
 - **cheaper model of equal quality**: a model version whose metric is within ``tolerance`` of the
   current one at a lower cost per 1,000 predictions;
 - **unused artifacts**: artifacts not read for ``idle_days`` still paying for storage.
 
-Savings are scaled to a 30-day month from the observed window: saving × 30 / window days.
+Savings are scaled to a 30-day month from the observed window: saving * 30 / window days.
 """
 
 from __future__ import annotations
@@ -56,14 +56,16 @@ class ArtifactUse:
 
 
 def _window_days(costs: pl.DataFrame) -> float:
+    import polars as pl
+
     if costs.height == 0:
         return 30.0
-    span = int(costs["ended_ms"].max() or 0) - int(costs["started_ms"].min() or 0)  # type: ignore[operator]
+    span = int(costs.select(pl.col("ended_ms").max() - pl.col("started_ms").min()).item() or 0)
     return max(span / DAY_MS, 1.0)
 
 
 def _monthly(amount: float, days: float) -> int:
-    return max(int(round(amount * 30 / days)), 0)
+    return max(round(amount * 30 / days), 0)
 
 
 def over_requested(usage: pl.DataFrame, costs: pl.DataFrame, *, ratio: float = 0.5) -> list[Recommendation]:
@@ -97,9 +99,11 @@ def over_requested(usage: pl.DataFrame, costs: pl.DataFrame, *, ratio: float = 0
             saving = spent * (req - suggest) / req
             out.append(
                 Recommendation(
-                    f"over-requested-{what}", target,
+                    f"over-requested-{what}",
+                    target,
                     f"requests {req:g} {unit}, p95 use {used:.2f}; request {suggest:g} {unit}",
-                    _monthly(saving, days), row["currency"],
+                    _monthly(saving, days),
+                    row["currency"],
                 )
             )
     return sorted(out, key=lambda r: -r.monthly_saving_micros)
@@ -112,7 +116,9 @@ def repeated_work(costs: pl.DataFrame, usage: pl.DataFrame) -> list[Recommendati
     days = _window_days(costs)
     keyed = (
         usage.select(
-            "id", "pipeline", "step",
+            "id",
+            "pipeline",
+            "step",
             pl.col("tags").str.json_path_match("$.cache_key").alias("cache_key"),
             pl.col("tags").str.json_path_match("$.cache_hit").alias("cache_hit"),
         )
@@ -127,9 +133,12 @@ def repeated_work(costs: pl.DataFrame, usage: pl.DataFrame) -> list[Recommendati
         saving = row["cost_micros"] - row["first"]
         out.append(
             Recommendation(
-                "repeated-work", f"{row['pipeline']}/{row['step']}",
-                f"{row['runs']} identical runs (cache key {str(row['cache_key'])[:12]}); enable the step cache",
-                _monthly(saving, days), row["currency"],
+                "repeated-work",
+                f"{row['pipeline']}/{row['step']}",
+                f"{row['runs']} identical runs (cache key {str(row['cache_key'])[:12]}); "
+                "enable the step cache",
+                _monthly(saving, days),
+                row["currency"],
             )
         )
     return sorted(out, key=lambda r: -r.monthly_saving_micros)
@@ -140,20 +149,27 @@ def cheaper_model(
 ) -> Recommendation | None:
     """The cheapest candidate whose metric is at least the current one minus ``tolerance``."""
     fit = [
-        c for c in candidates
-        if c.model_version != current.model_version and c.currency == current.currency
-        and c.metric >= current.metric - tolerance and c.cost_per_1000_micros < current.cost_per_1000_micros
+        c
+        for c in candidates
+        if c.model_version != current.model_version
+        and c.currency == current.currency
+        and c.metric >= current.metric - tolerance
+        and c.cost_per_1000_micros < current.cost_per_1000_micros
     ]
     if not fit:
         return None
     best = min(fit, key=lambda c: c.cost_per_1000_micros)
-    saving = (current.cost_per_1000_micros - best.cost_per_1000_micros) * current.predictions_per_month // 1000
+    saving = (
+        (current.cost_per_1000_micros - best.cost_per_1000_micros) * current.predictions_per_month // 1000
+    )
     return Recommendation(
-        "cheaper-model", current.model_version,
+        "cheaper-model",
+        current.model_version,
         f"{best.model_version} scores {best.metric:.4f} vs {current.metric:.4f} at "
         f"{Decimal(best.cost_per_1000_micros) / MICROS} vs {Decimal(current.cost_per_1000_micros) / MICROS} "
         f"{current.currency} per 1,000 predictions",
-        saving, current.currency,
+        saving,
+        current.currency,
     )
 
 
@@ -175,8 +191,11 @@ def unused_artifacts(
         idle = (utc_ms(now) - art.last_used_ms) // DAY_MS
         out.append(
             Recommendation(
-                "unused-artifact", art.name, f"{art.size_bytes / GIB:.2f} GiB unused for {idle} days",
-                saving, currency,
+                "unused-artifact",
+                art.name,
+                f"{art.size_bytes / GIB:.2f} GiB unused for {idle} days",
+                saving,
+                currency,
             )
         )
     return sorted(out, key=lambda r: -r.monthly_saving_micros)

@@ -46,14 +46,16 @@ def serving_cost(
     gpu_model: str | None = None,
     gpus: int = 0,
 ) -> ServingCost:
-    """Price a serving deployment's window (replica resources × wall time) and divide by predictions."""
+    """Price a serving deployment's window (replica resources * wall time) and divide by predictions."""
     if predictions <= 0:
         raise InvalidInputError(
             f"serving window on {environment!r} has {predictions} predictions",
             hint="cost per 1,000 predictions needs at least one prediction",
         )
     if wall_s < 0 or cpu_cores < 0 or memory_gib < 0 or gpus < 0:
-        raise InvalidInputError("serving resources must be ≥ 0", hint="pass wall_s, cpu_cores, memory_gib ≥ 0")
+        raise InvalidInputError(
+            "serving resources must be ≥ 0", hint="pass wall_s, cpu_cores, memory_gib ≥ 0"
+        )
     env = book.environment(environment)
     hours = Decimal(str(wall_s)) / 3600
     total = Decimal(0)
@@ -64,7 +66,9 @@ def serving_cost(
             raise InvalidInputError("gpus > 0 but no gpu_model", hint="name the GPU model, e.g. 'T4'")
         total += book.lookup(environment, f"{GPU_PREFIX}{gpu_model}", day).unit_price * gpus * hours
     total_micros = _div(total * MICROS, 1)
-    return ServingCost(environment, env.currency, total_micros, predictions, _div(total_micros * 1000, predictions))
+    return ServingCost(
+        environment, env.currency, total_micros, predictions, _div(total_micros * 1000, predictions)
+    )
 
 
 def cost_per_1000_predictions(total_micros: int, predictions: int) -> int:
@@ -78,7 +82,8 @@ def cost_per_quality_point(cost_micros: int, metric: float, baseline: float = 0.
     points = (Decimal(str(metric)) - Decimal(str(baseline))) * 100
     if points <= 0:
         raise InvalidInputError(
-            f"metric {metric} does not beat the baseline {baseline}", hint="cost per quality point needs a gain"
+            f"metric {metric} does not beat the baseline {baseline}",
+            hint="cost per quality point needs a gain",
         )
     return _div(cost_micros, points)
 

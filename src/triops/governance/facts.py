@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from triops.errors import InvalidInputError
+
 
 @dataclass(frozen=True, slots=True)
 class Interval:
@@ -71,3 +73,66 @@ class GateFacts:
             "approvals": self.approvals,
             "labels": dict(self.labels),
         }
+
+
+_FLOAT_FIELDS = ("data_quality_score", "card_completeness")
+
+
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidInputError(f"fact {what} must be a number, not {type(value).__name__}")
+    return float(value)
+
+
+def _str_map(value: Any, what: str) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise InvalidInputError(f"fact {what} must be a mapping")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def facts_from_dict(data: Any) -> GateFacts:
+    """Facts given as plain data (a JSON/YAML file for ``triops policy check``), validated."""
+    if not isinstance(data, dict):
+        raise InvalidInputError("facts must be a mapping of fact names to values")
+    known = set(GateFacts.__dataclass_fields__)
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise InvalidInputError(
+            f"unknown fact(s): {', '.join(unknown)}", hint=f"facts: {', '.join(sorted(known))}"
+        )
+    if "gate" not in data:
+        raise InvalidInputError("facts need a 'gate'", hint="e.g. gate: model.stage")
+    intervals: dict[str, Interval] = {}
+    for key, value in (data.get("intervals") or {}).items():
+        pair = [value.get("low"), value.get("high")] if isinstance(value, dict) else value
+        if not isinstance(pair, list | tuple) or len(pair) != 2:
+            raise InvalidInputError(f"interval {key!r} must be [low, high] or {{low, high}}")
+        intervals[str(key)] = Interval(
+            _number(pair[0], f"intervals.{key}.low"), _number(pair[1], f"intervals.{key}.high")
+        )
+    cost = data.get("cost_per_1k_predictions")
+    approvals = data.get("approvals", 0)
+    if isinstance(approvals, bool) or not isinstance(approvals, int) or approvals < 0:
+        raise InvalidInputError("fact approvals must be a whole number ≥ 0")
+    optional = {k: None if data.get(k) is None else _number(data[k], k) for k in _FLOAT_FIELDS}
+    return GateFacts(
+        gate=str(data["gate"]),
+        subject_type=str(data.get("subject_type", "")),
+        subject_id=str(data.get("subject_id", "")),
+        project=None if data.get("project") is None else str(data["project"]),
+        change=_str_map(data.get("change") or {}, "change"),
+        metrics={str(k): _number(v, f"metrics.{k}") for k, v in (data.get("metrics") or {}).items()},
+        intervals=intervals,
+        fairness_gaps={
+            str(k): _number(v, f"fairness_gaps.{k}") for k, v in (data.get("fairness_gaps") or {}).items()
+        },
+        data_quality_score=optional["data_quality_score"],
+        contract_status=None if data.get("contract_status") is None else str(data["contract_status"]),
+        card_completeness=optional["card_completeness"],
+        cost_per_1k_predictions=None
+        if cost is None
+        else Decimal(str(_number(cost, "cost_per_1k_predictions"))),
+        currency=None if data.get("currency") is None else str(data["currency"]),
+        approvals=approvals,
+        labels=_str_map(data.get("labels") or {}, "labels"),
+    )

@@ -8,13 +8,14 @@ A policy file holds one policy or a list under ``policies:``::
         when: change.to_stage == "production"
         rules:
           - name: fairness-gap
-            expr: fairness.max_gap != null && fairness.max_gap <= 0.05
+            expr: fairness.max_gap <= 0.05
             reason: the largest gap between groups is at most 0.05
         approvals: {role: approver, count: 1, expires_in_days: 30}
 
 Rules run in cel-python's interpreter (never its Python-compiling runner) with only CEL's standard
 functions; regular expressions are switched off so a rule cannot hang the gate. A YAML or CEL syntax error
-names the file, line and column.
+names the file, line and column. A fact that is not known is ``null``; a rule that compares it fails
+(closed) with the reason "a fact the rule reads is null".
 """
 
 from __future__ import annotations
@@ -312,6 +313,8 @@ def _refuse_regex(*_args: Any) -> Any:
 
 def _short(exc: BaseException) -> str:
     text = str(exc.args[0]) if exc.args else type(exc).__name__
+    if "NoneType" in text:
+        return "a fact the rule reads is null (not known)"
     return text.split(" (in activation", 1)[0][:300]
 
 

@@ -1,7 +1,7 @@
 """Vectorised bootstrap: every resample's metrics at once, from a matrix of resample counts.
 
 A bootstrap resample is fully described by how many times it draws each row. Rows are drawn with a numpy
-index matrix (``resamples × rows``, in chunks that bound memory) and turned into counts with one
+index matrix (``resamples x rows``, in chunks that bound memory) and turned into counts with one
 ``bincount``; metrics that are sums over rows then become one matrix product for all resamples together.
 There is no Python loop per resample.
 
@@ -25,7 +25,17 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss", "brier", "ece")
+CLASSIFICATION_METRICS = (
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "roc_auc",
+    "pr_auc",
+    "log_loss",
+    "brier",
+    "ece",
+)
 REGRESSION_METRICS = ("mae", "rmse", "r2", "mape")
 _CHUNK_ELEMENTS = 8_000_000
 EXACT_BUDGET = 20_000_000
@@ -36,7 +46,7 @@ _MAPE_EPS = np.finfo(np.float64).eps
 def resample_counts(
     cell_of_row: IntArray, n_cells: int, resamples: int, rng: np.random.Generator
 ) -> Iterator[FloatArray]:
-    """Chunks of a ``resamples × n_cells`` matrix: how often each resample draws each cell."""
+    """Chunks of a ``resamples x n_cells`` matrix: how often each resample draws each cell."""
     n = len(cell_of_row)
     per_cell = np.bincount(cell_of_row, minlength=n_cells)
     multinomial = n > 8 * n_cells
@@ -73,7 +83,9 @@ class _Cells:
     exact: bool
 
 
-def _cells(y: FloatArray, p: FloatArray, threshold: float, ece_bins: int, max_cells: int, exact: bool) -> _Cells:
+def _cells(
+    y: FloatArray, p: FloatArray, threshold: float, ece_bins: int, max_cells: int, exact: bool
+) -> _Cells:
     unique_p = np.unique(p)
     exact = exact or len(unique_p) * 2 <= max_cells
     if exact:
@@ -112,7 +124,7 @@ def _cells(y: FloatArray, p: FloatArray, threshold: float, ece_bins: int, max_ce
 
 
 def _classification_from_counts(counts: FloatArray, c: _Cells, ece_bins: int) -> dict[str, FloatArray]:
-    """Metrics for each row of ``counts`` (resamples × cells)."""
+    """Metrics for each row of ``counts`` (resamples x cells)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         n = counts.sum(axis=1)
         y, yhat = c.label, c.predicted
@@ -163,7 +175,7 @@ def classification_replicates(
 
     ``y`` holds 1.0 for the positive class and 0.0 otherwise; ``p`` the positive-class probability.
     Cells are exact (one per distinct probability and label) when there are at most ``max_cells`` of
-    them or the data is small enough (rows × resamples ≤ ``EXACT_BUDGET``) to resample rows directly.
+    them or the data is small enough (rows x resamples ≤ ``EXACT_BUDGET``) to resample rows directly.
     """
     cells = _cells(y, p, threshold, ece_bins, max_cells, exact=len(y) * resamples <= EXACT_BUDGET)
     full = _classification_from_counts(cells.count[None, :], cells, ece_bins)
@@ -177,7 +189,7 @@ def classification_replicates(
 
 
 def mean_replicates(values: FloatArray, *, resamples: int = 1000, seed: int = 0) -> FloatArray:
-    """Bootstrap replicates of the column means of ``values`` (rows × k): a ``resamples × k`` array."""
+    """Bootstrap replicates of the column means of ``values`` (rows x k): a ``resamples x k`` array."""
     n = values.shape[0]
     rng = np.random.default_rng(seed)
     rows = np.arange(n, dtype=np.int64)

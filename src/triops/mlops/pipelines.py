@@ -84,6 +84,12 @@ class Step:
         self.resources = Resources.from_mapping(resources, self.name)
         self.contracts: dict[str, str] = dict(contracts or {})
         self.signature = inspect.signature(fn)
+        for pname, param in self.signature.parameters.items():
+            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                raise PipelineError(
+                    f"step {self.name!r} takes *{pname}; step arguments must be named",
+                    hint="declare each input as its own parameter",
+                )
         unknown = sorted(set(self.contracts) - set(self.signature.parameters))
         if unknown:
             raise InvalidInputError(

@@ -14,6 +14,8 @@ from triops.store.metadata import metadata
 
 ID = sa.String(36)
 HASH = sa.String(64)
+# On SQLite only "INTEGER PRIMARY KEY" makes the column the rowid, so the chain is stored, and read, in order.
+SEQ = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 audit_head = sa.Table(
     "audit_head",
@@ -26,7 +28,7 @@ audit_head = sa.Table(
 audit_events = sa.Table(
     "audit_events",
     metadata,
-    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("seq", SEQ, primary_key=True, autoincrement=False),
     sa.Column("at_ms", sa.BigInteger, nullable=False),
     sa.Column("actor", sa.String(250), nullable=False),
     sa.Column("action", sa.String(100), nullable=False),

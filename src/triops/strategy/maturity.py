@@ -10,7 +10,7 @@ Results are plain dataclasses with ``to_dict``/``from_dict`` so they can be stor
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from importlib import resources
@@ -65,13 +65,16 @@ class StoreEvidence:
         unknown = sorted(set(data) - known)
         if unknown:
             raise InvalidInputError(
-                f"unknown evidence field(s): {', '.join(unknown)}", hint="known fields: " + ", ".join(sorted(known))
+                f"unknown evidence field(s): {', '.join(unknown)}",
+                hint="known fields: " + ", ".join(sorted(known)),
             )
         out: dict[str, Any] = {}
         for name, raw in data.items():
             if name == "audit_verified":
                 if raw is not None and not isinstance(raw, bool):
-                    raise InvalidInputError(f"evidence field 'audit_verified' = {raw!r}; expected true, false or null")
+                    raise InvalidInputError(
+                        f"evidence field 'audit_verified' = {raw!r}; expected true, false or null"
+                    )
                 out[name] = raw
             elif isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
                 raise InvalidInputError(f"evidence field '{name}' = {raw!r}; expected a whole number ≥ 0")
@@ -128,7 +131,10 @@ class Dimension(BaseModel):
         seen = [evidence.value(rule.field) for rule in self.evidence]
         if all(v is None for v in seen):
             return None
-        return max((r.level for r, v in zip(self.evidence, seen, strict=True) if v is not None and v >= r.at_least), default=0)
+        return max(
+            (r.level for r, v in zip(self.evidence, seen, strict=True) if v is not None and v >= r.at_least),
+            default=0,
+        )
 
 
 class MaturityModel(BaseModel):
@@ -158,7 +164,8 @@ class MaturityModel(BaseModel):
             if d.id == dimension_id:
                 return d
         raise InvalidInputError(
-            f"unknown question id '{dimension_id}'", hint="known ids: " + ", ".join(d.id for d in self.dimensions)
+            f"unknown question id '{dimension_id}'",
+            hint="known ids: " + ", ".join(d.id for d in self.dimensions),
         )
 
 
@@ -228,11 +235,14 @@ class MaturityResult:
     def from_dict(cls, data: Mapping[str, Any]) -> MaturityResult:
         try:
             dims = tuple(DimensionResult(**d) for d in data["dimensions"])
-            pillars = tuple(PillarLevel(p["pillar"], int(p["level"]), tuple(p["weakest"])) for p in data["pillars"])
+            pillars = tuple(
+                PillarLevel(p["pillar"], int(p["level"]), tuple(p["weakest"])) for p in data["pillars"]
+            )
             return cls(int(data["assessed_at_ms"]), dims, pillars)
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidInputError(
-                f"not a maturity assessment result ({exc})", hint="create one with `triops assess maturity --json`"
+                f"not a maturity assessment result ({exc})",
+                hint="create one with `triops assess maturity --json`",
             ) from exc
 
 
@@ -241,9 +251,14 @@ def check_answers(model: MaturityModel, answers: Mapping[str, Any]) -> dict[str,
     out: dict[str, int] = {}
     for key, raw in answers.items():
         dim = model.get(str(key))
-        if isinstance(raw, bool) or not isinstance(raw, int | str) or str(raw).strip() not in {"0", "1", "2", "3", "4"}:
+        if (
+            isinstance(raw, bool)
+            or not isinstance(raw, int | str)
+            or str(raw).strip() not in {"0", "1", "2", "3", "4"}
+        ):
             raise InvalidInputError(
-                f"answer to '{dim.id}' is {raw!r}, not a valid choice", hint="choices are the levels 0, 1, 2, 3, 4"
+                f"answer to '{dim.id}' is {raw!r}, not a valid choice",
+                hint="choices are the levels 0, 1, 2, 3, 4",
             )
         out[dim.id] = int(str(raw).strip())
     return out
@@ -261,7 +276,9 @@ def merge(dim: Dimension, answer: int | None, evidence: StoreEvidence | None) ->
         level, source = ev, "evidence"
     else:
         level, source = answer, "self-reported"
-    return DimensionResult(dim.id, dim.pillar, dim.name, dim.required, level, source, answer, ev, dim.criterion(level))
+    return DimensionResult(
+        dim.id, dim.pillar, dim.name, dim.required, level, source, answer, ev, dim.criterion(level)
+    )
 
 
 def pillar_levels(dimensions: tuple[DimensionResult, ...]) -> tuple[PillarLevel, ...]:
@@ -291,6 +308,20 @@ def assess(
     return MaturityResult(int(now.timestamp() * 1000), dims, pillar_levels(dims))
 
 
+def progress(results: Sequence[MaturityResult]) -> list[dict[str, Any]]:
+    """Pillar levels over time, oldest first: one row per stored assessment, for a table or a chart."""
+    rows = []
+    for r in sorted(results, key=lambda r: r.assessed_at_ms):
+        rows.append(
+            {
+                "assessed_at_ms": r.assessed_at_ms,
+                "overall": r.overall,
+                **{p.pillar: p.level for p in r.pillars},
+            }
+        )
+    return rows
+
+
 def read_answer_file(path: Path) -> dict[str, Any]:
     """A YAML or JSON mapping of dimension id to level (optionally under an ``answers`` key)."""
     try:
@@ -302,5 +333,7 @@ def read_answer_file(path: Path) -> dict[str, Any]:
     if isinstance(doc, Mapping) and isinstance(doc.get("answers"), Mapping):
         doc = doc["answers"]
     if not isinstance(doc, Mapping):
-        raise InvalidInputError(f"answers file {path} must map question ids to levels", hint="e.g. data_contracts: 2")
+        raise InvalidInputError(
+            f"answers file {path} must map question ids to levels", hint="e.g. data_contracts: 2"
+        )
     return {str(k): v for k, v in doc.items()}

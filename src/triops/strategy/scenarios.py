@@ -117,7 +117,9 @@ def parse_bank(doc: Any, where: str = "scenario bank") -> ScenarioBank:
                 "(id, text, score 0-3, explanation)",
             ) from exc
         if scenario.id in seen:
-            raise InvalidInputError(f"{where}: {label}, field 'id': duplicate scenario id", hint="ids must be unique")
+            raise InvalidInputError(
+                f"{where}: {label}, field 'id': duplicate scenario id", hint="ids must be unique"
+            )
         seen.add(scenario.id)
         out.append(scenario)
     if not out:
@@ -176,7 +178,9 @@ class QuizResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "feedback": [asdict(f) for f in self.feedback],
-            "pillars": [{**asdict(p), "read_next": list(p.read_next), "percent": p.percent} for p in self.pillars],
+            "pillars": [
+                {**asdict(p), "read_next": list(p.read_next), "percent": p.percent} for p in self.pillars
+            ],
         }
 
 
@@ -206,7 +210,9 @@ def grade(bank: ScenarioBank, answers: Mapping[str, str]) -> QuizResult:
             continue
         reads = tuple(dict.fromkeys(f.read_next for f in mine if f.score < f.best_score))
         pillars.append(
-            PillarResult(pillar, len(mine), sum(f.score for f in mine), sum(f.best_score for f in mine), reads)
+            PillarResult(
+                pillar, len(mine), sum(f.score for f in mine), sum(f.best_score for f in mine), reads
+            )
         )
     return QuizResult(feedback, tuple(pillars))
 

@@ -18,6 +18,34 @@ import yaml
 from triops.errors import ConfigError, InvalidInputError
 
 LEVELS = ("intro", "standard", "expert")
+BASELINE = frozenset(
+    [
+        "speed",
+        "plan_weeks",
+        "planning_bias",
+        "plan_spread",
+        "cancel_rate",
+        "data_incident_rate",
+        "incident_weeks_lost",
+        "incident_cost",
+        "dev_cost",
+        "run_cost",
+        "compute_share",
+        "cloud_waste",
+        "degradation_rate",
+        "detection_weeks",
+        "fix_weeks",
+        "degraded_value",
+        "weekly_value",
+        "finding_rate",
+        "finding_delay",
+        "finding_cost",
+        "trust_rate",
+        "approval_weeks",
+        "hard_stop_margin",
+    ]
+)
+SHOCKS = ("budget_cut", "key_staff_loss", "regulation_change", "data_source_outage")
 _YEAR = re.compile(r"\b(19|20)\d\d\b")
 
 
@@ -35,7 +63,8 @@ class Param:
     def checked(self, value: float) -> Param:
         if not self.low <= value <= self.high:
             raise InvalidInputError(
-                f"simulation parameter '{self.name}' = {value:g} is outside its range [{self.low:g}, {self.high:g}]",
+                f"simulation parameter '{self.name}' = {value:g} "
+                f"is outside its range [{self.low:g}, {self.high:g}]",
                 hint=f"choose a value between {self.low:g} and {self.high:g}",
             )
         return replace(self, value=value)
@@ -115,7 +144,9 @@ class ParameterSet:
                 )
                 for k, p in self.practices.items()
             },
-            synergies=tuple(replace(s, effects={e: pick(q) for e, q in s.effects.items()}) for s in self.synergies),
+            synergies=tuple(
+                replace(s, effects={e: pick(q) for e, q in s.effects.items()}) for s in self.synergies
+            ),
             approaches=self.approaches,
             shocks={
                 k: replace(s, probability=pick(s.probability), factor=pick(s.factor), weeks=pick(s.weeks))
@@ -142,7 +173,9 @@ class ParameterSet:
         if name not in self.approaches:
             raise InvalidInputError(
                 f"unknown approach '{name}'",
-                hint="known approaches: " + ", ".join(self.approaches) + " (or pass a custom list of practices)",
+                hint="known approaches: "
+                + ", ".join(self.approaches)
+                + " (or pass a custom list of practices)",
             )
         return self.approaches[name]
 
@@ -159,7 +192,9 @@ def _param(name: str, raw: Any, where: str) -> Param:
         )
     value = float(raw["value"])
     if not low <= value <= high:
-        raise ConfigError(f"{where}: default of '{name}' ({value:g}) is outside its range [{low:g}, {high:g}]")
+        raise ConfigError(
+            f"{where}: default of '{name}' ({value:g}) is outside its range [{low:g}, {high:g}]"
+        )
     return Param(name, value, low, high, source, str(raw.get("unit", "")))
 
 
@@ -192,11 +227,21 @@ def parse_parameters(doc: Mapping[str, Any], where: str = "simulation parameters
         )
         approaches = {k: tuple(v) for k, v in doc["approaches"].items()}
         shocks = {
-            name: Shock(name, *(_param(f"shock.{name}.{f}", raw[f], where) for f in ("probability", "factor", "weeks")))
+            name: Shock(
+                name,
+                *(_param(f"shock.{name}.{f}", raw[f], where) for f in ("probability", "factor", "weeks")),
+            )
             for name, raw in doc["shocks"].items()
         }
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: malformed parameter file ({exc})") from exc
+    missing = sorted(BASELINE - set(baseline))
+    if missing:
+        raise ConfigError(f"{where}: baseline lacks parameter(s) {', '.join(missing)}")
+    if set(shocks) != set(SHOCKS):
+        raise ConfigError(
+            f"{where}: shocks must be exactly {', '.join(SHOCKS)}; got {', '.join(shocks) or 'none'}"
+        )
     for approach, names in approaches.items():
         for n in (*names, *(x for s in synergies for x in s.requires)):
             if n not in practices:

@@ -1,6 +1,6 @@
 """Seeded Monte Carlo simulation of an AI project portfolio under an operating approach.
 
-Each of ``runs × projects`` lanes is a project that is developed (progress towards a lognormal amount of
+Each of ``runs x projects`` lanes is a project that is developed (progress towards a lognormal amount of
 work, slowed by data incidents and compliance findings, possibly cancelled), may wait for an approval,
 then runs in production (delivering value, degrading, being noticed and repaired, sometimes causing a
 public-trust incident). All lanes advance together one week at a time with numpy, so 10,000 runs of a
@@ -53,6 +53,10 @@ class MetricSummary:
         low, median, high = np.percentile(finite, [5.0, 50.0, 95.0])
         return cls(float(median), float(low), float(high), float(finite.mean()))
 
+    def to_dict(self) -> dict[str, float | None]:
+        """JSON-safe: NaN (no sample, e.g. no project reached production) becomes None."""
+        return {k: (None if v != v else v) for k, v in asdict(self).items()}
+
 
 @dataclass(frozen=True)
 class ApproachResult:
@@ -65,7 +69,7 @@ class ApproachResult:
         return {
             "name": self.name,
             "practices": list(self.practices),
-            "metrics": {k: asdict(v) for k, v in self.metrics.items()},
+            "metrics": {k: v.to_dict() for k, v in self.metrics.items()},
             "effective": dict(self.effective),
         }
 
@@ -145,81 +149,100 @@ def sample_outcomes(
     fix_weeks = max(round(eff["fix_weeks"]), 1)
     p_detect = eff.detection_probability
 
-    progress = np.zeros(shape)
+    # float32 state halves memory traffic; sums over 104 weeks stay far inside its precision.
+    f32 = np.float32
+    progress = np.zeros(shape, f32)
     stage = np.zeros(shape, np.int8)  # 0 developing, 1 waiting for approval, 2 production, 3 stopped
     wait = np.zeros(shape, np.int16)
-    blocked = np.zeros(shape)
+    blocked = np.zeros(shape, f32)
     ttp = np.full(shape, np.nan)
-    cost = np.full(shape, eff.setup_cost)
-    value = np.zeros(shape)
+    cost = np.full(shape, eff.setup_cost, f32)
+    value = np.zeros(shape, f32)
     degraded = np.zeros(shape, bool)
     noticed = np.zeros(shape, bool)
     repair = np.zeros(shape, np.int16)
     since = np.zeros(shape, np.int16)
-    n_data = np.zeros(shape, np.int32)
-    n_find = np.zeros(shape, np.int32)
-    n_trust = np.zeros(shape, np.int32)
-    delay_sum = np.zeros(shape)
-    delay_n = np.zeros(shape, np.int32)
+    n_data = np.zeros(shape, np.int16)
+    n_find = np.zeros(shape, np.int16)
+    n_trust = np.zeros(shape, np.int16)
+    delay_sum = np.zeros(shape, np.int32)
+    delay_n = np.zeros(shape, np.int16)
     dev_spent = np.full(shape, np.nan)
+    required = required.astype(f32)
+    velocity = velocity.astype(f32)
+    findings_factor = findings_factor.astype(f32)
+    value_week = (eff["weekly_value"] * outage).astype(f32)
+    p_incident, p_finding, p_cancel = eff["data_incident_rate"], eff["finding_rate"], eff["cancel_rate"]
+    p_degrade, p_trust, lost = eff["degradation_rate"], eff["trust_rate"], eff["incident_weeks_lost"]
+    finding_delay, degraded_value = eff["finding_delay"], eff["degraded_value"]
+    incident_cost, finding_cost = eff["incident_cost"], eff["finding_cost"]
+    stop_at = planned * (1.0 + eff["hard_stop_margin"])
+    u = np.empty((6, *shape), f32)
 
     for w in range(weeks):
-        u = rng.random((6, *shape), dtype=np.float32)
-        vel = velocity[:, w : w + 1]
+        rng.random(out=u, dtype=f32)
         dev = stage == 0
-        live = stage != 3
-        incident = live & (u[0] < eff["data_incident_rate"])
-        finding = (stage < 2) & (u[1] < eff["finding_rate"] * findings_factor[:, w : w + 1])
+        before_prod = stage < 2
+        incident = (u[0] < p_incident) & (stage != 3)
+        finding = (u[1] < p_finding * findings_factor[:, w : w + 1]) & before_prod
         n_data += incident
         n_find += finding
-        step = np.where(dev & (blocked <= 0), vel, 0.0) - incident * eff["incident_weeks_lost"]
-        progress = np.maximum(progress + np.where(dev, step, 0.0), 0.0)
-        blocked = np.maximum(blocked - 1.0, 0.0) + finding * eff["finding_delay"]
-        cancel = dev & (u[2] < eff["cancel_rate"])
+        working = dev & (blocked <= 0)
+        progress += np.where(working, velocity[:, w : w + 1], f32(0))
+        progress -= (incident & dev) * f32(lost)
+        np.maximum(progress, 0, out=progress)
+        blocked -= 1
+        np.maximum(blocked, 0, out=blocked)
+        blocked += finding * f32(finding_delay)
+        cancel = dev & (u[2] < p_cancel)
         reached = dev & ~cancel & (progress >= required)
         stage[cancel] = 3
         stage[reached] = 1
         wait[reached] = approval
-        approved = (stage == 1) & (wait <= 0)
-        wait[stage == 1] -= 1
+        waiting = stage == 1
+        approved = waiting & (wait <= 0)
+        wait -= waiting
         stage[approved] = 2
         ttp[approved] = w + 1
         dev_spent[approved] = cost[approved]
 
         prod = stage == 2
-        quality = np.where(degraded, eff["degraded_value"], 1.0) * outage[:, w : w + 1]
-        value += np.where(prod, eff["weekly_value"] * quality, 0.0)
-        new_deg = prod & ~degraded & (u[3] < eff["degradation_rate"])
+        value += np.where(
+            prod, np.where(degraded, f32(degraded_value), f32(1)) * value_week[:, w : w + 1], f32(0)
+        )
+        new_deg = prod & ~degraded & (u[3] < p_degrade)
         degraded |= new_deg
         since[new_deg] = w
         notice = degraded & ~noticed & (u[4] < p_detect)
         noticed |= notice
-        delay_sum += np.where(notice, w - since + 1, 0)
+        delay_sum += np.where(notice, w + 1 - since, 0)
         delay_n += notice
         repair[notice] = fix_weeks
-        repair[noticed] -= 1
+        repair -= noticed
         fixed = noticed & (repair <= 0)
-        degraded[fixed] = False
-        noticed[fixed] = False
-        n_trust += degraded & (u[5] < eff["trust_rate"])
+        degraded &= ~fixed
+        noticed &= ~fixed
+        n_trust += degraded & (u[5] < p_trust)
 
-        cost += np.where(stage < 2, dev_weekly, np.where(prod, run_weekly, 0.0))
-        cost += (incident * eff["incident_cost"]) + (finding * eff["finding_cost"])
+        before_prod = stage < 2
+        cost += np.where(before_prod, f32(dev_weekly), np.where(prod, f32(run_weekly), f32(0)))
+        cost += incident * f32(incident_cost) + finding * f32(finding_cost)
         if eff.hard_stops:
-            stop = (stage < 2) & (cost > planned * (1.0 + eff["hard_stop_margin"]))
-            stage[stop] = 3
+            stage[before_prod & (cost > stop_at)] = 3
 
     in_prod = np.isfinite(ttp)
-    total_cost = cost.sum(axis=1)
+    total_cost = cost.sum(axis=1, dtype=np.float64)
     events = delay_n.sum(axis=1)
     run_delay = np.where(events > 0, delay_sum.sum(axis=1) / np.maximum(events, 1), np.nan)
     return {
         "projects_in_production": in_prod.sum(axis=1).astype(float),
         "time_to_production_weeks": ttp[in_prod],
         "total_cost": total_cost,
-        "cost_overrun": dev_spent[in_prod] / planned - 1.0 if planned > 0 else np.full(int(in_prod.sum()), np.nan),
-        "value_delivered": value.sum(axis=1),
-        "incidents": (n_data + n_find + n_trust).sum(axis=1).astype(float),
+        "cost_overrun": dev_spent[in_prod] / planned - 1.0
+        if planned > 0
+        else np.full(int(in_prod.sum()), np.nan),
+        "value_delivered": value.sum(axis=1, dtype=np.float64),
+        "incidents": (n_data.astype(np.int32) + n_find + n_trust).sum(axis=1).astype(float),
         "data_incidents": n_data.sum(axis=1).astype(float),
         "compliance_findings": n_find.sum(axis=1).astype(float),
         "trust_incidents": n_trust.sum(axis=1).astype(float),
@@ -253,7 +276,7 @@ def simulate(
     _check_int("seed", seed, 0, 2**63 - 1)
     if runs * projects > MAX_LANES:
         raise InvalidInputError(
-            f"runs × projects = {runs * projects} exceeds {MAX_LANES}", hint="use fewer runs or projects"
+            f"runs x projects = {runs * projects} exceeds {MAX_LANES}", hint="use fewer runs or projects"
         )
     if overrides and level != "expert":
         raise InvalidInputError(
@@ -272,7 +295,9 @@ def simulate(
     else:
         named = {name: base.resolve_approach(name) for name in approaches}
     if not named:
-        raise InvalidInputError("no approach to simulate", hint="known approaches: " + ", ".join(base.approaches))
+        raise InvalidInputError(
+            "no approach to simulate", hint="known approaches: " + ", ".join(base.approaches)
+        )
     results = []
     for name, practices in named.items():
         eff = effective_parameters(base, practices)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from triops.errors import InvalidInputError
 
@@ -82,7 +83,8 @@ def _unit(value: str, what: str, lineno: int) -> float:
     x = float(value)
     if not 0.0 <= x <= 1.0:
         raise InvalidInputError(
-            f"line {lineno}: {what} {x:g} is outside [0, 1]", hint="coordinates are [visibility, evolution] in 0..1"
+            f"line {lineno}: {what} {x:g} is outside [0, 1]",
+            hint="coordinates are [visibility, evolution] in 0..1",
         )
     return x
 
@@ -128,7 +130,8 @@ def parse(text: str) -> WardleyMap:
                 lm = _LABEL.match(tail)
                 if not lm:
                     raise InvalidInputError(
-                        f"line {lineno}: unexpected text after coordinates: {tail!r}", hint="only 'label [x, y]' may follow"
+                        f"line {lineno}: unexpected text after coordinates: {tail!r}",
+                        hint="only 'label [x, y]' may follow",
                     )
                 label = (float(lm.group(1)), float(lm.group(2)))
             (anchors if keyword == "anchor" else components).append(Component(name, vis, evo, label))
@@ -157,7 +160,9 @@ def parse(text: str) -> WardleyMap:
                 f"line {lineno}: unknown keyword {keyword!r}",
                 hint="known: " + ", ".join(KEYWORDS) + ", or a link 'A->B'",
             )
-    return WardleyMap(title, tuple(anchors), tuple(components), tuple(links), tuple(evolves), tuple(pipelines), tuple(notes))
+    return WardleyMap(
+        title, tuple(anchors), tuple(components), tuple(links), tuple(evolves), tuple(pipelines), tuple(notes)
+    )
 
 
 def _num(x: float) -> str:
@@ -183,7 +188,11 @@ def write(m: WardleyMap) -> str:
 def check_references(m: WardleyMap) -> list[str]:
     """Warnings for links, evolutions and pipelines that name no anchor or component."""
     names = m.names()
-    out = [f"link {lk.source}->{lk.target} names an unknown component" for lk in m.links if not {lk.source, lk.target} <= names]
+    out = [
+        f"link {lk.source}->{lk.target} names an unknown component"
+        for lk in m.links
+        if not {lk.source, lk.target} <= names
+    ]
     out += [f"evolve names unknown component '{e.name}'" for e in m.evolves if e.name not in names]
     out += [f"pipeline names unknown component '{p.name}'" for p in m.pipelines if p.name not in names]
     return out
@@ -200,7 +209,9 @@ KIND_POSITIONS: dict[str, tuple[float, float]] = {
 }
 
 
-def map_from_components(components: Sequence[tuple[str, str]], title: str = "AI operations value chain") -> WardleyMap:
+def map_from_components(
+    components: Sequence[tuple[str, str]], title: str = "AI operations value chain"
+) -> WardleyMap:
     """A map from ``(name, kind)`` pairs, kinds in :data:`KIND_POSITIONS` order: each kind links to the next.
 
     Several components of one kind are spread slightly along the evolution axis so they do not overlap.
@@ -208,9 +219,13 @@ def map_from_components(components: Sequence[tuple[str, str]], title: str = "AI 
     by_kind: dict[str, list[str]] = {k: [] for k in KIND_POSITIONS}
     for name, kind in components:
         if kind not in by_kind:
-            raise InvalidInputError(f"unknown component kind '{kind}' for '{name}'", hint="kinds: " + ", ".join(KIND_POSITIONS))
+            raise InvalidInputError(
+                f"unknown component kind '{kind}' for '{name}'", hint="kinds: " + ", ".join(KIND_POSITIONS)
+            )
         if not name.strip() or "->" in name or "[" in name or name != name.strip():
-            raise InvalidInputError(f"component name {name!r} cannot be written to OWM", hint="avoid '->', '[' and edge spaces")
+            raise InvalidInputError(
+                f"component name {name!r} cannot be written to OWM", hint="avoid '->', '[' and edge spaces"
+            )
         if name not in by_kind[kind]:
             by_kind[kind].append(name)
     anchors: list[Component] = []
@@ -223,7 +238,7 @@ def map_from_components(components: Sequence[tuple[str, str]], title: str = "AI 
             (anchors if kind == "need" else comps).append(placed)
     present = [k for k in KIND_POSITIONS if by_kind[k]]
     links = tuple(
-        Link(a, b) for upper, lower in zip(present, present[1:], strict=False) for a in by_kind[upper] for b in by_kind[lower]
+        Link(a, b) for upper, lower in pairwise(present) for a in by_kind[upper] for b in by_kind[lower]
     )
     return WardleyMap(title, tuple(anchors), tuple(comps), links)
 
@@ -248,9 +263,13 @@ def default_map() -> WardleyMap:
     return WardleyMap(
         base.title,
         base.anchors,
-        base.components + extra,
-        base.links
-        + (Link("Pipeline", "Data contracts"), Link("Pipeline", "Cost metering"), Link("Public service", "Audit log")),
+        (*base.components, *extra),
+        (
+            *base.links,
+            Link("Pipeline", "Data contracts"),
+            Link("Pipeline", "Cost metering"),
+            Link("Public service", "Audit log"),
+        ),
         evolves=(Evolve("Model", 0.55), Evolve("Pipeline", 0.70)),
         pipelines=(Pipeline("Model", 0.25, 0.60),),
         notes=(Note("Integrated ops moves pipelines to product", 0.72, 0.62),),

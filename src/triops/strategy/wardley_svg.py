@@ -38,12 +38,18 @@ def _axes(title: str) -> list[str]:
     bottom = HEIGHT - BOTTOM
     out = [
         f'<rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" fill="white"/>',
-        _text(WIDTH / 2, 28, title or "Wardley map", ' text-anchor="middle" font-size="18" font-weight="bold"'),
+        _text(
+            WIDTH / 2, 28, title or "Wardley map", ' text-anchor="middle" font-size="18" font-weight="bold"'
+        ),
         f'<line x1="{LEFT}" y1="{bottom}" x2="{WIDTH - RIGHT}" y2="{bottom}" stroke="black" '
         'marker-end="url(#arrow)"/>',
         f'<line x1="{LEFT}" y1="{bottom}" x2="{LEFT}" y2="{TOP}" stroke="black" marker-end="url(#arrow)"/>',
-        _text(18, (TOP + bottom) / 2, "Value Chain", f' transform="rotate(-90 18 {(TOP + bottom) / 2:.1f})" '
-              'text-anchor="middle" font-size="13"'),
+        _text(
+            18,
+            (TOP + bottom) / 2,
+            "Value Chain",
+            f' transform="rotate(-90 18 {(TOP + bottom) / 2:.1f})" text-anchor="middle" font-size="13"',
+        ),
         _text(LEFT - 6, TOP + 12, "Visible", ' text-anchor="end" font-size="10"'),
         _text(LEFT - 6, bottom - 4, "Invisible", ' text-anchor="end" font-size="10"'),
         _text((LEFT + WIDTH - RIGHT) / 2, HEIGHT - 12, "Evolution", ' text-anchor="middle" font-size="13"'),
@@ -55,7 +61,9 @@ def _axes(title: str) -> list[str]:
                 f'<line x1="{_x(start):.1f}" y1="{TOP}" x2="{_x(start):.1f}" y2="{bottom}" '
                 'stroke="#999" stroke-dasharray="4 4"/>'
             )
-        out.append(_text((_x(start) + _x(end)) / 2, bottom + 18, name, ' text-anchor="middle" font-size="12"'))
+        out.append(
+            _text((_x(start) + _x(end)) / 2, bottom + 18, name, ' text-anchor="middle" font-size="12"')
+        )
     return out
 
 
@@ -80,8 +88,8 @@ def render_svg(m: WardleyMap) -> str:
         if c is not None:
             y = _y(c.visibility)
             body.append(
-                f'<rect class="pipeline" x="{_x(p.start):.1f}" y="{y - 12:.1f}" width="{_x(p.end) - _x(p.start):.1f}" '
-                'height="24" fill="none" stroke="black"/>'
+                f'<rect class="pipeline" x="{_x(p.start):.1f}" y="{y - 12:.1f}" '
+                f'width="{_x(p.end) - _x(p.start):.1f}" height="24" fill="none" stroke="black"/>'
             )
     for link in m.links:
         a, b = where.get(link.source), where.get(link.target)
@@ -95,8 +103,9 @@ def render_svg(m: WardleyMap) -> str:
         if c is not None:
             y = _y(c.visibility)
             body.append(
-                f'<line class="evolve" x1="{_x(c.evolution):.1f}" y1="{y:.1f}" x2="{_x(e.evolution):.1f}" y2="{y:.1f}" '
-                'stroke="red" stroke-dasharray="5 3" marker-end="url(#arrow-red)"/>'
+                f'<line class="evolve" x1="{_x(c.evolution):.1f}" y1="{y:.1f}" '
+                f'x2="{_x(e.evolution):.1f}" y2="{y:.1f}" stroke="red" stroke-dasharray="5 3" '
+                'marker-end="url(#arrow-red)"/>'
             )
             body.append(f'<circle cx="{_x(e.evolution):.1f}" cy="{y:.1f}" r="5" fill="white" stroke="red"/>')
     body += [_component(c, anchor=False) for c in m.components]

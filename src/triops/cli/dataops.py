@@ -1,0 +1,194 @@
+"""``triops contract init|check|diff``: draft an ODCS contract from data, check data against a contract
+(exit code 1 on an error-severity failure), and classify the changes between two contracts.
+
+``render_dataset_diff`` prints a ``DatasetDiff`` for ``triops datasets diff NAME V1 V2``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from triops.cli.context import console, print_json
+
+if TYPE_CHECKING:
+    from triops.dataops.dataset_diff import DatasetDiff
+    from triops.dataops.report import CheckReport
+
+app = typer.Typer(no_args_is_help=True, help="Data contracts (ODCS v3): draft, check, diff.")
+
+_SQL_HELP = "with a database URL: the table to read"
+_QUERY_HELP = "with a database URL: the SQL query to read"
+
+
+@app.command("init", help="Draft an ODCS v3 contract from a profile of DATA (a file or a database URL).")
+def init(
+    data: str,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="write the YAML here (default: print it)")
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help="dataset name (default: the file name)")] = None,
+    table: Annotated[str | None, typer.Option("--table", help=_SQL_HELP)] = None,
+    query: Annotated[str | None, typer.Option("--query", help=_QUERY_HELP)] = None,
+) -> None:
+    from triops.dataops.contracts import draft_contract, dump_contract, save_contract
+    from triops.dataops.profile import profile
+    from triops.dataops.sources import open_source
+
+    source = open_source(data, name=name, table=table, query=query)
+    prof = profile(source)
+    stats = {
+        c.name: {
+            "logical_type": c.logical_type,
+            "dtype": c.dtype,
+            "null_count": c.null_count,
+            "min": c.min,
+            "max": c.max,
+            "valid_values": c.valid_values,
+        }
+        for c in prof.columns
+    }
+    contract = draft_contract(source.name, stats, row_count=prof.row_count)
+    if out is None:
+        typer.echo(dump_contract(contract), nl=False)
+        return
+    save_contract(contract, out)
+    flagged = prof.personal_data
+    console().print(f"wrote a draft contract for {len(prof.columns)} columns to {out}; review it before use")
+    if flagged:
+        console().print(
+            "[yellow]likely personal data:[/] " + ", ".join(f"{c} ({k})" for c, k in flagged.items())
+        )
+
+
+@app.command("check", help="Check DATA against CONTRACT; exit code 1 when an error-severity rule fails.")
+def check_cmd(
+    contract: Path,
+    data: str,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+    schema: Annotated[
+        str | None, typer.Option("--schema", help="schema object of the contract to use")
+    ] = None,
+    table: Annotated[str | None, typer.Option("--table", help=_SQL_HELP)] = None,
+    query: Annotated[str | None, typer.Option("--query", help=_QUERY_HELP)] = None,
+    samples: Annotated[bool, typer.Option("--samples/--no-samples", help="show sample failing rows")] = True,
+) -> None:
+    from triops.dataops.checks import check
+    from triops.dataops.contracts import columns, load_contract, schema_object
+    from triops.dataops.quality import quality_score
+
+    loaded = load_contract(contract)
+    report = check(loaded, data, schema=schema, table=table, query=query)
+    score = quality_score(report, [str(p.name) for p in columns(schema_object(loaded, schema))])
+    if as_json:
+        print_json(report.to_dict() | {"quality": score.to_dict()})
+    else:
+        render_report(report, show_samples=samples)
+        dims = ", ".join(f"{d} {v:.1%}" for d, v in score.dimensions.items())
+        console().print(f"quality score [bold]{score.score:.1f}[/]/100 ({dims})")
+    if not report.passed:
+        raise typer.Exit(code=1)
+
+
+def render_report(report: CheckReport, *, show_samples: bool = True) -> None:
+    from rich.table import Table
+
+    out = console()
+    table = Table(
+        "rule",
+        "column",
+        "severity",
+        "result",
+        "failing rows",
+        "share",
+        "measured",
+        "expected",
+        title=f"{report.dataset}: {report.row_count:,} rows against {report.contract_id}@"
+        f"{report.contract_version}",
+    )
+    for r in report.results:
+        mark = (
+            "[green]pass[/]" if r.passed else ("[red]FAIL[/]" if r.severity == "error" else "[yellow]warn[/]")
+        )
+        measured = "" if r.measured is None else f"{r.measured:g}"
+        table.add_row(
+            r.rule,
+            r.column or "",
+            r.severity,
+            mark,
+            f"{r.failing_rows:,}",
+            f"{r.failing_share:.2%}",
+            measured,
+            r.expected,
+        )
+    out.print(table)
+    if show_samples:
+        for r in report.results:
+            if r.samples:
+                out.print(f"[bold]{r.rule}[/] sample failing rows (first {len(r.samples)}):")
+                sample = Table("row", *(c for c in _sample_columns(r.column, r.samples)))
+                for s in r.samples[:5]:
+                    sample.add_row(
+                        str(s["row"]),
+                        *(_text(s["values"].get(c)) for c in _sample_columns(r.column, r.samples)),
+                    )
+                out.print(sample)
+    verdict = "[green]passed[/]" if report.passed else f"[red]failed[/] ({len(report.errors)} errors)"
+    out.print(f"check {verdict}, {len(report.warnings)} warnings")
+
+
+def _sample_columns(column: str | None, samples: tuple[dict[str, Any], ...]) -> list[str]:
+    cols = list(samples[0]["values"])
+    first = [column] if column in cols else []
+    return (first + [c for c in cols if c != column])[:8]
+
+
+def _text(value: Any) -> str:
+    return "∅" if value is None else str(value)
+
+
+@app.command(
+    "diff", help="Classify the changes from contract OLD to NEW as breaking or not, with semver advice."
+)
+def diff_cmd(
+    old: Path,
+    new: Path,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    from rich.table import Table
+
+    from triops.dataops.contracts import load_contract
+    from triops.dataops.diff import diff_contracts
+
+    result = diff_contracts(load_contract(old), load_contract(new))
+    if as_json:
+        print_json(result.to_dict())
+        return
+    table = Table("level", "object", "column", "change", title=f"{old.name} → {new.name}")
+    style = {"breaking": "red", "non-breaking": "green", "patch": "dim"}
+    for c in result.changes:
+        table.add_row(f"[{style[c.level]}]{c.level}[/]", c.object, c.column or "", c.what)
+    console().print(table)
+    console().print(result.advice())
+
+
+def render_dataset_diff(diff: DatasetDiff, *, title: str = "dataset diff") -> None:
+    """Print a dataset-version diff (schema changes, row counts, per-column shift) as rich tables."""
+    from rich.table import Table
+
+    out = console()
+    out.print(f"[bold]{title}[/]: rows {diff.old_rows:,} → {diff.new_rows:,} ({diff.row_delta:+,})")
+    for label, cols in (("added", diff.added), ("removed", diff.removed)):
+        if cols:
+            out.print(f"columns {label}: {', '.join(cols)}")
+    for col, a, b in diff.retyped:
+        out.print(f"column {col}: type {a} → {b}")
+    table = Table("column", "PSI", "KS", "shift")
+    style = {"stable": "green", "moderate": "yellow", "major": "red"}
+    for s in diff.shifts:
+        table.add_row(
+            s.column, f"{s.psi:.4f}", "" if s.ks is None else f"{s.ks:.4f}", f"[{style[s.level]}]{s.level}[/]"
+        )
+    out.print(table)

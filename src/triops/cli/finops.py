@@ -1,0 +1,333 @@
+"""``triops prices|cost|budget``: the price catalog, cost reports, forecasts, recommendations, FOCUS
+export/import and budgets. Each store-backed command is a plain function taking a ``Store`` (tested
+directly) plus a thin Typer command that opens the workspace's store."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from triops.finops.prices import PriceBook
+    from triops.finops.service import FinOpsService
+    from triops.store.engine import Store
+
+prices_app = typer.Typer(help="Show and validate the price catalog.", no_args_is_help=True)
+cost_app = typer.Typer(
+    help="Cost reports, forecasts, recommendations and FOCUS export/import.", no_args_is_help=True
+)
+budget_app = typer.Typer(
+    help="Budgets per project or team, with alerts and hard stops.", no_args_is_help=True
+)
+
+console = Console()
+CatalogOpt = Annotated[
+    Path | None,
+    typer.Option("--catalog", envvar="TRIOPS_PRICE_CATALOG", help="price catalog TOML (default: bundled)"),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
+
+
+def _money(micros: int) -> str:
+    return str((Decimal(micros) / 1_000_000).quantize(Decimal("0.000001")))
+
+
+def _book(catalog: Path | None) -> PriceBook:
+    from triops.finops.prices import load_price_book
+
+    return load_price_book(catalog)
+
+
+def _service(store: Store, catalog: Path | None) -> FinOpsService:
+    from triops.finops.service import FinOpsService
+
+    return FinOpsService(store, _book(catalog))
+
+
+def _open_store() -> Store:
+    from triops.cli.context import open_store
+
+    store: Store = open_store()
+    return store
+
+
+def _print(rows: list[dict[str, Any]], as_json: bool, title: str) -> None:
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2, default=str))
+        return
+    table = Table(title=title)
+    columns = list(rows[0]) if rows else ["(none)"]
+    for name in columns:
+        table.add_column(
+            name, justify="right" if name in ("cost", "amount", "spent", "saving", "records") else "left"
+        )
+    for row in rows:
+        table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
+    console.print(table)
+
+
+# -- prices ---------------------------------------------------------------------------------------------
+def prices_rows(catalog: Path | None) -> list[dict[str, Any]]:
+    book = _book(catalog)
+    return [
+        {
+            "environment": r.environment,
+            "resource": r.resource,
+            "unit": r.unit,
+            "price": str(r.unit_price),
+            "currency": r.currency,
+            "from": r.effective_from.isoformat(),
+            "to": r.effective_to.isoformat() if r.effective_to else None,
+            "source": r.source,
+            "source_date": r.source_date.isoformat() if r.source_date else None,
+        }
+        for r in sorted(book.rows, key=lambda r: (r.environment, r.resource, r.effective_from))
+    ]
+
+
+@prices_app.command("show")
+def prices_show(catalog: CatalogOpt = None, as_json: JsonOpt = False) -> None:
+    """List every price with its unit, currency, effective dates and source."""
+    _print(prices_rows(catalog), as_json, "price catalog")
+
+
+@prices_app.command("validate")
+def prices_validate(catalog: CatalogOpt = None) -> None:
+    """Check a catalog: structure, currencies, resources and non-overlapping effective dates."""
+    book = _book(catalog)
+    console.print(
+        f"[green]valid[/green] {book.path}: version {book.version}, {len(book.environments)} environments, "
+        f"{len(book.rows)} prices"
+    )
+
+
+# -- cost -------------------------------------------------------------------------------------------------
+def cost_report(
+    store: Store,
+    *,
+    by: str = "project",
+    period: str | None = None,
+    currency: str | None = None,
+    catalog: Path | None = None,
+) -> list[dict[str, Any]]:
+    frame = _service(store, catalog).report(by, period=period, currency=currency)
+    return [
+        {
+            **{k: v for k, v in row.items() if k != "cost_micros"},
+            "cost": _money(row["cost_micros"]),
+            "cost_micros": row["cost_micros"],
+        }
+        for row in frame.to_dicts()
+    ]
+
+
+@cost_app.command("report")
+def cost_report_cmd(
+    by: Annotated[
+        str, typer.Option(help="project | run | step | pipeline | model | dataset | team")
+    ] = "project",
+    period: Annotated[str | None, typer.Option(help="2026-11, 2026-Q4 or 2026")] = None,
+    currency: Annotated[str | None, typer.Option(help="report currency (needs catalog rates)")] = None,
+    catalog: CatalogOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Cost per project, run, step or model version."""
+    rows = cost_report(_open_store(), by=by, period=period, currency=currency, catalog=catalog)
+    _print(rows, as_json, f"cost by {by}" + (f" in {period}" if period else ""))
+
+
+def cost_forecast(store: Store, *, project: str | None = None, catalog: Path | None = None) -> dict[str, Any]:
+    service = _service(store, catalog)
+    fc = service.forecast(project=project)
+    return {
+        "month": fc.month,
+        "as_of": fc.as_of.isoformat(),
+        "spent": _money(fc.spent_micros),
+        "forecast": _money(fc.forecast_micros),
+        "low": _money(fc.low_micros),
+        "high": _money(fc.high_micros),
+        "confidence": fc.confidence,
+        "days_observed": fc.days_observed,
+        "anomalies": [
+            {
+                "day": a.day.isoformat(),
+                "spend": _money(a.spend_micros),
+                "median": _money(a.median_micros),
+                "score": a.score,
+            }
+            for a in service.anomalies(project=project)
+        ],
+    }
+
+
+@cost_app.command("forecast")
+def cost_forecast_cmd(
+    project: Annotated[str | None, typer.Option(help="one project (default: all)")] = None,
+    catalog: CatalogOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Month-end forecast with a 90 % interval, and anomalous days."""
+    result = cost_forecast(_open_store(), project=project, catalog=catalog)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    console.print(
+        f"{result['month']}: spent {result['spent']}, forecast {result['forecast']} "
+        f"(90 % interval {result['low']} .. {result['high']})"
+    )
+    if result["anomalies"]:
+        _print(result["anomalies"], False, "anomalous days (modified z-score > 3.5)")
+
+
+def cost_recommend(
+    store: Store, *, project: str | None = None, catalog: Path | None = None
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "kind": r.kind,
+            "target": r.target,
+            "detail": r.detail,
+            "saving": _money(r.monthly_saving_micros),
+            "currency": r.currency,
+        }
+        for r in _service(store, catalog).recommend(project=project)
+    ]
+
+
+@cost_app.command("recommend")
+def cost_recommend_cmd(
+    project: Annotated[str | None, typer.Option(help="one project (default: all)")] = None,
+    catalog: CatalogOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Savings: over-requested resources and repeated work the cache would avoid (monthly estimate)."""
+    _print(cost_recommend(_open_store(), project=project, catalog=catalog), as_json, "recommendations")
+
+
+def cost_export(
+    store: Store, *, out: Path, fmt: str = "focus", period: str | None = None, catalog: Path | None = None
+) -> int:
+    from triops.errors import InvalidInputError
+
+    if fmt != "focus":
+        raise InvalidInputError(f"export format {fmt!r} is unknown", hint="use --format focus")
+    return _service(store, catalog).export_focus(out, period=period)
+
+
+@cost_app.command("export")
+def cost_export_cmd(
+    out: Annotated[Path, typer.Option("--out", help="costs.parquet or costs.csv")],
+    fmt: Annotated[str, typer.Option("--format", help="focus (FOCUS 1.2)")] = "focus",
+    period: Annotated[str | None, typer.Option(help="2026-11, 2026-Q4 or 2026")] = None,
+    catalog: CatalogOpt = None,
+) -> None:
+    """Write metered costs as FOCUS 1.2 (Parquet or CSV, by the file suffix)."""
+    rows = cost_export(_open_store(), out=out, fmt=fmt, period=period, catalog=catalog)
+    console.print(f"wrote {rows} FOCUS 1.2 rows to {out}")
+
+
+def cost_import(
+    store: Store, *, file: Path, project: str | None = None, catalog: Path | None = None
+) -> tuple[str, int]:
+    return _service(store, catalog).import_focus(file, default_project=project)
+
+
+@cost_app.command("import")
+def cost_import_cmd(
+    file: Annotated[Path, typer.Argument(help="a provider's FOCUS export (.csv or .parquet)")],
+    project: Annotated[str | None, typer.Option(help="project for rows without a project tag")] = None,
+    catalog: CatalogOpt = None,
+) -> None:
+    """Import a FOCUS file, allocating rows to projects by their tags (all rows or none)."""
+    import_id, rows = cost_import(_open_store(), file=file, project=project, catalog=catalog)
+    console.print(f"imported {rows} FOCUS rows from {file.name} (import {import_id})")
+
+
+# -- budget -------------------------------------------------------------------------------------------------
+def budget_set(
+    store: Store,
+    *,
+    project: str | None = None,
+    team: str | None = None,
+    period: str = "month",
+    amount: str,
+    currency: str = "EUR",
+    thresholds: str = "50,80,100",
+    webhook: str | None = None,
+    catalog: Path | None = None,
+) -> dict[str, Any]:
+    from triops.errors import InvalidInputError
+    from triops.finops.budgets import new_budget
+
+    if bool(project) == bool(team):
+        raise InvalidInputError(
+            "give exactly one of --project and --team", hint="a budget belongs to one owner"
+        )
+    try:
+        levels = [int(t) for t in thresholds.split(",") if t.strip()]
+    except ValueError:
+        raise InvalidInputError(
+            f"thresholds {thresholds!r} are not integers", hint="e.g. 50,80,100"
+        ) from None
+    scope, name = ("project", project) if project else ("team", team)
+    budget = new_budget(scope, name or "", period, amount, currency, thresholds=levels, webhook_url=webhook)
+    service = _service(store, catalog)
+    stored = service.set_budget(budget)
+    service.check_alerts(stored)
+    return stored.to_dict()
+
+
+@budget_app.command("set")
+def budget_set_cmd(
+    amount: Annotated[str, typer.Option(help="the budget, e.g. 500 or 1250.50")],
+    project: Annotated[str | None, typer.Option(help="project the budget caps")] = None,
+    team: Annotated[str | None, typer.Option(help="team the budget caps")] = None,
+    period: Annotated[str, typer.Option(help="month | quarter | year")] = "month",
+    currency: Annotated[str, typer.Option(help="ISO 4217 code")] = "EUR",
+    thresholds: Annotated[str, typer.Option(help="alert thresholds in %")] = "50,80,100",
+    webhook: Annotated[str | None, typer.Option(help="URL to POST alerts to")] = None,
+    catalog: CatalogOpt = None,
+) -> None:
+    """Create or replace the budget of a project or team for a period."""
+    row = budget_set(
+        _open_store(),
+        project=project,
+        team=team,
+        period=period,
+        amount=amount,
+        currency=currency,
+        thresholds=thresholds,
+        webhook=webhook,
+        catalog=catalog,
+    )
+    console.print(
+        f"budget {row['scope']} {row['name']!r}: {row['amount']} {row['currency']} per {row['period']}"
+    )
+
+
+def budget_list(store: Store, *, catalog: Path | None = None) -> list[dict[str, Any]]:
+    return [
+        {
+            "scope": s.budget.scope,
+            "name": s.budget.name,
+            "period": s.period_label,
+            "amount": _money(s.budget.amount_micros),
+            "spent": _money(s.spent_micros),
+            "pct": s.pct,
+            "currency": s.budget.currency,
+            "thresholds": ",".join(map(str, s.budget.thresholds)),
+        }
+        for s in _service(store, catalog).status()
+    ]
+
+
+@budget_app.command("list")
+def budget_list_cmd(catalog: CatalogOpt = None, as_json: JsonOpt = False) -> None:
+    """Budgets with their spend in the current period."""
+    _print(budget_list(_open_store(), catalog=catalog), as_json, "budgets")

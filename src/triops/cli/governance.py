@@ -1,0 +1,528 @@
+"""``triops audit|policy|role|inventory|compliance``: governance from the command line.
+
+Each command is a thin Typer wrapper over a plain function taking a ``Store`` (tested directly); the
+acting user is ``TRIOPS_USER`` (default: the OS user), who in a local SQLite workspace is its owner.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from triops.governance.audit import AuditKey, VerifyReport
+    from triops.governance.frameworks import FrameworkReport
+    from triops.governance.policies import GateResult
+    from triops.governance.rbac import Principal
+    from triops.store.engine import Store
+
+audit_app = typer.Typer(help="Verify and export the tamper-evident audit log.", no_args_is_help=True)
+policy_app = typer.Typer(
+    help="Policies as code: add, list, remove and check gate policies.", no_args_is_help=True
+)
+role_app = typer.Typer(help="Grant, revoke and list project roles.", no_args_is_help=True)
+inventory_app = typer.Typer(help="The AI use-case inventory (OMB M-25-21 fields).", no_args_is_help=True)
+compliance_app = typer.Typer(
+    help="Framework evidence reports (NIST AI RMF, EU AI Act).", no_args_is_help=True
+)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
+ProjectOpt = Annotated[
+    str | None, typer.Option("--project", "-p", help="project name (default: every project)")
+]
+
+
+def _console() -> Console:
+    from triops.cli.context import console
+
+    return console()
+
+
+def _json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+
+
+def _table(title: str, columns: list[str], rows: list[list[str]]) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(escape(cell) for cell in row))  # names are shown literally, never as markup
+    _console().print(table)
+
+
+def _workspace_store() -> tuple[Store, Path, Path | None, str]:
+    """(store, home, configured audit key path, acting user) of the CLI's workspace."""
+    from triops.cli.context import open_workspace
+
+    ws = open_workspace()
+    return ws.store, Path(ws.settings.home), ws.settings.audit_key_path, ws.settings.acting_user
+
+
+def _actor(store: Store, user: str) -> Principal:
+    from triops.governance.roles import acting_principal
+
+    return acting_principal(store, user)
+
+
+def _read_data_file(path: Path) -> Any:
+    """A YAML or JSON file as plain data (YAML is a superset of JSON)."""
+    import yaml
+
+    from triops.errors import InvalidInputError
+
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(
+            f"cannot read {path}: {exc}", hint="check the path and that it is UTF-8"
+        ) from exc
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise InvalidInputError(f"{where}: YAML syntax error: {exc.problem}") from exc
+
+
+# ------------------------------------------------------------------------------------------------- audit
+
+
+def key_for(home: Path, configured: Path | None, *, create: bool) -> AuditKey | None:
+    from triops.governance.audit import AuditKey, default_key_path
+
+    path = default_key_path(home, configured)
+    if create:
+        return AuditKey.load_or_create(path)
+    if path.exists():
+        return AuditKey.load(path)
+    public = path.with_name(path.name + ".pub")
+    return AuditKey.load(public) if public.exists() else None
+
+
+def print_verify(report: VerifyReport, as_json: bool) -> None:
+    if as_json:
+        _json(report.to_dict())
+        return
+    chain = report.chain
+    console = _console()
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+    if report.ok:
+        console.print(
+            f"[green]audit log OK[/]: {chain.checked} events, {chain.checkpoints_checked} checkpoints, "
+            f"last seq {chain.last_seq}"
+        )
+        return
+    console.print(f"[bold red]audit log TAMPERED[/]: first bad sequence number {report.first_bad_seq}")
+    _table("problems", ["seq", "kind", "what"], [[str(p.seq), p.kind, p.message] for p in chain.problems])
+
+
+@audit_app.command("verify")
+def audit_verify(
+    file: Annotated[
+        Path | None, typer.Option("--file", help="verify an exported JSON Lines file instead")
+    ] = None,
+    key: Annotated[
+        Path | None, typer.Option("--key", help="audit key (private or .pub) to check signatures")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Re-hash the chain and check the signed checkpoints; exit 1 with the first bad sequence number."""
+    from triops.governance import audit
+
+    if file is not None:
+        from triops.governance.audit import VerifyReport
+
+        report = VerifyReport(audit.verify_jsonl(file))
+    else:
+        store, home, configured, _ = _workspace_store()
+        trusted = audit.AuditKey.load(key) if key is not None else key_for(home, configured, create=False)
+        report = audit.verify(store, trusted)
+    print_verify(report, as_json)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("seal")
+def audit_seal(
+    every: Annotated[int, typer.Option("--every", min=1, help="sign a checkpoint every N events")] = 1000,
+) -> None:
+    """Sign the checkpoints that are due (creates the key outside the store on first use)."""
+    from triops.governance import audit
+
+    store, home, configured, _ = _workspace_store()
+    key = key_for(home, configured, create=True)
+    assert key is not None
+    signed = audit.seal(store, key, every=every)
+    _console().print(f"signed {len(signed)} checkpoint(s) with key {key.key_id} ({key.path})")
+
+
+@audit_app.command("export")
+def audit_export(
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="file to write (default: stdout)")] = None,
+) -> None:
+    """Write every audit event as JSON Lines (canonical JSON, one event a line)."""
+    from triops.governance import audit
+
+    store, _, _, _ = _workspace_store()
+    if out is None:
+        audit.export_jsonl(store, sys.stdout.buffer)
+        return
+    with out.open("wb") as fh:
+        count = audit.export_jsonl(store, fh)
+    _console().print(f"wrote {count} events to {out}", highlight=False)
+
+
+def event_rows(store: Store, limit: int, object_id: str | None, project: str | None) -> list[dict[str, Any]]:
+    from triops.store import audit as audit_store
+
+    with store.connect() as conn:
+        events = audit_store.list_events(conn, object_id=object_id, project=project, limit=limit)
+    return [e.to_dict() for e in events]
+
+
+@audit_app.command("log")
+def audit_log(
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="how many of the latest events")] = 20,
+    object_id: Annotated[
+        str | None, typer.Option("--object", help="only events about this object id")
+    ] = None,
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The latest audit events."""
+    store, _, _, _ = _workspace_store()
+    rows = event_rows(store, limit, object_id, project)
+    if as_json:
+        _json(rows)
+        return
+    from triops.domain.clock import from_ms
+
+    _table(
+        "audit log",
+        ["seq", "time (UTC)", "actor", "action", "object", "project"],
+        [
+            [
+                str(r["seq"]),
+                from_ms(r["at_ms"]).strftime("%Y-%m-%d %H:%M:%S"),
+                r["actor"],
+                r["action"],
+                f"{r['object_type']}/{r['object_id']}",
+                r["project"] or "",
+            ]
+            for r in rows
+        ],
+    )
+
+
+# ------------------------------------------------------------------------------------------------ policy
+
+
+def print_gate(result: GateResult, as_json: bool) -> None:
+    if as_json:
+        _json(result.to_dict())
+        return
+    verdict = "[green]PASS[/]" if result.passed else "[bold red]FAIL[/]"
+    _console().print(f"gate {result.gate}: {verdict} ({len(result.policies)} policies applied)")
+    _table(
+        "rules",
+        ["policy", "rule", "result", "reason"],
+        [[r.policy, r.rule, "pass" if r.passed else "FAIL", r.reason] for r in result.rules],
+    )
+    for missing in result.approvals_missing:
+        _console().print(f"[yellow]approvals:[/] {missing}", highlight=False)
+
+
+def check_policies(
+    store: Store | None, policy_file: Path | None, facts_file: Path | None
+) -> GateResult | int:
+    """Lint a policy file (returns its policy count) or evaluate facts against it or the stored policies."""
+    from triops.errors import InvalidInputError
+    from triops.governance.facts import facts_from_dict
+    from triops.governance.gates import load_policies
+    from triops.governance.policies import evaluate, load_policy_file
+
+    policies = load_policy_file(policy_file) if policy_file is not None else None
+    if facts_file is None:
+        if policies is None:
+            raise InvalidInputError("nothing to check", hint="give a policy file, --facts, or both")
+        return len(policies)
+    facts = facts_from_dict(_read_data_file(facts_file))
+    if policies is None:
+        if store is None:
+            raise InvalidInputError("no store to read policies from")
+        policies = load_policies(store, gate=facts.gate, project=facts.project)
+    return evaluate(policies, facts, {})
+
+
+@policy_app.command("check")
+def policy_check(
+    policy_file: Annotated[
+        Path | None, typer.Argument(help="policy YAML (default: the stored policies)")
+    ] = None,
+    facts: Annotated[Path | None, typer.Option("--facts", help="facts as JSON or YAML to evaluate")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check a policy file's syntax; with --facts evaluate its gate: each rule's reason, the facts seen."""
+    store = _workspace_store()[0] if policy_file is None else None
+    result = check_policies(store, policy_file, facts)
+    if isinstance(result, int):
+        _console().print(f"[green]{policy_file}: {result} policies, syntax OK[/]", highlight=False)
+        return
+    print_gate(result, as_json)
+    if not result.passed:
+        raise typer.Exit(1)
+
+
+@policy_app.command("add")
+def policy_add(
+    policy_file: Annotated[Path, typer.Argument(help="policy YAML file")],
+    project: ProjectOpt = None,
+) -> None:
+    """Store the file's policies as active (replacing same-named ones). Audited."""
+    from triops.errors import PolicyError
+    from triops.governance.gates import add_policies
+
+    store, _, _, user = _workspace_store()
+    try:
+        text = policy_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError(f"cannot read policy file {policy_file}: {exc}") from exc
+    added = add_policies(store, _actor(store, user), text, source=str(policy_file), project=project)
+    _console().print(f"added {len(added)} policies: {', '.join(p.name for p in added)}", highlight=False)
+
+
+def policy_rows(store: Store, gate: str | None, project: str | None) -> list[dict[str, Any]]:
+    from triops.governance.gates import load_policies
+
+    return [
+        {
+            "name": p.name,
+            "gate": p.gate.value,
+            "rules": [r.expr for r in p.rules],
+            "approvals": None
+            if p.approvals is None
+            else {"role": p.approvals.role.value, "count": p.approvals.count},
+            "description": p.description,
+        }
+        for p in load_policies(store, gate=gate, project=project)
+    ]
+
+
+@policy_app.command("list")
+def policy_list(
+    gate: Annotated[str | None, typer.Option("--gate", help="only policies bound to this gate")] = None,
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Active policies."""
+    store, _, _, _ = _workspace_store()
+    rows = policy_rows(store, gate, project)
+    if as_json:
+        _json(rows)
+        return
+    _table(
+        "policies",
+        ["name", "gate", "rules", "approvals"],
+        [
+            [
+                r["name"],
+                r["gate"],
+                "\n".join(r["rules"]),
+                "" if r["approvals"] is None else f"{r['approvals']['count']} from {r['approvals']['role']}",
+            ]
+            for r in rows
+        ],
+    )
+
+
+@policy_app.command("remove")
+def policy_remove(
+    name: Annotated[str, typer.Argument(help="policy name")], project: ProjectOpt = None
+) -> None:
+    """Deactivate a policy. Audited."""
+    from triops.governance.gates import remove_policy
+
+    store, _, _, user = _workspace_store()
+    remove_policy(store, _actor(store, user), name, project=project)
+    _console().print(f"removed policy {name}", highlight=False)
+
+
+# -------------------------------------------------------------------------------------------------- role
+
+
+@role_app.command("grant")
+def role_grant(
+    user: Annotated[str, typer.Argument(help="user or service account name")],
+    role: Annotated[str, typer.Argument(help="viewer | contributor | approver | finops | admin")],
+    project: ProjectOpt = None,
+) -> None:
+    """Give USER a ROLE in a project (or everywhere). Audited."""
+    from triops.governance.roles import grant
+
+    store, _, _, actor = _workspace_store()
+    binding = grant(store, _actor(store, actor), user, role, project)
+    _console().print(f"granted {binding.role} to {binding.principal} in {binding.project}", highlight=False)
+
+
+@role_app.command("revoke")
+def role_revoke(
+    user: Annotated[str, typer.Argument(help="user or service account name")],
+    role: Annotated[str, typer.Argument(help="the role to take away")],
+    project: ProjectOpt = None,
+) -> None:
+    """Take a ROLE away from USER. Audited."""
+    from triops.governance.roles import revoke
+
+    store, _, _, actor = _workspace_store()
+    binding = revoke(store, _actor(store, actor), user, role, project)
+    _console().print(f"revoked {binding.role} from {binding.principal} in {binding.project}", highlight=False)
+
+
+@role_app.command("list")
+def role_list(
+    user: Annotated[str | None, typer.Option("--user", help="only this user's roles")] = None,
+    project: ProjectOpt = None,
+    permissions: Annotated[bool, typer.Option("--permissions", help="list each role's permissions")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Role bindings, or with --permissions what each role may do."""
+    if permissions:
+        from triops.governance.rbac import ROLE_DESCRIPTIONS, ROLE_PERMISSIONS
+
+        perm_rows = [
+            {
+                "role": r.value,
+                "description": ROLE_DESCRIPTIONS[r],
+                "permissions": sorted(p.value for p in perms),
+            }
+            for r, perms in ROLE_PERMISSIONS.items()
+        ]
+        if as_json:
+            _json(perm_rows)
+        else:
+            rows = [[str(r["role"]), str(r["description"]), ", ".join(r["permissions"])] for r in perm_rows]
+            _table("roles", ["role", "what it is for", "permissions"], rows)
+        return
+    from triops.governance.roles import list_bindings
+
+    store, _, _, _ = _workspace_store()
+    bindings = [b.to_dict() for b in list_bindings(store, principal=user, project=project)]
+    if as_json:
+        _json(bindings)
+        return
+    _table(
+        "role bindings",
+        ["user", "role", "project", "granted by"],
+        [[b["principal"], b["role"], b["project"], b["granted_by"]] for b in bindings],
+    )
+
+
+# --------------------------------------------------------------------------------------------- inventory
+
+
+@inventory_app.command("add")
+def inventory_add(
+    file: Annotated[Path, typer.Argument(help="use case as YAML or JSON (see docs/governance.md#inventory)")],
+    replace: Annotated[bool, typer.Option("--replace", help="update the use case of the same name")] = False,
+) -> None:
+    """Add a use case to the inventory. Audited."""
+    from triops.governance.compliance import add_use_case
+
+    store, _, _, user = _workspace_store()
+    use_case = add_use_case(store, _actor(store, user), _read_data_file(file), replace=replace)
+    _console().print(
+        f"{'updated' if replace else 'added'} use case {use_case.name} ({use_case.id})", highlight=False
+    )
+    for gap in use_case.gaps():
+        _console().print(f"[yellow]gap:[/] {gap}", highlight=False)
+
+
+@inventory_app.command("list")
+def inventory_list(project: ProjectOpt = None, as_json: JsonOpt = False) -> None:
+    """Use cases in the inventory, with their gaps."""
+    from triops.governance.compliance import list_use_cases
+
+    store, _, _, _ = _workspace_store()
+    items = [uc.to_dict() for uc in list_use_cases(store, project=project)]
+    if as_json:
+        _json(items)
+        return
+    _table(
+        "AI use-case inventory",
+        ["name", "stage", "high-impact", "models", "gaps"],
+        [
+            [i["name"], i["stage"], i["high_impact"], ", ".join(i["model_ids"]), str(len(i["gaps"]))]
+            for i in items
+        ],
+    )
+
+
+@inventory_app.command("export")
+def inventory_export(
+    fmt: Annotated[str, typer.Option("--format", "-f", help="csv or json")] = "csv",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="file to write (default: stdout)")] = None,
+    project: ProjectOpt = None,
+) -> None:
+    """Export the inventory as CSV or JSON."""
+    from triops.governance.compliance import export_inventory
+
+    store, _, _, _ = _workspace_store()
+    text = export_inventory(store, fmt, project=project)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        _console().print(f"wrote {out}", highlight=False)
+
+
+# -------------------------------------------------------------------------------------------- compliance
+
+
+def print_report(report: FrameworkReport, as_json: bool, missing_only: bool) -> None:
+    if as_json:
+        _json(report.to_dict())
+        return
+    items = [i for i in report.items if not missing_only or i.status != "present"]
+    colour = {"present": "green", "partial": "yellow", "missing": "red"}
+    _console().print(
+        f"{report.framework}: {report.count('present')} present, {report.count('partial')} partial, "
+        f"{report.count('missing')} missing"
+    )
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=f"evidence for {report.framework}")
+    for column in ("item", "status", "evidence (links)", "missing"):
+        table.add_column(column)
+    for item in items:
+        table.add_row(
+            f"{item.id}\n[dim]{escape(item.title)}[/]",
+            f"[{colour[item.status]}]{item.status}[/]",
+            escape("\n".join(f"{e.label} → {e.link}" for e in item.evidence)),
+            escape(", ".join(item.missing)),
+        )
+    _console().print(table)
+
+
+@compliance_app.command("report")
+def compliance_report(
+    framework: Annotated[str, typer.Option("--framework", help="nist-ai-rmf or eu-ai-act")],
+    missing_only: Annotated[
+        bool, typer.Option("--missing-only", help="hide items with all evidence present")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """For each framework item: the evidence the store holds (with links) or what is missing."""
+    from triops.governance.compliance import compliance_report as build
+
+    store, _, _, _ = _workspace_store()
+    print_report(build(store, framework), as_json, missing_only)

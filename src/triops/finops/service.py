@@ -1,0 +1,278 @@
+"""FinOps over the store: record and price usage, keep budgets and alerts, report, forecast, recommend,
+export and import FOCUS. ``FinOpsService`` is also the ``SpendSource`` the ``BudgetHook`` reads."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from triops.domain.clock import Clock, SystemClock, utc_ms
+from triops.domain.ids import new_id
+from triops.domain.usage import UsageRecord
+from triops.errors import InvalidInputError
+from triops.finops import budgets as B
+from triops.finops.costs import (
+    convert_micros,
+    empty_costs,
+    period_bounds_ms,
+    price_usage,
+    rollup,
+    usage_frame,
+)
+from triops.finops.prices import PriceBook
+from triops.store.engine import Store
+from triops.store.repositories import finops as repo
+
+if TYPE_CHECKING:
+    import httpx
+    import polars as pl
+
+    from triops.finops.forecast import Anomaly, Forecast
+    from triops.finops.recommend import Recommendation
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetStatus:
+    budget: B.Budget
+    period_label: str
+    spent_micros: int
+
+    @property
+    def pct(self) -> str:
+        return B.pct_of(self.spent_micros, self.budget.amount_micros)
+
+
+def _budget(row: dict[str, Any]) -> B.Budget:
+    return B.Budget(
+        row["id"],
+        row["scope"],
+        row["name"],
+        row["period"],
+        int(row["amount_micros"]),
+        row["currency"],
+        tuple(int(t) for t in row["thresholds"]),
+        row["webhook_url"],
+        int(row["created_ms"]),
+    )
+
+
+class FinOpsService:
+    def __init__(
+        self,
+        store: Store,
+        book: PriceBook,
+        clock: Clock | None = None,
+        *,
+        required_tags: Sequence[str] = (),
+        http: httpx.Client | None = None,
+        user: str | None = None,
+    ) -> None:
+        self.store = store
+        self.book = book
+        self.clock = clock or SystemClock()
+        self.required_tags = tuple(required_tags)
+        self.http = http
+        self.user = user
+
+    # -- usage and costs ---------------------------------------------------------------------------
+    def record_usage(self, records: Sequence[UsageRecord]) -> tuple[pl.DataFrame, list[B.Alert]]:
+        """Price and store usage records in one transaction, then raise any budget alerts they cause."""
+        if not records:
+            return empty_costs(), []
+        costs = price_usage(usage_frame(records), self.book, required_tags=self.required_tags)
+
+        def write(conn: Any) -> None:
+            repo.insert_usage(conn, records)
+            repo.insert_costs(conn, costs)
+
+        self.store.write(write)
+        alerts: list[B.Alert] = []
+        teams = {r.tags.get("team") for r in records}
+        for project in sorted({r.project for r in records}):
+            team_names: list[str | None] = [t for t in sorted(t for t in teams if t)] or [None]
+            for team in team_names:
+                for budget in self.budgets_for(project, team):
+                    alerts.extend(self.check_alerts(budget))
+        unique = {a.id: a for a in alerts}
+        return costs, list(unique.values())
+
+    def costs(
+        self, *, period: str | None = None, project: str | None = None, run_id: str | None = None
+    ) -> pl.DataFrame:
+        import polars as pl
+
+        start, end = period_bounds_ms(period) if period else (None, None)
+        with self.store.connect() as conn:
+            rows = repo.cost_rows(conn, project=project, run_id=run_id, start_ms=start, end_ms=end)
+        empty = empty_costs()
+        return pl.DataFrame(rows, schema=empty.schema) if rows else empty
+
+    def usage(self, *, project: str | None = None) -> pl.DataFrame:
+        with self.store.connect() as conn:
+            return usage_frame(repo.usage_rows(conn, project=project))
+
+    def report(self, by: str, *, period: str | None = None, currency: str | None = None) -> pl.DataFrame:
+        return rollup(self.costs(period=period), by, currency=currency, rates=self.book.rates or None)
+
+    # -- budgets (SpendSource) ---------------------------------------------------------------------
+    def set_budget(self, budget: B.Budget) -> B.Budget:
+        return self.store.write(lambda conn: _budget(repo.upsert_budget(conn, dataclasses.asdict(budget))))
+
+    def list_budgets(self) -> list[B.Budget]:
+        with self.store.connect() as conn:
+            return [_budget(r) for r in repo.list_budgets(conn)]
+
+    def budgets_for(self, project: str, team: str | None) -> list[B.Budget]:
+        with self.store.connect() as conn:
+            return [_budget(r) for r in repo.budgets_for(conn, project=project, team=team)]
+
+    def spent(self, budget: B.Budget, now: datetime) -> int:
+        """Spend in the budget's current period, in its currency (other currencies need catalog rates)."""
+        _, start, end = B.current_period(budget.period, now)
+        with self.store.connect() as conn:
+            by_currency = repo.spent_by_currency(
+                conn, scope=budget.scope, name=budget.name, start_ms=start, end_ms=end
+            )
+        return sum(convert_micros(v, c, budget.currency, self.book.rates) for c, v in by_currency.items())
+
+    def estimate_run(self, project: str, pipeline: str | None) -> tuple[int | None, int]:
+        with self.store.connect() as conn:
+            totals = repo.run_totals(conn, project=project, pipeline=pipeline)
+        return B.p90(totals), len(totals)
+
+    def status(self) -> list[BudgetStatus]:
+        now = self.clock.now()
+        return [
+            BudgetStatus(b, B.current_period(b.period, now)[0], self.spent(b, now))
+            for b in self.list_budgets()
+        ]
+
+    def check_alerts(self, budget: B.Budget) -> list[B.Alert]:
+        """Create an alert for each newly crossed threshold (once per period) and call the webhook."""
+        now = self.clock.now()
+        label = B.current_period(budget.period, now)[0]
+        spent = self.spent(budget, now)
+        with self.store.connect() as conn:
+            already = repo.alerted_thresholds(conn, budget.id, label)
+        alerts = [self._notify(budget, a) for a in B.new_alerts(budget, spent, already, label, now)]
+        if alerts:
+
+            def write(conn: Any) -> None:
+                for alert in alerts:
+                    repo.insert_alert(conn, dataclasses.asdict(alert))
+
+            self.store.write(write)
+        return alerts
+
+    def _notify(self, budget: B.Budget, alert: B.Alert) -> B.Alert:
+        if not budget.webhook_url:
+            return alert
+        import httpx
+
+        payload = {**dataclasses.asdict(alert), "budget": budget.to_dict()}
+        client = self.http or httpx.Client(timeout=5.0)
+        try:
+            response = client.post(budget.webhook_url, json=payload)
+            status = f"HTTP {response.status_code}"
+        except httpx.HTTPError as exc:
+            status = f"failed: {type(exc).__name__}"
+        finally:
+            if self.http is None:
+                client.close()
+        return dataclasses.replace(alert, webhook_status=status[:200])
+
+    def alerts(self) -> list[dict[str, Any]]:
+        with self.store.connect() as conn:
+            return repo.list_alerts(conn)
+
+    def record_override(self, override: B.Override) -> None:
+        self.store.write(lambda conn: repo.insert_override(conn, dataclasses.asdict(override), self.user))
+
+    def hook(self, override_reason: str | None = None) -> B.BudgetHook:
+        """A pipeline hook enforcing this store's budgets; overrides are recorded here."""
+        return B.BudgetHook(
+            self, self.clock, override_reason=override_reason, on_override=self.record_override
+        )
+
+    # -- forecast, anomalies, recommendations ------------------------------------------------------
+    def daily_spend(self, *, project: str | None = None, currency: str | None = None) -> dict[date, int]:
+        import polars as pl
+
+        costs = self.costs(project=project)
+        if costs.height == 0:
+            return {}
+        currencies = costs["currency"].unique().to_list()
+        target = currency or (currencies[0] if len(currencies) == 1 else None)
+        if target is None:
+            raise InvalidInputError(
+                f"spend is in {', '.join(sorted(currencies))}",
+                hint="pass --currency and add rates to the catalog",
+            )
+        daily = costs.group_by(
+            pl.from_epoch("started_ms", time_unit="ms").dt.date().alias("day"), "currency"
+        ).agg(pl.col("cost_micros").sum())
+        out: dict[date, int] = {}
+        for day, cur, amount in daily.iter_rows():
+            out[day] = out.get(day, 0) + convert_micros(int(amount), cur, target, self.book.rates)
+        return out
+
+    def forecast(self, *, project: str | None = None, as_of: date | None = None) -> Forecast:
+        from triops.finops.forecast import forecast_month_end
+
+        return forecast_month_end(self.daily_spend(project=project), as_of or self.clock.now().date())
+
+    def anomalies(self, *, project: str | None = None) -> list[Anomaly]:
+        from triops.finops.forecast import daily_anomalies
+
+        return daily_anomalies(self.daily_spend(project=project))
+
+    def recommend(self, *, project: str | None = None) -> list[Recommendation]:
+        from triops.finops.recommend import over_requested, repeated_work
+
+        usage = self.usage(project=project)
+        costs = self.costs(project=project)
+        if costs.height == 0:
+            return []
+        return over_requested(usage, costs) + repeated_work(costs, usage)
+
+    # -- FOCUS ---------------------------------------------------------------------------------------
+    def export_focus(self, out: Path, *, period: str | None = None) -> int:
+        from triops.finops.focus import to_focus, write_focus
+
+        frame = to_focus(self.costs(period=period), self.book)
+        write_focus(frame, out)
+        return frame.height
+
+    def import_focus(self, path: Path, *, default_project: str | None = None) -> tuple[str, int]:
+        """Validate, allocate and store a provider's FOCUS file in one transaction (all or nothing)."""
+        from triops.finops.focus import allocate_focus_rows, read_focus
+
+        rows = allocate_focus_rows(read_focus(path), default_project=default_project)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        import_id = new_id()
+        now_ms = utc_ms(self.clock.now())
+        count = self.store.write(
+            lambda conn: repo.insert_focus_import(
+                conn, import_id=import_id, source=path.name, sha256=digest, imported_ms=now_ms, rows=rows
+            )
+        )
+        return import_id, count
+
+    def imported_totals(self, *, period: str | None = None) -> list[dict[str, Any]]:
+        start, end = period_bounds_ms(period) if period else (None, None)
+        with self.store.connect() as conn:
+            return repo.focus_totals(conn, start_ms=start, end_ms=end)
+
+
+def decimal_amount(micros: int) -> Decimal:
+    return Decimal(micros) / 1_000_000
+
+
+def today(clock: Clock) -> date:
+    return clock.now().astimezone(UTC).date()

@@ -1,0 +1,259 @@
+"""FinOps persistence (SQLAlchemy Core, bound parameters only): usage and cost records, budgets,
+alerts, overrides and imported FOCUS rows. Frames go in and out as polars DataFrames."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from triops.domain.usage import UsageRecord
+from triops.errors import NotFoundError
+from triops.store.tables_finops import (
+    finops_alerts,
+    finops_budgets,
+    finops_costs,
+    finops_focus_imports,
+    finops_focus_rows,
+    finops_overrides,
+    finops_usage,
+)
+
+if TYPE_CHECKING:
+    import polars as pl
+
+BATCH = 5000
+
+
+def _batches(rows: Sequence[dict[str, Any]]) -> Iterable[Sequence[dict[str, Any]]]:
+    for start in range(0, len(rows), BATCH):
+        yield rows[start : start + BATCH]
+
+
+def insert_usage(conn: Connection, records: Sequence[UsageRecord]) -> int:
+    rows = [r.to_dict() for r in records]
+    for chunk in _batches(rows):
+        conn.execute(finops_usage.insert(), list(chunk))
+    return len(rows)
+
+
+def insert_costs(conn: Connection, costs: pl.DataFrame) -> int:
+    names = {c.name for c in finops_costs.columns}
+    rows = costs.select([c for c in costs.columns if c in names]).to_dicts()
+    for chunk in _batches(rows):
+        conn.execute(finops_costs.insert(), list(chunk))
+    return len(rows)
+
+
+def _where(table: sa.Table, **filters: Any) -> list[Any]:
+    clauses = []
+    for key, value in filters.items():
+        if value is None:
+            continue
+        if key == "start_ms":
+            clauses.append(table.c.started_ms >= value)
+        elif key == "end_ms":
+            clauses.append(table.c.started_ms < value)
+        else:
+            clauses.append(table.c[key] == value)
+    return clauses
+
+
+def usage_rows(
+    conn: Connection, *, project: str | None = None, start_ms: int | None = None, end_ms: int | None = None
+) -> list[UsageRecord]:
+    stmt = sa.select(finops_usage).where(
+        *_where(finops_usage, project=project, start_ms=start_ms, end_ms=end_ms)
+    )
+    return [
+        UsageRecord.from_dict(dict(row._mapping))
+        for row in conn.execute(stmt.order_by(finops_usage.c.started_ms))
+    ]
+
+
+def cost_rows(
+    conn: Connection,
+    *,
+    project: str | None = None,
+    team: str | None = None,
+    run_id: str | None = None,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
+) -> list[dict[str, Any]]:
+    stmt = sa.select(finops_costs).where(
+        *_where(finops_costs, project=project, team=team, run_id=run_id, start_ms=start_ms, end_ms=end_ms)
+    )
+    return [dict(r._mapping) for r in conn.execute(stmt.order_by(finops_costs.c.started_ms))]
+
+
+def spent_by_currency(
+    conn: Connection, *, scope: str, name: str, start_ms: int, end_ms: int
+) -> dict[str, int]:
+    """Metered spend plus imported FOCUS spend of a project or team in a window, per currency."""
+    totals: dict[str, int] = {}
+    column = finops_costs.c.project if scope == "project" else finops_costs.c.team
+    metered = (
+        sa.select(finops_costs.c.currency, sa.func.sum(finops_costs.c.cost_micros))
+        .where(column == name, finops_costs.c.started_ms >= start_ms, finops_costs.c.started_ms < end_ms)
+        .group_by(finops_costs.c.currency)
+    )
+    rows_col = finops_focus_rows.c.project if scope == "project" else finops_focus_rows.c.team
+    imported = (
+        sa.select(finops_focus_rows.c.currency, sa.func.sum(finops_focus_rows.c.billed_micros))
+        .where(
+            rows_col == name,
+            finops_focus_rows.c.charge_period_start_ms >= start_ms,
+            finops_focus_rows.c.charge_period_start_ms < end_ms,
+        )
+        .group_by(finops_focus_rows.c.currency)
+    )
+    for stmt in (metered, imported):
+        for currency, amount in conn.execute(stmt):
+            totals[currency] = totals.get(currency, 0) + int(amount or 0)
+    return totals
+
+
+def run_totals(conn: Connection, *, project: str, pipeline: str | None, limit: int = 100) -> list[int]:
+    """Total metered cost of each of the latest ``limit`` runs of a pipeline (for the p90 estimate)."""
+    stmt = (
+        sa.select(
+            sa.func.sum(finops_costs.c.cost_micros), sa.func.max(finops_costs.c.started_ms).label("last")
+        )
+        .where(finops_costs.c.project == project)
+        .group_by(finops_costs.c.run_id)
+        .order_by(sa.desc("last"))
+        .limit(limit)
+    )
+    if pipeline is not None:
+        stmt = stmt.where(finops_costs.c.pipeline == pipeline)
+    return [int(total) for total, _ in conn.execute(stmt)]
+
+
+def _budget(row: Any) -> dict[str, Any]:
+    return dict(row._mapping)
+
+
+def upsert_budget(conn: Connection, budget: Mapping[str, Any]) -> dict[str, Any]:
+    """Insert a budget, or replace amount/currency/thresholds/webhook of the one with the same scope,
+    name and period (keeping its id, so its alerts stay attached)."""
+    existing = conn.execute(
+        sa.select(finops_budgets.c.id).where(
+            finops_budgets.c.scope == budget["scope"],
+            finops_budgets.c.name == budget["name"],
+            finops_budgets.c.period == budget["period"],
+        )
+    ).scalar()
+    values = {
+        "amount_micros": budget["amount_micros"],
+        "currency": budget["currency"],
+        "thresholds": list(budget["thresholds"]),
+        "webhook_url": budget["webhook_url"],
+    }
+    if existing is None:
+        conn.execute(
+            finops_budgets.insert().values(
+                id=budget["id"],
+                scope=budget["scope"],
+                name=budget["name"],
+                period=budget["period"],
+                created_ms=budget["created_ms"],
+                **values,
+            )
+        )
+        budget_id = budget["id"]
+    else:
+        conn.execute(finops_budgets.update().where(finops_budgets.c.id == existing).values(**values))
+        budget_id = existing
+    return get_budget(conn, budget_id)
+
+
+def get_budget(conn: Connection, budget_id: str) -> dict[str, Any]:
+    row = conn.execute(sa.select(finops_budgets).where(finops_budgets.c.id == budget_id)).first()
+    if row is None:
+        raise NotFoundError(f"budget {budget_id} not found", hint="list budgets with `triops budget list`")
+    return _budget(row)
+
+
+def list_budgets(conn: Connection) -> list[dict[str, Any]]:
+    stmt = sa.select(finops_budgets).order_by(
+        finops_budgets.c.scope, finops_budgets.c.name, finops_budgets.c.period
+    )
+    return [_budget(row) for row in conn.execute(stmt)]
+
+
+def budgets_for(conn: Connection, *, project: str, team: str | None) -> list[dict[str, Any]]:
+    cond = sa.and_(finops_budgets.c.scope == "project", finops_budgets.c.name == project)
+    if team:
+        cond = sa.or_(cond, sa.and_(finops_budgets.c.scope == "team", finops_budgets.c.name == team))
+    return [_budget(row) for row in conn.execute(sa.select(finops_budgets).where(cond))]
+
+
+def alerted_thresholds(conn: Connection, budget_id: str, period_label: str) -> set[int]:
+    stmt = sa.select(finops_alerts.c.threshold_pct).where(
+        finops_alerts.c.budget_id == budget_id, finops_alerts.c.period_label == period_label
+    )
+    return {int(v) for v in conn.execute(stmt).scalars()}
+
+
+def insert_alert(conn: Connection, alert: Mapping[str, Any]) -> None:
+    conn.execute(finops_alerts.insert().values(**alert))
+
+
+def list_alerts(conn: Connection, budget_id: str | None = None) -> list[dict[str, Any]]:
+    stmt = sa.select(finops_alerts).order_by(finops_alerts.c.created_ms, finops_alerts.c.threshold_pct)
+    if budget_id:
+        stmt = stmt.where(finops_alerts.c.budget_id == budget_id)
+    return [dict(r._mapping) for r in conn.execute(stmt)]
+
+
+def insert_override(conn: Connection, override: Mapping[str, Any], user_name: str | None = None) -> None:
+    conn.execute(finops_overrides.insert().values(**override, user_name=user_name))
+
+
+def list_overrides(conn: Connection) -> list[dict[str, Any]]:
+    return [
+        dict(r._mapping)
+        for r in conn.execute(sa.select(finops_overrides).order_by(finops_overrides.c.created_ms))
+    ]
+
+
+def insert_focus_import(
+    conn: Connection, *, import_id: str, source: str, sha256: str, imported_ms: int, rows: pl.DataFrame
+) -> int:
+    conn.execute(
+        finops_focus_imports.insert().values(
+            id=import_id, source=source, sha256=sha256, rows=rows.height, imported_ms=imported_ms
+        )
+    )
+    import polars as pl
+
+    records = rows.with_columns(
+        pl.lit(import_id).alias("import_id"), pl.int_range(pl.len(), dtype=pl.Int32).alias("row_no")
+    ).to_dicts()
+    for chunk in _batches(records):
+        conn.execute(finops_focus_rows.insert(), list(chunk))
+    return len(records)
+
+
+def focus_totals(
+    conn: Connection, *, start_ms: int | None = None, end_ms: int | None = None
+) -> list[dict[str, Any]]:
+    """Imported cloud spend per project and currency."""
+    stmt = sa.select(
+        finops_focus_rows.c.project,
+        finops_focus_rows.c.currency,
+        sa.func.sum(finops_focus_rows.c.billed_micros).label("cost_micros"),
+        sa.func.count().label("records"),
+    ).group_by(finops_focus_rows.c.project, finops_focus_rows.c.currency)
+    if start_ms is not None:
+        stmt = stmt.where(finops_focus_rows.c.charge_period_start_ms >= start_ms)
+    if end_ms is not None:
+        stmt = stmt.where(finops_focus_rows.c.charge_period_start_ms < end_ms)
+    return [dict(r._mapping) for r in conn.execute(stmt)]
+
+
+def focus_imports(conn: Connection) -> list[dict[str, Any]]:
+    stmt = sa.select(finops_focus_imports).order_by(finops_focus_imports.c.imported_ms)
+    return [dict(r._mapping) for r in conn.execute(stmt)]

@@ -1,0 +1,255 @@
+"""SQL for governance records: role bindings, policies, gate evaluations, approval requests and decisions,
+and the AI use-case inventory. SQLAlchemy Core with bound parameters only; callers pass the connection of
+their transaction so the audit event of a change commits with it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from triops.store.tables_governance import (
+    approval_requests,
+    approvals,
+    audit_checkpoints,
+    audit_events,
+    gate_evaluations,
+    policies,
+    role_bindings,
+    use_cases,
+)
+
+# ------------------------------------------------------------------------------------- role bindings
+
+
+def insert_binding(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(sa.insert(role_bindings).values(**row))
+
+
+def find_binding(conn: Connection, principal: str, role: str, project: str) -> dict[str, Any] | None:
+    row = (
+        conn.execute(
+            sa.select(role_bindings).where(
+                role_bindings.c.principal == principal,
+                role_bindings.c.role == role,
+                role_bindings.c.project == project,
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return None if row is None else dict(row)
+
+
+def delete_binding(conn: Connection, binding_id: str) -> None:
+    conn.execute(sa.delete(role_bindings).where(role_bindings.c.id == binding_id))
+
+
+def list_bindings(
+    conn: Connection, *, principal: str | None = None, project: str | None = None
+) -> list[dict[str, Any]]:
+    stmt = sa.select(role_bindings)
+    if principal is not None:
+        stmt = stmt.where(role_bindings.c.principal == principal)
+    if project is not None:
+        stmt = stmt.where(role_bindings.c.project == project)
+    stmt = stmt.order_by(role_bindings.c.project, role_bindings.c.principal, role_bindings.c.role)
+    return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+# ------------------------------------------------------------------------------------------ policies
+
+
+def insert_policy(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(sa.insert(policies).values(**row))
+
+
+def active_policy(conn: Connection, name: str, project: str | None) -> dict[str, Any] | None:
+    row = (
+        conn.execute(
+            sa.select(policies).where(
+                policies.c.name == name,
+                policies.c.active.is_(True),
+                policies.c.project.is_(None) if project is None else policies.c.project == project,
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return None if row is None else dict(row)
+
+
+def deactivate_policy(conn: Connection, policy_id: str) -> None:
+    conn.execute(sa.update(policies).where(policies.c.id == policy_id).values(active=False))
+
+
+def list_policies(
+    conn: Connection, *, gate: str | None = None, project: str | None = None, active_only: bool = True
+) -> list[dict[str, Any]]:
+    """Policies bound to ``gate``; with ``project``, those of the project plus the workspace-wide ones."""
+    stmt = sa.select(policies)
+    if active_only:
+        stmt = stmt.where(policies.c.active.is_(True))
+    if gate is not None:
+        stmt = stmt.where(policies.c.gate == gate)
+    if project is not None:
+        stmt = stmt.where(sa.or_(policies.c.project.is_(None), policies.c.project == project))
+    return [dict(r) for r in conn.execute(stmt.order_by(policies.c.name, policies.c.created_ms)).mappings()]
+
+
+# ---------------------------------------------------------------------------------- gate evaluations
+
+
+def insert_gate_evaluation(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(sa.insert(gate_evaluations).values(**row))
+
+
+def list_gate_evaluations(
+    conn: Connection, *, subject_type: str | None = None, subject_id: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    stmt = sa.select(gate_evaluations)
+    if subject_type is not None:
+        stmt = stmt.where(gate_evaluations.c.subject_type == subject_type)
+    if subject_id is not None:
+        stmt = stmt.where(gate_evaluations.c.subject_id == subject_id)
+    stmt = stmt.order_by(gate_evaluations.c.at_ms.desc(), gate_evaluations.c.id.desc()).limit(limit)
+    return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+# ------------------------------------------------------------------------------------------ approvals
+
+
+def insert_request(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(sa.insert(approval_requests).values(**row))
+
+
+def get_request(conn: Connection, request_id: str, *, for_update: bool = False) -> dict[str, Any] | None:
+    stmt = sa.select(approval_requests).where(approval_requests.c.id == request_id)
+    if for_update and conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    row = conn.execute(stmt).mappings().first()
+    return None if row is None else dict(row)
+
+
+def latest_request(conn: Connection, gate: str, subject_type: str, subject_id: str) -> dict[str, Any] | None:
+    row = (
+        conn.execute(
+            sa.select(approval_requests)
+            .where(
+                approval_requests.c.gate == gate,
+                approval_requests.c.subject_type == subject_type,
+                approval_requests.c.subject_id == subject_id,
+            )
+            .order_by(approval_requests.c.created_ms.desc(), approval_requests.c.id.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
+    return None if row is None else dict(row)
+
+
+def list_requests(
+    conn: Connection, *, status: str | None = None, project: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    stmt = sa.select(approval_requests)
+    if status is not None:
+        stmt = stmt.where(approval_requests.c.status == status)
+    if project is not None:
+        stmt = stmt.where(approval_requests.c.project == project)
+    stmt = stmt.order_by(approval_requests.c.created_ms.desc(), approval_requests.c.id.desc()).limit(limit)
+    return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+def set_request_status(conn: Connection, request_id: str, status: str, closed_ms: int | None) -> None:
+    conn.execute(
+        sa.update(approval_requests)
+        .where(approval_requests.c.id == request_id)
+        .values(status=status, closed_ms=closed_ms)
+    )
+
+
+def insert_decision(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(sa.insert(approvals).values(**row))
+
+
+def list_decisions(conn: Connection, request_id: str) -> list[dict[str, Any]]:
+    stmt = (
+        sa.select(approvals)
+        .where(approvals.c.request_id == request_id)
+        .order_by(approvals.c.at_ms, approvals.c.id)
+    )
+    return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+# ----------------------------------------------------------------------------------------- use cases
+
+
+def insert_use_case(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(sa.insert(use_cases).values(**row))
+
+
+def update_use_case(conn: Connection, use_case_id: str, values: dict[str, Any]) -> None:
+    conn.execute(sa.update(use_cases).where(use_cases.c.id == use_case_id).values(**values))
+
+
+def get_use_case(conn: Connection, name_or_id: str) -> dict[str, Any] | None:
+    row = (
+        conn.execute(
+            sa.select(use_cases).where(sa.or_(use_cases.c.name == name_or_id, use_cases.c.id == name_or_id))
+        )
+        .mappings()
+        .first()
+    )
+    return None if row is None else dict(row)
+
+
+def list_use_cases(conn: Connection, *, project: str | None = None) -> list[dict[str, Any]]:
+    stmt = sa.select(use_cases)
+    if project is not None:
+        stmt = stmt.where(use_cases.c.project == project)
+    return [dict(r) for r in conn.execute(stmt.order_by(use_cases.c.name)).mappings()]
+
+
+# ------------------------------------------------------------------------------------------- evidence
+
+
+def governance_counts(conn: Connection) -> dict[str, int]:
+    """Row counts the framework evidence map reads."""
+
+    def count(table: sa.Table, *where: Any) -> int:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar() or 0)
+
+    return {
+        "policy": count(policies, policies.c.active.is_(True)),
+        "gate_evaluation": count(gate_evaluations),
+        "approval": count(approvals),
+        "role_binding": count(role_bindings),
+        "audit_log": count(audit_events),
+        "audit_checkpoint": count(audit_checkpoints),
+        "inventory": count(use_cases),
+    }
+
+
+def recent_ids(conn: Connection, kind: str, limit: int = 5) -> list[tuple[str, str]]:
+    """(id, label) of the most recent records of a governance evidence kind."""
+    if kind == "policy":
+        stmt: Any = sa.select(policies.c.id, policies.c.name).where(policies.c.active.is_(True)).limit(limit)
+    elif kind == "gate_evaluation":
+        stmt = sa.select(gate_evaluations.c.id, gate_evaluations.c.gate).order_by(
+            gate_evaluations.c.at_ms.desc()
+        )
+    elif kind == "approval":
+        stmt = sa.select(approvals.c.request_id, approvals.c.approver).order_by(approvals.c.at_ms.desc())
+    elif kind == "role_binding":
+        stmt = sa.select(role_bindings.c.id, role_bindings.c.principal + ":" + role_bindings.c.role)
+    elif kind == "audit_checkpoint":
+        stmt = sa.select(sa.cast(audit_checkpoints.c.seq, sa.String), audit_checkpoints.c.key_id).order_by(
+            audit_checkpoints.c.seq.desc()
+        )
+    elif kind == "inventory":
+        stmt = sa.select(use_cases.c.id, use_cases.c.name).order_by(use_cases.c.name)
+    else:
+        return []
+    return [(str(a), str(b)) for a, b in conn.execute(stmt.limit(limit))]

@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from triops.finops.costs import price_usage
-from triops.finops.focus import to_focus, write_focus
+from triops.finops.focus import export_focus, to_focus
 from triops.finops.prices import PriceBook, load_price_book
 
 PRICING_TARGET_S = 1.0
@@ -76,7 +76,9 @@ def python_pricing(frame: pl.DataFrame, book: PriceBook) -> int:
         env = row["environment"]
         wall = Decimal(str(row["wall_s"]))
         cpu_h = max(Decimal(str(row["requested_cpu"])) * wall, Decimal(str(row["cpu_s"]))) / 3600
-        mem_h = max(Decimal(str(row["requested_memory_gb"])), Decimal(row["peak_rss_bytes"]) / gib) * wall / 3600
+        mem_h = (
+            max(Decimal(str(row["requested_memory_gb"])), Decimal(row["peak_rss_bytes"]) / gib) * wall / 3600
+        )
         net = Decimal(row["bytes_read"] + row["bytes_written"]) / gib
         cost = cpu_h * book.lookup(env, "cpu_core_hour", day).unit_price
         cost += mem_h * book.lookup(env, "memory_gib_hour", day).unit_price
@@ -129,7 +131,7 @@ def main() -> None:
         rows = to_focus(export_costs, book).height
 
         def export() -> None:
-            write_focus(to_focus(export_costs, book), out)
+            export_focus(export_costs, book, out)
 
         ours_export = best(export, 2)
     peer_export = best(lambda: python_export(focus_all.head(sample)), 1) * rows / sample
@@ -140,7 +142,13 @@ def main() -> None:
     scale = 1_000_000 / n
     checks = [
         (f"price {n:,} usage records", ours_price, peer_price, n, PRICING_TARGET_S / scale),
-        (f"FOCUS 1.2 export, {rows:,} rows (Parquet)", ours_export, peer_export, rows, EXPORT_TARGET_S / scale),
+        (
+            f"FOCUS 1.2 export, {rows:,} rows (Parquet)",
+            ours_export,
+            peer_export,
+            rows,
+            EXPORT_TARGET_S / scale,
+        ),
     ]
     for name, ours, peer, count, target in checks:
         ok = ours <= target

@@ -107,3 +107,18 @@ def sqlite_store(sqlite_store_url: str) -> Iterator[Store]:
     s = create_store(sqlite_store_url)
     yield s
     s.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test gets its own TRIOPS_HOME, so nothing writes a .triops folder into the working tree, and the
+    CLI's cached workspace is closed after each test."""
+    from triops.cli import context
+
+    monkeypatch.setenv("TRIOPS_HOME", str(tmp_path_factory.mktemp("home")))
+    monkeypatch.delenv("TRIOPS_STORE_URL", raising=False)
+    yield
+    context.close_workspace()
+    context.STATE.store_url = None
+    context.STATE.token = None
+    context.STATE.debug = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 
 import pytest
@@ -235,3 +236,36 @@ def test_canonical_json_is_stable_under_key_order(payload: object) -> None:
         reordered = dict(reversed(list(payload.items())))
         assert canonical_json(reordered) == canonical_json(payload)
     assert json.loads(canonical_json(payload)) == payload
+
+
+def split_verify(events: list[AuditEvent], cuts: list[int]) -> int | None:
+    from triops.domain.audit_chain import check_tail, merge_segments, verify_segment
+
+    bounds = [0, *sorted(set(cuts)), len(events)]
+    segments = [
+        verify_segment(events[a:b], start_seq=None, start_prev=None) for a, b in itertools.pairwise(bounds)
+    ]
+    return check_tail(merge_segments(segments), {}, None).first_bad_seq
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_verifying_in_segments_finds_the_same_first_bad_seq(data: st.DataObject) -> None:
+    events = make_chain(30)
+    tamper = data.draw(st.sampled_from(["none", "modify", "delete", "rehash", "swap"]))
+    i = data.draw(st.integers(0, 28))
+    if tamper == "modify":
+        events[i] = events[i]._replace(actor="mallory")
+    elif tamper == "delete":
+        del events[i]
+    elif tamper == "rehash":
+        events[i] = rehash(events[i], actor="mallory")
+    elif tamper == "swap":
+        events[i], events[i + 1] = events[i + 1]._replace(seq=i + 1), events[i]._replace(seq=i + 2)
+    cuts = data.draw(st.lists(st.integers(1, len(events) - 1), max_size=4))
+    assert split_verify(events, cuts) == verify_events(events).first_bad_seq
+
+
+def test_deleting_a_whole_segment_is_reported_at_its_first_number() -> None:
+    events = make_chain(30)
+    assert split_verify([*events[:10], *events[20:]], [10]) == 11

@@ -14,17 +14,9 @@ from tests.finops.conftest import NOV_2, SIMPLE_CATALOG, write_catalog
 
 from triops.domain.usage import UsageRecord
 from triops.errors import InvalidInputError
-from triops.finops.costs import (
-    allocate_shared,
-    check_required_tags,
-    cost_lines,
-    filter_period,
-    period_bounds_ms,
-    price_usage,
-    rollup,
-    usage_frame,
-)
+from triops.finops.costs import check_required_tags, cost_lines, price_usage, usage_frame
 from triops.finops.prices import PriceBook, load_price_book
+from triops.finops.rollups import allocate_shared, attribute_runs, filter_period, period_bounds_ms, rollup
 
 Make = Callable[..., UsageRecord]
 
@@ -253,3 +245,12 @@ def test_malformed_usage_records_are_refused(
 
 def test_empty_usage_gives_empty_costs(book: PriceBook) -> None:
     assert price_usage([], book).height == 0
+
+
+def test_costs_are_attributed_to_model_versions_through_their_runs(book: PriceBook, make_usage: Make) -> None:
+    costs = price_usage([make_usage(run_id="a"), make_usage(run_id="b", tags={"model_version": "x@9"})], book)
+    out = attribute_runs(costs, {"a": "churn@1", "b": "churn@2"})
+    assert out["model_version"].to_list() == ["churn@1", "x@9"]
+    assert rollup(out, "model").height == 2
+    with pytest.raises(InvalidInputError, match="cannot attribute"):
+        attribute_runs(costs, {}, "team")

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from tests.finops.conftest import NOV_2
 
-from triops.domain.clock import FixedClock
+from triops.domain.clock import FixedClock, utc_ms
 from triops.domain.usage import UsageRecord
 from triops.errors import BudgetExceededError, InvalidInputError
 from triops.finops.budgets import new_budget
@@ -215,3 +215,47 @@ def test_usage_at_the_start_of_the_month_counts_in_that_month(
     svc.record_usage([make_usage(started_ms=start), make_usage(started_ms=start - 1)])
     assert svc.costs(period="2026-11").height == 1
     assert start < NOV_2
+
+
+def test_unused_artifacts_are_recommended_from_the_store(store: Store, book: PriceBook) -> None:
+    from triops.store.tables import artifacts
+
+    old = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp() * 1000)
+    with store.begin() as conn:
+        conn.execute(
+            artifacts.insert(),
+            [
+                {
+                    "sha256": "a" * 64,
+                    "size": 50 << 30,
+                    "media_type": "application/octet-stream",
+                    "created_ms": old,
+                },
+                {
+                    "sha256": "b" * 64,
+                    "size": 1 << 30,
+                    "media_type": "text/csv",
+                    "created_ms": utc_ms(CLOCK.now()),
+                },
+            ],
+        )
+    recs = service(store, book).recommend(storage_environment="lab")
+    assert [(r.kind, r.target, r.monthly_saving_micros) for r in recs] == [
+        ("unused-artifact", "a" * 64, 1_000_000)
+    ]
+
+
+def test_project_report_shows_imported_bills_beside_metered_costs(
+    store: Store, book: PriceBook, make_usage: Make, tmp_path: Path
+) -> None:
+    svc = service(store, book)
+    svc.record_usage([make_usage()])
+    out = tmp_path / "bill.csv"
+    write_focus(to_focus(price_usage([make_usage(project="churn")], book), book), out)
+    svc.import_focus(out)
+    report = svc.report("project", period="2026-11")
+    assert sorted(zip(report["source"], report["cost_micros"], strict=True)) == [
+        ("imported", 39_600),
+        ("metered", 39_600),
+    ]
+    assert "source" not in svc.report("run").columns

@@ -26,7 +26,9 @@ ABEL = Principal.from_bindings("abel", [("benefits", "approver")])
 FINN = Principal.from_bindings("finn", [("benefits", "finops")])
 
 
-def request(count: int = 1, role: Role = Role.APPROVER, expires_in_days: float | None = 30) -> ApprovalRequest:
+def request(
+    count: int = 1, role: Role = Role.APPROVER, expires_in_days: float | None = 30
+) -> ApprovalRequest:
     return ApprovalRequest(
         id="req-1",
         gate="model.stage",
@@ -76,7 +78,7 @@ def test_author_cannot_approve_their_own_model() -> None:
 
 def test_without_the_permission_the_error_names_it() -> None:
     viewer = Principal.from_bindings("vic", [("benefits", "viewer")])
-    with pytest.raises(PermissionDeniedError, match="approval.decide") as info:
+    with pytest.raises(PermissionDeniedError, match=r"approval\.decide") as info:
         check_decision(request(), [], viewer, "approve", "why not", NOW)
     assert info.value.detail["permission"] == "approval.decide"
 

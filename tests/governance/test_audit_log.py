@@ -312,3 +312,14 @@ def test_export_with_a_broken_line_names_it(tmp_path: Path) -> None:
         list(audit.read_jsonl([b"", b"{not json"]))
     with pytest.raises(InvalidInputError, match=r"line 1 .*seq"):
         list(audit.read_jsonl([b"{}"]))
+
+
+def test_large_logs_verify_in_parallel_worker_processes(sqlite_store: Store, key: AuditKey) -> None:
+    append(sqlite_store, 30)
+    audit.seal(sqlite_store, key, every=10)
+    assert audit.verify(sqlite_store, key, workers=2, parallel_min=1).ok
+    with sqlite_store.begin() as conn:
+        conn.execute(sa.delete(audit_events).where(audit_events.c.seq.in_([15, 16])))
+    report = audit.verify(sqlite_store, key, workers=3, parallel_min=1)
+    assert report.first_bad_seq == 15
+    assert report.chain.checked == 28

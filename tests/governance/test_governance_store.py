@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 
 from triops.domain.clock import FixedClock
-from triops.errors import ConflictError, GateBlockedError, InvalidInputError, NotFoundError, PermissionDeniedError
+from triops.errors import (
+    ConflictError,
+    GateBlockedError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from triops.governance import audit, compliance, gates, roles
 from triops.governance.approvals import Status
 from triops.governance.facts import GateFacts
@@ -56,7 +62,7 @@ def test_grant_list_revoke_roles_are_audited(store: Store) -> None:
     roles.grant(store, OWNER, "carl", "contributor", "benefits")
     anna = principal(store, "anna")
     require(Permission.APPROVAL_DECIDE, anna, "benefits")
-    with pytest.raises(PermissionDeniedError, match="approval.decide"):
+    with pytest.raises(PermissionDeniedError, match=r"approval\.decide"):
         require(Permission.APPROVAL_DECIDE, anna, "other")
     assert [(b.principal, b.role) for b in roles.list_bindings(store, project="benefits")] == [
         ("anna", "approver"),
@@ -69,7 +75,7 @@ def test_grant_list_revoke_roles_are_audited(store: Store) -> None:
 
 def test_only_holders_of_role_write_can_grant(store: Store) -> None:
     roles.grant(store, OWNER, "carl", "contributor", "benefits")
-    with pytest.raises(PermissionDeniedError, match="role.write"):
+    with pytest.raises(PermissionDeniedError, match=r"role\.write"):
         roles.grant(store, principal(store, "carl"), "carl", "admin", "benefits")
     assert actions(store) == ["role.grant"]
 
@@ -119,7 +125,9 @@ def test_demo_flow_fairness_policy_blocks_until_an_independent_approver_approves
     assert "needs 1 approval(s) from role approver" in str(blocked.value)
     assert blocked.value.detail["facts"]["fairness"]["max_gap"] == 0.03
 
-    request = gates.request_approval(store, dora, promote(0.03), justification="promote the champion", author="dora")
+    request = gates.request_approval(
+        store, dora, promote(0.03), justification="promote the champion", author="dora"
+    )
     with pytest.raises(PermissionDeniedError, match="separation of duties"):
         gates.decide(store, dora, request.id, "approve", "my own model is fine", clock)
     with pytest.raises(InvalidInputError, match="justification"):
@@ -141,7 +149,9 @@ def test_rules_still_block_when_approved(store: Store) -> None:
     gates.decide(store, principal(store, "anna"), request.id, "approve", "ok")
     result = gates.check_gate(store, promote(0.2), "owner")
     assert not result.passed
-    assert result.reasons == ["fair-before-production/fairness-gap: not met: the largest gap between groups is at most 0.05"]
+    assert result.reasons == [
+        "fair-before-production/fairness-gap: not met: the largest gap between groups is at most 0.05"
+    ]
 
 
 def test_a_rejection_blocks_until_a_new_request(store: Store) -> None:
@@ -208,7 +218,7 @@ def test_policy_changes_are_audited_and_replace_by_name(store: Store) -> None:
 
 def test_writing_policies_needs_policy_write(store: Store) -> None:
     roles.grant(store, OWNER, "carl", "contributor", "benefits")
-    with pytest.raises(PermissionDeniedError, match="policy.write"):
+    with pytest.raises(PermissionDeniedError, match=r"policy\.write"):
         gates.add_policies(store, principal(store, "carl"), FAIRNESS, project="benefits")
 
 
@@ -266,3 +276,18 @@ def test_compliance_report_reads_governance_evidence_and_extra_evidence(store: S
     nist = {i.id: i for i in compliance.compliance_report(store, "nist-ai-rmf").items}
     assert nist["GOVERN 1.6"].status == "present"
     assert nist["GOVERN 1.6"].evidence[0].label == USE_CASE["name"]
+
+
+def test_demo_story_blocks_refuses_self_approval_then_passes(store: Store, tmp_path: object) -> None:
+    from pathlib import Path
+
+    from triops.governance.audit import AuditKey
+    from triops.governance.demo import promote_with_approval
+
+    key = AuditKey.load_or_create(Path(str(tmp_path)) / "audit_ed25519")
+    outcome = promote_with_approval(store, promote(0.03), owner="owner", author="dora", key=key)
+    assert any("needs 1 approval(s) from role approver" in r for r in outcome.blocked_reasons)
+    assert "separation of duties" in outcome.self_approval_refused
+    assert outcome.final.passed
+    assert outcome.verify.ok
+    assert len(outcome.steps) == 7

@@ -10,7 +10,15 @@ import pytest
 
 from triops.errors import InvalidInputError
 from triops.governance.frameworks import EU_AI_ACT, EVIDENCE_KINDS, NIST_AI_RMF, Evidence, assess
-from triops.governance.inventory import CSV_COLUMNS, HighImpact, Practice, Stage, to_csv, to_json, use_case_from_dict
+from triops.governance.inventory import (
+    CSV_COLUMNS,
+    HighImpact,
+    Practice,
+    Stage,
+    to_csv,
+    to_json,
+    use_case_from_dict,
+)
 
 BENEFITS = {
     "name": "UI take-up outreach",
@@ -72,7 +80,11 @@ def test_bad_use_cases_are_refused_naming_the_field(data: dict[str, object], mes
 
 
 def test_csv_export_has_one_row_per_use_case_and_defuses_formulas() -> None:
-    evil = {**BENEFITS, "name": "=HYPERLINK(\"http://x\")", "purpose": "<script>alert('x')</script>, \"quoted\""}
+    evil = {
+        **BENEFITS,
+        "name": '=HYPERLINK("http://x")',
+        "purpose": "<script>alert('x')</script>, \"quoted\"",
+    }
     text = to_csv([use_case_from_dict(BENEFITS), use_case_from_dict(evil)])
     rows = list(csv.DictReader(io.StringIO(text)))
     assert list(rows[0]) == list(CSV_COLUMNS)
@@ -92,7 +104,8 @@ def test_json_export_round_trips_through_the_validator() -> None:
 
 def test_every_framework_item_names_known_evidence_kinds() -> None:
     for item in (*NIST_AI_RMF, *EU_AI_ACT):
-        assert item.kinds and set(item.kinds) <= set(EVIDENCE_KINDS), item.id
+        assert item.kinds, item.id
+        assert set(item.kinds) <= set(EVIDENCE_KINDS), item.id
     eu_ids = {i.id for i in EU_AI_ACT}
     assert {"Art. 9", "Art. 10", "Art. 11", "Art. 12", "Art. 13", "Art. 14", "Art. 15", "Art. 72"} <= eu_ids
     assert any(i.startswith("Annex IV") for i in eu_ids)

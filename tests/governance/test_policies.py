@@ -67,7 +67,9 @@ def test_missing_approvals_block_the_gate() -> None:
 
 
 def test_when_condition_limits_the_policy_to_matching_changes() -> None:
-    result = evaluate(parse_policies(FAIRNESS), facts(change={"to_stage": "staging"}, fairness_gaps={"dp": 0.5}))
+    result = evaluate(
+        parse_policies(FAIRNESS), facts(change={"to_stage": "staging"}, fairness_gaps={"dp": 0.5})
+    )
     assert result.passed
     assert result.policies == ()
 
@@ -128,7 +130,8 @@ def test_policy_file_loads_from_disk(tmp_path: Path) -> None:
     path.write_text(FAIRNESS)
     (policy,) = load_policy_file(path)
     assert policy.gate is Gate.MODEL_STAGE
-    assert policy.approvals is not None and policy.approvals.count == 1
+    assert policy.approvals is not None
+    assert policy.approvals.count == 1
     assert policy.rules[0].line == 7
 
 
@@ -181,8 +184,15 @@ def test_cel_syntax_error_in_a_block_expression_names_the_inner_line() -> None:
         ("gate: deployment\nrules:\n  - expr: 'true'\n", "has no 'name'"),
         ("name: x\ngate: deployment\nrules:\n  - reason: r\n", "has no 'expr'"),
         ("name: x\ngate: deployment\nrules:\n  - expr: 'true'\napprovals: {role: boss}\n", "unknown role"),
-        ("name: x\ngate: deployment\nrules:\n  - expr: 'true'\napprovals: {role: approver, count: 0}\n", "count"),
-        ("policies:\n  - name: a\n    gate: deployment\n    rules: [{expr: 'true'}]\n" * 1 + "  - name: a\n    gate: deployment\n    rules: [{expr: 'true'}]\n", "two policies"),
+        (
+            "name: x\ngate: deployment\nrules:\n  - expr: 'true'\napprovals: {role: approver, count: 0}\n",
+            "count",
+        ),
+        (
+            "policies:\n  - name: a\n    gate: deployment\n    rules: [{expr: 'true'}]\n" * 1
+            + "  - name: a\n    gate: deployment\n    rules: [{expr: 'true'}]\n",
+            "two policies",
+        ),
         ("- 1\n- 2\n", "mapping"),
         ("name: x\ngate: deployment\nrules:\n  - expr: 'true'\n  - expr: 'true'\nname: y\n", "duplicate key"),
     ],
@@ -190,7 +200,8 @@ def test_cel_syntax_error_in_a_block_expression_names_the_inner_line() -> None:
 def test_malformed_policy_files_name_the_problem_and_place(doc: str, message: str) -> None:
     err = error_of(doc)
     assert message in str(err)
-    assert err.detail["line"] >= 1 and err.detail["column"] >= 1
+    assert err.detail["line"] >= 1
+    assert err.detail["column"] >= 1
 
 
 def test_unreadable_file_is_a_policy_error(tmp_path: Path) -> None:
@@ -210,7 +221,7 @@ def test_unreadable_file_is_a_policy_error(tmp_path: Path) -> None:
     [
         'open("/etc/passwd") != null',
         '__import__("os").system("touch /tmp/triops-pwned") == 0',
-        'metrics.__class__.__subclasses__() == []',
+        "metrics.__class__.__subclasses__() == []",
         '"x".__class__ == "y"',
         'exec("import os") == null',
         'eval("1") == 1',

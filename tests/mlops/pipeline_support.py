@@ -47,4 +47,4 @@ def lite(sqlite_store: Store) -> Store:
 
 @pytest.fixture
 def artifacts(tmp_path: Path) -> Iterator[ArtifactStore]:
-    yield ArtifactStore(tmp_path / "artifacts")
+    return ArtifactStore(tmp_path / "artifacts")

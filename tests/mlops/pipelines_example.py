@@ -1,4 +1,6 @@
-"""Example pipelines for the pipeline tests: module-level, so every executor can import their steps."""
+"""Example pipelines for the pipeline tests: module-level, so every executor can import their steps.
+
+Kept light (stdlib and numpy only) so worker processes start fast; the ML example is in pipelines_ml.py."""
 
 from __future__ import annotations
 
@@ -8,9 +10,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import polars as pl
-from sklearn.linear_model import LogisticRegression
-from sklearn.tree import DecisionTreeClassifier
 
 from triops.mlops.pipelines import pipeline, step
 
@@ -39,53 +38,6 @@ def numbers(n: int = 5, offset: int = 0) -> None:
     total(doubled(make_numbers(n)), offset)
 
 
-# ---- a small ML pipeline: load → split → train two models (parallel branches) → evaluate ----
-@step
-def load(rows: int = 200, seed: int = 0) -> pl.DataFrame:
-    rng = np.random.default_rng(seed)
-    x1, x2 = rng.normal(size=rows), rng.normal(size=rows)
-    return pl.DataFrame({"x1": x1, "x2": x2, "y": (x1 + 0.5 * x2 > 0).astype(np.int64)})
-
-
-@step(outputs=["train", "test"])
-def split(data: pl.DataFrame, share: float = 0.75) -> tuple[pl.DataFrame, pl.DataFrame]:
-    cut = int(data.height * share)
-    return data.head(cut), data.tail(data.height - cut)
-
-
-@step(resources={"cpu": 1, "memory_gb": 0.5})
-def train_logistic(train: pl.DataFrame) -> LogisticRegression:
-    return LogisticRegression().fit(train.select("x1", "x2").to_numpy(), train["y"].to_numpy())
-
-
-@step(resources={"cpu": 1, "memory_gb": 0.5})
-def train_tree(train: pl.DataFrame) -> DecisionTreeClassifier:
-    return DecisionTreeClassifier(max_depth=3, random_state=0).fit(
-        train.select("x1", "x2").to_numpy(), train["y"].to_numpy()
-    )
-
-
-@step
-def evaluate(logistic: LogisticRegression, tree: DecisionTreeClassifier, test: pl.DataFrame) -> dict[str, float]:
-    x, y = test.select("x1", "x2").to_numpy(), test["y"].to_numpy()
-    return {"logistic": float(logistic.score(x, y)), "tree": float(tree.score(x, y))}
-
-
-@step
-def predictions(model: LogisticRegression, test: pl.DataFrame) -> np.ndarray:
-    return model.predict_proba(test.select("x1", "x2").to_numpy())[:, 1]
-
-
-@pipeline
-def train_models(rows: int = 200, seed: int = 0) -> None:
-    data = load(rows, seed)
-    train, test = split(data)
-    logistic = train_logistic(train)
-    tree = train_tree(train)
-    evaluate(logistic, tree, test)
-    predictions(logistic, test)
-
-
 # ---- failures ----
 @step
 def fail_if(values: list[int], marker: str = "") -> list[int]:
@@ -110,7 +62,7 @@ def fails_unless_marker(marker: str, n: int = 3) -> None:
 @pipeline
 def branches(marker: str, seconds: float = 0.5) -> None:
     """One branch fails at once; the other takes ``seconds``."""
-    fail_if(make_numbers(2), marker)
+    total(fail_if([1, 2], marker))
     slow_square(3, seconds)
 
 
@@ -154,3 +106,42 @@ def burn(i: int, seconds: float = 1.0) -> int:
 def fan_out(width: int = 4, seconds: float = 0.2) -> None:
     for i in range(width):
         burn(i, seconds)
+
+
+@step
+def vector(n: int) -> np.ndarray:
+    return np.arange(n, dtype=np.float64)
+
+
+@step
+def scaled(values: np.ndarray, factor: float) -> np.ndarray:
+    return values * factor
+
+
+@step
+def summary(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
+    return {"a": float(a.sum()), "b": float(b.sum())}
+
+
+@pipeline
+def diamond(n: int = 10) -> None:
+    v = vector(n)
+    summary(scaled(v, 2.0), scaled(v, 3.0))
+
+
+@step
+def rendezvous(me: str, other: str, directory: str, wait_s: float = 60.0) -> bool:
+    """True only if the ``other`` step is running at the same time (it touches its file while we wait)."""
+    Path(directory, me).touch()
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        if Path(directory, other).exists():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+@pipeline
+def meet(directory: str) -> None:
+    rendezvous("a", "b", directory)
+    rendezvous("b", "a", directory)

@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from triops.store.engine import create_store
-from triops.store.migrate import upgrade
+from triops.store.migrate import VERSION_TABLE, upgrade
 from triops.store.schema import metadata
 
 
@@ -16,6 +16,7 @@ def test_migrations_match_the_table_definitions(tmp_path: Path) -> None:
     store = create_store(f"sqlite:///{tmp_path / 'fresh.db'}")
     upgrade(store)
     with store.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+        diff = compare_metadata(context, metadata)
     store.dispose()
     assert diff == [], f"run `python tools/regen_initial_migration.py`: {diff}"

@@ -143,44 +143,48 @@ def cost_report_cmd(
 
 
 def cost_forecast(store: Store, *, project: str | None = None, catalog: Path | None = None) -> dict[str, Any]:
+    """Month-end forecast and anomalous days per project (or for one project)."""
     service = _service(store, catalog)
-    fc = service.forecast(project=project)
-    return {
-        "month": fc.month,
-        "as_of": fc.as_of.isoformat(),
-        "spent": _money(fc.spent_micros),
-        "forecast": _money(fc.forecast_micros),
-        "low": _money(fc.low_micros),
-        "high": _money(fc.high_micros),
-        "confidence": fc.confidence,
-        "days_observed": fc.days_observed,
-        "anomalies": [
+    projects = [project] if project else sorted(set(service.costs()["project"].to_list()))
+    forecasts, anomalies = [], []
+    for name in projects:
+        fc = service.forecast(project=name)
+        forecasts.append(
             {
+                "project": name,
+                "month": fc.month,
+                "spent": _money(fc.spent_micros),
+                "forecast": _money(fc.forecast_micros),
+                "low": _money(fc.low_micros),
+                "high": _money(fc.high_micros),
+                "days_observed": fc.days_observed,
+            }
+        )
+        anomalies += [
+            {
+                "project": name,
                 "day": a.day.isoformat(),
                 "spend": _money(a.spend_micros),
                 "median": _money(a.median_micros),
                 "score": a.score,
             }
-            for a in service.anomalies(project=project)
-        ],
-    }
+            for a in service.anomalies(project=name)
+        ]
+    return {"confidence": 0.9, "forecasts": forecasts, "anomalies": anomalies}
 
 
 @cost_app.command("forecast")
 def cost_forecast_cmd(
-    project: Annotated[str | None, typer.Option(help="one project (default: all)")] = None,
+    project: Annotated[str | None, typer.Option(help="one project (default: each project)")] = None,
     catalog: CatalogOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Month-end forecast with a 90 % interval, and anomalous days."""
+    """Month-end forecast per project with a 90 % interval, and anomalous days."""
     result = cost_forecast(_open_store(), project=project, catalog=catalog)
     if as_json:
         typer.echo(json.dumps(result, indent=2))
         return
-    console.print(
-        f"{result['month']}: spent {result['spent']}, forecast {result['forecast']} "
-        f"(90 % interval {result['low']} .. {result['high']})"
-    )
+    _print(result["forecasts"], False, "month-end forecast (90 % interval low..high)")
     if result["anomalies"]:
         _print(result["anomalies"], False, "anomalous days (modified z-score > 3.5)")
 

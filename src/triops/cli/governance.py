@@ -48,6 +48,10 @@ def _json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
 
 
+def _say(text: str) -> None:
+    _console().print(text, highlight=False, soft_wrap=True)
+
+
 def _table(title: str, columns: list[str], rows: list[list[str]]) -> None:
     from rich.markup import escape
     from rich.table import Table
@@ -162,7 +166,7 @@ def audit_seal(
     key = key_for(home, configured, create=True)
     assert key is not None
     signed = audit.seal(store, key, every=every)
-    _console().print(f"signed {len(signed)} checkpoint(s) with key {key.key_id} ({key.path})")
+    _say(f"signed {len(signed)} checkpoint(s) with key {key.key_id} ({key.path})")
 
 
 @audit_app.command("export")
@@ -178,7 +182,7 @@ def audit_export(
         return
     with out.open("wb") as fh:
         count = audit.export_jsonl(store, fh)
-    _console().print(f"wrote {count} events to {out}", highlight=False)
+    _say(f"wrote {count} events to {out}")
 
 
 def event_rows(store: Store, limit: int, object_id: str | None, project: str | None) -> list[dict[str, Any]]:
@@ -231,14 +235,14 @@ def print_gate(result: GateResult, as_json: bool) -> None:
         _json(result.to_dict())
         return
     verdict = "[green]PASS[/]" if result.passed else "[bold red]FAIL[/]"
-    _console().print(f"gate {result.gate}: {verdict} ({len(result.policies)} policies applied)")
+    _say(f"gate {result.gate}: {verdict} ({len(result.policies)} policies applied)")
     _table(
         "rules",
         ["policy", "rule", "result", "reason"],
         [[r.policy, r.rule, "pass" if r.passed else "FAIL", r.reason] for r in result.rules],
     )
     for missing in result.approvals_missing:
-        _console().print(f"[yellow]approvals:[/] {missing}", highlight=False)
+        _say(f"[yellow]approvals:[/] {missing}")
 
 
 def check_policies(
@@ -275,7 +279,7 @@ def policy_check(
     store = _workspace_store()[0] if policy_file is None else None
     result = check_policies(store, policy_file, facts)
     if isinstance(result, int):
-        _console().print(f"[green]{policy_file}: {result} policies, syntax OK[/]", highlight=False)
+        _say(f"[green]{policy_file}: {result} policies, syntax OK[/]")
         return
     print_gate(result, as_json)
     if not result.passed:
@@ -297,7 +301,7 @@ def policy_add(
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError(f"cannot read policy file {policy_file}: {exc}") from exc
     added = add_policies(store, _actor(store, user), text, source=str(policy_file), project=project)
-    _console().print(f"added {len(added)} policies: {', '.join(p.name for p in added)}", highlight=False)
+    _say(f"added {len(added)} policies: {', '.join(p.name for p in added)}")
 
 
 def policy_rows(store: Store, gate: str | None, project: str | None) -> list[dict[str, Any]]:
@@ -353,7 +357,7 @@ def policy_remove(
 
     store, _, _, user = _workspace_store()
     remove_policy(store, _actor(store, user), name, project=project)
-    _console().print(f"removed policy {name}", highlight=False)
+    _say(f"removed policy {name}")
 
 
 # -------------------------------------------------------------------------------------------------- role
@@ -370,7 +374,7 @@ def role_grant(
 
     store, _, _, actor = _workspace_store()
     binding = grant(store, _actor(store, actor), user, role, project)
-    _console().print(f"granted {binding.role} to {binding.principal} in {binding.project}", highlight=False)
+    _say(f"granted {binding.role} to {binding.principal} in {binding.project}")
 
 
 @role_app.command("revoke")
@@ -384,7 +388,7 @@ def role_revoke(
 
     store, _, _, actor = _workspace_store()
     binding = revoke(store, _actor(store, actor), user, role, project)
-    _console().print(f"revoked {binding.role} from {binding.principal} in {binding.project}", highlight=False)
+    _say(f"revoked {binding.role} from {binding.principal} in {binding.project}")
 
 
 @role_app.command("list")
@@ -439,11 +443,9 @@ def inventory_add(
 
     store, _, _, user = _workspace_store()
     use_case = add_use_case(store, _actor(store, user), _read_data_file(file), replace=replace)
-    _console().print(
-        f"{'updated' if replace else 'added'} use case {use_case.name} ({use_case.id})", highlight=False
-    )
+    _say(f"{'updated' if replace else 'added'} use case {use_case.name} ({use_case.id})")
     for gap in use_case.gaps():
-        _console().print(f"[yellow]gap:[/] {gap}", highlight=False)
+        _say(f"[yellow]gap:[/] {gap}")
 
 
 @inventory_app.command("list")
@@ -481,10 +483,15 @@ def inventory_export(
         sys.stdout.write(text)
     else:
         out.write_text(text, encoding="utf-8")
-        _console().print(f"wrote {out}", highlight=False)
+        _say(f"wrote {out}")
 
 
 # -------------------------------------------------------------------------------------------- compliance
+
+
+@compliance_app.callback()
+def _compliance() -> None:
+    """Framework evidence reports (NIST AI RMF, EU AI Act)."""
 
 
 def print_report(report: FrameworkReport, as_json: bool, missing_only: bool) -> None:
@@ -493,7 +500,7 @@ def print_report(report: FrameworkReport, as_json: bool, missing_only: bool) -> 
         return
     items = [i for i in report.items if not missing_only or i.status != "present"]
     colour = {"present": "green", "partial": "yellow", "missing": "red"}
-    _console().print(
+    _say(
         f"{report.framework}: {report.count('present')} present, {report.count('partial')} partial, "
         f"{report.count('missing')} missing"
     )

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from triops.cli import context, db, runs, server, tokens
+from triops.cli import context, db, runs, server, strategy, tokens
 from triops.cli.context import STATE
 
 app = typer.Typer(
@@ -41,6 +41,7 @@ def _global_options(
 app.add_typer(runs.app, name="runs", help="List, show and compare runs.")
 app.add_typer(db.app, name="db", help="Store maintenance (migrations).")
 app.add_typer(tokens.app, name="token", help="API tokens for the server.")
+strategy.register(app)
 app.command("init", help="Create a workspace store in ./.triops (or TRIOPS_HOME / --store).")(db.init)
 app.command("server", help="Run the triops REST API server.")(server.serve)
 

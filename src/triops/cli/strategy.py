@@ -228,12 +228,24 @@ def assess_maturity(
         Path | None, typer.Option(help="also write the result JSON here (input of `triops roadmap`)")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    from_store: Annotated[
+        bool, typer.Option("--from-store/--no-store", help="read evidence from the workspace store")
+    ] = True,
+    save: Annotated[bool, typer.Option("--save/--no-save", help="keep the result in the store")] = True,
 ) -> None:
     """Assess maturity per dimension and pillar; each answer labelled evidence or self-reported."""
     from triops.strategy.maturity import StoreEvidence, assess, load_model, read_answer_file
 
     model = load_model()
-    ev = StoreEvidence.from_dict(_read_json(evidence, "evidence file")) if evidence else None
+    if evidence is not None:
+        ev: StoreEvidence | None = StoreEvidence.from_dict(_read_json(evidence, "evidence file"))
+    elif from_store:
+        from triops.cli.context import open_workspace
+        from triops.workspace.evidence import collect_evidence
+
+        ev = collect_evidence(open_workspace().store)
+    else:
+        ev = None
     given: dict[str, Any] = read_answer_file(answers) if answers else {}
     if answers is None and interactive:
         for d in model.dimensions:
@@ -244,12 +256,26 @@ def assess_maturity(
             )
             given[d.id] = int(Prompt.ask("Level", choices=["0", "1", "2", "3", "4"], console=console))
     result = assess(given, ev, model=model)
+    if from_store and save:
+        _save_assessment(result)
     if out is not None:
         _write(out, json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
     if as_json:
         _emit_json(result.to_dict())
         return
     console.print(maturity_table(result))
+
+
+def _save_assessment(result: Any) -> None:
+    from triops.cli.context import open_workspace
+    from triops.domain.clock import utc_ms
+    from triops.store.repositories.assessments import save_assessment
+
+    ws = open_workspace()
+    payload = result.to_dict()
+    summary = {"overall": result.overall, "pillars": {p.pillar: p.level for p in result.pillars}}
+    now = utc_ms(ws.clock.now())
+    ws.store.write(lambda conn: save_assessment(conn, "maturity", summary, payload, now))
 
 
 def maturity_table(result: Any) -> Table:

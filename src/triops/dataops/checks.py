@@ -35,11 +35,15 @@ def check(
     query: str | None = None,
     clock: Clock | None = None,
     samples: int = MAX_SAMPLES,
-    streaming: bool = True,
+    streaming: bool | None = None,
 ) -> CheckReport:
-    """Check ``data`` (path, frame, Source or SQLAlchemy URL with table/query) against ``contract``."""
+    """Check ``data`` (path, frame, Source or SQLAlchemy URL with table/query) against ``contract``.
+
+    ``streaming`` defaults to True for files (bounded memory) and False for in-memory frames (faster)."""
     clock = clock or SystemClock()
     source = open_source(data, name=name, table=table, query=query)
+    if streaming is None:
+        streaming = source.path is not None
     obj = schema_object(contract, schema)
     rules = compile_rules(contract, obj)
     wanted = [str(p.name) for p in columns(obj)]
@@ -129,7 +133,8 @@ def _run(
             count = int(row[f"__r{i}"] or 0)
             failing[rule.id] = count
             results.append(_row_result(rule, count, row_count))
-    sampled = _samples(lf, source, flags, [r for r in results if r.failing_rows and r.rule in flags], samples)
+    failed = [r for r in results if r.failing_rows and r.rule in flags]
+    sampled = _samples(lf, source, {r.id: r for r in rules}, flags, failed, samples, streaming)
     results = [_with_samples(r, sampled.get(r.rule, ())) for r in results]
     return CheckReport(
         dataset=source.name,
@@ -276,26 +281,69 @@ def _sql_values(
 
 
 def _samples(
-    lf: pl.LazyFrame, source: Source, flags: Mapping[str, pl.Expr], failed: list[RuleResult], limit: int
+    lf: pl.LazyFrame,
+    source: Source,
+    rules: Mapping[str, Rule],
+    flags: Mapping[str, pl.Expr],
+    failed: list[RuleResult],
+    limit: int,
+    streaming: bool,
 ) -> dict[str, list[dict[str, Any]]]:
+    """Up to ``limit`` failing rows per failing rule. Each rule is a filter + head, which the streaming
+    engine ends as soon as enough rows are found; duplicates are first reduced to a few repeated keys so
+    marking them needs no whole-column state."""
     if not failed or limit <= 0:
         return {}
-    keep = [f"__k{i}" for i in range(len(failed))]
-    marks = [
-        (flags[r.rule] & (flags[r.rule].cast(pl.UInt32).cum_sum() <= limit)).alias(k)
-        for r, k in zip(failed, keep, strict=True)
-    ]
-    query = lf.with_row_index("__row__").with_columns(marks).filter(pl.any_horizontal(keep))
-    frame = source.collect([query], streaming=False)[0]
+    marks = dict(flags)
+    dups = [rules[r.rule] for r in failed if rules[r.rule].kind in ("unique", "duplicate_values")]
+    if dups:
+        key_queries = [_repeated_keys(lf, _dup_cols(r), limit) for r in dups]
+        for rule, keys in zip(dups, source.collect(key_queries, streaming=streaming), strict=True):
+            cols = _dup_cols(rule)
+            if len(cols) == 1:
+                marks[rule.id] = pl.col(cols[0]).is_in(keys.get_column(cols[0]).implode())
+            else:
+                marks[rule.id] = pl.struct(cols).is_in(keys.select(pl.struct(cols)).to_series().implode())
+    base = lf.with_row_index("__row__")
+    found: dict[str, pl.DataFrame] = {}
+    if not streaming:
+        # in memory, look in the first rows first: failures are usually spread, so a slice finds enough of
+        # them without evaluating expensive rules (regexes) on the whole frame a second time
+        head = base.slice(0, _FIRST_SLICE)
+        for r, frame in zip(
+            failed,
+            source.collect([head.filter(marks[r.rule]).head(limit) for r in failed], streaming=False),
+            strict=True,
+        ):
+            if frame.height >= min(limit, r.failing_rows):
+                found[r.rule] = frame
+    rest = [r for r in failed if r.rule not in found]
+    if rest:
+        frames = source.collect([base.filter(marks[r.rule]).head(limit) for r in rest], streaming=streaming)
+        found.update({r.rule: f for r, f in zip(rest, frames, strict=True)})
     out: dict[str, list[dict[str, Any]]] = {}
-    data_cols = [c for c in frame.columns if c not in keep and c != "__row__"]
-    for result, k in zip(failed, keep, strict=True):
-        part = frame.filter(pl.col(k)).head(limit)
+    for result in failed:
+        frame = found[result.rule]
+        data_cols = [c for c in frame.columns if c != "__row__"]
         out[result.rule] = [
             {"row": int(r["__row__"]), "values": {c: _jsonable(r[c]) for c in data_cols}}
-            for r in part.iter_rows(named=True)
+            for r in frame.iter_rows(named=True)
         ]
     return out
+
+
+_FIRST_SLICE = 1 << 16
+
+
+def _repeated_keys(lf: pl.LazyFrame, cols: list[str], limit: int) -> pl.LazyFrame:
+    """A few values that occur more than once: sorting puts repeats side by side (cheaper than hashing)."""
+    ordered = lf.select(cols).drop_nulls().sort(cols)
+    same = pl.all_horizontal([pl.col(c) == pl.col(c).shift(1) for c in cols])
+    return ordered.filter(same).unique(maintain_order=True).head(limit)
+
+
+def _dup_cols(rule: Rule) -> list[str]:
+    return [str(c) for c in rule.params.get("properties", [rule.column])]
 
 
 def _with_samples(result: RuleResult, samples: list[dict[str, Any]] | tuple[()]) -> RuleResult:

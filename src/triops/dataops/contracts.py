@@ -88,8 +88,16 @@ def parse_contract(text: str, *, where: str = "<text>") -> Contract:
     return contract
 
 
+_FIRST_KEYS = ("apiVersion", "kind", "id", "name", "version", "status")
+
+
 def dump_contract(contract: Contract) -> str:
-    return contract.to_yaml()
+    """ODCS YAML with the identifying keys first, as the standard's examples write them."""
+    data = contract.model_dump(exclude_defaults=True, exclude_none=True, by_alias=True)
+    ordered = {k: data[k] for k in _FIRST_KEYS if k in data} | {
+        k: v for k, v in data.items() if k not in _FIRST_KEYS
+    }
+    return yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True)
 
 
 def save_contract(contract: Contract, path: str | Path) -> Path:

@@ -119,16 +119,13 @@ def row_failure(rule: Rule, value: pl.Expr, type_bad: pl.Expr, dtype: pl.DataTyp
 
 
 def failing_count(rule: Rule, flag: pl.Expr) -> pl.Expr:
-    """Number of failing rows. For uniqueness that is the rows beyond each value's first occurrence, which
-    streams (``n_unique``) instead of needing every duplicate marked."""
-    if rule.kind == "unique":
-        col = pl.col(str(rule.column))
-        return (col.count() - col.drop_nulls().n_unique()).cast(pl.Int64)
+    """Number of failing rows. For uniqueness: the rows beyond each value's first occurrence, counted on the
+    sorted values (a repeat sits next to its twin), which is never slower than hashing for ``n_unique``."""
+    cols = [str(c) for c in rule.params.get("properties", [rule.column])]
+    if rule.kind == "unique" or (rule.kind == "duplicate_values" and len(cols) == 1):
+        ordered = pl.col(cols[0]).drop_nulls().sort()
+        return (ordered == ordered.shift(1)).sum().cast(pl.Int64)
     if rule.kind == "duplicate_values":
-        cols = [str(c) for c in rule.params.get("properties", [rule.column])]
-        if len(cols) == 1:
-            col = pl.col(cols[0])
-            return (col.count() - col.drop_nulls().n_unique()).cast(pl.Int64)
         return (pl.len() - pl.struct(cols).n_unique()).cast(pl.Int64)
     return flag.sum().cast(pl.Int64)
 

@@ -170,7 +170,7 @@ def _file_source(path: Path, *, name: str | None, separator: str | None) -> Sour
             if handle.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
                 raise InvalidInputError(
                     f"{path} is UTF-16, not UTF-8",
-                    hint=f"convert it first, e.g. `iconv -f utf-16 -t utf-8 {path.name} > fixed{path.suffix}`",
+                    hint=f"convert it first: `iconv -f utf-16 -t utf-8 {path.name} > fixed{path.suffix}`",
                     detail={"encoding": "utf-16"},
                 )
     sep = separator or ("\t" if path.suffix.lower() == ".tsv" else ",")

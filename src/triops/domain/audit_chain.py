@@ -205,6 +205,8 @@ class ChainReport:
     checkpoints_checked: int = 0
     last_seq: int = 0
     last_hash: str = GENESIS_HASH
+    first_seq: int = 0
+    first_prev: str = ""
     problems: list[ChainProblem] = field(default_factory=list)
 
     @property
@@ -230,16 +232,17 @@ class ChainReport:
         }
 
 
-def verify_events(
+def verify_segment(
     events: Iterable[Sequence[Any]],
     *,
     checkpoints: Mapping[int, str] | None = None,
-    head_seq: int | None = None,
+    start_seq: int | None = 1,
+    start_prev: str | None = GENESIS_HASH,
 ) -> ChainReport:
-    """Re-hash a chain read in ``seq`` order (rows in ``EVENT_COLUMNS`` order) and report where it breaks.
+    """Re-hash events read in ``seq`` order (rows in ``EVENT_COLUMNS`` order) and report where they break.
 
-    ``checkpoints`` maps a sequence number to the event hash a *verified* signed checkpoint recorded;
-    ``head_seq`` is the last sequence number the store's head says was written. Both catch a truncated tail.
+    ``start_seq``/``start_prev`` are the number and link the first event must have; ``None`` takes them
+    from the first event (a segment of a longer chain, whose boundaries ``merge_segments`` checks).
     """
     report = ChainReport()
     pins = dict(checkpoints or {})
@@ -247,11 +250,17 @@ def verify_events(
     dumps = orjson.dumps
     fragment = orjson.Fragment
     sha256 = hashlib.sha256
-    expected = 1
-    prev = GENESIS_HASH
+    expected = -1 if start_seq is None else start_seq
+    prev = "" if start_prev is None else start_prev
     checked = 0
     for row in events:
         seq, at_ms, actor, action, otype, oid, project, before_json, after_json, prev_hash, digest = row
+        if checked == 0:
+            report.first_seq, report.first_prev = seq, prev_hash
+            if start_seq is None:
+                expected = seq
+            if start_prev is None:
+                prev = prev_hash
         checked += 1
         if seq != expected:
             if seq > expected:
@@ -285,11 +294,19 @@ def verify_events(
         prev = digest
         expected = seq + 1 if seq >= expected else expected
     report.checked = checked
-    report.last_seq = expected - 1
-    report.last_hash = prev
-    report.checkpoints_checked = len(pins)
-    last = expected - 1
-    beyond = [c for c in pinned if c > last]
+    if checked:
+        report.last_seq = expected - 1
+        report.last_hash = prev
+    else:
+        report.last_seq = (start_seq or 1) - 1
+        report.last_hash = start_prev or GENESIS_HASH
+    return report
+
+
+def check_tail(report: ChainReport, checkpoints: Mapping[int, str], head_seq: int | None) -> ChainReport:
+    """Add a ``truncated`` problem if a signed checkpoint or the head lies beyond the last event."""
+    last = report.last_seq
+    beyond = sorted(c for c in checkpoints if c > last)
     if beyond:
         report.add(
             last + 1,
@@ -298,4 +315,42 @@ def verify_events(
         )
     elif head_seq is not None and head_seq > last:
         report.add(last + 1, "truncated", f"events after {last} are missing; the log head says {head_seq}")
+    report.checkpoints_checked = len(checkpoints)
     return report
+
+
+def merge_segments(segments: Sequence[ChainReport]) -> ChainReport:
+    """Join the reports of consecutive segments (each verified with ``start_seq=None, start_prev=None``),
+    checking that each segment continues the one before it."""
+    merged = ChainReport()
+    expected, prev = 1, GENESIS_HASH
+    for seg in segments:
+        if seg.checked:
+            first = seg.first_seq
+            if first > expected:
+                merged.add(expected, "missing", f"events {expected}..{first - 1} are missing (deleted)")
+            if seg.first_prev != prev:
+                merged.add(
+                    first, "broken_link", f"event {first} does not link to the hash of the event before it"
+                )
+            expected, prev = seg.last_seq + 1, seg.last_hash
+        merged.checked += seg.checked
+        for problem in seg.problems:
+            merged.add(problem.seq, problem.kind, problem.message)
+    merged.last_seq, merged.last_hash = expected - 1, prev
+    return merged
+
+
+def verify_events(
+    events: Iterable[Sequence[Any]],
+    *,
+    checkpoints: Mapping[int, str] | None = None,
+    head_seq: int | None = None,
+) -> ChainReport:
+    """Verify a whole chain from its first event: hashes, links, numbering, checkpoints and its tail.
+
+    ``checkpoints`` maps a sequence number to the event hash a *verified* signed checkpoint recorded;
+    ``head_seq`` is the last sequence number the store's head says was written. Both catch a truncated tail.
+    """
+    pins = dict(checkpoints or {})
+    return check_tail(verify_segment(events, checkpoints=pins), pins, head_seq)

@@ -22,7 +22,8 @@ from typing import Any, Protocol
 from triops.domain.clock import Clock, SystemClock, utc_ms
 from triops.domain.ids import new_id
 from triops.errors import BudgetExceededError, InvalidInputError
-from triops.finops.costs import MICROS, format_money
+from triops.finops.costs import MICROS
+from triops.finops.rollups import format_money
 
 PERIODS = ("month", "quarter", "year")
 SCOPES = ("project", "team")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from triops.errors import InvalidInputError
-from triops.finops.costs import cost_lines
+from triops.finops.costs import RESOURCE_COLUMNS, cost_lines
 from triops.finops.focus_spec import BY_NAME, COLUMNS, MANDATORY, FocusColumn
 from triops.finops.prices import PriceBook
 
@@ -59,10 +59,29 @@ def to_focus(
     service_name: str = "triops pipelines",
 ) -> pl.DataFrame:
     """FOCUS 1.2 rows (FOCUS columns first, then ``x_`` columns) from priced cost records."""
+    return focus_plan(
+        costs,
+        book,
+        billing_account_id=billing_account_id,
+        billing_account_name=billing_account_name,
+        service_name=service_name,
+    ).collect()
+
+
+def focus_plan(
+    costs: pl.DataFrame,
+    book: PriceBook,
+    *,
+    billing_account_id: str = "triops",
+    billing_account_name: str | None = "triops metered usage",
+    service_name: str = "triops pipelines",
+) -> pl.LazyFrame:
+    """The FOCUS 1.2 projection as a lazy query, so an export can stream it straight to a file."""
     import polars as pl
 
     lines = (
         cost_lines(costs)
+        .lazy()
         .filter(pl.col("quantity") > 0)
         .with_columns(
             _scaled_decimal(pl.col("line_micros"), DECIMAL[1]).alias("_cost"),
@@ -70,7 +89,7 @@ def to_focus(
             _float_to_decimal(pl.col("unit_price_micros") * 1e-6, QUANTITY_SCALE).alias("_price"),
         )
     )
-    envs = lines["environment"].unique().to_list()
+    envs = costs["environment"].unique().to_list()
     provider = {e: book.environment(e).provider for e in envs}
     region = {e: book.environment(e).region for e in envs}
     start = pl.from_epoch(pl.col("started_ms"), time_unit="ms").dt.replace_time_zone("UTC")
@@ -148,21 +167,30 @@ def to_focus(
     )
 
 
-def write_focus(frame: pl.DataFrame, out: Path) -> Path:
-    """Write ``.parquet`` or ``.csv`` (ISO 8601 UTC times with ``Z``), chosen by the file suffix."""
+def write_focus(frame: pl.DataFrame | pl.LazyFrame, out: Path) -> Path:
+    """Write ``.parquet`` or ``.csv`` (ISO 8601 UTC times with ``Z``), chosen by the file suffix.
+    A lazy frame is streamed to the file without being collected first."""
     import polars as pl
 
     suffix = out.suffix.lower()
-    if suffix == ".parquet":
-        frame.write_parquet(out)
-    elif suffix == ".csv":
-        times = [c for c, t in frame.schema.items() if isinstance(t, pl.Datetime)]
-        frame.with_columns(pl.col(c).dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ") for c in times).write_csv(out)
-    else:
+    if suffix not in (".parquet", ".csv"):
         raise InvalidInputError(
             f"cannot write FOCUS to {out.name!r}", hint="use a .parquet or .csv file name"
         )
+    lazy = frame.lazy()
+    if suffix == ".parquet":
+        lazy.sink_parquet(out, compression="snappy", statistics=False)
+    else:
+        times = [c for c, t in lazy.collect_schema().items() if isinstance(t, pl.Datetime)]
+        lazy.with_columns(pl.col(c).dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ") for c in times).sink_csv(out)
     return out
+
+
+def export_focus(costs: pl.DataFrame, book: PriceBook, out: Path) -> int:
+    """Write priced costs to ``out`` as FOCUS 1.2; returns the number of rows written."""
+    plan = focus_plan(costs, book)
+    write_focus(plan, out)
+    return sum(int((costs[qty] > 0).sum()) for qty, _, _ in RESOURCE_COLUMNS.values())
 
 
 def read_focus(path: Path) -> pl.DataFrame:

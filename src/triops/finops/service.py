@@ -17,15 +17,9 @@ from triops.domain.ids import new_id
 from triops.domain.usage import UsageRecord
 from triops.errors import InvalidInputError
 from triops.finops import budgets as B
-from triops.finops.costs import (
-    convert_micros,
-    empty_costs,
-    period_bounds_ms,
-    price_usage,
-    rollup,
-    usage_frame,
-)
+from triops.finops.costs import empty_costs, price_usage, usage_frame
 from triops.finops.prices import PriceBook
+from triops.finops.rollups import convert_micros, period_bounds_ms, rollup
 from triops.store.engine import Store
 from triops.store.repositories import finops as repo
 
@@ -118,7 +112,37 @@ class FinOpsService:
             return usage_frame(repo.usage_rows(conn, project=project))
 
     def report(self, by: str, *, period: str | None = None, currency: str | None = None) -> pl.DataFrame:
-        return rollup(self.costs(period=period), by, currency=currency, rates=self.book.rates or None)
+        """Metered cost per ``by``; per project, imported FOCUS rows are added with ``source`` = imported."""
+        import polars as pl
+
+        metered = rollup(self.costs(period=period), by, currency=currency, rates=self.book.rates or None)
+        if by != "project":
+            return metered
+        metered = metered.with_columns(pl.lit("metered").alias("source"))
+        imported = self.imported_totals(period=period)
+        if not imported:
+            return metered
+        rows = pl.DataFrame(imported).select(
+            pl.col("project").cast(pl.String),
+            pl.col("currency").cast(pl.String),
+            pl.col("cost_micros").cast(pl.Int64),
+            pl.col("records").cast(pl.UInt32),
+            pl.lit("imported").alias("source"),
+        )
+        both = pl.concat([metered.with_columns(pl.col("records").cast(pl.UInt32)), rows], how="vertical")
+        if currency is not None:
+            both = both.with_columns(
+                pl.Series(
+                    "cost_micros",
+                    [
+                        convert_micros(int(a), c, currency, self.book.rates)
+                        for a, c in zip(both["cost_micros"], both["currency"], strict=True)
+                    ],
+                    dtype=pl.Int64,
+                ),
+                pl.lit(currency).alias("currency"),
+            )
+        return both.sort("cost_micros", descending=True)
 
     # -- budgets (SpendSource) ---------------------------------------------------------------------
     def set_budget(self, budget: B.Budget) -> B.Budget:
@@ -232,22 +256,37 @@ class FinOpsService:
 
         return daily_anomalies(self.daily_spend(project=project))
 
-    def recommend(self, *, project: str | None = None) -> list[Recommendation]:
-        from triops.finops.recommend import over_requested, repeated_work
+    def recommend(
+        self, *, project: str | None = None, storage_environment: str | None = None, idle_days: int = 90
+    ) -> list[Recommendation]:
+        """Over-requested resources and repeated work (from metered usage) and unused artifacts (priced at
+        ``storage_environment``'s storage price; default ``local`` when the catalog has it). Cheaper models
+        need serving data: see ``recommend.cheaper_model``."""
+        from triops.finops.recommend import ArtifactUse, over_requested, repeated_work, unused_artifacts
 
         usage = self.usage(project=project)
         costs = self.costs(project=project)
-        if costs.height == 0:
-            return []
-        return over_requested(usage, costs) + repeated_work(costs, usage)
+        found: list[Recommendation] = []
+        if costs.height:
+            found += over_requested(usage, costs) + repeated_work(costs, usage)
+        if storage_environment is None and "local" in self.book.environments:
+            storage_environment = "local"
+        if project is None and storage_environment is not None:
+            now = self.clock.now()
+            with self.store.connect() as conn:
+                arts = [
+                    ArtifactUse(str(a["name"]), int(a["size"]), int(a["last_used_ms"]))
+                    for a in repo.artifact_last_use(conn)
+                ]
+            price = self.book.lookup(storage_environment, "storage_gib_month", now.date())
+            found += unused_artifacts(arts, price.unit_price, price.currency, now, idle_days=idle_days)
+        return sorted(found, key=lambda r: -r.monthly_saving_micros)
 
     # -- FOCUS ---------------------------------------------------------------------------------------
     def export_focus(self, out: Path, *, period: str | None = None) -> int:
-        from triops.finops.focus import to_focus, write_focus
+        from triops.finops.focus import export_focus
 
-        frame = to_focus(self.costs(period=period), self.book)
-        write_focus(frame, out)
-        return frame.height
+        return export_focus(self.costs(period=period), self.book, out)
 
     def import_focus(self, path: Path, *, default_project: str | None = None) -> tuple[str, int]:
         """Validate, allocate and store a provider's FOCUS file in one transaction (all or nothing)."""

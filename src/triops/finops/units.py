@@ -12,8 +12,9 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING
 
 from triops.errors import InvalidInputError
-from triops.finops.costs import MICROS, rollup
+from triops.finops.costs import MICROS
 from triops.finops.prices import GPU_PREFIX, PriceBook
+from triops.finops.rollups import rollup
 
 if TYPE_CHECKING:
     import polars as pl

@@ -27,15 +27,20 @@ from triops.domain.audit_chain import (
     AuditEvent,
     ChainReport,
     canonical_json,
+    check_tail,
     checkpoint_payload,
+    merge_segments,
     verify_events,
+    verify_segment,
 )
 from triops.domain.clock import Clock, SystemClock, utc_ms
 from triops.errors import ConfigError, InvalidInputError
 from triops.store import audit as audit_store
-from triops.store.engine import Store
+from triops.store.engine import Store, create_store
 
 DEFAULT_EVERY = 1000
+PARALLEL_MIN_EVENTS = 200_000
+MAX_WORKERS = 4
 KEY_FILE_NAME = "audit_ed25519"
 
 
@@ -210,14 +215,53 @@ def trusted_checkpoints(
     return pins
 
 
-def verify(store: Store, key: AuditKey | None) -> VerifyReport:
-    """Verify the stored chain against its hashes, its head and the signed checkpoints."""
+def _verify_range(url: str, after_seq: int, up_to: int | None, pins: dict[int, str]) -> ChainReport:
+    """One worker's share of a parallel verification: a segment read over its own connection."""
+    store = create_store(url)
+    try:
+        with store.connect() as conn:
+            rows = audit_store.iter_rows(conn, after_seq=after_seq, up_to=up_to)
+            return verify_segment(rows, checkpoints=pins, start_seq=None, start_prev=None)
+    finally:
+        store.dispose()
+
+
+def _parallel_ok(store: Store) -> bool:
+    return not (store.dialect == "sqlite" and (":memory:" in store.url or store.url.rstrip("/") == "sqlite:"))
+
+
+def verify(
+    store: Store, key: AuditKey | None, *, workers: int | None = None, parallel_min: int = PARALLEL_MIN_EVENTS
+) -> VerifyReport:
+    """Verify the stored chain against its hashes, its head and the signed checkpoints.
+
+    Logs of ``parallel_min`` events or more are split into one segment a worker process (default: a
+    worker a CPU, at most 4); the segments' boundaries are then checked like any other link.
+    """
+    workers = workers if workers is not None else min(os.cpu_count() or 1, MAX_WORKERS)
     with store.connect() as conn:
         rows = audit_store.list_checkpoints(conn)
         head_seq, _ = audit_store.head(conn)
         signatures = ChainReport()
         pins = trusted_checkpoints(rows, key, signatures)
-        chain = verify_events(audit_store.iter_rows(conn), checkpoints=pins, head_seq=head_seq)
+        if workers < 2 or head_seq < parallel_min or not _parallel_ok(store):
+            chain = verify_events(audit_store.iter_rows(conn), checkpoints=pins, head_seq=head_seq)
+        else:
+            chain = None
+    if chain is None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        bounds = [head_seq * i // workers for i in range(workers)]
+        ups: list[int | None] = [
+            *bounds[1:],
+            None,
+        ]  # the last segment is open-ended: rows past the head count
+        # fork (where there is one) starts workers without re-importing; they open their own connections
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
+            segments = list(pool.map(_verify_range, [store.url] * workers, bounds, ups, [pins] * workers))
+        chain = check_tail(merge_segments(segments), pins, head_seq)
     for problem in signatures.problems:
         chain.add(problem.seq, problem.kind, problem.message)
     chain.checkpoints_checked = len(rows) if key is not None else 0

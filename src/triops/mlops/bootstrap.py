@@ -170,21 +170,22 @@ def classification_replicates(
     seed: int = 0,
     ece_bins: int = 10,
     max_cells: int = 2000,
+    exact_budget: int = EXACT_BUDGET,
 ) -> tuple[dict[str, FloatArray], dict[str, float], bool]:
     """Bootstrap replicates of every classification metric, the metrics on the cells, and exactness.
 
     ``y`` holds 1.0 for the positive class and 0.0 otherwise; ``p`` the positive-class probability.
     Cells are exact (one per distinct probability and label) when there are at most ``max_cells`` of
-    them or the data is small enough (rows x resamples ≤ ``EXACT_BUDGET``) to resample rows directly.
+    them or the data is small enough (rows x resamples ≤ ``exact_budget``) to resample rows directly.
     """
-    cells = _cells(y, p, threshold, ece_bins, max_cells, exact=len(y) * resamples <= EXACT_BUDGET)
+    cells = _cells(y, p, threshold, ece_bins, max_cells, exact=len(y) * resamples <= exact_budget)
     full = _classification_from_counts(cells.count[None, :], cells, ece_bins)
     rng = np.random.default_rng(seed)
     parts = [
         _classification_from_counts(counts, cells, ece_bins)
         for counts in resample_counts(cells.cell_of_row, len(cells.count), resamples, rng)
     ]
-    reps = {k: np.concatenate([part[k] for part in parts]) for k in CLASSIFICATION_METRICS}
+    reps = {k: np.concatenate([part[k] for part in parts] or [np.empty(0)]) for k in CLASSIFICATION_METRICS}
     return reps, {k: float(v[0]) for k, v in full.items()}, cells.exact
 
 

@@ -74,9 +74,8 @@ def canonical_json(value: Any) -> str:
 
 
 def _default(obj: Any) -> Any:
-    item = getattr(obj, "item", None)  # numpy scalars
-    if callable(item):
-        return item()
+    if type(obj).__module__ == "numpy" and getattr(obj, "ndim", None) == 0:  # numpy scalars
+        return obj.item()
     raise TypeError(f"{type(obj).__name__} is not JSON-able")
 
 

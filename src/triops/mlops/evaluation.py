@@ -211,10 +211,20 @@ def require_columns(frame: Any, target: str, sensitive: Sequence[str]) -> None:
         )
 
 
-def features(frame: Any, target: str, signature: Signature | None) -> Any:
+def features(frame: Any, target: str, signature: Signature | None, model: Any = None) -> Any:
+    """The model's input columns: by signature, else by the names it was fitted on, else all but target."""
     data = to_pandas(frame)
     if signature is None:
-        return data.drop(columns=[target])
+        names = [str(n) for n in getattr(model, "feature_names_in_", [])]
+        if not names:
+            return data.drop(columns=[target])
+        missing = [n for n in names if n not in data.columns]
+        if missing:
+            raise InvalidInputError(
+                f"evaluation data lacks the model's input column(s): {', '.join(missing)}",
+                hint="columns present: " + ", ".join(str(c) for c in data.columns),
+            )
+        return data[names]
     signature.check(data[[c for c in data.columns if c != target and c in signature.names()]])
     return data[signature.names()]
 
@@ -249,7 +259,7 @@ def evaluate_model(
         raise InvalidInputError(f"unknown task {task!r}", hint="task is one of: " + ", ".join(TASKS))
     require_columns(frame, target, sensitive)
     data = to_pandas(frame)
-    x = features(data, target, signature)
+    x = features(data, target, signature, model)
     groups = {s: data[s].astype(str).to_numpy() for s in sensitive}
     if task == "regression":
         return evaluate_regression(data[target].to_numpy(), model.predict(x), sensitive=groups, **options)

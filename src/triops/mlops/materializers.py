@@ -42,7 +42,12 @@ class MaterializedRef:
     materializer: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"sha256": self.sha256, "size": self.size, "media_type": self.media_type, "materializer": self.materializer}
+        return {
+            "sha256": self.sha256,
+            "size": self.size,
+            "media_type": self.media_type,
+            "materializer": self.materializer,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MaterializedRef:
@@ -83,7 +88,7 @@ def _pandas_save(obj: Any, fh: IO[bytes]) -> None:
 
 
 def _pandas_load(fh: IO[bytes]) -> Any:
-    import pandas as pd
+    import pandas as pd  # type: ignore[import-untyped,unused-ignore]
 
     return pd.read_parquet(fh, engine="pyarrow")
 
@@ -199,9 +204,23 @@ def _sklearn_matches(obj: Any) -> bool:
 
 
 _BUILTIN = (
-    Materializer("polars", "application/vnd.apache.parquet", _polars_save, _polars_load, lambda o: _type_is(o, "polars", "DataFrame")),
-    Materializer("pandas", "application/vnd.apache.parquet", _pandas_save, _pandas_load, lambda o: _type_is(o, "pandas", "DataFrame")),
-    Materializer("numpy", "application/x-npy", _numpy_save, _numpy_load, lambda o: _type_is(o, "numpy", "ndarray")),
+    Materializer(
+        "polars",
+        "application/vnd.apache.parquet",
+        _polars_save,
+        _polars_load,
+        lambda o: _type_is(o, "polars", "DataFrame"),
+    ),
+    Materializer(
+        "pandas",
+        "application/vnd.apache.parquet",
+        _pandas_save,
+        _pandas_load,
+        lambda o: _type_is(o, "pandas", "DataFrame"),
+    ),
+    Materializer(
+        "numpy", "application/x-npy", _numpy_save, _numpy_load, lambda o: _type_is(o, "numpy", "ndarray")
+    ),
     Materializer("sklearn", "application/x-skops", _sklearn_save, _sklearn_load, _sklearn_matches),
     Materializer("json", "application/json", _json_save, _json_load, _is_jsonable),
 )
@@ -215,9 +234,13 @@ def register_materializer(
     """Teach triops to store values of ``type_`` (and its subclasses): ``save(obj, fh)`` writes bytes to a
     binary file, ``load(fh)`` reads them back. Registered materializers are tried before the built-in ones."""
     if not isinstance(type_, type):
-        raise InvalidInputError(f"register_materializer needs a type, got {type_!r}", hint="pass the class itself")
+        raise InvalidInputError(
+            f"register_materializer needs a type, got {type_!r}", hint="pass the class itself"
+        )
     if not callable(save) or not callable(load):
-        raise InvalidInputError("save and load must be callables", hint="save(obj, fh) -> None; load(fh) -> obj")
+        raise InvalidInputError(
+            "save and load must be callables", hint="save(obj, fh) -> None; load(fh) -> obj"
+        )
     key = name or f"{type_.__module__}.{type_.__qualname__}"
     mat = Materializer(key, media_type, save, load, lambda o: isinstance(o, type_))
     _CUSTOM[:] = [(t, m) for t, m in _CUSTOM if m.name != key]
@@ -235,7 +258,8 @@ def materializer_for(obj: Any, *, step: str = "?") -> Materializer:
             return mat
     kind = type(obj)
     raise MaterializerError(
-        f"step {step!r} returned a {kind.__module__}.{kind.__qualname__}, which triops cannot store without pickle",
+        f"step {step!r} returned a {kind.__module__}.{kind.__qualname__}, "
+        "which triops cannot store without pickle",
         hint=REGISTER_HINT,
     )
 

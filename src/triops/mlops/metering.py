@@ -70,7 +70,7 @@ def gpu_model() -> str | None:
             return None
         name = pynvml.nvmlDeviceGetName(pynvml.nvmlDeviceGetHandleByIndex(0))
         return name.decode() if isinstance(name, bytes) else str(name)
-    except Exception:  # noqa: BLE001 - NVML missing or no driver: no GPU to meter
+    except Exception:
         return None
 
 

@@ -1,5 +1,5 @@
-"""Authoring pipelines: ``@step`` turns a typed function into a step, ``@pipeline`` turns a function that calls
-steps into a DAG builder.
+"""Authoring pipelines: ``@step`` turns a typed function into a step, ``@pipeline`` turns a function that
+calls steps into a DAG builder.
 
 Calling a step inside a pipeline function records a node and returns placeholders (``StepOutput``); no step
 runs while the DAG is built. Pipeline parameters are validated with pydantic, from the function's signature,
@@ -42,7 +42,8 @@ class Resources:
         unknown = sorted(set(values) - set(RESOURCE_KEYS))
         if unknown:
             raise InvalidInputError(
-                f"step {step!r} requests unknown resources {unknown}", hint=f"valid keys: {', '.join(RESOURCE_KEYS)}"
+                f"step {step!r} requests unknown resources {unknown}",
+                hint=f"valid keys: {', '.join(RESOURCE_KEYS)}",
             )
         for key, value in values.items():
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
@@ -74,7 +75,9 @@ class Step:
         self.fn = fn
         self.name = name or fn.__name__
         if not isinstance(retries, int) or retries < 0:
-            raise InvalidInputError(f"step {self.name!r}: retries={retries!r}", hint="retries is an integer ≥ 0")
+            raise InvalidInputError(
+                f"step {self.name!r}: retries={retries!r}", hint="retries is an integer ≥ 0"
+            )
         if timeout is not None and (not isinstance(timeout, int | float) or timeout <= 0):
             raise InvalidInputError(f"step {self.name!r}: timeout={timeout!r}", hint="timeout is seconds > 0")
         self.retries = retries
@@ -110,7 +113,7 @@ class Step:
         if not self._resolved:
             try:
                 hints = typing.get_type_hints(self.fn)
-            except Exception:  # noqa: BLE001 - an unresolvable annotation is not checked
+            except Exception:
                 hints = {}
             self._return_type = hints.get("return", Any)
             self._resolved = True
@@ -123,7 +126,8 @@ class Step:
         if self._declared_outputs is not None:
             if arity is not None and arity != len(self._declared_outputs):
                 raise PipelineError(
-                    f"step {self.name!r} names {len(self._declared_outputs)} outputs but returns a {arity}-tuple",
+                    f"step {self.name!r} names {len(self._declared_outputs)} outputs "
+                    f"but returns a {arity}-tuple",
                     hint="make outputs=[...] match the tuple in the return annotation",
                 )
             return self._declared_outputs
@@ -288,7 +292,9 @@ class Dag:
     def add_edge(self, before: str, after: str) -> None:
         for name in (before, after):
             if name not in self.nodes:
-                raise PipelineError(f"no step {name!r} in pipeline {self.pipeline!r}", hint=self._names_hint())
+                raise PipelineError(
+                    f"no step {name!r} in pipeline {self.pipeline!r}", hint=self._names_hint()
+                )
         self.nodes[after].after.add(before)
 
     def _names_hint(self) -> str:
@@ -370,7 +376,7 @@ class Pipeline:
         if self._model is None:
             try:
                 hints = typing.get_type_hints(self.fn)
-            except Exception:  # noqa: BLE001 - fall back to unchecked parameters
+            except Exception:
                 hints = {}
             fields: dict[str, Any] = {}
             for pname, param in self.signature.parameters.items():
@@ -430,7 +436,8 @@ class Pipeline:
             dag.result = self.fn(**values)
         if not dag.nodes:
             raise PipelineError(
-                f"pipeline {self.name!r} calls no steps", hint="decorate the functions it calls with @triops.step"
+                f"pipeline {self.name!r} calls no steps",
+                hint="decorate the functions it calls with @triops.step",
             )
         dag.order()
         return dag, values
@@ -493,7 +500,9 @@ def load_target(target: str) -> Pipeline:
                 f"{location} has no {attr!r}", hint=f"pipelines there: {', '.join(names) or '(none)'}"
             )
     if not isinstance(obj, Pipeline):
-        raise InvalidInputError(f"{target} is a {type(obj).__name__}, not a pipeline", hint="decorate it with @pipeline")
+        raise InvalidInputError(
+            f"{target} is a {type(obj).__name__}, not a pipeline", hint="decorate it with @pipeline"
+        )
     return obj
 
 

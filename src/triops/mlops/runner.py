@@ -75,7 +75,9 @@ class PipelineRunResult:
             return self
         if self.error and self.error.startswith("stopped by"):
             raise RunStoppedError(self.error, hint=f"see `triops runs show {self.run_id}`")
-        raise StepFailedError(self.error or f"run {self.run_id} {self.status}", hint=f"resume: triops runs resume {self.run_id}")
+        raise StepFailedError(
+            self.error or f"run {self.run_id} {self.status}", hint=f"resume: triops runs resume {self.run_id}"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -94,7 +96,9 @@ class PipelineRunResult:
 class _Recorder:
     """Batches step-run updates, lineage edges, cache entries and run artifacts into few transactions."""
 
-    def __init__(self, store: Store, run_id: str, clock: Clock, every: int = 200, interval_s: float = 0.25) -> None:
+    def __init__(
+        self, store: Store, run_id: str, clock: Clock, every: int = 200, interval_s: float = 0.25
+    ) -> None:
         self.store, self.run_id, self.clock = store, run_id, clock
         self.every, self.interval_s = every, interval_s
         self.rows: dict[str, StepRunRow] = {}
@@ -107,7 +111,12 @@ class _Recorder:
         self.rows[row.id] = row
         self._maybe_flush()
 
-    def add(self, edges: Sequence[LineageEdge], entry: CacheEntry | None, arts: Sequence[tuple[str, StoredArtifact]]) -> None:
+    def add(
+        self,
+        edges: Sequence[LineageEdge],
+        entry: CacheEntry | None,
+        arts: Sequence[tuple[str, StoredArtifact]],
+    ) -> None:
         self.edges.extend(edges)
         if entry is not None:
             self.cache.append(entry)
@@ -174,8 +183,8 @@ def _check_importable(dag: Dag) -> None:
         fn = node.step.fn
         if "<locals>" in fn.__qualname__ or "<lambda>" in fn.__qualname__:
             raise PipelineError(
-                f"step {name!r} ({fn.__qualname__}) is defined inside a function; the local and ray executors "
-                "run steps in other processes and need importable module-level functions",
+                f"step {name!r} ({fn.__qualname__}) is defined inside a function; the local and ray "
+                "executors run steps in other processes and need importable module-level functions",
                 hint="move the step to module level, or use executor='inline'",
             )
 
@@ -184,7 +193,9 @@ def _link(name: str, ref: MaterializedRef) -> ArtifactLink:
     return ArtifactLink(name, ref.sha256, ref.size, ref.media_type)
 
 
-def _edges(row_id: str, inputs: Mapping[str, MaterializedRef], outputs: Mapping[str, MaterializedRef]) -> list[LineageEdge]:
+def _edges(
+    row_id: str, inputs: Mapping[str, MaterializedRef], outputs: Mapping[str, MaterializedRef]
+) -> list[LineageEdge]:
     return [
         LineageEdge(row_id, direction, name, r.sha256, r.size, r.media_type, r.materializer)
         for direction, refs in (("in", inputs), ("out", outputs))
@@ -250,7 +261,7 @@ class _Run:
                 continue
             try:
                 callback(*args)
-            except Exception:  # noqa: BLE001, S112 - only before_* hooks may stop a run
+            except Exception:  # noqa: S112 - only before_* hooks may stop a run
                 continue
 
     def _gate(self, method: str, arg: Any, where: str) -> str | None:
@@ -260,12 +271,14 @@ class _Run:
                 continue
             try:
                 callback(arg)
-            except Exception as exc:  # noqa: BLE001 - a gate's refusal, recorded as the stop reason
+            except Exception as exc:
                 return f"stopped by {hook_name(hook)} {where}: {exc}"
         return None
 
     # ---- life cycle ----
-    def create(self, target: str, executor_name: str, name: str | None, user: str | None, tags: Mapping[str, str]) -> None:
+    def create(
+        self, target: str, executor_name: str, name: str | None, user: str | None, tags: Mapping[str, str]
+    ) -> None:
         now = utc_ms(self.clock.now())
         self.json_literals, self.artifact_literals = _split_literals(self.dag, self.artifacts)
         params_json: dict[str, Any] = {}
@@ -278,10 +291,15 @@ class _Run:
         for n in self.order:
             node = self.dag.nodes[n]
             self.rows[n] = StepRunRow(
-                id=new_id(now), run_id=self.run_id, step=n,
+                id=new_id(now),
+                run_id=self.run_id,
+                step=n,
                 function=f"{node.step.fn.__module__}:{node.step.fn.__qualname__}",
-                position=self.position[n], upstream=sorted(node.upstream, key=self.position.__getitem__),
-                status="PENDING", resources=node.step.resources.to_dict(), executor=executor_name,
+                position=self.position[n],
+                upstream=sorted(node.upstream, key=self.position.__getitem__),
+                status="PENDING",
+                resources=node.step.resources.to_dict(),
+                executor=executor_name,
             )
         run_tags = {"triops.pipeline": self.pipeline.name, **dict(tags)}
         if self.resumed_from:
@@ -290,15 +308,28 @@ class _Run:
         def write(conn: Connection) -> None:
             project_id = runs_repo.ensure_project(conn, self.project, now)
             runs_repo.create_run(
-                conn, run_id=self.run_id, project_id=project_id, name=name or self.pipeline.name, kind="pipeline",
-                start_ms=now, user_name=user, tags=run_tags,
+                conn,
+                run_id=self.run_id,
+                project_id=project_id,
+                name=name or self.pipeline.name,
+                kind="pipeline",
+                start_ms=now,
+                user_name=user,
+                tags=run_tags,
             )
             runs_repo.log_params(conn, self.run_id, {k: _param_text(v) for k, v in self.values.items()})
             repo.create_pipeline_run(
                 conn,
                 PipelineRunRow(
-                    self.run_id, self.pipeline.name, target, params_json, executor_name, self.on_failure,
-                    self.use_cache, self.resumed_from, now,
+                    self.run_id,
+                    self.pipeline.name,
+                    target,
+                    params_json,
+                    executor_name,
+                    self.on_failure,
+                    self.use_cache,
+                    self.resumed_from,
+                    now,
                 ),
             )
             repo.insert_step_runs(conn, list(self.rows.values()))
@@ -311,8 +342,13 @@ class _Run:
     def execute(self) -> str:
         """Run every step; returns the run status. Ctrl-C propagates after the run is recorded KILLED."""
         self.run_ctx = RunContext(
-            self.run_id, self.project, self.pipeline.name, dict(self.values), self.executor.name,
-            tuple(self.order), self.resumed_from,
+            self.run_id,
+            self.project,
+            self.pipeline.name,
+            dict(self.values),
+            self.executor.name,
+            tuple(self.order),
+            self.resumed_from,
         )
         reason = self._gate("before_run", self.run_ctx, "before the run")
         if reason is not None:
@@ -357,7 +393,9 @@ class _Run:
         now = utc_ms(self.clock.now())
         for node, row in self.rows.items():
             if row.status not in TERMINAL:
-                self._set(node, status="SKIPPED", error=row.error or self.stop_reason or self.failure or error)
+                self._set(
+                    node, status="SKIPPED", error=row.error or self.stop_reason or self.failure or error
+                )
         self.status, self.error = status.value, error
         self.recorder.flush(lambda conn: runs_repo.finish_run(conn, self.run_id, status.value, now, error))
         outcome = RunOutcome(self.run_id, status.value, error, {n: r.status for n, r in self.rows.items()})
@@ -375,9 +413,17 @@ class _Run:
         key = cache_key(function_fingerprint(step_.fn), literals, {a: r.sha256 for a, r in inputs.items()})
         row = self.rows[node]
         ctx = StepContext(
-            self.run_id, self.project, self.pipeline.name, node, row.id,
-            tuple(_link(a, r) for a, r in inputs.items()), literals, step_.resources.to_dict(),
-            step_.contracts, self.executor.name, key,
+            self.run_id,
+            self.project,
+            self.pipeline.name,
+            node,
+            row.id,
+            tuple(_link(a, r) for a, r in inputs.items()),
+            literals,
+            step_.resources.to_dict(),
+            step_.contracts,
+            self.executor.name,
+            key,
         )
         self.contexts[node] = ctx
         reason = self._gate("before_step", ctx, f"before step {node!r}")
@@ -389,18 +435,39 @@ class _Run:
         if hit is not None:
             source, outputs = hit
             now = utc_ms(self.clock.now())
-            self._set(node, status="CACHED", cache_key=key, cached_from=source, started_ms=now, ended_ms=now,
-                      wall_s=0.0, cpu_s=0.0, peak_rss_bytes=0, bytes_read=0, bytes_written=0, gpu_s=0.0)
+            self._set(
+                node,
+                status="CACHED",
+                cache_key=key,
+                cached_from=source,
+                started_ms=now,
+                ended_ms=now,
+                wall_s=0.0,
+                cpu_s=0.0,
+                peak_rss_bytes=0,
+                bytes_read=0,
+                bytes_written=0,
+                gpu_s=0.0,
+            )
             self._succeeded(node, outputs, None, ready, cached=True)
             return None
         now = utc_ms(self.clock.now())
         self._set(node, status="RUNNING", cache_key=key, started_ms=now)
         task = StepTask(
-            step_run_id=row.id, node=node, module=step_.fn.__module__, qualname=step_.fn.__qualname__,
+            step_run_id=row.id,
+            node=node,
+            module=step_.fn.__module__,
+            qualname=step_.fn.__qualname__,
             module_file=getattr(__import__("sys").modules.get(step_.fn.__module__), "__file__", None),
-            literals=literals, inputs=inputs, output_names=step_.output_names, multiple=step_.multiple_outputs,
-            retries=step_.retries, retry_delay_s=step_.retry_delay_s, timeout_s=step_.timeout,
-            gpus=step_.resources.gpu, artifact_root=self.artifacts.root,
+            literals=literals,
+            inputs=inputs,
+            output_names=step_.output_names,
+            multiple=step_.multiple_outputs,
+            retries=step_.retries,
+            retry_delay_s=step_.retry_delay_s,
+            timeout_s=step_.timeout,
+            gpus=step_.resources.gpu,
+            artifact_root=self.artifacts.root,
         )
         return self.executor.submit(task, step_)
 
@@ -418,14 +485,23 @@ class _Run:
         return found
 
     def _succeeded(
-        self, node: str, outputs: dict[str, MaterializedRef], row_id: str | None, ready: list[tuple[int, str]], *, cached: bool
+        self,
+        node: str,
+        outputs: dict[str, MaterializedRef],
+        row_id: str | None,
+        ready: list[tuple[int, str]],
+        *,
+        cached: bool,
     ) -> None:
         row = self.rows[node]
         self.outputs[node] = outputs
         entry = None
         if row_id is not None and self.dag.nodes[node].step.cache and row.cache_key:
             entry = CacheEntry(
-                row.cache_key, node, row_id, [{"name": n, **r.to_dict()} for n, r in outputs.items()],
+                row.cache_key,
+                node,
+                row_id,
+                [{"name": n, **r.to_dict()} for n, r in outputs.items()],
                 utc_ms(self.clock.now()),
             )
         arts = [(f"{node}/{n}", StoredArtifact(r.sha256, r.size, r.media_type)) for n, r in outputs.items()]
@@ -438,21 +514,44 @@ class _Run:
 
     def _result(self, row: StepRunRow, outputs: Mapping[str, MaterializedRef], cached: bool) -> StepResult:
         usage = StepUsage(
-            row.wall_s or 0.0, row.cpu_s or 0.0, row.peak_rss_bytes or 0, row.bytes_read or 0,
-            row.bytes_written or 0, row.gpu_s or 0.0, row.gpu_model,
+            row.wall_s or 0.0,
+            row.cpu_s or 0.0,
+            row.peak_rss_bytes or 0,
+            row.bytes_read or 0,
+            row.bytes_written or 0,
+            row.gpu_s or 0.0,
+            row.gpu_model,
         )
         return StepResult(
-            row.step, row.id, row.status, row.attempt, row.started_ms or 0, row.ended_ms or 0,
-            tuple(_link(n, r) for n, r in outputs.items()), usage, row.error, cached,
+            row.step,
+            row.id,
+            row.status,
+            row.attempt,
+            row.started_ms or 0,
+            row.ended_ms or 0,
+            tuple(_link(n, r) for n, r in outputs.items()),
+            usage,
+            row.error,
+            cached,
         )
 
     def _complete(self, node: str, outcome: TaskOutcome, ready: list[tuple[int, str]]) -> None:
         u = outcome.usage
         row = self._set(
-            node, status=outcome.status, attempt=outcome.attempts, started_ms=outcome.started_ms,
-            ended_ms=outcome.ended_ms, error=outcome.error, traceback=outcome.traceback, wall_s=u.wall_s,
-            cpu_s=u.cpu_s, peak_rss_bytes=u.peak_rss_bytes, bytes_read=u.bytes_read, bytes_written=u.bytes_written,
-            gpu_s=u.gpu_s, gpu_model=u.gpu_model,
+            node,
+            status=outcome.status,
+            attempt=outcome.attempts,
+            started_ms=outcome.started_ms,
+            ended_ms=outcome.ended_ms,
+            error=outcome.error,
+            traceback=outcome.traceback,
+            wall_s=u.wall_s,
+            cpu_s=u.cpu_s,
+            peak_rss_bytes=u.peak_rss_bytes,
+            bytes_read=u.bytes_read,
+            bytes_written=u.bytes_written,
+            gpu_s=u.gpu_s,
+            gpu_model=u.gpu_model,
         )
         if outcome.status == "DONE":
             self._succeeded(node, dict(outcome.outputs), row.id, ready, cached=False)
@@ -473,8 +572,15 @@ class _Run:
     def result(self) -> PipelineRunResult:
         outputs = {f"{n}/{o}": ref for n, refs in self.outputs.items() for o, ref in refs.items()}
         return PipelineRunResult(
-            self.run_id, self.pipeline.name, self.project, self.status, self.error, self.executor.name,
-            tuple(self.rows[n] for n in self.order), outputs, self.resumed_from,
+            self.run_id,
+            self.pipeline.name,
+            self.project,
+            self.status,
+            self.error,
+            self.executor.name,
+            tuple(self.rows[n] for n in self.order),
+            outputs,
+            self.resumed_from,
         )
 
 
@@ -505,14 +611,27 @@ def run_pipeline(
         raise InvalidInputError(f"on_failure={on_failure!r}", hint="choose 'stop' or 'continue'")
     dag, values = pipeline.build(params)
     owned = isinstance(executor, str)
-    runner_executor = make_executor(executor, **dict(executor_options or {})) if isinstance(executor, str) else executor
+    runner_executor = (
+        make_executor(executor, **dict(executor_options or {})) if isinstance(executor, str) else executor
+    )
     try:
         if runner_executor.remote:
             _check_importable(dag)
         run = _Run(
-            store=store, artifacts=artifacts, pipeline=pipeline, dag=dag, values=values, project=project,
-            executor=runner_executor, hooks=hooks, use_cache=use_cache, on_failure=on_failure,
-            clock=clock or SystemClock(), listener=listener, reuse=reuse or {}, resumed_from=resumed_from,
+            store=store,
+            artifacts=artifacts,
+            pipeline=pipeline,
+            dag=dag,
+            values=values,
+            project=project,
+            executor=runner_executor,
+            hooks=hooks,
+            use_cache=use_cache,
+            on_failure=on_failure,
+            clock=clock or SystemClock(),
+            listener=listener,
+            reuse=reuse or {},
+            resumed_from=resumed_from,
         )
         run.create(target or target_of(pipeline), runner_executor.name, name, user_name, tags or {})
         run.execute()
@@ -558,10 +677,22 @@ def resume_run(
     }
     pipe = pipeline or load_target(record.target)
     return run_pipeline(
-        store, artifacts, pipe, record.params, project=previous.project, executor=executor or record.executor,
-        hooks=hooks, use_cache=record.use_cache, on_failure="stop" if record.on_failure == "stop" else "continue",
-        name=previous.name, user_name=None, listener=listener, clock=clock, target=record.target,
-        resumed_from=run_id, reuse=reuse,
+        store,
+        artifacts,
+        pipe,
+        record.params,
+        project=previous.project,
+        executor=executor or record.executor,
+        hooks=hooks,
+        use_cache=record.use_cache,
+        on_failure="stop" if record.on_failure == "stop" else "continue",
+        name=previous.name,
+        user_name=None,
+        listener=listener,
+        clock=clock,
+        target=record.target,
+        resumed_from=run_id,
+        reuse=reuse,
     )
 
 

@@ -31,7 +31,8 @@ class Executor(Protocol):
 
 
 def make_executor(name: str, **options: Any) -> Executor:
-    """An executor by name: ``inline``, ``local`` (``max_workers=``) or ``ray`` (``address=``, ``num_cpus=``)."""
+    """An executor by name: ``inline``, ``local`` (``max_workers=``) or ``ray`` (``address=``,
+    ``num_cpus=``)."""
     if name == "inline":
         from triops.mlops.executors.inline import InlineExecutor
 

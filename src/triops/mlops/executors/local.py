@@ -16,6 +16,7 @@ import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+
 import psutil
 
 from triops.mlops.executors.task import StepTask, TaskOutcome, execute_task
@@ -58,7 +59,10 @@ class LocalExecutor:
     def _get_pool(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
-                self._pool = ProcessPoolExecutor(self.max_workers, mp_context=self._context, initializer=_worker_init)
+                self._cancel_reason = None
+                self._pool = ProcessPoolExecutor(
+                    self.max_workers, mp_context=self._context, initializer=_worker_init
+                )
             return self._pool
 
     def _pid_of(self, step_run_id: str) -> int | None:
@@ -103,8 +107,14 @@ class LocalExecutor:
         inner.add_done_callback(lambda f: self._done(task, outer, f, pool))
 
     def _done(
-        self, task: StepTask, outer: Future[TaskOutcome], inner: Future[TaskOutcome], pool: ProcessPoolExecutor
+        self,
+        task: StepTask,
+        outer: Future[TaskOutcome],
+        inner: Future[TaskOutcome],
+        pool: ProcessPoolExecutor,
     ) -> None:
+        if outer.done():
+            return
         exc = inner.exception()
         if exc is None:
             self._finish(task, outer, inner.result())

@@ -50,7 +50,7 @@ class RayExecutor:
             else:
                 options["num_cpus"] = num_cpus
                 # local workers import steps by module name: give them this process's import path
-                path = os.pathsep.join(p for p in sys.path if p)
+                path = os.pathsep.join(os.path.abspath(p) for p in sys.path if p)
                 options.setdefault("runtime_env", {"env_vars": {"PYTHONPATH": path}})
             ray.init(**options)
         self._remote = ray.remote(_run)
@@ -87,9 +87,19 @@ class RayExecutor:
             outer.set_result(TaskOutcome(task.step_run_id, "KILLED", 1, now, now, error=message))
         elif isinstance(exc, exceptions.OutOfMemoryError | exceptions.WorkerCrashedError):
             peak = _peak_from(str(exc))
-            message = f"step {task.node!r} was killed by the OS (out of memory or SIGKILL) in its Ray worker: {exc}"
+            message = (
+                f"step {task.node!r} was killed by the OS (out of memory or SIGKILL) in its Ray worker: {exc}"
+            )
             outer.set_result(
-                TaskOutcome(task.step_run_id, "KILLED", 1, now, now, usage=StepUsage(peak_rss_bytes=peak), error=message)
+                TaskOutcome(
+                    task.step_run_id,
+                    "KILLED",
+                    1,
+                    now,
+                    now,
+                    usage=StepUsage(peak_rss_bytes=peak),
+                    error=message,
+                )
             )
         else:
             outer.set_result(

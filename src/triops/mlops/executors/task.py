@@ -8,7 +8,6 @@ every executor is what makes their outputs, hashes and records the same.
 
 from __future__ import annotations
 
-import importlib
 import os
 import signal
 import sys
@@ -79,7 +78,7 @@ def resolve_step(task: StepTask) -> Callable[..., Any]:
     except Exception as exc:
         raise PipelineError(
             f"step {task.node!r}: cannot import module {task.module!r} in the worker: {exc}",
-            hint="steps must be module-level functions of an importable module for the local and ray executors",
+            hint="the local and ray executors need module-level steps in importable modules",
         ) from exc
     obj: Any = module
     for part in task.qualname.split("."):
@@ -115,7 +114,7 @@ def matches(value: Any, annotation: Any) -> bool:
     if origin is not None:
         return isinstance(value, origin) if isinstance(origin, type) else True
     if annotation is float:
-        return isinstance(value, int | float) and not isinstance(value, bool) or _numpy_float(value)
+        return (isinstance(value, int | float) and not isinstance(value, bool)) or _numpy_float(value)
     if annotation is int:
         return isinstance(value, int) and not isinstance(value, bool)
     if isinstance(annotation, type):
@@ -153,7 +152,7 @@ def _call(fn: Callable[..., Any], kwargs: dict[str, Any], timeout: float | None)
     def target() -> None:
         try:
             box["value"] = fn(**kwargs)
-        except BaseException as exc:  # noqa: BLE001 - handed back to the caller's thread
+        except BaseException as exc:
             box["error"] = exc
 
     thread = threading.Thread(target=target, daemon=True, name="triops-step")
@@ -225,8 +224,14 @@ def execute_task(
             bytes_read=bytes_read, bytes_written=sum(r.size for r in outputs.values()), gpus=task.gpus
         )
         return TaskOutcome(
-            task.step_run_id, "DONE", attempts, meter.started_ms, meter.started_ms + round(usage.wall_s * 1000),
-            outputs, usage, pid=os.getpid(),
+            task.step_run_id,
+            "DONE",
+            attempts,
+            meter.started_ms,
+            meter.started_ms + round(usage.wall_s * 1000),
+            outputs,
+            usage,
+            pid=os.getpid(),
         )
     except Exception as exc:
         usage = meter.stop(gpus=task.gpus)
@@ -237,9 +242,25 @@ def execute_task(
         if isinstance(exc, StepTimeoutError):
             message = f"step {task.node!r} {exc}"
         return TaskOutcome(
-            task.step_run_id, "FAILED", max(attempts, 1), meter.started_ms,
-            meter.started_ms + round(usage.wall_s * 1000), {}, usage, message, traceback.format_exc(), os.getpid(),
+            task.step_run_id,
+            "FAILED",
+            max(attempts, 1),
+            meter.started_ms,
+            meter.started_ms + round(usage.wall_s * 1000),
+            {},
+            usage,
+            message,
+            traceback.format_exc(),
+            os.getpid(),
         )
 
 
-__all__ = ["StepTask", "StepTimeoutError", "TaskOutcome", "describe", "execute_task", "matches", "resolve_step"]
+__all__ = [
+    "StepTask",
+    "StepTimeoutError",
+    "TaskOutcome",
+    "describe",
+    "execute_task",
+    "matches",
+    "resolve_step",
+]

@@ -257,3 +257,17 @@ def focus_totals(
 def focus_imports(conn: Connection) -> list[dict[str, Any]]:
     stmt = sa.select(finops_focus_imports).order_by(finops_focus_imports.c.imported_ms)
     return [dict(r._mapping) for r in conn.execute(stmt)]
+
+
+def artifact_last_use(conn: Connection) -> list[dict[str, Any]]:
+    """Every stored artifact with its size and the last time a run recorded it (or its creation)."""
+    from triops.store.tables import artifacts, run_artifacts
+
+    last = sa.func.coalesce(sa.func.max(run_artifacts.c.created_ms), artifacts.c.created_ms)
+    name = sa.func.coalesce(sa.func.max(run_artifacts.c.name), artifacts.c.sha256)
+    stmt = (
+        sa.select(artifacts.c.sha256, artifacts.c.size, name.label("name"), last.label("last_used_ms"))
+        .select_from(artifacts.outerjoin(run_artifacts, run_artifacts.c.sha256 == artifacts.c.sha256))
+        .group_by(artifacts.c.sha256, artifacts.c.size, artifacts.c.created_ms)
+    )
+    return [dict(r._mapping) for r in conn.execute(stmt)]

@@ -180,7 +180,9 @@ def edges_with_artifact(conn: Connection, sha256: str, direction: str) -> list[L
 
 def artifact_by_prefix(conn: Connection, prefix: str) -> list[str]:
     rows = conn.execute(
-        sa.select(lineage_edges.c.sha256).where(lineage_edges.c.sha256.startswith(prefix, autoescape=True)).distinct()
+        sa.select(lineage_edges.c.sha256)
+        .where(lineage_edges.c.sha256.startswith(prefix, autoescape=True))
+        .distinct()
     ).scalars()
     return sorted(rows)
 
@@ -193,7 +195,11 @@ def put_cache_entries(conn: Connection, entries: Sequence[CacheEntry]) -> None:
 
 
 def get_cache_entry(conn: Connection, cache_key: str) -> CacheEntry | None:
-    row = conn.execute(sa.select(cache_entries).where(cache_entries.c.cache_key == cache_key)).mappings().first()
+    row = (
+        conn.execute(sa.select(cache_entries).where(cache_entries.c.cache_key == cache_key))
+        .mappings()
+        .first()
+    )
     return None if row is None else CacheEntry(**dict(row))
 
 

@@ -7,6 +7,8 @@ and keep ``latest_metrics`` (the value search filters and orders on) up to date 
 from __future__ import annotations
 
 import math
+
+import orjson
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -125,19 +127,10 @@ def insert_metrics(conn: Connection, run_id: str, rows: Sequence[MetricRow]) -> 
     """Append metric points and move each key's latest value forward (by step, then time)."""
     if not rows:
         return
-    raw = conn.connection.dbapi_connection
-    assert raw is not None
-    placeholder = "?" if conn.dialect.name == "sqlite" else "%s"
-    sql = (
-        "INSERT INTO metrics (run_id, key, value, is_nan, step, timestamp_ms) "
-        f"VALUES ({', '.join([placeholder] * 6)})"
-    )
-    cur = raw.cursor()
-    try:
-        # v != v is the NaN test; NaN is stored as value 0 with is_nan set
-        cur.executemany(sql, [(run_id, k, 0.0 if v != v else v, v != v, s, t) for k, v, s, t in rows])
-    finally:
-        cur.close()
+    if conn.dialect.name == "sqlite":
+        _insert_metrics_sqlite(conn, run_id, rows)
+    else:
+        _insert_metrics_postgresql(conn, run_id, rows)
     latest: dict[str, MetricRow] = {}
     for row in rows:
         best = latest.get(row[0])
@@ -162,6 +155,41 @@ def insert_metrics(conn: Connection, run_id: str, rows: Sequence[MetricRow]) -> 
             {"run_id": run_id, "key": k, "value": 0.0 if v != v else v, "is_nan": v != v, "step": s, "timestamp_ms": t}
             for k, v, s, t in latest.values()
         ],
+    )
+
+
+def _insert_metrics_sqlite(conn: Connection, run_id: str, rows: Sequence[MetricRow]) -> None:
+    # One statement for the whole batch: the driver would otherwise release and re-take the GIL for every
+    # row, which convoys with the thread that is logging. JSON has no NaN/inf (orjson writes null), so
+    # those few rows go in one by one with their flag.
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    cur = raw.cursor()
+    try:
+        cur.execute(
+            "INSERT INTO metrics (run_id, key, value, is_nan, step, timestamp_ms) "
+            "SELECT ?, j.value ->> 0, j.value ->> 1, 0, j.value ->> 2, j.value ->> 3 "
+            "FROM json_each(?) AS j WHERE j.value ->> 1 IS NOT NULL",
+            (run_id, orjson.dumps(rows)),
+        )
+        special = [r for r in rows if not math.isfinite(r[1])]
+        if special:
+            cur.executemany(
+                "INSERT INTO metrics (run_id, key, value, is_nan, step, timestamp_ms) VALUES (?, ?, ?, ?, ?, ?)",
+                [(run_id, k, 0.0 if v != v else v, v != v, s, t) for k, v, s, t in special],
+            )
+    finally:
+        cur.close()
+
+
+def _insert_metrics_postgresql(conn: Connection, run_id: str, rows: Sequence[MetricRow]) -> None:
+    keys, values, steps, stamps = zip(*rows, strict=True)
+    nans = [v != v for v in values]
+    conn.exec_driver_sql(
+        "INSERT INTO metrics (run_id, key, value, is_nan, step, timestamp_ms) "
+        "SELECT %s, * FROM unnest(%s::text[], %s::float8[], %s::boolean[], %s::bigint[], %s::bigint[])",
+        (run_id, list(keys), [0.0 if n else v for v, n in zip(values, nans, strict=True)], nans, list(steps),
+         list(stamps)),
     )
 
 

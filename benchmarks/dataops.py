@@ -1,0 +1,335 @@
+"""Benchmark: checking 1,000,000 rows x 10 columns against a 10-rule ODCS contract, and a 2 GB CSV in
+bounded memory.
+
+- ours: ``triops.dataops.checks.check`` (all rules in one polars lazy query, samples of failing rows)
+- hand-written polars: the same 10 checks as one ``select`` of counts (target: ours <= 1.2x its time)
+- Great Expectations 1.x: the same 10 expectations on a pandas batch (target: >= 10x slower than ours)
+- pandera (polars backend): the same 10 checks, lazy validation (target: ours at least as fast)
+- 2 GB CSV: the same contract, checked in a child process; peak RSS of that child (target: <= 1 GB)
+
+The data holds a few failures of every rule, so every tool reports failures (ours also fetches up to 20
+sample rows per failing rule). Each timing is the best of ``--repeat`` runs, measured in the same process.
+
+    .venv-bench/bin/python benchmarks/dataops.py [--quick] [--skip-csv]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+# no progress bars and no usage analytics from the peers (nothing phones home from a benchmark)
+os.environ.setdefault("TQDM_DISABLE", "1")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+import numpy as np
+import polars as pl
+from rich.console import Console
+from rich.table import Table
+
+from triops.dataops.checks import check
+from triops.dataops.contracts import parse_contract
+
+STATES = ["NY", "CA", "TX", "FL", "WA", "OR", "NV", "AZ", "CO", "UT"]
+GROUPS = ["a", "b", "c"]
+EMAIL = r"^[a-z0-9.]+@[a-z]+\.[a-z]+$"
+CONTRACT = f"""\
+apiVersion: v3.0.2
+kind: DataContract
+id: bench
+version: 1.0.0
+schema:
+  - name: bench
+    properties:
+      - name: id
+        required: true
+        unique: true
+      - name: age
+        logicalTypeOptions: {{minimum: 0, maximum: 120}}
+      - name: income
+        required: true
+      - name: state
+        quality:
+          - name: known_state
+            metric: invalidValues
+            arguments: {{validValues: {STATES}}}
+      - name: email
+        logicalTypeOptions: {{pattern: '{EMAIL}'}}
+      - name: score
+        logicalTypeOptions: {{minimum: 0, maximum: 1}}
+      - name: grp
+        quality:
+          - name: known_group
+            metric: invalidValues
+            arguments: {{validValues: {GROUPS}}}
+      - name: visits
+        logicalTypeOptions: {{minimum: 0}}
+      - name: code
+        logicalTypeOptions: {{maxLength: 5}}
+      - name: note
+"""
+RATIO_POLARS, RATIO_GE, RATIO_PANDERA, RSS_LIMIT = 1.2, 10.0, 1.0, 1 << 30
+
+
+def make_data(n: int, seed: int = 1) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    bad = rng.random(n) < 0.001
+    ids = np.arange(n)
+    ids[5] = 4  # one duplicate id
+    return pl.DataFrame(
+        {
+            "id": pl.Series(ids).scatter(7, None),
+            "age": np.where(bad, 150, rng.integers(0, 100, n)),
+            "income": pl.Series(rng.normal(40_000, 9_000, n)).scatter(np.flatnonzero(bad)[:50], None),
+            "state": np.where(bad, "ZZ", rng.choice(STATES, n)),
+            "email": np.where(
+                bad, "not-an-email", np.char.add(rng.choice(["ann", "bo", "cy.d"], n), "@mail.org")
+            ),
+            "score": np.where(bad, 1.5, rng.random(n)),
+            "grp": np.where(bad, "z", rng.choice(GROUPS, n)),
+            "visits": np.where(bad, -1, rng.integers(0, 50, n)),
+            "code": np.where(bad, "TOOLONG", rng.choice(["ab", "abc", "abcd"], n)),
+            "note": pl.Series(rng.choice(["x", "y", ""], n)).replace("", None),
+        }
+    )
+
+
+def hand_written(df: pl.DataFrame) -> dict[str, int]:
+    c = pl.col
+    return (
+        df.lazy()
+        .select(
+            c("id").is_null().sum().alias("id_required"),
+            (c("id").count() - c("id").drop_nulls().n_unique()).alias("id_unique"),
+            ((c("age") < 0) | (c("age") > 120)).sum().alias("age_range"),
+            c("income").is_null().sum().alias("income_required"),
+            (~c("state").is_in(pl.Series(STATES).implode())).sum().alias("state_valid"),
+            (~c("email").str.contains(EMAIL)).sum().alias("email_pattern"),
+            ((c("score") < 0) | (c("score") > 1)).sum().alias("score_range"),
+            (~c("grp").is_in(pl.Series(GROUPS).implode())).sum().alias("grp_valid"),
+            (c("visits") < 0).sum().alias("visits_min"),
+            (c("code").str.len_chars() > 5).sum().alias("code_length"),
+        )
+        .collect()
+        .row(0, named=True)
+    )
+
+
+def ours(df: Any) -> Any:
+    return check(parse_contract(CONTRACT), df)
+
+
+def great_expectations(pdf: Any) -> Callable[[], Any] | None:
+    try:
+        import great_expectations as gx
+        import great_expectations.expectations as gxe
+    except ImportError:
+        return None
+    context = gx.get_context(mode="ephemeral")
+    batch_def = (
+        context.data_sources.add_pandas("bench")
+        .add_dataframe_asset("df")
+        .add_batch_definition_whole_dataframe("all")
+    )
+    suite = gx.ExpectationSuite(
+        name="bench",
+        expectations=[
+            gxe.ExpectColumnValuesToNotBeNull(column="id"),
+            gxe.ExpectColumnValuesToBeUnique(column="id"),
+            gxe.ExpectColumnValuesToBeBetween(column="age", min_value=0, max_value=120),
+            gxe.ExpectColumnValuesToNotBeNull(column="income"),
+            gxe.ExpectColumnValuesToBeInSet(column="state", value_set=STATES),
+            gxe.ExpectColumnValuesToMatchRegex(column="email", regex=EMAIL),
+            gxe.ExpectColumnValuesToBeBetween(column="score", min_value=0, max_value=1),
+            gxe.ExpectColumnValuesToBeInSet(column="grp", value_set=GROUPS),
+            gxe.ExpectColumnValuesToBeBetween(column="visits", min_value=0),
+            gxe.ExpectColumnValueLengthsToBeBetween(column="code", max_value=5),
+        ],
+    )
+    suite = context.suites.add(suite)
+
+    def run() -> Any:
+        return batch_def.get_batch(batch_parameters={"dataframe": pdf}).validate(suite)
+
+    return run
+
+
+def pandera(df: pl.DataFrame) -> Callable[[], Any] | None:
+    try:
+        import pandera.polars as pa
+    except ImportError:
+        return None
+    schema = pa.DataFrameSchema(
+        {
+            "id": pa.Column(int, nullable=False, unique=True),
+            "age": pa.Column(int, pa.Check.in_range(0, 120)),
+            "income": pa.Column(float, nullable=False),
+            "state": pa.Column(str, pa.Check.isin(STATES)),
+            "email": pa.Column(str, pa.Check.str_matches(EMAIL)),
+            "score": pa.Column(float, pa.Check.in_range(0, 1)),
+            "grp": pa.Column(str, pa.Check.isin(GROUPS)),
+            "visits": pa.Column(int, pa.Check.ge(0)),
+            "code": pa.Column(str, pa.Check.str_length(max_value=5)),
+            "note": pa.Column(str, nullable=True),
+        }
+    )
+
+    def run() -> Any:
+        try:
+            return schema.validate(df, lazy=True)
+        except pa.errors.SchemaErrors as exc:
+            return exc.failure_cases
+
+    return run
+
+
+def best(fn: Callable[[], Any], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def write_csv(path: Path, target_bytes: int) -> int:
+    """Append 500k-row chunks until the file reaches ``target_bytes``; returns the row count."""
+    rows = 0
+    with path.open("wb") as handle:
+        seed = 0
+        while handle.tell() < target_bytes:
+            chunk = make_data(500_000, seed=seed).with_columns(pl.col("id") + rows)
+            chunk.write_csv(handle, include_header=rows == 0)
+            rows += chunk.height
+            seed += 1
+    return rows
+
+
+_CHILD = """
+import sys, resource, time
+from triops.dataops.checks import check
+from triops.dataops.contracts import parse_contract
+sys.path.insert(0, {bench_dir!r})
+from dataops import CONTRACT
+start = time.perf_counter()
+report = check(parse_contract(CONTRACT), {path!r})
+print(report.row_count, sum(not r.passed for r in report.results), time.perf_counter() - start)
+"""
+
+
+def csv_in_child(path: Path) -> tuple[int, float, int]:
+    """(rows, seconds, peak RSS bytes) of checking ``path`` in a fresh child process."""
+    code = _CHILD.format(bench_dir=str(Path(__file__).parent), path=str(path))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-2000:])
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    rows, _failed, seconds = done.stdout.split()
+    return int(rows), float(seconds), max(peak_kb, before) * 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="100k rows and a 200 MB CSV")
+    parser.add_argument("--skip-csv", action="store_true", help="skip the large-CSV memory check")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    n = 100_000 if args.quick else 1_000_000
+    csv_bytes = (200 if args.quick else 2048) * (1 << 20)
+    console = Console()
+    df = make_data(n)
+    report = ours(df)
+    assert sum(not r.passed for r in report.results) == 10, report.summary()
+    assert len(report.results) == 10
+    counts = hand_written(df)
+    assert sorted(counts.values()) == sorted(r.failing_rows for r in report.results)
+
+    table = Table("measure", "ours", "peer", "ratio", "target", "result", title=f"dataops checks, {n:,} rows")
+
+    def row(
+        measure: str, our: float, peer: float | None, ratio: float | None, target: str, ok: bool | None
+    ) -> None:
+        result = "peer not installed" if ok is None else ("[green]PASS[/]" if ok else "[red]FAIL[/]")
+        table.add_row(
+            measure,
+            f"{our:.3f} s",
+            "-" if peer is None else f"{peer:.3f} s",
+            "-" if ratio is None else f"{ratio:.2f}x",
+            target,
+            result,
+        )
+
+    t_ours = best(lambda: ours(df), args.repeat)
+    t_hand = best(lambda: hand_written(df), args.repeat)
+    row(
+        "vs hand-written polars",
+        t_ours,
+        t_hand,
+        t_ours / t_hand,
+        f"ours <= {RATIO_POLARS}x",
+        t_ours / t_hand <= RATIO_POLARS,
+    )
+    gx_run = great_expectations(df.to_pandas())
+    if gx_run is None:
+        row("vs Great Expectations 1.x", t_ours, None, None, f">= {RATIO_GE:g}x faster", None)
+    else:
+        t_gx = best(gx_run, 1)
+        row(
+            "vs Great Expectations 1.x",
+            t_ours,
+            t_gx,
+            t_gx / t_ours,
+            f">= {RATIO_GE:g}x faster",
+            t_gx / t_ours >= RATIO_GE,
+        )
+    pa_run = pandera(df)
+    if pa_run is None:
+        row("vs pandera (polars)", t_ours, None, None, f">= {RATIO_PANDERA:g}x faster", None)
+    else:
+        t_pa = best(pa_run, args.repeat)
+        row(
+            "vs pandera (polars)",
+            t_ours,
+            t_pa,
+            t_pa / t_ours,
+            f">= {RATIO_PANDERA:g}x faster",
+            t_pa / t_ours >= RATIO_PANDERA,
+        )
+    console.print(table)
+
+    if args.skip_csv:
+        return
+    with tempfile.TemporaryDirectory(dir="/tmp") as tmp:
+        path = Path(tmp) / "big.csv"
+        console.print(f"writing a {csv_bytes / (1 << 30):.2f} GB CSV to {path} …")
+        rows = write_csv(path, csv_bytes)
+        size = os.path.getsize(path)
+        checked, seconds, peak = csv_in_child(path)
+        assert checked == rows
+    mem = Table(
+        "measure", "file", "rows", "time", "peak RSS", "target", "result", title="large CSV, streaming"
+    )
+    ok = peak <= RSS_LIMIT
+    mem.add_row(
+        "check in a child process",
+        f"{size / (1 << 30):.2f} GB",
+        f"{rows:,}",
+        f"{seconds:.1f} s",
+        f"{peak / (1 << 20):.0f} MB",
+        "<= 1024 MB",
+        "[green]PASS[/]" if ok else "[red]FAIL[/]",
+    )
+    console.print(mem)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+"""Model registry SQL: models, versions, aliases, stages, evaluation records and model cards.
+
+Plain reads and writes on a caller's connection; the service in ``triops.mlops.registry`` decides what is
+allowed and appends the audit events in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection, RowMapping
+
+from triops.artifacts import StoredArtifact
+from triops.store.tables import artifacts
+from triops.store.tables_registry import evaluations, model_aliases, model_cards, model_versions, models
+
+
+def _insert(conn: Connection, table: sa.Table) -> Any:
+    return (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(table)
+
+
+def record_artifact(conn: Connection, stored: StoredArtifact, now_ms: int) -> None:
+    stmt = _insert(conn, artifacts).values(
+        sha256=stored.sha256, size=stored.size, media_type=stored.media_type, created_ms=now_ms
+    )
+    conn.execute(stmt.on_conflict_do_nothing(index_elements=["sha256"]))
+
+
+def model_row(conn: Connection, name: str, *, lock: bool = False) -> RowMapping | None:
+    query = sa.select(models).where(models.c.name == name)
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return conn.execute(query).mappings().first()
+
+
+def model_names(conn: Connection) -> list[str]:
+    return list(conn.execute(sa.select(models.c.name).order_by(models.c.name)).scalars())
+
+
+def create_model(conn: Connection, values: Mapping[str, Any]) -> None:
+    stmt = _insert(conn, models).values(**values).on_conflict_do_nothing(index_elements=["name"])
+    conn.execute(stmt)
+
+
+def next_version(conn: Connection, model_id: str) -> int:
+    latest = conn.execute(
+        sa.select(sa.func.max(model_versions.c.version)).where(model_versions.c.model_id == model_id)
+    ).scalar()
+    return int(latest or 0) + 1
+
+
+def insert_version(conn: Connection, values: Mapping[str, Any]) -> None:
+    conn.execute(model_versions.insert().values(**values))
+
+
+def version_row(conn: Connection, model_id: str, version: int) -> RowMapping | None:
+    return (
+        conn.execute(
+            sa.select(model_versions).where(
+                model_versions.c.model_id == model_id, model_versions.c.version == version
+            )
+        )
+        .mappings()
+        .first()
+    )
+
+
+def version_by_id(conn: Connection, version_id: str) -> RowMapping | None:
+    return conn.execute(sa.select(model_versions).where(model_versions.c.id == version_id)).mappings().first()
+
+
+def version_rows(conn: Connection, model_id: str) -> list[RowMapping]:
+    query = (
+        sa.select(model_versions)
+        .where(model_versions.c.model_id == model_id)
+        .order_by(model_versions.c.version)
+    )
+    return list(conn.execute(query).mappings())
+
+
+def version_numbers(conn: Connection, model_id: str) -> list[int]:
+    query = (
+        sa.select(model_versions.c.version)
+        .where(model_versions.c.model_id == model_id)
+        .order_by(model_versions.c.version)
+    )
+    return [int(v) for v in conn.execute(query).scalars()]
+
+
+def aliases(conn: Connection, model_id: str) -> dict[str, str]:
+    """Alias → version id for one model."""
+    query = (
+        sa.select(model_aliases.c.alias, model_aliases.c.version_id)
+        .where(model_aliases.c.model_id == model_id)
+        .order_by(model_aliases.c.alias)
+    )
+    return {str(a): str(v) for a, v in conn.execute(query)}
+
+
+def set_alias(conn: Connection, model_id: str, alias: str, version_id: str, now_ms: int, actor: str) -> None:
+    stmt = _insert(conn, model_aliases).values(
+        model_id=model_id, alias=alias, version_id=version_id, updated_ms=now_ms, updated_by=actor
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["model_id", "alias"],
+        set_={"version_id": stmt.excluded.version_id, "updated_ms": now_ms, "updated_by": actor},
+    )
+    conn.execute(stmt)
+
+
+def delete_alias(conn: Connection, model_id: str, alias: str) -> None:
+    conn.execute(
+        model_aliases.delete().where(model_aliases.c.model_id == model_id, model_aliases.c.alias == alias)
+    )
+
+
+def set_stage(conn: Connection, version_id: str, stage: str) -> None:
+    conn.execute(model_versions.update().where(model_versions.c.id == version_id).values(stage=stage))
+
+
+def latest_versions(conn: Connection) -> dict[str, RowMapping]:
+    """Model id → its highest version row."""
+    top = (
+        sa.select(model_versions.c.model_id, sa.func.max(model_versions.c.version).label("v"))
+        .group_by(model_versions.c.model_id)
+        .subquery()
+    )
+    query = sa.select(model_versions).join(
+        top, sa.and_(top.c.model_id == model_versions.c.model_id, top.c.v == model_versions.c.version)
+    )
+    return {str(r["model_id"]): r for r in conn.execute(query).mappings()}
+
+
+def model_rows(conn: Connection) -> list[RowMapping]:
+    return list(conn.execute(sa.select(models).order_by(models.c.name)).mappings())
+
+
+def insert_evaluation(conn: Connection, values: Mapping[str, Any]) -> None:
+    conn.execute(evaluations.insert().values(**values))
+
+
+def evaluation_rows(conn: Connection, version_ids: Sequence[str]) -> list[RowMapping]:
+    """Evaluations and comparisons that involve any of ``version_ids``, newest first."""
+    query = (
+        sa.select(evaluations)
+        .where(
+            sa.or_(
+                evaluations.c.model_version_id.in_(list(version_ids)),
+                evaluations.c.compared_version_id.in_(list(version_ids)),
+            )
+        )
+        .order_by(evaluations.c.created_ms.desc(), evaluations.c.id.desc())
+    )
+    return list(conn.execute(query).mappings())
+
+
+def card_row(conn: Connection, version_id: str) -> RowMapping | None:
+    return (
+        conn.execute(sa.select(model_cards).where(model_cards.c.model_version_id == version_id))
+        .mappings()
+        .first()
+    )
+
+
+def upsert_card(conn: Connection, version_id: str, values: Mapping[str, Any]) -> None:
+    stmt = _insert(conn, model_cards).values(model_version_id=version_id, **values)
+    stmt = stmt.on_conflict_do_update(index_elements=["model_version_id"], set_=dict(values))
+    conn.execute(stmt)

@@ -11,7 +11,6 @@ import os
 import random
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,9 +30,17 @@ ROWS: list[tuple[str, str, str, str, str, str]] = []
 
 
 def row(measure: str, ours: float, peer: float | None, unit: str, target: str, ok: bool) -> None:
-    ratio = "-" if peer is None or peer == 0 else f"{ours / peer:,.1f}×" if unit.endswith("/s") else f"{peer / ours:,.1f}×"
+    ratio = (
+        "-"
+        if peer is None or peer == 0
+        else f"{ours / peer:,.1f}×"
+        if unit.endswith("/s")
+        else f"{peer / ours:,.1f}×"
+    )
     peer_text = "peer not installed" if peer is None else f"{peer:,.3g} {unit}"
-    ROWS.append((measure, f"{ours:,.4g} {unit}", peer_text, ratio, target, "[green]PASS[/]" if ok else "[red]FAIL[/]"))
+    ROWS.append(
+        (measure, f"{ours:,.4g} {unit}", peer_text, ratio, target, "[green]PASS[/]" if ok else "[red]FAIL[/]")
+    )
 
 
 def bench_log_metric(tmp: Path, n: int) -> float:
@@ -77,7 +84,9 @@ def bench_remote(tmp: Path, n: int) -> float:
     triops_bin = str(Path(sys.executable).parent / "triops")
     server = subprocess.Popen(
         [triops_bin, "--store", f"sqlite:///{home}/server.db", "server", "--dev", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         import httpx
@@ -115,8 +124,16 @@ def populate_triops(ws: Workspace, runs: list[tuple[str, float, str, str]]) -> N
     def write(conn: Any) -> None:
         project_id = repo.ensure_project(conn, "search", now)
         for i, (run_id, auc, model, team) in enumerate(runs):
-            repo.create_run(conn, run_id=run_id, project_id=project_id, name=f"r{i}", kind="tracked",
-                            start_ms=now + i, user_name="bench", tags={"team": team})
+            repo.create_run(
+                conn,
+                run_id=run_id,
+                project_id=project_id,
+                name=f"r{i}",
+                kind="tracked",
+                start_ms=now + i,
+                user_name="bench",
+                tags={"team": team},
+            )
             repo.log_params(conn, run_id, {"model": model})
             repo.insert_metrics(conn, run_id, [("auc", auc, 0, now + i)])
             repo.finish_run(conn, run_id, "FINISHED", now + i + 1, None)
@@ -144,9 +161,18 @@ def populate_mlflow(tmp: Path, runs: list[tuple[str, float, str, str]]) -> tuple
     client.set_terminated(template.info.run_id)
     con = sqlite3.connect(f"{tmp}/mlflow-search.db")
     cols = [c[1] for c in con.execute("PRAGMA table_info(runs)")]
-    base = dict(zip(cols, con.execute("SELECT * FROM runs WHERE run_uuid = ?", (template.info.run_id,)).fetchone(), strict=True))
-    con.execute("DELETE FROM latest_metrics"); con.execute("DELETE FROM metrics"); con.execute("DELETE FROM params")
-    con.execute("DELETE FROM tags"); con.execute("DELETE FROM runs")
+    base = dict(
+        zip(
+            cols,
+            con.execute("SELECT * FROM runs WHERE run_uuid = ?", (template.info.run_id,)).fetchone(),
+            strict=True,
+        )
+    )
+    con.execute("DELETE FROM latest_metrics")
+    con.execute("DELETE FROM metrics")
+    con.execute("DELETE FROM params")
+    con.execute("DELETE FROM tags")
+    con.execute("DELETE FROM runs")
     run_rows, metric_rows, param_rows, tag_rows = [], [], [], []
     for i, (_, auc, model, team) in enumerate(runs):
         rid = uuid.uuid4().hex
@@ -157,7 +183,10 @@ def populate_mlflow(tmp: Path, runs: list[tuple[str, float, str, str]]) -> tuple
         tag_rows.append(("team", team, rid))
     con.executemany(f"INSERT INTO runs ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", run_rows)
     for table in ("metrics", "latest_metrics"):
-        con.executemany(f"INSERT INTO {table} (key, value, timestamp, step, is_nan, run_uuid) VALUES (?,?,?,?,?,?)", metric_rows)
+        con.executemany(
+            f"INSERT INTO {table} (key, value, timestamp, step, is_nan, run_uuid) VALUES (?,?,?,?,?,?)",
+            metric_rows,
+        )
     con.executemany("INSERT INTO params (key, value, run_uuid) VALUES (?,?,?)", param_rows)
     con.executemany("INSERT INTO tags (key, value, run_uuid) VALUES (?,?,?)", tag_rows)
     con.commit()
@@ -176,11 +205,18 @@ def best_of(fn: Any, repeat: int) -> float:
 
 def bench_search(tmp: Path, n_runs: int) -> tuple[float, float | None, int]:
     rng = random.Random(7)
-    data = [(str(uuid.uuid4()), rng.random(), rng.choice(["rf", "lr", "gb"]), rng.choice("abc")) for _ in range(n_runs)]
+    data = [
+        (str(uuid.uuid4()), rng.random(), rng.choice(["rf", "lr", "gb"]), rng.choice("abc"))
+        for _ in range(n_runs)
+    ]
     ws = Workspace.open(f"sqlite:///{tmp}/search.db", settings=Settings(home=tmp))
     populate_triops(ws, data)
-    query = {"project": "search", "filter": "metrics.auc > 0.8 and params.model = 'rf'",
-             "order_by": ["metrics.auc desc"], "limit": 100}
+    query = {
+        "project": "search",
+        "filter": "metrics.auc > 0.8 and params.model = 'rf'",
+        "order_by": ["metrics.auc desc"],
+        "limit": 100,
+    }
     found = ws.runs.search(**query)
     expected = sorted((d for d in data if d[1] > 0.8 and d[2] == "rf"), key=lambda d: -d[1])[:100]
     assert [r.id for r in found] == [d[0] for d in expected], "search returned the wrong runs"
@@ -190,8 +226,15 @@ def bench_search(tmp: Path, n_runs: int) -> tuple[float, float | None, int]:
     peer = None
     if mlflow_setup is not None:
         client, exp_id = mlflow_setup
-        search = lambda: client.search_runs([exp_id], "metrics.auc > 0.8 and params.model = 'rf'",  # noqa: E731
-                                            order_by=["metrics.auc DESC"], max_results=100)
+
+        def search() -> Any:
+            return client.search_runs(
+                [exp_id],
+                "metrics.auc > 0.8 and params.model = 'rf'",
+                order_by=["metrics.auc DESC"],
+                max_results=100,
+            )
+
         assert len(search()) == len(expected)
         peer = best_of(search, 3)
     return ours, peer, n_runs
@@ -219,30 +262,68 @@ def main() -> None:
         with console.status("log_metric into SQLite…"):
             ours = bench_log_metric(tmp, n_local)
             peer = bench_mlflow_log_metric(tmp, n_mlflow)
-        row(f"log_metric, local SQLite ({n_local:,})", ours, peer, "metrics/s", "≥ 100,000/s and ≥ 100× MLflow",
-            ours >= 100_000 and (peer is None or ours >= 100 * peer))
+        row(
+            f"log_metric, local SQLite ({n_local:,})",
+            ours,
+            peer,
+            "metrics/s",
+            "≥ 100,000/s and ≥ 100× MLflow",
+            ours >= 100_000 and (peer is None or ours >= 100 * peer),
+        )
         with console.status("log_metric over HTTP…"):
             remote = bench_remote(tmp, n_remote)
-        row(f"log_metric, remote HTTP ({n_remote:,})", remote, None, "metrics/s", "≥ 20,000/s", remote >= 20_000)
+        row(
+            f"log_metric, remote HTTP ({n_remote:,})",
+            remote,
+            None,
+            "metrics/s",
+            "≥ 20,000/s",
+            remote >= 20_000,
+        )
         with console.status(f"search over {n_search:,} runs…"):
             ours_s, peer_s, n = bench_search(tmp, n_search)
-        row(f"runs.search filter+order, {n:,} runs", ours_s * 1000, None if peer_s is None else peer_s * 1000, "ms",
-            "≤ 100 ms", ours_s <= 0.1)
+        row(
+            f"runs.search filter+order, {n:,} runs",
+            ours_s * 1000,
+            None if peer_s is None else peer_s * 1000,
+            "ms",
+            "≤ 100 ms",
+            ours_s <= 0.1,
+        )
         python = sys.executable
         base = startup([python, "-c", "pass"])
         imp = startup([python, "-c", "import triops"]) - base
         imp_peer = startup([python, "-c", "import mlflow"]) - base if shutil.which("mlflow") else None
-        row("import triops (beyond interpreter start)", imp * 1000, None if imp_peer is None else imp_peer * 1000,
-            "ms", "≤ 150 ms", imp <= 0.150)
+        row(
+            "import triops (beyond interpreter start)",
+            imp * 1000,
+            None if imp_peer is None else imp_peer * 1000,
+            "ms",
+            "≤ 150 ms",
+            imp <= 0.150,
+        )
         bin_dir = Path(python).parent
         helps = startup([str(bin_dir / "triops"), "--help"])
         help_peer = startup([str(bin_dir / "mlflow"), "--help"]) if (bin_dir / "mlflow").exists() else None
-        row("triops --help (whole command)", helps * 1000, None if help_peer is None else help_peer * 1000, "ms",
-            "≤ 300 ms", helps <= 0.300)
+        row(
+            "triops --help (whole command)",
+            helps * 1000,
+            None if help_peer is None else help_peer * 1000,
+            "ms",
+            "≤ 300 ms",
+            helps <= 0.300,
+        )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    table = Table("measure", "triops", "peer (MLflow, same run)", "ratio", "target", "result",
-                  title="benchmarks/tracking.py")
+    table = Table(
+        "measure",
+        "triops",
+        "peer (MLflow, same run)",
+        "ratio",
+        "target",
+        "result",
+        title="benchmarks/tracking.py",
+    )
     for r in ROWS:
         table.add_row(*r)
     console.print(table)

@@ -71,7 +71,9 @@ def _truncate_all(store: Store) -> None:
     with store.begin() as conn:
         conn.exec_driver_sql(f"TRUNCATE {names} CASCADE")
         # a test may have moved the schema revision (e.g. to simulate a newer triops): put it back
-        conn.execute(sa.text(f"UPDATE {VERSION_TABLE} SET version_num = :head"), {"head": known_revisions()[1]})
+        conn.execute(
+            sa.text(f"UPDATE {VERSION_TABLE} SET version_num = :head"), {"head": known_revisions()[1]}
+        )
 
 
 @pytest.fixture
@@ -110,7 +112,9 @@ def sqlite_store(sqlite_store_url: str) -> Iterator[Store]:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     """Every test gets its own TRIOPS_HOME, so nothing writes a .triops folder into the working tree, and the
     CLI's cached workspace is closed after each test."""
     from triops.cli import context

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 import tempfile
-from pathlib import Path
 
 from alembic import command
 from alembic.config import Config

@@ -53,7 +53,9 @@ class Settings(BaseSettings):
             return cls(**{**file_values, **overrides})
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            raise ConfigError(f"invalid settings: {problems}", hint="check TRIOPS_* variables and triops.toml") from exc
+            raise ConfigError(
+                f"invalid settings: {problems}", hint="check TRIOPS_* variables and triops.toml"
+            ) from exc
 
     @property
     def acting_user(self) -> str:

@@ -89,7 +89,10 @@ def test_cost_commands_through_typer(cli_store: Store, catalog: Path, tmp_path: 
     assert "cost by step" in result.output
     result = runner.invoke(cli.cost_app, ["forecast", "--json", "--catalog", str(catalog)])
     assert result.exit_code == 0
-    assert "forecast" in json.loads(result.output)
+    assert {f["project"] for f in json.loads(result.output)["forecasts"]} == {"churn", "fraud"}
+    result = runner.invoke(cli.cost_app, ["forecast", "--catalog", str(catalog)])
+    assert result.exit_code == 0
+    assert "month-end forecast" in result.output
     result = runner.invoke(cli.cost_app, ["recommend", "--json", "--catalog", str(catalog)])
     assert result.exit_code == 0
     assert isinstance(json.loads(result.output), list)

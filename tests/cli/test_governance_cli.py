@@ -190,3 +190,47 @@ def test_compliance_report(store: Store) -> None:
     assert "MEASURE 2.11" in text
     result = runner.invoke(cli.compliance_app, ["report", "--framework", "iso"])
     assert isinstance(result.exception, InvalidInputError)
+
+
+def act_as(user: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRIOPS_USER", user)
+    url = context.STATE.store_url
+    context.close_workspace()
+    context.STATE.store_url = url
+
+
+def test_approval_request_approve_with_separation_of_duties(
+    tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policy = tmp_path / "fair.yaml"
+    policy.write_text(POLICY)
+    ok(cli.policy_app, ["add", str(policy)])
+    ok(cli.role_app, ["grant", "anna", "approver"])
+    out = ok(
+        cli.approval_app,
+        [
+            "request",
+            "--gate",
+            "model.stage",
+            "--subject",
+            "mv-7",
+            "--change",
+            "to_stage=production",
+            "--author",
+            "dora",
+            "-j",
+            "promote the champion",
+        ],
+    )
+    assert "needs 1 from approver" in out
+    (row,) = json.loads(ok(cli.approval_app, ["list", "--json"]))
+    result = runner.invoke(cli.approval_app, ["approve", row["id"], "-j", "mine"])
+    assert isinstance(result.exception, PermissionDeniedError)  # the requester (owner) cannot approve
+    act_as("anna", monkeypatch)
+    assert "now approved" in ok(cli.approval_app, ["approve", row["id"], "-j", "fairness report reviewed"])
+    assert json.loads(ok(cli.approval_app, ["list", "--json", "--status", "approved"]))[0]["id"] == row["id"]
+    bad = runner.invoke(
+        cli.approval_app,
+        ["request", "--gate", "model.stage", "--subject", "x", "--change", "oops", "-j", "x"],
+    )
+    assert isinstance(bad.exception, InvalidInputError)

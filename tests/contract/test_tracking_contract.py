@@ -17,7 +17,9 @@ from triops.settings import Settings
 @pytest.fixture
 def ws(store_url: str, tmp_path: Path) -> Iterator[Workspace]:
     workspace = Workspace.open(
-        store_url, artifact_root=tmp_path / "artifacts", settings=Settings(home=tmp_path, flush_interval_s=0.05)
+        store_url,
+        artifact_root=tmp_path / "artifacts",
+        settings=Settings(home=tmp_path, flush_interval_s=0.05),
     )
     yield workspace
     workspace.close()

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from triops import Workspace
 from triops.domain.filters import (
     ATTRIBUTES,
     BoolOp,
@@ -24,7 +25,6 @@ from triops.domain.filters import (
     parse_order_by,
     render,
 )
-from triops import Workspace
 from triops.domain.records import RunStatus
 from triops.errors import FilterSyntaxError
 from triops.settings import Settings
@@ -46,8 +46,15 @@ def test_blank_filter_means_everything() -> None:
 
 @pytest.mark.parametrize(
     ("text", "column"),
-    [("metrics.auc >", 14), ("metrics.auc > 0.8 and", 22), ("nope = 1", 1), ("params.x = 'a' ;", 16),
-     ("metrics.auc = 'x'", 15), ("(metrics.auc > 1", 17), ("params.x in ('a' 'b')", 18)],
+    [
+        ("metrics.auc >", 14),
+        ("metrics.auc > 0.8 and", 22),
+        ("nope = 1", 1),
+        ("params.x = 'a' ;", 16),
+        ("metrics.auc = 'x'", 15),
+        ("(metrics.auc > 1", 17),
+        ("params.x in ('a' 'b')", 18),
+    ],
 )
 def test_syntax_errors_name_the_column(text: str, column: int) -> None:
     with pytest.raises(FilterSyntaxError) as info:
@@ -85,7 +92,7 @@ def comparisons() -> st.SearchStrategy[Comparison]:
         Comparison,
         st.builds(Field, st.sampled_from(["param", "tag"]), st.sampled_from(KEYS)),
         text_ops,
-        st.sampled_from(TEXTS + ["%", "r%", "%b"]),
+        st.sampled_from([*TEXTS, "%", "r%", "%b"]),
     )
     member = st.builds(
         Comparison,
@@ -99,7 +106,10 @@ def comparisons() -> st.SearchStrategy[Comparison]:
         st.sampled_from(["is null", "is not null"]),
     )
     status = st.builds(
-        Comparison, st.just(Field("attribute", "status")), st.just("="), st.sampled_from(["FINISHED", "FAILED"])
+        Comparison,
+        st.just(Field("attribute", "status")),
+        st.just("="),
+        st.sampled_from(["FINISHED", "FAILED"]),
     )
     return st.one_of(metric, text, member, nulls, status)
 
@@ -109,7 +119,9 @@ def trees() -> st.SearchStrategy[Node]:
         comparisons(),
         lambda inner: st.one_of(
             st.builds(Not, inner),
-            st.builds(BoolOp, st.sampled_from(["and", "or"]), st.lists(inner, min_size=2, max_size=3).map(tuple)),
+            st.builds(
+                BoolOp, st.sampled_from(["and", "or"]), st.lists(inner, min_size=2, max_size=3).map(tuple)
+            ),
         ),
         max_leaves=6,
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from triops.domain.clock import FixedClock
@@ -104,6 +104,7 @@ def test_thresholds_fire_once_each() -> None:
     assert "120.0 %" in alerts[1].message
 
 
+@settings(deadline=None, max_examples=60)
 @given(st.lists(st.integers(min_value=0, max_value=10**12), min_size=1, max_size=50))
 def test_p90_lies_between_median_and_max(values: list[int]) -> None:
     est = p90(values)

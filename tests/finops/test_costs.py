@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.finops.conftest import NOV_2, SIMPLE_CATALOG, write_catalog
 
 from triops.domain.usage import UsageRecord
 from triops.errors import InvalidInputError
 from triops.finops.costs import check_required_tags, cost_lines, price_usage, usage_frame
-from triops.finops.prices import PriceBook, load_price_book
+from triops.finops.prices import PriceBook, default_catalog_path, load_price_book
 from triops.finops.rollups import allocate_shared, attribute_runs, filter_period, period_bounds_ms, rollup
 
 Make = Callable[..., UsageRecord]
+DEFAULT_BOOK = load_price_book(default_catalog_path())
 
 
 def test_one_record_is_priced_by_hand(book: PriceBook, make_usage: Make) -> None:
@@ -194,6 +196,7 @@ def test_shared_cost_is_allocated_in_proportion_and_adds_up(book: PriceBook, mak
         allocate_shared(costs, -1, "USD")
 
 
+@settings(deadline=None, max_examples=60)
 @given(
     amount=st.integers(min_value=0, max_value=10**12),
     weights=st.lists(st.integers(min_value=1, max_value=10**9), min_size=1, max_size=8),
@@ -254,3 +257,57 @@ def test_costs_are_attributed_to_model_versions_through_their_runs(book: PriceBo
     assert rollup(out, "model").height == 2
     with pytest.raises(InvalidInputError, match="cannot attribute"):
         attribute_runs(costs, {}, "team")
+
+
+@settings(deadline=None, max_examples=60)
+@given(
+    wall=st.floats(min_value=0, max_value=86_400),
+    cpu=st.floats(min_value=0, max_value=200_000),
+    req_cpu=st.floats(min_value=0, max_value=64),
+    rss=st.integers(min_value=0, max_value=1 << 40),
+    req_mem=st.floats(min_value=0, max_value=512),
+    moved=st.integers(min_value=0, max_value=1 << 40),
+)
+def test_each_charge_is_within_half_a_micro_of_exact_decimal_math(
+    wall: float, cpu: float, req_cpu: float, rss: int, req_mem: float, moved: int
+) -> None:
+    book = DEFAULT_BOOK
+    rec = UsageRecord(
+        "u",
+        "r",
+        None,
+        "p",
+        None,
+        None,
+        NOV_2,
+        NOV_2 + int(wall * 1000),
+        wall,
+        cpu,
+        rss,
+        moved,
+        0,
+        0.0,
+        None,
+        req_cpu,
+        req_mem,
+        "gcp-us-central1",
+        {},
+    )
+    row = price_usage([rec], book).row(0, named=True)
+    day = datetime.fromtimestamp(NOV_2 / 1000, UTC).date()
+    w = Decimal(wall)
+    exact = {
+        "cpu_micros": max(Decimal(req_cpu) * w, Decimal(cpu))
+        / 3600
+        * book.lookup("gcp-us-central1", "cpu_core_hour", day).unit_price,
+        "memory_micros": max(Decimal(req_mem), Decimal(rss) / (1 << 30))
+        * w
+        / 3600
+        * book.lookup("gcp-us-central1", "memory_gib_hour", day).unit_price,
+        "network_micros": Decimal(moved)
+        / (1 << 30)
+        * book.lookup("gcp-us-central1", "network_gib", day).unit_price,
+    }
+    for column, value in exact.items():
+        assert abs(Decimal(row[column]) - value * 1_000_000) <= Decimal("0.5001"), column
+    assert row["cost_micros"] == row["cpu_micros"] + row["memory_micros"] + row["network_micros"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from triops.errors import InvalidInputError
@@ -39,6 +39,7 @@ def test_negative_spend_is_refused() -> None:
         forecast_month_end({date(2026, 11, 1): -1}, date(2026, 11, 2))
 
 
+@settings(deadline=None, max_examples=60)
 @given(st.lists(st.integers(min_value=0, max_value=10**9), min_size=1, max_size=31))
 def test_forecast_never_below_spend(values: list[int]) -> None:
     daily = {date(2026, 12, i + 1): v for i, v in enumerate(values)}
@@ -66,6 +67,7 @@ def test_zero_mad_falls_back_to_mean_absolute_deviation() -> None:
     assert scores[0] == 0
 
 
+@settings(deadline=None, max_examples=60)
 @given(st.lists(st.integers(min_value=0, max_value=10**9), min_size=3, max_size=40), st.integers(0, 10**6))
 def test_robust_scores_are_shift_invariant(values: list[int], shift: int) -> None:
     a = robust_z_scores([float(v) for v in values])

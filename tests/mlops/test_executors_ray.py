@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,9 +34,20 @@ def ray_cluster() -> Iterator[object]:
     ray = pytest.importorskip("ray")
     from triops.mlops.executors.ray import RayExecutor
 
-    RayExecutor(num_cpus=2)  # starts the local cluster with the import path the workers need
-    yield ray
-    ray.shutdown()
+    # a loaded 2-core test machine can take longer than Ray's default 30 s to bring up its agents
+    slow_start = {"RAY_agent_register_timeout_ms": "180000", "RAY_raylet_start_wait_time_s": "180"}
+    saved = {k: os.environ.get(k) for k in slow_start}
+    os.environ.update(slow_start)
+    try:
+        RayExecutor(num_cpus=2)  # starts the local cluster with the import path the workers need
+        yield ray
+    finally:
+        ray.shutdown()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def test_ray_gives_the_same_outputs_hashes_and_records_as_inline(

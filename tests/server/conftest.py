@@ -32,7 +32,9 @@ class LiveServer:
     workspace: Workspace
 
 
-def start_server(ws: Workspace, *, dev: bool = False, max_request_bytes: int | None = None) -> tuple[uvicorn.Server, threading.Thread, str]:
+def start_server(
+    ws: Workspace, *, dev: bool = False, max_request_bytes: int | None = None
+) -> tuple[uvicorn.Server, threading.Thread, str]:
     port = free_port()
     app = create_app(ws, dev=dev, max_request_bytes=max_request_bytes)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))

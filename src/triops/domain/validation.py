@@ -48,7 +48,9 @@ def check_metric_value(key: str, value: object) -> float:
 
 def check_step(key: str, step: object) -> int:
     if isinstance(step, bool) or not isinstance(step, int):
-        raise InvalidInputError(f"metric {key!r} has step {step!r}; steps are integers", hint="pass step=int(...)")
+        raise InvalidInputError(
+            f"metric {key!r} has step {step!r}; steps are integers", hint="pass step=int(...)"
+        )
     if not -(2**62) < step < 2**62:
         raise InvalidInputError(f"metric {key!r} has step {step} out of range", hint="steps fit in 63 bits")
     return step

@@ -194,7 +194,9 @@ class ActiveRun:
         self._keys_ok: set[str] = set()
         self._writer_error: BaseException | None = None
         self._finished = False
-        self._writer = threading.Thread(target=self._write_loop, name=f"triops-writer-{run.id[:8]}", daemon=True)
+        self._writer = threading.Thread(
+            target=self._write_loop, name=f"triops-writer-{run.id[:8]}", daemon=True
+        )
         self._writer.start()
         _ACTIVE.add(self)
         _install_exit_handlers()
@@ -250,7 +252,9 @@ class ActiveRun:
     ) -> StoredArtifact:
         if isinstance(path_or_bytes, bytes):
             if name is None:
-                raise InvalidInputError("an artifact logged from bytes needs a name", hint="pass name='model.skops'")
+                raise InvalidInputError(
+                    "an artifact logged from bytes needs a name", hint="pass name='model.skops'"
+                )
             data: bytes | Path = path_or_bytes
         else:
             data = Path(path_or_bytes)
@@ -329,7 +333,11 @@ class ActiveRun:
 def _guess_media_type(name: str) -> str:
     import mimetypes
 
-    suffix_types = {".skops": "application/x-skops", ".onnx": "application/onnx", ".parquet": "application/parquet"}
+    suffix_types = {
+        ".skops": "application/x-skops",
+        ".onnx": "application/onnx",
+        ".parquet": "application/parquet",
+    }
     for suffix, media in suffix_types.items():
         if name.endswith(suffix):
             return media

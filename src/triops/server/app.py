@@ -18,7 +18,14 @@ API_PREFIX = "/api/v1"
 
 
 def _problem(status: int, title: str, detail: str, instance: str, **extra: Any) -> JSONResponse:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, "instance": instance, **extra}
+    body = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        **extra,
+    }
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
@@ -56,7 +63,10 @@ class BodySizeLimit:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = _problem(
-            413, "Payload Too Large", f"request body exceeds {self.max_bytes} bytes", scope.get("path", ""),
+            413,
+            "Payload Too Large",
+            f"request body exceeds {self.max_bytes} bytes",
+            scope.get("path", ""),
         )
         await response(scope, receive, send)
 
@@ -87,10 +97,16 @@ def create_app(workspace: Workspace, *, dev: bool = False, max_request_bytes: in
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
         ]
-        return _problem(422, "Unprocessable Content", "the request does not match the schema", request.url.path,
-                        errors=errors)
+        return _problem(
+            422,
+            "Unprocessable Content",
+            "the request does not match the schema",
+            request.url.path,
+            errors=errors,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -100,5 +116,5 @@ def create_app(workspace: Workspace, *, dev: bool = False, max_request_bytes: in
     app.include_router(runs.router, prefix=API_PREFIX)
     app.include_router(artifacts.router, prefix=API_PREFIX)
     limit = max_request_bytes or workspace.settings.max_request_bytes
-    app.add_middleware(BodySizeLimit, max_bytes=limit)  # type: ignore[arg-type]
+    app.add_middleware(BodySizeLimit, max_bytes=limit)
     return app

@@ -83,7 +83,9 @@ def _check_sqlite_file(path: Path) -> None:
         with path.open("rb") as fh:
             header = fh.read(16)
     except OSError as exc:
-        raise StoreCorruptError(f"cannot read store file {path}: {exc}", hint="check its permissions") from exc
+        raise StoreCorruptError(
+            f"cannot read store file {path}: {exc}", hint="check its permissions"
+        ) from exc
     if header != _SQLITE_HEADER:
         raise StoreCorruptError(
             f"{path} is not a triops store (not an SQLite database); it was left untouched",

@@ -37,7 +37,7 @@ def current_revision(store: Store) -> str | None:
     with store.connect() as conn:
         if not sa.inspect(conn).has_table(VERSION_TABLE):
             return None
-        return conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()  # noqa: S608
+        return conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
 
 
 def upgrade(store: Store) -> tuple[str | None, str]:

@@ -29,7 +29,9 @@ def collect_evidence(store: Store, audit_verified: bool | None = None) -> StoreE
     with store.connect() as conn:
         tracked = int(conn.execute(sa.select(sa.func.count()).select_from(runs)).scalar_one())
         pipelines = int(
-            conn.execute(sa.select(sa.func.count()).select_from(runs).where(runs.c.kind == "pipeline")).scalar_one()
+            conn.execute(
+                sa.select(sa.func.count()).select_from(runs).where(runs.c.kind == "pipeline")
+            ).scalar_one()
         )
         return StoreEvidence(
             runs_tracked=tracked,

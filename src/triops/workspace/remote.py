@@ -51,7 +51,9 @@ def _run_from_wire(data: dict[str, Any]) -> Run:
         params=data.get("params", {}),
         tags=data.get("tags", {}),
         metrics={k: float_from_wire(v, k) for k, v in data.get("metrics", {}).items()},
-        artifacts=tuple(ArtifactRef(a["name"], a["sha256"], a["size"], a["media_type"]) for a in data.get("artifacts", [])),
+        artifacts=tuple(
+            ArtifactRef(a["name"], a["sha256"], a["size"], a["media_type"]) for a in data.get("artifacts", [])
+        ),
     )
 
 
@@ -89,7 +91,9 @@ class HttpTrackingSink:
             )
         if problem.get("type", "").endswith("/filter-syntax"):
             errors = problem.get("errors", {})
-            return FilterSyntaxError(detail, column=int(errors.get("column", 1)), text=str(errors.get("filter", "")))
+            return FilterSyntaxError(
+                detail, column=int(errors.get("column", 1)), text=str(errors.get("filter", ""))
+            )
         cls = _BY_STATUS.get(response.status_code, RemoteError)
         error = cls(detail)
         error.detail = problem.get("errors", {}) if isinstance(problem, dict) else {}
@@ -137,7 +141,13 @@ class HttpTrackingSink:
     def search(
         self, project: str | None, filter: str, order_by: Sequence[str], limit: int, offset: int
     ) -> list[Run]:
-        body = {"project": project, "filter": filter, "order_by": list(order_by), "limit": limit, "offset": offset}
+        body = {
+            "project": project,
+            "filter": filter,
+            "order_by": list(order_by),
+            "limit": limit,
+            "offset": offset,
+        }
         return [_run_from_wire(r) for r in self._call("POST", "/runs/search", json=body).json()["runs"]]
 
     def download_artifact(self, run_id: str, name: str) -> bytes:

@@ -21,7 +21,9 @@ async def upload_artifact(request: Request, _: PrincipalDep, run_id: str, name: 
     data = await request.body()
     ws = request.app.state.workspace
     media_type = request.headers.get("content-type", "application/octet-stream")
-    stored = StoreTrackingSink(ws.store, ws.artifacts, ws.clock, None).log_artifact(run_id, name, data, media_type)
+    stored = StoreTrackingSink(ws.store, ws.artifacts, ws.clock, None).log_artifact(
+        run_id, name, data, media_type
+    )
     return {"name": name, "sha256": stored.sha256, "size": stored.size, "media_type": stored.media_type}
 
 
@@ -38,4 +40,6 @@ def download_run_artifact(request: Request, _: PrincipalDep, run_id: str, name: 
 
 @router.get("/artifacts/{sha256}")
 def download_artifact(request: Request, _: PrincipalDep, sha256: str) -> Response:
-    return Response(request.app.state.workspace.artifacts.get_bytes(sha256), media_type="application/octet-stream")
+    return Response(
+        request.app.state.workspace.artifacts.get_bytes(sha256), media_type="application/octet-stream"
+    )

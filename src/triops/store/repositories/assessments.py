@@ -11,7 +11,9 @@ from triops.domain.ids import new_id
 from triops.store.tables import assessments
 
 
-def save_assessment(conn: Connection, kind: str, summary: dict[str, Any], payload: dict[str, Any], now_ms: int) -> str:
+def save_assessment(
+    conn: Connection, kind: str, summary: dict[str, Any], payload: dict[str, Any], now_ms: int
+) -> str:
     assessment_id = new_id(now_ms)
     conn.execute(
         assessments.insert().values(

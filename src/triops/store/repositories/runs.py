@@ -7,11 +7,10 @@ and keep ``latest_metrics`` (the value search filters and orders on) up to date 
 from __future__ import annotations
 
 import math
-
-import orjson
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -78,11 +77,9 @@ def create_run(
     set_tags(conn, run_id, tags)
 
 
-def _require_run(conn: Connection, run_id: str) -> Mapping[str, Any]:
-    row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).mappings().first()
-    if row is None:
+def _require_run(conn: Connection, run_id: str) -> None:
+    if conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first() is None:
         raise NotFoundError(f"run {run_id!r} does not exist", hint="list runs with `triops runs list`")
-    return row
 
 
 def finish_run(conn: Connection, run_id: str, status: str, end_ms: int, error: str | None) -> None:
@@ -101,7 +98,9 @@ def log_params(conn: Connection, run_id: str, values: Mapping[str, str]) -> None
     existing: dict[str, str] = {
         k: v
         for k, v in conn.execute(
-            sa.select(params.c.key, params.c.value).where(params.c.run_id == run_id, params.c.key.in_(list(values)))
+            sa.select(params.c.key, params.c.value).where(
+                params.c.run_id == run_id, params.c.key.in_(list(values))
+            )
         )
     }
     for key, value in values.items():
@@ -152,7 +151,14 @@ def insert_metrics(conn: Connection, run_id: str, rows: Sequence[MetricRow]) -> 
     conn.execute(
         stmt,
         [
-            {"run_id": run_id, "key": k, "value": 0.0 if v != v else v, "is_nan": v != v, "step": s, "timestamp_ms": t}
+            {
+                "run_id": run_id,
+                "key": k,
+                "value": 0.0 if v != v else v,
+                "is_nan": v != v,
+                "step": s,
+                "timestamp_ms": t,
+            }
             for k, v, s, t in latest.values()
         ],
     )
@@ -188,8 +194,14 @@ def _insert_metrics_postgresql(conn: Connection, run_id: str, rows: Sequence[Met
     conn.exec_driver_sql(
         "INSERT INTO metrics (run_id, key, value, is_nan, step, timestamp_ms) "
         "SELECT %s, * FROM unnest(%s::text[], %s::float8[], %s::boolean[], %s::bigint[], %s::bigint[])",
-        (run_id, list(keys), [0.0 if n else v for v, n in zip(values, nans, strict=True)], nans, list(steps),
-         list(stamps)),
+        (
+            run_id,
+            list(keys),
+            [0.0 if n else v for v, n in zip(values, nans, strict=True)],
+            nans,
+            list(steps),
+            list(stamps),
+        ),
     )
 
 
@@ -210,7 +222,9 @@ def add_run_artifact(conn: Connection, run_id: str, name: str, stored: StoredArt
     )
     conn.execute(stmt.on_conflict_do_nothing(index_elements=["sha256"]))
     current = conn.execute(
-        sa.select(run_artifacts.c.sha256).where(run_artifacts.c.run_id == run_id, run_artifacts.c.name == name)
+        sa.select(run_artifacts.c.sha256).where(
+            run_artifacts.c.run_id == run_id, run_artifacts.c.name == name
+        )
     ).scalar()
     if current is not None and current != stored.sha256:
         raise ConflictError(
@@ -240,9 +254,13 @@ def load_runs(conn: Connection, run_ids: Sequence[str]) -> list[Run]:
     t: dict[str, dict[str, str]] = {i: {} for i in ids}
     m: dict[str, dict[str, float]] = {i: {} for i in ids}
     a: dict[str, list[ArtifactRef]] = {i: [] for i in ids}
-    for rid, k, v in conn.execute(sa.select(params.c.run_id, params.c.key, params.c.value).where(params.c.run_id.in_(ids))):
+    for rid, k, v in conn.execute(
+        sa.select(params.c.run_id, params.c.key, params.c.value).where(params.c.run_id.in_(ids))
+    ):
         p[rid][k] = v
-    for rid, k, v in conn.execute(sa.select(tags.c.run_id, tags.c.key, tags.c.value).where(tags.c.run_id.in_(ids))):
+    for rid, k, v in conn.execute(
+        sa.select(tags.c.run_id, tags.c.key, tags.c.value).where(tags.c.run_id.in_(ids))
+    ):
         t[rid][k] = v
     for rid, k, v, nan in conn.execute(
         sa.select(
@@ -252,7 +270,11 @@ def load_runs(conn: Connection, run_ids: Sequence[str]) -> list[Run]:
         m[rid][k] = math.nan if nan else float(v)
     for rid, name, sha, size, media in conn.execute(
         sa.select(
-            run_artifacts.c.run_id, run_artifacts.c.name, artifacts.c.sha256, artifacts.c.size, artifacts.c.media_type
+            run_artifacts.c.run_id,
+            run_artifacts.c.name,
+            artifacts.c.sha256,
+            artifacts.c.size,
+            artifacts.c.media_type,
         )
         .join(artifacts, artifacts.c.sha256 == run_artifacts.c.sha256)
         .where(run_artifacts.c.run_id.in_(ids))

@@ -115,7 +115,9 @@ def search_run_ids(
             missing: Any = column.is_(None)
         else:
             table = _ENTITY_TABLES[spec.field.entity].alias(f"order_{i}")
-            query = query.outerjoin(table, sa.and_(table.c.run_id == runs.c.id, table.c.key == spec.field.key))
+            query = query.outerjoin(
+                table, sa.and_(table.c.run_id == runs.c.id, table.c.key == spec.field.key)
+            )
             column = table.c.value
             missing = column.is_(None)
             if spec.field.entity == "metric":

@@ -64,7 +64,14 @@ def create_token(
 
 def authenticate(conn: Connection, token: str, now_ms: int) -> Principal | None:
     row = conn.execute(
-        sa.select(api_tokens.c.id, api_tokens.c.expires_ms, api_tokens.c.revoked_ms, users.c.id, users.c.name, users.c.kind)
+        sa.select(
+            api_tokens.c.id,
+            api_tokens.c.expires_ms,
+            api_tokens.c.revoked_ms,
+            users.c.id,
+            users.c.name,
+            users.c.kind,
+        )
         .join(users, users.c.id == api_tokens.c.user_id)
         .where(api_tokens.c.token_hash == hash_token(token))
     ).first()
@@ -78,10 +85,14 @@ def authenticate(conn: Connection, token: str, now_ms: int) -> Principal | None:
 
 def revoke_token(conn: Connection, token_id: str, now_ms: int) -> None:
     result = conn.execute(
-        api_tokens.update().where(api_tokens.c.id == token_id, api_tokens.c.revoked_ms.is_(None)).values(revoked_ms=now_ms)
+        api_tokens.update()
+        .where(api_tokens.c.id == token_id, api_tokens.c.revoked_ms.is_(None))
+        .values(revoked_ms=now_ms)
     )
     if result.rowcount == 0:
-        raise NotFoundError(f"no active token with id {token_id!r}", hint="list tokens with `triops token list`")
+        raise NotFoundError(
+            f"no active token with id {token_id!r}", hint="list tokens with `triops token list`"
+        )
 
 
 def list_tokens(conn: Connection) -> list[dict[str, object]]:

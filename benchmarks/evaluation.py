@@ -46,7 +46,7 @@ def ours(frame: pd.DataFrame, resamples: int) -> float:
         resamples=resamples,
     )
     elapsed = time.perf_counter() - start
-    assert result.metrics["roc_auc"].low is not None
+    assert resamples == 0 or result.metrics["roc_auc"].low is not None
     return elapsed
 
 
@@ -87,19 +87,25 @@ def main() -> None:
     ours(frame.head(1000), 10)  # imports and first-call set-up are not what is measured
     ours_s = min(ours(frame, resamples) for _ in range(2))
     peer_s = mlflow_evaluate(frame)
+    points_s = min(ours(frame, 0) for _ in range(2))
     table = Table(title=f"Evaluation: {n:,} rows, {resamples:,} bootstrap resamples, 2 sensitive attributes")
-    for col in ("measure", "triops", "MLflow evaluate", "ratio", "target", "result"):
+    for col in ("measure", "triops", "MLflow evaluate", "MLflow / triops", "target", "result"):
         table.add_column(col)
-    peer = "peer not installed" if peer_s is None else f"{peer_s:.2f} s"
-    ratio = "-" if peer_s is None else f"{peer_s / ours_s:.1f}x faster"
-    table.add_row(
-        "evaluate with intervals + slices",
-        f"{ours_s:.2f} s",
-        peer,
-        ratio,
-        f"<= {TARGET_S:.0f} s",
-        "[green]PASS[/]" if ours_s <= TARGET_S else "[red]FAIL[/]",
-    )
+    peer = "peer not installed" if peer_s is None else f"{peer_s:.2f} s (point metrics)"
+    for measure, ours_time, target in (
+        ("metrics + 95 % intervals + 2 slices", ours_s, TARGET_S),
+        ("metrics + 2 slices (no intervals)", points_s, None),
+    ):
+        ratio = "-" if peer_s is None else f"{peer_s / ours_time:.2f}"
+        verdict = "-" if target is None else ("[green]PASS[/]" if ours_time <= target else "[red]FAIL[/]")
+        table.add_row(
+            measure,
+            f"{ours_time:.2f} s",
+            peer,
+            ratio,
+            "-" if target is None else f"<= {target:.0f} s",
+            verdict,
+        )
     Console().print(table)
 
 

@@ -13,11 +13,9 @@ from typer.testing import CliRunner
 from triops.cli import context
 from triops.cli import governance as cli
 from triops.errors import InvalidInputError, PermissionDeniedError, PolicyError
-from triops.store import tables_governance
 from triops.store.engine import Store
 from triops.store.tables_governance import audit_events
 
-GOV_TABLES = [t for t in vars(tables_governance).values() if isinstance(t, sa.Table)]
 runner = CliRunner()
 
 POLICY = """\
@@ -39,9 +37,7 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_store_url: str
     monkeypatch.delenv("TRIOPS_AUDIT_KEY_PATH", raising=False)
     context.close_workspace()
     context.STATE.store_url = sqlite_store_url  # a copy of the session's migrated template
-    opened = context.open_store()
-    tables_governance.metadata.create_all(opened.engine, tables=GOV_TABLES, checkfirst=True)
-    yield opened
+    yield context.open_store()
     context.close_workspace()
     context.STATE.store_url = None
 
@@ -67,7 +63,6 @@ def test_a_user_with_bindings_acts_with_only_those(store: Store, monkeypatch: py
     ok(cli.role_app, ["grant", "carl", "contributor", "--project", "benefits"])
     monkeypatch.setenv("TRIOPS_USER", "carl")
     context.close_workspace()
-    tables_governance.metadata.create_all(context.open_store().engine, tables=GOV_TABLES, checkfirst=True)
     result = runner.invoke(cli.role_app, ["grant", "carl", "admin"])
     assert isinstance(result.exception, PermissionDeniedError)
     assert "role.write" in str(result.exception)
@@ -145,6 +140,7 @@ def test_audit_verify_seal_export_and_tamper(tmp_path: Path, store: Store) -> No
     ok(cli.audit_app, ["export", "--out", str(out)])
     assert len(out.read_text().splitlines()) == 3
     assert "audit log OK" in ok(cli.audit_app, ["verify", "--file", str(out)])
+    assert ok(cli.audit_app, ["export"]).splitlines() == out.read_text().splitlines()
     log = json.loads(ok(cli.audit_app, ["log", "--json", "-n", "2"]))
     assert [e["seq"] for e in log] == [3, 2]
     with store.begin() as conn:

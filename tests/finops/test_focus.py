@@ -153,6 +153,7 @@ def test_import_missing_mandatory_columns_lists_them_all(focus: pl.DataFrame, tm
         ("BillingAccountId", None, "BillingAccountId has 1 null values"),
         ("BilledCost", "twelve", "BilledCost has 1 values that are not Decimal"),
         ("ChargePeriodStart", "yesterday", "ChargePeriodStart has 1 values that are not DateTime"),
+        ("Tags", "project=churn", "Tags has values that are not JSON objects"),
     ],
 )
 def test_import_refuses_invalid_values(
@@ -186,3 +187,15 @@ def test_allocation_by_tags_and_default_project(focus: pl.DataFrame) -> None:
     rows = allocate_focus_rows(provider_tags)
     assert set(rows["project"]) == {"vision"}
     assert set(rows["team"]) == {"cv"}
+
+
+def test_import_accepts_iso_times_with_an_offset(focus: pl.DataFrame, tmp_path: Path) -> None:
+    path = write_focus(focus, tmp_path / "bill.csv")
+    frame = pl.read_csv(path, infer_schema=False)
+    offset = frame.with_columns(pl.col("ChargePeriodStart").str.replace("Z$", "+00:00"))
+    offset.write_csv(path)
+    rows = allocate_focus_rows(read_focus(path))
+    assert (
+        rows["charge_period_start_ms"].to_list()
+        == allocate_focus_rows(frame)["charge_period_start_ms"].to_list()
+    )

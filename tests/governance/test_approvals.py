@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from triops.domain.clock import FixedClock, utc_ms
 from triops.errors import ConflictError, InvalidInputError, PermissionDeniedError
@@ -155,3 +157,31 @@ def test_stored_requirements_are_validated() -> None:
         parse_requirements([{"role": "approver", "count": 0}])
     with pytest.raises(InvalidInputError, match="unknown role"):
         parse_requirements([{"role": "boss"}])
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    count=st.integers(1, 4),
+    verdicts=st.lists(st.tuples(st.sampled_from(["a1", "a2", "a3", "a4", "v1"]), st.booleans()), max_size=6),
+)
+def test_a_request_is_approved_exactly_when_enough_eligible_people_approve_and_nobody_rejects(
+    count: int, verdicts: list[tuple[str, bool]]
+) -> None:
+    req = request(count=count)
+    decisions = []
+    seen: set[str] = set()
+    for name, approve in verdicts:
+        if name in seen:
+            continue
+        seen.add(name)
+        roles = frozenset({"viewer"} if name.startswith("v") else {"approver"})
+        decisions.append(
+            Decision(name, Verdict.APPROVE if approve else Verdict.REJECT, "because", NOW, roles)
+        )
+    eligible = {d.approver for d in decisions if d.verdict is Verdict.APPROVE and "approver" in d.roles}
+    rejected = any(d.verdict is Verdict.REJECT for d in decisions)
+    status = state(req, decisions, NOW).status
+    if rejected:
+        assert status is Status.REJECTED
+    else:
+        assert (status is Status.APPROVED) == (len(eligible) >= count)

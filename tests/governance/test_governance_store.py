@@ -193,9 +193,12 @@ def test_budget_override_needs_a_finops_approval(store: Store) -> None:
     roles.grant(store, OWNER, "fin", "finops", "benefits")
     roles.grant(store, OWNER, "anna", "approver", "benefits")
     facts = GateFacts(
-        gate="budget.override", subject_type="budget", subject_id="b-1", project="benefits",
+        gate="budget.override",
+        subject_type="budget",
+        subject_id="b-1",
+        project="benefits",
         change={"justification": "quarter-end retraining"},
-    )  # fmt: skip
+    )
     request = gates.request_approval(store, OWNER, facts, justification="quarter-end retraining")
     assert [r.role.value for r in request.requirements] == ["finops"]
     with pytest.raises(PermissionDeniedError, match="does not hold a role"):
@@ -291,3 +294,25 @@ def test_demo_story_blocks_refuses_self_approval_then_passes(store: Store, tmp_p
     assert outcome.final.passed
     assert outcome.verify.ok
     assert len(outcome.steps) == 7
+
+
+def test_non_finite_facts_are_recorded_as_null(store: Store) -> None:
+    gates.add_policies(
+        store, OWNER, FAIRNESS.replace("approvals: {role: approver, count: 1, expires_in_days: 30}\n", "")
+    )
+    facts = GateFacts(
+        gate="model.stage",
+        subject_type="model_version",
+        subject_id="mv-nan",
+        project="benefits",
+        change={"to_stage": "production"},
+        metrics={"auc": float("nan")},
+        fairness_gaps={"dp": float("inf")},
+    )
+    result = gates.check_gate(store, facts, "owner")
+    assert not result.passed
+    from triops.store.repositories import governance as repo
+
+    with store.connect() as conn:
+        (row,) = repo.list_gate_evaluations(conn, subject_id="mv-nan")
+    assert row["result"]["facts"]["metrics"]["auc"] is None

@@ -27,7 +27,7 @@ def ensure_pipeline_tables(store: Store) -> None:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _pipeline_tables_on_postgres(pg_schema_url: str) -> None:
+def pipeline_tables(pg_schema_url: str) -> None:
     store = create_store(pg_schema_url)
     ensure_pipeline_tables(store)
     store.dispose()

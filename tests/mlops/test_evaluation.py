@@ -69,7 +69,10 @@ def test_classification_result_has_every_metric_with_an_interval_around_it() -> 
         assert m.value is not None, name
         assert m.low <= m.value <= m.high, name
     assert result.metric("roc_auc") == pytest.approx(skm.roc_auc_score(y, p))
-    assert np.sum(result.confusion_matrix) == 3000
+    yhat = p >= 0.5
+    assert result.metric("precision") == pytest.approx(skm.precision_score(y, yhat))
+    assert result.metric("f1") == pytest.approx(skm.f1_score(y, yhat))
+    assert result.confusion_matrix == skm.confusion_matrix(y, yhat).tolist()
     assert result.to_dict()["metrics"]["f1"]["value"] == pytest.approx(result.metric("f1"))
 
 

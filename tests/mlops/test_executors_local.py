@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
+from tests.mlops import pipeline_support as support
 from tests.mlops import pipelines_example as ex
-from tests.mlops.pipeline_support import _pipeline_tables_on_postgres, artifacts, lite  # noqa: F401
+
 from triops.artifacts import ArtifactStore
 from triops.errors import InvalidInputError, PipelineError
 from triops.mlops import materializers
@@ -18,7 +18,19 @@ from triops.mlops.pipelines import pipeline, step
 from triops.mlops.runner import run_pipeline
 from triops.store.engine import Store
 
-RECORD_FIELDS = ("step", "status", "attempt", "cache_key", "bytes_read", "bytes_written", "resources", "upstream")
+# fixtures shared by the pipeline tests (the store fixtures come from tests/conftest.py)
+artifacts, lite, pipeline_tables = support.artifacts, support.lite, support.pipeline_tables
+
+RECORD_FIELDS = (
+    "step",
+    "status",
+    "attempt",
+    "cache_key",
+    "bytes_read",
+    "bytes_written",
+    "resources",
+    "upstream",
+)
 
 
 @pytest.fixture(scope="module")
@@ -69,16 +81,23 @@ def test_a_step_killed_by_the_os_is_reported_with_its_peak_memory(
     assert result.status == "FAILED"
 
 
-def test_on_failure_stop_cancels_running_siblings(lite: Store, artifacts: ArtifactStore, local: LocalExecutor) -> None:
+def test_on_failure_stop_cancels_running_siblings(
+    lite: Store, artifacts: ArtifactStore, local: LocalExecutor
+) -> None:
     result = run_pipeline(lite, artifacts, ex.branches, {"marker": "/missing", "seconds": 30}, executor=local)
     assert result.statuses["fail_if"] == "FAILED"
     assert result.statuses["slow_square"] == "KILLED"
     assert "cancelled: step 'fail_if' failed" in (result.step("slow_square").error or "")
     # the executor recovers for the next run
-    assert run_pipeline(lite, artifacts, ex.numbers, {"n": 2}, executor=local, use_cache=False).status == "FINISHED"
+    assert (
+        run_pipeline(lite, artifacts, ex.numbers, {"n": 2}, executor=local, use_cache=False).status
+        == "FINISHED"
+    )
 
 
-def test_steps_that_are_not_module_level_are_refused_before_running(lite: Store, artifacts: ArtifactStore) -> None:
+def test_steps_that_are_not_module_level_are_refused_before_running(
+    lite: Store, artifacts: ArtifactStore
+) -> None:
     @step
     def inner() -> int:
         return 1

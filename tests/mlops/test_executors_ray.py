@@ -8,16 +8,28 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
+from tests.mlops import pipeline_support as support
 from tests.mlops import pipelines_example as ex
-from tests.mlops.pipeline_support import _pipeline_tables_on_postgres, artifacts, lite  # noqa: F401
+
 from triops.artifacts import ArtifactStore
 from triops.errors import ConfigError
 from triops.mlops import materializers
 from triops.mlops.runner import run_pipeline
 from triops.store.engine import Store
 
-RECORD_FIELDS = ("step", "status", "attempt", "cache_key", "bytes_read", "bytes_written", "resources", "upstream")
+# fixtures shared by the pipeline tests (the store fixtures come from tests/conftest.py)
+artifacts, lite, pipeline_tables = support.artifacts, support.lite, support.pipeline_tables
+
+RECORD_FIELDS = (
+    "step",
+    "status",
+    "attempt",
+    "cache_key",
+    "bytes_read",
+    "bytes_written",
+    "resources",
+    "upstream",
+)
 
 
 def test_without_ray_the_error_says_how_to_install_it(
@@ -50,6 +62,7 @@ def ray_cluster() -> Iterator[object]:
                 os.environ[key] = value
 
 
+@pytest.mark.slow
 def test_ray_gives_the_same_outputs_hashes_and_records_as_inline(
     lite: Store, artifacts: ArtifactStore, ray_cluster: object
 ) -> None:
@@ -62,6 +75,7 @@ def test_ray_gives_the_same_outputs_hashes_and_records_as_inline(
         assert b.executor == "ray" and b.peak_rss_bytes and b.wall_s is not None
 
 
+@pytest.mark.slow
 def test_ray_runs_branches_concurrently_and_reports_failures(
     lite: Store, artifacts: ArtifactStore, ray_cluster: object, tmp_path: Path
 ) -> None:

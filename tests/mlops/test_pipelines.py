@@ -212,7 +212,7 @@ def test_load_target_errors_are_specific(tmp_path: Path) -> None:
         load_target("no_colon")
     with pytest.raises(InvalidInputError, match="does not exist"):
         load_target(f"{tmp_path}/missing.py:flow")
-    with pytest.raises(InvalidInputError, match="pipelines there: .*numbers"):
+    with pytest.raises(InvalidInputError, match=r"pipelines there: .*numbers"):
         load_target("tests.mlops.pipelines_example:nothing_here")
     with pytest.raises(InvalidInputError, match="not a pipeline"):
         load_target("tests.mlops.pipelines_example:make_numbers")

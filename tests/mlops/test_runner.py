@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import sqlalchemy as sa
-
+from tests.mlops import pipeline_support as support
 from tests.mlops import pipelines_example as ex
-from tests.mlops.pipeline_support import _pipeline_tables_on_postgres, artifacts, lite, pstore  # noqa: F401
+
 from triops.artifacts import ArtifactStore
 from triops.mlops import materializers
 from triops.mlops.pipelines import pipeline, step
@@ -14,6 +14,14 @@ from triops.mlops.runner import run_pipeline, step_runs
 from triops.store.engine import Store
 from triops.store.repositories import runs as runs_repo
 from triops.store.tables_pipelines import cache_entries, lineage_edges
+
+# fixtures shared by the pipeline tests (the store fixtures come from tests/conftest.py)
+artifacts, lite, pstore, pipeline_tables = (
+    support.artifacts,
+    support.lite,
+    support.pstore,
+    support.pipeline_tables,
+)
 
 
 def test_a_run_records_the_run_its_steps_and_their_outputs(pstore: Store, artifacts: ArtifactStore) -> None:
@@ -52,7 +60,9 @@ def test_a_second_run_hits_the_cache_and_records_the_hits(pstore: Store, artifac
         assert conn.execute(sa.select(sa.func.count()).select_from(cache_entries)).scalar() == 3
         # cached step runs are linked in the lineage too
         linked = conn.execute(
-            sa.select(sa.func.count()).select_from(lineage_edges).where(lineage_edges.c.step_run_id == second.steps[2].id)
+            sa.select(sa.func.count())
+            .select_from(lineage_edges)
+            .where(lineage_edges.c.step_run_id == second.steps[2].id)
         ).scalar()
     assert linked == 2
 
@@ -105,16 +115,23 @@ def test_a_non_json_literal_argument_becomes_an_input_artifact(lite: Store, arti
 
     result = run_pipeline(lite, artifacts, from_array, {"values": np.arange(3.0)})
     assert result.status == "FINISHED"
-    np.testing.assert_array_equal(materializers.load(result.outputs["scaled/output"], artifacts), [0.0, 2.0, 4.0])
+    np.testing.assert_array_equal(
+        materializers.load(result.outputs["scaled/output"], artifacts), [0.0, 2.0, 4.0]
+    )
     from triops.store.repositories import pipelines as repo
 
     with lite.connect() as conn:
         edges = repo.edges_of(conn, [result.steps[0].id])
-    assert {(e.direction, e.name, e.materializer) for e in edges} == {("in", "values", "numpy"), ("out", "output", "numpy")}
+    assert {(e.direction, e.name, e.materializer) for e in edges} == {
+        ("in", "values", "numpy"),
+        ("out", "output", "numpy"),
+    }
 
 
 def test_the_listener_sees_every_state_change(lite: Store, artifacts: ArtifactStore) -> None:
     seen: list[tuple[str, str]] = []
-    run_pipeline(lite, artifacts, ex.numbers, {"n": 2}, listener=lambda row: seen.append((row.step, row.status)))
+    run_pipeline(
+        lite, artifacts, ex.numbers, {"n": 2}, listener=lambda row: seen.append((row.step, row.status))
+    )
     assert seen[:3] == [("make_numbers", "PENDING"), ("doubled", "PENDING"), ("total", "PENDING")]
     assert ("make_numbers", "RUNNING") in seen and seen[-1] == ("total", "DONE")

@@ -5,15 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
+from tests.mlops import pipeline_support as support
 from tests.mlops import pipelines_example as ex
-from tests.mlops.pipeline_support import _pipeline_tables_on_postgres, artifacts, lite, pstore  # noqa: F401
+
 from triops.artifacts import ArtifactStore
 from triops.errors import ConflictError, StepFailedError
 from triops.mlops.pipelines import pipeline, step
 from triops.mlops.runner import resume_run, run_pipeline
 from triops.store.engine import Store
 from triops.store.repositories import runs as runs_repo
+
+# fixtures shared by the pipeline tests (the store fixtures come from tests/conftest.py)
+artifacts, lite, pstore, pipeline_tables = (
+    support.artifacts,
+    support.lite,
+    support.pstore,
+    support.pipeline_tables,
+)
 
 
 def test_a_wrong_return_type_names_the_step_and_both_types(lite: Store, artifacts: ArtifactStore) -> None:
@@ -29,7 +37,12 @@ def test_a_wrong_return_type_names_the_step_and_both_types(lite: Store, artifact
     assert result.status == "FAILED"
     row = result.step("liar")
     assert row.status == "FAILED"
-    assert row.error is not None and "'liar'" in row.error and "builtins.str" in row.error and "expected int" in row.error
+    assert (
+        row.error is not None
+        and "'liar'" in row.error
+        and "builtins.str" in row.error
+        and "expected int" in row.error
+    )
     assert result.error == row.error
     with pytest.raises(StepFailedError, match="liar"):
         result.raise_for_status()
@@ -52,18 +65,30 @@ def test_an_unstorable_output_explains_materializers(lite: Store, artifacts: Art
     assert "register_materializer" in row.error and "Thing" in row.error
 
 
-def test_a_failing_step_stores_its_traceback_and_skips_what_depends_on_it(lite: Store, artifacts: ArtifactStore) -> None:
+def test_a_failing_step_stores_its_traceback_and_skips_what_depends_on_it(
+    lite: Store, artifacts: ArtifactStore
+) -> None:
     result = run_pipeline(lite, artifacts, ex.fails_unless_marker, {"marker": "/nonexistent/marker"})
-    assert result.statuses == {"make_numbers": "DONE", "doubled": "DONE", "fail_if": "FAILED", "total": "SKIPPED"}
+    assert result.statuses == {
+        "make_numbers": "DONE",
+        "doubled": "DONE",
+        "fail_if": "FAILED",
+        "total": "SKIPPED",
+    }
     failed = result.step("fail_if")
-    assert failed.traceback is not None and "RuntimeError: marker /nonexistent/marker is missing" in failed.traceback
+    assert (
+        failed.traceback is not None
+        and "RuntimeError: marker /nonexistent/marker is missing" in failed.traceback
+    )
     assert "fail_if" in (result.error or "")
     with lite.connect() as conn:
         run = runs_repo.get_run(conn, result.run_id)
     assert run.status.value == "FAILED" and "marker" in (run.error or "")
 
 
-def test_retries_back_off_and_the_attempt_is_recorded(lite: Store, artifacts: ArtifactStore, tmp_path: Path) -> None:
+def test_retries_back_off_and_the_attempt_is_recorded(
+    lite: Store, artifacts: ArtifactStore, tmp_path: Path
+) -> None:
     counter = tmp_path / "count"
 
     @step(retries=3, retry_delay_s=0.01)
@@ -118,19 +143,28 @@ def test_on_failure_stop_skips_the_other_branch(lite: Store, artifacts: Artifact
 
 
 def test_on_failure_continue_finishes_the_other_branch(lite: Store, artifacts: ArtifactStore) -> None:
-    result = run_pipeline(lite, artifacts, ex.branches, {"marker": "/missing", "seconds": 0.0}, on_failure="continue")
+    result = run_pipeline(
+        lite, artifacts, ex.branches, {"marker": "/missing", "seconds": 0.0}, on_failure="continue"
+    )
     assert result.statuses["fail_if"] == "FAILED" and result.statuses["slow_square"] == "DONE"
     assert result.status == "FAILED"
 
 
-def test_a_failed_run_resumes_from_its_failed_step(pstore: Store, artifacts: ArtifactStore, tmp_path: Path) -> None:
+def test_a_failed_run_resumes_from_its_failed_step(
+    pstore: Store, artifacts: ArtifactStore, tmp_path: Path
+) -> None:
     marker = tmp_path / "ok"
     failed = run_pipeline(pstore, artifacts, ex.fails_unless_marker, {"marker": str(marker)}, use_cache=False)
     assert failed.status == "FAILED"
     marker.touch()
     resumed = resume_run(pstore, artifacts, failed.run_id)
     assert resumed.status == "FINISHED" and resumed.resumed_from == failed.run_id
-    assert resumed.statuses == {"make_numbers": "CACHED", "doubled": "CACHED", "fail_if": "DONE", "total": "DONE"}
+    assert resumed.statuses == {
+        "make_numbers": "CACHED",
+        "doubled": "CACHED",
+        "fail_if": "DONE",
+        "total": "DONE",
+    }
     assert resumed.step("doubled").cached_from == failed.step("doubled").id
     with pstore.connect() as conn:
         run = runs_repo.get_run(conn, resumed.run_id)
@@ -145,7 +179,9 @@ def test_ctrl_c_kills_the_run_keeps_finished_outputs_and_can_resume(
     marker = tmp_path / "go"
     seen: list[str] = []
     with pytest.raises(KeyboardInterrupt):
-        run_pipeline(lite, artifacts, ex.interrupted, {"marker": str(marker)}, listener=lambda r: seen.append(r.run_id))
+        run_pipeline(
+            lite, artifacts, ex.interrupted, {"marker": str(marker)}, listener=lambda r: seen.append(r.run_id)
+        )
     run_id = seen[0]
     with lite.connect() as conn:
         run = runs_repo.get_run(conn, run_id)
@@ -157,7 +193,12 @@ def test_ctrl_c_kills_the_run_keeps_finished_outputs_and_can_resume(
     assert {a.name for a in run.artifacts} == {"make_numbers/output", "doubled/output"}
     marker.touch()
     resumed = resume_run(lite, artifacts, run_id)
-    assert resumed.statuses == {"make_numbers": "CACHED", "doubled": "CACHED", "interrupt": "DONE", "total": "DONE"}
+    assert resumed.statuses == {
+        "make_numbers": "CACHED",
+        "doubled": "CACHED",
+        "interrupt": "DONE",
+        "total": "DONE",
+    }
 
 
 def test_on_failure_must_be_stop_or_continue(lite: Store, artifacts: ArtifactStore) -> None:

@@ -5,15 +5,18 @@ from __future__ import annotations
 from dataclasses import FrozenInstanceError
 
 import pytest
-
+from tests.mlops import pipeline_support as support
 from tests.mlops import pipelines_example as ex
-from tests.mlops.pipeline_support import _pipeline_tables_on_postgres, artifacts, lite  # noqa: F401
+
 from triops.artifacts import ArtifactStore
 from triops.errors import BudgetExceededError, RunStoppedError
 from triops.mlops.hooks import BaseHook, Hook, RunContext, RunOutcome, StepContext, StepResult
 from triops.mlops.runner import run_pipeline
 from triops.store.engine import Store
 from triops.store.repositories import runs as runs_repo
+
+# fixtures shared by the pipeline tests (the store fixtures come from tests/conftest.py)
+artifacts, lite, pipeline_tables = support.artifacts, support.lite, support.pipeline_tables
 
 
 class Recorder(BaseHook):
@@ -87,7 +90,9 @@ class Budget(BaseHook):
         self.allowed -= 1
 
 
-def test_a_hook_raising_before_a_step_stops_the_run_with_its_reason(lite: Store, artifacts: ArtifactStore) -> None:
+def test_a_hook_raising_before_a_step_stops_the_run_with_its_reason(
+    lite: Store, artifacts: ArtifactStore
+) -> None:
     recorder = Recorder()
     result = run_pipeline(lite, artifacts, ex.numbers, {"n": 2}, hooks=[Budget(allowed=1), recorder])
     assert result.statuses == {"make_numbers": "DONE", "doubled": "SKIPPED", "total": "SKIPPED"}

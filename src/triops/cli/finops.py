@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 if TYPE_CHECKING:
     from triops.finops.prices import PriceBook
@@ -26,7 +24,17 @@ budget_app = typer.Typer(
     help="Budgets per project or team, with alerts and hard stops.", no_args_is_help=True
 )
 
-console = Console()
+
+class _LazyConsole:
+    """The shared rich Console, created on first use so ``triops --help`` does not import rich."""
+
+    def __getattr__(self, name: str) -> Any:
+        from triops.cli.context import console as shared
+
+        return getattr(shared(), name)
+
+
+console: Any = _LazyConsole()
 CatalogOpt = Annotated[
     Path | None,
     typer.Option("--catalog", envvar="TRIOPS_PRICE_CATALOG", help="price catalog TOML (default: bundled)"),
@@ -61,6 +69,8 @@ def _print(rows: list[dict[str, Any]], as_json: bool, title: str) -> None:
     if as_json:
         typer.echo(json.dumps(rows, indent=2, default=str))
         return
+    from rich.table import Table
+
     table = Table(title=title)
     columns = list(rows[0]) if rows else ["(none)"]
     for name in columns:

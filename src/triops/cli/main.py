@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from triops.cli import context, db, runs, server, strategy, tokens
+from triops.cli import context, db, finops, runs, server, strategy, tokens
 from triops.cli.context import STATE
 
 app = typer.Typer(
@@ -47,6 +47,9 @@ def _global_options(
 app.add_typer(runs.app, name="runs", help="List, show and compare runs.")
 app.add_typer(db.app, name="db", help="Store maintenance (migrations).")
 app.add_typer(tokens.app, name="token", help="API tokens for the server.")
+app.add_typer(finops.prices_app, name="prices", help="The price catalog: show and validate.")
+app.add_typer(finops.cost_app, name="cost", help="Costs: report, forecast, recommend, FOCUS export/import.")
+app.add_typer(finops.budget_app, name="budget", help="Budgets with alerts and hard stops.")
 strategy.register(app)
 app.command("init", help="Create a workspace store in ./.triops (or TRIOPS_HOME / --store).")(db.init)
 app.command("server", help="Run the triops REST API server.")(server.serve)

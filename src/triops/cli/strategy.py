@@ -11,18 +11,31 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.panel import Panel
-from rich.prompt import Prompt
-from rich.table import Table
 
 from triops.errors import InvalidInputError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
     from triops.strategy.demo import DemoSummary
     from triops.strategy.simulation import SimulationResult
 
-console = Console()
+
+class _LazyConsole:
+    """A rich Console created on first use, so importing this module (for ``--help``) stays cheap."""
+
+    _console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from triops.cli.context import console as shared
+
+            self._console = shared()
+        return getattr(self._console, name)
+
+
+console: Any = _LazyConsole()
 assess_app = typer.Typer(help="Assess judgement (scenarios) and maturity (questionnaire + store evidence).")
 wardley_app = typer.Typer(help="Wardley maps in the OWM text format: check, render to SVG, default map.")
 
@@ -84,6 +97,8 @@ def _fmt(x: float) -> str:
 
 
 def _comparison_table(result: SimulationResult) -> Table:
+    from rich.table import Table
+
     table = Table(
         title=f"{result.runs:,} runs x {result.projects} projects x {result.weeks} weeks (seed {result.seed})"
     )
@@ -120,6 +135,8 @@ def simulate(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Simulate an AI project portfolio under operating approaches and compare the outcomes."""
+    from rich.table import Table
+
     from triops.strategy.simparams import load_parameters
     from triops.strategy.simulation import simulate as run_simulation
 
@@ -182,6 +199,10 @@ def assess_scenarios(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Answer public-sector scenarios and get feedback right after each answer."""
+    from rich.panel import Panel
+    from rich.prompt import Prompt
+    from rich.table import Table
+
     from triops.strategy.scenarios import answer, grade, load_bank, read_answers
 
     scenario_bank = load_bank(bank)
@@ -234,6 +255,9 @@ def assess_maturity(
     save: Annotated[bool, typer.Option("--save/--no-save", help="keep the result in the store")] = True,
 ) -> None:
     """Assess maturity per dimension and pillar; each answer labelled evidence or self-reported."""
+    from rich.panel import Panel
+    from rich.prompt import Prompt
+
     from triops.strategy.maturity import StoreEvidence, assess, load_model, read_answer_file
 
     model = load_model()
@@ -280,6 +304,8 @@ def _save_assessment(result: Any) -> None:
 
 def maturity_table(result: Any) -> Table:
     """A rich table of a :class:`MaturityResult` (pillar levels, then dimensions)."""
+    from rich.table import Table
+
     table = Table(title=f"maturity (overall level {result.overall})")
     for col in ("pillar", "dimension", "level", "source", "criterion met"):
         table.add_column(col, overflow="fold")
@@ -380,6 +406,8 @@ def wardley_default(
 
 def print_demo_summary(summary: DemoSummary, out: Console | None = None) -> None:
     """One screen for the end of ``triops demo``: pillar levels with their basis, then the first actions."""
+    from rich.table import Table
+
     out = out or console
     table = Table(title=f"maturity from the demo's own records (overall level {summary.maturity.overall})")
     for col in ("pillar", "level", "weakest required", "basis"):

@@ -309,12 +309,15 @@ def _samples(
     if not streaming:
         # in memory, look in the first rows first: failures are usually spread, so a slice finds enough of
         # them without evaluating expensive rules (regexes) on the whole frame a second time
-        head = base.slice(0, _FIRST_SLICE)
-        for r, frame in zip(
-            failed,
-            source.collect([head.filter(marks[r.rule]).head(limit) for r in failed], streaming=False),
-            strict=True,
-        ):
+        keys = [f"__k{i}" for i in range(len(failed))]
+        query = (
+            base.slice(0, _FIRST_SLICE)
+            .with_columns(marks[r.rule].alias(k) for r, k in zip(failed, keys, strict=True))
+            .filter(pl.any_horizontal(keys))
+        )
+        hits = source.collect([query], streaming=False)[0]
+        for r, k in zip(failed, keys, strict=True):
+            frame = hits.filter(pl.col(k)).head(limit).drop(keys)
             if frame.height >= min(limit, r.failing_rows):
                 found[r.rule] = frame
     rest = [r for r in failed if r.rule not in found]

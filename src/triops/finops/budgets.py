@@ -292,8 +292,11 @@ class BudgetHook:
     def before_run(self, ctx: Any) -> None:
         project, pipeline, team, reason = self._scope(ctx)
         now = self.clock.now()
+        budgets = self.source.budgets_for(project, team)
+        if not budgets:
+            return
         estimate, runs = self.source.estimate_run(project, pipeline)
-        for budget in self.source.budgets_for(project, team):
+        for budget in budgets:
             spent = self.source.spent(budget, now)
             est = estimate or 0
             if spent + est > budget.amount_micros:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 DECIMAL = (38, 6)
 QUANTITY_SCALE = 9
 PROJECT_TAG_KEYS = ("project", "triops-project", "triops_project")
+ISO_Z = "%Y-%m-%dT%H:%M:%S%.fZ"
 X_COLUMNS = (
     "x_RunId",
     "x_StepRunId",
@@ -252,6 +253,11 @@ def validate_focus(frame: pl.DataFrame, where: str = "FOCUS data") -> None:
             failed = parsed.is_null().sum() - col.null_count()
             if failed:
                 problems.append(f"{name} has {failed} values that are not {spec.data_type}")
+        if spec.data_type == "JSON" and col.dtype == pl.String:
+            try:
+                col.str.json_decode(dtype=_tag_struct(()) if name == "Tags" else pl.String)
+            except pl.exceptions.PolarsError:
+                problems.append(f"{name} has values that are not JSON objects")
     if problems:
         raise InvalidInputError(
             f"{where} is not valid FOCUS 1.2: {'; '.join(problems)}; nothing was imported",
@@ -264,7 +270,28 @@ def _parse(col: pl.Series, data_type: str) -> pl.Series:
 
     if data_type == "Decimal":
         return col.cast(pl.Float64, strict=False)
+    return parse_datetime(col)
+
+
+def parse_datetime(col: pl.Series) -> pl.Series:
+    """ISO 8601 UTC text → Datetime(UTC); the FOCUS form ``...T..Z`` first (fast), else inferred."""
+    fast = col.str.to_datetime(format=ISO_Z, time_zone="UTC", strict=False)
+    if fast.null_count() == col.null_count():
+        return fast
     return col.str.to_datetime(time_zone="UTC", strict=False)
+
+
+def _tag_struct(keys: Sequence[str]) -> pl.Struct:
+    import polars as pl
+
+    return pl.Struct({key: pl.String for key in dict.fromkeys([*keys, "team"])})
+
+
+def decode_tags(col: pl.Series, keys: Sequence[str] = PROJECT_TAG_KEYS) -> pl.Series:
+    """The allocation keys of a JSON ``Tags`` column as a struct (raises on text that is not JSON)."""
+    import polars as pl
+
+    return col.cast(pl.String).str.json_decode(dtype=_tag_struct(keys))
 
 
 def allocate_focus_rows(
@@ -278,27 +305,30 @@ def allocate_focus_rows(
         return (pl.col(name).cast(pl.String).str.to_decimal(scale=DECIMAL[1]) * 1_000_000).cast(pl.Int64)
 
     def when(name: str) -> pl.Expr:
-        col = pl.col(name)
         dtype = frame.schema[name]
         if dtype == pl.String:
-            col = col.str.to_datetime(time_zone="UTC", strict=False)
-        elif isinstance(dtype, pl.Datetime) and dtype.time_zone:
+            return pl.lit(parse_datetime(frame[name])).dt.epoch("ms")
+        col = pl.col(name)
+        if isinstance(dtype, pl.Datetime) and dtype.time_zone:
             col = col.dt.convert_time_zone("UTC")
         else:
             col = col.dt.replace_time_zone("UTC")
         return col.dt.epoch("ms")
 
     tags = pl.col("Tags").cast(pl.String) if "Tags" in frame.columns else pl.lit(None, dtype=pl.String)
-    project = pl.coalesce(
-        *[tags.str.json_path_match(f"$.{key}") for key in tag_keys], pl.lit(default_project)
+    decoded = (
+        pl.lit(decode_tags(frame["Tags"], tag_keys))
+        if "Tags" in frame.columns
+        else pl.lit(None, dtype=_tag_struct(tag_keys))
     )
+    project = pl.coalesce(*[decoded.struct.field(key) for key in tag_keys], pl.lit(default_project))
     optional: dict[str, Any] = {
         name: pl.col(name) if name in frame.columns else pl.lit(None, dtype=pl.String)
         for name in ("ResourceId", "SkuId", "ChargeDescription", "SubAccountId")
     }
     out = frame.select(
         project.alias("project"),
-        tags.str.json_path_match("$.team").alias("team"),
+        decoded.struct.field("team").alias("team"),
         pl.col("ProviderName").cast(pl.String).alias("provider"),
         pl.col("ServiceName").cast(pl.String).alias("service_name"),
         pl.col("ServiceCategory").cast(pl.String).alias("service_category"),

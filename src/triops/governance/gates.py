@@ -14,8 +14,10 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 from sqlalchemy.engine import Connection
 
+from triops.domain.audit_chain import canonical_json
 from triops.domain.clock import Clock, SystemClock, utc_ms
 from triops.domain.ids import new_id
 from triops.errors import ConflictError, GateBlockedError, InvalidInputError, NotFoundError
@@ -349,7 +351,8 @@ def check_gate(
                     "subject_id": facts.subject_id,
                     "project": facts.project,
                     "passed": result.passed,
-                    "result": result.to_dict(),
+                    # canonical JSON turns NaN/inf facts into null: PostgreSQL's JSON has no NaN
+                    "result": orjson.loads(canonical_json(result.to_dict())),
                     "actor": actor,
                     "at_ms": now,
                 },

@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from triops.errors import PolicyError
+from triops.errors import InvalidInputError, PolicyError
 from triops.governance.facts import GateFacts
 from triops.governance.rbac import Role, parse_role
 
@@ -203,12 +203,11 @@ def _compile(expr: str, node: yaml.ScalarNode, text: str, source: str, what: str
 def _parse_approvals(node: yaml.Node, source: str) -> ApprovalRule:
     fields = _mapping(node, source, "approvals", {"role", "count", "expires_in_days"})
     role_node = _require(fields, "role", node, source, "approvals")
+    role_text = _text(role_node, source, "approvals.role")
     try:
-        role = parse_role(_text(role_node, source, "approvals.role"))
-    except PolicyError:
-        raise
-    except Exception as exc:
-        raise _at(role_node, source, str(exc)) from None
+        role = parse_role(role_text)
+    except InvalidInputError as exc:
+        raise _at(role_node, source, exc.message, hint=exc.hint) from None
     count = 1
     if "count" in fields:
         raw = fields["count"]

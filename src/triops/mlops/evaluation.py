@@ -104,11 +104,14 @@ def evaluate_classification(
             hint="evaluate on data with both classes, or check pos_label",
         )
     yhat = (p >= threshold).astype(np.float64)
+    # counts with numpy: scikit-learn's label checks cost more than the arithmetic at 100,000 rows
+    tn, fp, fn, tp = (int(c) for c in np.bincount((2 * y + yhat).astype(np.int64), minlength=4))
+    nan = float("nan")
     points = {
-        "accuracy": skm.accuracy_score(y, yhat),
-        "precision": skm.precision_score(y, yhat, zero_division=np.nan),
-        "recall": skm.recall_score(y, yhat, zero_division=np.nan),
-        "f1": skm.f1_score(y, yhat, zero_division=np.nan),
+        "accuracy": (tp + tn) / len(y),
+        "precision": tp / (tp + fp) if tp + fp else nan,
+        "recall": tp / (tp + fn) if tp + fn else nan,
+        "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else nan,
         "roc_auc": skm.roc_auc_score(y, p),
         "pr_auc": skm.average_precision_score(y, p),
         "log_loss": skm.log_loss(y, np.clip(p, 1e-15, 1 - 1e-15), labels=[0.0, 1.0]),
@@ -123,7 +126,6 @@ def evaluate_classification(
         shifted = reps[name] + (float(point) - on_cells[name])
         low, high = percentile_interval(shifted, confidence) if resamples else (None, None)
         metrics[name] = MetricValue(_finite(float(point)), low, high)
-    matrix = skm.confusion_matrix(y, yhat, labels=[0.0, 1.0])
     fairness = (
         fairness_report(y, yhat, sensitive, min_group_size=min_group_size, task="classification")
         if sensitive
@@ -139,7 +141,7 @@ def evaluate_classification(
         bootstrap_exact=exact,
         pos_label=str(pos_label),
         threshold=threshold,
-        confusion_matrix=[[int(v) for v in row] for row in matrix],
+        confusion_matrix=[[tn, fp], [fn, tp]],
         labels=["negative", "positive"],
         fairness=fairness,
     )

@@ -66,8 +66,15 @@ class _Walker:
             for edge in repo.edges_of(conn, missing):
                 self.edges[edge.step_run_id].append(edge)
 
-    def artifact(self, sha256: str, label: str, media_type: str | None, size: int | None, depth: int,
-                 prefer_run: str | None = None) -> LineageNode:
+    def artifact(
+        self,
+        sha256: str,
+        label: str,
+        media_type: str | None,
+        size: int | None,
+        depth: int,
+        prefer_run: str | None = None,
+    ) -> LineageNode:
         if depth <= 0:
             return LineageNode("artifact", sha256, label, media_type=media_type, size=size)
         wanted = "out" if self.direction == "up" else "in"
@@ -80,8 +87,15 @@ class _Walker:
             ids = same_run or ids
         truncated = len(ids) > MAX_BRANCHES
         children = tuple(self.step(i, depth) for i in ids[:MAX_BRANCHES])
-        return LineageNode("artifact", sha256, label, media_type=media_type, size=size, children=children,
-                           truncated=truncated)
+        return LineageNode(
+            "artifact",
+            sha256,
+            label,
+            media_type=media_type,
+            size=size,
+            children=children,
+            truncated=truncated,
+        )
 
     def step(self, step_run_id: str, depth: int) -> LineageNode:
         row = self.steps[step_run_id]
@@ -118,8 +132,9 @@ def lineage(store: Store, ref: str, *, direction: Direction = "up", depth: int =
             outputs = [e for e in outputs if e.sha256 not in consumed]
         by_sha = {e.sha256: e for e in outputs}
         children = tuple(
-            walker.artifact(e.sha256, f"{walker.steps[e.step_run_id].step}/{e.name}", e.media_type, e.size,
-                            depth, ref)
+            walker.artifact(
+                e.sha256, f"{walker.steps[e.step_run_id].step}/{e.name}", e.media_type, e.size, depth, ref
+            )
             for e in by_sha.values()
         )
         return LineageNode("run", ref, f"run {ref}", run_id=ref, children=children)

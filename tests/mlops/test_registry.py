@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 
 from triops.artifacts import ArtifactStore
@@ -18,7 +19,13 @@ from triops.mlops.serialization import dump_model
 from triops.store.engine import Store
 from triops.store.tables_governance import audit_events
 
-from .test_serialization import HomeMadeClassifier
+
+class HomeMadeClassifier(ClassifierMixin, BaseEstimator):
+    """A type skops does not know, standing in for anything a stranger could ship."""
+
+    def fit(self, x: object, y: object) -> HomeMadeClassifier:
+        self.classes_ = np.array([0, 1])
+        return self
 
 
 def _data(n: int = 300, seed: int = 0) -> pd.DataFrame:

@@ -129,3 +129,10 @@ def test_onnx_predictor_checks_the_signature() -> None:
     assert export.data is not None
     with pytest.raises(InvalidInputError, match="missing: rr"):
         OnnxPredictor(export.data, infer_signature(x)).predict(x.drop(columns=["rr"]))
+
+
+def test_tree_models_round_trip_through_triops_trusted_sklearn_internals() -> None:
+    x, y = _data()
+    model = RandomForestClassifier(n_estimators=5, random_state=0).fit(x, y)
+    loaded = load_model(dump_model(model))
+    np.testing.assert_array_equal(loaded.predict_proba(x), model.predict_proba(x))

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from triops.cli import context, db, finops, runs, server, strategy, tokens
+from triops.cli import context, db, finops, governance, runs, server, strategy, tokens
 from triops.cli.context import STATE
 
 app = typer.Typer(
@@ -50,6 +50,12 @@ app.add_typer(tokens.app, name="token", help="API tokens for the server.")
 app.add_typer(finops.prices_app, name="prices", help="The price catalog: show and validate.")
 app.add_typer(finops.cost_app, name="cost", help="Costs: report, forecast, recommend, FOCUS export/import.")
 app.add_typer(finops.budget_app, name="budget", help="Budgets with alerts and hard stops.")
+app.add_typer(governance.audit_app, name="audit", help="Verify and export the tamper-evident audit log.")
+app.add_typer(governance.policy_app, name="policy", help="Policies as code (CEL) and gate checks.")
+app.add_typer(governance.approval_app, name="approval", help="Approval requests with separation of duties.")
+app.add_typer(governance.role_app, name="role", help="Roles per project: grant, revoke, list.")
+app.add_typer(governance.inventory_app, name="inventory", help="The AI use-case inventory (OMB M-25-21).")
+app.add_typer(governance.compliance_app, name="compliance", help="Evidence against NIST AI RMF and the EU AI Act.")
 strategy.register(app)
 app.command("init", help="Create a workspace store in ./.triops (or TRIOPS_HOME / --store).")(db.init)
 app.command("server", help="Run the triops REST API server.")(server.serve)

@@ -93,6 +93,7 @@ def _run(
         dtypes = dict(pl.LazyFrame(schema=schema).select(**values).collect_schema())
     flags: dict[str, pl.Expr] = {}
     aggs: list[pl.Expr] = [pl.len().alias("__rows__")]
+    heavy: list[pl.Expr] = []
     aggs += [pl.col(c).null_count().alias(f"__null_{i}") for i, c in enumerate(present)]
     freshness: dict[str, pl.Expr] = {}
     for i, rule in enumerate(rules):
@@ -102,7 +103,9 @@ def _run(
             flags[rule.id] = row_failure(
                 rule, value, bad_type.get(col or "", pl.lit(False)), dtypes.get(col or "", pl.Null())
             )
-            aggs.append(failing_count(rule, flags[rule.id]).alias(f"__r{i}"))
+            count = failing_count(rule, flags[rule.id]).alias(f"__r{i}")
+            # uniqueness needs a whole column; in a streaming run it gets its own query so the rest streams
+            (heavy if streaming and rule.kind in ("unique", "duplicate_values") else aggs).append(count)
         elif rule.kind == "freshness":
             freshness[rule.id] = values[str(col)].max()
             aggs.append(freshness[rule.id].alias(f"__r{i}"))
@@ -112,10 +115,12 @@ def _run(
     queries += [_sql_query(r, typed_lf, source) for r in sql_rules if r.params["engine"] != "duckdb"]
     frames = source.collect(queries, streaming=streaming)
     row = frames[0].row(0, named=True)
+    for expr in heavy:
+        row.update(source.collect([lf.select(expr)], streaming=True)[0].row(0, named=True))
     row_count = int(row["__rows__"])
     nulls = {c: int(row[f"__null_{i}"]) for i, c in enumerate(present)}
     if source.kind == "csv" and present and nulls[present[-1]] > 0:
-        short = source.find_short_row()
+        short = source.find_short_row(len(present))
         if short is not None:
             raise short
     sql_values = _sql_values(sql_rules, frames[1:], typed_lf, source)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,11 +104,22 @@ class Source:
             )
         return exc
 
-    def find_short_row(self) -> InvalidInputError | None:
-        """A CSV row with fewer fields than the header (polars fills those with nulls silently)."""
+    def find_short_row(self, expected: int) -> InvalidInputError | None:
+        """A CSV row with fewer fields than the header (polars fills those with nulls silently).
+
+        A streaming pass counts separators outside quotes on every line; only if one line looks short does
+        the exact ``csv`` reader confirm it (a quoted value spanning lines can fool the count)."""
         if self.kind != "csv" or self.path is None:
             return None
-        return ragged_error(self.path, self.separator)
+        sep = re.escape(self.separator)
+        fields = pl.col("line").str.replace_all(r'"[^"]*"', "").str.count_matches(sep) + 1
+        suspect = (
+            pl.scan_lines(self.path, row_index_name="__line__", row_index_offset=1)
+            .filter((fields != expected) & (pl.col("line").str.strip_chars().str.len_bytes() > 0))
+            .head(1)
+            .collect(engine="streaming")
+        )
+        return ragged_error(self.path, self.separator) if suspect.height else None
 
 
 def _read_hint(source: Source) -> str:

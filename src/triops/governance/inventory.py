@@ -1,7 +1,7 @@
 """The AI use-case inventory: records with the fields of the US federal inventory (OMB M-25-21), pure.
 
-Each use case says what it is for, where it stands, whether it is *high-impact* (M-25-21 §4: its output
-is a principal basis for decisions with legal, material or similarly significant effects on people's
+Each use case says what it is for, where it stands, whether it is *high-impact* (in M-25-21, AI whose output
+is a principal basis for decisions or actions with a legal, material, binding or significant effect on
 rights or safety) and, if so, the state of each minimum risk practice. It links to the model and dataset
 ids that implement it. ``gaps`` lists what a high-impact use case in use still lacks; ``to_csv`` and
 ``to_json`` export the inventory.

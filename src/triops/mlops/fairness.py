@@ -108,8 +108,8 @@ _CLASSIFICATION = {
 def _frame(task: str, y: npt.NDArray[Any], pred: npt.NDArray[Any], groups: npt.NDArray[Any]) -> Any:
     import warnings
 
-    import pandas as pd  # type: ignore[import-untyped]
-    from fairlearn.metrics import MetricFrame  # type: ignore[import-untyped]
+    import pandas as pd  # type: ignore[import-untyped, unused-ignore]
+    from fairlearn.metrics import MetricFrame  # type: ignore[import-untyped, unused-ignore]
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # undefined rates in a group become NaN, reported as None below

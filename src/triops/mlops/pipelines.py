@@ -258,6 +258,7 @@ class Dag:
         self.pipeline = pipeline
         self.nodes: dict[str, Node] = {}
         self.result: Any = None
+        self._calls: dict[str, int] = {}
 
     def add(self, step_: Step, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         try:
@@ -281,10 +282,12 @@ class Dag:
             else:
                 literals[key] = value
         name = step_.name
-        count = 2
-        while name in self.nodes:
-            name = f"{step_.name}_{count}"
-            count += 1
+        if name in self.nodes:
+            count = self._calls.get(step_.name, 1)
+            while name in self.nodes:
+                count += 1
+                name = f"{step_.name}_{count}"
+            self._calls[step_.name] = count
         self.nodes[name] = Node(name, step_, literals, inputs)
         outs = tuple(StepOutput(self, name, out) for out in step_.output_names)
         return outs if step_.multiple_outputs else outs[0]

@@ -138,8 +138,12 @@ class _Recorder:
             repo.update_step_runs(conn, rows)
             repo.insert_edges(conn, edges)
             repo.put_cache_entries(conn, cache)
-            for name, stored in arts:
-                runs_repo.add_run_artifact(conn, self.run_id, name, stored, now)
+            bulk = getattr(runs_repo, "add_run_artifacts", None)  # one statement per batch where available
+            if bulk is not None:
+                bulk(conn, self.run_id, arts, now)
+            else:
+                for name, stored in arts:
+                    runs_repo.add_run_artifact(conn, self.run_id, name, stored, now)
             if finish is not None:
                 finish(conn)
 

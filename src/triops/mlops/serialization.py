@@ -27,6 +27,17 @@ SKOPS_MEDIA_TYPE = "application/vnd.skops+zip"
 ONNX_MEDIA_TYPE = "application/vnd.onnx"
 ONNX_TOLERANCE = 1e-5
 _ONNX_CHECK_ROWS = 1000
+# scikit-learn's own internal state types that skops rebuilds but does not trust by default; triops
+# trusts them because they belong to estimators it supports (trees, boosting, neighbours, MLP).
+SKLEARN_TRUSTED = (
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.metrics._dist_metrics.EuclideanDistance64",
+    "sklearn.neighbors._kd_tree.KDTree",
+    "sklearn.neighbors._ball_tree.BallTree",
+    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+    "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
+    "sklearn.tree._tree.Tree",
+)
 
 
 def dump_model(model: object) -> bytes:
@@ -44,11 +55,11 @@ def dump_model(model: object) -> bytes:
 
 
 def untrusted_types(data: bytes, trusted: Iterable[str] = ()) -> list[str]:
-    """Types in a skops archive that neither skops' defaults nor ``trusted`` allow, sorted."""
+    """Types in a skops archive that neither skops' defaults, ``SKLEARN_TRUSTED`` nor ``trusted`` allow."""
     import skops.io as sio
 
     _check_archive(data)
-    allowed = set(trusted)
+    allowed = set(trusted) | set(SKLEARN_TRUSTED)
     return [t for t in sio.get_untrusted_types(data=data) if t not in allowed]
 
 
@@ -95,8 +106,8 @@ class OnnxExport:
 def export_onnx(model: Any, signature: Signature, sample: Any) -> OnnxExport:
     """Convert ``model`` to ONNX and keep it only if onnxruntime agrees with the model on ``sample``."""
     try:
-        from skl2onnx import to_onnx  # type: ignore[import-untyped]
-        from skl2onnx.common.data_types import (  # type: ignore[import-untyped]
+        from skl2onnx import to_onnx  # type: ignore[import-untyped, unused-ignore]
+        from skl2onnx.common.data_types import (  # type: ignore[import-untyped, unused-ignore]
             DoubleTensorType,
             Int64TensorType,
             StringTensorType,
@@ -127,7 +138,7 @@ class OnnxPredictor:
     """Predictions from ONNX bytes through onnxruntime, fed from a frame matching ``signature``."""
 
     def __init__(self, data: bytes, signature: Signature) -> None:
-        import onnxruntime as ort  # type: ignore[import-untyped]
+        import onnxruntime as ort  # type: ignore[import-untyped, unused-ignore]
 
         self.signature = signature
         self._session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])

@@ -6,7 +6,7 @@ Writes are batched by the runner: one transaction records many step runs, edges 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import sqlalchemy as sa
@@ -117,9 +117,14 @@ def get_pipeline_run(conn: Connection, run_id: str) -> PipelineRunRow:
     return PipelineRunRow(**dict(row))
 
 
+_STEP_FIELDS = tuple(f.name for f in fields(StepRunRow))
+_EDGE_FIELDS = tuple(f.name for f in fields(LineageEdge))
+_CACHE_FIELDS = tuple(f.name for f in fields(CacheEntry))
+
+
 def insert_step_runs(conn: Connection, rows: Sequence[StepRunRow]) -> None:
     if rows:
-        conn.execute(step_runs.insert(), [asdict(r) for r in rows])
+        conn.execute(step_runs.insert(), [{f: getattr(r, f) for f in _STEP_FIELDS} for r in rows])
 
 
 def update_step_runs(conn: Connection, rows: Sequence[StepRunRow]) -> None:
@@ -155,7 +160,7 @@ def get_step_runs(conn: Connection, ids: Sequence[str]) -> list[StepRunRow]:
 def insert_edges(conn: Connection, edges: Sequence[LineageEdge]) -> None:
     if edges:
         stmt = _insert(conn, lineage_edges).on_conflict_do_nothing()
-        conn.execute(stmt, [asdict(e) for e in edges])
+        conn.execute(stmt, [{f: getattr(e, f) for f in _EDGE_FIELDS} for e in edges])
 
 
 def edges_of(conn: Connection, step_run_ids: Sequence[str]) -> list[LineageEdge]:
@@ -191,7 +196,7 @@ def put_cache_entries(conn: Connection, entries: Sequence[CacheEntry]) -> None:
     """Record cache entries; a key already present keeps its first outputs (same key, same content)."""
     if entries:
         stmt = _insert(conn, cache_entries).on_conflict_do_nothing(index_elements=["cache_key"])
-        conn.execute(stmt, [asdict(e) for e in entries])
+        conn.execute(stmt, [{f: getattr(e, f) for f in _CACHE_FIELDS} for e in entries])
 
 
 def get_cache_entry(conn: Connection, cache_key: str) -> CacheEntry | None:

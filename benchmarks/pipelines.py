@@ -1,0 +1,277 @@
+"""Pipelines benchmark: orchestration overhead per step (beside Prefect 3 and Dagster in-process; for each,
+the wall time of one run of N trivial steps divided by N, after a warm-up run), a Ray
+fan-out's wall time, a cache-hit check with a 100 MB input, and the metering overhead.
+
+Run: ``.venv-bench/bin/python benchmarks/pipelines.py [--quick]`` (peers come from the bench venv; the Ray
+figure needs ``triops[ray]`` and is skipped with a message without it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from triops.artifacts import ArtifactStore
+from triops.mlops.hooks import BaseHook, StepContext, StepResult
+from triops.mlops.metering import Meter
+from triops.mlops.pipelines import Pipeline, pipeline, step
+from triops.mlops.runner import run_pipeline
+from triops.store.engine import Store, create_store
+from triops.store.migrate import upgrade
+from triops.store.schema import metadata
+
+console = Console()
+ROWS: list[tuple[str, str, str, str, str, str]] = []
+
+
+def row(measure: str, ours: str, peer: str, ratio: str, target: str, ok: bool | None) -> None:
+    verdict = "[yellow]SKIP[/]" if ok is None else "[green]PASS[/]" if ok else "[red]FAIL[/]"
+    ROWS.append((measure, ours, peer, ratio, target, verdict))
+
+
+def fresh_store(tmp: Path) -> tuple[Store, ArtifactStore]:
+    store = create_store(f"sqlite:///{tmp}/store.db")
+    upgrade(store)
+    with store.begin() as conn:  # until the migrations carry the pipeline tables
+        metadata.create_all(conn, checkfirst=True)
+    return store, ArtifactStore(tmp / "artifacts")
+
+
+# ---- the steps (module level, so every executor can import them) ----
+@step
+def noop(i: int) -> int:
+    return i
+
+
+def many_steps(n: int) -> Pipeline:
+    @pipeline(name=f"trivial_{n}")
+    def trivial() -> None:
+        for i in range(n):
+            noop(i)
+
+    return trivial
+
+
+@step(resources={"cpu": 1, "memory_gb": 0})
+def burn(i: int, seconds: float = 1.0) -> int:
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+    return i
+
+
+@pipeline
+def fan_out(width: int = 20, seconds: float = 1.0) -> None:
+    for i in range(width):
+        burn(i, seconds)
+
+
+@step
+def big_input(megabytes: int = 100) -> np.ndarray:
+    return np.random.default_rng(0).random(megabytes * 2**20 // 8)
+
+
+@step
+def consume(values: np.ndarray) -> float:
+    return float(values[:10].sum())
+
+
+@pipeline
+def cached_big(megabytes: int = 100) -> None:
+    consume(big_input(megabytes))
+
+
+# ---- ours ----
+def ours_per_step(tmp: Path, n: int) -> float:
+    store, arts = fresh_store(tmp / "ours")
+    flow = many_steps(n)
+    run_pipeline(store, arts, many_steps(5), use_cache=False)  # warm imports and connections
+    start = time.perf_counter()
+    result = run_pipeline(store, arts, flow, use_cache=False)
+    elapsed = time.perf_counter() - start
+    assert result.status == "FINISHED", result.error
+    store.dispose()
+    return elapsed / n
+
+
+# ---- peers ----
+def prefect_per_task(tmp: Path, n: int) -> float | None:
+    try:
+        os.environ.setdefault("PREFECT_HOME", str(tmp / "prefect"))
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")
+        os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+        from prefect import flow, task
+    except ImportError:
+        return None
+
+    @task
+    def p_noop(i: int) -> int:
+        return i
+
+    @flow
+    def p_flow(count: int) -> None:
+        for i in range(count):
+            p_noop(i)
+
+    p_flow(2)  # starts Prefect's ephemeral API once; not counted
+    start = time.perf_counter()
+    p_flow(n)
+    return (time.perf_counter() - start) / n
+
+
+def dagster_per_op(n: int) -> float | None:
+    try:
+        import dagster as dg
+    except ImportError:
+        return None
+    warnings.filterwarnings("ignore")
+    logging.getLogger("dagster").setLevel(logging.ERROR)
+
+    @dg.op
+    def d_noop() -> int:
+        return 1
+
+    def job_of(count: int) -> Any:
+        @dg.job(name=f"fan_{count}")
+        def fan() -> None:
+            for i in range(count):
+                d_noop.alias(f"noop_{i}")()
+
+        return fan
+
+    quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+    job_of(2).execute_in_process(run_config=quiet)  # warm Dagster's imports and instance
+    large = job_of(n)
+    start = time.perf_counter()
+    result = large.execute_in_process(run_config=quiet)
+    elapsed = time.perf_counter() - start
+    assert result.success
+    return elapsed / n
+
+
+# ---- Ray fan-out ----
+def ray_fan_out(tmp: Path, width: int, seconds: float) -> tuple[float, float] | None:
+    try:
+        import ray
+    except ImportError:
+        return None
+    from triops.mlops.executors.ray import RayExecutor
+
+    os.environ.setdefault("RAY_agent_register_timeout_ms", "180000")
+    os.environ.setdefault("RAY_raylet_start_wait_time_s", "180")
+    start = time.perf_counter()
+    executor = RayExecutor(num_cpus=2)
+    startup = time.perf_counter() - start
+    store, arts = fresh_store(tmp / "ray")
+    run_pipeline(store, arts, fan_out, {"width": 2, "seconds": 0.01}, executor=executor, use_cache=False)  # warm
+    start = time.perf_counter()
+    result = run_pipeline(store, arts, fan_out, {"width": width, "seconds": seconds}, executor=executor,
+                          use_cache=False)
+    wall = time.perf_counter() - start
+    assert result.status == "FINISHED", result.error
+    ray.shutdown()
+    return wall, startup
+
+
+# ---- cache hit with a large input ----
+class CheckTimer(BaseHook):
+    def __init__(self) -> None:
+        self.started: dict[str, float] = {}
+        self.seconds: dict[str, float] = {}
+
+    def before_step(self, ctx: StepContext) -> None:
+        self.started[ctx.step] = time.perf_counter()
+
+    def after_step(self, ctx: StepContext, result: StepResult) -> None:
+        self.seconds[ctx.step] = time.perf_counter() - self.started[ctx.step]
+
+
+def cache_hit_check(tmp: Path, megabytes: int) -> tuple[float, str]:
+    store, arts = fresh_store(tmp / "cache")
+    run_pipeline(store, arts, cached_big, {"megabytes": megabytes})
+    timer = CheckTimer()
+    result = run_pipeline(store, arts, cached_big, {"megabytes": megabytes}, hooks=[timer])
+    return timer.seconds["consume"], result.statuses["consume"]
+
+
+def metering_overhead(n: int = 20_000) -> float:
+    meter = Meter()
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(n):
+            meter.start()
+            meter.stop(bytes_read=1, bytes_written=1)
+        best = min(best, (time.perf_counter() - start) / n)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    args = parser.parse_args()
+    steps, peer_steps = (200, 30) if args.quick else (1000, 200)
+    width, seconds = (4, 0.25) if args.quick else (20, 1.0)
+    megabytes = 10 if args.quick else 100
+    with tempfile.TemporaryDirectory(prefix="triops-bench-pipelines-") as name:
+        tmp = Path(name)
+        with console.status("orchestration overhead (ours)"):
+            ours = ours_per_step(tmp, steps)
+        peers: list[tuple[str, float | str | None]] = []
+        for peer_name, measure in (
+            ("Prefect 3 tasks", lambda: prefect_per_task(tmp, peer_steps)),
+            ("Dagster ops", lambda: dagster_per_op(peer_steps)),
+        ):
+            with console.status(peer_name):
+                try:
+                    peers.append((peer_name, measure()))
+                except Exception as exc:  # a peer that cannot run here is reported, not fatal
+                    peers.append((peer_name, f"peer failed: {type(exc).__name__}: {str(exc)[:60]}"))
+        target_ok = ours <= 2e-3
+        for peer_name, peer in peers:
+            if peer is None or isinstance(peer, str):
+                row(f"overhead per trivial step, {steps} steps inline vs {peer_name}", f"{ours * 1e3:.3f} ms",
+                    peer or "peer not installed", "-", "≤ 2 ms and ≥ 10× less", target_ok)
+            else:
+                ratio = peer / ours
+                row(f"overhead per trivial step, {steps} steps inline vs {peer_name}", f"{ours * 1e3:.3f} ms",
+                    f"{peer * 1e3:.2f} ms", f"{ratio:,.1f}×", "≤ 2 ms and ≥ 10× less", target_ok and ratio >= 10)
+        with console.status("Ray fan-out"):
+            fan = ray_fan_out(tmp, width, seconds)
+        ideal = width * seconds / 2
+        if fan is None:
+            row(f"fan-out {width} × {seconds:g} CPU-s on local Ray, 2 CPUs", "ray not installed", "-", "-",
+                f"≤ {1.2 * ideal:.1f} s", None)
+        else:
+            wall, startup = fan
+            row(f"fan-out {width} × {seconds:g} CPU-s on local Ray, 2 CPUs (start-up {startup:.1f} s apart)",
+                f"{wall:.2f} s", f"ideal {ideal:.1f} s", f"{wall / ideal:.2f}× ideal", f"≤ {1.2 * ideal:.1f} s",
+                wall <= 1.2 * ideal)
+        with console.status("cache hit check"):
+            check, status = cache_hit_check(tmp, megabytes)
+        row(f"cache hit check, {megabytes} MB input", f"{check * 1e3:.2f} ms ({status})", "-", "-", "≤ 50 ms",
+            check <= 0.05 and status == "CACHED")
+        overhead = metering_overhead()
+        row("metering start+stop per step", f"{overhead * 1e6:.1f} µs", "-", "-", "≤ 50 µs", overhead <= 50e-6)
+    table = Table(title="triops pipelines benchmark" + (" (--quick)" if args.quick else ""))
+    for column in ("measure", "ours", "peer", "ratio", "target", "result"):
+        table.add_column(column)
+    for r in ROWS:
+        table.add_row(*r)
+    console.print(table)
+    console.print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+
+
+if __name__ == "__main__":
+    main()

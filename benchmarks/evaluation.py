@@ -60,7 +60,9 @@ def mlflow_evaluate(frame: pd.DataFrame) -> float | None:
     logging.getLogger("mlflow").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp:
         mlflow.set_tracking_uri(f"sqlite:///{Path(tmp) / 'mlflow.db'}")
-        mlflow.set_experiment("bench-evaluation")
+        # artifacts (MLflow writes plots) go to the temporary directory too, not ./mlruns
+        experiment = mlflow.create_experiment("bench-evaluation", artifact_location=Path(tmp).as_uri())
+        mlflow.set_experiment(experiment_id=experiment)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             timings = []

@@ -85,7 +85,10 @@ def test_missing_contract_file_is_not_found(tmp_path: Path) -> None:
 
 
 def test_freshness_sla_reads_value_unit_and_column() -> None:
-    text = PEOPLE + "slaProperties:\n  - property: freshness\n    value: 2\n    unit: h\n    element: people.seen\n"
+    text = (
+        PEOPLE
+        + "slaProperties:\n  - property: freshness\n    value: 2\n    unit: h\n    element: people.seen\n"
+    )
     contract = parse_contract(text)
     sla = freshness_sla(contract, schema_object(contract))
     assert sla is not None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import polars as pl
 import pytest
 import sqlalchemy as sa
@@ -35,21 +33,29 @@ def _pg_dataops_table(pg_schema_url: str) -> None:
 
 
 @pytest.fixture
-def ds_store(_pg_dataops_table: None, store: Store) -> Iterator[tuple[Store, str]]:
+def ds_store(_pg_dataops_table: None, store: Store) -> tuple[Store, str]:
     _create_table(store)
     with store.begin() as conn:
         project_id = ensure_project(conn, "benefits", 0)
-    yield store, project_id
+    return store, project_id
 
 
 def test_register_and_get_versions(ds_store: tuple[Store, str]) -> None:
     store, project = ds_store
     clock = FixedClock()
-    first = register_dataset(store, project_id=project, name="people", data=good_people(),
-                             contract=parse_contract(PEOPLE), clock=clock)
+    first = register_dataset(
+        store,
+        project_id=project,
+        name="people",
+        data=good_people(),
+        contract=parse_contract(PEOPLE),
+        clock=clock,
+    )
     assert first.version.version == 1 and first.version.passed
     assert first.score is not None and first.version.score == first.score.score == 97.79  # one null email
-    second = register_dataset(store, project_id=project, name="people", data=good_people().head(3), clock=clock)
+    second = register_dataset(
+        store, project_id=project, name="people", data=good_people().head(3), clock=clock
+    )
     assert second.version.version == 2
     with store.connect() as conn:
         latest = repo.get_dataset_version(conn, project, "people")
@@ -67,7 +73,9 @@ def test_register_and_get_versions(ds_store: tuple[Store, str]) -> None:
 def test_failed_check_is_never_registered_as_passed(ds_store: tuple[Store, str]) -> None:
     store, project = ds_store
     bad = corrupt_batch(load_benefits(), seed=1)
-    result = register_dataset(store, project_id=project, name="benefits", data=bad, contract=benefits_contract())
+    result = register_dataset(
+        store, project_id=project, name="benefits", data=bad, contract=benefits_contract()
+    )
     assert result.report is not None and not result.report.passed
     assert result.version.passed is False
     with store.connect() as conn:
@@ -79,8 +87,17 @@ def test_failed_check_is_never_registered_as_passed(ds_store: tuple[Store, str])
 def test_repository_refuses_passed_with_a_failing_quality_result(ds_store: tuple[Store, str]) -> None:
     store, project = ds_store
     with pytest.raises(InvalidInputError, match="cannot register a version as passed"), store.begin() as conn:
-        repo.insert_dataset_version(conn, project_id=project, name="x", content_hash="0" * 64, row_count=1,
-                                    schema={}, passed=True, now_ms=1, quality={"passed": False, "errors": 2})
+        repo.insert_dataset_version(
+            conn,
+            project_id=project,
+            name="x",
+            content_hash="0" * 64,
+            row_count=1,
+            schema={},
+            passed=True,
+            now_ms=1,
+            quality={"passed": False, "errors": 2},
+        )
     with store.connect() as conn:
         assert repo.list_dataset_versions(conn, project, "x") == []
 
@@ -113,7 +130,15 @@ def test_diff_versions_and_quality_trend(ds_store: tuple[Store, str]) -> None:
 def test_unknown_project_is_not_found(ds_store: tuple[Store, str]) -> None:
     store, _ = ds_store
     with pytest.raises(NotFoundError, match="project id"), store.begin() as conn:
-        repo.insert_dataset_version(conn, project_id="nope", name="x", content_hash="0", row_count=0,
-                                    schema={}, passed=False, now_ms=1)
+        repo.insert_dataset_version(
+            conn,
+            project_id="nope",
+            name="x",
+            content_hash="0",
+            row_count=0,
+            schema={},
+            passed=False,
+            now_ms=1,
+        )
     with store.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(dataset_versions)).scalar() == 0

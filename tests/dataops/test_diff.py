@@ -24,8 +24,14 @@ AGE = "      - name: age\n        logicalType: {t}\n        required: {req}\n   
 NAME = "      - name: name\n        logicalType: string\n"
 
 
-def _c(version: str = "1.0.0", t: str = "integer", req: str = "false", lo: int = 0, hi: int = 120,
-       extra: str = NAME) -> object:
+def _c(
+    version: str = "1.0.0",
+    t: str = "integer",
+    req: str = "false",
+    lo: int = 0,
+    hi: int = 120,
+    extra: str = NAME,
+) -> object:
     return parse_contract(BASE.format(version=version, props=AGE.format(t=t, req=req, lo=lo, hi=hi) + extra))
 
 
@@ -69,12 +75,21 @@ def test_description_change_is_a_patch() -> None:
 def test_valid_values_removed_is_breaking_and_added_is_not() -> None:
     rule = "        quality:\n          - name: v\n            metric: invalidValues\n            arguments: {{validValues: [{v}]}}\n"
     old = _c(extra=NAME + rule.format(v="a, b"))
-    assert (BREAKING, "name", "rule v valid values removed: b") in _levels(old, _c(extra=NAME + rule.format(v="a")))
-    assert (NON_BREAKING, "name", "rule v valid values added: c") in _levels(old, _c(extra=NAME + rule.format(v="a, b, c")))
+    assert (BREAKING, "name", "rule v valid values removed: b") in _levels(
+        old, _c(extra=NAME + rule.format(v="a"))
+    )
+    assert (NON_BREAKING, "name", "rule v valid values added: c") in _levels(
+        old, _c(extra=NAME + rule.format(v="a, b, c"))
+    )
 
 
 def test_bump_version() -> None:
-    assert [bump_version("1.2.3", b) for b in ("major", "minor", "patch", "none")] == ["2.0.0", "1.3.0", "1.2.4", "1.2.3"]
+    assert [bump_version("1.2.3", b) for b in ("major", "minor", "patch", "none")] == [
+        "2.0.0",
+        "1.3.0",
+        "1.2.4",
+        "1.2.3",
+    ]
     assert bump_version("v2", "minor") == "2.1.0"
 
 

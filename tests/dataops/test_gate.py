@@ -36,7 +36,7 @@ def test_error_severity_failure_stops_with_the_report() -> None:
         result.raise_for_errors()
     assert "age.range failed on 1 rows" in str(info.value)
     report = info.value.detail["reports"]["raw"]
-    failing = [r for r in report["results"] if r["rule"] == "age.range"][0]
+    failing = next(r for r in report["results"] if r["rule"] == "age.range")
     assert failing["samples"][0]["values"]["age"] == 200
 
 

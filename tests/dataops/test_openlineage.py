@@ -17,7 +17,7 @@ import pytest
 
 from triops.dataops.checks import check
 from triops.dataops.contracts import parse_contract
-from triops.dataops.openlineage import LineageDataset, emit, event_dict, run_event
+from triops.dataops.openlineage import LineageDataset, emit, event_dict, lineage_dataset, run_event
 from triops.dataops.profile import profile
 from triops.errors import InvalidInputError, RemoteError
 
@@ -30,7 +30,9 @@ def _events() -> list[Any]:
     df = good_people()
     report = check(parse_contract(PEOPLE), df)
     fields = tuple((c, str(t)) for c, t in df.schema.items())
-    raw = LineageDataset.from_uri("file:///data/people.csv", fields=fields, report=report, profile=profile(df))
+    raw = LineageDataset.from_uri(
+        "file:///data/people.csv", fields=fields, report=report, profile=profile(df)
+    )
     out = LineageDataset.from_uri("memory://features", fields=fields, report=report)
     run_id = str(uuid.uuid4())
     kw: dict[str, Any] = {"run_id": run_id, "job_name": "benefits.train", "event_time": NOW}
@@ -109,7 +111,7 @@ def test_emit_appends_json_lines(tmp_path: Path) -> None:
 class _Collector(BaseHTTPRequestHandler):
     received: list[tuple[str, dict[str, Any]]] = []
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         _Collector.received.append((self.path, json.loads(body)))
         self.send_response(201)
@@ -133,7 +135,9 @@ def test_emit_posts_to_a_marquez_style_endpoint(lineage_server: str) -> None:
     _Collector.received.clear()
     assert emit(_events(), lineage_server + "/api/v1/lineage") == 3
     assert [(p, b["eventType"]) for p, b in _Collector.received] == [
-        ("/api/v1/lineage", "START"), ("/api/v1/lineage", "COMPLETE"), ("/api/v1/lineage", "FAIL")
+        ("/api/v1/lineage", "START"),
+        ("/api/v1/lineage", "COMPLETE"),
+        ("/api/v1/lineage", "FAIL"),
     ]
 
 
@@ -152,3 +156,14 @@ def test_bad_event_inputs_are_refused() -> None:
         run_event("START", run_id=str(uuid.uuid4()), job_name="j", event_time=datetime(2026, 1, 1))
     with pytest.raises(InvalidInputError, match="UUID"):
         run_event("START", run_id="not-a-uuid", job_name="j", event_time=NOW)
+
+
+def test_lineage_dataset_from_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "people.parquet"
+    good_people().write_parquet(path)
+    ds = lineage_dataset(path)
+    assert (ds.namespace, ds.name) == ("file", str(path.resolve()))
+    assert ds.fields[0] == ("id", "Int64")
+    assert ds.size_bytes == path.stat().st_size
+    memory = lineage_dataset(good_people(), name="features")
+    assert (memory.namespace, memory.name) == ("triops", "features")

@@ -33,7 +33,10 @@ def test_benefits_profile_covers_every_column() -> None:
     assert prof.column("age").min == 20
     assert prof.personal_data == {}
     assert prof.to_dict()["columns"]["joblost"]["valid_values"] == [
-        "other", "position_abolished", "seasonal_job_ended", "slack_work"
+        "other",
+        "position_abolished",
+        "seasonal_job_ended",
+        "slack_work",
     ]
 
 
@@ -60,9 +63,10 @@ def test_personal_data_is_flagged() -> None:
 
 
 def test_logical_types_of_polars_dtypes() -> None:
-    assert [logical_type(t) for t in (pl.Int8(), pl.Float32(), pl.Boolean(), pl.Date(), pl.Datetime(), pl.String())] == [
-        "integer", "number", "boolean", "date", "timestamp", "string"
-    ]
+    assert [
+        logical_type(t)
+        for t in (pl.Int8(), pl.Float32(), pl.Boolean(), pl.Date(), pl.Datetime(), pl.String())
+    ] == ["integer", "number", "boolean", "date", "timestamp", "string"]
 
 
 def test_empty_frame_profiles_without_error() -> None:

@@ -10,8 +10,17 @@ from triops.dataops.report import CheckReport, RuleResult
 
 
 def _result(kind: str, dimension: str, failing: int, rows: int, passed: bool | None = None) -> RuleResult:
-    return RuleResult(f"c.{kind}", kind, "c", "error", dimension, "", failing == 0 if passed is None else passed,
-                      failing, failing / rows if rows else 0.0)
+    return RuleResult(
+        f"c.{kind}",
+        kind,
+        "c",
+        "error",
+        dimension,
+        "",
+        failing == 0 if passed is None else passed,
+        failing,
+        failing / rows if rows else 0.0,
+    )
 
 
 def _report(rows: int, nulls: int, results: list[RuleResult]) -> CheckReport:

@@ -30,7 +30,9 @@ def _rows(data: object, **kw: str) -> int:
 def test_file_formats_are_read(tmp_path: Path, suffix: str) -> None:
     path = tmp_path / f"people.{suffix}"
     df = good_people()
-    {"csv": df.write_csv, "parquet": df.write_parquet, "jsonl": df.write_ndjson, "arrow": df.write_ipc}[suffix](path)
+    {"csv": df.write_csv, "parquet": df.write_parquet, "jsonl": df.write_ndjson, "arrow": df.write_ipc}[
+        suffix
+    ](path)
     report = check(parse_contract(PEOPLE), path)
     assert report.passed and report.row_count == 4
     assert open_source(path).uri.startswith("file://")
@@ -100,7 +102,7 @@ def test_non_utf8_file_names_the_encoding(tmp_path: Path) -> None:
 def test_utf16_file_is_named(tmp_path: Path) -> None:
     path = tmp_path / "wide.csv"
     path.write_bytes("id,age,state,email\n1,30,NY,a@b\n".encode("utf-16"))
-    with pytest.raises(InvalidInputError, match="UTF-16|UTF-8"):
+    with pytest.raises(InvalidInputError, match=r"UTF-16|UTF-8"):
         _rows(path)
 
 

@@ -19,7 +19,9 @@ from triops.mlops.runner import run_pipeline
 from triops.store.engine import Store
 
 # fixtures shared by the pipeline tests (the store fixtures come from tests/conftest.py)
-artifacts, lite, pipeline_tables = support.artifacts, support.lite, support.pipeline_tables
+artifacts, lite = support.artifacts, support.lite
+
+pytestmark = pytest.mark.xdist_group("pipelines-local")
 
 RECORD_FIELDS = (
     "step",

@@ -13,12 +13,7 @@ from triops.mlops.runner import run_pipeline
 from triops.store.engine import Store
 
 # fixtures shared by the pipeline tests (the store fixtures come from tests/conftest.py)
-artifacts, lite, pstore, pipeline_tables = (
-    support.artifacts,
-    support.lite,
-    support.pstore,
-    support.pipeline_tables,
-)
+artifacts, lite, pstore = support.artifacts, support.lite, support.pstore
 
 
 def test_walking_up_from_an_output_reaches_the_first_step(pstore: Store, artifacts: ArtifactStore) -> None:

@@ -223,3 +223,18 @@ def test_demo_sequence_on_benefits_registers_compares_and_writes_the_card(
     assert "Not for deciding anyone's eligibility" in text
     assert "By nwhite" in text
     assert result.card_completeness >= 7 / 9 - 1e-9
+
+
+def test_version_facts_give_metrics_intervals_gaps_and_card_completeness(registry: ModelRegistry) -> None:
+    from triops.mlops.cards import generate_card
+    from triops.mlops.evaluation_records import version_facts
+
+    _register(registry)
+    assert version_facts(registry, "benefits/1")["metrics"] == {}
+    evaluate_version(registry, "benefits/1", _data(400, seed=2), target="ui", sensitive=["sex"], resamples=30)
+    generate_card(registry, "benefits/1")
+    facts = version_facts(registry, "benefits/1")
+    assert 0 <= facts["metrics"]["roc_auc"] <= 1
+    assert facts["intervals"]["roc_auc"]["low"] <= facts["intervals"]["roc_auc"]["high"]
+    assert set(facts["fairness_gaps"]) == {"demographic_parity_difference", "equalized_odds_difference"}
+    assert facts["card_completeness"] > 0.5

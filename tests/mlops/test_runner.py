@@ -16,12 +16,7 @@ from triops.store.repositories import runs as runs_repo
 from triops.store.tables_pipelines import cache_entries, lineage_edges
 
 # fixtures shared by the pipeline tests (the store fixtures come from tests/conftest.py)
-artifacts, lite, pstore, pipeline_tables = (
-    support.artifacts,
-    support.lite,
-    support.pstore,
-    support.pipeline_tables,
-)
+artifacts, lite, pstore = support.artifacts, support.lite, support.pstore
 
 
 def test_a_run_records_the_run_its_steps_and_their_outputs(pstore: Store, artifacts: ArtifactStore) -> None:

@@ -16,12 +16,7 @@ from triops.store.engine import Store
 from triops.store.repositories import runs as runs_repo
 
 # fixtures shared by the pipeline tests (the store fixtures come from tests/conftest.py)
-artifacts, lite, pstore, pipeline_tables = (
-    support.artifacts,
-    support.lite,
-    support.pstore,
-    support.pipeline_tables,
-)
+artifacts, lite, pstore = support.artifacts, support.lite, support.pstore
 
 
 def test_a_wrong_return_type_names_the_step_and_both_types(lite: Store, artifacts: ArtifactStore) -> None:

@@ -16,7 +16,7 @@ from triops.store.engine import Store
 from triops.store.repositories import runs as runs_repo
 
 # fixtures shared by the pipeline tests (the store fixtures come from tests/conftest.py)
-artifacts, lite, pipeline_tables = support.artifacts, support.lite, support.pipeline_tables
+artifacts, lite = support.artifacts, support.lite
 
 
 class Recorder(BaseHook):

@@ -108,18 +108,25 @@ def test_onnx_export_that_would_disagree_is_not_kept() -> None:
         assert export.reason
 
 
-def test_onnx_export_of_an_unsupported_model_says_why() -> None:
+def test_onnx_export_of_a_mixed_type_pipeline_agrees() -> None:
     x, y = _data()
     frame = x.assign(sex=np.where(x.age > 40, "male", "female"))
     model = make_pipeline(
         make_column_transformer((OneHotEncoder(), ["sex"]), remainder="passthrough"), LogisticRegression()
     ).fit(frame, y)
     export = export_onnx(model, infer_signature(frame), frame)
-    if export.data is None:
-        assert export.reason
-    else:
-        onnx = OnnxPredictor(export.data, infer_signature(frame))
-        assert np.max(np.abs(onnx.predict_proba(frame) - model.predict_proba(frame))) <= ONNX_TOLERANCE
+    assert export.data is not None, export.reason
+    onnx = OnnxPredictor(export.data, infer_signature(frame))
+    assert np.max(np.abs(onnx.predict_proba(frame) - model.predict_proba(frame))) <= ONNX_TOLERANCE
+
+
+def test_onnx_export_of_an_unsupported_model_says_why() -> None:
+    x, y = _data()
+    model = HomeMadeClassifier().fit(x, y)
+    export = export_onnx(model, infer_signature(x), x)
+    assert export.data is None
+    assert export.reason is not None
+    assert "cannot convert" in export.reason
 
 
 def test_onnx_predictor_checks_the_signature() -> None:

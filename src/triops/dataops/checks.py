@@ -103,9 +103,9 @@ def _run(
             flags[rule.id] = row_failure(
                 rule, value, bad_type.get(col or "", pl.lit(False)), dtypes.get(col or "", pl.Null())
             )
-            count = failing_count(rule, flags[rule.id]).alias(f"__r{i}")
+            counter = failing_count(rule, flags[rule.id]).alias(f"__r{i}")
             # uniqueness needs a whole column; in a streaming run it gets its own query so the rest streams
-            (heavy if streaming and rule.kind in ("unique", "duplicate_values") else aggs).append(count)
+            (heavy if streaming and rule.kind in ("unique", "duplicate_values") else aggs).append(counter)
         elif rule.kind == "freshness":
             freshness[rule.id] = values[str(col)].max()
             aggs.append(freshness[rule.id].alias(f"__r{i}"))
@@ -314,21 +314,25 @@ def _samples(
     if not streaming:
         # in memory, look in the first rows first: failures are usually spread, so a slice finds enough of
         # them without evaluating expensive rules (regexes) on the whole frame a second time
-        keys = [f"__k{i}" for i in range(len(failed))]
+        names = [f"__k{i}" for i in range(len(failed))]
         query = (
             base.slice(0, _FIRST_SLICE)
-            .with_columns(marks[r.rule].alias(k) for r, k in zip(failed, keys, strict=True))
-            .filter(pl.any_horizontal(keys))
+            .with_columns(marks[r.rule].alias(k) for r, k in zip(failed, names, strict=True))
+            .filter(pl.any_horizontal(names))
         )
         hits = source.collect([query], streaming=False)[0]
-        for r, k in zip(failed, keys, strict=True):
-            frame = hits.filter(pl.col(k)).head(limit).drop(keys)
+        for r, k in zip(failed, names, strict=True):
+            frame = hits.filter(pl.col(k)).head(limit).drop(names)
             if frame.height >= min(limit, r.failing_rows):
                 found[r.rule] = frame
     rest = [r for r in failed if r.rule not in found]
-    if rest:
-        frames = source.collect([base.filter(marks[r.rule]).head(limit) for r in rest], streaming=streaming)
-        found.update({r.rule: f for r, f in zip(rest, frames, strict=True)})
+    queries = [base.filter(marks[r.rule]).head(limit) for r in rest]
+    if streaming:
+        # one scan at a time keeps peak memory at one reader's buffers; each stops once it has its rows
+        frames = [source.collect([q], streaming=True)[0] for q in queries]
+    else:
+        frames = source.collect(queries, streaming=False) if queries else []
+    found.update({r.rule: f for r, f in zip(rest, frames, strict=True)})
     out: dict[str, list[dict[str, Any]]] = {}
     for result in failed:
         frame = found[result.rule]

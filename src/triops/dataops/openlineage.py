@@ -61,6 +61,23 @@ class LineageDataset:
         return cls("triops", parsed.netloc or parsed.path or uri, **kwargs)
 
 
+def lineage_dataset(
+    data: Any,
+    *,
+    name: str | None = None,
+    report: CheckReport | None = None,
+    profile: DatasetProfile | None = None,
+) -> LineageDataset:
+    """A LineageDataset for anything ``sources.open_source`` reads (a path, a frame, a Source)."""
+    from triops.dataops.sources import open_source
+
+    source = open_source(data, name=name)
+    fields = tuple((col, str(dtype)) for col, dtype in source.lazy().collect_schema().items())
+    return LineageDataset.from_uri(
+        source.uri, fields=fields, report=report, profile=profile, size_bytes=source.size_bytes
+    )
+
+
 def _schema_facet(ds: LineageDataset) -> schema_dataset.SchemaDatasetFacet:
     return schema_dataset.SchemaDatasetFacet(
         fields=[schema_dataset.SchemaDatasetFacetFields(name=n, type=t) for n, t in ds.fields]

@@ -177,3 +177,44 @@ def compare_versions(
         dataset_name=dataset_name,
     )
     return comparison, record
+
+
+def version_facts(registry: ModelRegistry, ref: str) -> dict[str, Any]:
+    """What policy gates read about a version, as plain data (the workspace maps it to ``GateFacts``).
+
+    ``metrics`` and ``intervals`` come from the latest evaluation; ``fairness_gaps`` holds, per gap
+    (``demographic_parity_difference``, ``equalized_odds_difference``), the largest over the sensitive
+    attributes; ``card_completeness`` is the stored card's figure (None before a card is generated).
+    """
+    version = registry.get(ref)
+    latest = latest_evaluation(registry, ref)
+    result: dict[str, Any] = latest["result"] if latest else {}
+    metrics = {k: v["value"] for k, v in result.get("metrics", {}).items() if v.get("value") is not None}
+    intervals = {
+        k: {"low": v["low"], "high": v["high"]}
+        for k, v in result.get("metrics", {}).items()
+        if v.get("low") is not None and v.get("high") is not None
+    }
+    gaps: dict[str, float] = {}
+    for report in (result.get("fairness") or {}).values():
+        for key in ("demographic_parity_difference", "equalized_odds_difference"):
+            value = report.get(key)
+            if value is not None:
+                gaps[key] = max(gaps.get(key, value), value)
+    with registry.store.connect() as conn:
+        card = repo.card_row(conn, version.id)
+    return {
+        "model": version.model,
+        "version": version.version,
+        "ref": version.ref,
+        "stage": version.stage,
+        "aliases": list(version.aliases),
+        "created_by": version.created_by,
+        "evaluation_id": latest["id"] if latest else None,
+        "metrics": metrics,
+        "intervals": intervals,
+        "fairness_gaps": gaps,
+        "card_completeness": card["completeness"] if card else None,
+        "training_datasets": list(version.training_datasets),
+        "cost_to_train_micros": version.cost_to_train_micros,
+    }

@@ -9,6 +9,7 @@ at the end) so that orchestration costs well under a millisecond per step.
 from __future__ import annotations
 
 import heapq
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -462,7 +463,7 @@ class _Run:
             node=node,
             module=step_.fn.__module__,
             qualname=step_.fn.__qualname__,
-            module_file=getattr(__import__("sys").modules.get(step_.fn.__module__), "__file__", None),
+            module_file=getattr(sys.modules.get(step_.fn.__module__), "__file__", None),
             literals=literals,
             inputs=inputs,
             output_names=step_.output_names,

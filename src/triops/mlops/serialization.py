@@ -104,11 +104,16 @@ class OnnxExport:
 
 
 def export_onnx(model: Any, signature: Signature, sample: Any) -> OnnxExport:
-    """Convert ``model`` to ONNX and keep it only if onnxruntime agrees with the model on ``sample``."""
+    """Convert ``model`` to ONNX and keep it only if onnxruntime agrees with the model on ``sample``.
+
+    Real-valued inputs are tried as double first, then as float (some converters only take float; a
+    float model is still kept when it agrees within ``ONNX_TOLERANCE``).
+    """
     try:
         from skl2onnx import to_onnx  # type: ignore[import-untyped, unused-ignore]
         from skl2onnx.common.data_types import (  # type: ignore[import-untyped, unused-ignore]
             DoubleTensorType,
+            FloatTensorType,
             Int64TensorType,
             StringTensorType,
         )
@@ -116,22 +121,38 @@ def export_onnx(model: Any, signature: Signature, sample: Any) -> OnnxExport:
         return OnnxExport(None, "skl2onnx is not installed")
     frame = to_pandas(sample).head(_ONNX_CHECK_ROWS)
     signature.check(frame)
-    if signature.all_numeric():
-        initial: list[tuple[str, Any]] = [("X", DoubleTensorType([None, len(signature.columns)]))]
-    else:
-        kinds = {"string": StringTensorType, "integer": Int64TensorType, "boolean": Int64TensorType}
-        initial = [(c.name, kinds.get(c.kind, DoubleTensorType)([None, 1])) for c in signature.columns]
     options = {"zipmap": False} if hasattr(model, "predict_proba") else None
-    try:
-        onx = to_onnx(model, initial_types=initial, options=options, target_opset={"": 17, "ai.onnx.ml": 3})
-        data: bytes = onx.SerializeToString()
-        predictor = OnnxPredictor(data, signature)
-        diff = predictor.max_abs_diff(model, frame)
-    except Exception as exc:  # skl2onnx and onnxruntime raise many unrelated types for unsupported models
-        return OnnxExport(None, f"skl2onnx cannot convert this model: {type(exc).__name__}: {exc}"[:500])
-    if diff > ONNX_TOLERANCE:
-        return OnnxExport(None, f"ONNX predictions differ by {diff:.3g} > {ONNX_TOLERANCE}", diff)
-    return OnnxExport(data, None, diff)
+    reasons: list[str] = []
+    best: OnnxExport | None = None
+    for real in (DoubleTensorType, FloatTensorType):
+        if signature.all_numeric():
+            initial: list[tuple[str, Any]] = [("X", real([None, len(signature.columns)]))]
+        else:
+            kinds = {"string": StringTensorType, "integer": Int64TensorType, "boolean": Int64TensorType}
+            initial = [(c.name, kinds.get(c.kind, real)([None, 1])) for c in signature.columns]
+        try:
+            onx = to_onnx(
+                model, initial_types=initial, options=options, target_opset={"": 17, "ai.onnx.ml": 3}
+            )
+            data: bytes = onx.SerializeToString()
+            diff = OnnxPredictor(data, signature).max_abs_diff(model, frame)
+        except Exception as exc:  # skl2onnx and onnxruntime raise many unrelated types for unsupported models
+            reasons.append(f"skl2onnx cannot convert this model: {type(exc).__name__}: {exc}"[:300])
+            continue
+        if diff <= ONNX_TOLERANCE:
+            return OnnxExport(data, None, diff)
+        reasons.append(f"ONNX predictions differ by {diff:.3g} > {ONNX_TOLERANCE}")
+        if best is None or diff < (best.max_abs_diff or float("inf")):
+            best = OnnxExport(None, None, diff)
+    return OnnxExport(None, "; ".join(dict.fromkeys(reasons)), best.max_abs_diff if best else None)
+
+
+_TENSOR_TYPES: dict[str, Any] = {
+    "tensor(string)": object,
+    "tensor(int64)": np.int64,
+    "tensor(float)": np.float32,
+    "tensor(double)": np.float64,
+}
 
 
 class OnnxPredictor:
@@ -143,22 +164,19 @@ class OnnxPredictor:
         self.signature = signature
         self._session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
         self._outputs = [o.name for o in self._session.get_outputs()]
+        self._inputs = {i.name: _TENSOR_TYPES.get(i.type, np.float64) for i in self._session.get_inputs()}
 
     def _feeds(self, frame: Any) -> dict[str, npt.NDArray[Any]]:
         data = to_pandas(frame)
         self.signature.check(data)
-        if self.signature.all_numeric():
-            matrix = data[self.signature.names()].to_numpy(dtype=np.float64)
-            return {"X": matrix}
+        if set(self._inputs) == {"X"} and "X" not in self.signature.names():
+            return {"X": data[self.signature.names()].to_numpy(dtype=self._inputs["X"])}
         feeds: dict[str, npt.NDArray[Any]] = {}
-        for col in self.signature.columns:
-            values = data[col.name].to_numpy()
-            if col.kind == "string":
-                feeds[col.name] = values.astype(str).astype(object).reshape(-1, 1)
-            elif col.kind in ("integer", "boolean"):
-                feeds[col.name] = values.astype(np.int64).reshape(-1, 1)
-            else:
-                feeds[col.name] = values.astype(np.float64).reshape(-1, 1)
+        for name, dtype in self._inputs.items():
+            values = data[name].to_numpy()
+            if dtype is object:
+                values = values.astype(str)
+            feeds[name] = values.astype(dtype).reshape(-1, 1)
         return feeds
 
     def run(self, frame: Any) -> Mapping[str, npt.NDArray[Any]]:

@@ -8,6 +8,7 @@ every executor is what makes their outputs, hashes and records the same.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import sys
@@ -71,18 +72,45 @@ class _TypeMismatchError(Exception):
     pass
 
 
+def _lookup(module: types.ModuleType, qualname: str) -> Any:
+    obj: Any = module
+    for part in qualname.split("."):
+        obj = getattr(obj, part, None)
+    return obj
+
+
+def _load_main(path: str) -> types.ModuleType:
+    """The caller's script, imported under another name so its ``if __name__ == "__main__"`` block stays idle."""
+    name = "__triops_main__"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def resolve_step(task: StepTask) -> Callable[..., Any]:
     """Import the step's module and find the step by its qualified name (in a worker process)."""
     try:
-        module = sys.modules.get(task.module) or import_location(task.module, task.module_file)
+        module = sys.modules.get(task.module)
+        if (
+            task.module == "__main__"
+            and task.module_file
+            and (module is None or _lookup(module, task.qualname) is None)
+        ):
+            module = _load_main(task.module_file)
+        if module is None:
+            module = import_location(task.module, task.module_file)
     except Exception as exc:
         raise PipelineError(
             f"step {task.node!r}: cannot import module {task.module!r} in the worker: {exc}",
             hint="the local and ray executors need module-level steps in importable modules",
         ) from exc
-    obj: Any = module
-    for part in task.qualname.split("."):
-        obj = getattr(obj, part, None)
+    obj = _lookup(module, task.qualname)
     if obj is None:
         raise PipelineError(
             f"step {task.node!r}: {task.module}.{task.qualname} is not a module-level name",

@@ -102,13 +102,19 @@ def make_data(n: int, seed: int = 1) -> pl.DataFrame:
     )
 
 
-def hand_written(df: pl.DataFrame) -> dict[str, int]:
+def hand_written(df: pl.DataFrame, *, sorted_unique: bool = False) -> dict[str, int]:
     c = pl.col
+    ordered = c("id").drop_nulls().sort()
+    unique = (
+        (ordered == ordered.shift(1)).sum()
+        if sorted_unique
+        else c("id").count() - c("id").drop_nulls().n_unique()
+    )
     return (
         df.lazy()
         .select(
             c("id").is_null().sum().alias("id_required"),
-            (c("id").count() - c("id").drop_nulls().n_unique()).alias("id_unique"),
+            unique.alias("id_unique"),
             ((c("age") < 0) | (c("age") > 120)).sum().alias("age_range"),
             c("income").is_null().sum().alias("income_required"),
             (~c("state").is_in(pl.Series(STATES).implode())).sum().alias("state_valid"),
@@ -134,6 +140,12 @@ def great_expectations(pdf: Any) -> Callable[[], Any] | None:
     except ImportError:
         return None
     context = gx.get_context(mode="ephemeral")
+    try:
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    except (ImportError, AttributeError):
+        pass
     batch_def = (
         context.data_sources.add_pandas("bench")
         .add_dataframe_asset("df")
@@ -278,6 +290,17 @@ def main() -> None:
         f"ours <= {RATIO_POLARS}x",
         t_ours / t_hand <= RATIO_POLARS,
     )
+    # the same with uniqueness counted on sorted values, as ours does (n_unique hashes instead): shown so
+    # the ratio above is not read as more than it is
+    t_sorted = best(lambda: hand_written(df, sorted_unique=True), args.repeat)
+    table.add_row(
+        "  hand-written, sort-based unique",
+        f"{t_ours:.3f} s",
+        f"{t_sorted:.3f} s",
+        f"{t_ours / t_sorted:.2f}x",
+        "info",
+        "-",
+    )
     gx_run = great_expectations(df.to_pandas())
     if gx_run is None:
         row("vs Great Expectations 1.x", t_ours, None, None, f">= {RATIO_GE:g}x faster", None)
@@ -304,6 +327,8 @@ def main() -> None:
             f">= {RATIO_PANDERA:g}x faster",
             t_pa / t_ours >= RATIO_PANDERA,
         )
+    if args.quick:
+        table.caption = "--quick: 100k rows, where fixed costs dominate; the targets are set for 1M rows"
     console.print(table)
 
     if args.skip_csv:

@@ -158,7 +158,9 @@ def dagster_per_op(n: int) -> float | None:
 
 
 # ---- Ray fan-out ----
-def ray_fan_out(tmp: Path, width: int, seconds: float) -> tuple[float, float] | None:
+def ray_fan_out(tmp: Path, width: int, seconds: float) -> tuple[float, float, float] | None:
+    """(run wall, Ray start-up, Σ step wall / 2): the last shows how busy the two CPUs were kept, so that a
+    machine shared with other work (steps slower than 1 CPU-s each) can be told from scheduling gaps."""
     try:
         import ray
     except ImportError:
@@ -181,7 +183,8 @@ def ray_fan_out(tmp: Path, width: int, seconds: float) -> tuple[float, float] | 
     wall = time.perf_counter() - start
     assert result.status == "FINISHED", result.error
     ray.shutdown()
-    return wall, startup
+    busy = sum(r.wall_s or 0.0 for r in result.steps) / 2
+    return wall, startup, busy
 
 
 # ---- cache hit with a large input ----

@@ -13,6 +13,7 @@ from triops.dataops.contracts import load_contract
 from triops.dataops.dataset_diff import diff_frames
 from triops.dataops.demo import benefits_contract_path, corrupt_batch, load_benefits
 from triops.errors import DataContractError, InvalidInputError
+from triops.store.engine import Store
 
 runner = CliRunner()
 CONTRACT = str(benefits_contract_path())
@@ -92,3 +93,13 @@ def test_render_dataset_diff_prints_shift(capsys: pytest.CaptureFixture[str]) ->
     benefits = load_benefits()
     render_dataset_diff(diff_frames(benefits, benefits.head(2000)), title="benefits v1 → v2")
     # rich prints through its own console; the call must simply not fail on real data
+
+
+def test_render_demo_prints_the_stop(sqlite_store: Store) -> None:
+    from triops.cli.dataops import render_demo
+    from triops.dataops.demo import run_dataops_demo
+    from triops.store.repositories.runs import ensure_project
+
+    with sqlite_store.begin() as conn:
+        project = ensure_project(conn, "demo", 0)
+    render_demo(run_dataops_demo(sqlite_store, project))

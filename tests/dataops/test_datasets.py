@@ -12,7 +12,7 @@ from triops.dataops.demo import benefits_contract, corrupt_batch, load_benefits
 from triops.dataops.sources import open_source
 from triops.domain.clock import FixedClock
 from triops.errors import InvalidInputError, NotFoundError
-from triops.store.engine import Store, create_store
+from triops.store.engine import Store
 from triops.store.repositories import dataops as repo
 from triops.store.repositories.runs import ensure_project
 from triops.store.tables_dataops import dataset_versions
@@ -20,21 +20,8 @@ from triops.store.tables_dataops import dataset_versions
 from .helpers import PEOPLE, good_people
 
 
-def _create_table(store: Store) -> None:
-    # a no-op once the lead's migration creates the table; until then the tests create it themselves
-    dataset_versions.create(store.engine, checkfirst=True)
-
-
-@pytest.fixture(scope="session")
-def _pg_dataops_table(pg_schema_url: str) -> None:
-    store = create_store(pg_schema_url)
-    _create_table(store)
-    store.dispose()
-
-
 @pytest.fixture
-def ds_store(_pg_dataops_table: None, store: Store) -> tuple[Store, str]:
-    _create_table(store)
+def ds_store(store: Store) -> tuple[Store, str]:
     with store.begin() as conn:
         project_id = ensure_project(conn, "benefits", 0)
     return store, project_id
@@ -142,3 +129,18 @@ def test_unknown_project_is_not_found(ds_store: tuple[Store, str]) -> None:
         )
     with store.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(dataset_versions)).scalar() == 0
+
+
+def test_dataops_demo_registers_clean_data_and_stops_the_bad_batch(ds_store: tuple[Store, str]) -> None:
+    from triops.dataops.demo import run_dataops_demo
+
+    store, project = ds_store
+    demo = run_dataops_demo(store, project)
+    assert demo.registered.version.passed and demo.registered.version.version == 1
+    assert not demo.gate.passed
+    assert {r.rule for _, r in demo.gate.errors} == {
+        "age.range",
+        "state.known_state_code",
+        "ui.required",
+        "rr.required",
+    }

@@ -14,8 +14,9 @@ from tests.mlops import pipelines_example as ex
 
 from triops.artifacts import ArtifactStore
 from triops.mlops.cache import cache_key, function_fingerprint
-from triops.mlops.pipelines import import_location, pipeline, step
+from triops.mlops.pipelines import pipeline, step
 from triops.mlops.runner import run_pipeline
+from triops.mlops.targets import import_location
 from triops.store.engine import Store
 
 # fixtures shared by the pipeline tests (the store fixtures come from tests/conftest.py)

@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from triops.errors import CycleError, InvalidInputError, PipelineError
-from triops.mlops.pipelines import Pipeline, Resources, Step, load_target, pipeline, step, target_of
+from triops.mlops.pipelines import Pipeline, Resources, Step, pipeline, step
+from triops.mlops.targets import load_target, target_of
 
 CALLS: list[str] = []
 

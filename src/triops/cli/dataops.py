@@ -15,6 +15,7 @@ from triops.cli.context import console, print_json
 
 if TYPE_CHECKING:
     from triops.dataops.dataset_diff import DatasetDiff
+    from triops.dataops.demo import DataOpsDemo
     from triops.dataops.report import CheckReport
 
 app = typer.Typer(no_args_is_help=True, help="Data contracts (ODCS v3): draft, check, diff.")
@@ -92,7 +93,7 @@ def check_cmd(
         raise typer.Exit(code=1)
 
 
-def render_report(report: CheckReport, *, show_samples: bool = True) -> None:
+def render_report(report: CheckReport, *, show_samples: bool = True, only_failed: bool = False) -> None:
     from rich.table import Table
 
     out = console()
@@ -108,7 +109,8 @@ def render_report(report: CheckReport, *, show_samples: bool = True) -> None:
         title=f"{report.dataset}: {report.row_count:,} rows against {report.contract_id}@"
         f"{report.contract_version}",
     )
-    for r in report.results:
+    shown = [r for r in report.results if not (only_failed and r.passed)]
+    for r in shown:
         mark = (
             "[green]pass[/]" if r.passed else ("[red]FAIL[/]" if r.severity == "error" else "[yellow]warn[/]")
         )
@@ -124,6 +126,8 @@ def render_report(report: CheckReport, *, show_samples: bool = True) -> None:
             r.expected,
         )
     out.print(table)
+    if len(shown) < len(report.results):
+        out.print(f"{len(report.results) - len(shown)} other rules passed")
     if show_samples:
         for r in report.results:
             if r.samples:
@@ -192,3 +196,21 @@ def render_dataset_diff(diff: DatasetDiff, *, title: str = "dataset diff") -> No
             s.column, f"{s.psi:.4f}", "" if s.ks is None else f"{s.ks:.4f}", f"[{style[s.level]}]{s.level}[/]"
         )
     out.print(table)
+
+
+def render_demo(demo: DataOpsDemo) -> None:
+    """Print the DataOps part of ``triops demo``: the stored version, then the gate stopping a bad batch."""
+    out = console()
+    v = demo.registered.version
+    score = f"{v.score:.1f}" if v.score is not None else "-"
+    verdict = "[green]passed[/]" if v.passed else "[red]failed[/]"
+    out.print(
+        f"dataset [bold]{v.name}[/] v{v.version}: {v.row_count:,} rows, contract {v.contract_id}@"
+        f"{v.contract_version} {verdict}, quality score {score}/100, sha256 {v.content_hash[:12]}…"
+    )
+    out.print(
+        f"a corrupted batch of {demo.corrupt_rows:,} rows (nulls, ages out of range, unknown state code):"
+    )
+    for report in demo.gate.reports.values():
+        render_report(report, show_samples=True, only_failed=True)
+    out.print(("[green]" if demo.gate.passed else "[red]") + demo.gate.summary() + "[/]")

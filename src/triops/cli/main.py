@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from triops.cli import context, db, finops, governance, models, runs, server, strategy, tokens
+from triops.cli import context, dataops, db, finops, governance, models, runs, server, strategy, tokens
 from triops.cli.context import STATE
 
 app = typer.Typer(
@@ -56,6 +56,7 @@ app.add_typer(governance.approval_app, name="approval", help="Approval requests 
 app.add_typer(governance.role_app, name="role", help="Roles per project: grant, revoke, list.")
 app.add_typer(governance.inventory_app, name="inventory", help="The AI use-case inventory (OMB M-25-21).")
 app.add_typer(governance.compliance_app, name="compliance", help="Evidence against NIST AI RMF and the EU AI Act.")
+app.add_typer(dataops.app, name="contract", help="Data contracts (ODCS v3): init, check, diff.")
 app.add_typer(models.app, name="models", help="Model registry: list, show, alias, promote, card.")
 strategy.register(app)
 app.command("init", help="Create a workspace store in ./.triops (or TRIOPS_HOME / --store).")(db.init)

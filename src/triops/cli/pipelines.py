@@ -85,7 +85,7 @@ def step_table(rows: Sequence[StepRunRow], title: str | None = None) -> Renderab
         style = STATUS_STYLE.get(row.status, "white")
         note = (row.error or "").splitlines()[0][:80] if row.error else ""
         if row.status == "CACHED" and row.cached_from:
-            note = f"from step run {row.cached_from[:13]}…"
+            note = f"cache hit (step run …{row.cached_from[-8:]})"
         table.add_row(
             row.step,
             f"[{style}]{row.status}[/]",
@@ -108,7 +108,8 @@ class _LiveView:
         self.rows[row.step] = row
 
     def render(self) -> RenderableType:
-        return step_table(sorted(self.rows.values(), key=lambda r: r.position), self.title)
+        rows = self.rows.copy()  # the refresh thread reads while the runner writes
+        return step_table(sorted(rows.values(), key=lambda r: r.position), self.title)
 
 
 def _summary(out: Console, result: PipelineRunResult) -> None:
@@ -135,6 +136,8 @@ def _execute(out: Console, as_json: bool, title: str, call: Any) -> PipelineRunR
     view = _LiveView(title)
     with Live(get_renderable=view.render, console=out, refresh_per_second=8, transient=False):
         result = call(view)
+    if not out.is_terminal:
+        out.line()
     _summary(out, result)
     return result
 
@@ -156,8 +159,8 @@ def run_command(
     """Run ``path/or/module:pipeline`` with a live view of its steps (or quietly with ``as_json``)."""
     from rich.console import Console as RichConsole
 
-    from triops.mlops.pipelines import load_target
     from triops.mlops.runner import run_pipeline
+    from triops.mlops.targets import load_target
 
     values = parse_params(params)
     pipe = load_target(target)

@@ -4,6 +4,7 @@ and ``corrupt_batch`` which makes a deliberately bad batch for the demo's gate t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,10 @@ from typing import Any
 import polars as pl
 
 from triops.dataops.contracts import Contract, load_contract
+from triops.dataops.datasets import Registered, register_dataset
+from triops.dataops.gate import GateResult, gate_inputs
+from triops.domain.clock import Clock
+from triops.store.engine import Store
 
 BENEFITS_CONTRACT = "benefits.odcs.yaml"
 UNKNOWN_STATE = 99
@@ -51,3 +56,27 @@ def corrupt_batch(df: pl.DataFrame, seed: int = 7, *, rows: int = 1500) -> pl.Da
         .alias("age"),
         pl.when(bad_state).then(UNKNOWN_STATE).otherwise(pl.col("state")).alias("state"),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class DataOpsDemo:
+    """What the DataOps part of ``triops demo`` did: the clean data's check and stored version, and the
+    gate's verdict on a corrupted batch (stopped, with failing rules and sample rows)."""
+
+    registered: Registered
+    gate: GateResult
+    corrupt_rows: int
+
+
+def run_dataops_demo(
+    store: Store, project_id: str, *, clock: Clock | None = None, seed: int = 7
+) -> DataOpsDemo:
+    """Check Benefits against the shipped contract, register it as a dataset version, then gate a corrupted
+    batch. Pure apart from the store write; the caller prints the result (``cli.dataops.render_demo``)."""
+    contract = benefits_contract()
+    data = load_benefits()
+    registered = register_dataset(
+        store, project_id=project_id, name="benefits", data=data, contract=contract, clock=clock
+    )
+    bad = corrupt_batch(data, seed)
+    return DataOpsDemo(registered, gate_inputs({"raw": contract}, {"raw": bad}, clock=clock), bad.height)

@@ -49,6 +49,8 @@ class LineageDataset:
     def from_uri(cls, uri: str, **kwargs: Any) -> LineageDataset:
         """``file:///x.csv`` → (file, /x.csv); ``postgresql://h:5432/db/t`` → (postgres://h:5432, db.t)."""
         parsed = urlparse(uri)
+        if parsed.scheme == "memory":
+            return cls("triops", parsed.netloc or parsed.path or "frame", **kwargs)
         if parsed.scheme == "file":
             return cls("file", parsed.path, **kwargs)
         if parsed.scheme.startswith("postgres"):

@@ -8,22 +8,16 @@ before anything runs. The runner (``triops.mlops.runner``) executes the resultin
 
 from __future__ import annotations
 
-import graphlib
-import importlib
 import inspect
-import sys
-import types
 import typing
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, overload
 
 import pydantic
 
-from triops.errors import CycleError, InvalidInputError, PipelineError
+from triops.errors import InvalidInputError, PipelineError
+from triops.mlops.dag import BUILDING, Dag, Node, StepOutput, building
 
 RESOURCE_KEYS = ("cpu", "memory_gb", "gpu")
 
@@ -140,7 +134,7 @@ class Step:
         return self._declared_outputs is not None or _tuple_arity(self.return_type) is not None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        builder = _BUILDING.get()
+        builder = BUILDING.get()
         if builder is None:
             return self.fn(*args, **kwargs)
         return builder.add(self, args, kwargs)
@@ -204,161 +198,6 @@ def step(
         )
 
     return wrap(fn) if fn is not None else wrap
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class StepOutput:
-    """A placeholder for one output of a node: it has no value while the DAG is built."""
-
-    dag: Dag
-    node: str
-    output: str
-
-    def after(self, *others: StepOutput) -> StepOutput:
-        """Run this output's step after ``others`` even if it does not consume them."""
-        for other in others:
-            self.dag.add_edge(other.node, self.node)
-        return self
-
-    def __bool__(self) -> bool:
-        raise PipelineError(
-            f"the output of step {self.node!r} has no value while the pipeline is being built",
-            hint="pipeline functions only wire steps together; put the condition inside a step",
-        )
-
-    def __iter__(self) -> Iterator[Any]:
-        raise PipelineError(
-            f"step {self.node!r} has a single output and cannot be unpacked",
-            hint="annotate its return as a fixed tuple (e.g. -> tuple[A, B]) or pass outputs=[...] to @step",
-        )
-
-    def __repr__(self) -> str:
-        return f"<output {self.node}.{self.output}>"
-
-
-@dataclass(slots=True)
-class Node:
-    """One call of a step in the DAG: literal arguments and placeholders for upstream outputs."""
-
-    name: str
-    step: Step
-    literals: dict[str, Any]
-    inputs: dict[str, StepOutput]
-    after: set[str] = field(default_factory=set)
-
-    @property
-    def upstream(self) -> set[str]:
-        return {o.node for o in self.inputs.values()} | self.after
-
-
-class Dag:
-    """The nodes a pipeline function built, in call order, with their dependencies."""
-
-    def __init__(self, pipeline: str) -> None:
-        self.pipeline = pipeline
-        self.nodes: dict[str, Node] = {}
-        self.result: Any = None
-        self._calls: dict[str, int] = {}
-
-    def add(self, step_: Step, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        try:
-            bound = step_.signature.bind(*args, **kwargs)
-        except TypeError as exc:
-            raise PipelineError(
-                f"step {step_.name!r} called with wrong arguments: {exc}",
-                hint=f"its signature is {step_.name}{step_.signature}",
-            ) from exc
-        bound.apply_defaults()
-        literals: dict[str, Any] = {}
-        inputs: dict[str, StepOutput] = {}
-        for key, value in bound.arguments.items():
-            if isinstance(value, StepOutput):
-                inputs[key] = value
-            elif _contains_placeholder(value):
-                raise PipelineError(
-                    f"step {step_.name!r}: argument {key!r} nests step outputs inside a container",
-                    hint="pass each step output as its own argument",
-                )
-            else:
-                literals[key] = value
-        name = step_.name
-        if name in self.nodes:
-            count = self._calls.get(step_.name, 1)
-            while name in self.nodes:
-                count += 1
-                name = f"{step_.name}_{count}"
-            self._calls[step_.name] = count
-        self.nodes[name] = Node(name, step_, literals, inputs)
-        outs = tuple(StepOutput(self, name, out) for out in step_.output_names)
-        return outs if step_.multiple_outputs else outs[0]
-
-    def add_edge(self, before: str, after: str) -> None:
-        for name in (before, after):
-            if name not in self.nodes:
-                raise PipelineError(
-                    f"no step {name!r} in pipeline {self.pipeline!r}", hint=self._names_hint()
-                )
-        self.nodes[after].after.add(before)
-
-    def _names_hint(self) -> str:
-        return f"steps: {', '.join(self.nodes) or '(none)'}"
-
-    def order(self) -> list[str]:
-        """Step names in a valid execution order (call order among independent steps)."""
-        position = {n: i for i, n in enumerate(self.nodes)}
-        sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
-        for name, node in self.nodes.items():
-            sorter.add(name, *sorted(node.upstream, key=position.__getitem__))
-        try:
-            order = list(sorter.static_order())
-        except graphlib.CycleError as exc:
-            cycle = list(exc.args[1])
-            raise CycleError(
-                f"pipeline {self.pipeline!r} has a cycle: {' -> '.join(cycle)}",
-                hint="remove one of these dependencies (check .after(...) calls)",
-                detail={"cycle": cycle},
-            ) from exc
-        depth: dict[str, int] = {}
-        for n in order:
-            depth[n] = 1 + max((depth[u] for u in self.nodes[n].upstream), default=-1)
-        return sorted(order, key=lambda n: (depth[n], position[n]))
-
-    def downstream(self, name: str) -> set[str]:
-        """Every node that depends, directly or not, on ``name``."""
-        children: dict[str, set[str]] = {n: set() for n in self.nodes}
-        for n, node in self.nodes.items():
-            for u in node.upstream:
-                children[u].add(n)
-        found: set[str] = set()
-        stack = [name]
-        while stack:
-            for child in children[stack.pop()]:
-                if child not in found:
-                    found.add(child)
-                    stack.append(child)
-        return found
-
-
-def _contains_placeholder(value: Any) -> bool:
-    if isinstance(value, StepOutput):
-        return True
-    if isinstance(value, list | tuple | set | frozenset):
-        return any(_contains_placeholder(v) for v in value)
-    if isinstance(value, dict):
-        return any(_contains_placeholder(v) for v in value.values())
-    return False
-
-
-_BUILDING: ContextVar[Dag | None] = ContextVar("triops_building_dag", default=None)
-
-
-@contextmanager
-def _building(dag: Dag) -> Iterator[Dag]:
-    token = _BUILDING.set(dag)
-    try:
-        yield dag
-    finally:
-        _BUILDING.reset(token)
 
 
 class Pipeline:
@@ -435,7 +274,7 @@ class Pipeline:
         """Validate ``params`` and build the DAG; no step runs. Raises CycleError for a cycle."""
         values = self.validate_params(params)
         dag = Dag(self.name)
-        with _building(dag):
+        with building(dag):
             dag.result = self.fn(**values)
         if not dag.nodes:
             raise PipelineError(
@@ -446,7 +285,7 @@ class Pipeline:
         return dag, values
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if _BUILDING.get() is not None:  # a pipeline used inside another: inline its steps
+        if BUILDING.get() is not None:  # a pipeline used inside another: inline its steps
             return self.fn(*args, **kwargs)
         raise PipelineError(
             f"pipeline {self.name!r} is not called directly",
@@ -476,72 +315,4 @@ def pipeline(
     return wrap(fn) if fn is not None else wrap
 
 
-def target_of(obj: Pipeline | Step | Callable[..., Any]) -> str:
-    """``module:qualname`` naming where ``obj`` is defined (what ``load_target`` takes back)."""
-    module = sys.modules.get(obj.__module__)
-    qualname = obj.__qualname__
-    if obj.__module__ == "__main__" and module is not None and getattr(module, "__file__", None):
-        return f"{module.__file__}:{qualname}"
-    return f"{obj.__module__}:{qualname}"
-
-
-def load_target(target: str) -> Pipeline:
-    """Import ``path/to/file.py:name`` or ``package.module:name`` and return the pipeline it names."""
-    location, sep, attr = target.rpartition(":")
-    if not sep or not location or not attr:
-        raise InvalidInputError(
-            f"pipeline target {target!r} is not of the form module:name",
-            hint="e.g. `triops run pipelines/train.py:train` or `triops run mypkg.flows:train`",
-        )
-    module = import_location(location)
-    obj: Any = module
-    for part in attr.split("."):
-        obj = getattr(obj, part, None)
-        if obj is None:
-            names = sorted(n for n, v in vars(module).items() if isinstance(v, Pipeline))
-            raise InvalidInputError(
-                f"{location} has no {attr!r}", hint=f"pipelines there: {', '.join(names) or '(none)'}"
-            )
-    if not isinstance(obj, Pipeline):
-        raise InvalidInputError(
-            f"{target} is a {type(obj).__name__}, not a pipeline", hint="decorate it with @pipeline"
-        )
-    return obj
-
-
-def import_location(location: str, module_file: str | None = None) -> types.ModuleType:
-    """Import a module by name or by file path. A file's directory is put on ``sys.path`` so that worker
-    processes can import the same module by name."""
-    looks_like_path = location.endswith(".py") or "/" in location or "\\" in location
-    if looks_like_path:
-        path = Path(location)
-        if not path.is_file():
-            raise InvalidInputError(f"pipeline file {location} does not exist", hint="check the path")
-        directory = str(path.resolve().parent)
-        if directory not in sys.path:
-            sys.path.insert(0, directory)
-        location = path.stem
-    try:
-        return importlib.import_module(location)
-    except ModuleNotFoundError as exc:
-        if module_file and Path(module_file).is_file():
-            return import_location(module_file)
-        raise InvalidInputError(
-            f"cannot import module {location!r}: {exc}",
-            hint="give a file path (pipelines/train.py:name) or make the module importable",
-        ) from exc
-
-
-__all__ = [
-    "Dag",
-    "Node",
-    "Pipeline",
-    "Resources",
-    "Step",
-    "StepOutput",
-    "import_location",
-    "load_target",
-    "pipeline",
-    "step",
-    "target_of",
-]
+__all__ = ["Dag", "Node", "Pipeline", "Resources", "Step", "StepOutput", "pipeline", "step"]

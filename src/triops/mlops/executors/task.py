@@ -28,7 +28,8 @@ from triops.mlops import materializers
 from triops.mlops.hooks import StepUsage
 from triops.mlops.materializers import MaterializedRef
 from triops.mlops.metering import Meter
-from triops.mlops.pipelines import Step, import_location
+from triops.mlops.pipelines import Step
+from triops.mlops.targets import import_location
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,10 +23,17 @@ if TYPE_CHECKING:
         NotFoundError,
         TriopsError,
     )
+    from triops.mlops.hooks import BaseHook
+    from triops.mlops.materializers import register_materializer
+    from triops.mlops.pipelines import pipeline, step
     from triops.settings import Settings
     from triops.workspace import Workspace
 
 _LAZY = {
+    "step": "triops.mlops.pipelines",
+    "pipeline": "triops.mlops.pipelines",
+    "register_materializer": "triops.mlops.materializers",
+    "BaseHook": "triops.mlops.hooks",
     "Workspace": "triops.workspace",
     "Settings": "triops.settings",
     "Run": "triops.domain.records",
@@ -40,6 +47,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "BaseHook",
     "ConflictError",
     "FixedClock",
     "InvalidInputError",
@@ -51,6 +59,9 @@ __all__ = [
     "TriopsError",
     "Workspace",
     "__version__",
+    "pipeline",
+    "register_materializer",
+    "step",
 ]
 
 

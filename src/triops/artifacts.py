@@ -11,20 +11,15 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from triops.domain.records import StoredArtifact
 from triops.errors import InvalidInputError, NotFoundError
 
 _CHUNK = 1 << 20
 
-
-@dataclass(frozen=True, slots=True)
-class StoredArtifact:
-    sha256: str
-    size: int
-    media_type: str
+__all__ = ["ArtifactStore", "StoredArtifact"]
 
 
 def _is_sha256(value: str) -> bool:

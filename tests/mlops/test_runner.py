@@ -130,3 +130,26 @@ def test_the_listener_sees_every_state_change(lite: Store, artifacts: ArtifactSt
     )
     assert seen[:3] == [("make_numbers", "PENDING"), ("doubled", "PENDING"), ("total", "PENDING")]
     assert ("make_numbers", "RUNNING") in seen and seen[-1] == ("total", "DONE")
+
+
+def test_the_ml_example_runs_and_its_second_run_is_all_cache_hits(
+    lite: Store, artifacts: ArtifactStore
+) -> None:
+    from tests.mlops import pipelines_ml
+
+    first = run_pipeline(lite, artifacts, pipelines_ml.train_models, {"rows": 120})
+    assert first.status == "FINISHED", first.error
+    materializer_of = {name: ref.materializer for name, ref in first.outputs.items()}
+    assert materializer_of == {
+        "load/output": "polars",
+        "split/train": "polars",
+        "split/test": "polars",
+        "train_logistic/output": "sklearn",
+        "train_tree/output": "sklearn",
+        "evaluate/output": "json",
+        "predictions/output": "numpy",
+    }
+    scores = materializers.load(first.outputs["evaluate/output"], artifacts)
+    assert 0.5 < scores["logistic"] <= 1.0
+    second = run_pipeline(lite, artifacts, pipelines_ml.train_models, {"rows": 120})
+    assert set(second.statuses.values()) == {"CACHED"} and second.outputs == first.outputs

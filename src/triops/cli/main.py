@@ -11,7 +11,20 @@ from typing import Annotated
 
 import typer
 
-from triops.cli import context, dataops, db, finops, governance, models, runs, server, strategy, tokens
+from triops.cli import (
+    context,
+    dataops,
+    datasets,
+    db,
+    finops,
+    governance,
+    models,
+    pipelines,
+    runs,
+    server,
+    strategy,
+    tokens,
+)
 from triops.cli.context import STATE
 
 app = typer.Typer(
@@ -55,10 +68,20 @@ app.add_typer(governance.policy_app, name="policy", help="Policies as code (CEL)
 app.add_typer(governance.approval_app, name="approval", help="Approval requests with separation of duties.")
 app.add_typer(governance.role_app, name="role", help="Roles per project: grant, revoke, list.")
 app.add_typer(governance.inventory_app, name="inventory", help="The AI use-case inventory (OMB M-25-21).")
-app.add_typer(governance.compliance_app, name="compliance", help="Evidence against NIST AI RMF and the EU AI Act.")
+app.add_typer(
+    governance.compliance_app, name="compliance", help="Evidence against NIST AI RMF and the EU AI Act."
+)
 app.add_typer(dataops.app, name="contract", help="Data contracts (ODCS v3): init, check, diff.")
+app.add_typer(datasets.app, name="datasets", help="Dataset versions: show and diff.")
 app.add_typer(models.app, name="models", help="Model registry: list, show, alias, promote, card.")
 strategy.register(app)
+app.command("run", help="Run a pipeline: triops run path/to/file.py:pipeline --param k=v")(pipelines.run_cli)
+app.command("lineage", help="Where an artifact or run came from, or what was made from it.")(
+    pipelines.lineage_cli
+)
+runs.app.command("resume", help="Re-run a failed or killed pipeline run from its failed step.")(
+    pipelines.resume_cli
+)
 app.command("init", help="Create a workspace store in ./.triops (or TRIOPS_HOME / --store).")(db.init)
 app.command("server", help="Run the triops REST API server.")(server.serve)
 

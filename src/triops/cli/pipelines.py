@@ -278,6 +278,9 @@ def run_cli(
     project: Annotated[str, typer.Option("--project")] = "default",
     on_failure: Annotated[str, typer.Option("--on-failure", help="stop or continue")] = "stop",
     as_json: Annotated[bool, typer.Option("--json", help="print the final run record as JSON")] = False,
+    override_reason: Annotated[
+        str | None, typer.Option("--override-reason", help="run despite a budget hard stop; recorded")
+    ] = None,
 ) -> None:
     parse_params(param or [])  # refuse malformed params before opening anything
     ws = _workspace()
@@ -291,7 +294,7 @@ def run_cli(
         as_json=as_json,
         project=project,
         on_failure=on_failure,
-        hooks=tuple(getattr(ws, "hooks", ()) or ()),
+        hooks=tuple(ws.pipeline_hooks(override_reason=override_reason)),
     )
     if as_json:
         _print_json(result.to_dict())
@@ -312,7 +315,7 @@ def resume_cli(
         run_id,
         executor=executor,
         as_json=as_json,
-        hooks=tuple(getattr(ws, "hooks", ()) or ()),
+        hooks=tuple(ws.pipeline_hooks()),
     )
     if as_json:
         _print_json(result.to_dict())

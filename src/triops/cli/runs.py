@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -90,21 +90,37 @@ def show(run_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) 
         for a in run.artifacts:
             table.add_row(a.name, a.sha256[:16] + "…", f"{a.size:,}", a.media_type)
         out.print(table)
-    renderables = extra.get("_renderables", [])
-    if isinstance(renderables, list):
-        for renderable in renderables:
-            out.print(renderable)
+    if extra.get("steps"):
+        from triops.cli.pipelines import step_table
+        from triops.mlops.runner import step_runs
+
+        out.print(step_table(step_runs(ws.store, run_id), title="steps"))
+    if "cost" in extra:
+        cost = extra["cost"]
+        out.print(f"metered cost: {cost['total_micros'] / 1e6:.6f} {cost['currency']}")
     if run.error:
         out.print(f"[red]error:[/]\n{run.error}", highlight=False)
 
 
-def _run_extras(ws: object, run_id: str) -> dict[str, object]:
-    """Hook for pillars to add sections (steps, usage, cost) to ``runs show``; filled in by the workspace."""
-    provider = getattr(ws, "run_details", None)
-    if provider is None:
+def _run_extras(ws: Any, run_id: str) -> dict[str, Any]:
+    """Pipeline runs also show their steps with metering, and every run its priced cost."""
+    if ws.is_remote:
         return {}
-    result: dict[str, object] = provider(run_id)
-    return result
+    from triops.mlops.runner import step_runs
+
+    extra: dict[str, Any] = {}
+    steps = step_runs(ws.store, run_id)
+    if steps:
+        extra["steps"] = [s.to_dict() for s in steps]
+    costs = ws.finops.costs(run_id=run_id)
+    if costs.height:
+        by_step = {str(r["step"]): int(r["cost_micros"]) for r in costs.iter_rows(named=True)}
+        extra["cost"] = {
+            "currency": str(costs["currency"][0]),
+            "total_micros": int(costs["cost_micros"].sum()),
+            "by_step_micros": by_step,
+        }
+    return extra
 
 
 @app.command("compare", help="Compare runs side by side: params and metrics that differ are highlighted.")

@@ -30,12 +30,16 @@ def serve(
             f"--dev serves without authentication and is refused on {host}",
             hint="use --host 127.0.0.1 with --dev, or drop --dev and use tokens (`triops token create`)",
         )
+    import os
+
     import uvicorn
 
-    from triops.server.app import create_app
-
-    ws = open_workspace()
-    app = create_app(ws, dev=dev)
+    ws = open_workspace()  # opens (and migrates) the store now, so a bad URL fails before the server starts
+    os.environ["TRIOPS_STORE_URL"] = ws.url
+    os.environ["TRIOPS_SERVER_DEV"] = "1" if dev else "0"
     mode = "[yellow]dev mode, no auth[/]" if dev else "bearer tokens required"
     console().print(f"triops server on http://{host}:{port} ({mode}); API at /api/v1, docs at /api/v1/docs")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # The interfaces do not import each other: uvicorn loads the app by name.
+    uvicorn.run(
+        "triops.server.app:app_from_environment", factory=True, host=host, port=port, log_level="warning"
+    )

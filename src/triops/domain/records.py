@@ -35,6 +35,15 @@ class Metric:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredArtifact:
+    """An immutable blob in the artifact store: its sha256, size and media type."""
+
+    sha256: str
+    size: int
+    media_type: str
+
+
+@dataclass(frozen=True, slots=True)
 class ArtifactRef:
     """A named artifact of a run: a content address plus where it came from."""
 

@@ -124,12 +124,7 @@ class Recorder:
             repo.update_step_runs(conn, rows)
             repo.insert_edges(conn, edges)
             repo.put_cache_entries(conn, cache)
-            bulk = getattr(runs_repo, "add_run_artifacts", None)  # one statement per batch where available
-            if bulk is not None:
-                bulk(conn, self.run_id, arts, now)
-            else:
-                for name, stored in arts:
-                    runs_repo.add_run_artifact(conn, self.run_id, name, stored, now)
+            runs_repo.add_run_artifacts(conn, self.run_id, arts, now)
             if finish is not None:
                 finish(conn)
 

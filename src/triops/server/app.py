@@ -118,3 +118,12 @@ def create_app(workspace: Workspace, *, dev: bool = False, max_request_bytes: in
     limit = max_request_bytes or workspace.settings.max_request_bytes
     app.add_middleware(BodySizeLimit, max_bytes=limit)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app for ``uvicorn triops.server.app:app_from_environment --factory``: the workspace comes from the
+    settings (TRIOPS_STORE_URL, TRIOPS_HOME …) and ``TRIOPS_SERVER_DEV=1`` turns authentication off."""
+    import os
+
+    dev = os.environ.get("TRIOPS_SERVER_DEV") == "1"
+    return create_app(Workspace.open(), dev=dev)

@@ -20,13 +20,14 @@ from triops.mlops.tracking import ActiveRun, RunQueries, StoreTrackingSink, Trac
 from triops.settings import Settings
 from triops.store.engine import Store, create_store
 from triops.store.migrate import upgrade
+from triops.workspace.services import PillarServices
 
 
 def default_sqlite_url(home: Path) -> str:
     return f"sqlite:///{(home / 'triops.db').resolve()}"
 
 
-class Workspace:
+class Workspace(PillarServices):
     """Everything triops knows, behind one object. Create with ``Workspace.open()``."""
 
     def __init__(
@@ -46,6 +47,7 @@ class Workspace:
         self._store = store
         self._artifacts = artifacts
         self.runs = RunQueries(sink)
+        self.extra_hooks: list[Any] = []
 
     @classmethod
     def open(
@@ -118,6 +120,11 @@ class Workspace:
             flush_interval_s=self.settings.flush_interval_s,
             clock=self.clock,
         )
+
+    def add_hook(self, hook: Any) -> None:
+        """Register a pipeline hook of your own (``before_run``, ``before_step``, ``after_step``, ``after_run``,
+        ``on_failure``); it runs after the built-in ones on every ``run_pipeline``."""
+        self.extra_hooks.append(hook)
 
     def close(self) -> None:
         if self._store is not None:

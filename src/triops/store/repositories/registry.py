@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, RowMapping
 
-from triops.artifacts import StoredArtifact
+from triops.domain.records import StoredArtifact
 from triops.store.tables import artifacts
 from triops.store.tables_registry import evaluations, model_aliases, model_cards, model_versions, models
 

@@ -16,10 +16,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
-from triops.artifacts import StoredArtifact
 from triops.domain.clock import from_ms
 from triops.domain.ids import new_id
-from triops.domain.records import ArtifactRef, Metric, Run, RunStatus
+from triops.domain.records import ArtifactRef, Metric, Run, RunStatus, StoredArtifact
 from triops.errors import ConflictError, NotFoundError
 from triops.store.tables import (
     artifacts,
@@ -235,6 +234,25 @@ def add_run_artifact(conn: Connection, run_id: str, name: str, stored: StoredArt
         conn.execute(
             run_artifacts.insert().values(run_id=run_id, name=name, sha256=stored.sha256, created_ms=now_ms)
         )
+
+
+def add_run_artifacts(
+    conn: Connection, run_id: str, items: Sequence[tuple[str, StoredArtifact]], now_ms: int
+) -> None:
+    """Record many named artifacts of a run at once (pipeline outputs); names already recorded are kept."""
+    if not items:
+        return
+    _require_run(conn, run_id)
+    blobs = {s.sha256: s for _, s in items}
+    stmt = _insert(conn, artifacts).on_conflict_do_nothing(index_elements=["sha256"])
+    conn.execute(
+        stmt,
+        [{"sha256": s.sha256, "size": s.size, "media_type": s.media_type, "created_ms": now_ms} for s in blobs.values()],
+    )
+    named = _insert(conn, run_artifacts).on_conflict_do_nothing(index_elements=["run_id", "name"])
+    conn.execute(
+        named, [{"run_id": run_id, "name": name, "sha256": s.sha256, "created_ms": now_ms} for name, s in items]
+    )
 
 
 def load_runs(conn: Connection, run_ids: Sequence[str]) -> list[Run]:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 19:10:46.651754
+Create Date: 2026-11-23 19:40:36.729652
 """
 
 from __future__ import annotations

@@ -1,0 +1,236 @@
+"""The pillars wired together: the hooks every pipeline run gets, and the services behind ``ws.models``,
+``ws.datasets``, ``ws.finops``, ``ws.run_pipeline``, ``ws.evaluate`` and ``ws.scorecard``.
+
+This is the one place where DataOps, MLOps, FinOps and governance meet; they never import one another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from triops.domain.clock import Clock, utc_ms
+from triops.store.engine import Store
+
+if TYPE_CHECKING:
+    from triops.artifacts import ArtifactStore
+    from triops.dataops.datasets import Registered
+    from triops.finops.service import FinOpsService
+    from triops.governance.facts import GateFacts
+    from triops.kpis import Scorecard
+    from triops.mlops.hooks import Hook
+    from triops.mlops.pipelines import Pipeline
+    from triops.mlops.registry import ModelRegistry
+    from triops.mlops.registry_records import ChangeRequest
+    from triops.mlops.runner import PipelineRunResult
+    from triops.settings import Settings
+
+
+def load_artifact(artifacts: ArtifactStore, sha256: str, media_type: str) -> Any:
+    """Read a materialised artifact back with the materializer that wrote its media type."""
+    from triops.mlops.materializers import _BY_NAME, MaterializedRef, load
+
+    for name, mat in _BY_NAME.items():
+        if mat.media_type == media_type:
+            return load(MaterializedRef(sha256, 0, media_type, name), artifacts)
+    return artifacts.get_bytes(sha256)
+
+
+def gate_facts(registry: ModelRegistry, change: ChangeRequest, project: str | None) -> GateFacts:
+    """The facts a registry change shows to its policy gate, read from the store."""
+    from triops.governance.facts import GateFacts, Interval
+    from triops.governance.policies import Gate
+    from triops.mlops.evaluation_records import version_facts
+
+    facts = version_facts(registry, change.version.ref)
+    gate = Gate.MODEL_STAGE if change.action == "stage" else Gate.MODEL_ALIAS_CHAMPION
+    card = facts.get("card_completeness")
+    return GateFacts(
+        gate=gate.value,
+        subject_type="model_version",
+        subject_id=change.version.ref,
+        project=project,
+        change={"from_stage": str(change.before), "to_stage": str(change.after)}
+        if change.action == "stage"
+        else {"alias": "champion", "from": str(change.before), "to": str(change.after)},
+        metrics={k: float(v) for k, v in facts.get("metrics", {}).items()},
+        intervals={
+            k: Interval(float(v["low"]), float(v["high"])) for k, v in facts.get("intervals", {}).items()
+        },
+        fairness_gaps={k: float(v) for k, v in facts.get("fairness_gaps", {}).items()},
+        card_completeness=None if card is None else float(card),
+        labels={"model": str(facts.get("model")), "author": str(facts.get("created_by"))},
+    )
+
+
+class PillarServices:
+    """Mixed into ``Workspace``: everything below needs a local store."""
+
+    settings: Settings
+    clock: Clock
+    extra_hooks: list[Hook]
+
+    @property
+    def store(self) -> Store:  # provided by Workspace
+        raise NotImplementedError
+
+    @property
+    def artifacts(self) -> ArtifactStore:  # provided by Workspace
+        raise NotImplementedError
+
+    # -- services ------------------------------------------------------------------------------------------
+    @cached_property
+    def finops(self) -> FinOpsService:
+        from triops.finops.prices import load_price_book
+        from triops.finops.service import FinOpsService
+
+        book = load_price_book(self.settings.price_catalog)
+        return FinOpsService(self.store, book, self.clock, user=self.settings.acting_user)
+
+    @cached_property
+    def models(self) -> ModelRegistry:
+        from triops.mlops.registry import ModelRegistry
+
+        registry = ModelRegistry(
+            self.store, self.artifacts, clock=self.clock, actor=self.settings.acting_user
+        )
+        registry.guards.append(self._governance_guard)
+        return registry
+
+    def _governance_guard(self, change: ChangeRequest) -> None:
+        """Stage changes and moves of the ``champion`` alias pass the policy gates bound to them."""
+        if change.action == "alias" and change.after != "champion" and change.before != "champion":
+            return
+        from triops.governance.gates import enforce_gate
+
+        enforce_gate(self.store, gate_facts(self.models, change, None), change.actor, self.clock)
+
+    @cached_property
+    def datasets(self) -> Datasets:
+        return Datasets(self.store, self.clock)
+
+    # -- pipelines -----------------------------------------------------------------------------------------
+    def pipeline_hooks(self, *, override_reason: str | None = None) -> list[Hook]:
+        """The built-in hooks every run gets: contract gates, metering and budgets, lineage, plus the user's."""
+        from triops.dataops.hooks import ContractGateHook, OpenLineageHook
+        from triops.finops.metering import FinOpsHook
+
+        hooks: list[Any] = [
+            ContractGateHook(lambda sha, media: load_artifact(self.artifacts, sha, media), clock=self.clock),
+            FinOpsHook(self.finops, environment="local", override_reason=override_reason),
+        ]
+        target = self.settings.openlineage_url or self.settings.openlineage_file
+        if target:
+            hooks.append(OpenLineageHook(target, clock=self.clock))
+        return [*hooks, *self.extra_hooks]
+
+    def run_pipeline(
+        self,
+        pipeline: Pipeline,
+        params: Mapping[str, Any] | None = None,
+        *,
+        project: str = "default",
+        executor: str = "inline",
+        use_cache: bool = True,
+        on_failure: str = "stop",
+        name: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        override_reason: str | None = None,
+        listener: Any = None,
+    ) -> PipelineRunResult:
+        from triops.mlops.runner import run_pipeline
+
+        return run_pipeline(
+            self.store,
+            self.artifacts,
+            pipeline,
+            params,
+            project=project,
+            executor=executor,
+            hooks=self.pipeline_hooks(override_reason=override_reason),
+            use_cache=use_cache,
+            on_failure=on_failure,  # type: ignore[arg-type]
+            name=name,
+            user_name=self.settings.acting_user,
+            tags=tags,
+            listener=listener,
+            clock=self.clock,
+        )
+
+    def lineage(self, ref: str, direction: str = "up", depth: int = 3) -> Any:
+        from triops.mlops.lineage import lineage
+
+        return lineage(self.store, ref, direction=direction, depth=depth)  # type: ignore[arg-type]
+
+    # -- evaluation and KPIs -------------------------------------------------------------------------------
+    def evaluate(
+        self,
+        model_ref: str,
+        data: Any,
+        *,
+        target: str,
+        task: str = "classification",
+        sensitive: Sequence[str] = (),
+        **options: Any,
+    ) -> Any:
+        from triops.mlops.evaluation_records import evaluate_version
+
+        return evaluate_version(
+            self.models, model_ref, data, target=target, task=task, sensitive=tuple(sensitive), **options
+        )
+
+    def scorecard(self) -> Scorecard:
+        from triops.kpis import scorecard
+
+        return scorecard(self.store)
+
+
+class Datasets:
+    """``ws.datasets``: register versions (checked against a contract), read them, diff them."""
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    def _project_id(self, project: str) -> str:
+        from triops.store.repositories.runs import ensure_project
+
+        now = utc_ms(self.clock.now())
+        return self.store.write(lambda conn: ensure_project(conn, project, now))
+
+    def register(
+        self,
+        name: str,
+        data: Any,
+        *,
+        contract: Any = None,
+        project: str = "default",
+        run_id: str | None = None,
+    ) -> Registered:
+        from triops.dataops.datasets import register_dataset
+
+        return register_dataset(
+            self.store,
+            project_id=self._project_id(project),
+            name=name,
+            data=data,
+            contract=contract,
+            clock=self.clock,
+            run_id=run_id,
+        )
+
+    def get(self, name: str, version: int | None = None, *, project: str = "default") -> Any:
+        from triops.store.repositories.dataops import get_dataset_version
+
+        project_id = self._project_id(project)
+        with self.store.connect() as conn:
+            return get_dataset_version(conn, project_id, name, version)
+
+    def diff(self, name: str, v1: int, v2: int, *, project: str = "default") -> Any:
+        from triops.dataops.datasets import diff_versions
+
+        return diff_versions(self.store, self._project_id(project), name, v1, v2)
+
+
+__all__ = ["Datasets", "PillarServices", "gate_facts", "load_artifact"]

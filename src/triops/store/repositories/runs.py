@@ -247,11 +247,15 @@ def add_run_artifacts(
     stmt = _insert(conn, artifacts).on_conflict_do_nothing(index_elements=["sha256"])
     conn.execute(
         stmt,
-        [{"sha256": s.sha256, "size": s.size, "media_type": s.media_type, "created_ms": now_ms} for s in blobs.values()],
+        [
+            {"sha256": s.sha256, "size": s.size, "media_type": s.media_type, "created_ms": now_ms}
+            for s in blobs.values()
+        ],
     )
     named = _insert(conn, run_artifacts).on_conflict_do_nothing(index_elements=["run_id", "name"])
     conn.execute(
-        named, [{"run_id": run_id, "name": name, "sha256": s.sha256, "created_ms": now_ms} for name, s in items]
+        named,
+        [{"run_id": run_id, "name": name, "sha256": s.sha256, "created_ms": now_ms} for name, s in items],
     )
 
 

@@ -1,0 +1,34 @@
+"""`triops demo`, the main job, end to end in a fresh directory: every chapter runs and it can run again."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+@pytest.mark.slow
+def test_the_demo_runs_the_whole_loop_twice(tmp_path: Path) -> None:
+    exe = Path(sys.executable).parent / "triops"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIOPS_")}
+    env["COLUMNS"] = "200"
+    for attempt in (1, 2):
+        done = subprocess.run(
+            [str(exe), "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        out = done.stdout
+        assert "dataset benefits v1" in out, attempt
+        assert "contract gate stopped the run" in out
+        assert "the cache saved" in out
+        assert "budget alert" in out and "hard stop" in out
+        assert "model card for benefits-ui/" in out
+        assert "self-approval refused" in out and "anna approved" in out
+        assert "audit verify: OK" in out
+        assert "is in production" in out
+        assert "First roadmap actions" in out
+    assert (tmp_path / ".triops-demo" / "triops.db").exists()
+    assert not (tmp_path / ".triops").exists()

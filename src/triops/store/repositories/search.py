@@ -59,9 +59,14 @@ def _apply(column: Any, op: str, value: Any, dialect: str) -> ColumnElement[bool
     raise ValueError(op)  # pragma: no cover
 
 
+def _exists(table: sa.Table, key: str, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    # correlated EXISTS probes the (run_id, key) primary key once per candidate run, so a query driven by an
+    # ordering index can stop after ``limit`` rows instead of materialising every match
+    return sa.exists().where(table.c.run_id == runs.c.id, table.c.key == key, *conditions)
+
+
 def _present(field: Field) -> ColumnElement[bool]:
-    table = _ENTITY_TABLES[field.entity]
-    return runs.c.id.in_(sa.select(table.c.run_id).where(table.c.key == field.key))
+    return _exists(_ENTITY_TABLES[field.entity], field.key)
 
 
 def compile_filter(node: Node | None, dialect: str) -> ColumnElement[bool]:
@@ -91,8 +96,19 @@ def _comparison(node: Comparison, dialect: str) -> ColumnElement[bool]:
     table = _ENTITY_TABLES[field.entity]
     condition = _apply(table.c.value, node.op, node.value, dialect)
     if field.entity == "metric":
-        condition = sa.and_(table.c.is_nan == sa.false(), condition)
-    return runs.c.id.in_(sa.select(table.c.run_id).where(table.c.key == field.key, condition))
+        return _exists(table, field.key, table.c.is_nan == sa.false(), condition)
+    return _exists(table, field.key, condition)
+
+
+def _required(node: Node | None, field: Field) -> bool:
+    """Whether every run the filter matches has ``field`` with a real (for metrics: non-NaN) value."""
+    if isinstance(node, Comparison):
+        return node.field == field and node.op not in ("is null", "is not null")
+    if isinstance(node, BoolOp):
+        if node.op == "and":
+            return any(_required(item, field) for item in node.items)
+        return all(_required(item, field) for item in node.items)
+    return False
 
 
 def search_run_ids(
@@ -115,15 +131,17 @@ def search_run_ids(
             missing: Any = column.is_(None)
         else:
             table = _ENTITY_TABLES[spec.field.entity].alias(f"order_{i}")
-            query = query.outerjoin(
-                table, sa.and_(table.c.run_id == runs.c.id, table.c.key == spec.field.key)
-            )
-            column = table.c.value
-            missing = column.is_(None)
+            on = sa.and_(table.c.run_id == runs.c.id, table.c.key == spec.field.key)
+            column = table.c.value if spec.field.entity == "metric" else _text(table.c.value, dialect)
+            if _required(node, spec.field):
+                # every match has the value: an inner join lets the (key, value) index drive the ordering
+                query = query.join(table, on)
+                order.append(column.desc() if spec.descending else column.asc())
+                continue
+            query = query.outerjoin(table, on)
+            missing = table.c.value.is_(None)
             if spec.field.entity == "metric":
                 missing = sa.or_(missing, table.c.is_nan == sa.true())
-            else:
-                column = _text(column, dialect)
         # missing values (and NaN) sort last whichever the direction
         order.append(sa.case((missing, 1), else_=0))
         order.append(column.desc() if spec.descending else column.asc())

@@ -275,9 +275,10 @@ def main() -> None:
                 None,
             )
         else:
-            wall, startup = fan
+            wall, startup, busy = fan
             row(
-                f"fan-out {width} × {seconds:g} CPU-s on local Ray, 2 CPUs (start-up {startup:.1f} s apart)",
+                f"fan-out {width} × {seconds:g} CPU-s on local Ray, 2 CPUs "
+                f"(start-up {startup:.1f} s apart; Σ step wall / 2 = {busy:.1f} s)",
                 f"{wall:.2f} s",
                 f"ideal {ideal:.1f} s",
                 f"{wall / ideal:.2f}× ideal",

@@ -21,6 +21,9 @@ _CHUNK = 1 << 20
 
 __all__ = ["ArtifactStore", "StoredArtifact"]
 
+# Folders known to exist, per artifact root and process: steps open many short-lived ArtifactStores.
+_MADE_DIRS: dict[str, set[str]] = {}
+
 
 def _is_sha256(value: str) -> bool:
     return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
@@ -32,9 +35,12 @@ class ArtifactStore:
     def __init__(self, root: str | Path) -> None:
         self.root = str(root)
         self._local = "://" not in self.root or self.root.startswith("file://")
+        self._made_dirs = _MADE_DIRS.setdefault(self.root, set())
         if self._local:
             self._path = Path(self.root.removeprefix("file://"))
-            self._path.mkdir(parents=True, exist_ok=True)
+            if str(self._path) not in self._made_dirs:
+                self._path.mkdir(parents=True, exist_ok=True)
+                self._made_dirs.add(str(self._path))
             self._fs: Any = None
         else:
             import fsspec
@@ -85,8 +91,15 @@ class ArtifactStore:
         loc = self.location(digest)
         if self._local:
             target = Path(loc)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+            parent = str(target.parent)
+            if parent not in self._made_dirs:  # one mkdir per fan-out folder, not per blob
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self._made_dirs.add(parent)
+            try:
+                fd, tmp = tempfile.mkstemp(dir=parent, prefix=".tmp-")
+            except FileNotFoundError:  # the folder was removed behind our back
+                target.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=parent, prefix=".tmp-")
             try:
                 with os.fdopen(fd, "wb") as fh:
                     writer(fh)

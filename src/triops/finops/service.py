@@ -20,6 +20,7 @@ from triops.finops import budgets as B
 from triops.finops.costs import empty_costs, price_usage, usage_frame
 from triops.finops.prices import PriceBook
 from triops.finops.rollups import convert_micros, period_bounds_ms, rollup
+from triops.store.audit import append_event
 from triops.store.engine import Store
 from triops.store.repositories import finops as repo
 
@@ -146,7 +147,24 @@ class FinOpsService:
 
     # -- budgets (SpendSource) ---------------------------------------------------------------------
     def set_budget(self, budget: B.Budget) -> B.Budget:
-        return self.store.write(lambda conn: _budget(repo.upsert_budget(conn, dataclasses.asdict(budget))))
+        """Create or change a budget; the change and its audit event are one transaction."""
+
+        def write(conn: Any) -> B.Budget:
+            saved = _budget(repo.upsert_budget(conn, dataclasses.asdict(budget)))
+            append_event(
+                conn,
+                actor=self.user or "local",
+                action="budget.set",
+                object_type="budget",
+                object_id=saved.id,
+                before=None,
+                after=_jsonable(dataclasses.asdict(saved)),
+                project=saved.name if saved.scope == "project" else None,
+                at_ms=utc_ms(self.clock.now()),
+            )
+            return saved
+
+        return self.store.write(write)
 
     def list_budgets(self) -> list[B.Budget]:
         with self.store.connect() as conn:
@@ -216,7 +234,23 @@ class FinOpsService:
             return repo.list_alerts(conn)
 
     def record_override(self, override: B.Override) -> None:
-        self.store.write(lambda conn: repo.insert_override(conn, dataclasses.asdict(override), self.user))
+        """Record a budget override with its reason, audited in the same transaction."""
+        data = dataclasses.asdict(override)
+
+        def write(conn: Any) -> None:
+            repo.insert_override(conn, data, self.user)
+            append_event(
+                conn,
+                actor=self.user or "local",
+                action="budget.override",
+                object_type="budget",
+                object_id=override.budget_id,
+                before=None,
+                after=_jsonable(data),
+                at_ms=utc_ms(self.clock.now()),
+            )
+
+        self.store.write(write)
 
     def hook(self, override_reason: str | None = None) -> B.BudgetHook:
         """A pipeline hook enforcing this store's budgets; overrides are recorded here."""
@@ -307,6 +341,10 @@ class FinOpsService:
         start, end = period_bounds_ms(period) if period else (None, None)
         with self.store.connect() as conn:
             return repo.focus_totals(conn, start_ms=start, end_ms=end)
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v if isinstance(v, (str, int, float, bool, type(None))) else str(v) for k, v in data.items()}
 
 
 def decimal_amount(micros: int) -> Decimal:

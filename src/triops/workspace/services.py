@@ -141,6 +141,8 @@ class PillarServices:
     ) -> PipelineRunResult:
         from triops.mlops.runner import run_pipeline
 
+        if override_reason:
+            self._check_budget_override(project, override_reason)
         return run_pipeline(
             self.store,
             self.artifacts,
@@ -157,6 +159,24 @@ class PillarServices:
             listener=listener,
             clock=self.clock,
         )
+
+    def _check_budget_override(self, project: str, reason: str) -> None:
+        """A budget override passes the ``budget.override`` gate first (the built-in policy asks for a
+        ``finops`` approver's approval)."""
+        from triops.governance.facts import GateFacts
+        from triops.governance.gates import enforce_gate, install_builtin_policies
+        from triops.governance.policies import Gate
+        from triops.governance.rbac import Principal
+
+        install_builtin_policies(self.store, Principal.owner(self.settings.acting_user), self.clock)
+        facts = GateFacts(
+            gate=Gate.BUDGET_OVERRIDE.value,
+            subject_type="project",
+            subject_id=project,
+            project=project,
+            change={"justification": reason},
+        )
+        enforce_gate(self.store, facts, self.settings.acting_user, self.clock)
 
     def lineage(self, ref: str, direction: str = "up", depth: int = 3) -> Any:
         from triops.mlops.lineage import lineage

@@ -1,4 +1,5 @@
-"""``triops audit|policy|approval|role|inventory|compliance``: governance from the command line.
+"""``triops audit|policy|approval``: governance from the command line (``role``, ``inventory`` and
+``compliance`` live in ``cli/compliance.py``).
 
 Each command is a thin Typer wrapper over a plain function taking a ``Store`` (tested directly); the
 acting user is ``TRIOPS_USER`` (default: the OS user), who in a local SQLite workspace is its owner.
@@ -6,7 +7,6 @@ acting user is ``TRIOPS_USER`` (default: the OS user), who in a local SQLite wor
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -14,89 +14,26 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from triops.governance.audit import AuditKey, VerifyReport
-    from triops.governance.frameworks import FrameworkReport
     from triops.governance.policies import GateResult
-    from triops.governance.rbac import Principal
     from triops.store.engine import Store
 
 audit_app = typer.Typer(help="Verify and export the tamper-evident audit log.", no_args_is_help=True)
 policy_app = typer.Typer(
     help="Policies as code: add, list, remove and check gate policies.", no_args_is_help=True
 )
-role_app = typer.Typer(help="Grant, revoke and list project roles.", no_args_is_help=True)
-inventory_app = typer.Typer(help="The AI use-case inventory (OMB M-25-21 fields).", no_args_is_help=True)
-compliance_app = typer.Typer(
-    help="Framework evidence reports (NIST AI RMF, EU AI Act).", no_args_is_help=True
+
+from triops.cli.governance_common import (  # noqa: E402
+    JsonOpt,
+    ProjectOpt,
+    _actor,
+    _console,
+    _json,
+    _read_data_file,
+    _say,
+    _table,
+    _workspace_store,
 )
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
-ProjectOpt = Annotated[
-    str | None, typer.Option("--project", "-p", help="project name (default: every project)")
-]
-
-
-def _console() -> Console:
-    from triops.cli.context import console
-
-    return console()
-
-
-def _json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
-
-
-def _say(text: str) -> None:
-    _console().print(text, highlight=False, soft_wrap=True)
-
-
-def _table(title: str, columns: list[str], rows: list[list[str]]) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table(title=title)
-    for column in columns:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*(escape(cell) for cell in row))  # names are shown literally, never as markup
-    _console().print(table)
-
-
-def _workspace_store() -> tuple[Store, Path, Path | None, str]:
-    """(store, home, configured audit key path, acting user) of the CLI's workspace."""
-    from triops.cli.context import open_workspace
-
-    ws = open_workspace()
-    return ws.store, Path(ws.settings.home), ws.settings.audit_key_path, ws.settings.acting_user
-
-
-def _actor(store: Store, user: str) -> Principal:
-    from triops.governance.roles import acting_principal
-
-    return acting_principal(store, user)
-
-
-def _read_data_file(path: Path) -> Any:
-    """A YAML or JSON file as plain data (YAML is a superset of JSON)."""
-    import yaml
-
-    from triops.errors import InvalidInputError
-
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInputError(
-            f"cannot read {path}: {exc}", hint="check the path and that it is UTF-8"
-        ) from exc
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise InvalidInputError(f"{where}: YAML syntax error: {exc.problem}") from exc
-
-
-# ------------------------------------------------------------------------------------------------- audit
 
 
 def key_for(home: Path, configured: Path | None, *, create: bool) -> AuditKey | None:
@@ -363,180 +300,6 @@ def policy_remove(
 # -------------------------------------------------------------------------------------------------- role
 
 
-@role_app.command("grant")
-def role_grant(
-    user: Annotated[str, typer.Argument(help="user or service account name")],
-    role: Annotated[str, typer.Argument(help="viewer | contributor | approver | finops | admin")],
-    project: ProjectOpt = None,
-) -> None:
-    """Give USER a ROLE in a project (or everywhere). Audited."""
-    from triops.governance.roles import grant
-
-    store, _, _, actor = _workspace_store()
-    binding = grant(store, _actor(store, actor), user, role, project)
-    _say(f"granted {binding.role} to {binding.principal} in {binding.project}")
-
-
-@role_app.command("revoke")
-def role_revoke(
-    user: Annotated[str, typer.Argument(help="user or service account name")],
-    role: Annotated[str, typer.Argument(help="the role to take away")],
-    project: ProjectOpt = None,
-) -> None:
-    """Take a ROLE away from USER. Audited."""
-    from triops.governance.roles import revoke
-
-    store, _, _, actor = _workspace_store()
-    binding = revoke(store, _actor(store, actor), user, role, project)
-    _say(f"revoked {binding.role} from {binding.principal} in {binding.project}")
-
-
-@role_app.command("list")
-def role_list(
-    user: Annotated[str | None, typer.Option("--user", help="only this user's roles")] = None,
-    project: ProjectOpt = None,
-    permissions: Annotated[bool, typer.Option("--permissions", help="list each role's permissions")] = False,
-    as_json: JsonOpt = False,
-) -> None:
-    """Role bindings, or with --permissions what each role may do."""
-    if permissions:
-        from triops.governance.rbac import ROLE_DESCRIPTIONS, ROLE_PERMISSIONS
-
-        perm_rows = [
-            {
-                "role": r.value,
-                "description": ROLE_DESCRIPTIONS[r],
-                "permissions": sorted(p.value for p in perms),
-            }
-            for r, perms in ROLE_PERMISSIONS.items()
-        ]
-        if as_json:
-            _json(perm_rows)
-        else:
-            rows = [[str(r["role"]), str(r["description"]), ", ".join(r["permissions"])] for r in perm_rows]
-            _table("roles", ["role", "what it is for", "permissions"], rows)
-        return
-    from triops.governance.roles import list_bindings
-
-    store, _, _, _ = _workspace_store()
-    bindings = [b.to_dict() for b in list_bindings(store, principal=user, project=project)]
-    if as_json:
-        _json(bindings)
-        return
-    _table(
-        "role bindings",
-        ["user", "role", "project", "granted by"],
-        [[b["principal"], b["role"], b["project"], b["granted_by"]] for b in bindings],
-    )
-
-
-# --------------------------------------------------------------------------------------------- inventory
-
-
-@inventory_app.command("add")
-def inventory_add(
-    file: Annotated[Path, typer.Argument(help="use case as YAML or JSON (see docs/governance.md#inventory)")],
-    replace: Annotated[bool, typer.Option("--replace", help="update the use case of the same name")] = False,
-) -> None:
-    """Add a use case to the inventory. Audited."""
-    from triops.governance.compliance import add_use_case
-
-    store, _, _, user = _workspace_store()
-    use_case = add_use_case(store, _actor(store, user), _read_data_file(file), replace=replace)
-    _say(f"{'updated' if replace else 'added'} use case {use_case.name} ({use_case.id})")
-    for gap in use_case.gaps():
-        _say(f"[yellow]gap:[/] {gap}")
-
-
-@inventory_app.command("list")
-def inventory_list(project: ProjectOpt = None, as_json: JsonOpt = False) -> None:
-    """Use cases in the inventory, with their gaps."""
-    from triops.governance.compliance import list_use_cases
-
-    store, _, _, _ = _workspace_store()
-    items = [uc.to_dict() for uc in list_use_cases(store, project=project)]
-    if as_json:
-        _json(items)
-        return
-    _table(
-        "AI use-case inventory",
-        ["name", "stage", "high-impact", "models", "gaps"],
-        [
-            [i["name"], i["stage"], i["high_impact"], ", ".join(i["model_ids"]), str(len(i["gaps"]))]
-            for i in items
-        ],
-    )
-
-
-@inventory_app.command("export")
-def inventory_export(
-    fmt: Annotated[str, typer.Option("--format", "-f", help="csv or json")] = "csv",
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="file to write (default: stdout)")] = None,
-    project: ProjectOpt = None,
-) -> None:
-    """Export the inventory as CSV or JSON."""
-    from triops.governance.compliance import export_inventory
-
-    store, _, _, _ = _workspace_store()
-    text = export_inventory(store, fmt, project=project)
-    if out is None:
-        sys.stdout.write(text)
-    else:
-        out.write_text(text, encoding="utf-8")
-        _say(f"wrote {out}")
-
-
-# -------------------------------------------------------------------------------------------- compliance
-
-
-@compliance_app.callback()
-def _compliance() -> None:
-    """Framework evidence reports (NIST AI RMF, EU AI Act)."""
-
-
-def print_report(report: FrameworkReport, as_json: bool, missing_only: bool) -> None:
-    if as_json:
-        _json(report.to_dict())
-        return
-    items = [i for i in report.items if not missing_only or i.status != "present"]
-    colour = {"present": "green", "partial": "yellow", "missing": "red"}
-    _say(
-        f"{report.framework}: {report.count('present')} present, {report.count('partial')} partial, "
-        f"{report.count('missing')} missing"
-    )
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table(title=f"evidence for {report.framework}")
-    for column in ("item", "status", "evidence (links)", "missing"):
-        table.add_column(column)
-    for item in items:
-        table.add_row(
-            f"{item.id}\n[dim]{escape(item.title)}[/]",
-            f"[{colour[item.status]}]{item.status}[/]",
-            escape("\n".join(f"{e.label} → {e.link}" for e in item.evidence)),
-            escape(", ".join(item.missing)),
-        )
-    _console().print(table)
-
-
-@compliance_app.command("report")
-def compliance_report(
-    framework: Annotated[str, typer.Option("--framework", help="nist-ai-rmf or eu-ai-act")],
-    missing_only: Annotated[
-        bool, typer.Option("--missing-only", help="hide items with all evidence present")
-    ] = False,
-    as_json: JsonOpt = False,
-) -> None:
-    """For each framework item: the evidence the store holds (with links) or what is missing."""
-    from triops.governance.compliance import compliance_report as build
-
-    store, _, _, _ = _workspace_store()
-    print_report(build(store, framework), as_json, missing_only)
-
-
-# ---------------------------------------------------------------------------------------------- approval
-
 approval_app = typer.Typer(help="Ask for, approve and reject gated changes.", no_args_is_help=True)
 
 
@@ -651,3 +414,9 @@ def approval_list(
             for r in rows
         ],
     )
+
+
+# re-exported so ``triops.cli.governance`` still offers every governance sub-app
+from triops.cli.compliance import compliance_app, inventory_app, role_app  # noqa: E402
+
+__all__ = ["approval_app", "audit_app", "compliance_app", "inventory_app", "policy_app", "role_app"]

@@ -14,6 +14,8 @@ import uvicorn
 
 from triops import Workspace
 from triops.domain.clock import utc_ms
+from triops.governance import roles
+from triops.governance.rbac import Principal
 from triops.server.app import create_app
 from triops.settings import Settings
 from triops.store.repositories.tokens import create_token
@@ -53,6 +55,7 @@ def live_server(store_url: str, tmp_path: Path) -> Iterator[LiveServer]:
     ws = Workspace.open(store_url, artifact_root=tmp_path / "artifacts", settings=Settings(home=tmp_path))
     now = utc_ms(ws.clock.now())
     _, token = ws.store.write(lambda conn: create_token(conn, "alice", "test", now))
+    roles.grant(ws.store, Principal.owner("admin"), "alice", "contributor", None)
     server, thread, url = start_server(ws, max_request_bytes=2 * 1024 * 1024)
     yield LiveServer(url, token, ws)
     server.should_exit = True

@@ -109,3 +109,29 @@ def test_key_rules_apply_over_http(live_server: LiveServer, tmp_path: Path) -> N
         run.log_params({"bad;key": 1})
     run.end()
     ws.close()
+
+
+def test_roles_are_enforced_with_403_naming_the_permission(live_server: LiveServer, tmp_path: Path) -> None:
+    from triops.domain.clock import utc_ms
+    from triops.governance import roles
+    from triops.governance.rbac import Principal
+    from triops.store.repositories.tokens import create_token
+
+    ws = live_server.workspace
+    now = utc_ms(ws.clock.now())
+    _, viewer_token = ws.store.write(lambda conn: create_token(conn, "vera", "t", now))
+    _, stranger_token = ws.store.write(lambda conn: create_token(conn, "sam", "t", now))
+    roles.grant(ws.store, Principal.owner("admin"), "vera", "viewer", "shared")
+    with ws.start_run("shared") as run:
+        run.log_metric("auc", 0.8)
+    base = f"{live_server.url}/api/v1"
+    viewer = {"Authorization": f"Bearer {viewer_token}"}
+    assert httpx.get(f"{base}/runs/{run.id}", headers=viewer).status_code == 200
+    denied = httpx.post(f"{base}/runs", json={"project": "shared"}, headers=viewer)
+    assert denied.status_code == 403
+    assert "run.write" in denied.json()["detail"]
+    stranger = {"Authorization": f"Bearer {stranger_token}"}
+    assert httpx.get(f"{base}/runs/{run.id}", headers=stranger).status_code == 403
+    found = httpx.post(f"{base}/runs/search", json={}, headers=stranger).json()["runs"]
+    assert found == []
+    assert httpx.get(f"{base}/projects", headers=viewer).json()["projects"] == ["shared"]

@@ -10,12 +10,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 from sklearn.linear_model import LogisticRegression
-
 from tests.mlops.pipelines_example import numbers
+
 from triops import Workspace
-from triops.errors import GateBlockedError
 from triops.domain.ids import new_id
 from triops.domain.usage import UsageRecord
+from triops.errors import GateBlockedError
 from triops.finops.budgets import new_budget
 from triops.governance import gates
 from triops.governance.rbac import Principal

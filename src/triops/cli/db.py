@@ -12,6 +12,11 @@ app = typer.Typer(no_args_is_help=True)
 def init() -> None:
     ws = open_workspace()
     where = ws.url
+    if not ws.is_remote:
+        from triops.governance.roles import bootstrap_owner
+
+        if bootstrap_owner(ws.store, ws.settings.acting_user, ws.clock) is not None:
+            console().print(f"{ws.settings.acting_user} is the workspace admin")
     console().print(f"[green]workspace ready[/] at {where}")
     if not ws.is_remote:
         console().print(f"artifacts under {ws.artifacts.root}")

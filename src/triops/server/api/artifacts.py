@@ -9,15 +9,19 @@ from fastapi.responses import Response
 
 from triops.domain.validation import check_key
 from triops.errors import NotFoundError
+from triops.governance.rbac import Permission
 from triops.mlops.tracking import StoreTrackingSink
 from triops.server.auth import PrincipalDep
+from triops.server.authz import authorize_run, roles_of
+from triops.store.repositories.runs import projects_with_artifact
 
 router = APIRouter(tags=["artifacts"])
 
 
 @router.put("/runs/{run_id}/artifacts/{name:path}", status_code=201)
-async def upload_artifact(request: Request, _: PrincipalDep, run_id: str, name: str) -> dict[str, Any]:
+async def upload_artifact(request: Request, who: PrincipalDep, run_id: str, name: str) -> dict[str, Any]:
     check_key(name, "artifact name")
+    authorize_run(request, who, Permission.RUN_WRITE, run_id)
     data = await request.body()
     ws = request.app.state.workspace
     media_type = request.headers.get("content-type", "application/octet-stream")
@@ -28,7 +32,8 @@ async def upload_artifact(request: Request, _: PrincipalDep, run_id: str, name: 
 
 
 @router.get("/runs/{run_id}/artifacts/{name:path}")
-def download_run_artifact(request: Request, _: PrincipalDep, run_id: str, name: str) -> Response:
+def download_run_artifact(request: Request, who: PrincipalDep, run_id: str, name: str) -> Response:
+    authorize_run(request, who, Permission.PROJECT_READ, run_id)
     ws = request.app.state.workspace
     run = ws.runs.get(run_id)
     for ref in run.artifacts:
@@ -39,7 +44,11 @@ def download_run_artifact(request: Request, _: PrincipalDep, run_id: str, name: 
 
 
 @router.get("/artifacts/{sha256}")
-def download_artifact(request: Request, _: PrincipalDep, sha256: str) -> Response:
-    return Response(
-        request.app.state.workspace.artifacts.get_bytes(sha256), media_type="application/octet-stream"
-    )
+def download_artifact(request: Request, who: PrincipalDep, sha256: str) -> Response:
+    ws = request.app.state.workspace
+    principal = roles_of(request, who)
+    with ws.store.connect() as conn:
+        owners = projects_with_artifact(conn, sha256)
+    if not any(principal.can(Permission.PROJECT_READ, p) for p in owners):
+        raise NotFoundError(f"no artifact {sha256} in a project you can read", hint="check the sha256")
+    return Response(ws.artifacts.get_bytes(sha256), media_type="application/octet-stream")

@@ -11,8 +11,10 @@ from triops.domain.records import RunStatus
 from triops.domain.validation import check_key, check_project_name, param_text, tag_text
 from triops.domain.wire import float_from_wire, float_to_wire, run_to_wire
 from triops.errors import InvalidInputError
+from triops.governance.rbac import Permission
 from triops.mlops.tracking import StoreTrackingSink
 from triops.server.auth import PrincipalDep
+from triops.server.authz import authorize, authorize_run, roles_of
 from triops.store.repositories.runs import project_names
 
 router = APIRouter(tags=["runs"])
@@ -57,45 +59,53 @@ class SearchRequest(BaseModel):
 
 
 @router.get("/projects")
-def list_projects(request: Request, _: PrincipalDep) -> dict[str, list[str]]:
+def list_projects(request: Request, who: PrincipalDep) -> dict[str, list[str]]:
+    principal = roles_of(request, who)
     with request.app.state.workspace.store.connect() as conn:
-        return {"projects": project_names(conn)}
+        names = project_names(conn)
+    return {"projects": [n for n in names if principal.can(Permission.PROJECT_READ, n)]}
 
 
 @router.post("/runs", status_code=201)
 def create_run(request: Request, principal: PrincipalDep, body: RunCreate) -> dict[str, Any]:
     check_project_name(body.project)
+    authorize(request, principal, Permission.RUN_WRITE, body.project)
     tags = {check_key(k, "tag key"): tag_text(k, v) for k, v in body.tags.items()}
     run = _sink(request, principal.user_name).create_run(body.project, body.name, tags, body.kind)
     return run_to_wire(run.to_dict())
 
 
 @router.get("/runs/{run_id}")
-def get_run(request: Request, _: PrincipalDep, run_id: str) -> dict[str, Any]:
+def get_run(request: Request, who: PrincipalDep, run_id: str) -> dict[str, Any]:
+    authorize_run(request, who, Permission.PROJECT_READ, run_id)
     return run_to_wire(_sink(request).get_run(run_id).to_dict())
 
 
 @router.post("/runs/{run_id}/finish")
-def finish_run(request: Request, _: PrincipalDep, run_id: str, body: RunFinish) -> dict[str, Any]:
+def finish_run(request: Request, who: PrincipalDep, run_id: str, body: RunFinish) -> dict[str, Any]:
+    authorize_run(request, who, Permission.RUN_WRITE, run_id)
     sink = _sink(request)
     sink.finish_run(run_id, body.status, body.error)
     return run_to_wire(sink.get_run(run_id).to_dict())
 
 
 @router.post("/runs/{run_id}/params", status_code=204)
-def log_params(request: Request, _: PrincipalDep, run_id: str, body: KeyValues) -> None:
+def log_params(request: Request, who: PrincipalDep, run_id: str, body: KeyValues) -> None:
+    authorize_run(request, who, Permission.RUN_WRITE, run_id)
     values = {check_key(k, "param key"): param_text(k, v) for k, v in body.values.items()}
     _sink(request).log_params(run_id, values)
 
 
 @router.post("/runs/{run_id}/tags", status_code=204)
-def set_tags(request: Request, _: PrincipalDep, run_id: str, body: KeyValues) -> None:
+def set_tags(request: Request, who: PrincipalDep, run_id: str, body: KeyValues) -> None:
+    authorize_run(request, who, Permission.RUN_WRITE, run_id)
     values = {check_key(k, "tag key"): tag_text(k, v) for k, v in body.values.items()}
     _sink(request).set_tags(run_id, values)
 
 
 @router.post("/runs/{run_id}/metrics", status_code=204)
-def log_metrics(request: Request, _: PrincipalDep, run_id: str, body: MetricBatch) -> None:
+def log_metrics(request: Request, who: PrincipalDep, run_id: str, body: MetricBatch) -> None:
+    authorize_run(request, who, Permission.RUN_WRITE, run_id)
     n = len(body.keys)
     if not (len(body.values) == len(body.steps) == len(body.timestamps) == n):
         raise InvalidInputError(
@@ -115,7 +125,8 @@ def log_metrics(request: Request, _: PrincipalDep, run_id: str, body: MetricBatc
 
 
 @router.get("/runs/{run_id}/metrics/{key:path}")
-def metric_history(request: Request, _: PrincipalDep, run_id: str, key: str) -> dict[str, Any]:
+def metric_history(request: Request, who: PrincipalDep, run_id: str, key: str) -> dict[str, Any]:
+    authorize_run(request, who, Permission.PROJECT_READ, run_id)
     history = _sink(request).metric_history(run_id, key)
     return {
         "key": key,
@@ -127,9 +138,13 @@ def metric_history(request: Request, _: PrincipalDep, run_id: str, key: str) -> 
 
 @router.post("/runs/search")
 def search_runs(
-    request: Request, _: PrincipalDep, body: Annotated[SearchRequest, Body()]
+    request: Request, who: PrincipalDep, body: Annotated[SearchRequest, Body()]
 ) -> dict[str, list[dict[str, Any]]]:
+    if body.project is not None:
+        authorize(request, who, Permission.PROJECT_READ, body.project)
+    principal = roles_of(request, who)
     runs = request.app.state.workspace.runs.search(
         project=body.project, filter=body.filter, order_by=body.order_by, limit=body.limit, offset=body.offset
     )
-    return {"runs": [run_to_wire(r.to_dict()) for r in runs]}
+    readable = [r for r in runs if principal.can(Permission.PROJECT_READ, r.project)]
+    return {"runs": [run_to_wire(r.to_dict()) for r in readable]}

@@ -333,3 +333,15 @@ def get_run(conn: Connection, run_id: str) -> Run:
     if not found:
         raise NotFoundError(f"run {run_id!r} does not exist", hint="list runs with `triops runs list`")
     return found[0]
+
+
+def projects_with_artifact(conn: Connection, sha256: str) -> list[str]:
+    """Names of the projects with a run that logged the blob ``sha256`` (who may read it)."""
+    rows = conn.execute(
+        sa.select(projects.c.name)
+        .distinct()
+        .join(runs, runs.c.project_id == projects.c.id)
+        .join(run_artifacts, run_artifacts.c.run_id == runs.c.id)
+        .where(run_artifacts.c.sha256 == sha256)
+    )
+    return [str(name) for (name,) in rows]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Request, Response
 from pydantic import BaseModel, Field
 
 from triops.domain.records import RunStatus
@@ -89,21 +89,21 @@ def finish_run(request: Request, who: PrincipalDep, run_id: str, body: RunFinish
     return run_to_wire(sink.get_run(run_id).to_dict())
 
 
-@router.post("/runs/{run_id}/params", status_code=204)
+@router.post("/runs/{run_id}/params", status_code=204, response_model=None, response_class=Response)
 def log_params(request: Request, who: PrincipalDep, run_id: str, body: KeyValues) -> None:
     authorize_run(request, who, Permission.RUN_WRITE, run_id)
     values = {check_key(k, "param key"): param_text(k, v) for k, v in body.values.items()}
     _sink(request).log_params(run_id, values)
 
 
-@router.post("/runs/{run_id}/tags", status_code=204)
+@router.post("/runs/{run_id}/tags", status_code=204, response_model=None, response_class=Response)
 def set_tags(request: Request, who: PrincipalDep, run_id: str, body: KeyValues) -> None:
     authorize_run(request, who, Permission.RUN_WRITE, run_id)
     values = {check_key(k, "tag key"): tag_text(k, v) for k, v in body.values.items()}
     _sink(request).set_tags(run_id, values)
 
 
-@router.post("/runs/{run_id}/metrics", status_code=204)
+@router.post("/runs/{run_id}/metrics", status_code=204, response_model=None, response_class=Response)
 def log_metrics(request: Request, who: PrincipalDep, run_id: str, body: MetricBatch) -> None:
     authorize_run(request, who, Permission.RUN_WRITE, run_id)
     n = len(body.keys)

@@ -293,7 +293,11 @@ def main() -> None:
         python = sys.executable
         base = startup([python, "-c", "pass"])
         imp = startup([python, "-c", "import triops"]) - base
-        imp_peer = startup([python, "-c", "import mlflow"]) - base if (Path(python).parent / "mlflow").exists() else None
+        imp_peer = (
+            startup([python, "-c", "import mlflow"]) - base
+            if (Path(python).parent / "mlflow").exists()
+            else None
+        )
         row(
             "import triops (beyond interpreter start)",
             imp * 1000,

@@ -139,3 +139,18 @@ def test_the_server_command_serves_the_api(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_users_and_tokens_are_audited_without_the_token(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path}/aud.db"
+    assert run(["--store", url, "user", "create", "ci-bot", "--service"]) == 0
+    assert run(["--store", url, "user", "list", "--json"]) == 0
+    assert '"service"' in capsys.readouterr().out
+    assert run(["--store", url, "token", "create", "--user", "ci-bot"]) == 0
+    token = capsys.readouterr().out.strip().splitlines()[-1]
+    assert run(["--store", url, "audit", "export", "--out", str(tmp_path / "audit.jsonl")]) == 0
+    exported = (tmp_path / "audit.jsonl").read_text()
+    assert "token.create" in exported and "user.create" in exported
+    assert token not in exported

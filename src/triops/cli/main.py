@@ -60,6 +60,7 @@ def _global_options(
 app.add_typer(runs.app, name="runs", help="List, show and compare runs.")
 app.add_typer(db.app, name="db", help="Store maintenance (migrations).")
 app.add_typer(tokens.app, name="token", help="API tokens for the server.")
+app.add_typer(tokens.user_app, name="user", help="Users and service accounts.")
 app.add_typer(finops.prices_app, name="prices", help="The price catalog: show and validate.")
 app.add_typer(finops.cost_app, name="cost", help="Costs: report, forecast, recommend, FOCUS export/import.")
 app.add_typer(finops.budget_app, name="budget", help="Budgets with alerts and hard stops.")

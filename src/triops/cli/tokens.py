@@ -23,7 +23,8 @@ def create(
     ws = open_workspace()
     now = utc_ms(ws.clock.now())
     expires = now + expires_days * 86_400_000 if expires_days else None
-    token_id, token = ws.store.write(lambda conn: create_token(conn, user, name, now, expires))
+    actor = ws.settings.acting_user
+    token_id, token = ws.store.write(lambda conn: create_token(conn, user, name, now, expires, actor))
     console().print(f"token {token_id} for user [bold]{user}[/] (shown once, store it now):", highlight=False)
     print(token)
 
@@ -60,5 +61,40 @@ def revoke(token_id: str) -> None:
     from triops.store.repositories.tokens import revoke_token
 
     ws = open_workspace()
-    ws.store.write(lambda conn: revoke_token(conn, token_id, utc_ms(ws.clock.now())))
+    ws.store.write(lambda conn: revoke_token(conn, token_id, utc_ms(ws.clock.now()), ws.settings.acting_user))
     console().print(f"revoked {token_id}")
+
+
+user_app = typer.Typer(no_args_is_help=True)
+
+
+@user_app.command("create", help="Add a user or a service account (grant it roles with `triops role grant`).")
+def user_create(
+    name: str,
+    service: Annotated[bool, typer.Option("--service", help="a service account, not a person")] = False,
+) -> None:
+    from triops.domain.clock import utc_ms
+    from triops.store.repositories.tokens import ensure_user
+
+    ws = open_workspace()
+    now = utc_ms(ws.clock.now())
+    ws.store.write(lambda conn: ensure_user(conn, name, now, "service" if service else "user"))
+    console().print(f"{'service account' if service else 'user'} {name!r} ready")
+
+
+@user_app.command("list", help="List users and service accounts.")
+def user_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    from rich.table import Table
+
+    from triops.domain.clock import from_ms
+    from triops.store.repositories.tokens import list_users
+
+    with open_store().connect() as conn:
+        rows = list_users(conn)
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("name", "kind", "created")
+    for r in rows:
+        table.add_row(str(r["name"]), str(r["kind"]), str(from_ms(int(str(r["created_ms"])))))
+    console().print(table)

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from triops.domain.ids import new_id
 from triops.errors import InvalidInputError, NotFoundError
+from triops.store.audit import append_event
 from triops.store.tables import api_tokens, users
 
 TOKEN_PREFIX = "tri_"
@@ -38,11 +39,31 @@ def ensure_user(conn: Connection, name: str, now_ms: int, kind: str = "user") ->
         return str(found)
     user_id = new_id(now_ms)
     conn.execute(users.insert().values(id=user_id, name=name, kind=kind, created_ms=now_ms))
+    append_event(
+        conn,
+        actor=name,
+        action="user.create",
+        object_type="user",
+        object_id=user_id,
+        before=None,
+        after={"name": name, "kind": kind},
+        at_ms=now_ms,
+    )
     return user_id
 
 
+def list_users(conn: Connection) -> list[dict[str, object]]:
+    rows = conn.execute(sa.select(users.c.name, users.c.kind, users.c.created_ms).order_by(users.c.name))
+    return [dict(r._mapping) for r in rows]
+
+
 def create_token(
-    conn: Connection, user_name: str, token_name: str, now_ms: int, expires_ms: int | None = None
+    conn: Connection,
+    user_name: str,
+    token_name: str,
+    now_ms: int,
+    expires_ms: int | None = None,
+    actor: str | None = None,
 ) -> tuple[str, str]:
     """Returns (token id, the token itself). The token is not stored and cannot be shown again."""
     user_id = ensure_user(conn, user_name, now_ms)
@@ -58,6 +79,18 @@ def create_token(
             created_ms=now_ms,
             expires_ms=expires_ms,
         )
+    )
+    # the audit event names the token, never its value or hash
+    after = {"user": user_name, "name": token_name, "prefix": token[:8], "expires_ms": expires_ms}
+    append_event(
+        conn,
+        actor=actor or user_name,
+        action="token.create",
+        object_type="token",
+        object_id=token_id,
+        before=None,
+        after=after,
+        at_ms=now_ms,
     )
     return token_id, token
 
@@ -83,7 +116,7 @@ def authenticate(conn: Connection, token: str, now_ms: int) -> Principal | None:
     return Principal(user_id=user_id, user_name=user_name, kind=kind, token_id=token_id)
 
 
-def revoke_token(conn: Connection, token_id: str, now_ms: int) -> None:
+def revoke_token(conn: Connection, token_id: str, now_ms: int, actor: str = "local") -> None:
     result = conn.execute(
         api_tokens.update()
         .where(api_tokens.c.id == token_id, api_tokens.c.revoked_ms.is_(None))

@@ -25,7 +25,7 @@ LOGGER = textwrap.dedent(
     url, home, mode = sys.argv[1], sys.argv[2], sys.argv[3]
     ws = Workspace.open(url, settings=Settings(home=home, flush_interval_s=0.2, flush_every=100_000))
     run = ws.start_run("durability", name=mode)
-    print(run.id, flush=True)
+    print("RUN", run.id, flush=True)
     if mode == "burst":
         for i in range(int(sys.argv[4])):
             run.log_metric("x", float(i), step=i)
@@ -37,7 +37,7 @@ LOGGER = textwrap.dedent(
         i += 1
         if i == 5000:
             run.flush()
-            print("flushed", flush=True)
+            print("FLUSHED", flush=True)
         if i % 1000 == 0:
             time.sleep(0.01)
     """
@@ -50,7 +50,19 @@ def _spawn(tmp_path: Path, url: str, mode: str, *extra: str) -> subprocess.Popen
     return subprocess.Popen(
         [sys.executable, str(script), url, str(tmp_path), mode, *extra],
         stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
+    )
+
+
+def _wait_for(proc: subprocess.Popen[str], marker: str) -> str:
+    """The rest of the first stdout line starting with ``marker`` (other output is skipped)."""
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith(marker):
+            return line[len(marker) :].strip()
+    raise AssertionError(
+        f"the logger exited before printing {marker!r}: {proc.wait()} {proc.stderr.read() if proc.stderr else ''}"
     )
 
 
@@ -59,9 +71,8 @@ def test_a_killed_process_loses_at_most_the_last_flush_interval(
     store_url: str, tmp_path: Path, sig: signal.Signals
 ) -> None:
     proc = _spawn(tmp_path, store_url, "forever")
-    assert proc.stdout is not None
-    run_id = proc.stdout.readline().strip()
-    assert proc.stdout.readline().strip() == "flushed"
+    run_id = _wait_for(proc, "RUN ")
+    _wait_for(proc, "FLUSHED")
     time.sleep(1.0)
     killed_at_ms = time.time() * 1000
     os.kill(proc.pid, sig)
@@ -86,9 +97,11 @@ def test_eight_processes_logging_at_once_lose_nothing(store_url: str, tmp_path: 
     procs = [_spawn(tmp_path, store_url, "burst", str(per_process)) for _ in range(8)]
     run_ids = []
     for proc in procs:
-        assert proc.stdout is not None
-        run_ids.append(proc.stdout.readline().strip())
-        assert proc.wait(timeout=120) == 0
+        out, err = proc.communicate(timeout=180)
+        assert proc.returncode == 0, err[-2000:]
+        ids = [line[4:].strip() for line in out.splitlines() if line.startswith("RUN ")]
+        assert len(ids) == 1, f"stdout: {out[-2000:]!r} stderr: {err[-2000:]!r}"
+        run_ids.append(ids[0])
     with Workspace.open(store_url, settings=Settings(home=tmp_path)) as ws:
         for run_id in run_ids:
             assert ws.runs.get(run_id).status is RunStatus.FINISHED

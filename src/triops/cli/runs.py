@@ -17,12 +17,12 @@ app = typer.Typer(no_args_is_help=True)
 _STATUS_STYLE = {"FINISHED": "green", "FAILED": "red", "KILLED": "yellow", "RUNNING": "cyan"}
 
 
-def _fmt(value: float) -> str:
+def _fmt(value: float, digits: int = 6) -> str:
     if math.isnan(value):
         return "NaN"
     if math.isinf(value):
         return "inf" if value > 0 else "-inf"
-    return f"{value:.6g}"
+    return f"{value:.{digits}g}"
 
 
 def _status(run: Run) -> str:
@@ -47,28 +47,56 @@ def list_runs(
         return
     from rich.table import Table
 
-    metric_keys = sorted({k for r in runs for k in r.metrics})[:6]
-    table = Table(title=f"{len(runs)} runs")
-    table.add_column("id", no_wrap=True)
-    for column in ("project", "name", "status", "started", "duration", *metric_keys):
-        table.add_column(column)
+    metric_keys = _metric_columns(runs, order_by or [])
+    table = Table(title=f"{len(runs)} runs" + (f" in {project}" if project else ""))
+    table.add_column("id (tail)", no_wrap=True, min_width=12)
+    columns = ("name", "status", "started", "duration", *metric_keys)
+    for column in columns if project else ("project", *columns):
+        table.add_column(column, min_width=len(column) if column in ("status", "started") else None)
     for r in runs:
         duration = f"{r.duration_s:.1f}s" if r.duration_s is not None else "-"
-        table.add_row(
-            r.id,
-            r.project,
+        cells = [
             r.name,
             _status(r),
-            r.start_time.strftime("%Y-%m-%d %H:%M:%S"),
+            r.start_time.strftime("%m-%d %H:%M"),
             duration,
-            *[_fmt(r.metrics[k]) if k in r.metrics else "" for k in metric_keys],
-        )
+            *[_fmt(r.metrics[k], 4) if k in r.metrics else "" for k in metric_keys],
+        ]
+        table.add_row(r.id[-12:], *(cells if project else [r.project, *cells]))
     console().print(table)
 
 
+def _resolve(ws: Any, text: str) -> str:
+    if ws.is_remote:
+        return text
+    from triops.store.repositories.runs import resolve_run_id
+
+    with ws.store.connect() as conn:
+        return resolve_run_id(conn, text)
+
+
+def _metric_columns(runs: list[Run], order_by: list[str], most: int = 3) -> list[str]:
+    """The metrics worth a column: those the listing is ordered by, then the most common ones."""
+    from collections import Counter
+
+    wanted = [
+        o.split()[0].split(".", 1)[1] for o in order_by if o.lower().startswith(("metrics.", "metric."))
+    ]
+    common = [k for k, _ in Counter(k for r in runs for k in r.metrics).most_common()]
+    keys: list[str] = []
+    for key in [*wanted, *common]:
+        if key not in keys and any(key in r.metrics for r in runs):
+            keys.append(key)
+    return keys[:most]
+
+
 @app.command("show", help="Show one run: status, params, metrics, tags, artifacts and error.")
-def show(run_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def show(
+    run_id: Annotated[str, typer.Argument(help="a run id, or its last 8+ characters")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
     ws = open_workspace()
+    run_id = _resolve(ws, run_id)
     run = ws.runs.get(run_id)
     extra = _run_extras(ws, run_id)
     if as_json:
@@ -130,7 +158,7 @@ def compare(run_ids: list[str], as_json: Annotated[bool, typer.Option("--json")]
     if len(run_ids) < 2:
         raise InvalidInputError("compare needs at least two run ids", hint="triops runs compare RUN_A RUN_B")
     ws = open_workspace()
-    runs = [ws.runs.get(r) for r in run_ids]
+    runs = [ws.runs.get(_resolve(ws, r)) for r in run_ids]
     if as_json:
         print_json([r.to_dict() for r in runs])
         return

@@ -345,3 +345,20 @@ def projects_with_artifact(conn: Connection, sha256: str) -> list[str]:
         .where(run_artifacts.c.sha256 == sha256)
     )
     return [str(name) for (name,) in rows]
+
+
+def resolve_run_id(conn: Connection, text: str) -> str:
+    """A full run id from itself or from a unique tail of at least 8 characters (as `runs list` shows)."""
+    if conn.execute(sa.select(runs.c.id).where(runs.c.id == text)).first() is not None:
+        return text
+    if len(text) >= 8 and all(c in "0123456789abcdef-" for c in text.lower()):
+        matches = list(
+            conn.execute(sa.select(runs.c.id).where(runs.c.id.like(f"%{text.lower()}")).limit(5)).scalars()
+        )
+        if len(matches) == 1:
+            return str(matches[0])
+        if matches:
+            raise NotFoundError(
+                f"run id ending {text!r} is ambiguous: {', '.join(matches)}", hint="give more characters"
+            )
+    raise NotFoundError(f"run {text!r} does not exist", hint="list runs with `triops runs list`")

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from triops.domain.clock import Clock, SystemClock
 from triops.errors import InvalidInputError
+from triops.strategy.answers import read_answer_mapping
 
 MATURITY_PILLARS = ("dataops", "mlops", "finops", "governance", "culture")
 MAX_LEVEL = 4
@@ -324,16 +325,4 @@ def progress(results: Sequence[MaturityResult]) -> list[dict[str, Any]]:
 
 def read_answer_file(path: Path) -> dict[str, Any]:
     """A YAML or JSON mapping of dimension id to level (optionally under an ``answers`` key)."""
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InvalidInputError(f"cannot read answers file {path}: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise InvalidInputError(f"answers file {path} is not valid YAML or JSON ({exc})") from exc
-    if isinstance(doc, Mapping) and isinstance(doc.get("answers"), Mapping):
-        doc = doc["answers"]
-    if not isinstance(doc, Mapping):
-        raise InvalidInputError(
-            f"answers file {path} must map question ids to levels", hint="e.g. data_contracts: 2"
-        )
-    return {str(k): v for k, v in doc.items()}
+    return read_answer_mapping(path, what="levels", example="data_contracts: 2")

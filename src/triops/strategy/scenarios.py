@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from triops.errors import InvalidInputError
+from triops.strategy.answers import read_answer_mapping
 
 PILLARS = ("dataops", "mlops", "finops", "governance")
 MAX_SCORE = 3
@@ -219,16 +220,5 @@ def grade(bank: ScenarioBank, answers: Mapping[str, str]) -> QuizResult:
 
 def read_answers(path: Path) -> dict[str, str]:
     """Answers from YAML or JSON: a mapping of scenario id to choice id."""
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InvalidInputError(f"cannot read answers file {path}: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise InvalidInputError(f"answers file {path} is not valid YAML or JSON ({exc})") from exc
-    if isinstance(doc, Mapping) and isinstance(doc.get("answers"), Mapping):
-        doc = doc["answers"]
-    if not isinstance(doc, Mapping):
-        raise InvalidInputError(
-            f"answers file {path} must map question ids to answers", hint="e.g. data-schema-change: b"
-        )
-    return {str(k): str(v) for k, v in doc.items()}
+    found = read_answer_mapping(path, what="answers", example="data-schema-change: b")
+    return {k: str(v) for k, v in found.items()}

@@ -46,7 +46,8 @@ LOGGER = textwrap.dedent(
 
 def _spawn(tmp_path: Path, url: str, mode: str, *extra: str) -> subprocess.Popen[str]:
     script = tmp_path / "logger.py"
-    script.write_text(LOGGER)
+    if not script.exists():  # rewriting it while another logger starts would hand that one an empty file
+        script.write_text(LOGGER)
     return subprocess.Popen(
         [sys.executable, str(script), url, str(tmp_path), mode, *extra],
         stdout=subprocess.PIPE,

@@ -219,21 +219,17 @@ def chapter_registry(ws: Workspace, first: Any, data: Any) -> Any:
     )
     from rich.table import Table
 
-    table = Table("version", "ROC AUC [95% CI]", "max DP difference", "alias", title="model versions")
+    table = Table(
+        "version", "ROC AUC [95% CI]", "largest gap (DP / EO)", "registry's pick", title="model versions"
+    )
     for label, version in reg.versions.items():
         ev = reg.evaluations[version.ref]
         auc = ev.metrics["roc_auc"]
-        gaps = [
-            f.demographic_parity_difference
-            for f in ev.fairness.values()
-            if f.demographic_parity_difference is not None
-        ]
-        alias = "champion" if version.ref == reg.champion.ref else "challenger"
         table.add_row(
             f"{version.ref} ({label})",
             f"{auc.value:.3f} [{auc.low:.3f}, {auc.high:.3f}]",
-            f"{max(gaps):.3f}" if gaps else "-",
-            alias,
+            f"{_max_gap(ev):.3f}",
+            "champion" if version.ref == reg.champion.ref else "challenger",
         )
     out.print(table)
     out.print(f"champion vs challenger (paired test): {reg.comparison.verdict}")

@@ -139,3 +139,13 @@ def test_artifacts_on_an_fsspec_root(store_url: str, tmp_path: Path) -> None:
             stored = run.log_artifact(b"remote blob", name="blob.bin")
         assert ws.artifacts.get_bytes(stored.sha256) == b"remote blob"
         assert ws.artifacts.local_path(stored.sha256) is None
+
+
+def test_reading_datasets_of_an_unknown_project_creates_nothing(ws: Workspace) -> None:
+    from triops.errors import NotFoundError
+    from triops.store.repositories.runs import project_names
+
+    with pytest.raises(NotFoundError, match="no datasets"):
+        ws.datasets.get("people", project="nowhere")
+    with ws.store.connect() as conn:
+        assert "nowhere" not in project_names(conn)

@@ -69,6 +69,14 @@ def jsonable(data: Any) -> Any:
     return data
 
 
+class LazyConsole:
+    """Stands for the shared Console and creates it on first use, so a command module can keep a
+    module-level ``console`` without importing rich when ``triops --help`` only imports the module."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(console(), name)
+
+
 def print_json(data: Any) -> None:
     """Machine-readable output for ``--json``: plain JSON on stdout, non-finite floats as strings."""
     sys.stdout.write(json.dumps(jsonable(data), indent=2, default=str, allow_nan=False) + "\n")

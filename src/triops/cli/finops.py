@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from triops.cli.context import LazyConsole
+
 if TYPE_CHECKING:
     from triops.finops.prices import PriceBook
     from triops.finops.service import FinOpsService
@@ -25,16 +27,7 @@ budget_app = typer.Typer(
 )
 
 
-class _LazyConsole:
-    """The shared rich Console, created on first use so ``triops --help`` does not import rich."""
-
-    def __getattr__(self, name: str) -> Any:
-        from triops.cli.context import console as shared
-
-        return getattr(shared(), name)
-
-
-console: Any = _LazyConsole()
+console: Any = LazyConsole()
 CatalogOpt = Annotated[
     Path | None,
     typer.Option("--catalog", envvar="TRIOPS_PRICE_CATALOG", help="price catalog TOML (default: bundled)"),

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from triops.cli.context import LazyConsole
 from triops.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -22,20 +23,7 @@ if TYPE_CHECKING:
     from triops.strategy.simulation import SimulationResult
 
 
-class _LazyConsole:
-    """A rich Console created on first use, so importing this module (for ``--help``) stays cheap."""
-
-    _console: Console | None = None
-
-    def __getattr__(self, name: str) -> Any:
-        if self._console is None:
-            from triops.cli.context import console as shared
-
-            self._console = shared()
-        return getattr(self._console, name)
-
-
-console: Any = _LazyConsole()
+console: Any = LazyConsole()
 assess_app = typer.Typer(help="Assess judgement (scenarios) and maturity (questionnaire + store evidence).")
 wardley_app = typer.Typer(help="Wardley maps in the OWM text format: check, render to SVG, default map.")
 

@@ -240,17 +240,33 @@ class Datasets:
             run_id=run_id,
         )
 
+    def _existing_project_id(self, project: str) -> str:
+        """Reads look the project up; only ``register`` may create one."""
+        import sqlalchemy as sa
+
+        from triops.errors import NotFoundError
+        from triops.store.tables import projects
+
+        with self.store.connect() as conn:
+            found = conn.execute(sa.select(projects.c.id).where(projects.c.name == project)).scalar()
+        if found is None:
+            raise NotFoundError(
+                f"project {project!r} has no datasets",
+                hint="register one with ws.datasets.register(name, data)",
+            )
+        return str(found)
+
     def get(self, name: str, version: int | None = None, *, project: str = "default") -> Any:
         from triops.store.repositories.dataops import get_dataset_version
 
-        project_id = self._project_id(project)
+        project_id = self._existing_project_id(project)
         with self.store.connect() as conn:
             return get_dataset_version(conn, project_id, name, version)
 
     def diff(self, name: str, v1: int, v2: int, *, project: str = "default") -> Any:
         from triops.dataops.datasets import diff_versions
 
-        return diff_versions(self.store, self._project_id(project), name, v1, v2)
+        return diff_versions(self.store, self._existing_project_id(project), name, v1, v2)
 
 
 __all__ = ["Datasets", "PillarServices", "gate_facts", "load_artifact"]

@@ -1,14 +1,16 @@
-"""``triops contract init|check|diff`` through typer's CliRunner on the dataops sub-app."""
+"""``triops contract init|check|diff`` and ``triops openlineage validate`` through typer's CliRunner on the dataops sub-app."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from triops.cli.dataops import app, render_dataset_diff
+from triops.cli.dataops import app, openlineage_app, render_dataset_diff
+from triops.cli.main import run
 from triops.dataops.contracts import load_contract
 from triops.dataops.dataset_diff import diff_frames
 from triops.dataops.demo import benefits_contract_path, corrupt_batch, load_benefits
@@ -17,6 +19,7 @@ from triops.store.engine import Store
 
 runner = CliRunner()
 CONTRACT = str(benefits_contract_path())
+NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +106,51 @@ def test_render_demo_prints_the_stop(sqlite_store: Store) -> None:
     with sqlite_store.begin() as conn:
         project = ensure_project(conn, "demo", 0)
     render_demo(run_dataops_demo(sqlite_store, project))
+
+
+def _lineage_events(root: Path) -> tuple[Path, Path]:
+    from triops.dataops.openlineage import emit, run_event
+
+    good = root / "events.jsonl"
+    good.unlink(missing_ok=True)
+    start = run_event(
+        "START", run_id="0190e3c2-7d5a-7b3e-9c1a-2f4b6d8e0a1c", job_name="benefits.train", event_time=NOW
+    )
+    emit([start, start], good)
+    bad = root / "bad-events.jsonl"
+    broken = json.loads(good.read_text().splitlines()[0]) | {"eventType": "DONE"}
+    bad.write_text(good.read_text() + json.dumps(broken) + "\n")
+    return good, bad
+
+
+def test_openlineage_validate_accepts_what_emit_writes(files: dict[str, Path]) -> None:
+    good, _ = _lineage_events(files["root"])
+    res = runner.invoke(openlineage_app, ["validate", str(good)])
+    assert res.exit_code == 0, res.output
+    assert "2 events against https://openlineage.io/spec/2-0-2/OpenLineage.json: all valid" in res.output
+
+
+def test_openlineage_validate_names_line_and_path_and_exits_1(files: dict[str, Path]) -> None:
+    _, bad = _lineage_events(files["root"])
+    res = runner.invoke(openlineage_app, ["validate", str(bad)])
+    assert res.exit_code == 1
+    assert "line 3 $.eventType: 'DONE' is not one of" in res.output
+    res = runner.invoke(openlineage_app, ["validate", str(bad), "--json"])
+    report = json.loads(res.output)
+    assert (report["events"], report["valid"]) == (3, False)
+    assert [(p["line"], p["path"]) for p in report["problems"]] == [(3, "$.eventType")]
+
+
+def test_openlineage_validate_of_a_missing_file_is_one_red_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["openlineage", "validate", str(tmp_path / "none.jsonl")]) == 1
+    assert "error: no events file at" in capsys.readouterr().out
+
+
+def test_the_triops_entry_point_passes_a_failed_check_exit_code_on(files: dict[str, Path]) -> None:
+    """``run`` is what the console script calls: a command's non-zero exit must reach the shell."""
+    assert run(["contract", "check", CONTRACT, str(files["good"]), "--json"]) == 0
+    assert run(["contract", "check", CONTRACT, str(files["bad"]), "--json"]) == 1
+    _, bad = _lineage_events(files["root"])
+    assert run(["openlineage", "validate", str(bad)]) == 1

@@ -13,6 +13,7 @@ import pytest
 from triops.dataops.demo import benefits_contract_path, corrupt_batch, load_benefits
 from triops.dataops.gate import GateResult
 from triops.dataops.hooks import ContractGateHook, OpenLineageHook
+from triops.dataops.openlineage_spec import validate_lines
 from triops.errors import ContractViolationError
 from triops.mlops.hooks import ArtifactLink, RunContext, RunOutcome, StepContext, StepResult
 
@@ -80,3 +81,4 @@ def test_lineage_hook_emits_start_and_end_with_datasets(tmp_path: Path, status: 
     assert [d["name"] for d in end["outputs"]] == ["features@222222222222", "model@333333333333"]
     assert end["job"] == {"namespace": "triops/benefits", "name": "train", "facets": {}}
     assert ("errorMessage" in end["run"]["facets"]) == (final == "FAIL")
+    assert validate_lines(target) == []

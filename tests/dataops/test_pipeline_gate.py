@@ -12,6 +12,7 @@ from triops.artifacts import ArtifactStore
 from triops.dataops.demo import benefits_contract_path, corrupt_batch, load_benefits
 from triops.dataops.gate import GateResult
 from triops.dataops.hooks import ContractGateHook, OpenLineageHook
+from triops.dataops.openlineage_spec import validate_lines
 from triops.mlops.pipelines import pipeline, step
 from triops.mlops.runner import run_pipeline
 from triops.store.engine import Store
@@ -51,6 +52,7 @@ def _run(
         sqlite_store, artifacts, benefits, {"corrupt": corrupt}, project="benefits", hooks=hooks
     )
     events = [json.loads(line) for line in lineage.read_text().splitlines()]
+    assert validate_lines(lineage) == [], "a pipeline run emitted events that break the OpenLineage spec"
     return result, reports, events
 
 

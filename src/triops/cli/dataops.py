@@ -1,5 +1,6 @@
 """``triops contract init|check|diff``: draft an ODCS contract from data, check data against a contract
 (exit code 1 on an error-severity failure), and classify the changes between two contracts.
+``triops openlineage validate EVENTS`` checks a JSON Lines file of RunEvents against the OpenLineage spec.
 
 ``render_dataset_diff`` prints a ``DatasetDiff`` for ``triops datasets diff NAME V1 V2``.
 """
@@ -19,6 +20,13 @@ if TYPE_CHECKING:
     from triops.dataops.report import CheckReport
 
 app = typer.Typer(no_args_is_help=True, help="Data contracts (ODCS v3): draft, check, diff.")
+openlineage_app = typer.Typer(no_args_is_help=True, help="OpenLineage events: validate against the spec.")
+
+
+@openlineage_app.callback()
+def _openlineage() -> None:
+    """Keeps ``openlineage`` a group with one command (Typer folds single-command apps)."""
+
 
 _SQL_HELP = "with a database URL: the table to read"
 _QUERY_HELP = "with a database URL: the SQL query to read"
@@ -214,3 +222,39 @@ def render_demo(demo: DataOpsDemo) -> None:
     for report in demo.gate.reports.values():
         render_report(report, show_samples=True, only_failed=True)
     out.print(("[green]" if demo.gate.passed else "[red]") + demo.gate.summary() + "[/]")
+
+
+@openlineage_app.command(
+    "validate",
+    help="Check a JSON Lines file of OpenLineage RunEvents against the spec; exit code 1 on any problem.",
+)
+def validate_lineage(
+    events: Path,
+    as_json: Annotated[bool, typer.Option("--json", help="print the problems as JSON")] = False,
+    spec_dir: Annotated[
+        Path | None,
+        typer.Option("--spec-dir", help="a copy of the spec's JSON files to use instead of the built-in one"),
+    ] = None,
+) -> None:
+    from triops.dataops.openlineage_spec import core_schema_url, validate_lines
+
+    problems = validate_lines(events, spec_directory=spec_dir)
+    lines = sum(1 for line in events.read_text(encoding="utf-8").splitlines() if line.strip())
+    spec = core_schema_url().split("#", 1)[0] if spec_dir is None else str(spec_dir)
+    if as_json:
+        print_json(
+            {
+                "events": lines,
+                "spec": spec,
+                "valid": not problems,
+                "problems": [{"line": n, "path": p.path, "message": p.message} for n, p in problems],
+            }
+        )
+    else:
+        for number, problem in problems:
+            console().print(f"[red]line {number}[/] {problem.path}: {problem.message}", highlight=False)
+        bad = len({n for n, _ in problems})
+        verdict = "[green]all valid[/]" if not problems else f"[red]{bad} invalid[/]"
+        console().print(f"{lines} events against {spec}: {verdict}", highlight=False)
+    if problems:
+        raise typer.Exit(code=1)

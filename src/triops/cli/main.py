@@ -73,6 +73,7 @@ app.add_typer(
     governance.compliance_app, name="compliance", help="Evidence against NIST AI RMF and the EU AI Act."
 )
 app.add_typer(dataops.app, name="contract", help="Data contracts (ODCS v3): init, check, diff.")
+app.add_typer(dataops.openlineage_app, name="openlineage", help="OpenLineage events: validate.")
 app.add_typer(datasets.app, name="datasets", help="Dataset versions: show and diff.")
 app.add_typer(models.app, name="models", help="Model registry: list, show, alias, promote, card.")
 strategy.register(app)
@@ -100,8 +101,9 @@ def run(argv: list[str] | None = None) -> int:
 
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        app(args=args, prog_name="triops", standalone_mode=False)
-        return 0
+        # outside standalone mode click hands back a typer.Exit's code instead of raising it
+        code = app(args=args, prog_name="triops", standalone_mode=False)
+        return code if isinstance(code, int) else 0
     except TriopsError as exc:
         if STATE.debug or "--debug" in args:
             context.console().print_exception()

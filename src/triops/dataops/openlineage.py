@@ -3,7 +3,8 @@ file or to an HTTP endpoint (Marquez-compatible ``/api/v1/lineage``).
 
 Input datasets carry the schema facet, the data-quality metrics facet (row count, per-column null and
 distinct counts, min/max, quantiles) and the data-quality assertions facet (one assertion per contract rule);
-outputs carry the schema facet and output statistics. Events follow the OpenLineage 2-0-2 spec.
+outputs carry the schema facet and output statistics. Events follow the OpenLineage 2-0-2 spec;
+``openlineage_spec.validate_event`` checks one against it.
 """
 
 from __future__ import annotations
@@ -82,7 +83,8 @@ def lineage_dataset(
 
 def _schema_facet(ds: LineageDataset) -> schema_dataset.SchemaDatasetFacet:
     return schema_dataset.SchemaDatasetFacet(
-        fields=[schema_dataset.SchemaDatasetFacetFields(name=n, type=t) for n, t in ds.fields]
+        fields=[schema_dataset.SchemaDatasetFacetFields(name=n, type=t) for n, t in ds.fields],
+        producer=PRODUCER,
     )
 
 
@@ -111,7 +113,7 @@ def _metrics_facet(
                 nullCount=nulls, count=float(ds.report.row_count - nulls)
             )
     return data_quality_metrics_input_dataset.DataQualityMetricsInputDatasetFacet(
-        columnMetrics=columns, rowCount=rows, bytes=ds.size_bytes
+        columnMetrics=columns, rowCount=rows, bytes=ds.size_bytes, producer=PRODUCER
     )
 
 
@@ -131,7 +133,8 @@ def _assertions_facet(
                 actual=None if r.measured is None else f"{r.measured:g}",
             )
             for r in report.results
-        ]
+        ],
+        producer=PRODUCER,
     )
 
 
@@ -152,7 +155,7 @@ def _output(ds: LineageDataset) -> OutputDataset:
     if rows is not None:
         output_facets["outputStatistics"] = (
             output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(
-                rowCount=rows, size=ds.size_bytes
+                rowCount=rows, size=ds.size_bytes, producer=PRODUCER
             )
         )
     return OutputDataset(namespace=ds.namespace, name=ds.name, facets=facets, outputFacets=output_facets)
@@ -177,7 +180,7 @@ def run_event(
     run_facets: dict[str, Any] = {}
     if error is not None:
         run_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
-            message=error, programmingLanguage="python"
+            message=error, programmingLanguage="python", producer=PRODUCER
         )
     try:
         return RunEvent(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +24,8 @@ def test_the_demo_runs_the_whole_loop_twice(tmp_path: Path) -> None:
         out = done.stdout
         assert "dataset benefits v1" in out, attempt
         assert "contract gate stopped the run" in out
+        assert re.search(r"OpenLineage: \d+ events for 3 pipeline runs and their steps", out), out
+        assert "all valid against https://openlineage.io/spec/2-0-2/OpenLineage.json" in out
         assert "the cache saved" in out
         assert "budget alert" in out and "hard stop" in out
         assert "model card for benefits-ui/" in out

@@ -47,7 +47,13 @@ def _run(
 
     reports: list[GateResult] = []
     lineage = tmp_path / "lineage.jsonl"
-    hooks = [ContractGateHook(loader, report=lambda r, s, g: reports.append(g)), OpenLineageHook(lineage)]
+    lineage_hook = OpenLineageHook(lineage)
+
+    def on_gate(run_id: str, step: str, result: GateResult) -> None:
+        reports.append(result)
+        lineage_hook.record_gate(run_id, step, result)
+
+    hooks = [lineage_hook, ContractGateHook(loader, report=on_gate)]
     result = run_pipeline(
         sqlite_store, artifacts, benefits, {"corrupt": corrupt}, project="benefits", hooks=hooks
     )
@@ -60,7 +66,17 @@ def test_clean_data_passes_the_gate(sqlite_store: Store, tmp_path: Path) -> None
     result, reports, events = _run(sqlite_store, tmp_path, corrupt=False)
     assert result.status == "FINISHED", result.error
     assert reports[0].passed
-    assert [e["eventType"] for e in events] == ["START", "COMPLETE"]
+    assert [(e["job"]["name"], e["eventType"]) for e in events] == [
+        ("benefits", "START"),
+        ("benefits.load", "START"),
+        ("benefits.load", "COMPLETE"),
+        ("benefits.train", "START"),
+        ("benefits.train", "COMPLETE"),
+        ("benefits", "COMPLETE"),
+    ]
+    checked = events[4]["inputs"][0]
+    assert checked["name"].startswith("load.output@")
+    assert all(a["success"] for a in checked["inputFacets"]["dataQualityAssertions"]["assertions"])
 
 
 def test_corrupt_batch_stops_the_run_before_the_step(sqlite_store: Store, tmp_path: Path) -> None:
@@ -70,4 +86,14 @@ def test_corrupt_batch_stops_the_run_before_the_step(sqlite_store: Store, tmp_pa
     assert result.statuses == {"load": "DONE", "train": "SKIPPED"}
     failed = {r.rule for _, r in reports[0].errors}
     assert failed == {"age.range", "state.known_state_code", "ui.required", "rr.required"}
-    assert [e["eventType"] for e in events] == ["START", "FAIL"]
+    assert [(e["job"]["name"], e["eventType"]) for e in events] == [
+        ("benefits", "START"),
+        ("benefits.load", "START"),
+        ("benefits.load", "COMPLETE"),
+        ("benefits.train", "START"),
+        ("benefits.train", "FAIL"),
+        ("benefits", "FAIL"),
+    ]
+    assertions = events[4]["inputs"][0]["inputFacets"]["dataQualityAssertions"]["assertions"]
+    warned = {r.rule for _, r in reports[0].warnings}
+    assert {a["name"] for a in assertions if not a["success"]} == failed | warned

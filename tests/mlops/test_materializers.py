@@ -109,6 +109,12 @@ def test_a_registered_materializer_is_used(arts: ArtifactStore) -> None:
     assert m.load(ref, arts).text == "hello"
 
 
+def test_the_materializer_of_a_media_type_is_found_by_it() -> None:
+    found = m.materializer_for_media_type("application/vnd.apache.parquet")
+    assert found is not None and found.name == "polars"
+    assert m.materializer_for_media_type("application/x-nobody-writes-this") is None
+
+
 def test_loading_with_an_unregistered_materializer_names_it(arts: ArtifactStore) -> None:
     ref = m.MaterializedRef("0" * 64, 1, "x/y", "nobody.Registered")
     with pytest.raises(MaterializerError, match=r"nobody\.Registered"):

@@ -3,6 +3,7 @@ guard, audited budgets and overrides, datasets, the scorecard, and artifacts on 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +15,7 @@ from tests.mlops.pipelines_example import numbers
 
 from triops import Workspace
 from triops.domain.ids import new_id
+from triops.domain.records import Run
 from triops.domain.usage import UsageRecord
 from triops.errors import GateBlockedError
 from triops.finops.budgets import new_budget
@@ -21,6 +23,7 @@ from triops.governance import gates
 from triops.governance.rbac import Principal
 from triops.settings import Settings
 from triops.store.audit import iter_events
+from triops.store.repositories import runs as runs_repo
 
 
 @pytest.fixture
@@ -149,3 +152,60 @@ def test_reading_datasets_of_an_unknown_project_creates_nothing(ws: Workspace) -
         ws.datasets.get("people", project="nowhere")
     with ws.store.connect() as conn:
         assert "nowhere" not in project_names(conn)
+
+
+@pytest.fixture
+def lineage_ws(store_url: str, tmp_path: Path) -> Iterator[Workspace]:
+    settings = Settings(home=tmp_path, openlineage_file=tmp_path / "lineage.jsonl")
+    workspace = Workspace.open(store_url, artifact_root=tmp_path / "artifacts", settings=settings)
+    yield workspace
+    workspace.close()
+
+
+def _gated_run(ws: Workspace, corrupt: bool) -> Run:
+    from tests.dataops.test_pipeline_gate import benefits
+
+    result = ws.run_pipeline(benefits, {"corrupt": corrupt}, project="gated")
+    assert result.status == ("FAILED" if corrupt else "FINISHED"), result.error
+    with ws.store.connect() as conn:
+        return runs_repo.get_run(conn, result.run_id)
+
+
+def test_a_gate_verdict_is_kept_on_the_run_with_its_report_and_audited(lineage_ws: Workspace) -> None:
+    ws = lineage_ws
+    clean = _gated_run(ws, corrupt=False)
+    assert clean.tags["triops.gate.train"].startswith("passed")
+    stopped = _gated_run(ws, corrupt=True)
+    assert stopped.tags["triops.gate.train"] == "failed: 4 errors, 1 warning"
+    (report_ref,) = [a for a in stopped.artifacts if a.name == "dataops/gate-train.json"]
+    report = json.loads(ws.artifacts.get_bytes(report_ref.sha256))
+    assert report["passed"] is False
+    age = next(r for r in report["reports"]["raw"]["results"] if r["rule"] == "age.range")
+    assert age["failing_rows"] > 0 and age["samples"]
+    with ws.store.connect() as conn:
+        gate_events = [e for e in iter_events(conn) if e.action.startswith("dataops.gate.")]
+    assert [(e.action, e.object_id, e.project) for e in gate_events] == [
+        ("dataops.gate.passed", clean.id, "gated"),
+        ("dataops.gate.failed", stopped.id, "gated"),
+    ]
+
+
+def test_pipeline_runs_emit_valid_lineage_with_columns_and_quality(lineage_ws: Workspace) -> None:
+    from triops.dataops.openlineage_spec import validate_lines
+
+    _gated_run(lineage_ws, corrupt=True)
+    target = lineage_ws.settings.openlineage_file
+    assert target is not None and validate_lines(target) == []
+    events = [json.loads(line) for line in target.read_text().splitlines()]
+    assert [(e["job"]["name"], e["eventType"]) for e in events][-3:] == [
+        ("benefits.train", "START"),
+        ("benefits.train", "FAIL"),
+        ("benefits", "FAIL"),
+    ]
+    checked = events[-2]["inputs"][0]
+    assert [f["name"] for f in checked["facets"]["schema"]["fields"]][:3] == [
+        "rownames",
+        "stateur",
+        "statemb",
+    ]
+    assert "dataQualityAssertions" in checked["inputFacets"]

@@ -155,7 +155,29 @@ def chapter_pipeline(ws: Workspace, result: DemoResult) -> tuple[Any, Any, Any]:
         name="benefits-training",
     )
     out.print(f"corrupted batch: run {bad.run_id[-12:]} [red]{bad.status}[/]: {bad.error}")
+    _lineage_summary(ws)
     return first, second, bad
+
+
+def _lineage_summary(ws: Workspace) -> None:
+    """How many OpenLineage events the three runs wrote, checked against the spec."""
+    import json
+
+    from triops.dataops.openlineage_spec import core_schema_url, validate_lines
+
+    path = ws.settings.openlineage_file
+    if path is None or not Path(path).is_file():
+        return
+    events = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line]
+    runs = sum(e["eventType"] == "START" and "parent" not in e["run"]["facets"] for e in events)
+    problems = validate_lines(Path(path))
+    spec = core_schema_url().split("#", 1)[0]
+    verdict = "[green]all valid[/]" if not problems else f"[red]{len(problems)} problems[/]"
+    console().print(
+        f"OpenLineage: {len(events)} events for {runs} pipeline runs and their steps in {path}, "
+        f"{verdict} against {spec}",
+        highlight=False,
+    )
 
 
 def chapter_costs(ws: Workspace, first: Any, second: Any) -> None:
@@ -341,7 +363,8 @@ def _summary(command: str, result: DemoResult, elapsed: float) -> None:
         f"{command} runs show {result.runs[best]}\n"
         f"{command} models list\n"
         f"{command} cost report --by step\n"
-        f"{command} audit verify"
+        f"{command} audit verify\n"
+        f"{command} openlineage validate {DEMO_HOME / 'lineage.jsonl'}"
     )
     out.print(Panel(hint, title=f"demo finished in {elapsed:.1f}s — look further", expand=False))
 
@@ -373,7 +396,10 @@ def _demo_workspace() -> tuple[Workspace, str]:
         shutil.rmtree(DEMO_HOME)
     DEMO_HOME.mkdir()
     (DEMO_HOME / _MARKER).write_text("this folder is recreated by every `triops demo`\n", encoding="utf-8")
-    STATE.workspace = Workspace.open(settings=Settings.load(home=DEMO_HOME))
+    settings = Settings.load(home=DEMO_HOME)
+    if settings.openlineage_url is None and settings.openlineage_file is None:
+        settings = Settings.load(home=DEMO_HOME, openlineage_file=DEMO_HOME / "lineage.jsonl")
+    STATE.workspace = Workspace.open(settings=settings)
     return STATE.workspace, f"TRIOPS_HOME={DEMO_HOME} triops"
 
 

@@ -9,7 +9,7 @@ warnings are kept on the result so the hook can record them and let the run go o
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,8 @@ from triops.errors import ContractViolationError, DataContractError, InvalidInpu
 class GateResult:
     reports: dict[str, CheckReport]
     problems: dict[str, str]
+    digests: Mapping[str, str] = field(default_factory=dict)
+    """input name → sha256 of the artifact checked, when the input came from a pipeline step"""
 
     @property
     def passed(self) -> bool:
@@ -50,6 +52,7 @@ class GateResult:
             "passed": self.passed,
             "problems": dict(self.problems),
             "reports": {name: rep.to_dict() for name, rep in self.reports.items()},
+            "digests": dict(self.digests),
         }
 
     def raise_for_errors(self) -> None:

@@ -9,12 +9,13 @@ outputs carry the schema facet and output statistics. Events follow the OpenLine
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlparse
 
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
@@ -22,7 +23,9 @@ from openlineage.client.facet_v2 import (
     data_quality_assertions_dataset,
     data_quality_metrics_input_dataset,
     error_message_run,
+    job_type_job,
     output_statistics_output_dataset,
+    parent_run,
     schema_dataset,
 )
 from openlineage.client.serde import Serde
@@ -79,6 +82,13 @@ def lineage_dataset(
     return LineageDataset.from_uri(
         source.uri, fields=fields, report=report, profile=profile, size_bytes=source.size_bytes
     )
+
+
+def parquet_columns(handle: IO[bytes]) -> list[tuple[str, str]]:
+    """The columns of a Parquet file (name, polars type), read from its footer only."""
+    import polars as pl
+
+    return [(name, str(dtype)) for name, dtype in pl.read_parquet_schema(handle).items()]
 
 
 def _schema_facet(ds: LineageDataset) -> schema_dataset.SchemaDatasetFacet:
@@ -161,6 +171,15 @@ def _output(ds: LineageDataset) -> OutputDataset:
     return OutputDataset(namespace=ds.namespace, name=ds.name, facets=facets, outputFacets=output_facets)
 
 
+@dataclass(frozen=True, slots=True)
+class ParentJob:
+    """The run that spawned this one (a pipeline run for its steps): becomes the parent run facet."""
+
+    run_id: str
+    namespace: str
+    name: str
+
+
 def run_event(
     event_type: str,
     *,
@@ -171,8 +190,12 @@ def run_event(
     inputs: Sequence[LineageDataset] = (),
     outputs: Sequence[LineageDataset] = (),
     error: str | None = None,
+    parent: ParentJob | None = None,
+    job_type: str | None = None,
 ) -> RunEvent:
-    """One OpenLineage RunEvent; ``event_type`` is START, COMPLETE or FAIL; ``run_id`` a UUID."""
+    """One OpenLineage RunEvent; ``event_type`` is START, COMPLETE or FAIL; ``run_id`` a UUID.
+
+    ``job_type`` (PIPELINE, STEP) adds the job type facet (batch processing, integration TRIOPS)."""
     if event_type not in _STATES:
         raise InvalidInputError(f"event type {event_type!r} is not one of START, COMPLETE, FAIL")
     if event_time.tzinfo is None:
@@ -182,12 +205,23 @@ def run_event(
         run_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
             message=error, programmingLanguage="python", producer=PRODUCER
         )
+    if parent is not None:
+        run_facets["parent"] = parent_run.ParentRunFacet(
+            run=parent_run.Run(runId=parent.run_id),
+            job=parent_run.Job(namespace=parent.namespace, name=parent.name),
+            producer=PRODUCER,
+        )
+    job_facets: dict[str, Any] = {}
+    if job_type is not None:
+        job_facets["jobType"] = job_type_job.JobTypeJobFacet(
+            processingType="BATCH", integration="TRIOPS", jobType=job_type, producer=PRODUCER
+        )
     try:
         return RunEvent(
             eventType=_STATES[event_type],
             eventTime=event_time.isoformat(),
             run=Run(runId=run_id, facets=run_facets),
-            job=Job(namespace=job_namespace, name=job_name),
+            job=Job(namespace=job_namespace, name=job_name, facets=job_facets),
             producer=PRODUCER,
             inputs=[_input(d) for d in inputs],
             outputs=[_output(d) for d in outputs],
@@ -203,21 +237,27 @@ def event_dict(event: RunEvent) -> dict[str, Any]:
     return result
 
 
+@functools.lru_cache(maxsize=8)
+def _http_client(url: str, timeout_s: float) -> Any:
+    """One client (and connection pool) per endpoint: a pipeline run sends an event per step."""
+    from openlineage.client import OpenLineageClient
+    from openlineage.client.transport.http import HttpConfig, HttpTransport
+
+    parsed = urlparse(url)
+    base = f"{parsed.scheme}://{parsed.netloc}"
+    endpoint = parsed.path.lstrip("/") or "api/v1/lineage"
+    return OpenLineageClient(
+        transport=HttpTransport(
+            HttpConfig(url=base, endpoint=endpoint, timeout=timeout_s, retry={"total": 0})
+        )
+    )
+
+
 def emit(events: Sequence[RunEvent], target: str | Path, *, timeout_s: float = 5.0) -> int:
     """Send events to a JSON Lines file (appended) or an ``http(s)://`` endpoint. Returns how many."""
     text = str(target)
     if text.startswith(("http://", "https://")):
-        from openlineage.client import OpenLineageClient
-        from openlineage.client.transport.http import HttpConfig, HttpTransport
-
-        parsed = urlparse(text)
-        base = f"{parsed.scheme}://{parsed.netloc}"
-        endpoint = parsed.path.lstrip("/") or "api/v1/lineage"
-        client = OpenLineageClient(
-            transport=HttpTransport(
-                HttpConfig(url=base, endpoint=endpoint, timeout=timeout_s, retry={"total": 0})
-            )
-        )
+        client = _http_client(text, timeout_s)
         for event in events:
             try:
                 client.emit(event)

@@ -255,12 +255,10 @@ def validate_lines(path: Path, *, spec_directory: Path | None = None) -> list[tu
         raise InvalidInputError(f"no events file at {path}", hint="name the .jsonl file emit wrote") from None
     except UnicodeDecodeError as exc:
         raise InvalidInputError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    return list(_problems_by_line(text.splitlines(), path, spec_directory))
+    return list(_problems_by_line(text.splitlines(), spec_directory))
 
 
-def _problems_by_line(
-    lines: Iterable[str], path: Path, spec_directory: Path | None
-) -> Iterator[tuple[int, SpecProblem]]:
+def _problems_by_line(lines: Iterable[str], spec_directory: Path | None) -> Iterator[tuple[int, SpecProblem]]:
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue

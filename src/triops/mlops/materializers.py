@@ -274,6 +274,11 @@ def get_materializer(name: str) -> Materializer:
         ) from None
 
 
+def materializer_for_media_type(media_type: str) -> Materializer | None:
+    """The materializer that writes ``media_type`` (the first registered, built-ins first), if any."""
+    return next((mat for mat in _BY_NAME.values() if mat.media_type == media_type), None)
+
+
 def to_bytes(obj: Any, *, step: str = "?") -> tuple[bytes, Materializer]:
     mat = materializer_for(obj, step=step)
     buffer = io.BytesIO()
@@ -313,6 +318,7 @@ __all__ = [
     "load",
     "materialize",
     "materializer_for",
+    "materializer_for_media_type",
     "register_materializer",
     "to_bytes",
 ]

@@ -16,6 +16,7 @@ from triops.store.engine import Store
 if TYPE_CHECKING:
     from triops.artifacts import ArtifactStore
     from triops.dataops.datasets import Registered
+    from triops.dataops.gate import GateResult
     from triops.finops.service import FinOpsService
     from triops.governance.facts import GateFacts
     from triops.kpis import Scorecard
@@ -27,14 +28,17 @@ if TYPE_CHECKING:
     from triops.settings import Settings
 
 
+PARQUET = "application/vnd.apache.parquet"
+
+
 def load_artifact(artifacts: ArtifactStore, sha256: str, media_type: str) -> Any:
     """Read a materialised artifact back with the materializer that wrote its media type."""
-    from triops.mlops.materializers import _BY_NAME, MaterializedRef, load
+    from triops.mlops.materializers import MaterializedRef, load, materializer_for_media_type
 
-    for name, mat in _BY_NAME.items():
-        if mat.media_type == media_type:
-            return load(MaterializedRef(sha256, 0, media_type, name), artifacts)
-    return artifacts.get_bytes(sha256)
+    mat = materializer_for_media_type(media_type)
+    if mat is None:
+        return artifacts.get_bytes(sha256)
+    return load(MaterializedRef(sha256, 0, media_type, mat.name), artifacts)
 
 
 def gate_facts(registry: ModelRegistry, change: ChangeRequest, project: str | None) -> GateFacts:
@@ -115,15 +119,38 @@ class PillarServices:
         """The built-in hooks every run gets: contract gates, metering and budgets, lineage, plus the user's."""
         from triops.dataops.hooks import ContractGateHook, OpenLineageHook
         from triops.finops.metering import FinOpsHook
+        from triops.workspace.gate_records import record_gate_result
 
-        hooks: list[Any] = [
-            ContractGateHook(lambda sha, media: load_artifact(self.artifacts, sha, media), clock=self.clock),
+        hooks: list[Any] = []
+        target = self.settings.openlineage_url or self.settings.openlineage_file
+        # first, so a step the gate stops still gets its START and FAIL events
+        lineage = OpenLineageHook(target, clock=self.clock, fields_of=self._columns) if target else None
+        if lineage is not None:
+            hooks.append(lineage)
+
+        def on_gate(run_id: str, step: str, result: GateResult) -> None:
+            record_gate_result(
+                self.store, self.artifacts, self.clock, self.settings.acting_user, run_id, step, result
+            )
+            if lineage is not None:
+                lineage.record_gate(run_id, step, result)
+
+        hooks += [
+            ContractGateHook(
+                lambda sha, media: load_artifact(self.artifacts, sha, media), report=on_gate, clock=self.clock
+            ),
             FinOpsHook(self.finops, environment="local", override_reason=override_reason),
         ]
-        target = self.settings.openlineage_url or self.settings.openlineage_file
-        if target:
-            hooks.append(OpenLineageHook(target, clock=self.clock))
         return [*hooks, *self.extra_hooks]
+
+    def _columns(self, sha256: str, media_type: str) -> list[tuple[str, str]] | None:
+        """An artifact's columns for lineage, read from a Parquet footer (other kinds have none)."""
+        from triops.dataops.openlineage import parquet_columns
+
+        if media_type != PARQUET:
+            return None
+        with self.artifacts.open(sha256) as handle:
+            return parquet_columns(handle)
 
     def run_pipeline(
         self,

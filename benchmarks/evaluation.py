@@ -1,7 +1,8 @@
 """Benchmark: evaluating 100,000 rows with 1,000 bootstrap resamples and two sensitive attributes (<= 2 s).
 
 Ours is ``triops.mlops.evaluation.evaluate_classification``: nine metrics with 95 % bootstrap intervals
-(vectorised) and fairlearn MetricFrame slices on ``sex`` and ``nwhite``. The peer is MLflow's
+(vectorised) and fairlearn MetricFrame slices on ``sex`` and ``nwhite``, with bootstrap intervals on their
+fairness gaps. The peer is MLflow's
 ``mlflow.models.evaluate`` on the same predictions (static-dataset mode, default classifier evaluator,
 against a temporary SQLite tracking store). MLflow computes point metrics only (no intervals, no slices),
 so the ratio understates the work triops does per second.

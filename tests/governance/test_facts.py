@@ -17,6 +17,7 @@ def test_facts_from_plain_data() -> None:
             "metrics": {"auc": 0.8},
             "intervals": {"auc": [0.7, 0.9], "f1": {"low": 0.5, "high": 0.6}},
             "fairness_gaps": {"dp": 0.02, "eo": 0.04},
+            "fairness_gap_upper": {"dp": 0.05, "eo": 0.07},
             "cost_per_1k_predictions": 0.12,
             "approvals": 2,
             "labels": {"team": "benefits"},
@@ -25,6 +26,7 @@ def test_facts_from_plain_data() -> None:
     assert facts.intervals == {"auc": Interval(0.7, 0.9), "f1": Interval(0.5, 0.6)}
     assert facts.cost_per_1k_predictions == Decimal("0.12")
     assert facts.fairness_max_gap == 0.04
+    assert facts.to_cel()["fairness"]["max_gap_upper"] == 0.07
     assert facts.to_cel()["intervals"]["f1"] == {"low": 0.5, "high": 0.6}
 
 
@@ -45,6 +47,7 @@ def test_no_fairness_gaps_means_max_gap_is_unknown() -> None:
         ({"gate": "deployment", "approvals": -1}, "approvals"),
         ({"gate": "deployment", "change": "production"}, "change must be a mapping"),
         ({"gate": "deployment", "data_quality_score": "good"}, "data_quality_score"),
+        ({"gate": "deployment", "fairness_gap_upper": {"dp": "x"}}, "fairness_gap_upper.dp"),
     ],
 )
 def test_bad_facts_are_refused_naming_the_fact(data: object, message: str) -> None:

@@ -242,3 +242,24 @@ def test_facts_are_data_not_code() -> None:
     doc = "name: x\ngate: deployment\nrules:\n  - expr: labels.cmd == '__import__(\"os\")'\n"
     f = GateFacts(gate="deployment", labels={"cmd": '__import__("os")'})
     assert evaluate(parse_policies(doc), f).passed
+
+
+UPPER = """\
+policies:
+  - name: fair-with-confidence
+    gate: model.stage
+    rules:
+      - name: gap-upper-bound
+        expr: fairness.max_gap_upper <= 0.10
+        reason: even the high end of the largest gap's interval is at most 0.10
+"""
+
+
+def test_a_rule_can_bound_the_high_end_of_the_gap_interval() -> None:
+    policies = parse_policies(UPPER)
+    narrow = evaluate(policies, facts(fairness_gap_upper={"dp": 0.06, "eo": 0.08}), {})
+    assert narrow.passed and narrow.facts["fairness"]["max_gap_upper"] == 0.08
+    wide = evaluate(policies, facts(fairness_gap_upper={"dp": 0.06, "eo": 0.14}), {})
+    assert not wide.passed
+    unknown = evaluate(policies, facts(), {})
+    assert not unknown.passed and "null" in unknown.rules[0].reason

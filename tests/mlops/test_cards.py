@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +69,8 @@ def test_card_carries_lineage_cost_metrics_groups_and_comparison(registry: Model
     assert "b" * 40 in md
     assert "| roc_auc |" in md
     assert "insufficient data" in md  # the small "other" group
+    assert re.search(r"Demographic-parity difference [\d.]+ \(interval [\d.]+–[\d.]+\)", md), md
+    assert "(interval " in render(card, "html")
     assert "Compared benefits/1 (champion) with benefits/2" in md
     assert "carol" in md
     assert card["completeness"] == pytest.approx(6 / 9, abs=1e-4)

@@ -13,7 +13,8 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from triops.errors import InvalidInputError
 from triops.mlops.bootstrap import classification_replicates, regression_replicates
-from triops.mlops.evaluation import compare_models, evaluate_classification, evaluate_model, mcnemar
+from triops.mlops.comparison import compare_models, mcnemar
+from triops.mlops.evaluation import evaluate_classification, evaluate_model
 
 
 def _scores(n: int, seed: int = 1, noise: float = 1.0) -> tuple[np.ndarray, np.ndarray]:

@@ -99,3 +99,90 @@ def test_evaluation_carries_fairness_per_attribute() -> None:
     result = evaluate_classification(y, proba, sensitive={"sex": sex, "nwhite": nwhite}, resamples=20)
     assert set(result.fairness) == {"sex", "nwhite"}
     assert result.to_dict()["fairness"]["sex"]["demographic_parity_difference"] is not None
+
+
+GAPS = ("demographic_parity_difference", "demographic_parity_ratio", "equalized_odds_difference")
+
+
+def _gaps_by_hand(y: np.ndarray, pred: np.ndarray, groups: np.ndarray) -> dict[str, float]:
+    names = np.unique(groups)
+    selection = np.array([pred[groups == g].mean() for g in names])
+    tpr = np.array([pred[(groups == g) & (y == 1)].mean() for g in names])
+    fpr = np.array([pred[(groups == g) & (y == 0)].mean() for g in names])
+    return {
+        "demographic_parity_difference": selection.max() - selection.min(),
+        "demographic_parity_ratio": selection.min() / selection.max(),
+        "equalized_odds_difference": max(tpr.max() - tpr.min(), fpr.max() - fpr.min()),
+    }
+
+
+def _naive_gap_bootstrap(
+    y: np.ndarray, pred: np.ndarray, groups: np.ndarray, resamples: int, seed: int
+) -> dict[str, np.ndarray]:
+    """The reference: resample rows in a plain loop and compute each gap by hand."""
+    rng = np.random.default_rng(seed)
+    out: dict[str, list[float]] = {g: [] for g in GAPS}
+    for _ in range(resamples):
+        i = rng.integers(0, len(y), len(y))
+        for gap, value in _gaps_by_hand(y[i], pred[i], groups[i]).items():
+            out[gap].append(value)
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+def test_gap_intervals_agree_with_a_naive_bootstrap() -> None:
+    y, pred, sex, _ = _data(n=1500, seed=3)
+    report = fairness_report(y, pred, {"sex": sex}, resamples=2000, seed=1)["sex"]
+    by_hand = _gaps_by_hand(y, pred, sex)
+    naive = _naive_gap_bootstrap(y, pred, sex, resamples=2000, seed=2)
+    for gap in GAPS:
+        assert by_hand[gap] == pytest.approx(getattr(report, gap))
+        low, high = report.intervals[gap]["low"], report.intervals[gap]["high"]
+        assert low is not None and high is not None
+        assert low <= getattr(report, gap) <= high
+        ref_low, ref_high = np.percentile(naive[gap], [2.5, 97.5])
+        # two independent bootstraps of the same data: the ends agree to well within the interval's width
+        assert abs(low - ref_low) < 0.25 * (high - low), gap
+        assert abs(high - ref_high) < 0.25 * (high - low), gap
+
+
+def test_gap_intervals_are_seeded_and_narrow_with_more_rows() -> None:
+    small = _data(n=400, seed=5)
+    large = _data(n=40_000, seed=5)
+    first = fairness_report(small[0], small[1], {"sex": small[2]}, resamples=500, seed=9)["sex"]
+    again = fairness_report(small[0], small[1], {"sex": small[2]}, resamples=500, seed=9)["sex"]
+    assert first.intervals == again.intervals
+    wide = first.intervals["demographic_parity_difference"]
+    narrow = fairness_report(large[0], large[1], {"sex": large[2]}, resamples=500, seed=9)["sex"].intervals[
+        "demographic_parity_difference"
+    ]
+    assert narrow["high"] - narrow["low"] < (wide["high"] - wide["low"]) / 5
+
+
+def test_no_resamples_no_intervals_and_small_groups_stay_out() -> None:
+    y, pred, sex, _ = _data()
+    assert fairness_report(y, pred, {"sex": sex})["sex"].intervals == {}
+    groups = sex.copy()
+    groups[:5] = "tiny"  # 5 rows: insufficient, so neither in the gaps nor in their intervals
+    report = fairness_report(y, pred, {"sex": groups}, resamples=300, seed=0)["sex"]
+    assert report.excluded_groups == ("tiny",)
+    dp = report.intervals["demographic_parity_difference"]
+    assert dp["low"] is not None and dp["low"] <= report.demographic_parity_difference <= dp["high"]
+
+
+def test_a_rate_undefined_in_some_resamples_still_gives_an_interval() -> None:
+    rng = np.random.default_rng(0)
+    groups = np.array(["a"] * 60 + ["b"] * 60, dtype=object)
+    y = np.zeros(120)
+    y[[0, 70]] = 1  # one positive per group: many resamples draw none, so TPR is undefined there
+    pred = (rng.random(120) < 0.5).astype(float)
+    report = fairness_report(y, pred, {"g": groups}, resamples=400, seed=0, min_group_size=30)["g"]
+    eod = report.intervals["equalized_odds_difference"]
+    assert eod["low"] is not None and 0 <= eod["low"] <= eod["high"] <= 1
+
+
+def test_evaluation_passes_its_bootstrap_settings_to_the_gaps() -> None:
+    y, pred, sex, _ = _data()
+    result = evaluate_classification(y, pred, sensitive={"sex": sex}, resamples=200, seed=4, confidence=0.9)
+    expected = fairness_report(y, pred, {"sex": sex}, resamples=200, seed=4, confidence=0.9)["sex"]
+    assert result.fairness["sex"].intervals == expected.intervals
+    assert set(result.to_dict()["fairness"]["sex"]["intervals"]) == set(GAPS)

@@ -237,4 +237,6 @@ def test_version_facts_give_metrics_intervals_gaps_and_card_completeness(registr
     assert 0 <= facts["metrics"]["roc_auc"] <= 1
     assert facts["intervals"]["roc_auc"]["low"] <= facts["intervals"]["roc_auc"]["high"]
     assert set(facts["fairness_gaps"]) == {"demographic_parity_difference", "equalized_odds_difference"}
+    for gap, value in facts["fairness_gaps"].items():
+        assert facts["fairness_gap_upper"][gap] >= value
     assert facts["card_completeness"] > 0.5

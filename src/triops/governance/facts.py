@@ -3,7 +3,8 @@
 The caller (the workspace) fills it from the store: the model version's evaluation metrics and their
 confidence intervals, fairness gaps, the training data's quality score and contract status, model-card
 completeness, serving cost per 1,000 predictions and the number of valid approvals. ``to_cel`` gives the
-names rules use, e.g. ``metrics.auc >= 0.75``, ``intervals.auc.low >= 0.7``, ``fairness.max_gap <= 0.05``.
+names rules use, e.g. ``metrics.auc >= 0.75``, ``intervals.auc.low >= 0.7``, ``fairness.max_gap <= 0.05``,
+``fairness.max_gap_upper <= 0.1`` (the high end of the largest gap's bootstrap interval).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class GateFacts:
     metrics: dict[str, float] = field(default_factory=dict)
     intervals: dict[str, Interval] = field(default_factory=dict)
     fairness_gaps: dict[str, float] = field(default_factory=dict)  # metric -> largest gap between groups
+    fairness_gap_upper: dict[str, float] = field(default_factory=dict)  # metric -> its interval's high end
     data_quality_score: float | None = None  # 0..1
     contract_status: str | None = None  # "passed" | "failed" | "none"
     card_completeness: float | None = None  # 0..1
@@ -47,6 +49,11 @@ class GateFacts:
     @property
     def fairness_max_gap(self) -> float | None:
         finite = [v for v in self.fairness_gaps.values() if not math.isnan(v)]
+        return max(finite) if finite else None
+
+    @property
+    def fairness_max_gap_upper(self) -> float | None:
+        finite = [v for v in self.fairness_gap_upper.values() if not math.isnan(v)]
         return max(finite) if finite else None
 
     def to_cel(self) -> dict[str, Any]:
@@ -61,6 +68,8 @@ class GateFacts:
             "fairness": {
                 "gaps": {k: float(v) for k, v in self.fairness_gaps.items()},
                 "max_gap": self.fairness_max_gap,
+                "upper": {k: float(v) for k, v in self.fairness_gap_upper.items()},
+                "max_gap_upper": self.fairness_max_gap_upper,
             },
             "data_quality_score": self.data_quality_score,
             "contract_status": self.contract_status,
@@ -125,6 +134,10 @@ def facts_from_dict(data: Any) -> GateFacts:
         intervals=intervals,
         fairness_gaps={
             str(k): _number(v, f"fairness_gaps.{k}") for k, v in (data.get("fairness_gaps") or {}).items()
+        },
+        fairness_gap_upper={
+            str(k): _number(v, f"fairness_gap_upper.{k}")
+            for k, v in (data.get("fairness_gap_upper") or {}).items()
         },
         data_quality_score=optional["data_quality_score"],
         contract_status=None if data.get("contract_status") is None else str(data["contract_status"]),

@@ -24,6 +24,14 @@ def num(value: Any) -> str:
     return str(value)
 
 
+def gap_interval(report: Mapping[str, Any], gap: str) -> str:
+    """`` (interval 0.01–0.08)`` for a fairness gap with a bootstrap interval, else nothing."""
+    found = (report.get("intervals") or {}).get(gap) or {}
+    if found.get("low") is None or found.get("high") is None:
+        return ""
+    return f" (interval {num(found['low'])}–{num(found['high'])})"
+
+
 def pct(value: Any) -> str:
     return "—" if value is None else f"{float(value) * 100:.0f} %"
 
@@ -43,7 +51,9 @@ def _render(name: str, card: Mapping[str, Any], *, html: bool) -> str:
     # Markdown is not HTML-escaped on purpose (it is text); HTML always is.
     env = jinja2.Environment(autoescape=html, keep_trailing_newline=True)  # noqa: S701
     template = env.from_string((_TEMPLATES / name).read_text(encoding="utf-8"))
-    text = template.render(card=card, num=num, pct=pct, plain=plain, human_first=HUMAN_FIRST)
+    text = template.render(
+        card=card, num=num, pct=pct, plain=plain, gap_interval=gap_interval, human_first=HUMAN_FIRST
+    )
     if not html:
         while "\n\n\n" in text:
             text = text.replace("\n\n\n", "\n\n")

@@ -2,9 +2,8 @@
 
 ``evaluate_model`` takes a fitted model and a frame holding the features, the target and the sensitive
 columns; ``evaluate_classification`` / ``evaluate_regression`` take arrays. Point estimates come from
-scikit-learn; intervals from the vectorised bootstrap in ``triops.mlops.bootstrap``. ``compare_models``
-tells whether a challenger differs significantly from the champion on the same rows: McNemar's test on
-which rows each gets right (classification) and a paired bootstrap of the metric differences.
+scikit-learn; intervals from the vectorised bootstrap in ``triops.mlops.bootstrap``. Champion versus
+challenger lives in ``triops.mlops.comparison``.
 """
 
 from __future__ import annotations
@@ -18,12 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from triops.errors import InvalidInputError
-from triops.mlops.bootstrap import (
-    classification_replicates,
-    mean_replicates,
-    percentile_interval,
-    regression_replicates,
-)
+from triops.mlops.bootstrap import classification_replicates, percentile_interval, regression_replicates
 from triops.mlops.fairness import FairnessReport, fairness_report
 from triops.mlops.signature import Signature, to_pandas
 
@@ -54,7 +48,7 @@ class EvaluationResult:
     fairness: dict[str, FairnessReport] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        cleaned: dict[str, Any] = _clean(asdict(self))
+        cleaned: dict[str, Any] = json_safe(asdict(self))
         return cleaned
 
     def metric(self, name: str) -> float | None:
@@ -62,12 +56,12 @@ class EvaluationResult:
         return found.value if found else None
 
 
-def _clean(value: Any) -> Any:
-    """JSON-safe: NaN and infinities become None, numpy scalars plain numbers."""
+def json_safe(value: Any) -> Any:
+    """NaN and infinities become None, numpy scalars plain numbers, recursively."""
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
+        return [json_safe(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -96,7 +90,7 @@ def evaluate_classification(
 
     truth = np.asarray(y_true)
     p = np.asarray(proba, dtype=np.float64).ravel()
-    _check_lengths(truth, p)
+    check_lengths(truth, p)
     y = (truth == pos_label).astype(np.float64)
     if y.min(initial=1.0) == y.max(initial=0.0):
         raise InvalidInputError(
@@ -127,7 +121,15 @@ def evaluate_classification(
         low, high = percentile_interval(shifted, confidence) if resamples else (None, None)
         metrics[name] = MetricValue(_finite(float(point)), low, high)
     fairness = (
-        fairness_report(y, yhat, sensitive, min_group_size=min_group_size, task="classification")
+        fairness_report(
+            y,
+            yhat,
+            sensitive,
+            min_group_size=min_group_size,
+            resamples=resamples,
+            seed=seed,
+            confidence=confidence,
+        )
         if sensitive
         else {}
     )
@@ -162,7 +164,7 @@ def evaluate_regression(
 
     y = np.asarray(y_true, dtype=np.float64)
     pred = np.asarray(y_pred, dtype=np.float64).ravel()
-    _check_lengths(y, pred)
+    check_lengths(y, pred)
     points = {
         "mae": skm.mean_absolute_error(y, pred),
         "rmse": math.sqrt(skm.mean_squared_error(y, pred)),
@@ -190,7 +192,7 @@ def evaluate_regression(
     )
 
 
-def _check_lengths(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> None:
+def check_lengths(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> None:
     if len(a) != len(b):
         raise InvalidInputError(f"target has {len(a)} rows but predictions have {len(b)}")
     if len(a) == 0:
@@ -272,123 +274,3 @@ def evaluate_model(
     return evaluate_classification(
         data[target].to_numpy(), proba, pos_label=pos_label, sensitive=groups, **options
     )
-
-
-@dataclass(frozen=True, slots=True)
-class MetricDifference:
-    metric: str
-    champion: float | None
-    challenger: float | None
-    difference: float | None  # challenger - champion
-    low: float | None
-    high: float | None
-    p_value: float | None
-    significant: bool
-    challenger_better: bool | None
-
-
-@dataclass(frozen=True, slots=True)
-class Comparison:
-    n_rows: int
-    alpha: float
-    differences: list[MetricDifference]
-    mcnemar_statistic: float | None = None
-    mcnemar_p_value: float | None = None
-    mcnemar_method: str | None = None
-    champion_only_correct: int | None = None
-    challenger_only_correct: int | None = None
-    significant: bool = False
-    verdict: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        cleaned: dict[str, Any] = _clean(asdict(self))
-        return cleaned
-
-
-def mcnemar(
-    champion_correct: npt.NDArray[np.bool_], challenger_correct: npt.NDArray[np.bool_]
-) -> tuple[float, float, str, int, int]:
-    """McNemar's test: exact binomial below 25 discordant pairs, else chi-squared, continuity-corrected."""
-    from scipy import stats
-
-    b = int(np.sum(champion_correct & ~challenger_correct))
-    c = int(np.sum(~champion_correct & challenger_correct))
-    if b + c == 0:
-        return 0.0, 1.0, "exact", b, c
-    if b + c < 25:
-        return float(min(b, c)), float(stats.binomtest(b, b + c, 0.5).pvalue), "exact", b, c
-    statistic = (abs(b - c) - 1) ** 2 / (b + c)
-    return float(statistic), float(stats.chi2.sf(statistic, 1)), "chi2-corrected", b, c
-
-
-def compare_models(
-    y_true: Sequence[Any] | npt.NDArray[Any],
-    champion: npt.NDArray[np.float64],
-    challenger: npt.NDArray[np.float64],
-    *,
-    task: str = "classification",
-    pos_label: Any = 1,
-    threshold: float = 0.5,
-    resamples: int = 1000,
-    seed: int = 0,
-    alpha: float = 0.05,
-) -> Comparison:
-    """Whether ``challenger`` differs significantly from ``champion`` on the same rows.
-
-    Classification takes positive-class probabilities, regression predictions. The paired bootstrap
-    resamples rows once for both models, so each replicate's difference is measured on identical data.
-    """
-    a = np.asarray(champion, dtype=np.float64).ravel()
-    b = np.asarray(challenger, dtype=np.float64).ravel()
-    truth = np.asarray(y_true)
-    _check_lengths(truth, a)
-    _check_lengths(truth, b)
-    if task == "classification":
-        y = (truth == pos_label).astype(np.float64)
-        correct_a = (a >= threshold) == (y == 1)
-        correct_b = (b >= threshold) == (y == 1)
-        per_row = {
-            "accuracy": (correct_a.astype(float), correct_b.astype(float)),
-            "brier": ((a - y) ** 2, (b - y) ** 2),
-        }
-    elif task == "regression":
-        y = truth.astype(np.float64)
-        per_row = {"mae": (np.abs(a - y), np.abs(b - y)), "mse": ((a - y) ** 2, (b - y) ** 2)}
-    else:
-        raise InvalidInputError(f"unknown task {task!r}", hint="task is one of: " + ", ".join(TASKS))
-    names = list(per_row)
-    diffs = np.column_stack([per_row[m][1] - per_row[m][0] for m in names])
-    reps = mean_replicates(diffs, resamples=resamples, seed=seed)
-    out = []
-    for j, name in enumerate(names):
-        champ, chall = float(per_row[name][0].mean()), float(per_row[name][1].mean())
-        low, high = percentile_interval(reps[:, j], 1 - alpha)
-        share_le = float(np.mean(reps[:, j] <= 0)) if len(reps) else 1.0
-        share_ge = float(np.mean(reps[:, j] >= 0)) if len(reps) else 1.0
-        p_value = min(1.0, 2 * min(share_le, share_ge))
-        significant = low is not None and high is not None and (low > 0 or high < 0)
-        better = None if not significant else ((chall > champ) == (name in HIGHER_IS_BETTER))
-        out.append(
-            MetricDifference(name, champ, chall, chall - champ, low, high, p_value, significant, better)
-        )
-    result = Comparison(n_rows=len(y), alpha=alpha, differences=out)
-    if task == "classification":
-        stat, p_mc, method, only_a, only_b = mcnemar(correct_a, correct_b)
-        significant = p_mc < alpha or any(d.significant for d in out)
-        verdict = _verdict(out, p_mc < alpha, only_a, only_b)
-        return Comparison(len(y), alpha, out, stat, p_mc, method, only_a, only_b, significant, verdict)
-    significant = any(d.significant for d in out)
-    return Comparison(result.n_rows, alpha, out, significant=significant, verdict=_verdict(out, False, 0, 0))
-
-
-def _verdict(diffs: list[MetricDifference], mcnemar_significant: bool, only_a: int, only_b: int) -> str:
-    parts = []
-    if mcnemar_significant:
-        winner = "challenger" if only_b > only_a else "champion"
-        parts.append(f"McNemar: the {winner} is right significantly more often")
-    for d in diffs:
-        if d.significant:
-            parts.append(
-                f"{d.metric}: {'challenger' if d.challenger_better else 'champion'} significantly better"
-            )
-    return "; ".join(parts) if parts else "no significant difference"

@@ -10,10 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from triops.domain.ids import new_id
+from triops.mlops.comparison import Comparison, compare_models
 from triops.mlops.evaluation import (
-    Comparison,
     EvaluationResult,
-    compare_models,
     evaluate_model,
     features,
     positive_proba,
@@ -184,7 +183,7 @@ def version_facts(registry: ModelRegistry, ref: str) -> dict[str, Any]:
 
     ``metrics`` and ``intervals`` come from the latest evaluation; ``fairness_gaps`` holds, per gap
     (``demographic_parity_difference``, ``equalized_odds_difference``), the largest over the sensitive
-    attributes; ``card_completeness`` is the stored card's figure (None before a card is generated).
+    attributes, and ``fairness_gap_upper`` the largest high end of their bootstrap intervals; ``card_completeness`` is the stored card's figure (None before a card is generated).
     """
     version = registry.get(ref)
     latest = latest_evaluation(registry, ref)
@@ -196,11 +195,15 @@ def version_facts(registry: ModelRegistry, ref: str) -> dict[str, Any]:
         if v.get("low") is not None and v.get("high") is not None
     }
     gaps: dict[str, float] = {}
+    upper: dict[str, float] = {}
     for report in (result.get("fairness") or {}).values():
         for key in ("demographic_parity_difference", "equalized_odds_difference"):
             value = report.get(key)
             if value is not None:
                 gaps[key] = max(gaps.get(key, value), value)
+            high = ((report.get("intervals") or {}).get(key) or {}).get("high")
+            if high is not None:
+                upper[key] = max(upper.get(key, high), high)
     with registry.store.connect() as conn:
         card = repo.card_row(conn, version.id)
     return {
@@ -214,6 +217,7 @@ def version_facts(registry: ModelRegistry, ref: str) -> dict[str, Any]:
         "metrics": metrics,
         "intervals": intervals,
         "fairness_gaps": gaps,
+        "fairness_gap_upper": upper,
         "card_completeness": card["completeness"] if card else None,
         "training_datasets": list(version.training_datasets),
         "cost_to_train_micros": version.cost_to_train_micros,

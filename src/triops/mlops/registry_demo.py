@@ -14,7 +14,8 @@ from typing import Any
 
 from triops.errors import InvalidInputError
 from triops.mlops.cards import generate_card, render, set_sections
-from triops.mlops.evaluation import Comparison, EvaluationResult
+from triops.mlops.comparison import Comparison
+from triops.mlops.evaluation import EvaluationResult
 from triops.mlops.evaluation_records import compare_versions, evaluate_version
 from triops.mlops.registry import ModelRegistry, ModelVersion
 

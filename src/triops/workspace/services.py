@@ -63,6 +63,7 @@ def gate_facts(registry: ModelRegistry, change: ChangeRequest, project: str | No
             k: Interval(float(v["low"]), float(v["high"])) for k, v in facts.get("intervals", {}).items()
         },
         fairness_gaps={k: float(v) for k, v in facts.get("fairness_gaps", {}).items()},
+        fairness_gap_upper={k: float(v) for k, v in facts.get("fairness_gap_upper", {}).items()},
         card_completeness=None if card is None else float(card),
         labels={"model": str(facts.get("model")), "author": str(facts.get("created_by"))},
     )

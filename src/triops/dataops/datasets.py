@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from triops.dataops.checks import check
@@ -52,13 +53,13 @@ def register_dataset(
     project_id: str,
     name: str,
     data: Any,
-    contract: Contract | str | None = None,
+    contract: Contract | str | Path | None = None,
     clock: Clock | None = None,
     run_id: str | None = None,
 ) -> Registered:
     clock = clock or SystemClock()
     source = open_source(data, name=name)
-    if isinstance(contract, str):
+    if isinstance(contract, str | Path):
         contract = load_contract(contract)
     prof = profile(source)
     schema = {c.name: c.dtype for c in prof.columns}

@@ -291,6 +291,14 @@ class Datasets:
         with self.store.connect() as conn:
             return get_dataset_version(conn, project_id, name, version)
 
+    def versions(self, name: str | None = None, *, project: str = "default") -> list[Any]:
+        """Every version (of ``name``, or of every dataset) in ``project``, by name then version."""
+        from triops.store.repositories.dataops import list_dataset_versions
+
+        project_id = self._existing_project_id(project)
+        with self.store.connect() as conn:
+            return list_dataset_versions(conn, project_id, name)
+
     def diff(self, name: str, v1: int, v2: int, *, project: str = "default") -> Any:
         from triops.dataops.datasets import diff_versions
 

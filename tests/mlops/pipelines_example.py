@@ -70,6 +70,9 @@ def branches(marker: str, seconds: float = 0.5) -> None:
 def allocate_and_die(megabytes: int) -> int:
     block = np.ones(megabytes * 2**20 // 8)
     block += 1
+    # hold the memory for a few of the executor's 50 ms RSS samples, as a real out-of-memory kill
+    # comes after the growth; dying at once raced the sampler on a loaded machine
+    time.sleep(0.4)
     os.kill(os.getpid(), signal.SIGKILL)
     return int(block[0])
 

@@ -1,5 +1,5 @@
-"""``triops audit|policy|approval``: governance from the command line (``role``, ``inventory`` and
-``compliance`` live in ``cli/compliance.py``).
+"""``triops policy|approval``: policies as code and approval requests from the command line (``audit``
+lives in ``cli/audit.py``; ``role``, ``inventory`` and ``compliance`` in ``cli/compliance.py``).
 
 Each command is a thin Typer wrapper over a plain function taking a ``Store`` (tested directly); the
 acting user is ``TRIOPS_USER`` (default: the OS user), who in a local SQLite workspace is its owner.
@@ -7,27 +7,15 @@ acting user is ``TRIOPS_USER`` (default: the OS user), who in a local SQLite wor
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-if TYPE_CHECKING:
-    from triops.governance.audit import AuditKey, VerifyReport
-    from triops.governance.policies import GateResult
-    from triops.store.engine import Store
-
-audit_app = typer.Typer(help="Verify and export the tamper-evident audit log.", no_args_is_help=True)
-policy_app = typer.Typer(
-    help="Policies as code: add, list, remove and check gate policies.", no_args_is_help=True
-)
-
-from triops.cli.governance_common import (  # noqa: E402
+from triops.cli.governance_common import (
     JsonOpt,
     ProjectOpt,
     _actor,
-    _console,
     _json,
     _read_data_file,
     _say,
@@ -35,136 +23,15 @@ from triops.cli.governance_common import (  # noqa: E402
     _workspace_store,
 )
 
-
-def key_for(home: Path, configured: Path | None, *, create: bool) -> AuditKey | None:
-    from triops.governance.audit import AuditKey, default_key_path
-
-    path = default_key_path(home, configured)
-    if create:
-        return AuditKey.load_or_create(path)
-    if path.exists():
-        return AuditKey.load(path)
-    public = path.with_name(path.name + ".pub")
-    return AuditKey.load(public) if public.exists() else None
-
-
-def print_verify(report: VerifyReport, as_json: bool) -> None:
-    if as_json:
-        _json(report.to_dict())
-        return
-    chain = report.chain
-    console = _console()
-    for warning in report.warnings:
-        console.print(f"[yellow]warning:[/] {warning}")
-    if report.ok:
-        console.print(
-            f"[green]audit log OK[/]: {chain.checked} events, {chain.checkpoints_checked} checkpoints, "
-            f"last seq {chain.last_seq}"
-        )
-        return
-    console.print(f"[bold red]audit log TAMPERED[/]: first bad sequence number {report.first_bad_seq}")
-    _table("problems", ["seq", "kind", "what"], [[str(p.seq), p.kind, p.message] for p in chain.problems])
-
-
-@audit_app.command("verify")
-def audit_verify(
-    file: Annotated[
-        Path | None, typer.Option("--file", help="verify an exported JSON Lines file instead")
-    ] = None,
-    key: Annotated[
-        Path | None, typer.Option("--key", help="audit key (private or .pub) to check signatures")
-    ] = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Re-hash the chain and check the signed checkpoints; exit 1 with the first bad sequence number."""
-    from triops.governance import audit
-
-    if file is not None:
-        from triops.governance.audit import VerifyReport
-
-        report = VerifyReport(audit.verify_jsonl(file))
-    else:
-        store, home, configured, _ = _workspace_store()
-        trusted = audit.AuditKey.load(key) if key is not None else key_for(home, configured, create=False)
-        report = audit.verify(store, trusted)
-    print_verify(report, as_json)
-    if not report.ok:
-        raise typer.Exit(1)
-
-
-@audit_app.command("seal")
-def audit_seal(
-    every: Annotated[int, typer.Option("--every", min=1, help="sign a checkpoint every N events")] = 1000,
-) -> None:
-    """Sign the checkpoints that are due (creates the key outside the store on first use)."""
-    from triops.governance import audit
-
-    store, home, configured, _ = _workspace_store()
-    key = key_for(home, configured, create=True)
-    assert key is not None
-    signed = audit.seal(store, key, every=every)
-    _say(f"signed {len(signed)} checkpoint(s) with key {key.key_id} ({key.path})")
-
-
-@audit_app.command("export")
-def audit_export(
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="file to write (default: stdout)")] = None,
-) -> None:
-    """Write every audit event as JSON Lines (canonical JSON, one event a line)."""
-    from triops.governance import audit
-
-    store, _, _, _ = _workspace_store()
-    if out is None:
-        audit.export_jsonl(store, sys.stdout.buffer)
-        return
-    with out.open("wb") as fh:
-        count = audit.export_jsonl(store, fh)
-    _say(f"wrote {count} events to {out}")
-
-
-def event_rows(store: Store, limit: int, object_id: str | None, project: str | None) -> list[dict[str, Any]]:
-    from triops.store import audit as audit_store
-
-    with store.connect() as conn:
-        events = audit_store.list_events(conn, object_id=object_id, project=project, limit=limit)
-    return [e.to_dict() for e in events]
-
-
-@audit_app.command("log")
-def audit_log(
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="how many of the latest events")] = 20,
-    object_id: Annotated[
-        str | None, typer.Option("--object", help="only events about this object id")
-    ] = None,
-    project: ProjectOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """The latest audit events."""
-    store, _, _, _ = _workspace_store()
-    rows = event_rows(store, limit, object_id, project)
-    if as_json:
-        _json(rows)
-        return
-    from triops.domain.clock import from_ms
-
-    _table(
-        "audit log",
-        ["seq", "time (UTC)", "actor", "action", "object", "project"],
-        [
-            [
-                str(r["seq"]),
-                from_ms(r["at_ms"]).strftime("%Y-%m-%d %H:%M:%S"),
-                r["actor"],
-                r["action"],
-                f"{r['object_type']}/{r['object_id']}",
-                r["project"] or "",
-            ]
-            for r in rows
-        ],
-    )
-
+if TYPE_CHECKING:
+    from triops.governance.policies import GateResult
+    from triops.store.engine import Store
 
 # ------------------------------------------------------------------------------------------------ policy
+
+policy_app = typer.Typer(
+    help="Policies as code: add, list, remove and check gate policies.", no_args_is_help=True
+)
 
 
 def print_gate(result: GateResult, as_json: bool) -> None:
@@ -297,7 +164,7 @@ def policy_remove(
     _say(f"removed policy {name}")
 
 
-# -------------------------------------------------------------------------------------------------- role
+# ---------------------------------------------------------------------------------------------- approval
 
 
 approval_app = typer.Typer(help="Ask for, approve and reject gated changes.", no_args_is_help=True)
@@ -417,6 +284,7 @@ def approval_list(
 
 
 # re-exported so ``triops.cli.governance`` still offers every governance sub-app
+from triops.cli.audit import audit_app  # noqa: E402
 from triops.cli.compliance import compliance_app, inventory_app, role_app  # noqa: E402
 
 __all__ = ["approval_app", "audit_app", "compliance_app", "inventory_app", "policy_app", "role_app"]

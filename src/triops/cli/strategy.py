@@ -1,48 +1,30 @@
 """Strategy commands: ``simulate``, ``assess scenarios|maturity``, ``roadmap``, ``wardley ...``.
 
 :func:`register` adds them all to the root app; ``app`` holds the same commands for tests. Heavy imports
-(numpy, pydantic models, YAML data) happen inside the commands so ``triops --help`` stays fast.
+(numpy, pydantic models, YAML data) happen inside the commands so ``triops --help`` stays fast. How the
+results look (the console, JSON output, the simulation and maturity tables, the demo summary) lives in
+``cli/strategy_render.py``.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
-from triops.cli.context import LazyConsole
+from triops.cli.strategy_render import (
+    _comparison_table,
+    _emit_json,
+    console,
+    maturity_table,
+    print_demo_summary,
+)
 from triops.errors import InvalidInputError
 
-if TYPE_CHECKING:
-    from rich.console import Console
-    from rich.table import Table
-
-    from triops.strategy.demo import DemoSummary
-    from triops.strategy.simulation import SimulationResult
-
-
-console: Any = LazyConsole()
 assess_app = typer.Typer(help="Assess judgement (scenarios) and maturity (questionnaire + store evidence).")
 wardley_app = typer.Typer(help="Wardley maps in the OWM text format: check, render to SVG, default map.")
-
-_LABELS = {
-    "projects_in_production": "projects in production",
-    "time_to_production_weeks": "time to production (weeks)",
-    "total_cost": "total cost (k)",
-    "cost_overrun": "development cost overrun",
-    "value_delivered": "value delivered (k)",
-    "incidents": "incidents (all)",
-    "data_incidents": "data incidents",
-    "compliance_findings": "compliance findings",
-    "trust_incidents": "public-trust incidents",
-    "detection_delay_weeks": "weeks to notice degradation",
-}
-
-
-def _emit_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
 def _write(path: Path, text: str) -> None:
@@ -76,34 +58,6 @@ def _overrides(pairs: list[str]) -> dict[str, float]:
         if not sep:
             raise InvalidInputError(f"--set {pair!r} is not NAME=NUMBER", hint="e.g. --set cancel_rate=0.02")
     return out
-
-
-def _fmt(x: float) -> str:
-    if x != x:  # NaN
-        return "-"
-    return f"{x:.1f}" if abs(x) < 10 else f"{x:,.0f}"
-
-
-def _comparison_table(result: SimulationResult) -> Table:
-    from rich.table import Table
-
-    table = Table(
-        title=f"{result.runs:,} runs x {result.projects} projects x {result.weeks} weeks (seed {result.seed})"
-    )
-    table.add_column("outcome (median [90 % interval])")
-    for a in result.approaches:
-        table.add_column(a.name, justify="right")
-    for key, label in _LABELS.items():
-        cells = []
-        for a in result.approaches:
-            s = a.metrics[key]
-            pct = key == "cost_overrun"
-            med, low, high = (
-                f"{v * 100:+.0f}%" if pct and v == v else _fmt(v) for v in (s.median, s.low, s.high)
-            )
-            cells.append(f"{med} [{low} to {high}]")
-        table.add_row(label, *cells)
-    return table
 
 
 def simulate(
@@ -290,24 +244,6 @@ def _save_assessment(result: Any) -> None:
     ws.store.write(lambda conn: save_assessment(conn, "maturity", summary, payload, now))
 
 
-def maturity_table(result: Any) -> Table:
-    """A rich table of a :class:`MaturityResult` (pillar levels, then dimensions)."""
-    from rich.table import Table
-
-    table = Table(title=f"maturity (overall level {result.overall})")
-    for col in ("pillar", "dimension", "level", "source", "criterion met"):
-        table.add_column(col, overflow="fold")
-    for p in result.pillars:
-        table.add_row(
-            f"[bold]{p.pillar}[/]", "[bold]pillar (weakest required)[/]", f"[bold]{p.level}[/]", "", ""
-        )
-        for d in result.dimensions:
-            if d.pillar == p.pillar:
-                name = d.name + ("" if d.required else " (optional)")
-                table.add_row("", name, str(d.level), d.source, d.criterion)
-    return table
-
-
 def roadmap(
     from_: Annotated[
         Path, typer.Option("--from", help="assessment result JSON from `triops assess maturity --out`")
@@ -392,32 +328,6 @@ def wardley_default(
         typer.echo(write(m), nl=False)
 
 
-def print_demo_summary(summary: DemoSummary, out: Console | None = None) -> None:
-    """One screen for the end of ``triops demo``: pillar levels with their basis, then the first actions."""
-    from rich.table import Table
-
-    out = out or console
-    table = Table(title=f"maturity from the demo's own records (overall level {summary.maturity.overall})")
-    for col in ("pillar", "level", "weakest required", "basis"):
-        table.add_column(col)
-    for p in summary.maturity.pillars:
-        dims = [d for d in summary.maturity.dimensions if d.pillar == p.pillar]
-        basis = ", ".join(
-            f"{sum(d.source == s for d in dims)} {s}"
-            for s in ("evidence", "self-reported", "unanswered")
-            if any(d.source == s for d in dims)
-        )
-        table.add_row(p.pillar, str(p.level), ", ".join(p.weakest), basis)
-    out.print(table)
-    out.print("[bold]First roadmap actions[/]")
-    for a in summary.first_actions:
-        out.print(
-            f"  day {a.phase_days - 29}-{a.phase_days}: {a.title} ({a.owner_role}); "
-            f"done when {a.done.description}"
-        )
-    out.print("Full plan: triops assess maturity --out m.json && triops roadmap --from m.json")
-
-
 def register(root: typer.Typer) -> None:
     """Add ``simulate``, ``assess``, ``roadmap`` and ``wardley`` to the root CLI."""
     root.command("simulate")(simulate)
@@ -428,3 +338,5 @@ def register(root: typer.Typer) -> None:
 
 app = typer.Typer(help="Strategy tools.")
 register(app)
+
+__all__ = ["app", "assess_app", "console", "maturity_table", "print_demo_summary", "register", "wardley_app"]

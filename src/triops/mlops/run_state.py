@@ -1,10 +1,10 @@
 """The state of one pipeline run while it executes: scheduling steps as their inputs become ready, cache
-hits, hooks, failures (stop or continue), Ctrl-C, and recording every change."""
+hits, hooks, failures (stop or continue), Ctrl-C, and recording every change. The rows, contexts, tasks
+and results it builds per step come from ``mlops/run_steps.py``."""
 
 from __future__ import annotations
 
 import heapq
-import sys
 from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import replace
@@ -12,22 +12,13 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from triops.artifacts import ArtifactStore, StoredArtifact
+from triops.artifacts import ArtifactStore
 from triops.domain.clock import Clock, utc_ms
 from triops.domain.ids import new_id
 from triops.domain.records import RunStatus
-from triops.mlops.cache import cache_key, canonical_json, function_fingerprint
 from triops.mlops.executors import Executor
-from triops.mlops.executors.task import StepTask, TaskOutcome
-from triops.mlops.hooks import (
-    Hook,
-    RunContext,
-    RunOutcome,
-    StepContext,
-    StepResult,
-    StepUsage,
-    hook_name,
-)
+from triops.mlops.executors.task import TaskOutcome
+from triops.mlops.hooks import Hook, RunContext, RunOutcome, StepContext, hook_name
 from triops.mlops.materializers import MaterializedRef
 from triops.mlops.pipelines import Dag, Pipeline
 from triops.mlops.run_records import (
@@ -37,14 +28,27 @@ from triops.mlops.run_records import (
     PipelineRunResult,
     Recorder,
     edges,
-    link,
     param_text,
     split_literals,
+)
+from triops.mlops.run_steps import (
+    cache_entry,
+    cached_changes,
+    json_params,
+    lookup_cache,
+    outcome_changes,
+    step_cache_key,
+    step_context,
+    step_inputs,
+    step_result,
+    step_rows,
+    step_task,
+    stored_artifacts,
 )
 from triops.store.engine import Store
 from triops.store.repositories import pipelines as repo
 from triops.store.repositories import runs as runs_repo
-from triops.store.repositories.pipelines import CacheEntry, PipelineRunRow, StepRunRow
+from triops.store.repositories.pipelines import PipelineRunRow, StepRunRow
 
 
 class RunState:
@@ -125,26 +129,8 @@ class RunState:
     ) -> None:
         now = utc_ms(self.clock.now())
         self.json_literals, self.artifact_literals = split_literals(self.dag, self.artifacts)
-        params_json: dict[str, Any] = {}
-        for key, value in self.values.items():
-            try:
-                canonical_json(value)
-                params_json[key] = value
-            except (TypeError, ValueError):
-                continue
-        for n in self.order:
-            node = self.dag.nodes[n]
-            self.rows[n] = StepRunRow(
-                id=new_id(now),
-                run_id=self.run_id,
-                step=n,
-                function=f"{node.step.fn.__module__}:{node.step.fn.__qualname__}",
-                position=self.position[n],
-                upstream=sorted(node.upstream, key=self.position.__getitem__),
-                status="PENDING",
-                resources=node.step.resources.to_dict(),
-                executor=executor_name,
-            )
+        params_json = json_params(self.values)
+        self.rows.update(step_rows(self.dag, self.order, self.position, self.run_id, executor_name, now))
         run_tags = {"triops.pipeline": self.pipeline.name, **dict(tags)}
         if self.resumed_from:
             run_tags["triops.resumed_from"] = self.resumed_from
@@ -256,25 +242,22 @@ class RunState:
     def _launch(self, node: str, ready: list[tuple[int, str]]) -> Future[TaskOutcome] | None:
         spec = self.dag.nodes[node]
         step_ = spec.step
-        inputs = dict(self.artifact_literals[node])
-        for arg, placeholder in spec.inputs.items():
-            inputs[arg] = self.outputs[placeholder.node][placeholder.output]
+        inputs = step_inputs(spec, self.artifact_literals[node], self.outputs)
         self.inputs[node] = inputs
         literals = self.json_literals[node]
-        key = cache_key(function_fingerprint(step_.fn), literals, {a: r.sha256 for a, r in inputs.items()})
+        key = step_cache_key(step_, literals, inputs)
         row = self.rows[node]
-        ctx = StepContext(
-            self.run_id,
-            self.project,
-            self.pipeline.name,
-            node,
-            row.id,
-            tuple(link(a, r) for a, r in inputs.items()),
-            literals,
-            step_.resources.to_dict(),
-            step_.contracts,
-            self.executor.name,
-            key,
+        ctx = step_context(
+            run_id=self.run_id,
+            project=self.project,
+            pipeline=self.pipeline.name,
+            executor=self.executor.name,
+            node=node,
+            step_run_id=row.id,
+            step=step_,
+            inputs=inputs,
+            literals=literals,
+            key=key,
         )
         self.contexts[node] = ctx
         reason = self._gate("before_step", ctx, f"before step {node!r}")
@@ -282,58 +265,17 @@ class RunState:
             self.stop_reason, self.stopping = reason, True
             self._set(node, status="SKIPPED", cache_key=key, error=reason)
             return None
-        hit = self._lookup(key, step_.cache)
+        use_cache = step_.cache and self.use_cache
+        hit = lookup_cache(self.store, self.artifacts, self.reuse, key, use_cache=use_cache)
         if hit is not None:
             source, outputs = hit
-            now = utc_ms(self.clock.now())
-            self._set(
-                node,
-                status="CACHED",
-                cache_key=key,
-                cached_from=source,
-                started_ms=now,
-                ended_ms=now,
-                wall_s=0.0,
-                cpu_s=0.0,
-                peak_rss_bytes=0,
-                bytes_read=0,
-                bytes_written=0,
-                gpu_s=0.0,
-            )
+            self._set(node, **cached_changes(key, source, utc_ms(self.clock.now())))
             self._succeeded(node, outputs, None, ready, cached=True)
             return None
         now = utc_ms(self.clock.now())
         self._set(node, status="RUNNING", cache_key=key, started_ms=now)
-        task = StepTask(
-            step_run_id=row.id,
-            node=node,
-            module=step_.fn.__module__,
-            qualname=step_.fn.__qualname__,
-            module_file=getattr(sys.modules.get(step_.fn.__module__), "__file__", None),
-            literals=literals,
-            inputs=inputs,
-            output_names=step_.output_names,
-            multiple=step_.multiple_outputs,
-            retries=step_.retries,
-            retry_delay_s=step_.retry_delay_s,
-            timeout_s=step_.timeout,
-            gpus=step_.resources.gpu,
-            artifact_root=self.artifacts.root,
-        )
+        task = step_task(node, row.id, step_, literals, inputs, self.artifacts.root)
         return self.executor.submit(task, step_)
-
-    def _lookup(self, key: str, step_cache: bool) -> tuple[str, dict[str, MaterializedRef]] | None:
-        found = self.reuse.get(key)
-        if found is None and step_cache and self.use_cache:
-            with self.store.connect() as conn:
-                entry = repo.get_cache_entry(conn, key)
-            if entry is not None:
-                found = (entry.step_run_id, {o["name"]: MaterializedRef.from_dict(o) for o in entry.outputs})
-        if found is None:
-            return None
-        if not all(self.artifacts.exists(ref.sha256) for ref in found[1].values()):
-            return None  # an artifact was removed by hand: run the step again
-        return found
 
     def _succeeded(
         self,
@@ -346,64 +288,18 @@ class RunState:
     ) -> None:
         row = self.rows[node]
         self.outputs[node] = outputs
-        entry = None
-        if row_id is not None and self.dag.nodes[node].step.cache and row.cache_key:
-            entry = CacheEntry(
-                row.cache_key,
-                node,
-                row_id,
-                [{"name": n, **r.to_dict()} for n, r in outputs.items()],
-                utc_ms(self.clock.now()),
-            )
-        arts = [(f"{node}/{n}", StoredArtifact(r.sha256, r.size, r.media_type)) for n, r in outputs.items()]
+        cacheable = self.dag.nodes[node].step.cache
+        entry = cache_entry(row, node, row_id, outputs, self.clock, cacheable=cacheable)
+        arts = stored_artifacts(node, outputs)
         self.recorder.add(edges(row.id, self.inputs[node], outputs), entry, arts)
-        self._call_hooks("after_step", self.contexts[node], self._result(row, outputs, cached))
+        self._call_hooks("after_step", self.contexts[node], step_result(row, outputs, cached))
         for child in self.children[node]:
             self.waiting[child] -= 1
             if self.waiting[child] == 0:
                 heapq.heappush(ready, (self.position[child], child))
 
-    def _result(self, row: StepRunRow, outputs: Mapping[str, MaterializedRef], cached: bool) -> StepResult:
-        usage = StepUsage(
-            row.wall_s or 0.0,
-            row.cpu_s or 0.0,
-            row.peak_rss_bytes or 0,
-            row.bytes_read or 0,
-            row.bytes_written or 0,
-            row.gpu_s or 0.0,
-            row.gpu_model,
-        )
-        return StepResult(
-            row.step,
-            row.id,
-            row.status,
-            row.attempt,
-            row.started_ms or 0,
-            row.ended_ms or 0,
-            tuple(link(n, r) for n, r in outputs.items()),
-            usage,
-            row.error,
-            cached,
-        )
-
     def _complete(self, node: str, outcome: TaskOutcome, ready: list[tuple[int, str]]) -> None:
-        u = outcome.usage
-        row = self._set(
-            node,
-            status=outcome.status,
-            attempt=outcome.attempts,
-            started_ms=outcome.started_ms,
-            ended_ms=outcome.ended_ms,
-            error=outcome.error,
-            traceback=outcome.traceback,
-            wall_s=u.wall_s,
-            cpu_s=u.cpu_s,
-            peak_rss_bytes=u.peak_rss_bytes,
-            bytes_read=u.bytes_read,
-            bytes_written=u.bytes_written,
-            gpu_s=u.gpu_s,
-            gpu_model=u.gpu_model,
-        )
+        row = self._set(node, **outcome_changes(outcome))
         if outcome.status == "DONE":
             self._succeeded(node, dict(outcome.outputs), row.id, ready, cached=False)
             return
@@ -412,7 +308,7 @@ class RunState:
         message = outcome.error or outcome.status
         if self.failure is None:
             self.failure = message if message.startswith("step ") else f"step {node!r} failed: {message}"
-        self._call_hooks("on_failure", self.contexts[node], self._result(row, {}, False))
+        self._call_hooks("on_failure", self.contexts[node], step_result(row, {}, False))
         for child in sorted(self.dag.downstream(node), key=self.position.__getitem__):
             if self.rows[child].status == "PENDING":
                 self._set(child, status="SKIPPED", error=f"upstream step {node!r} did not finish")

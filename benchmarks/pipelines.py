@@ -91,6 +91,7 @@ def cached_big(megabytes: int = 100) -> None:
 
 # ---- ours ----
 def ours_per_step(tmp: Path, n: int) -> float:
+    (tmp / "ours").mkdir(parents=True, exist_ok=True)
     store, arts = fresh_store(tmp / "ours")
     flow = many_steps(n)
     run_pipeline(store, arts, many_steps(5), use_cache=False)  # warm imports and connections
@@ -155,6 +156,15 @@ def dagster_per_op(n: int) -> float | None:
     elapsed = time.perf_counter() - start
     assert result.success
     return elapsed / n
+
+
+REPEATS = 3
+
+
+def _best(measure: Any) -> float | None:
+    """The fastest of ``REPEATS`` timings (None when the peer is not installed)."""
+    times = [measure() for _ in range(REPEATS)]
+    return None if times[0] is None else min(times)
 
 
 # ---- Ray fan-out ----
@@ -229,8 +239,9 @@ def main() -> None:
     megabytes = 10 if args.quick else 100
     with tempfile.TemporaryDirectory(prefix="triops-bench-pipelines-") as name:
         tmp = Path(name)
+        # best of three for every side: one timing of a sub-second loop moves by 10-20 % on a shared machine
         with console.status("orchestration overhead (ours)"):
-            ours = ours_per_step(tmp, steps)
+            ours = min(ours_per_step(tmp / f"ours-{i}", steps) for i in range(REPEATS))
         peers: list[tuple[str, float | str | None]] = []
         for peer_name, measure in (
             ("Prefect 3 tasks", lambda: prefect_per_task(tmp, peer_steps)),
@@ -238,7 +249,7 @@ def main() -> None:
         ):
             with console.status(peer_name):
                 try:
-                    peers.append((peer_name, measure()))
+                    peers.append((peer_name, _best(measure)))
                 except Exception as exc:  # a peer that cannot run here is reported, not fatal
                     peers.append((peer_name, f"peer failed: {type(exc).__name__}: {str(exc)[:60]}"))
         target_ok = ours <= 2e-3

@@ -26,7 +26,7 @@ _MADE_DIRS: dict[str, set[str]] = {}
 
 
 def _is_sha256(value: str) -> bool:
-    return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+    return len(value) == 64 and not value.strip("0123456789abcdef")
 
 
 class ArtifactStore:
@@ -38,6 +38,7 @@ class ArtifactStore:
         self._made_dirs = _MADE_DIRS.setdefault(self.root, set())
         if self._local:
             self._path = Path(self.root.removeprefix("file://"))
+            self._prefix = f"{self._path}{os.sep}"
             if str(self._path) not in self._made_dirs:
                 self._path.mkdir(parents=True, exist_ok=True)
                 self._made_dirs.add(str(self._path))
@@ -55,7 +56,8 @@ class ArtifactStore:
 
     def location(self, sha256: str) -> str:
         rel = self._relative(sha256)
-        return str(self._path / rel) if self._local else f"{self._base}/{rel}"
+        # plain string joins: this runs for every step output, and pathlib costs more than the write
+        return f"{self._prefix}{rel}" if self._local else f"{self._base}/{rel}"
 
     def exists(self, sha256: str) -> bool:
         loc = self.location(sha256)

@@ -83,7 +83,7 @@ class Recorder:
     """Batches step-run updates, lineage edges, cache entries and run artifacts into few transactions."""
 
     def __init__(
-        self, store: Store, run_id: str, clock: Clock, every: int = 200, interval_s: float = 0.25
+        self, store: Store, run_id: str, clock: Clock, every: int = 500, interval_s: float = 0.25
     ) -> None:
         self.store, self.run_id, self.clock = store, run_id, clock
         self.every, self.interval_s = every, interval_s

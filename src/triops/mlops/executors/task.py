@@ -8,6 +8,7 @@ every executor is what makes their outputs, hashes and records the same.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import signal
@@ -194,6 +195,12 @@ def _call(fn: Callable[..., Any], kwargs: dict[str, Any], timeout: float | None)
     return box.get("value")
 
 
+@functools.lru_cache(maxsize=16)
+def _artifact_store(root: str) -> ArtifactStore:
+    """One store object per root in this process (a worker runs many steps against the same root)."""
+    return ArtifactStore(root)
+
+
 def execute_task(
     task: StepTask,
     *,
@@ -212,7 +219,7 @@ def execute_task(
         if fn is None:
             fn = resolve_step(task)
             return_type = typing.get_type_hints(fn).get("return", Any)
-        artifacts = ArtifactStore(task.artifact_root)
+        artifacts = _artifact_store(task.artifact_root)
         kwargs = dict(task.literals)
         bytes_read = 0
         for arg, ref in task.inputs.items():

@@ -15,6 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from triops.errors import NotFoundError
+from triops.store.bulk import insert_rows, update_rows
 from triops.store.tables_pipelines import cache_entries, lineage_edges, pipeline_runs, step_runs
 
 
@@ -123,20 +124,14 @@ _CACHE_FIELDS = tuple(f.name for f in fields(CacheEntry))
 
 
 def insert_step_runs(conn: Connection, rows: Sequence[StepRunRow]) -> None:
-    if rows:
-        conn.execute(step_runs.insert(), [{f: getattr(r, f) for f in _STEP_FIELDS} for r in rows])
+    insert_rows(conn, step_runs, _STEP_FIELDS, [tuple(getattr(r, f) for f in _STEP_FIELDS) for r in rows])
 
 
 def update_step_runs(conn: Connection, rows: Sequence[StepRunRow]) -> None:
     """Write the mutable columns (status, timing, error, metering) of ``rows``, matched by id."""
-    if not rows:
-        return
-    stmt = (
-        step_runs.update()
-        .where(step_runs.c.id == sa.bindparam("b_id"))
-        .values({name: sa.bindparam(f"b_{name}") for name in _MUTABLE})
-    )
-    conn.execute(stmt, [{"b_id": r.id, **{f"b_{n}": getattr(r, n) for n in _MUTABLE}} for r in rows])
+    # every step is written at least twice (start, end): the driver's executemany keeps that cheap
+    values = [(*(getattr(r, n) for n in _MUTABLE), r.id) for r in rows]
+    update_rows(conn, step_runs, "id", _MUTABLE, values)
 
 
 def _step_row(mapping: Any) -> StepRunRow:
@@ -158,9 +153,10 @@ def get_step_runs(conn: Connection, ids: Sequence[str]) -> list[StepRunRow]:
 
 
 def insert_edges(conn: Connection, edges: Sequence[LineageEdge]) -> None:
-    if edges:
-        stmt = _insert(conn, lineage_edges).on_conflict_do_nothing()
-        conn.execute(stmt, [{f: getattr(e, f) for f in _EDGE_FIELDS} for e in edges])
+    values = [tuple(getattr(e, f) for f in _EDGE_FIELDS) for e in edges]
+    insert_rows(
+        conn, lineage_edges, _EDGE_FIELDS, values, skip_conflicts_on=("step_run_id", "direction", "name")
+    )
 
 
 def edges_of(conn: Connection, step_run_ids: Sequence[str]) -> list[LineageEdge]:

@@ -20,6 +20,7 @@ from triops.domain.clock import from_ms
 from triops.domain.ids import new_id
 from triops.domain.records import ArtifactRef, Metric, Run, RunStatus, StoredArtifact
 from triops.errors import ConflictError, NotFoundError
+from triops.store.bulk import insert_rows
 from triops.store.tables import (
     artifacts,
     latest_metrics,
@@ -244,18 +245,19 @@ def add_run_artifacts(
         return
     _require_run(conn, run_id)
     blobs = {s.sha256: s for _, s in items}
-    stmt = _insert(conn, artifacts).on_conflict_do_nothing(index_elements=["sha256"])
-    conn.execute(
-        stmt,
-        [
-            {"sha256": s.sha256, "size": s.size, "media_type": s.media_type, "created_ms": now_ms}
-            for s in blobs.values()
-        ],
+    insert_rows(
+        conn,
+        artifacts,
+        ("sha256", "size", "media_type", "created_ms"),
+        [(s.sha256, s.size, s.media_type, now_ms) for s in blobs.values()],
+        skip_conflicts_on=("sha256",),
     )
-    named = _insert(conn, run_artifacts).on_conflict_do_nothing(index_elements=["run_id", "name"])
-    conn.execute(
-        named,
-        [{"run_id": run_id, "name": name, "sha256": s.sha256, "created_ms": now_ms} for name, s in items],
+    insert_rows(
+        conn,
+        run_artifacts,
+        ("run_id", "name", "sha256", "created_ms"),
+        [(run_id, name, s.sha256, now_ms) for name, s in items],
+        skip_conflicts_on=("run_id", "name"),
     )
 
 

@@ -236,10 +236,11 @@ def validate_lineage(
         typer.Option("--spec-dir", help="a copy of the spec's JSON files to use instead of the built-in one"),
     ] = None,
 ) -> None:
-    from triops.dataops.openlineage_spec import core_schema_url, validate_lines
+    from triops.dataops.openlineage_spec import core_schema_url, read_event_lines, validate_event_lines
 
-    problems = validate_lines(events, spec_directory=spec_dir)
-    lines = sum(1 for line in events.read_text(encoding="utf-8").splitlines() if line.strip())
+    text_lines = read_event_lines(events)
+    problems = validate_event_lines(text_lines, spec_directory=spec_dir)
+    lines = sum(1 for line in text_lines if line.strip())
     spec = core_schema_url().split("#", 1)[0] if spec_dir is None else str(spec_dir)
     if as_json:
         print_json(

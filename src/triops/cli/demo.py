@@ -91,14 +91,15 @@ def _lineage_summary(ws: Workspace) -> None:
     """How many OpenLineage events the three runs wrote, checked against the spec."""
     import json
 
-    from triops.dataops.openlineage_spec import core_schema_url, validate_lines
+    from triops.dataops.openlineage_spec import core_schema_url, read_event_lines, validate_event_lines
 
     path = ws.settings.openlineage_file
     if path is None or not Path(path).is_file():
         return
-    events = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line]
+    lines = read_event_lines(Path(path))
+    events = [json.loads(line) for line in lines if line]
     runs = sum(e["eventType"] == "START" and "parent" not in e["run"]["facets"] for e in events)
-    problems = validate_lines(Path(path))
+    problems = validate_event_lines(lines)
     spec = core_schema_url().split("#", 1)[0]
     verdict = "[green]all valid[/]" if not problems else f"[red]{len(problems)} problems[/]"
     console().print(

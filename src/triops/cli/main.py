@@ -74,7 +74,7 @@ app.add_typer(
 )
 app.add_typer(dataops.app, name="contract", help="Data contracts (ODCS v3): init, check, diff.")
 app.add_typer(dataops.openlineage_app, name="openlineage", help="OpenLineage events: validate.")
-app.add_typer(datasets.app, name="datasets", help="Dataset versions: show and diff.")
+app.add_typer(datasets.app, name="datasets", help="Dataset versions: register, list, show, diff, profile.")
 app.add_typer(models.app, name="models", help="Model registry: list, show, alias, promote, card.")
 strategy.register(app)
 app.command("run", help="Run a pipeline: triops run path/to/file.py:pipeline --param k=v")(pipelines.run_cli)
@@ -124,8 +124,6 @@ def run(argv: list[str] | None = None) -> int:
 
         if isinstance(exc, click.exceptions.ClickException):
             exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Exit):
             return exc.exit_code
         if isinstance(exc, click.exceptions.Abort):
             return 1

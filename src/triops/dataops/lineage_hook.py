@@ -40,7 +40,7 @@ class _Run:
     project: str
     pipeline: str
     datasets: dict[str, LineageDataset] = field(default_factory=dict)  # sha256 → dataset
-    produced: list[str] = field(default_factory=list)
+    produced: dict[str, None] = field(default_factory=dict)  # sha256s in order made; a dict for lookups
     external: list[str] = field(default_factory=list)
     reports: dict[str, CheckReport] = field(default_factory=dict)  # sha256 → the gate's report
     steps: dict[str, _Step] = field(default_factory=dict)
@@ -158,7 +158,7 @@ class OpenLineageHook:
         run = self._run(ctx.run_id, ctx.project, ctx.pipeline)
         for link in result.outputs:
             if link.sha256 not in run.produced:
-                run.produced.append(link.sha256)
+                run.produced[link.sha256] = None
                 run.datasets.setdefault(link.sha256, self._dataset(run, link, f"{ctx.step}.{link.name}"))
         if ctx.step in run.steps:
             self._step_event(ctx.run_id, ctx.step, "COMPLETE", [link.sha256 for link in result.outputs])
@@ -184,7 +184,7 @@ class OpenLineageHook:
                 job_namespace=self._job_namespace(run),
                 event_time=self._clock.now(),
                 inputs=run.datasets_for([d for d in run.external if d not in run.produced]),
-                outputs=run.datasets_for(run.produced),
+                outputs=run.datasets_for(list(run.produced)),
                 error=error,
                 job_type="PIPELINE",
             )

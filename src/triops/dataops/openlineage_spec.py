@@ -102,7 +102,7 @@ def _definitions() -> dict[type, _Definition]:
 
 def _facet_dispatch(kind: type, defs: dict[type, _Definition]) -> dict[str, Any]:
     """A facet of ``kind``: the base facet's rules, plus the rules of the facet its _schemaURL names."""
-    known = [d for c, d in defs.items() if c is not kind and isinstance(c, type) and issubclass(c, kind)]
+    known = [d for c, d in defs.items() if c is not kind and issubclass(c, kind)]
     checks: list[dict[str, Any]] = [{"$ref": defs[kind].ref}]
     for definition in sorted(known, key=lambda d: d.ref):
         checks.append(
@@ -241,21 +241,33 @@ def validate_event(event: Mapping[str, Any], *, spec_directory: Path | None = No
 
 
 def _describe(error: Any) -> str:
-    if isinstance(error.validator, str) and error.validator == "format":
+    if error.validator == "format":
         cause = f" ({error.cause})" if error.cause else ""
         return f"{error.instance!r} is not valid for {error.validator_value}{cause}"
     return str(error.message)
 
 
-def validate_lines(path: Path, *, spec_directory: Path | None = None) -> list[tuple[int, SpecProblem]]:
-    """Validate a JSON Lines file of events (as ``emit`` writes them); problems come with line numbers."""
+def read_event_lines(path: Path) -> list[str]:
+    """The lines of a JSON Lines file of events; a missing or non-UTF-8 file is refused, saying which."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InvalidInputError(f"no events file at {path}", hint="name the .jsonl file emit wrote") from None
     except UnicodeDecodeError as exc:
         raise InvalidInputError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    return list(_problems_by_line(text.splitlines(), spec_directory))
+    return text.splitlines()
+
+
+def validate_lines(path: Path, *, spec_directory: Path | None = None) -> list[tuple[int, SpecProblem]]:
+    """Validate a JSON Lines file of events (as ``emit`` writes them); problems come with line numbers."""
+    return validate_event_lines(read_event_lines(path), spec_directory=spec_directory)
+
+
+def validate_event_lines(
+    lines: Iterable[str], *, spec_directory: Path | None = None
+) -> list[tuple[int, SpecProblem]]:
+    """The problems of already-read JSON Lines (blank lines skipped), with their 1-based line numbers."""
+    return list(_problems_by_line(lines, spec_directory))
 
 
 def _problems_by_line(lines: Iterable[str], spec_directory: Path | None) -> Iterator[tuple[int, SpecProblem]]:

@@ -55,6 +55,7 @@ class MaterializedRef:
 
 
 _CUSTOM: list[tuple[type, Materializer]] = []
+PARQUET_MEDIA_TYPE = "application/vnd.apache.parquet"
 _BY_NAME: dict[str, Materializer] = {}
 
 SUPPORTED = "polars or pandas DataFrame, numpy array, scikit-learn estimator, or a JSON-able value"
@@ -206,14 +207,14 @@ def _sklearn_matches(obj: Any) -> bool:
 _BUILTIN = (
     Materializer(
         "polars",
-        "application/vnd.apache.parquet",
+        PARQUET_MEDIA_TYPE,
         _polars_save,
         _polars_load,
         lambda o: _type_is(o, "polars", "DataFrame"),
     ),
     Materializer(
         "pandas",
-        "application/vnd.apache.parquet",
+        PARQUET_MEDIA_TYPE,
         _pandas_save,
         _pandas_load,
         lambda o: _type_is(o, "pandas", "DataFrame"),
@@ -312,6 +313,7 @@ def load(ref: MaterializedRef, artifacts: ArtifactStore) -> Any:
 
 
 __all__ = [
+    "PARQUET_MEDIA_TYPE",
     "MaterializedRef",
     "Materializer",
     "get_materializer",

@@ -53,7 +53,7 @@ def record_gate_result(
 
     def write(conn: Connection) -> None:
         now = utc_ms(clock.now())
-        project = runs_repo.get_run(conn, run_id).project
+        project = runs_repo.run_project(conn, run_id)
         runs_repo.add_run_artifact(conn, run_id, f"dataops/gate-{step}.json", report, now)
         runs_repo.set_tags(conn, run_id, {f"triops.gate.{step}": verdict})
         audit_store.append_event(

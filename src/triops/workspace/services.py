@@ -28,9 +28,6 @@ if TYPE_CHECKING:
     from triops.settings import Settings
 
 
-PARQUET = "application/vnd.apache.parquet"
-
-
 def load_artifact(artifacts: ArtifactStore, sha256: str, media_type: str) -> Any:
     """Read a materialised artifact back with the materializer that wrote its media type."""
     from triops.mlops.materializers import MaterializedRef, load, materializer_for_media_type
@@ -147,8 +144,9 @@ class PillarServices:
     def _columns(self, sha256: str, media_type: str) -> list[tuple[str, str]] | None:
         """An artifact's columns for lineage, read from a Parquet footer (other kinds have none)."""
         from triops.dataops.openlineage import parquet_columns
+        from triops.mlops.materializers import PARQUET_MEDIA_TYPE
 
-        if media_type != PARQUET:
+        if media_type != PARQUET_MEDIA_TYPE:
             return None
         with self.artifacts.open(sha256) as handle:
             return parquet_columns(handle)

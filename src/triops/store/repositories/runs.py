@@ -77,6 +77,16 @@ def create_run(
     set_tags(conn, run_id, tags)
 
 
+def run_project(conn: Connection, run_id: str) -> str:
+    """The name of the project ``run_id`` belongs to."""
+    name = conn.execute(
+        sa.select(projects.c.name).join(runs, runs.c.project_id == projects.c.id).where(runs.c.id == run_id)
+    ).scalar()
+    if name is None:
+        raise NotFoundError(f"run {run_id!r} does not exist", hint="list runs with `triops runs list`")
+    return str(name)
+
+
 def _require_run(conn: Connection, run_id: str) -> None:
     if conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first() is None:
         raise NotFoundError(f"run {run_id!r} does not exist", hint="list runs with `triops runs list`")

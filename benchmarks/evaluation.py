@@ -1,6 +1,6 @@
 """Benchmark: evaluating 100,000 rows with 1,000 bootstrap resamples and two sensitive attributes (<= 2 s).
 
-Ours is ``triops.mlops.evaluation.evaluate_classification``: nine metrics with 95 % bootstrap intervals
+Ours is ``triops.mlops.evaluation.evaluate.evaluate_classification``: nine metrics with 95 % bootstrap intervals
 (vectorised) and fairlearn MetricFrame slices on ``sex`` and ``nwhite``, with bootstrap intervals on their
 fairness gaps. The peer is MLflow's
 ``mlflow.models.evaluate`` on the same predictions (static-dataset mode, default classifier evaluator,
@@ -23,7 +23,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from triops.mlops.evaluation import evaluate_classification
+from triops.mlops.evaluation.evaluate import evaluate_classification
 
 TARGET_S = 2.0
 

@@ -23,10 +23,10 @@ from rich.console import Console
 from rich.table import Table
 
 from triops.artifacts import ArtifactStore
-from triops.mlops.hooks import BaseHook, StepContext, StepResult
-from triops.mlops.metering import Meter
-from triops.mlops.pipelines import Pipeline, pipeline, step
-from triops.mlops.runner import run_pipeline
+from triops.mlops.pipelines.authoring import Pipeline, pipeline, step
+from triops.mlops.pipelines.hooks import BaseHook, StepContext, StepResult
+from triops.mlops.pipelines.metering import Meter
+from triops.mlops.pipelines.runner import run_pipeline
 from triops.store.engine import Store, create_store
 from triops.store.migrate import upgrade
 
@@ -175,7 +175,7 @@ def ray_fan_out(tmp: Path, width: int, seconds: float) -> tuple[float, float, fl
         import ray
     except ImportError:
         return None
-    from triops.mlops.executors.ray import RayExecutor
+    from triops.mlops.pipelines.executors.ray import RayExecutor
 
     os.environ.setdefault("RAY_agent_register_timeout_ms", "180000")
     os.environ.setdefault("RAY_raylet_start_wait_time_s", "180")

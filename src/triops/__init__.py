@@ -23,17 +23,17 @@ if TYPE_CHECKING:
         NotFoundError,
         TriopsError,
     )
-    from triops.mlops.hooks import BaseHook
-    from triops.mlops.materializers import register_materializer
-    from triops.mlops.pipelines import pipeline, step
+    from triops.mlops.pipelines.authoring import pipeline, step
+    from triops.mlops.pipelines.hooks import BaseHook
+    from triops.mlops.pipelines.materializers import register_materializer
     from triops.settings import Settings
     from triops.workspace import Workspace
 
 _LAZY = {
-    "step": "triops.mlops.pipelines",
-    "pipeline": "triops.mlops.pipelines",
-    "register_materializer": "triops.mlops.materializers",
-    "BaseHook": "triops.mlops.hooks",
+    "step": "triops.mlops.pipelines.authoring",
+    "pipeline": "triops.mlops.pipelines.authoring",
+    "register_materializer": "triops.mlops.pipelines.materializers",
+    "BaseHook": "triops.mlops.pipelines.hooks",
     "Workspace": "triops.workspace",
     "Settings": "triops.settings",
     "Run": "triops.domain.records",

@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 from triops.cli import context
 from triops.cli.models import app, card_text, show_data, workspace_registry
 from triops.errors import ConflictError, NotFoundError
-from triops.mlops.evaluation_records import evaluate_version
-from triops.mlops.registry import ModelRegistry
+from triops.mlops.evaluation.records import evaluate_version
+from triops.mlops.registry.service import ModelRegistry
 
 runner = CliRunner()
 

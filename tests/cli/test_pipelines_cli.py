@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
-from tests.mlops import pipeline_support as support
+from tests.mlops.pipelines import pipeline_support as support
 from typer.testing import CliRunner
 
 from triops.artifacts import ArtifactStore
@@ -17,7 +17,7 @@ from triops.errors import InvalidInputError
 from triops.store.engine import Store
 
 artifacts, lite = support.artifacts, support.lite
-TARGET = "tests.mlops.pipelines_example"
+TARGET = "tests.mlops.pipelines.pipelines_example"
 
 
 def _console() -> tuple[Console, io.StringIO]:

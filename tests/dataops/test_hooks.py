@@ -16,7 +16,7 @@ from triops.dataops.gate import GateResult
 from triops.dataops.hooks import ContractGateHook, OpenLineageHook
 from triops.dataops.openlineage_spec import validate_lines
 from triops.errors import ContractViolationError
-from triops.mlops.hooks import ArtifactLink, RunContext, RunOutcome, StepContext, StepResult
+from triops.mlops.pipelines.hooks import ArtifactLink, RunContext, RunOutcome, StepContext, StepResult
 
 RUN = str(uuid.uuid4())
 

@@ -13,8 +13,8 @@ from triops.dataops.demo import benefits_contract_path, corrupt_batch, load_bene
 from triops.dataops.gate import GateResult
 from triops.dataops.hooks import ContractGateHook, OpenLineageHook
 from triops.dataops.openlineage_spec import validate_lines
-from triops.mlops.pipelines import pipeline, step
-from triops.mlops.runner import run_pipeline
+from triops.mlops.pipelines.authoring import pipeline, step
+from triops.mlops.pipelines.runner import run_pipeline
 from triops.store.engine import Store
 
 CONTRACT = str(benefits_contract_path())

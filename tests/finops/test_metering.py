@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from tests.finops.conftest import usage
-from tests.mlops.pipelines_example import numbers
+from tests.mlops.pipelines.pipelines_example import numbers
 
 from triops.artifacts import ArtifactStore
 from triops.domain.clock import utc_ms
@@ -17,7 +17,7 @@ from triops.finops.demo import finops_demo
 from triops.finops.metering import FinOpsHook
 from triops.finops.prices import load_price_book
 from triops.finops.service import FinOpsService
-from triops.mlops.runner import run_pipeline
+from triops.mlops.pipelines.runner import run_pipeline
 from triops.store.engine import Store
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from sklearn.linear_model import LogisticRegression
-from tests.mlops.pipelines_example import numbers
+from tests.mlops.pipelines.pipelines_example import numbers
 
 from triops import Workspace
 from triops.domain.ids import new_id

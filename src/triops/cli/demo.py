@@ -143,8 +143,8 @@ def chapter_costs(ws: Workspace, first: Any, second: Any) -> None:
 
 def chapter_registry(ws: Workspace, first: Any, data: Any) -> Any:
     from triops.cli.demo_pipeline import FEATURES
-    from triops.mlops.materializers import load
-    from triops.mlops.registry_demo import register_and_evaluate
+    from triops.mlops.pipelines.materializers import load
+    from triops.mlops.registry.demo import register_and_evaluate
 
     out = console()
     out.rule("[bold]4 · Registry[/]: register both models, evaluate with fairness slices, pick the champion")
@@ -213,8 +213,8 @@ def _max_gap(evaluation: Any) -> float:
 
 
 def _write_card(ws: Workspace, version: Any) -> Path:
-    from triops.mlops.cards import generate_card, render, set_sections
-    from triops.mlops.registry_demo import DEMO_HUMAN_SECTIONS
+    from triops.mlops.registry.cards import generate_card, render, set_sections
+    from triops.mlops.registry.demo import DEMO_HUMAN_SECTIONS
 
     set_sections(ws.models, version.ref, DEMO_HUMAN_SECTIONS)
     card = generate_card(ws.models, version.ref)
@@ -227,7 +227,7 @@ def chapter_governance(ws: Workspace, champion: Any) -> Any:
     from triops.governance import roles
     from triops.governance.audit import AuditKey, default_key_path
     from triops.governance.demo import promote_with_approval
-    from triops.mlops.registry_records import ChangeRequest
+    from triops.mlops.registry.records import ChangeRequest
     from triops.workspace.services import gate_facts
 
     out = console()

@@ -14,7 +14,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from triops.dataops.demo import benefits_contract_path, corrupt_batch, load_benefits
-from triops.mlops.pipelines import pipeline, step
+from triops.mlops.pipelines.authoring import pipeline, step
 
 TARGET = "ui"
 SENSITIVE = ("sex", "nwhite")

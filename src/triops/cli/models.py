@@ -14,14 +14,14 @@ import typer
 from triops.cli.context import console, open_workspace, print_json
 
 if TYPE_CHECKING:
-    from triops.mlops.registry import ModelRegistry
+    from triops.mlops.registry.service import ModelRegistry
 
 app = typer.Typer(no_args_is_help=True)
 
 
 def workspace_registry() -> ModelRegistry:
     """The workspace's registry (with its governance guards) or one built on its store."""
-    from triops.mlops.registry import ModelRegistry
+    from triops.mlops.registry.service import ModelRegistry
 
     ws = open_workspace()
     wired = getattr(ws, "models", None)
@@ -32,7 +32,7 @@ def workspace_registry() -> ModelRegistry:
 
 def show_data(registry: ModelRegistry, ref: str) -> dict[str, Any]:
     """A version with its latest evaluation summary and card completeness."""
-    from triops.mlops.evaluation_records import evaluations_of
+    from triops.mlops.evaluation.records import evaluations_of
     from triops.store.repositories import registry as repo
 
     version = registry.get(ref)
@@ -60,7 +60,7 @@ def card_text(
     registry: ModelRegistry, ref: str, fmt: str, *, approvals: list[dict[str, Any]] | None = None
 ) -> str:
     """Regenerate the card of ``ref`` (keeping human sections) and render it."""
-    from triops.mlops.cards import generate_card, render
+    from triops.mlops.registry.cards import generate_card, render
 
     return render(generate_card(registry, ref, approvals=approvals), fmt)
 

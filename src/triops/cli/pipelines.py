@@ -19,9 +19,9 @@ if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
     from triops.artifacts import ArtifactStore
-    from triops.mlops.hooks import Hook
-    from triops.mlops.lineage import LineageNode
-    from triops.mlops.runner import PipelineRunResult
+    from triops.mlops.pipelines.hooks import Hook
+    from triops.mlops.pipelines.lineage import LineageNode
+    from triops.mlops.pipelines.runner import PipelineRunResult
     from triops.store.engine import Store
     from triops.store.repositories.pipelines import StepRunRow
 
@@ -159,8 +159,8 @@ def run_command(
     """Run ``path/or/module:pipeline`` with a live view of its steps (or quietly with ``as_json``)."""
     from rich.console import Console as RichConsole
 
-    from triops.mlops.runner import run_pipeline
-    from triops.mlops.targets import load_target
+    from triops.mlops.pipelines.runner import run_pipeline
+    from triops.mlops.pipelines.targets import load_target
 
     values = parse_params(params)
     pipe = load_target(target)
@@ -199,7 +199,7 @@ def resume_command(
     """Re-run a failed or killed pipeline run from its failed step."""
     from rich.console import Console as RichConsole
 
-    from triops.mlops.runner import resume_run
+    from triops.mlops.pipelines.runner import resume_run
 
     out = console or RichConsole()
 
@@ -243,7 +243,7 @@ def lineage_command(
 ) -> LineageNode:
     from rich.console import Console as RichConsole
 
-    from triops.mlops.lineage import lineage
+    from triops.mlops.pipelines.lineage import lineage
 
     if direction not in ("up", "down"):
         raise InvalidInputError(f"--direction {direction!r}", hint="choose up or down")
@@ -334,7 +334,7 @@ def lineage_cli(
 ) -> None:
     ws = _workspace()
     if as_json:
-        from triops.mlops.lineage import lineage
+        from triops.mlops.pipelines.lineage import lineage
 
         node = lineage(ws.store, ref, direction="up" if direction == "up" else "down", depth=depth)
         _print_json(node.to_dict())

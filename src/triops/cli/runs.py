@@ -120,7 +120,7 @@ def show(
         out.print(table)
     if extra.get("steps"):
         from triops.cli.pipelines import step_table
-        from triops.mlops.runner import step_runs
+        from triops.mlops.pipelines.runner import step_runs
 
         out.print(step_table(step_runs(ws.store, run_id), title="steps"))
     if "cost" in extra:
@@ -134,7 +134,7 @@ def _run_extras(ws: Any, run_id: str) -> dict[str, Any]:
     """Pipeline runs also show their steps with metering, and every run its priced cost."""
     if ws.is_remote:
         return {}
-    from triops.mlops.runner import step_runs
+    from triops.mlops.pipelines.runner import step_runs
 
     extra: dict[str, Any] = {}
     steps = step_runs(ws.store, run_id)

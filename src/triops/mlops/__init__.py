@@ -1,2 +1,3 @@
-"""MLOps: tracking, pipelines (authoring, runner, executors, cache, metering, lineage), registry, evaluation,
-fairness, serialization and model cards."""
+"""MLOps, folder by lifecycle phase: ``tracking`` (runs and their logs), ``pipelines`` (authoring, runner,
+executors, cache, metering, lineage), ``registry`` (versions, signatures, safe model files, cards) and
+``evaluation`` (metrics, bootstrap intervals, fairness, paired comparison)."""

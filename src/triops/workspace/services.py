@@ -20,17 +20,17 @@ if TYPE_CHECKING:
     from triops.finops.service import FinOpsService
     from triops.governance.facts import GateFacts
     from triops.kpis import Scorecard
-    from triops.mlops.hooks import Hook
-    from triops.mlops.pipelines import Pipeline
-    from triops.mlops.registry import ModelRegistry
-    from triops.mlops.registry_records import ChangeRequest
-    from triops.mlops.runner import PipelineRunResult
+    from triops.mlops.pipelines.authoring import Pipeline
+    from triops.mlops.pipelines.hooks import Hook
+    from triops.mlops.pipelines.runner import PipelineRunResult
+    from triops.mlops.registry.records import ChangeRequest
+    from triops.mlops.registry.service import ModelRegistry
     from triops.settings import Settings
 
 
 def load_artifact(artifacts: ArtifactStore, sha256: str, media_type: str) -> Any:
     """Read a materialised artifact back with the materializer that wrote its media type."""
-    from triops.mlops.materializers import MaterializedRef, load, materializer_for_media_type
+    from triops.mlops.pipelines.materializers import MaterializedRef, load, materializer_for_media_type
 
     mat = materializer_for_media_type(media_type)
     if mat is None:
@@ -42,7 +42,7 @@ def gate_facts(registry: ModelRegistry, change: ChangeRequest, project: str | No
     """The facts a registry change shows to its policy gate, read from the store."""
     from triops.governance.facts import GateFacts, Interval
     from triops.governance.policies import Gate
-    from triops.mlops.evaluation_records import version_facts
+    from triops.mlops.evaluation.records import version_facts
 
     facts = version_facts(registry, change.version.ref)
     gate = Gate.MODEL_STAGE if change.action == "stage" else Gate.MODEL_ALIAS_CHAMPION
@@ -92,7 +92,7 @@ class PillarServices:
 
     @cached_property
     def models(self) -> ModelRegistry:
-        from triops.mlops.registry import ModelRegistry
+        from triops.mlops.registry.service import ModelRegistry
 
         registry = ModelRegistry(
             self.store, self.artifacts, clock=self.clock, actor=self.settings.acting_user
@@ -144,7 +144,7 @@ class PillarServices:
     def _columns(self, sha256: str, media_type: str) -> list[tuple[str, str]] | None:
         """An artifact's columns for lineage, read from a Parquet footer (other kinds have none)."""
         from triops.dataops.openlineage import parquet_columns
-        from triops.mlops.materializers import PARQUET_MEDIA_TYPE
+        from triops.mlops.pipelines.materializers import PARQUET_MEDIA_TYPE
 
         if media_type != PARQUET_MEDIA_TYPE:
             return None
@@ -165,7 +165,7 @@ class PillarServices:
         override_reason: str | None = None,
         listener: Any = None,
     ) -> PipelineRunResult:
-        from triops.mlops.runner import run_pipeline
+        from triops.mlops.pipelines.runner import run_pipeline
 
         if override_reason:
             self._check_budget_override(project, override_reason)
@@ -205,7 +205,7 @@ class PillarServices:
         enforce_gate(self.store, facts, self.settings.acting_user, self.clock)
 
     def lineage(self, ref: str, direction: str = "up", depth: int = 3) -> Any:
-        from triops.mlops.lineage import lineage
+        from triops.mlops.pipelines.lineage import lineage
 
         return lineage(self.store, ref, direction=direction, depth=depth)  # type: ignore[arg-type]
 
@@ -220,7 +220,7 @@ class PillarServices:
         sensitive: Sequence[str] = (),
         **options: Any,
     ) -> Any:
-        from triops.mlops.evaluation_records import evaluate_version
+        from triops.mlops.evaluation.records import evaluate_version
 
         return evaluate_version(
             self.models, model_ref, data, target=target, task=task, sensitive=tuple(sensitive), **options

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from triops.domain.validation import check_key
 from triops.errors import NotFoundError
 from triops.governance.rbac import Permission
-from triops.mlops.tracking import StoreTrackingSink
+from triops.mlops.tracking.active_run import StoreTrackingSink
 from triops.server.auth import PrincipalDep
 from triops.server.authz import authorize_run, roles_of
 from triops.store.repositories.runs import projects_with_artifact

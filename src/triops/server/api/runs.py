@@ -12,7 +12,7 @@ from triops.domain.validation import check_key, check_project_name, param_text, 
 from triops.domain.wire import float_from_wire, float_to_wire, run_to_wire
 from triops.errors import InvalidInputError
 from triops.governance.rbac import Permission
-from triops.mlops.tracking import StoreTrackingSink
+from triops.mlops.tracking.active_run import StoreTrackingSink
 from triops.server.auth import PrincipalDep
 from triops.server.authz import authorize, authorize_run, roles_of
 from triops.store.repositories.runs import project_names

@@ -1,6 +1,6 @@
 """Model registry SQL: models, versions, aliases, stages, evaluation records and model cards.
 
-Plain reads and writes on a caller's connection; the service in ``triops.mlops.registry`` decides what is
+Plain reads and writes on a caller's connection; the service in ``triops.mlops.registry.service`` decides what is
 allowed and appends the audit events in the same transaction.
 """
 

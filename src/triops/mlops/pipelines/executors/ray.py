@@ -1,0 +1,127 @@
+"""The Ray executor: each step is a Ray task that reserves the step's ``resources`` (cpu, memory_gb, gpu).
+
+``ray.init()`` starts a local cluster unless Ray is already initialised; ``address=`` or ``RAY_ADDRESS``
+joins an existing cluster (the artifact root must then be reachable from every node, e.g. an ``s3://`` URL).
+Metering happens inside the Ray worker, as it runs the same ``execute_task`` as the other executors.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from concurrent.futures import Future
+from typing import Any
+
+from triops.errors import ConfigError
+from triops.mlops.pipelines.authoring import Step
+from triops.mlops.pipelines.executors.task import StepTask, TaskOutcome, execute_task
+from triops.mlops.pipelines.hooks import StepUsage
+
+INSTALL_HINT = "pip install 'triops[ray]'"
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+    except ImportError as exc:
+        raise ConfigError(
+            "executor='ray' needs Ray, which is not installed", hint=f"install it with: {INSTALL_HINT}"
+        ) from exc
+    return ray
+
+
+def _run(task: StepTask) -> TaskOutcome:
+    return execute_task(task)
+
+
+class RayExecutor:
+    name = "ray"
+    remote = True
+
+    def __init__(self, address: str | None = None, num_cpus: int | None = None, **init_options: Any) -> None:
+        self._ray = ray = _import_ray()
+        if not ray.is_initialized():
+            address = address or os.environ.get("RAY_ADDRESS")
+            options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, **init_options}
+            if address:
+                options["address"] = address
+            else:
+                options["num_cpus"] = num_cpus
+                # local workers import steps by module name: give them this process's import path
+                path = os.pathsep.join(os.path.abspath(p) for p in sys.path if p)
+                options.setdefault("runtime_env", {"env_vars": {"PYTHONPATH": path}})
+            ray.init(**options)
+        self._remote = ray.remote(_run)
+        self._lock = threading.Lock()
+        self._refs: dict[str, tuple[Any, StepTask, Future[TaskOutcome]]] = {}
+        self._cancel_reason: str | None = None
+
+    def submit(self, task: StepTask, step: Step) -> Future[TaskOutcome]:
+        res = step.resources
+        options: dict[str, Any] = {"num_cpus": res.cpu, "num_gpus": res.gpu, "max_retries": 0}
+        if res.memory_gb > 0:
+            options["memory"] = int(res.memory_gb * 2**30)
+        ref = self._remote.options(**options).remote(task)
+        outer: Future[TaskOutcome] = Future()
+        with self._lock:
+            self._refs[task.step_run_id] = (ref, task, outer)
+        inner = ref.future()
+        inner.add_done_callback(lambda f: self._done(task, outer, f))
+        return outer
+
+    def _done(self, task: StepTask, outer: Future[TaskOutcome], inner: Future[Any]) -> None:
+        with self._lock:
+            self._refs.pop(task.step_run_id, None)
+        if outer.done():
+            return
+        exc = inner.exception()
+        if exc is None:
+            outer.set_result(inner.result())
+            return
+        exceptions = self._ray.exceptions
+        now = time.time_ns() // 1_000_000
+        if self._cancel_reason is not None or isinstance(exc, exceptions.TaskCancelledError):
+            message = self._cancel_reason or f"step {task.node!r} was cancelled"
+            outer.set_result(TaskOutcome(task.step_run_id, "KILLED", 1, now, now, error=message))
+        elif isinstance(exc, exceptions.OutOfMemoryError | exceptions.WorkerCrashedError):
+            peak = _peak_from(str(exc))
+            message = (
+                f"step {task.node!r} was killed by the OS (out of memory or SIGKILL) in its Ray worker: {exc}"
+            )
+            outer.set_result(
+                TaskOutcome(
+                    task.step_run_id,
+                    "KILLED",
+                    1,
+                    now,
+                    now,
+                    usage=StepUsage(peak_rss_bytes=peak),
+                    error=message,
+                )
+            )
+        else:
+            outer.set_result(
+                TaskOutcome(task.step_run_id, "FAILED", 1, now, now, error=f"{type(exc).__name__}: {exc}")
+            )
+
+    def cancel_running(self, reason: str) -> None:
+        self._cancel_reason = reason
+        with self._lock:
+            refs = list(self._refs.values())
+        for ref, _task, _outer in refs:
+            self._ray.cancel(ref, force=True)
+
+    def close(self) -> None:
+        return None  # the Ray cluster outlives one run; ray.shutdown() is the caller's choice
+
+
+def _peak_from(message: str) -> int:
+    import re
+
+    match = re.search(r"([\d.]+)\s*GB", message)
+    return int(float(match.group(1)) * 1e9) if match else 0
+
+
+__all__ = ["INSTALL_HINT", "RayExecutor"]

@@ -1,0 +1,1 @@
+"""The model registry: versions, aliases and stages, input signatures, safe model files and model cards."""

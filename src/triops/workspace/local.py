@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from triops.artifacts import ArtifactStore
 from triops.domain.clock import Clock, SystemClock
@@ -21,6 +21,9 @@ from triops.settings import Settings
 from triops.store.engine import Store, create_store
 from triops.store.migrate import upgrade
 from triops.workspace.services import PillarServices
+
+if TYPE_CHECKING:
+    from triops.governance.rbac import Principal
 
 
 def default_sqlite_url(home: Path) -> str:
@@ -39,6 +42,8 @@ class Workspace(PillarServices):
         artifacts: ArtifactStore | None,
         clock: Clock,
         url: str,
+        principal: Principal | None = None,
+        owns_store: bool = True,
     ) -> None:
         self.settings = settings
         self.url = url
@@ -46,6 +51,8 @@ class Workspace(PillarServices):
         self._sink = sink
         self._store = store
         self._artifacts = artifacts
+        self._principal = principal
+        self._owns_store = owns_store
         self.runs = RunQueries(sink)
         self.extra_hooks: list[Any] = []
 
@@ -103,6 +110,34 @@ class Workspace(PillarServices):
             )
         return self._artifacts
 
+    # -- who acts ------------------------------------------------------------------------------------------
+    @property
+    def principal(self) -> Principal:
+        """The principal every service of this workspace acts as (and checks permissions for)."""
+        if self._principal is None:
+            from triops.governance.roles import acting_principal
+
+            self._principal = acting_principal(self.store, self.settings.acting_user)
+        return self._principal
+
+    def acting_as(self, principal: Principal) -> Workspace:
+        """A view of this workspace whose services act as ``principal`` (the server makes one per request).
+
+        It shares the store, artifact root, clock and settings; closing it closes nothing shared."""
+        sink = StoreTrackingSink(self.store, self.artifacts, self.clock, principal.name)
+        view = Workspace(
+            settings=self.settings,
+            sink=sink,
+            store=self._store,
+            artifacts=self._artifacts,
+            clock=self.clock,
+            url=self.url,
+            principal=principal,
+            owns_store=False,
+        )
+        view.extra_hooks = self.extra_hooks
+        return view
+
     # -- tracking ------------------------------------------------------------------------------------------
     def start_run(
         self,
@@ -127,7 +162,7 @@ class Workspace(PillarServices):
         self.extra_hooks.append(hook)
 
     def close(self) -> None:
-        if self._store is not None:
+        if self._store is not None and self._owns_store:
             self._store.dispose()
         close = getattr(self._sink, "close", None)
         if callable(close):

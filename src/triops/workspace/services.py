@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from triops.dataops.gate import GateResult
     from triops.finops.service import FinOpsService
     from triops.governance.facts import GateFacts
+    from triops.governance.rbac import Principal
     from triops.kpis import Scorecard
     from triops.mlops.pipelines.authoring import Pipeline
     from triops.mlops.pipelines.hooks import Hook
@@ -78,6 +79,10 @@ class PillarServices:
         raise NotImplementedError
 
     @property
+    def principal(self) -> Principal:  # provided by Workspace
+        raise NotImplementedError
+
+    @property
     def artifacts(self) -> ArtifactStore:  # provided by Workspace
         raise NotImplementedError
 
@@ -88,14 +93,14 @@ class PillarServices:
         from triops.finops.service import FinOpsService
 
         book = load_price_book(self.settings.price_catalog)
-        return FinOpsService(self.store, book, self.clock, user=self.settings.acting_user)
+        return FinOpsService(self.store, book, self.clock, user=self.principal.name)
 
     @cached_property
     def models(self) -> ModelRegistry:
         from triops.mlops.registry.service import ModelRegistry
 
         registry = ModelRegistry(
-            self.store, self.artifacts, clock=self.clock, actor=self.settings.acting_user
+            self.store, self.artifacts, clock=self.clock, actor=self.principal.name
         )
         registry.guards.append(self._governance_guard)
         return registry
@@ -128,7 +133,7 @@ class PillarServices:
 
         def on_gate(run_id: str, step: str, result: GateResult) -> None:
             record_gate_result(
-                self.store, self.artifacts, self.clock, self.settings.acting_user, run_id, step, result
+                self.store, self.artifacts, self.clock, self.principal.name, run_id, step, result
             )
             if lineage is not None:
                 lineage.record_gate(run_id, step, result)
@@ -180,7 +185,7 @@ class PillarServices:
             use_cache=use_cache,
             on_failure=on_failure,  # type: ignore[arg-type]
             name=name,
-            user_name=self.settings.acting_user,
+            user_name=self.principal.name,
             tags=tags,
             listener=listener,
             clock=self.clock,
@@ -194,7 +199,7 @@ class PillarServices:
         from triops.governance.policies import Gate
         from triops.governance.rbac import Principal
 
-        install_builtin_policies(self.store, Principal.owner(self.settings.acting_user), self.clock)
+        install_builtin_policies(self.store, Principal.owner(self.principal.name), self.clock)
         facts = GateFacts(
             gate=Gate.BUDGET_OVERRIDE.value,
             subject_type="project",
@@ -202,7 +207,7 @@ class PillarServices:
             project=project,
             change={"justification": reason},
         )
-        enforce_gate(self.store, facts, self.settings.acting_user, self.clock)
+        enforce_gate(self.store, facts, self.principal.name, self.clock)
 
     def lineage(self, ref: str, direction: str = "up", depth: int = 3) -> Any:
         from triops.mlops.pipelines.lineage import lineage

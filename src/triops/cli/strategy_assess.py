@@ -30,6 +30,7 @@ from triops.errors import InvalidInputError
 if TYPE_CHECKING:
     from triops.strategy.maturity import MaturityResult
     from triops.strategy.scenarios import Question
+    from triops.workspace import Workspace
 
 assess_app = typer.Typer(
     help="Assess judgement (scenario quiz) and maturity (store evidence + questionnaire); show progress."
@@ -154,7 +155,9 @@ def assess_maturity(
             given[d.id] = int(Prompt.ask("Level", choices=["0", "1", "2", "3", "4"], console=console))
     result = assess(given, ev, model=model)
     if from_store and evidence is None and save:
-        _save_assessment(result)
+        from triops.cli.context import open_workspace
+
+        save_assessment(open_workspace(), result)
     if out is not None:
         write_text(out, json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
     if as_json:
@@ -163,16 +166,15 @@ def assess_maturity(
     console.print(maturity_table(result))
 
 
-def _save_assessment(result: MaturityResult) -> None:
-    from triops.cli.context import open_workspace
+def save_assessment(ws: Workspace, result: MaturityResult) -> None:
+    """Keep a maturity result in the workspace's store, for `assess progress` and `roadmap`."""
     from triops.domain.clock import utc_ms
-    from triops.store.repositories.assessments import save_assessment
+    from triops.store.repositories import assessments
 
-    ws = open_workspace()
     payload = result.to_dict()
     summary = {"overall": result.overall, "pillars": {p.pillar: p.level for p in result.pillars}}
     now = utc_ms(ws.clock.now())
-    ws.store.write(lambda conn: save_assessment(conn, "maturity", summary, payload, now))
+    ws.store.write(lambda conn: assessments.save_assessment(conn, "maturity", summary, payload, now))
 
 
 def stored_assessments(limit: int = 100) -> list[MaturityResult]:

@@ -148,7 +148,7 @@ def print_progress(rows: list[dict[str, Any]]) -> None:
         console.print(f"  {c['name']}: {c['from']} → {c['to']}")
 
 
-def print_demo_summary(summary: DemoSummary, out: Console | None = None) -> None:
+def print_demo_summary(summary: DemoSummary, out: Console | None = None, command: str = "triops") -> None:
     """One screen for the end of ``triops demo``: pillar levels with their basis, then the first actions."""
     from rich.table import Table
 
@@ -164,7 +164,9 @@ def print_demo_summary(summary: DemoSummary, out: Console | None = None) -> None
         out.print(f"  day {a.phase_days - 29}-{a.phase_days}: {a.title} ({a.owner_role})")
         out.print(f"    done when: {a.done.description}")
         out.print(f"    check: {a.done.check}")
-    out.print("Full plan: triops assess maturity && triops roadmap")
+    out.print(
+        f"With the figures behind each level: {command} assess maturity; the full plan: {command} roadmap"
+    )
 
 
 __all__ = [

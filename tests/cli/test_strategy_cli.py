@@ -353,3 +353,24 @@ def test_the_simulation_tables_in_the_docs_carry_the_assumptions_line(doc: str) 
     text = " ".join((ROOT / doc).read_text().split())
     line = assumptions_line(False, len(load_parameters().assumed_effects()))
     assert " ".join(line.split()) in text
+
+
+def test_the_run_sheet_uses_only_commands_and_options_that_exist() -> None:
+    import re
+
+    from triops.cli.main import app as root
+
+    sheet = (
+        (ROOT / "docs/strategy.md").read_text().split("## A 45-minute run-sheet", 1)[1].split("\n## ", 1)[0]
+    )
+    commands = re.findall(r"`(?:TRIOPS_HOME=\S+ )?triops ([^`]+)`", sheet)
+    assert len(commands) >= 15
+    for command in commands:
+        words = command.split()
+        path = [w for w in words[:2] if not w.startswith("-")]
+        path = path[:1] if path[0] in ("simulate", "roadmap", "demo") else path
+        result = runner.invoke(root, [*path, "--help"], env={"COLUMNS": "300"})
+        assert result.exit_code == 0 and "Usage" in result.output, command
+        help_text = result.output
+        for option in (w.split("=")[0] for w in words if w.startswith("--")):
+            assert option in help_text, (command, option)

@@ -23,6 +23,15 @@ ROOT = Path(__file__).resolve().parents[2]
 WIDE = {"COLUMNS": "200"}
 
 
+@pytest.fixture
+def wide(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fresh, wide shared console: the CLI's console is made once per process, at the width of that moment."""
+    from triops.cli import context
+
+    monkeypatch.setenv("COLUMNS", "400")
+    monkeypatch.setattr(context, "_CONSOLE", None)
+
+
 def _triops(*args: str, cwd: Path, home: Path) -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).parent / "triops"
     env = {**os.environ, "TRIOPS_HOME": str(home), "COLUMNS": "200"}
@@ -32,7 +41,7 @@ def _triops(*args: str, cwd: Path, home: Path) -> subprocess.CompletedProcess[st
 # ---- simulate ---------------------------------------------------------------------------------------------
 
 
-def test_simulate_table_carries_header_assumptions_currency_and_net_value() -> None:
+def test_simulate_table_carries_header_assumptions_currency_and_net_value(wide: None) -> None:
     res = runner.invoke(
         app, ["simulate", "--compare", "siloed,integrated", "--runs", "200", "--seed", "5"], env=WIDE
     )
@@ -90,7 +99,7 @@ def test_simulate_levels_differ_in_what_can_be_changed() -> None:
     assert "custom practice mixes need level 'standard' or 'expert'" in str(res.exception)
 
 
-def test_simulate_sensitivity_ranks_assumed_effects() -> None:
+def test_simulate_sensitivity_ranks_assumed_effects(wide: None) -> None:
     res = runner.invoke(
         app,
         [
@@ -134,7 +143,7 @@ def test_simulate_bad_inputs_raise_clear_errors() -> None:
 # ---- assess scenarios ---------------------------------------------------------------------------------------
 
 
-def test_assess_scenarios_interactive_numbers_questions_and_names_the_best_choice() -> None:
+def test_assess_scenarios_interactive_numbers_questions_and_names_the_best_choice(wide: None) -> None:
     quiz = start_quiz(load_bank(), level="manager", seed=3, count=5)
     key = quiz.answer_key()
     answers = []
@@ -196,7 +205,7 @@ def test_assess_scenarios_answers_need_the_seed_and_valid_letters(tmp_path: Path
 # ---- assess maturity, progress, roadmap ----------------------------------------------------------------------
 
 
-def test_assess_maturity_prints_the_figures_and_marks_claims(tmp_path: Path) -> None:
+def test_assess_maturity_prints_the_figures_and_marks_claims(tmp_path: Path, wide: None) -> None:
     answers = tmp_path / "answers.yaml"
     answers.write_text("skills: 2\nteam_integration: 1\ndata_versioning: 3\n")
     evidence = tmp_path / "evidence.json"
@@ -255,7 +264,7 @@ def test_assess_maturity_on_the_store_verifies_the_audit_log_and_progress_shows_
     rows = json.loads(runner.invoke(app, ["assess", "progress", "--json"]).output)
     assert len(rows) == 2
     assert {"dimension": "skills", "name": "Skills and learning", "from": 0, "to": 2} in rows[1]["changes"]
-    shown = runner.invoke(app, ["assess", "progress"], env=WIDE)
+    shown = runner.invoke(app, ["assess", "progress"])
     assert "Skills and learning: 0 → 2" in shown.output
     plan = runner.invoke(app, ["roadmap"])
     assert plan.exit_code == 0 and "## Days 1–30" in plan.output
@@ -307,7 +316,7 @@ def test_wardley_check_reports_every_error_at_once(tmp_path: Path) -> None:
     assert any("line 3" in w for w in data["warnings"]) and any("Ghost" in w for w in data["warnings"])
 
 
-def test_wardley_render_warns_about_what_it_does_not_draw(tmp_path: Path) -> None:
+def test_wardley_render_warns_about_what_it_does_not_draw(tmp_path: Path, wide: None) -> None:
     owm = tmp_path / "m.owm"
     owm.write_text("component A [0.5, 0.5]\nA->Nowhere\n")
     res = runner.invoke(app, ["wardley", "render", str(owm)], env=WIDE)

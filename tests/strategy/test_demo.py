@@ -13,15 +13,20 @@ from triops.strategy.maturity import StoreEvidence
 
 DEMO_EVIDENCE = StoreEvidence(
     runs_tracked=12,
-    pipelines_run=3,
-    contracts_enforced=1,
+    runs_tracked_logged=12,
+    pipelines=1,
+    pipelines_always_gated=1,
+    pipeline_runs=3,
+    pipeline_runs_gated=3,
+    pipeline_runs_costed=3,
     dataset_versions=2,
-    lineage_edges=4,
     costs_metered=40,
-    budgets_defined=1,
-    approvals_used=1,
+    projects=1,
+    projects_with_budget=1,
+    approval_requests=1,
+    audit_events=10,
     audit_verified=True,
-    models_registered=2,
+    model_versions=2,
     model_cards=1,
 )
 
@@ -42,5 +47,5 @@ def test_demo_summary_prints_on_one_screen() -> None:
     )
     text = buf.getvalue()
     assert "First roadmap actions" in text
-    assert "evidence" in text
+    assert "evidence" in text and "done when:" in text and "check:" in text
     assert len(text.splitlines()) <= 30

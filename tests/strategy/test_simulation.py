@@ -8,8 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from triops.errors import ConfigError, InvalidInputError
+from triops.strategy.sensitivity import sensitivity
 from triops.strategy.simparams import effective_parameters, load_parameters, parse_parameters
-from triops.strategy.simulation import METRICS, sample_outcomes, simulate
+from triops.strategy.simulation import METRICS, controls, sample_outcomes, simulate
 
 PARAMS = load_parameters()
 PRACTICES = sorted(PARAMS.practices)
@@ -194,3 +195,112 @@ def test_parameter_file_missing_a_baseline_parameter_or_shock_is_refused() -> No
     }
     with pytest.raises(ConfigError, match="baseline lacks parameter"):
         parse_parameters(doc)
+
+
+# ---- what is assumed, what a learner may change, what the result says about itself ---------------------
+
+
+def test_header_names_level_seed_size_shocks_overrides_effects_and_currency() -> None:
+    result = simulate(["siloed"], runs=20, weeks=10, seed=4, level="expert", overrides={"cancel_rate": 0.02})
+    header = result.header()
+    for part in (
+        "level expert",
+        "seed 4",
+        "20 runs × 5 projects × 10 weeks",
+        "budget cut",
+        "cancel_rate=0.02",
+    ):
+        assert part in header
+    assert "practice effects: as assumed" in header and "thousands of EUR" in header
+    calm = simulate(["siloed"], runs=20, weeks=10, level="intro", neutral=True, currency="gbp")
+    assert "shocks: off" in calm.header() and "overrides: none" in calm.header()
+    assert "neutral (no effect)" in calm.header() and "thousands of GBP" in calm.header()
+
+
+def test_every_comparison_carries_its_assumptions_line() -> None:
+    result = simulate(["siloed", "integrated"], runs=20, weeks=10)
+    data = result.to_dict()
+    n = len(PARAMS.assumed_effects())
+    assert data["assumptions"] == result.assumptions_line()
+    assert (
+        f"the {n} practice and synergy effects" in data["assumptions"] and "--neutral" in data["assumptions"]
+    )
+    assert data["header"] == result.header() and data["currency"] == "EUR"
+    neutral = simulate(["siloed"], runs=20, weeks=10, neutral=True).assumptions_line()
+    assert neutral.startswith("Neutral run")
+
+
+def test_every_practice_and_synergy_effect_is_an_assumption() -> None:
+    effects = PARAMS.assumed_effects()
+    names = {q.name for p in PARAMS.practices.values() for q in (*p.effects.values(), *p.adds.values())}
+    names |= {q.name for s in PARAMS.synergies for q in s.effects.values()}
+    assert set(effects) == names
+
+
+@given(practice_sets)
+def test_neutral_leaves_the_baseline_untouched_by_any_practice(practices: set[str]) -> None:
+    neutral = PARAMS.neutral()
+    eff = effective_parameters(neutral, sorted(practices))
+    base = effective_parameters(neutral, [])
+    assert eff.values == base.values
+    assert eff.setup_cost == sum(PARAMS.practices[p].setup.value for p in practices)
+
+
+def test_without_the_assumed_effects_integrated_does_not_beat_siloed() -> None:
+    result = simulate(["siloed", "integrated"], runs=600, seed=1, neutral=True)
+    siloed, integrated = result.approach("siloed"), result.approach("integrated")
+    assert integrated.metrics["net_value"].mean < siloed.metrics["net_value"].mean
+    assert integrated.metrics["projects_in_production"].mean <= siloed.metrics["projects_in_production"].mean
+
+
+def test_net_value_and_roi_follow_from_cost_and_value() -> None:
+    eff = effective_parameters(PARAMS, ["cost_tagging"])
+    raw = sample_outcomes(eff, PARAMS, 40, 3, 30, 2, shocks_on=True)
+    assert np.allclose(raw["net_value"], raw["value_delivered"] - raw["total_cost"])
+    assert np.allclose(raw["roi"], raw["net_value"] / raw["total_cost"])
+
+
+def test_levels_differ_in_what_a_learner_can_change() -> None:
+    intro, standard, expert = (controls(level) for level in ("intro", "standard", "expert"))
+    assert [n for n, _ in intro.levers] == ["data_checks", "watch_models", "control_costs"]
+    assert intro.practices == () and intro.parameters == () and not intro.shocks
+    assert len(standard.practices) == 8 and standard.parameters == () and standard.shocks
+    assert set(expert.parameters) == set(PARAMS.all_params())
+    result = simulate(["siloed"], runs=20, weeks=10, level="intro", levers={"mine": ["data_checks"]})
+    assert result.approach("mine").practices == ("experiment_tracking", "data_contracts")
+    with pytest.raises(InvalidInputError, match="custom practice mixes") as err:
+        simulate({"x": ["cost_tagging"]}, runs=10, level="intro")
+    assert "data_checks" in (err.value.hint or "")
+    with pytest.raises(InvalidInputError, match="unknown lever 'magic'"):
+        simulate(["siloed"], runs=10, levers={"mine": ["magic"]})
+
+
+def test_sensitivity_ranks_the_assumed_effects_by_their_swing() -> None:
+    result = sensitivity(["siloed", "integrated"], runs=300, weeks=60, seed=3)
+    assert len(result.rows) == len(PARAMS.assumed_effects())
+    swings = [r.swing for r in result.rows]
+    assert swings == sorted(swings, reverse=True) and swings[0] > 0
+    assert "integrated minus siloed" in result.outcome
+    for row in result.rows:
+        param = PARAMS.all_params()[row.effect]
+        assert row.assumed == param.value and param.low <= row.stronger <= param.high
+    assert result.to_dict()["assumptions"] == result.assumptions
+
+
+def test_an_effect_outside_both_mixes_does_not_move_the_outcome() -> None:
+    result = sensitivity(
+        {"siloed": ["experiment_tracking"], "tagged": ["experiment_tracking", "cost_tagging"]},
+        runs=100,
+        weeks=40,
+    )
+    untouched = [r for r in result.rows if r.effect.startswith(("model_monitoring.", "unified_governance."))]
+    assert untouched and all(r.swing == 0 for r in untouched)
+    tagged = next(r for r in result.rows if r.effect == "cost_tagging.cloud_waste")
+    assert tagged.swing > 0
+    with pytest.raises(InvalidInputError, match="unknown outcome"):
+        sensitivity(["siloed"], metric="happiness", runs=10)
+
+
+def test_currency_must_be_an_iso_code() -> None:
+    with pytest.raises(InvalidInputError, match="ISO 4217"):
+        simulate(["siloed"], runs=10, currency="euros")

@@ -249,17 +249,18 @@ def chapter_governance(ws: Workspace, champion: Any) -> Any:
     return outcome
 
 
-def chapter_strategy(ws: Workspace, audit_ok: bool | None) -> None:
+def chapter_strategy(ws: Workspace, audit_ok: bool | None, command: str = "triops") -> None:
     from triops.cli.strategy import print_demo_summary
+    from triops.cli.strategy_assess import save_assessment
     from triops.strategy.demo import demo_summary
     from triops.workspace.evidence import collect_evidence
 
     console().rule(
         "[bold]6 · Where you stand[/]: maturity from this workspace's evidence, first roadmap actions"
     )
-    print_demo_summary(
-        demo_summary(collect_evidence(ws.store, audit_verified=audit_ok), clock=ws.clock), out=console()
-    )
+    summary = demo_summary(collect_evidence(ws.store, audit_verified=audit_ok), clock=ws.clock)
+    save_assessment(ws, summary.maturity)  # the baseline `assess progress` and `roadmap` start from
+    print_demo_summary(summary, out=console(), command=command)
 
 
 def _summary(command: str, result: DemoResult, elapsed: float) -> None:
@@ -330,5 +331,5 @@ def demo() -> None:
     with out.status("training two classifiers with 5-fold cross-validation…"):
         chapter_tracking(ws, frame, result)
     tracking_table(result)
-    chapter_strategy(ws, outcome.verify.ok)
+    chapter_strategy(ws, outcome.verify.ok, command)
     _summary(command, result, time.perf_counter() - started)

@@ -1,9 +1,9 @@
-"""Strategy commands: ``simulate``, ``assess scenarios|maturity``, ``roadmap``, ``wardley ...``.
+"""Strategy commands: ``simulate``, ``roadmap``, and the ``assess`` and ``wardley`` groups.
 
 :func:`register` adds them all to the root app; ``app`` holds the same commands for tests. Heavy imports
-(numpy, pydantic models, YAML data) happen inside the commands so ``triops --help`` stays fast. How the
-results look (the console, JSON output, the simulation and maturity tables, the demo summary) lives in
-``cli/strategy_render.py``.
+(numpy, pydantic models, YAML data) happen inside the commands so ``triops --help`` stays fast. The
+``assess`` group is in ``cli/strategy_assess.py``, ``wardley`` in ``cli/strategy_wardley.py``; how results
+look is in ``cli/strategy_render.py`` and ``cli/strategy_assess_render.py``.
 """
 
 from __future__ import annotations
@@ -14,37 +14,18 @@ from typing import Annotated, Any
 
 import typer
 
+from triops.cli.strategy_assess import assess_app, latest_assessment
+from triops.cli.strategy_assess_render import maturity_table, print_demo_summary
+from triops.cli.strategy_common import read_json, split, write_text
 from triops.cli.strategy_render import (
-    _comparison_table,
     _emit_json,
     console,
-    maturity_table,
-    print_demo_summary,
+    print_comparison,
+    print_controls,
+    print_sensitivity,
 )
+from triops.cli.strategy_wardley import wardley_app
 from triops.errors import InvalidInputError
-
-assess_app = typer.Typer(help="Assess judgement (scenarios) and maturity (questionnaire + store evidence).")
-wardley_app = typer.Typer(help="Wardley maps in the OWM text format: check, render to SVG, default map.")
-
-
-def _write(path: Path, text: str) -> None:
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InvalidInputError(f"cannot write {path}: {exc.strerror}") from exc
-
-
-def _read_json(path: Path, what: str) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InvalidInputError(f"cannot read {what} {path}: {exc.strerror}") from exc
-    except json.JSONDecodeError as exc:
-        raise InvalidInputError(f"{what} {path} is not JSON (line {exc.lineno}: {exc.msg})") from exc
-
-
-def _split(text: str | None) -> list[str]:
-    return [x.strip() for x in (text or "").split(",") if x.strip()]
 
 
 def _overrides(pairs: list[str]) -> dict[str, float]:
@@ -60,272 +41,186 @@ def _overrides(pairs: list[str]) -> dict[str, float]:
     return out
 
 
-def simulate(
-    compare: Annotated[
-        str | None, typer.Option("--compare", help="approaches, e.g. siloed,integrated")
-    ] = None,
-    practices: Annotated[str | None, typer.Option(help="a custom mix of practices, comma-separated")] = None,
-    runs: Annotated[int, typer.Option(help="Monte Carlo runs")] = 10_000,
-    projects: Annotated[int, typer.Option(help="projects in the portfolio")] = 5,
-    weeks: Annotated[int, typer.Option(help="horizon in weeks")] = 104,
-    seed: Annotated[int, typer.Option(help="random seed; same seed, same result")] = 0,
-    level: Annotated[str, typer.Option(help="intro | standard | expert")] = "standard",
-    set_: Annotated[
-        list[str] | None, typer.Option("--set", help="expert: NAME=VALUE parameter override")
-    ] = None,
-    sources: Annotated[bool, typer.Option("--sources", help="list every parameter with its source")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
-) -> None:
-    """Simulate an AI project portfolio under operating approaches and compare the outcomes."""
+def _print_sources(as_json: bool) -> None:
     from rich.table import Table
 
     from triops.strategy.simparams import load_parameters
-    from triops.strategy.simulation import simulate as run_simulation
 
     params = load_parameters()
-    if sources:
-        rows = sorted(params.all_params().values(), key=lambda p: p.name)
-        if as_json:
-            _emit_json(
-                [
-                    {"name": p.name, "value": p.value, "range": [p.low, p.high], "source": p.source}
-                    for p in rows
-                ]
-            )
-            return
-        table = Table(title="simulation parameters", show_lines=False)
-        for col in ("parameter", "default", "range", "source"):
-            table.add_column(col, overflow="fold")
-        for p in rows:
-            table.add_row(p.name, f"{p.value:g}", f"[{p.low:g}, {p.high:g}]", p.source)
-        console.print(table)
+    rows = sorted(params.all_params().values(), key=lambda p: p.name)
+    assumed = params.assumed_effects()
+    if as_json:
+        _emit_json(
+            [
+                {
+                    "name": p.name,
+                    "value": p.value,
+                    "range": [p.low, p.high],
+                    "source": p.source,
+                    "assumed_effect": p.name in assumed,
+                }
+                for p in rows
+            ]
+        )
         return
-    names = _split(compare)
-    custom = _split(practices)
-    if not names and not custom:
-        names = list(params.approaches)
-    approaches: Any
+    table = Table(title="simulation parameters", caption=f"* one of the {len(assumed)} assumed effects")
+    for col in ("parameter", "default", "range", "source"):
+        table.add_column(col, overflow="fold")
+    for p in rows:
+        mark = " *" if p.name in assumed else ""
+        table.add_row(p.name + mark, f"{p.value:g}", f"[{p.low:g}, {p.high:g}]", p.source)
+    console.print(table)
+
+
+def simulate(
+    compare: Annotated[
+        str | None, typer.Option("--compare", help="named approaches, e.g. siloed,integrated")
+    ] = None,
+    levers: Annotated[
+        str | None, typer.Option(help="add a 'your levers' mix: siloed plus these levers (every level)")
+    ] = None,
+    practices: Annotated[
+        str | None, typer.Option(help="add a 'custom' mix of practices (level standard or expert)")
+    ] = None,
+    runs: Annotated[
+        int | None, typer.Option(help="Monte Carlo runs (default 10,000; 2,000 with --sensitivity)")
+    ] = None,
+    projects: Annotated[int, typer.Option(help="projects in the portfolio")] = 5,
+    weeks: Annotated[int, typer.Option(help="horizon in weeks")] = 104,
+    seed: Annotated[int, typer.Option(help="random seed; same seed, same result")] = 0,
+    level: Annotated[
+        str, typer.Option(help="intro (3 levers) | standard (practices) | expert (all)")
+    ] = "standard",
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="expert: NAME=VALUE parameter override")
+    ] = None,
+    neutral: Annotated[
+        bool, typer.Option("--neutral", help="set every assumed practice effect to no effect")
+    ] = False,
+    currency: Annotated[str | None, typer.Option(help="label money in thousands of this ISO code")] = None,
+    sensitivity: Annotated[
+        bool, typer.Option("--sensitivity", help="rank the assumed effects by how much they move the outcome")
+    ] = False,
+    metric: Annotated[str, typer.Option(help="outcome the sensitivity ranks by")] = "net_value",
+    sources: Annotated[bool, typer.Option("--sources", help="list every parameter with its source")] = False,
+    show_controls: Annotated[
+        bool, typer.Option("--controls", help="show what a learner can change at --level")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Simulate an AI project portfolio under operating approaches and compare the outcomes."""
+    from triops.strategy.simparams import load_parameters
+    from triops.strategy.simulation import controls
+    from triops.strategy.simulation import simulate as run_simulation
+
+    if sources:
+        _print_sources(as_json)
+        return
+    params = load_parameters()
+    if show_controls:
+        c = controls(level, params)
+        _emit_json(c.to_dict()) if as_json else print_controls(c)
+        return
+    names, custom, chosen_levers = split(compare), split(practices), split(levers)
+    if not names:
+        # alone, a custom mix or levers are compared with the siloed baseline
+        names = ["siloed"] if custom or chosen_levers else list(params.approaches)
+    approaches: Any = names
     if custom:
         approaches = {n: params.resolve_approach(n) for n in names}
         approaches["custom"] = params.resolve_practices(custom)
-    else:
-        approaches = names
-    with console.status(f"simulating {runs:,} runs of {projects} projects over {weeks} weeks"):
+    lever_mixes = {"your levers": chosen_levers} if chosen_levers else None
+    overrides = _overrides(set_ or []) or None
+    if sensitivity:
+        _sensitivity(
+            approaches, runs or 2_000, projects, weeks, seed, level, overrides, currency, metric, as_json
+        )
+        return
+    size = runs or 10_000
+    with console.status(f"simulating {size:,} runs of {projects} projects over {weeks} weeks"):
         result = run_simulation(
             approaches,
+            runs=size,
+            projects=projects,
+            weeks=weeks,
+            seed=seed,
+            level=level,
+            overrides=overrides,
+            levers=lever_mixes,
+            neutral=neutral,
+            currency=currency,
+            params=params,
+        )
+    _emit_json(result.to_dict()) if as_json else print_comparison(result)
+
+
+def _sensitivity(
+    approaches: Any,
+    runs: int,
+    projects: int,
+    weeks: int,
+    seed: int,
+    level: str,
+    overrides: dict[str, float] | None,
+    currency: str | None,
+    metric: str,
+    as_json: bool,
+) -> None:
+    from rich.progress import Progress
+
+    from triops.cli.context import console as real_console
+    from triops.strategy.sensitivity import sensitivity as run_sensitivity
+
+    with Progress(console=real_console(), transient=True) as bar:
+        task = bar.add_task("varying each assumed effect", total=None)
+        result = run_sensitivity(
+            approaches,
+            metric=metric,
             runs=runs,
             projects=projects,
             weeks=weeks,
             seed=seed,
             level=level,
-            overrides=_overrides(set_ or []) or None,
-            params=params,
+            overrides=overrides,
+            currency=currency,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
-    if as_json:
-        _emit_json(result.to_dict())
-        return
-    console.print(_comparison_table(result))
-    for a in result.approaches:
-        console.print(f"[bold]{a.name}[/]: {', '.join(a.practices) or 'no shared practices'}")
-
-
-@assess_app.command("scenarios")
-def assess_scenarios(
-    answers: Annotated[Path | None, typer.Option(help="YAML/JSON file of scenario id: choice id")] = None,
-    bank: Annotated[
-        Path | None, typer.Option(help="a scenario bank YAML instead of the built-in one")
-    ] = None,
-    pillar: Annotated[
-        list[str] | None, typer.Option(help="only scenarios of this pillar (repeatable)")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
-) -> None:
-    """Answer public-sector scenarios and get feedback right after each answer."""
-    from rich.panel import Panel
-    from rich.prompt import Prompt
-    from rich.table import Table
-
-    from triops.strategy.scenarios import answer, grade, load_bank, read_answers
-
-    scenario_bank = load_bank(bank)
-    if answers is not None:
-        chosen = read_answers(answers)
-    else:
-        chosen = {}
-        for s in scenario_bank.for_pillars(pillar):
-            body = s.situation + "\n\n" + "\n".join(f"[bold]{c.id}[/]) {c.text}" for c in s.choices)
-            console.print(Panel(body, title=f"[{s.pillar}] {s.title}", title_align="left"))
-            pick = Prompt.ask("Your choice", choices=[c.id for c in s.choices], console=console)
-            fb = answer(s, pick)
-            colour = "green" if fb.score == fb.best_score else "yellow" if fb.score else "red"
-            console.print(f"[{colour}]{fb.score}/{fb.best_score}[/] {fb.explanation}\n")
-            chosen[s.id] = pick
-    result = grade(scenario_bank, chosen)
-    if as_json:
-        _emit_json(result.to_dict())
-        return
-    if answers is not None:
-        for fb in result.feedback:
-            console.print(
-                f"[bold]{fb.scenario_id}[/] {fb.choice_id}: {fb.score}/{fb.best_score} — {fb.explanation}"
-            )
-    table = Table(title="scenario results by pillar")
-    for col in ("pillar", "answered", "score", "read next"):
-        table.add_column(col)
-    for p in result.pillars:
-        table.add_row(
-            p.pillar,
-            str(p.answered),
-            f"{p.score}/{p.max_score} ({p.percent:.0f}%)",
-            "\n".join(p.read_next) or "-",
-        )
-    console.print(table)
-
-
-@assess_app.command("maturity")
-def assess_maturity(
-    answers: Annotated[Path | None, typer.Option(help="YAML/JSON file of dimension id: level (0-4)")] = None,
-    evidence: Annotated[Path | None, typer.Option(help="JSON file of store evidence counts")] = None,
-    interactive: Annotated[bool, typer.Option(help="ask the questions not answered by a file")] = True,
-    out: Annotated[
-        Path | None, typer.Option(help="also write the result JSON here (input of `triops roadmap`)")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
-    from_store: Annotated[
-        bool, typer.Option("--from-store/--no-store", help="read evidence from the workspace store")
-    ] = True,
-    save: Annotated[bool, typer.Option("--save/--no-save", help="keep the result in the store")] = True,
-) -> None:
-    """Assess maturity per dimension and pillar; each answer labelled evidence or self-reported."""
-    from rich.panel import Panel
-    from rich.prompt import Prompt
-
-    from triops.strategy.maturity import StoreEvidence, assess, load_model, read_answer_file
-
-    model = load_model()
-    if evidence is not None:
-        ev: StoreEvidence | None = StoreEvidence.from_dict(_read_json(evidence, "evidence file"))
-    elif from_store:
-        from triops.cli.context import open_workspace
-        from triops.workspace.evidence import collect_evidence
-
-        ev = collect_evidence(open_workspace().store)
-    else:
-        ev = None
-    given: dict[str, Any] = read_answer_file(answers) if answers else {}
-    if answers is None and interactive:
-        for d in model.dimensions:
-            if d.evidence_level(ev) is not None:
-                continue
-            console.print(
-                Panel("\n".join(d.levels), title=f"[{d.pillar}] {d.name}: {d.question}", title_align="left")
-            )
-            given[d.id] = int(Prompt.ask("Level", choices=["0", "1", "2", "3", "4"], console=console))
-    result = assess(given, ev, model=model)
-    if from_store and save:
-        _save_assessment(result)
-    if out is not None:
-        _write(out, json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
-    if as_json:
-        _emit_json(result.to_dict())
-        return
-    console.print(maturity_table(result))
-
-
-def _save_assessment(result: Any) -> None:
-    from triops.cli.context import open_workspace
-    from triops.domain.clock import utc_ms
-    from triops.store.repositories.assessments import save_assessment
-
-    ws = open_workspace()
-    payload = result.to_dict()
-    summary = {"overall": result.overall, "pillars": {p.pillar: p.level for p in result.pillars}}
-    now = utc_ms(ws.clock.now())
-    ws.store.write(lambda conn: save_assessment(conn, "maturity", summary, payload, now))
+    _emit_json(result.to_dict()) if as_json else print_sensitivity(result)
 
 
 def roadmap(
     from_: Annotated[
-        Path, typer.Option("--from", help="assessment result JSON from `triops assess maturity --out`")
-    ],
+        Path | None,
+        typer.Option(
+            "--from", help="assessment JSON from `triops assess maturity --out` (default: the latest stored)"
+        ),
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="markdown | json")] = "markdown",
     capacity: Annotated[int, typer.Option(help="effort points per 30-day phase")] = 8,
     out: Annotated[Path | None, typer.Option(help="write here instead of printing")] = None,
 ) -> None:
-    """Plan the next 30, 60 and 90 days from a maturity assessment."""
+    """Plan the next 30, 60 and 90 days from a maturity assessment (at most three actions a phase)."""
     from triops.strategy.maturity import MaturityResult
     from triops.strategy.roadmap import build_roadmap
 
     if fmt not in ("markdown", "json"):
         raise InvalidInputError(f"unknown format '{fmt}'", hint="formats: markdown, json")
-    plan = build_roadmap(MaturityResult.from_dict(_read_json(from_, "assessment file")), capacity=capacity)
+    result = (
+        MaturityResult.from_dict(read_json(from_, "assessment file"))
+        if from_ is not None
+        else latest_assessment()
+    )
+    plan = build_roadmap(result, capacity=capacity)
     text = (
         plan.to_markdown()
         if fmt == "markdown"
         else json.dumps(plan.to_dict(), indent=2, ensure_ascii=False) + "\n"
     )
     if out is not None:
-        _write(out, text)
+        write_text(out, text)
         console.print(f"wrote {len(plan.actions)} actions to {out}")
     else:
         typer.echo(text, nl=False)
-
-
-def _read_owm(path: Path) -> Any:
-    from triops.strategy.wardley import parse
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InvalidInputError(f"cannot read OWM file {path}: {exc.strerror}") from exc
-    try:
-        return parse(text)
-    except InvalidInputError as exc:
-        raise InvalidInputError(f"{path}: {exc.message}", hint=exc.hint) from exc
-
-
-@wardley_app.command("check")
-def wardley_check(path: Annotated[Path, typer.Argument(help="an .owm file")]) -> None:
-    """Parse an OWM file and report bad lines and dangling references."""
-    from triops.strategy.wardley import check_references
-
-    m = _read_owm(path)
-    for warning in check_references(m):
-        console.print(f"[yellow]warning:[/] {warning}")
-    console.print(f"ok: {len(m.anchors)} anchors, {len(m.components)} components, {len(m.links)} links")
-
-
-@wardley_app.command("render")
-def wardley_render(
-    path: Annotated[Path, typer.Argument(help="an .owm file")],
-    out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="SVG file (default: next to the input)")
-    ] = None,
-) -> None:
-    """Render an OWM file to SVG."""
-    from triops.strategy.wardley_svg import render_svg
-
-    target = out or path.with_suffix(".svg")
-    _write(target, render_svg(_read_owm(path)))
-    console.print(f"wrote {target}")
-
-
-@wardley_app.command("default")
-def wardley_default(
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="write the OWM text here")] = None,
-    svg: Annotated[Path | None, typer.Option(help="also render it to this SVG file")] = None,
-) -> None:
-    """The default AI-operations value chain map (citizen need → … → compute)."""
-    from triops.strategy.wardley import default_map, write
-    from triops.strategy.wardley_svg import render_svg
-
-    m = default_map()
-    if svg is not None:
-        _write(svg, render_svg(m))
-    if out is not None:
-        _write(out, write(m))
-    else:
-        typer.echo(write(m), nl=False)
 
 
 def register(root: typer.Typer) -> None:

@@ -1,7 +1,9 @@
-"""How the strategy commands (``cli/strategy.py``) show their results: the shared lazy console, JSON on
-stdout, and the rich tables for a simulation, a maturity assessment and the end of ``triops demo``.
+"""How the strategy commands show their results: the shared lazy console, JSON on stdout, and the rich
+tables of a simulation comparison and of a sensitivity (tornado) run.
 
-rich is imported inside the functions so importing this module for ``triops --help`` stays cheap.
+Every comparison shows its header (level, seed, size, shocks, overrides, effects, currency) above the table
+and its assumptions line below it, as the JSON does. rich is imported inside the functions so importing this
+module for ``triops --help`` stays cheap. The assessment views are in ``cli/strategy_assess_render.py``.
 """
 
 from __future__ import annotations
@@ -14,27 +16,13 @@ import typer
 from triops.cli.context import LazyConsole
 
 if TYPE_CHECKING:
-    from rich.console import Console
     from rich.table import Table
 
-    from triops.strategy.demo import DemoSummary
-    from triops.strategy.simulation import SimulationResult
+    from triops.strategy.sensitivity import SensitivityResult
+    from triops.strategy.simulation import LevelControls, SimulationResult
 
 
 console: Any = LazyConsole()
-
-_LABELS = {
-    "projects_in_production": "projects in production",
-    "time_to_production_weeks": "time to production (weeks)",
-    "total_cost": "total cost (k)",
-    "cost_overrun": "development cost overrun",
-    "value_delivered": "value delivered (k)",
-    "incidents": "incidents (all)",
-    "data_incidents": "data incidents",
-    "compliance_findings": "compliance findings",
-    "trust_incidents": "public-trust incidents",
-    "detection_delay_weeks": "weeks to notice degradation",
-}
 
 
 def _emit_json(data: Any) -> None:
@@ -47,70 +35,80 @@ def _fmt(x: float) -> str:
     return f"{x:.1f}" if abs(x) < 10 else f"{x:,.0f}"
 
 
-def _comparison_table(result: SimulationResult) -> Table:
+def _cell(key: str, value: float) -> str:
+    from triops.strategy.simresult import SHARES
+
+    if key in SHARES and value == value:
+        return f"{value * 100:+.0f}%"
+    return _fmt(value)
+
+
+def comparison_table(result: SimulationResult) -> Table:
+    """The side-by-side table; its caption is the assumptions line."""
     from rich.table import Table
 
-    table = Table(
-        title=f"{result.runs:,} runs x {result.projects} projects x {result.weeks} weeks (seed {result.seed})"
-    )
+    from triops.strategy.simresult import METRICS, metric_label
+
+    table = Table(title="AI project portfolio: outcomes by approach", caption=result.assumptions_line())
     table.add_column("outcome (median [90 % interval])")
     for a in result.approaches:
         table.add_column(a.name, justify="right")
-    for key, label in _LABELS.items():
+    for key in METRICS:
         cells = []
         for a in result.approaches:
             s = a.metrics[key]
-            pct = key == "cost_overrun"
-            med, low, high = (
-                f"{v * 100:+.0f}%" if pct and v == v else _fmt(v) for v in (s.median, s.low, s.high)
-            )
-            cells.append(f"{med} [{low} to {high}]")
-        table.add_row(label, *cells)
+            cells.append(f"{_cell(key, s.median)} [{_cell(key, s.low)} to {_cell(key, s.high)}]")
+        table.add_row(metric_label(key, result.currency), *cells)
     return table
 
 
-def maturity_table(result: Any) -> Table:
-    """A rich table of a :class:`MaturityResult` (pillar levels, then dimensions)."""
+def print_comparison(result: SimulationResult) -> None:
+    console.print(f"[bold]{result.header()}[/]")
+    console.print(comparison_table(result))
+    for a in result.approaches:
+        console.print(f"[bold]{a.name}[/]: {', '.join(a.practices) or 'no shared practices'}")
+
+
+def print_sensitivity(result: SensitivityResult) -> None:
+    """Tornado data as a table: each assumed effect, neutral and doubled, widest swing first."""
     from rich.table import Table
 
-    table = Table(title=f"maturity (overall level {result.overall})")
-    for col in ("pillar", "dimension", "level", "source", "criterion met"):
-        table.add_column(col, overflow="fold")
-    for p in result.pillars:
+    console.print(f"[bold]{result.header}[/]")
+    widest = max((r.swing for r in result.rows), default=0.0) or 1.0
+    table = Table(
+        title=f"Which assumptions move the outcome most ({result.outcome}; as assumed: {_fmt(result.base)})",
+        caption=result.assumptions,
+    )
+    table.add_column("assumed effect (--set name)", overflow="fold")
+    for col in ("value", "if no effect", "if twice as strong", "swing"):
+        table.add_column(col, justify="right")
+    table.add_column("", no_wrap=True)
+    for r in result.rows:
+        bar = "█" * max(round(10 * r.swing / widest), 1 if r.swing > 0 else 0)
         table.add_row(
-            f"[bold]{p.pillar}[/]", "[bold]pillar (weakest required)[/]", f"[bold]{p.level}[/]", "", ""
+            r.effect, f"{r.assumed:g}", _fmt(r.outcome_neutral), _fmt(r.outcome_stronger), _fmt(r.swing), bar
         )
-        for d in result.dimensions:
-            if d.pillar == p.pillar:
-                name = d.name + ("" if d.required else " (optional)")
-                table.add_row("", name, str(d.level), d.source, d.criterion)
-    return table
+    console.print(table)
 
 
-def print_demo_summary(summary: DemoSummary, out: Console | None = None) -> None:
-    """One screen for the end of ``triops demo``: pillar levels with their basis, then the first actions."""
-    from rich.table import Table
-
-    out = out or console
-    table = Table(title=f"maturity from the demo's own records (overall level {summary.maturity.overall})")
-    for col in ("pillar", "level", "weakest required", "basis"):
-        table.add_column(col)
-    for p in summary.maturity.pillars:
-        dims = [d for d in summary.maturity.dimensions if d.pillar == p.pillar]
-        basis = ", ".join(
-            f"{sum(d.source == s for d in dims)} {s}"
-            for s in ("evidence", "self-reported", "unanswered")
-            if any(d.source == s for d in dims)
-        )
-        table.add_row(p.pillar, str(p.level), ", ".join(p.weakest), basis)
-    out.print(table)
-    out.print("[bold]First roadmap actions[/]")
-    for a in summary.first_actions:
-        out.print(
-            f"  day {a.phase_days - 29}-{a.phase_days}: {a.title} ({a.owner_role}); "
-            f"done when {a.done.description}"
-        )
-    out.print("Full plan: triops assess maturity --out m.json && triops roadmap --from m.json")
+def print_controls(c: LevelControls) -> None:
+    console.print(f"[bold]At level {c.level} a learner can change:[/]")
+    console.print("  approaches to compare: " + ", ".join(c.approaches) + "  (--compare)")
+    console.print("  levers (on top of siloed; --levers):")
+    for name, label in c.levers:
+        console.print(f"    {name}: {label}")
+    if c.practices:
+        console.print("  any mix of practices (--practices):")
+        for name, label in c.practices:
+            console.print(f"    {name}: {label}")
+    else:
+        console.print("  practices: not at this level (level standard lets you mix any practices)")
+    console.print(
+        f"  every parameter (--set NAME=VALUE): {len(c.parameters)} parameters (see --sources)"
+        if c.parameters
+        else "  parameters: not at this level (level expert lets you --set any parameter)"
+    )
+    console.print(f"  random shocks: {'on' if c.shocks else 'off'}; --neutral works at every level")
 
 
-__all__ = ["console", "maturity_table", "print_demo_summary"]
+__all__ = ["comparison_table", "console", "print_comparison", "print_controls", "print_sensitivity"]

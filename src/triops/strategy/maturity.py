@@ -1,187 +1,48 @@
-"""Maturity assessment: dimensions with levels 0-4, answers merged with store evidence, pillar levels.
+"""Maturity assessment: each dimension's level from store evidence, self-reports kept beside it, pillar levels.
 
-The model (``data/maturity.yaml``) lists, for DataOps, MLOps, FinOps, governance and culture, dimensions
-with an observable criterion per level and the published models each draws on. :func:`assess` merges a
-questionnaire's answers with :class:`StoreEvidence` (counts the triops store can show) and labels every
-dimension "evidence", "self-reported" or "unanswered". A pillar's level is its weakest *required*
-dimension, never an average: one missing foundation holds the pillar back however good the rest is.
-Results are plain dataclasses with ``to_dict``/``from_dict`` so they can be stored as JSON.
+The model (:mod:`triops.strategy.maturity_model`, ``data/maturity.yaml``) gives every dimension levels 0-4
+and, per level, the store figures that show it or the reason the store cannot. :func:`assess` works out
+each dimension's level from :class:`StoreEvidence` wherever the store can show it; a questionnaire answer
+claiming more is kept and marked (``claim_above_evidence``), never merged into the level. Where the store
+cannot show a dimension at all (e.g. how teams are organised), the answer is the level, labelled
+``self-reported``. Every dimension carries the figures behind it and what the next level still needs.
+A pillar's level is its weakest *required* dimension, never an average; the level the claims would give
+is reported separately. Results are plain dataclasses with ``to_dict``/``from_dict`` (stored as JSON).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
-from datetime import datetime
-from importlib import resources
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from triops.domain.clock import Clock, SystemClock
 from triops.errors import InvalidInputError
 from triops.strategy.answers import read_answer_mapping
+from triops.strategy.maturity_model import (
+    MATURITY_PILLARS,
+    MAX_LEVEL,
+    Dimension,
+    MaturityModel,
+    StoreEvidence,
+    load_model,
+)
 
-MATURITY_PILLARS = ("dataops", "mlops", "finops", "governance", "culture")
-MAX_LEVEL = 4
+__all__ = [
+    "MATURITY_PILLARS",
+    "MAX_LEVEL",
+    "DimensionResult",
+    "MaturityResult",
+    "PillarLevel",
+    "StoreEvidence",
+    "assess",
+    "changes",
+    "load_model",
+    "progress",
+]
 Source = Literal["evidence", "self-reported", "unanswered"]
-
-
-@dataclass(frozen=True)
-class StoreEvidence:
-    """What the store can show; counts are 0 and ``audit_verified`` is None when nothing is known."""
-
-    runs_tracked: int = 0
-    pipelines_run: int = 0
-    contracts_enforced: int = 0
-    dataset_versions: int = 0
-    lineage_edges: int = 0
-    costs_metered: int = 0
-    budgets_defined: int = 0
-    approvals_used: int = 0
-    policies_defined: int = 0
-    audit_verified: bool | None = None
-    models_registered: int = 0
-    model_cards: int = 0
-    monitoring_configured: int = 0
-    fairness_checks: int = 0
-
-    def value(self, name: str) -> int | None:
-        """The figure behind ``name`` as a count, or None when the store has no evidence for it."""
-        raw = getattr(self, name)
-        if raw is None:
-            return None
-        if isinstance(raw, bool):
-            return int(raw)
-        return int(raw) if raw > 0 else None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> StoreEvidence:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise InvalidInputError(
-                f"unknown evidence field(s): {', '.join(unknown)}",
-                hint="known fields: " + ", ".join(sorted(known)),
-            )
-        out: dict[str, Any] = {}
-        for name, raw in data.items():
-            if name == "audit_verified":
-                if raw is not None and not isinstance(raw, bool):
-                    raise InvalidInputError(
-                        f"evidence field 'audit_verified' = {raw!r}; expected true, false or null"
-                    )
-                out[name] = raw
-            elif isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
-                raise InvalidInputError(f"evidence field '{name}' = {raw!r}; expected a whole number ≥ 0")
-            else:
-                out[name] = raw
-        return cls(**out)
-
-
-_EVIDENCE_FIELDS = tuple(f.name for f in fields(StoreEvidence))
-
-
-class EvidenceRule(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    field: str
-    at_least: int = Field(ge=1)
-    level: int = Field(ge=1, le=MAX_LEVEL)
-
-    @model_validator(mode="after")
-    def _known(self) -> EvidenceRule:
-        if self.field not in _EVIDENCE_FIELDS:
-            raise ValueError(f"unknown evidence field '{self.field}'")
-        return self
-
-
-class Requirement(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    at: int = Field(ge=1, le=MAX_LEVEL)
-    dimension: str
-    level: int = Field(ge=1, le=MAX_LEVEL)
-
-
-class Dimension(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    id: str
-    pillar: Literal["dataops", "mlops", "finops", "governance", "culture"]
-    name: str
-    required: bool
-    draws_on: tuple[str, ...] = Field(min_length=1)
-    question: str
-    levels: tuple[str, ...] = Field(min_length=MAX_LEVEL + 1, max_length=MAX_LEVEL + 1)
-    evidence: tuple[EvidenceRule, ...] = ()
-    owner_role: str
-    kpi: str
-    effort: tuple[int, ...] = Field(min_length=MAX_LEVEL, max_length=MAX_LEVEL)
-    requires: tuple[Requirement, ...] = ()
-
-    def criterion(self, level: int) -> str:
-        """The observable criterion of ``level`` without its ``"N: "`` prefix."""
-        return self.levels[level].split(":", 1)[-1].strip()
-
-    def evidence_level(self, evidence: StoreEvidence | None) -> int | None:
-        if evidence is None or not self.evidence:
-            return None
-        seen = [evidence.value(rule.field) for rule in self.evidence]
-        if all(v is None for v in seen):
-            return None
-        return max(
-            (r.level for r, v in zip(self.evidence, seen, strict=True) if v is not None and v >= r.at_least),
-            default=0,
-        )
-
-
-class MaturityModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    models: dict[str, str]
-    dimensions: tuple[Dimension, ...]
-
-    @model_validator(mode="after")
-    def _consistent(self) -> MaturityModel:
-        ids = [d.id for d in self.dimensions]
-        if len(set(ids)) != len(ids):
-            raise ValueError("duplicate dimension ids")
-        for d in self.dimensions:
-            for m in d.draws_on:
-                if m not in self.models:
-                    raise ValueError(f"dimension '{d.id}' draws on unknown model '{m}'")
-            for r in d.requires:
-                if r.dimension not in ids:
-                    raise ValueError(f"dimension '{d.id}' requires unknown dimension '{r.dimension}'")
-        for p in MATURITY_PILLARS:
-            if not any(d.pillar == p and d.required for d in self.dimensions):
-                raise ValueError(f"pillar '{p}' has no required dimension")
-        return self
-
-    def get(self, dimension_id: str) -> Dimension:
-        for d in self.dimensions:
-            if d.id == dimension_id:
-                return d
-        raise InvalidInputError(
-            f"unknown question id '{dimension_id}'",
-            hint="known ids: " + ", ".join(d.id for d in self.dimensions),
-        )
-
-
-def parse_model(doc: Any, where: str = "maturity model") -> MaturityModel:
-    try:
-        return MaturityModel.model_validate(doc)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(x) for x in first["loc"])
-        raise InvalidInputError(f"{where}: field '{loc}': {first['msg']}") from exc
-
-
-def load_model() -> MaturityModel:
-    text = resources.files("triops.strategy").joinpath("data/maturity.yaml").read_text(encoding="utf-8")
-    return parse_model(yaml.safe_load(text), "data/maturity.yaml")
+KIND = "triops.maturity/v2"
 
 
 @dataclass(frozen=True)
@@ -195,6 +56,15 @@ class DimensionResult:
     self_reported: int | None
     evidence_level: int | None
     criterion: str
+    ceiling: int = 0
+    claim_above_evidence: bool = False
+    figures: tuple[str, ...] = ()
+    next_step: str | None = None
+
+    @property
+    def claimed(self) -> int:
+        """The level the answer claims, or the level itself when there is no higher claim."""
+        return max(self.level, self.self_reported or 0)
 
 
 @dataclass(frozen=True)
@@ -202,6 +72,8 @@ class PillarLevel:
     pillar: str
     level: int
     weakest: tuple[str, ...]
+    claimed: int | None = None
+    basis: str = ""
 
 
 @dataclass(frozen=True)
@@ -209,6 +81,7 @@ class MaturityResult:
     assessed_at_ms: int
     dimensions: tuple[DimensionResult, ...]
     pillars: tuple[PillarLevel, ...]
+    evidence: StoreEvidence | None = field(default=None)
 
     @property
     def overall(self) -> int:
@@ -225,25 +98,38 @@ class MaturityResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "kind": "triops.maturity/v1",
+            "kind": KIND,
             "assessed_at_ms": self.assessed_at_ms,
             "overall": self.overall,
-            "dimensions": [asdict(d) for d in self.dimensions],
+            "dimensions": [
+                {**asdict(d), "figures": list(d.figures), "claimed": d.claimed} for d in self.dimensions
+            ],
             "pillars": [{**asdict(p), "weakest": list(p.weakest)} for p in self.pillars],
+            "evidence": self.evidence.to_dict() if self.evidence is not None else None,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MaturityResult:
+        """Read a stored result; results of the earlier ``triops.maturity/v1`` format read too."""
         try:
-            dims = tuple(DimensionResult(**d) for d in data["dimensions"])
+            dims = []
+            for d in data["dimensions"]:
+                known = {k: v for k, v in d.items() if k in DimensionResult.__dataclass_fields__}
+                known["figures"] = tuple(known.get("figures", ()))
+                dims.append(DimensionResult(**known))
             pillars = tuple(
-                PillarLevel(p["pillar"], int(p["level"]), tuple(p["weakest"])) for p in data["pillars"]
+                PillarLevel(
+                    p["pillar"], int(p["level"]), tuple(p["weakest"]), p.get("claimed"), p.get("basis", "")
+                )
+                for p in data["pillars"]
             )
-            return cls(int(data["assessed_at_ms"]), dims, pillars)
-        except (KeyError, TypeError, ValueError) as exc:
+            raw = data.get("evidence")
+            evidence = StoreEvidence.from_dict(raw) if isinstance(raw, Mapping) else None
+            return cls(int(data["assessed_at_ms"]), tuple(dims), pillars, evidence)
+        except (KeyError, TypeError, ValueError, InvalidInputError) as exc:
             raise InvalidInputError(
                 f"not a maturity assessment result ({exc})",
-                hint="create one with `triops assess maturity --json`",
+                hint="create one with `triops assess maturity --out FILE`",
             ) from exc
 
 
@@ -255,7 +141,7 @@ def check_answers(model: MaturityModel, answers: Mapping[str, Any]) -> dict[str,
         if (
             isinstance(raw, bool)
             or not isinstance(raw, int | str)
-            or str(raw).strip() not in {"0", "1", "2", "3", "4"}
+            or str(raw).strip() not in {str(n) for n in range(MAX_LEVEL + 1)}
         ):
             raise InvalidInputError(
                 f"answer to '{dim.id}' is {raw!r}, not a valid choice",
@@ -265,32 +151,83 @@ def check_answers(model: MaturityModel, answers: Mapping[str, Any]) -> dict[str,
     return out
 
 
+def _next_step(dim: Dimension, level: int, evidence: StoreEvidence | None) -> str | None:
+    target = level + 1
+    if target > MAX_LEVEL:
+        return None
+    reason = dim.cannot_show(target)
+    if reason is not None:
+        return f"level {target} cannot be shown from the store: {reason}"
+    if evidence is None:
+        return f"level {target}: {dim.criterion(target)}"
+    missing = [r.missing(evidence) for r in dim.rules_for(target) if not r.holds(evidence)]
+    return f"level {target} needs " + " and ".join(missing)
+
+
 def merge(dim: Dimension, answer: int | None, evidence: StoreEvidence | None) -> DimensionResult:
-    """One dimension's level: evidence wins unless the self-report claims more than it shows."""
-    ev = dim.evidence_level(evidence)
-    source: Source
-    if ev is None and answer is None:
-        level, source = 0, "unanswered"
-    elif ev is None:
-        level, source = answer or 0, "self-reported"
-    elif answer is None or answer <= ev:
-        level, source = ev, "evidence"
-    else:
-        level, source = answer, "self-reported"
+    """One dimension's level: the evidence wherever the store can show it, else the answer."""
+    if evidence is None or dim.ceiling == 0:
+        level = answer or 0
+        source: Source = "unanswered" if answer is None else "self-reported"
+        return DimensionResult(
+            dim.id,
+            dim.pillar,
+            dim.name,
+            dim.required,
+            level,
+            source,
+            answer,
+            None,
+            dim.criterion(level),
+            dim.ceiling,
+            figures=(f"the store cannot show this: {dim.cannot_show(1)}",) if evidence is not None else (),
+            next_step=_next_step(dim, level, None),
+        )
+    shown = dim.evidence_level(evidence)
     return DimensionResult(
-        dim.id, dim.pillar, dim.name, dim.required, level, source, answer, ev, dim.criterion(level)
+        dim.id,
+        dim.pillar,
+        dim.name,
+        dim.required,
+        shown,
+        "evidence",
+        answer,
+        shown,
+        dim.criterion(shown),
+        dim.ceiling,
+        claim_above_evidence=answer is not None and answer > shown,
+        figures=dim.figures(evidence),
+        next_step=_next_step(dim, shown, evidence),
     )
 
 
 def pillar_levels(dimensions: tuple[DimensionResult, ...]) -> tuple[PillarLevel, ...]:
-    """A pillar's level is the minimum over its required dimensions."""
+    """A pillar's level is the minimum over its required dimensions; claims are reported beside it."""
     out = []
     for pillar in MATURITY_PILLARS:
         req = [d for d in dimensions if d.pillar == pillar and d.required]
         if not req:
             continue
         level = min(d.level for d in req)
-        out.append(PillarLevel(pillar, level, tuple(d.dimension for d in req if d.level == level)))
+        claimed = min(d.claimed for d in req)
+        mine = [d for d in dimensions if d.pillar == pillar]
+        basis = ", ".join(
+            f"{sum(d.source == s for d in mine)} {s}"
+            for s in ("evidence", "self-reported", "unanswered")
+            if any(d.source == s for d in mine)
+        )
+        claims = sum(d.claim_above_evidence for d in mine)
+        if claims:
+            basis += f"; {claims} claim{'s' if claims > 1 else ''} above the evidence"
+        out.append(
+            PillarLevel(
+                pillar,
+                level,
+                tuple(d.dimension for d in req if d.level == level),
+                claimed if claimed != level else None,
+                basis,
+            )
+        )
     return tuple(out)
 
 
@@ -301,26 +238,38 @@ def assess(
     model: MaturityModel | None = None,
     clock: Clock | None = None,
 ) -> MaturityResult:
-    """Merge questionnaire answers with store evidence into a :class:`MaturityResult`."""
+    """Assess every dimension from store evidence and questionnaire answers into a :class:`MaturityResult`."""
     model = model or load_model()
     checked = check_answers(model, answers or {})
     dims = tuple(merge(d, checked.get(d.id), evidence) for d in model.dimensions)
-    now: datetime = (clock or SystemClock()).now()
-    return MaturityResult(int(now.timestamp() * 1000), dims, pillar_levels(dims))
+    now = (clock or SystemClock()).now()
+    return MaturityResult(int(now.timestamp() * 1000), dims, pillar_levels(dims), evidence)
 
 
 def progress(results: Sequence[MaturityResult]) -> list[dict[str, Any]]:
-    """Pillar levels over time, oldest first: one row per stored assessment, for a table or a chart."""
-    rows = []
-    for r in sorted(results, key=lambda r: r.assessed_at_ms):
+    """Pillar levels over time, oldest first: one row per stored assessment, with what changed since the last."""
+    rows: list[dict[str, Any]] = []
+    ordered = sorted(results, key=lambda r: r.assessed_at_ms)
+    for before, r in zip([None, *ordered[:-1]], ordered, strict=True):
         rows.append(
             {
                 "assessed_at_ms": r.assessed_at_ms,
                 "overall": r.overall,
                 **{p.pillar: p.level for p in r.pillars},
+                "changes": changes(before, r) if before is not None else [],
             }
         )
     return rows
+
+
+def changes(before: MaturityResult, after: MaturityResult) -> list[dict[str, Any]]:
+    """Dimensions whose level moved between two assessments."""
+    old = before.levels()
+    return [
+        {"dimension": d.dimension, "name": d.name, "from": old[d.dimension], "to": d.level}
+        for d in after.dimensions
+        if d.dimension in old and old[d.dimension] != d.level
+    ]
 
 
 def read_answer_file(path: Path) -> dict[str, Any]:

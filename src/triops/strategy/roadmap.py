@@ -1,40 +1,57 @@
-"""A 30-60-90-day roadmap from a maturity assessment.
+"""A 30-60-90-day roadmap from a maturity assessment, in the reader's language.
 
-Each action raises one dimension by one level. Actions are picked greedily: first those that raise a
-pillar's level (its weakest required dimensions), then the lowest levels, then by impact over effort.
-Prerequisites named in the maturity model are scheduled before the actions that need them, and actions
-fill three 30-day phases of limited effort in order, so no action lands before what it depends on. Each
-action has an owner role, a KPI and a done-criterion that triops can check later: a count in the store
-(:class:`StoreEvidence`) or, where the store cannot see it, the dimension's level in a later assessment.
+Each action raises one dimension by one level. Candidates are the next level of every dimension whose
+prerequisites (named in the maturity model) are met or planned; the one picked next raises a pillar's
+floor (its weakest required dimension) if any does, then has the best impact for its effort, both taken
+from the model for that very step. An action lands in the first 30-day phase after everything it depends
+on (the dimension's previous level, its prerequisites) with room left: at most three actions and
+``capacity`` effort points a phase, and never two levels of one dimension in one phase. What does not fit
+is listed as "after 90 days". Every action says what the organisation will observe when it is done and,
+beside it, how to check: the store figures ``triops assess maturity`` prints, or — where the store cannot
+see it — the next self-assessment.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from triops.errors import InvalidInputError
-from triops.strategy.maturity import MAX_LEVEL, MaturityModel, MaturityResult, StoreEvidence, load_model
+from triops.strategy.maturity import MaturityResult
+from triops.strategy.maturity_model import MAX_LEVEL, Dimension, MaturityModel, StoreEvidence, load_model
 
 PHASES = (30, 60, 90)
+MAX_PER_PHASE = 3
+LATER = 5
+PILLAR_NAMES = {
+    "dataops": "DataOps",
+    "mlops": "MLOps",
+    "finops": "FinOps",
+    "governance": "governance",
+    "culture": "culture",
+}
 
 
 @dataclass(frozen=True)
 class DoneCriterion:
     kind: Literal["evidence", "assessment"]
     description: str
+    check: str
     dimension: str
     level: int
-    field: str | None = None
-    at_least: int | None = None
 
-    def is_met(self, evidence: StoreEvidence | None = None, result: MaturityResult | None = None) -> bool:
-        """Check the criterion against store evidence (kind evidence) or a later assessment."""
-        if self.kind == "evidence" and self.field is not None:
-            value = evidence.value(self.field) if evidence else None
-            return value is not None and value >= (self.at_least or 1)
-        return result is not None and result.dimension(self.dimension).level >= self.level
+    def is_met(
+        self,
+        evidence: StoreEvidence | None = None,
+        result: MaturityResult | None = None,
+        model: MaturityModel | None = None,
+    ) -> bool:
+        """Met when the store shows the level (kind evidence) or a later assessment reaches it."""
+        if self.kind == "evidence" and evidence is not None:
+            return (model or load_model()).get(self.dimension).evidence_level(evidence) >= self.level
+        return result is not None and result.dimension(self.dimension).claimed >= self.level
 
 
 @dataclass(frozen=True)
@@ -59,70 +76,102 @@ class Action:
 class Roadmap:
     assessed_at_ms: int
     actions: tuple[Action, ...]
+    later: tuple[Action, ...] = ()
+    capacity: int = 8
 
     def phase(self, days: int) -> tuple[Action, ...]:
         return tuple(a for a in self.actions if a.phase_days == days)
 
     def to_dict(self) -> dict[str, Any]:
+        def one(a: Action) -> dict[str, Any]:
+            return {**asdict(a), "depends_on": list(a.depends_on)}
+
         return {
-            "kind": "triops.roadmap/v1",
+            "kind": "triops.roadmap/v2",
             "assessed_at_ms": self.assessed_at_ms,
-            "actions": [{**asdict(a), "depends_on": list(a.depends_on)} for a in self.actions],
+            "capacity": self.capacity,
+            "actions": [one(a) for a in self.actions],
+            "later": [one(a) for a in self.later],
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Roadmap:
+        def one(a: Mapping[str, Any]) -> Action:
+            return Action(**{**a, "done": DoneCriterion(**a["done"]), "depends_on": tuple(a["depends_on"])})
+
         try:
-            actions = tuple(
-                Action(**{**a, "done": DoneCriterion(**a["done"]), "depends_on": tuple(a["depends_on"])})
-                for a in data["actions"]
+            return cls(
+                int(data["assessed_at_ms"]),
+                tuple(one(a) for a in data["actions"]),
+                tuple(one(a) for a in data.get("later", ())),
+                int(data.get("capacity", 8)),
             )
-            return cls(int(data["assessed_at_ms"]), actions)
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidInputError(f"not a roadmap ({exc})") from exc
 
     def to_markdown(self) -> str:
-        lines = ["# 30-60-90-day roadmap", ""]
+        """A printable plan: phases with numbered actions, then who does what and what comes after."""
+        when = datetime.fromtimestamp(self.assessed_at_ms / 1000, UTC).strftime("%Y-%m-%d")
+        lines = [
+            "# 30-60-90-day roadmap",
+            "",
+            f"From the maturity assessment of {when}. At most {MAX_PER_PHASE} actions and {self.capacity} "
+            "effort points per 30 days; effort and impact are on a scale of 1 (least) to 5 (most).",
+            "",
+        ]
         if not self.actions:
             lines.append("Every dimension is at the top level; nothing to plan.")
+        titles = {a.id: a.title for a in (*self.actions, *self.later)}
+        number = 0
         for days in PHASES:
             acts = self.phase(days)
             if not acts:
                 continue
-            lines += [f"## Days {days - 29}-{days}", ""]
+            lines += [f"## Days {days - 29}–{days}", ""]
             for a in acts:
-                lines.append(f"### {a.title}")
-                lines.append("")
-                lines.append(f"- **Why:** {a.reason}")
+                number += 1
+                lines += [f"### {number}. {a.title}", ""]
+                lines.append(f"- [ ] **Done when:** {a.done.description}")
+                lines.append(f"- **Check:** {a.done.check}")
                 lines.append(f"- **Owner:** {a.owner_role}")
-                lines.append(f"- **KPI:** {a.kpi}")
-                lines.append(f"- **Done when:** {a.done.description}")
+                lines.append(f"- **Why now:** {a.reason}")
                 lines.append(f"- **Effort / impact:** {a.effort} / {a.impact}")
+                lines.append(f"- **KPI to watch:** {a.kpi}")
                 if a.depends_on:
-                    lines.append(f"- **After:** {', '.join(a.depends_on)}")
+                    lines.append(f"- **After:** {'; '.join(titles.get(d, d) for d in a.depends_on)}")
                 lines.append("")
+        if self.actions:
+            lines += ["## Who does what", "", "| owner | actions |", "|---|---|"]
+            owners: dict[str, list[str]] = {}
+            for i, a in enumerate(self.actions, start=1):
+                owners.setdefault(a.owner_role, []).append(f"{i}. {a.title}")
+            lines += [f"| {owner} | {'<br>'.join(items)} |" for owner, items in owners.items()]
+            lines.append("")
+        if self.later:
+            lines += ["## After 90 days", ""]
+            lines += [f"- {a.title} ({a.owner_role})" for a in self.later]
+            lines.append("")
         return "\n".join(lines).rstrip() + "\n"
 
 
-def _done(model: MaturityModel, dim_id: str, level: int) -> DoneCriterion:
-    dim = model.get(dim_id)
-    rules = [r for r in dim.evidence if r.level == level]
-    if rules:
-        r = rules[0]
-        return DoneCriterion(
-            "evidence",
-            f"the triops store shows {r.field} ≥ {r.at_least} ({dim.criterion(level)})",
-            dim_id,
-            level,
-            r.field,
-            r.at_least,
-        )
-    return DoneCriterion(
-        "assessment",
-        f"`triops assess maturity` rates {dim_id} at level ≥ {level}: {dim.criterion(level)}",
-        dim_id,
-        level,
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+def done_criterion(dim: Dimension, level: int) -> DoneCriterion:
+    """What the organisation will observe at ``level``, and how to check it beside."""
+    observed = _sentence(dim.criterion(level))
+    reason = dim.cannot_show(level)
+    if reason is None:
+        shown = "; ".join(r.needs() for r in dim.rules_for(level))
+        check = f"`triops assess maturity` shows, under {dim.name}: {shown}"
+        return DoneCriterion("evidence", observed, check, dim.id, level)
+    check = (
+        "ask the owner, and record it in the next self-assessment (`triops assess maturity --answers FILE`); "
+        f"the store cannot show it: {reason}"
     )
+    return DoneCriterion("assessment", observed, check, dim.id, level)
 
 
 def build_roadmap(
@@ -138,72 +187,85 @@ def build_roadmap(
     state = {d.id: 0 for d in model.dimensions}
     for d in result.dimensions:
         if d.dimension in state:
-            state[d.dimension] = d.level
+            # a claim beyond what the store can show cannot be contradicted by it: plan from the claim
+            beyond = d.claim_above_evidence and d.level >= d.ceiling
+            state[d.dimension] = d.claimed if beyond else d.level
+    planned: dict[tuple[str, int], Action] = {}
     actions: list[Action] = []
-    ids: dict[tuple[str, int], str] = {}
-    phase_index, used = 0, 0
+    later: list[Action] = []
+    load = {days: [0, 0] for days in PHASES}  # actions, effort points
+    blocked: set[str] = set()
 
-    def pillar_min(pillar: str) -> int:
+    def floor(pillar: str) -> int:
         return min(state[d.id] for d in model.dimensions if d.pillar == pillar and d.required)
 
-    def impact(dim_id: str) -> int:
-        d = model.get(dim_id)
-        if d.required and state[dim_id] == pillar_min(d.pillar):
-            return 3
-        return 2 if d.required else 1
-
-    def schedule(dim_id: str, reason: str) -> bool:
-        """Schedule the next step of ``dim_id`` after its prerequisites; False when out of room."""
-        nonlocal phase_index, used
-        dim = model.get(dim_id)
-        target = state[dim_id] + 1
-        deps: list[str] = []
+    def prerequisites(dim: Dimension, target: int) -> list[Action] | None:
+        """The planned actions this step waits for; None when a prerequisite is neither met nor planned."""
+        needed = [planned[(dim.id, target - 1)]] if (dim.id, target - 1) in planned else []
         for req in dim.requires:
-            if req.at <= target:
-                while state[req.dimension] < req.level:
-                    if not schedule(req.dimension, f"prerequisite of {dim.name} level {target}"):
-                        return False
-                if (req.dimension, req.level) in ids:
-                    deps.append(ids[(req.dimension, req.level)])
-        effort = dim.effort[target - 1]
-        if used + effort > capacity:
-            phase_index, used = phase_index + 1, 0
-        if phase_index >= len(PHASES) or effort > capacity:
-            return False
-        used += effort
-        action = Action(
-            id=f"{dim_id}-L{target}",
-            dimension=dim_id,
-            pillar=dim.pillar,
-            title=f"{dim.name}: reach level {target}",
-            from_level=state[dim_id],
-            to_level=target,
-            phase_days=PHASES[phase_index],
-            owner_role=dim.owner_role,
-            kpi=dim.kpi,
-            done=_done(model, dim_id, target),
-            effort=effort,
-            impact=impact(dim_id),
-            depends_on=tuple(deps),
-            reason=reason,
-        )
-        actions.append(action)
-        ids[(dim_id, target)] = action.id
-        state[dim_id] = target
-        return True
+            if req.at != target:
+                continue
+            if state[req.dimension] < req.level:
+                return None
+            if (req.dimension, req.level) in planned:
+                needed.append(planned[(req.dimension, req.level)])
+        return needed
 
     while True:
-        open_dims = [d for d in model.dimensions if state[d.id] < MAX_LEVEL]
-        if not open_dims:
+        candidates = []
+        for dim in model.dimensions:
+            target = state[dim.id] + 1
+            if target > MAX_LEVEL or dim.id in blocked:
+                continue
+            deps = prerequisites(dim, target)
+            if deps is None:
+                continue
+            lifts = dim.required and state[dim.id] == floor(dim.pillar)
+            effort, impact = dim.effort[target - 1], dim.impact[target - 1]
+            candidates.append((not lifts, -impact / effort, target, dim.id, dim, deps))
+        if not candidates:
             break
-        best = min(
-            open_dims,
-            key=lambda d: (-impact(d.id), state[d.id], -impact(d.id) / d.effort[state[d.id]], d.id),
+        _, _, target, _, dim, deps = min(candidates, key=lambda c: c[:4])
+        effort, impact = dim.effort[target - 1], dim.impact[target - 1]
+        earliest = max((PHASES.index(d.phase_days) + 1 for d in deps), default=0)
+        slot = next(
+            (
+                days
+                for days in PHASES[earliest:]
+                if load[days][0] < MAX_PER_PHASE and load[days][1] + effort <= capacity
+            ),
+            None,
         )
-        if impact(best.id) == 3:
-            why = f"weakest required dimension of {best.pillar} (pillar level {pillar_min(best.pillar)})"
+        pillar = PILLAR_NAMES[dim.pillar]
+        if dim.required and state[dim.id] == floor(dim.pillar):
+            why = f"it holds {pillar} at level {floor(dim.pillar)}: a pillar is as mature as its weakest part"
         else:
-            why = f"raises {best.pillar} beyond its current floor"
-        if not schedule(best.id, why):
-            break
-    return Roadmap(result.assessed_at_ms, tuple(actions))
+            why = f"best impact for its effort among the next steps ({pillar})"
+        action = Action(
+            id=f"{dim.id}-L{target}",
+            dimension=dim.id,
+            pillar=dim.pillar,
+            title=f"{dim.name}: reach level {target}",
+            from_level=state[dim.id],
+            to_level=target,
+            phase_days=slot or 0,
+            owner_role=dim.owner_role,
+            kpi=dim.kpi,
+            done=done_criterion(dim, target),
+            effort=effort,
+            impact=impact,
+            depends_on=tuple(d.id for d in deps),
+            reason=why,
+        )
+        if slot is None:
+            blocked.add(dim.id)
+            if len(later) < LATER:
+                later.append(action)
+            continue
+        load[slot][0] += 1
+        load[slot][1] += effort
+        actions.append(action)
+        planned[(dim.id, target)] = action
+        state[dim.id] = target
+    actions.sort(key=lambda a: PHASES.index(a.phase_days))
+    return Roadmap(result.assessed_at_ms, tuple(actions), tuple(later), capacity)

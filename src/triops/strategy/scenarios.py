@@ -1,161 +1,264 @@
-"""Scenario assessment: a validated bank of public-sector scenarios, grading answers with feedback.
+"""Scenario assessment: a validated bank of public-sector scenarios, shuffled attempts, feedback, results.
 
-A scenario has a situation, choices with a score (0-3) and an explanation each, and a page to read next.
-The bank is YAML (``data/scenarios.yaml`` by default) and is validated on load: unique ids, a known
-pillar, at least two choices with unique ids, every choice explained. Grading takes ``{scenario id:
-choice id}`` and returns per-answer feedback and a result per pillar; it is pure, so the terminal quiz,
-the non-interactive mode and a web page share it.
+The bank (scenarios with scored, explained choices, learner levels, the practice each rests on, a page to
+read next) is :mod:`triops.strategy.scenario_bank`.
+
+:func:`start_quiz` makes one attempt: the scenarios for a learner level (optionally some pillars, or a
+balanced sample), in a shuffled order, each with its choices shuffled under fresh letters. The shuffle is
+drawn from ``seed`` alone, so a facilitator who gives the seed gets the same sheet every time. Answers are
+letters of that attempt, case-insensitive. :meth:`Quiz.answer` gives the feedback shown right after each
+answer (the best choice and why, the practice behind it, what to read next); :func:`grade` gives results
+per pillar with the weakest named. All pure and plain data, so the terminal, files and a web page share it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import random
+import secrets
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
-
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from typing import Any
 
 from triops.errors import InvalidInputError
 from triops.strategy.answers import read_answer_mapping
+from triops.strategy.scenario_bank import (
+    LEARNER_LEVELS,
+    LETTERS,
+    PILLAR_NAMES,
+    PILLARS,
+    Scenario,
+    ScenarioBank,
+    load_bank,
+    parse_bank,
+)
 
-PILLARS = ("dataops", "mlops", "finops", "governance")
-MAX_SCORE = 3
-
-
-class Choice(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: str = Field(min_length=1)
-    text: str = Field(min_length=1)
-    score: int = Field(ge=0, le=MAX_SCORE)
-    explanation: str = Field(min_length=1)
-
-
-class Scenario(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9-]*$")
-    pillar: Literal["dataops", "mlops", "finops", "governance"]
-    title: str = Field(min_length=1)
-    situation: str = Field(min_length=1)
-    choices: tuple[Choice, ...] = Field(min_length=2)
-    read_next: str = Field(min_length=1)
-
-    @field_validator("choices")
-    @classmethod
-    def _unique_choices(cls, choices: tuple[Choice, ...]) -> tuple[Choice, ...]:
-        ids = [c.id for c in choices]
-        dup = sorted({i for i in ids if ids.count(i) > 1})
-        if dup:
-            raise ValueError(f"duplicate choice ids: {', '.join(dup)}")
-        return choices
-
-    @model_validator(mode="after")
-    def _has_best(self) -> Scenario:
-        if max(c.score for c in self.choices) == 0:
-            raise ValueError("no choice scores above 0")
-        return self
-
-    def choice(self, choice_id: str) -> Choice:
-        for c in self.choices:
-            if c.id == choice_id:
-                return c
-        raise InvalidInputError(
-            f"scenario '{self.id}' has no choice '{choice_id}'",
-            hint="choices: " + ", ".join(c.id for c in self.choices),
-        )
-
-    @property
-    def best_score(self) -> int:
-        return max(c.score for c in self.choices)
+__all__ = [
+    "LEARNER_LEVELS",
+    "PILLARS",
+    "PILLAR_NAMES",
+    "Feedback",
+    "Question",
+    "Quiz",
+    "QuizResult",
+    "ScenarioBank",
+    "grade",
+    "load_bank",
+    "parse_bank",
+    "read_answers",
+    "start_quiz",
+]
 
 
 @dataclass(frozen=True)
-class ScenarioBank:
-    scenarios: tuple[Scenario, ...]
-
-    def get(self, scenario_id: str) -> Scenario:
-        for s in self.scenarios:
-            if s.id == scenario_id:
-                return s
-        raise InvalidInputError(
-            f"unknown scenario id '{scenario_id}'",
-            hint="known ids: " + ", ".join(s.id for s in self.scenarios),
-        )
-
-    def for_pillars(self, pillars: list[str] | None) -> tuple[Scenario, ...]:
-        if not pillars:
-            return self.scenarios
-        for p in pillars:
-            if p not in PILLARS:
-                raise InvalidInputError(f"unknown pillar '{p}'", hint="pillars: " + ", ".join(PILLARS))
-        return tuple(s for s in self.scenarios if s.pillar in pillars)
+class Option:
+    letter: str
+    text: str
 
 
-def _field_path(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(x) for x in loc) or "(scenario)"
+@dataclass(frozen=True)
+class Question:
+    """One scenario as this attempt shows it: numbered, with its choices under shuffled letters."""
 
+    number: int
+    total: int
+    scenario_id: str
+    pillar: str
+    title: str
+    situation: str
+    options: tuple[Option, ...]
+    rests_on: tuple[str, ...]
+    order: tuple[int, ...]  # bank index of the choice behind each letter
 
-def parse_bank(doc: Any, where: str = "scenario bank") -> ScenarioBank:
-    """Validate a parsed YAML document; errors name the scenario and the field."""
-    if not isinstance(doc, Mapping) or not isinstance(doc.get("scenarios"), list):
-        raise InvalidInputError(f"{where}: expected a mapping with a 'scenarios' list")
-    out: list[Scenario] = []
-    seen: set[str] = set()
-    for index, raw in enumerate(doc["scenarios"]):
-        name = raw.get("id") if isinstance(raw, Mapping) else None
-        label = f"scenario '{name}'" if name else f"scenario #{index + 1}"
-        try:
-            scenario = Scenario.model_validate(raw)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            raise InvalidInputError(
-                f"{where}: {label}, field '{_field_path(first['loc'])}': {first['msg']}",
-                hint="each scenario needs id, pillar, title, situation, read_next and choices "
-                "(id, text, score 0-3, explanation)",
-            ) from exc
-        if scenario.id in seen:
-            raise InvalidInputError(
-                f"{where}: {label}, field 'id': duplicate scenario id", hint="ids must be unique"
-            )
-        seen.add(scenario.id)
-        out.append(scenario)
-    if not out:
-        raise InvalidInputError(f"{where}: no scenarios")
-    return ScenarioBank(tuple(out))
+    @property
+    def progress(self) -> str:
+        return f"question {self.number} of {self.total}"
 
+    @property
+    def letters(self) -> tuple[str, ...]:
+        return tuple(o.letter for o in self.options)
 
-def load_bank(path: Path | None = None) -> ScenarioBank:
-    """The bank shipped with triops, or one read from ``path``."""
-    if path is None:
-        text = resources.files("triops.strategy").joinpath("data/scenarios.yaml").read_text(encoding="utf-8")
-        where = "data/scenarios.yaml"
-    else:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InvalidInputError(f"cannot read scenario file {path}: {exc.strerror}") from exc
-        where = str(path)
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InvalidInputError(f"{where}: not valid YAML ({exc})") from exc
-    return parse_bank(doc, where)
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "total": self.total,
+            "progress": self.progress,
+            "scenario_id": self.scenario_id,
+            "pillar": self.pillar,
+            "title": self.title,
+            "situation": self.situation,
+            "options": [asdict(o) for o in self.options],
+            "rests_on": list(self.rests_on),
+        }
 
 
 @dataclass(frozen=True)
 class Feedback:
+    number: int
+    total: int
     scenario_id: str
     pillar: str
-    choice_id: str
+    letter: str
+    choice: str
     score: int
     best_score: int
     explanation: str
+    best_letter: str
     best_choice: str
+    why_best: str
+    rests_on: tuple[str, ...]
     read_next: str
+
+    @property
+    def correct(self) -> bool:
+        return self.score == self.best_score
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "rests_on": list(self.rests_on), "correct": self.correct}
+
+
+@dataclass(frozen=True)
+class Quiz:
+    """One attempt: the same ``seed`` and level give the same questions, order and letters."""
+
+    level: str
+    seed: int
+    questions: tuple[Question, ...]
+    bank: ScenarioBank
+
+    def question(self, scenario_id: str) -> Question:
+        for q in self.questions:
+            if q.scenario_id == scenario_id:
+                return q
+        raise InvalidInputError(
+            f"scenario '{scenario_id}' is not in this attempt (level {self.level}, seed {self.seed})",
+            hint="its scenarios: " + ", ".join(q.scenario_id for q in self.questions),
+        )
+
+    def answer(self, scenario_id: str, letter: str) -> Feedback:
+        """Feedback on one answer, shown right after it; the letter is case-insensitive."""
+        q = self.question(scenario_id)
+        picked = str(letter).strip().lower()
+        if picked not in q.letters:
+            raise InvalidInputError(
+                f"answer {letter!r} to '{scenario_id}' ({q.progress}) is not one of its choices",
+                hint="choices: " + ", ".join(q.letters),
+            )
+        scenario = self.bank.get(scenario_id)
+        chosen = scenario.choices[q.order[q.letters.index(picked)]]
+        best_letter = q.letters[q.order.index(scenario.best_index)]
+        best = scenario.choices[scenario.best_index]
+        return Feedback(
+            q.number,
+            q.total,
+            q.scenario_id,
+            q.pillar,
+            picked,
+            chosen.text,
+            chosen.score,
+            scenario.best_score,
+            chosen.explanation,
+            best_letter,
+            best.text,
+            best.explanation,
+            q.rests_on,
+            scenario.read_next,
+        )
+
+    def answer_key(self) -> dict[str, str]:
+        """The best letter of every question, for the facilitator."""
+        return {
+            q.scenario_id: q.letters[q.order.index(self.bank.get(q.scenario_id).best_index)]
+            for q in self.questions
+        }
+
+    def chance_percent(self) -> float:
+        """The score expected from answering at random (or always the same letter), in percent."""
+        scenarios = [self.bank.get(q.scenario_id) for q in self.questions]
+        got = sum(sum(c.score for c in s.choices) / len(s.choices) for s in scenarios)
+        best = sum(s.best_score for s in scenarios)
+        return 100.0 * got / best if best else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": "triops.quiz/v1",
+            "level": self.level,
+            "seed": self.seed,
+            "chance_percent": self.chance_percent(),
+            "questions": [q.to_dict() for q in self.questions],
+        }
+
+    def sheet(self) -> str:
+        """A printable Markdown sheet of the questions (no answers)."""
+        lines = [f"# Scenario assessment: {self.level}, attempt {self.seed}", ""]
+        lines.append(
+            f"Answer each question with one letter. Grade with "
+            f"`triops assess scenarios --level {self.level} --seed {self.seed} --answers FILE`."
+        )
+        for q in self.questions:
+            lines += ["", f"## {q.number}. {q.title} ({PILLAR_NAMES[q.pillar]})", "", q.situation, ""]
+            lines += [f"- **{o.letter}**) {o.text}" for o in q.options]
+        return "\n".join(lines) + "\n"
+
+
+def _sample(scenarios: Sequence[Scenario], count: int, rng: random.Random) -> list[Scenario]:
+    """``count`` scenarios spread over the pillars as evenly as the bank allows."""
+    by_pillar = {p: [s for s in scenarios if s.pillar == p] for p in PILLARS}
+    for group in by_pillar.values():
+        rng.shuffle(group)
+    picked: list[Scenario] = []
+    while len(picked) < count:
+        for p in PILLARS:
+            if by_pillar[p] and len(picked) < count:
+                picked.append(by_pillar[p].pop())
+    return picked
+
+
+def start_quiz(
+    bank: ScenarioBank | None = None,
+    *,
+    level: str = "experienced",
+    seed: int | None = None,
+    pillars: Sequence[str] | None = None,
+    count: int | None = None,
+) -> Quiz:
+    """A new attempt; without ``seed`` one is drawn (and kept in the quiz, so it can be given out)."""
+    bank = bank or load_bank()
+    if seed is None:
+        seed = secrets.randbelow(1_000_000)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise InvalidInputError(f"seed {seed!r} is not a whole number ≥ 0")
+    chosen = list(bank.select(level, pillars))
+    if not chosen:
+        raise InvalidInputError(f"no scenarios for level '{level}' and pillars {', '.join(pillars or ())}")
+    rng = random.Random(f"triops-quiz:{level}:{seed}")
+    if count is not None:
+        if isinstance(count, bool) or not 1 <= count <= len(chosen):
+            raise InvalidInputError(
+                f"count {count!r} is outside [1, {len(chosen)}]",
+                hint=f"level '{level}' has {len(chosen)} scenarios for these pillars",
+            )
+        chosen = _sample(chosen, count, rng)
+    rng.shuffle(chosen)
+    questions = []
+    for number, s in enumerate(chosen, start=1):
+        order = list(range(len(s.choices)))
+        rng.shuffle(order)
+        options = tuple(Option(LETTERS[i], s.choices[j].text) for i, j in enumerate(order))
+        questions.append(
+            Question(
+                number,
+                len(chosen),
+                s.id,
+                s.pillar,
+                s.title,
+                s.situation_for(level),
+                options,
+                bank.cite(s),
+                tuple(order),
+            )
+        )
+    return Quiz(level, seed, tuple(questions), bank)
 
 
 @dataclass(frozen=True)
@@ -164,6 +267,7 @@ class PillarResult:
     answered: int
     score: int
     max_score: int
+    best_answers: int
     read_next: tuple[str, ...]
 
     @property
@@ -173,52 +277,82 @@ class PillarResult:
 
 @dataclass(frozen=True)
 class QuizResult:
+    level: str
+    seed: int
+    total: int
     feedback: tuple[Feedback, ...]
     pillars: tuple[PillarResult, ...]
+    chance_percent: float
+
+    @property
+    def score(self) -> int:
+        return sum(f.score for f in self.feedback)
+
+    @property
+    def max_score(self) -> int:
+        return sum(f.best_score for f in self.feedback)
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.score / self.max_score if self.max_score else 0.0
+
+    @property
+    def weakest(self) -> tuple[str, ...]:
+        """The pillar(s) with the lowest share of the best score (none when nothing was answered)."""
+        if not self.pillars:
+            return ()
+        low = min(p.percent for p in self.pillars)
+        return tuple(p.pillar for p in self.pillars if p.percent == low)
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "feedback": [asdict(f) for f in self.feedback],
+            "kind": "triops.quiz-result/v1",
+            "level": self.level,
+            "seed": self.seed,
+            "answered": len(self.feedback),
+            "total": self.total,
+            "score": self.score,
+            "max_score": self.max_score,
+            "percent": self.percent,
+            "chance_percent": self.chance_percent,
+            "weakest": list(self.weakest),
+            "feedback": [f.to_dict() for f in self.feedback],
             "pillars": [
                 {**asdict(p), "read_next": list(p.read_next), "percent": p.percent} for p in self.pillars
             ],
         }
 
 
-def answer(scenario: Scenario, choice_id: str) -> Feedback:
-    """Feedback on one answer, shown right after it."""
-    choice = scenario.choice(choice_id)
-    best = max(scenario.choices, key=lambda c: c.score)
-    return Feedback(
-        scenario.id,
-        scenario.pillar,
-        choice.id,
-        choice.score,
-        scenario.best_score,
-        choice.explanation,
-        best.id,
-        scenario.read_next,
+def grade(quiz: Quiz, answers: Mapping[str, str]) -> QuizResult:
+    """Grade ``{scenario id: letter}`` against this attempt; unknown ids or letters raise and say which."""
+    given = {str(k): str(v) for k, v in answers.items()}
+    feedback = tuple(
+        quiz.answer(q.scenario_id, given[q.scenario_id]) for q in quiz.questions if q.scenario_id in given
     )
-
-
-def grade(bank: ScenarioBank, answers: Mapping[str, str]) -> QuizResult:
-    """Grade ``{scenario id: choice id}``; unknown ids or choices raise and say which."""
-    feedback = tuple(answer(bank.get(sid), str(cid)) for sid, cid in answers.items())
+    for sid in given:
+        quiz.question(sid)  # an answer to a scenario outside the attempt is an error, not ignored
     pillars = []
     for pillar in PILLARS:
         mine = [f for f in feedback if f.pillar == pillar]
         if not mine:
             continue
-        reads = tuple(dict.fromkeys(f.read_next for f in mine if f.score < f.best_score))
+        reads = tuple(dict.fromkeys(f.read_next for f in mine if not f.correct))
         pillars.append(
             PillarResult(
-                pillar, len(mine), sum(f.score for f in mine), sum(f.best_score for f in mine), reads
+                pillar,
+                len(mine),
+                sum(f.score for f in mine),
+                sum(f.best_score for f in mine),
+                sum(f.correct for f in mine),
+                reads,
             )
         )
-    return QuizResult(feedback, tuple(pillars))
+    return QuizResult(
+        quiz.level, quiz.seed, len(quiz.questions), feedback, tuple(pillars), quiz.chance_percent()
+    )
 
 
 def read_answers(path: Path) -> dict[str, str]:
-    """Answers from YAML or JSON: a mapping of scenario id to choice id."""
-    found = read_answer_mapping(path, what="answers", example="data-schema-change: b")
+    """Answers from YAML or JSON: a mapping of scenario id to the letter chosen in the attempt."""
+    found = read_answer_mapping(path, what="letters", example="data-schema-change: b")
     return {k: str(v) for k, v in found.items()}

@@ -96,6 +96,15 @@ class Shock:
 
 
 @dataclass(frozen=True)
+class Lever:
+    """One of the three switches a learner has at level intro: a plain-language name for some practices."""
+
+    name: str
+    label: str
+    practices: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ParameterSet:
     """Everything the simulation reads; build with :func:`load_parameters`."""
 
@@ -104,6 +113,29 @@ class ParameterSet:
     synergies: tuple[Synergy, ...]
     approaches: Mapping[str, tuple[str, ...]]
     shocks: Mapping[str, Shock]
+    levers: Mapping[str, Lever] = field(default_factory=dict)
+    currency: str = "EUR"
+
+    def assumed_effects(self) -> dict[str, Param]:
+        """The practice and synergy effects whose size is an assumption, by dotted name.
+
+        These produce every difference between approaches apart from the practices' own costs, so the
+        comparison outputs name them and ``--neutral`` sets them to no effect.
+        """
+        out: dict[str, Param] = {}
+        for p in self.practices.values():
+            out.update({q.name: q for q in (*p.effects.values(), *p.adds.values())})
+        for s in self.synergies:
+            out.update({q.name: q for q in s.effects.values()})
+        return {k: q for k, q in out.items() if q.source.lower().startswith("assumption")}
+
+    def neutral_value(self, name: str) -> float:
+        """No effect: 0 for an additive term (``practice.adds.x``), 1 for a multiplier."""
+        return 0.0 if ".adds." in name else 1.0
+
+    def neutral(self) -> ParameterSet:
+        """A copy with every assumed effect set to no effect; setup and overhead costs stay."""
+        return self.with_overrides({n: self.neutral_value(n) for n in self.assumed_effects()})
 
     def all_params(self) -> dict[str, Param]:
         """Every parameter by its dotted override name (``baseline`` names have no prefix)."""
@@ -152,6 +184,8 @@ class ParameterSet:
                 k: replace(s, probability=pick(s.probability), factor=pick(s.factor), weeks=pick(s.weeks))
                 for k, s in self.shocks.items()
             },
+            levers=self.levers,
+            currency=self.currency,
         )
 
     def resolve_practices(self, names: Iterable[str]) -> tuple[str, ...]:
@@ -167,6 +201,18 @@ class ParameterSet:
                 )
             if name not in out:
                 out.append(name)
+        return tuple(out)
+
+    def resolve_levers(self, names: Iterable[str]) -> tuple[str, ...]:
+        """The practices of the siloed baseline plus those switched on by ``names`` (levers)."""
+        out = list(self.approaches.get("siloed", ()))
+        for raw in names:
+            name = raw.strip()
+            if not name:
+                continue
+            if name not in self.levers:
+                raise InvalidInputError(f"unknown lever '{name}'", hint="levers: " + ", ".join(self.levers))
+            out += [p for p in self.levers[name].practices if p not in out]
         return tuple(out)
 
     def resolve_approach(self, name: str) -> tuple[str, ...]:
@@ -246,7 +292,25 @@ def parse_parameters(doc: Mapping[str, Any], where: str = "simulation parameters
         for n in (*names, *(x for s in synergies for x in s.requires)):
             if n not in practices:
                 raise ConfigError(f"{where}: approach or synergy '{approach}' names unknown practice '{n}'")
-    return ParameterSet(baseline, practices, synergies, approaches, shocks)
+    levers = _levers(doc.get("levers") or {}, practices, where)
+    currency = str(doc.get("currency", "EUR"))
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        raise ConfigError(f"{where}: currency {currency!r} is not an ISO 4217 code", hint="e.g. EUR, GBP")
+    return ParameterSet(baseline, practices, synergies, approaches, shocks, levers, currency)
+
+
+def _levers(raw: Any, practices: Mapping[str, Practice], where: str) -> dict[str, Lever]:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: 'levers' must map a lever name to its label and practices")
+    out: dict[str, Lever] = {}
+    for name, spec in raw.items():
+        if not isinstance(spec, Mapping) or not spec.get("practices"):
+            raise ConfigError(f"{where}: lever '{name}' needs a label and a list of practices")
+        for p in spec["practices"]:
+            if p not in practices:
+                raise ConfigError(f"{where}: lever '{name}' names unknown practice '{p}'")
+        out[str(name)] = Lever(str(name), str(spec.get("label", name)), tuple(spec["practices"]))
+    return out
 
 
 def load_parameters(overrides: Mapping[str, float] | None = None) -> ParameterSet:

@@ -11,93 +11,49 @@ public-trust incident). All lanes advance together one week at a time with numpy
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from triops.errors import InvalidInputError
 from triops.strategy.simparams import LEVELS, Effective, ParameterSet, effective_parameters, load_parameters
+from triops.strategy.simresult import METRICS, ApproachResult, F, MetricSummary, SimulationResult
 
-F = npt.NDArray[np.float64]
-METRICS = (
-    "projects_in_production",
-    "time_to_production_weeks",
-    "total_cost",
-    "cost_overrun",
-    "value_delivered",
-    "incidents",
-    "data_incidents",
-    "compliance_findings",
-    "trust_incidents",
-    "detection_delay_weeks",
-)
 MAX_LANES = 10_000_000
+__all__ = ["METRICS", "LevelControls", "SimulationResult", "controls", "sample_outcomes", "simulate"]
 
 
 @dataclass(frozen=True)
-class MetricSummary:
-    """Median and 90 % interval (5th to 95th percentile) of one outcome over the runs."""
+class LevelControls:
+    """What a learner may change at a level: intro three levers, standard any practices, expert every number."""
 
-    median: float
-    low: float
-    high: float
-    mean: float
-
-    @classmethod
-    def of(cls, sample: F) -> MetricSummary:
-        finite = sample[np.isfinite(sample)]
-        if finite.size == 0:
-            return cls(float("nan"), float("nan"), float("nan"), float("nan"))
-        low, median, high = np.percentile(finite, [5.0, 50.0, 95.0])
-        return cls(float(median), float(low), float(high), float(finite.mean()))
-
-    def to_dict(self) -> dict[str, float | None]:
-        """JSON-safe: NaN (no sample, e.g. no project reached production) becomes None."""
-        return {k: (None if v != v else v) for k, v in asdict(self).items()}
-
-
-@dataclass(frozen=True)
-class ApproachResult:
-    name: str
-    practices: tuple[str, ...]
-    metrics: Mapping[str, MetricSummary]
-    effective: Mapping[str, float]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "practices": list(self.practices),
-            "metrics": {k: v.to_dict() for k, v in self.metrics.items()},
-            "effective": dict(self.effective),
-        }
-
-
-@dataclass(frozen=True)
-class SimulationResult:
-    runs: int
-    projects: int
-    weeks: int
-    seed: int
     level: str
-    approaches: tuple[ApproachResult, ...] = field(default_factory=tuple)
+    approaches: tuple[str, ...]
+    levers: tuple[tuple[str, str], ...]
+    practices: tuple[tuple[str, str], ...]
+    parameters: tuple[str, ...]
+    shocks: bool
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
-            "runs": self.runs,
-            "projects": self.projects,
-            "weeks": self.weeks,
-            "seed": self.seed,
             "level": self.level,
-            "approaches": [a.to_dict() for a in self.approaches],
+            "approaches": list(self.approaches),
+            "levers": [{"name": n, "label": label} for n, label in self.levers],
+            "practices": [{"name": n, "label": label} for n, label in self.practices],
+            "parameters": list(self.parameters),
+            "shocks": self.shocks,
         }
 
-    def approach(self, name: str) -> ApproachResult:
-        for a in self.approaches:
-            if a.name == name:
-                return a
-        raise InvalidInputError(f"no approach '{name}' in this result", hint="simulate it first")
+
+def controls(level: str, params: ParameterSet | None = None) -> LevelControls:
+    """The controls of ``level`` (for a form or the CLI help): each level adds to the one before."""
+    if level not in LEVELS:
+        raise InvalidInputError(f"unknown level '{level}'", hint="levels: " + ", ".join(LEVELS))
+    p = params or load_parameters()
+    levers = tuple((lv.name, lv.label) for lv in p.levers.values())
+    practices = tuple((pr.name, pr.label) for pr in p.practices.values()) if level != "intro" else ()
+    parameters = tuple(sorted(p.all_params())) if level == "expert" else ()
+    return LevelControls(level, tuple(p.approaches), levers, practices, parameters, level != "intro")
 
 
 def _check_int(name: str, value: int, low: int, high: int) -> int:
@@ -232,6 +188,7 @@ def sample_outcomes(
 
     in_prod = np.isfinite(ttp)
     total_cost = cost.sum(axis=1, dtype=np.float64)
+    value_total = value.sum(axis=1, dtype=np.float64)
     events = delay_n.sum(axis=1)
     run_delay = np.where(events > 0, delay_sum.sum(axis=1) / np.maximum(events, 1), np.nan)
     return {
@@ -241,7 +198,9 @@ def sample_outcomes(
         "cost_overrun": dev_spent[in_prod] / planned - 1.0
         if planned > 0
         else np.full(int(in_prod.sum()), np.nan),
-        "value_delivered": value.sum(axis=1, dtype=np.float64),
+        "value_delivered": value_total,
+        "net_value": value_total - total_cost,
+        "roi": np.where(total_cost > 0, (value_total - total_cost) / np.maximum(total_cost, 1e-12), np.nan),
         "incidents": (n_data.astype(np.int32) + n_find + n_trust).sum(axis=1).astype(float),
         "data_incidents": n_data.sum(axis=1).astype(float),
         "compliance_findings": n_find.sum(axis=1).astype(float),
@@ -259,14 +218,20 @@ def simulate(
     seed: int = 0,
     level: str = "standard",
     overrides: Mapping[str, float] | None = None,
+    levers: Mapping[str, Sequence[str]] | None = None,
+    neutral: bool = False,
+    currency: str | None = None,
     params: ParameterSet | None = None,
 ) -> SimulationResult:
     """Simulate each approach and summarise its outcomes.
 
-    ``approaches`` is either a list of named approaches (``siloed``, ``partial``, ``integrated``) or a
-    mapping of a name to a custom list of practices. ``level`` ``intro`` turns random shocks off and
-    refuses custom practices and overrides; ``standard`` adds shocks and custom mixes; ``expert`` also
-    accepts ``overrides`` of any parameter (dotted names, see ``ParameterSet.all_params``).
+    ``approaches`` is a list of named approaches (``siloed``, ``partial``, ``integrated``) or a mapping of
+    a name to a custom list of practices; ``levers`` maps a name to lever names (the siloed practices plus
+    those the levers switch on). What a learner may change depends on ``level`` (see :func:`controls`):
+    ``intro`` named approaches and the three levers, no shocks; ``standard`` also any mix of practices and
+    random shocks; ``expert`` also ``overrides`` of any parameter (dotted names, see
+    ``ParameterSet.all_params``). ``neutral`` sets every assumed practice and synergy effect to no effect
+    at any level. ``currency`` only labels the money (thousands of it); it converts nothing.
     """
     if level not in LEVELS:
         raise InvalidInputError(f"unknown level '{level}'", hint="levels: " + ", ".join(LEVELS))
@@ -283,25 +248,56 @@ def simulate(
             f"parameter overrides need --level expert (level is '{level}')", hint="pass level='expert'"
         )
     base = params or load_parameters()
+    if neutral:
+        base = base.neutral()
     if overrides:
         base = base.with_overrides(overrides)
     if isinstance(approaches, Mapping):
-        if level == "intro":
+        if level == "intro" and approaches:
             raise InvalidInputError(
                 "custom practice mixes need level 'standard' or 'expert'",
-                hint="at level intro choose among: " + ", ".join(base.approaches),
+                hint="at level intro change the three levers (" + ", ".join(base.levers) + ") "
+                "or choose among: " + ", ".join(base.approaches),
             )
         named = {name: base.resolve_practices(p) for name, p in approaches.items()}
     else:
         named = {name: base.resolve_approach(name) for name in approaches}
+    for name, chosen in (levers or {}).items():
+        if name in named:
+            raise InvalidInputError(
+                f"approach name '{name}' is used twice", hint="give each mix its own name"
+            )
+        named[name] = base.resolve_levers(chosen)
     if not named:
         raise InvalidInputError(
             "no approach to simulate", hint="known approaches: " + ", ".join(base.approaches)
         )
+    shocks_on = level != "intro"
     results = []
     for name, practices in named.items():
         eff = effective_parameters(base, practices)
-        raw = sample_outcomes(eff, base, runs, projects, weeks, seed, shocks_on=level != "intro")
+        raw = sample_outcomes(eff, base, runs, projects, weeks, seed, shocks_on=shocks_on)
         metrics = {k: MetricSummary.of(raw[k]) for k in METRICS}
         results.append(ApproachResult(name, eff.practices, metrics, dict(eff.values)))
-    return SimulationResult(runs, projects, weeks, seed, level, tuple(results))
+    return SimulationResult(
+        runs,
+        projects,
+        weeks,
+        seed,
+        level,
+        tuple(results),
+        shocks=tuple(base.shocks) if shocks_on else (),
+        overrides=dict(overrides or {}),
+        neutral=neutral,
+        currency=_currency(currency or base.currency),
+        assumed_effects=len(base.assumed_effects()),
+    )
+
+
+def _currency(code: str) -> str:
+    code = code.strip().upper()
+    if len(code) != 3 or not code.isalpha():
+        raise InvalidInputError(
+            f"currency {code!r} is not a three-letter ISO 4217 code", hint="e.g. EUR, GBP"
+        )
+    return code

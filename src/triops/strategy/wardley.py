@@ -1,200 +1,213 @@
-"""Wardley maps in the OWM text format (onlinewardleymaps.com): parse, write, default map, from components.
+"""Wardley maps in the OWM text language of onlinewardleymaps.com: the map model, writing, reference checks.
 
-Supported statements, one per line (``//`` starts a comment, blank lines are ignored)::
+A map is the ordered list of its statements, one per line of OWM text (a pipeline with a ``{ … }`` block
+is one statement). Every statement of the documented language has a type here:
 
-    title AI operations value chain
-    anchor Citizen [0.95, 0.60]
-    component Model [0.55, 0.45] label [10, -5]
-    Citizen->Service
-    evolve Model 0.70
-    pipeline Model [0.30, 0.70]
-    note Trust is the product [0.90, 0.20]
+    title Tea Shop                                  style wardley          size [1100, 800]
+    anchor Business [0.95, 0.63]                    evolution Novel->Emerging->Good->Best
+    component Kettle [0.43, 0.35] label [-57, 4] (build) inertia
+    market Cup market [0.6, 0.7]                    ecosystem App store [0.3, 0.6] (buy)
+    submap Website [0.83, 0.50] url(websiteMap)     url websiteMap [https://example.org/map]
+    evolve Kettle->Electric kettle 0.62 label [16, 5] (buy)
+    pipeline Kettle [0.3, 0.7]     or    pipeline Kettle { component Campfire kettle [0.5] … }
+    Hot Water->Kettle; limited by                   Hot Water+'$0.10'>Kettle   (flows: +> +< +<>)
+    note Standardising power [0.3, 0.49]            annotation 1 [[0.43, 0.49], [0.08, 0.79]] Power
+    annotations [0.6, 0.02]                         accelerator Open source [0.6, 0.3]  (deaccelerator)
+    build Kettle / buy Kettle / outsource Kettle    pioneers [0.59, 0.43, 0.49, 0.63]  (settlers, townplanners)
 
-Coordinates are ``[visibility, evolution]`` in [0, 1]. :func:`parse` names the line of any error;
-:func:`write` emits a canonical text so ``parse(write(m)) == m`` (the round trip is lossless). The SVG
-renderer is in :mod:`triops.strategy.wardley_svg`.
+Coordinates are ``[visibility, evolution]`` in [0, 1]; labels are pixel offsets. A line that is none of
+these is kept verbatim (:class:`Unknown`) and warned about, never dropped; comments are kept too. Parsing
+is in :mod:`triops.strategy.wardley_parse`; :func:`write` gives canonical text with
+``parse(write(m)) == m``. The SVG renderer is :mod:`triops.strategy.wardley_svg`.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from itertools import pairwise
 
 from triops.errors import InvalidInputError
+from triops.strategy.wardley_model import (
+    ATTITUDES,
+    DECORATORS,
+    FLOWS,
+    METHODS,
+    STYLES,
+    Accelerator,
+    Annotation,
+    AnnotationsBox,
+    Attitude,
+    Comment,
+    Component,
+    Evolve,
+    Kind,
+    Link,
+    Method,
+    Note,
+    Pipeline,
+    PipelineComponent,
+    Size,
+    Stages,
+    Statement,
+    Style,
+    Title,
+    Unknown,
+    Url,
+    WardleyMap,
+)
 
-KEYWORDS = ("title", "anchor", "component", "evolve", "pipeline", "note")
-_NUM = r"(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)"
-_PAIR = re.compile(r"^(?P<name>.+?)\s*\[\s*" + _NUM + r"\s*,\s*" + _NUM + r"\s*\](?P<rest>.*)$")
-_LABEL = re.compile(r"^\s*label\s*\[\s*" + _NUM + r"\s*,\s*" + _NUM + r"\s*\]\s*$")
-_EVOLVE = re.compile(r"^(?P<name>.+?)\s+" + _NUM + r"\s*$")
-
-
-@dataclass(frozen=True)
-class Component:
-    name: str
-    visibility: float
-    evolution: float
-    label: tuple[float, float] | None = None
-
-
-@dataclass(frozen=True)
-class Link:
-    source: str
-    target: str
-
-
-@dataclass(frozen=True)
-class Evolve:
-    name: str
-    evolution: float
-
-
-@dataclass(frozen=True)
-class Pipeline:
-    name: str
-    start: float
-    end: float
-
-
-@dataclass(frozen=True)
-class Note:
-    text: str
-    visibility: float
-    evolution: float
-
-
-@dataclass(frozen=True)
-class WardleyMap:
-    title: str = ""
-    anchors: tuple[Component, ...] = ()
-    components: tuple[Component, ...] = ()
-    links: tuple[Link, ...] = ()
-    evolves: tuple[Evolve, ...] = ()
-    pipelines: tuple[Pipeline, ...] = ()
-    notes: tuple[Note, ...] = field(default_factory=tuple)
-
-    def names(self) -> set[str]:
-        return {c.name for c in (*self.anchors, *self.components)}
-
-
-def _unit(value: str, what: str, lineno: int) -> float:
-    x = float(value)
-    if not 0.0 <= x <= 1.0:
-        raise InvalidInputError(
-            f"line {lineno}: {what} {x:g} is outside [0, 1]",
-            hint="coordinates are [visibility, evolution] in 0..1",
-        )
-    return x
-
-
-def _placed(rest: str, keyword: str, lineno: int) -> tuple[str, float, float, str]:
-    m = _PAIR.match(rest)
-    if not m or not m.group("name").strip():
-        raise InvalidInputError(
-            f"line {lineno}: expected '{keyword} NAME [visibility, evolution]', got {rest!r}",
-            hint=f"e.g. {keyword} Model [0.5, 0.4]",
-        )
-    first = "start" if keyword == "pipeline" else "visibility"
-    second = "end" if keyword == "pipeline" else "evolution"
-    return (
-        m.group("name").strip(),
-        _unit(m.group(2), f"{keyword} {first}", lineno),
-        _unit(m.group(3), f"{keyword} {second}", lineno),
-        m.group("rest").strip(),
-    )
+__all__ = [
+    "ATTITUDES",
+    "DECORATORS",
+    "FLOWS",
+    "KIND_POSITIONS",
+    "METHODS",
+    "STYLES",
+    "Accelerator",
+    "Annotation",
+    "AnnotationsBox",
+    "Attitude",
+    "Comment",
+    "Component",
+    "Evolve",
+    "Kind",
+    "Link",
+    "Method",
+    "Note",
+    "Pipeline",
+    "PipelineComponent",
+    "Size",
+    "Stages",
+    "Statement",
+    "Style",
+    "Title",
+    "Unknown",
+    "Url",
+    "WardleyMap",
+    "build_map",
+    "check_references",
+    "default_map",
+    "map_from_components",
+    "num",
+    "valid_name",
+    "write",
+    "write_statement",
+]
 
 
-def parse(text: str) -> WardleyMap:
-    """Read OWM text; the first bad line raises :class:`InvalidInputError` naming its number."""
-    title = ""
-    anchors: list[Component] = []
-    components: list[Component] = []
-    links: list[Link] = []
-    evolves: list[Evolve] = []
-    pipelines: list[Pipeline] = []
-    notes: list[Note] = []
-    for lineno, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("//"):
-            continue
-        keyword, _, rest = line.partition(" ")
-        rest = rest.strip()
-        if keyword == "title":
-            title = rest
-        elif keyword in ("anchor", "component"):
-            name, vis, evo, tail = _placed(rest, keyword, lineno)
-            label = None
-            if tail:
-                lm = _LABEL.match(tail)
-                if not lm:
-                    raise InvalidInputError(
-                        f"line {lineno}: unexpected text after coordinates: {tail!r}",
-                        hint="only 'label [x, y]' may follow",
-                    )
-                label = (float(lm.group(1)), float(lm.group(2)))
-            (anchors if keyword == "anchor" else components).append(Component(name, vis, evo, label))
-        elif keyword == "evolve":
-            em = _EVOLVE.match(rest)
-            if not em:
-                raise InvalidInputError(f"line {lineno}: expected 'evolve NAME EVOLUTION', got {rest!r}")
-            evolves.append(Evolve(em.group("name").strip(), _unit(em.group(2), "evolve evolution", lineno)))
-        elif keyword == "pipeline":
-            name, start, end, tail = _placed(rest, keyword, lineno)
-            if tail:
-                raise InvalidInputError(f"line {lineno}: unexpected text after pipeline: {tail!r}")
-            pipelines.append(Pipeline(name, start, end))
-        elif keyword == "note":
-            name, vis, evo, tail = _placed(rest, keyword, lineno)
-            if tail:
-                raise InvalidInputError(f"line {lineno}: unexpected text after note: {tail!r}")
-            notes.append(Note(name, vis, evo))
-        elif "->" in line:
-            src, _, dst = line.partition("->")
-            if not src.strip() or not dst.strip() or "->" in dst:
-                raise InvalidInputError(f"line {lineno}: a link is 'A->B', got {line!r}")
-            links.append(Link(src.strip(), dst.strip()))
-        else:
-            raise InvalidInputError(
-                f"line {lineno}: unknown keyword {keyword!r}",
-                hint="known: " + ", ".join(KEYWORDS) + ", or a link 'A->B'",
-            )
-    return WardleyMap(
-        title, tuple(anchors), tuple(components), tuple(links), tuple(evolves), tuple(pipelines), tuple(notes)
-    )
+def build_map(
+    title: str = "",
+    anchors: Iterable[Component] = (),
+    components: Iterable[Component] = (),
+    links: Iterable[Link] = (),
+    evolves: Iterable[Evolve] = (),
+    pipelines: Iterable[Pipeline] = (),
+    notes: Iterable[Note] = (),
+) -> WardleyMap:
+    """A map from its parts, in the canonical order of :func:`write`."""
+    head: list[Statement] = [Title(title)] if title else []
+    placed = [*(_as(a, "anchor") for a in anchors), *components]
+    return WardleyMap((*head, *placed, *links, *evolves, *pipelines, *notes))
 
 
-def _num(x: float) -> str:
-    return repr(float(x))
+def _as(c: Component, kind: Kind) -> Component:
+    return replace(c, kind=kind)
+
+
+def num(x: float) -> str:
+    """The shortest text that reads back as the same float (``19`` for 19.0)."""
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else repr(float(x))
+
+
+def _pair(a: float, b: float) -> str:
+    return f"[{num(a)}, {num(b)}]"
+
+
+def _label(label: tuple[float, float] | None) -> str:
+    return f" label {_pair(*label)}" if label is not None else ""
+
+
+def _decorators(decorators: Sequence[str]) -> str:
+    return f" ({', '.join(decorators)})" if decorators else ""
+
+
+def write_statement(s: Statement) -> str:
+    """One statement as OWM text (a pipeline block spans several lines)."""
+    if isinstance(s, Component):
+        coords = f" {_pair(s.visibility, s.evolution)}" if s.placed else ""  # type: ignore[arg-type]
+        text = f"{s.kind} {s.name}{coords}{_label(s.label)}{_decorators(s.decorators)}"
+        text += " inertia" if s.inertia else ""
+        text += f" evolve {num(s.evolve_to)}" if s.evolve_to is not None else ""
+        text += f" url({s.url})" if s.url is not None else ""
+        return text + (f" {s.extra}" if s.extra else "")
+    if isinstance(s, Link):
+        op = "->" if not s.flow else s.flow if s.flow_label is None else f"+'{s.flow_label}'{s.flow[1:]}"
+        return f"{s.source}{op}{s.target}" + (f"; {s.context}" if s.context is not None else "")
+    if isinstance(s, Evolve):
+        name = s.name + (f"->{s.new_name}" if s.new_name else "")
+        return f"evolve {name} {num(s.evolution)}{_label(s.label)}{_decorators(s.decorators)}"
+    if isinstance(s, Pipeline):
+        head = f"pipeline {s.name}" + (f" {_pair(s.start, s.end)}" if s.start is not None else "")  # type: ignore[arg-type]
+        if not s.block:
+            return head
+        inner = [f"  component {c.name} [{num(c.evolution)}]{_label(c.label)}" for c in s.components]
+        return "\n".join([head, "{", *inner, "}"])
+    if isinstance(s, Note):
+        return f"note {s.text} {_pair(s.visibility, s.evolution)}"
+    if isinstance(s, Annotation):
+        where = "[" + ", ".join(_pair(*p) for p in s.positions) + "]" if s.nested else _pair(*s.positions[0])
+        return f"annotation {s.number} {where}" + (f" {s.text}" if s.text else "")
+    if isinstance(s, AnnotationsBox):
+        return f"annotations {_pair(s.visibility, s.evolution)}"
+    if isinstance(s, Accelerator):
+        return f"{s.kind} {s.name} {_pair(s.visibility, s.evolution)}"
+    if isinstance(s, Method):
+        return f"{s.method} {s.name}"
+    if isinstance(s, Attitude):
+        tail = "".join(f" {num(x)}" for x in s.tail)
+        return f"{s.kind} [{', '.join(num(x) for x in s.numbers)}]{tail}"
+    if isinstance(s, Url):
+        return f"url {s.name} [{s.address}]"
+    if isinstance(s, Title):
+        return f"title {s.text}"
+    if isinstance(s, Style):
+        return f"style {s.name}"
+    if isinstance(s, Size):
+        return f"size {_pair(s.width, s.height)}"
+    if isinstance(s, Stages):
+        return "evolution " + "->".join(s.labels)
+    return s.text  # Comment, Unknown: verbatim
 
 
 def write(m: WardleyMap) -> str:
     """Canonical OWM text; ``parse(write(m)) == m`` for every map whose names are valid."""
-    lines: list[str] = []
-    if m.title:
-        lines.append(f"title {m.title}")
-    for kind, items in (("anchor", m.anchors), ("component", m.components)):
-        for c in items:
-            label = f" label [{_num(c.label[0])}, {_num(c.label[1])}]" if c.label else ""
-            lines.append(f"{kind} {c.name} [{_num(c.visibility)}, {_num(c.evolution)}]{label}")
-    lines += [f"{link.source}->{link.target}" for link in m.links]
-    lines += [f"evolve {e.name} {_num(e.evolution)}" for e in m.evolves]
-    lines += [f"pipeline {p.name} [{_num(p.start)}, {_num(p.end)}]" for p in m.pipelines]
-    lines += [f"note {n.text} [{_num(n.visibility)}, {_num(n.evolution)}]" for n in m.notes]
-    return "\n".join(lines) + "\n"
+    return "\n".join(write_statement(s) for s in m.statements) + "\n"
 
 
 def check_references(m: WardleyMap) -> list[str]:
-    """Warnings for links, evolutions and pipelines that name no anchor or component."""
+    """Warnings for statements that name something the map does not define."""
     names = m.names()
-    out = [
-        f"link {lk.source}->{lk.target} names an unknown component"
-        for lk in m.links
-        if not {lk.source, lk.target} <= names
-    ]
-    out += [f"evolve names unknown component '{e.name}'" for e in m.evolves if e.name not in names]
-    out += [f"pipeline names unknown component '{p.name}'" for p in m.pipelines if p.name not in names]
+    urls = {s.name for s in m.statements if isinstance(s, Url)}
+    out: list[str] = []
+    for s in m.statements:
+        if isinstance(s, Link):
+            missing = [n for n in (s.source, s.target) if n not in names]
+            if missing:
+                out.append(f"link {s.source}->{s.target} names unknown component '{missing[0]}'")
+        elif isinstance(s, Evolve) and s.name not in names:
+            out.append(f"evolve names unknown component '{s.name}'")
+        elif isinstance(s, Pipeline) and s.name not in names:
+            out.append(f"pipeline names unknown component '{s.name}'")
+        elif isinstance(s, Method) and s.name not in names:
+            out.append(f"{s.method} names unknown component '{s.name}'")
+        elif isinstance(s, Component) and s.url is not None and s.url not in urls:
+            out.append(f"{s.kind} {s.name} uses url({s.url}), but no 'url {s.url} [...]' defines it")
+    seen: set[str] = set()
+    for c in m.elements:
+        if c.name in seen:
+            out.append(f"'{c.name}' is defined more than once; links go to the first")
+        seen.add(c.name)
     return out
 
 
@@ -207,6 +220,17 @@ KIND_POSITIONS: dict[str, tuple[float, float]] = {
     "dataset": (0.30, 0.45),
     "compute": (0.10, 0.85),
 }
+
+
+def valid_name(name: str) -> str:
+    """``name`` if it can be written to OWM and read back unchanged; otherwise an error naming it."""
+    bad = ("->", "[", "]", "+>", "+<", ";", "//", "{", "}")
+    if not name.strip() or name != name.strip() or "\n" in name or any(b in name for b in bad):
+        raise InvalidInputError(
+            f"component name {name!r} cannot be written to OWM",
+            hint="avoid '->', '+>', '+<', brackets, braces, ';', '//' and spaces at either end",
+        )
+    return name
 
 
 def map_from_components(
@@ -222,11 +246,7 @@ def map_from_components(
             raise InvalidInputError(
                 f"unknown component kind '{kind}' for '{name}'", hint="kinds: " + ", ".join(KIND_POSITIONS)
             )
-        if not name.strip() or "->" in name or "[" in name or name != name.strip():
-            raise InvalidInputError(
-                f"component name {name!r} cannot be written to OWM", hint="avoid '->', '[' and edge spaces"
-            )
-        if name not in by_kind[kind]:
+        if valid_name(name) not in by_kind[kind]:
             by_kind[kind].append(name)
     anchors: list[Component] = []
     comps: list[Component] = []
@@ -237,10 +257,8 @@ def map_from_components(
             placed = Component(name, vis - 0.02 * (i % 2), round(spread, 4))
             (anchors if kind == "need" else comps).append(placed)
     present = [k for k in KIND_POSITIONS if by_kind[k]]
-    links = tuple(
-        Link(a, b) for upper, lower in pairwise(present) for a in by_kind[upper] for b in by_kind[lower]
-    )
-    return WardleyMap(title, tuple(anchors), tuple(comps), links)
+    links = [Link(a, b) for upper, lower in pairwise(present) for a in by_kind[upper] for b in by_kind[lower]]
+    return build_map(title, anchors, comps, links)
 
 
 def default_map() -> WardleyMap:
@@ -260,7 +278,7 @@ def default_map() -> WardleyMap:
         Component("Cost metering", 0.20, 0.40),
         Component("Audit log", 0.50, 0.25),
     )
-    return WardleyMap(
+    return build_map(
         base.title,
         base.anchors,
         (*base.components, *extra),

@@ -1,10 +1,19 @@
-"""Reading what the store can show about practice (for the maturity assessment and the KPI views).
+"""Reading what the store can show about practice, for the maturity assessment and the store's Wardley map.
 
-Each figure is a count of real records: runs tracked, pipeline runs, contract-checked dataset versions, priced
-cost records, budgets, approvals, policies, registered models, cards, fairness evaluations.
+Every figure of :class:`~triops.strategy.maturity.StoreEvidence` is a count of real records: dataset
+versions and their quality scores, pipelines and the runs whose data a contract gate checked (a run tag
+``triops.gate.<step>``), priced runs, tracked runs with parameters and metrics, model versions and what
+they link to (run, training data, code version, evaluations, fairness slices, cards, stage, approvals,
+policy gates), budgets per project, FOCUS bill imports, policies, audit events and the inventory.
+:func:`gather_evidence` also verifies the audit chain, so "audit trail" rests on a check, not a count.
 """
 
 from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -13,39 +22,275 @@ from triops.store.engine import Store
 from triops.store.schema import metadata
 from triops.strategy.maturity import StoreEvidence
 
+if TYPE_CHECKING:
+    from triops.strategy.wardley_store import StoreInventory
+    from triops.workspace import Workspace
 
-def _count(conn: Connection, table_name: str, where: str | None = None) -> int:
-    table = metadata.tables.get(table_name)
+
+def _table(name: str) -> sa.Table | None:
+    return metadata.tables.get(name)
+
+
+def _count(conn: Connection, table_name: str, *where: Any) -> int:
+    table = _table(table_name)
     if table is None:
         return 0
     query = sa.select(sa.func.count()).select_from(table)
-    if where is not None and where in table.c:
-        query = query.where(table.c[where].is_not(None))
+    for clause in where:
+        query = query.where(clause(table))
     return int(conn.execute(query).scalar_one())
 
 
+def _json(raw: Any) -> Any:
+    """A JSON column's value (some drivers return the text)."""
+    return json.loads(raw) if isinstance(raw, str) else raw
+
+
+def _listed(raw: Any) -> bool:
+    """A JSON list column that names at least one thing."""
+    value = _json(raw)
+    return isinstance(value, list) and len(value) > 0
+
+
+def _has_fairness(raw: Any) -> bool:
+    value = _json(raw)
+    return isinstance(value, dict) and bool(value.get("fairness"))
+
+
+@dataclass(frozen=True)
+class _Version:
+    id: str
+    stage: str
+    run: bool
+    trained_on: bool
+    commit: bool
+
+
+def _versions(conn: Connection) -> list[_Version]:
+    mv = _table("model_versions")
+    if mv is None:
+        return []
+    rows = conn.execute(sa.select(mv.c.id, mv.c.stage, mv.c.run_id, mv.c.training_datasets, mv.c.git_commit))
+    return [
+        _Version(
+            row.id, row.stage, row.run_id is not None, _listed(row.training_datasets), bool(row.git_commit)
+        )
+        for row in rows
+    ]
+
+
+def _version_facts(conn: Connection) -> dict[str, set[str]]:
+    """Model version ids that were evaluated, evaluated by group, carded, carded from records, approved
+    and passed a policy gate (approvals and gates name a version ``model/number``)."""
+    facts: dict[str, set[str]] = defaultdict(set)
+    ev = _table("evaluations")
+    if ev is not None:
+        rows = conn.execute(sa.select(ev.c.model_version_id, ev.c.result).where(ev.c.kind == "evaluation"))
+        for version_id, result in rows:
+            facts["evaluated"].add(version_id)
+            if _has_fairness(result):
+                facts["sliced"].add(version_id)
+    cards = _table("model_cards")
+    if cards is not None:
+        for version_id, content in conn.execute(sa.select(cards.c.model_version_id, cards.c.content)):
+            facts["carded"].add(version_id)
+            if content is not None:
+                facts["generated"].add(version_id)
+    mv, models = _table("model_versions"), _table("models")
+    if mv is None or models is None:
+        return facts
+    ref_to_id = {
+        f"{name}/{number}": vid
+        for vid, name, number in conn.execute(
+            sa.select(mv.c.id, models.c.name, mv.c.version).join(models, models.c.id == mv.c.model_id)
+        )
+    }
+    requests, gates = _table("approval_requests"), _table("gate_evaluations")
+    if requests is not None:
+        approved = conn.execute(
+            sa.select(requests.c.subject_id).where(
+                requests.c.subject_type == "model_version", requests.c.status == "approved"
+            )
+        ).scalars()
+        facts["approved"] = {ref_to_id[r] for r in approved if r in ref_to_id}
+    if gates is not None:
+        passed = conn.execute(
+            sa.select(gates.c.subject_id).where(gates.c.subject_type == "model_version", gates.c.passed)
+        ).scalars()
+        facts["gated"] = {ref_to_id[r] for r in passed if r in ref_to_id}
+    return facts
+
+
+def _models(conn: Connection) -> dict[str, int]:
+    versions = _versions(conn)
+    facts = _version_facts(conn)
+    production = [v for v in versions if v.stage == "production"]
+    return {
+        "model_versions": len(versions),
+        "model_versions_with_run": sum(v.run for v in versions),
+        "model_versions_with_training_data": sum(v.trained_on for v in versions),
+        "model_versions_reproducible": sum(v.run and v.trained_on and v.commit for v in versions),
+        "model_versions_evaluated": sum(v.id in facts["evaluated"] for v in versions),
+        "model_versions_sliced": sum(v.id in facts["sliced"] for v in versions),
+        "model_versions_promoted": sum(v.stage in ("staging", "production") for v in versions),
+        "model_versions_generated_card": sum(v.id in facts["generated"] for v in versions),
+        "model_cards": len(facts["carded"]),
+        "production_versions": len(production),
+        **{
+            f"production_versions_{name}": sum(v.id in facts[fact] for v in production)
+            for name, fact in (
+                ("with_card", "carded"),
+                ("approved", "approved"),
+                ("gated", "gated"),
+                ("sliced", "sliced"),
+            )
+        },
+    }
+
+
+def _pipelines(conn: Connection) -> dict[str, int]:
+    runs, tags, pr = metadata.tables["runs"], metadata.tables["tags"], _table("pipeline_runs")
+    gated = set(
+        conn.execute(sa.select(tags.c.run_id).where(tags.c.key.like("triops.gate.%")).distinct()).scalars()
+    )
+    pipeline_runs = list(conn.execute(sa.select(runs.c.id).where(runs.c.kind == "pipeline")).scalars())
+    by_pipeline: dict[str, list[str]] = defaultdict(list)
+    if pr is not None:
+        for run_id, name in conn.execute(sa.select(pr.c.run_id, pr.c.pipeline)):
+            by_pipeline[name].append(run_id)
+    costs = _table("finops_costs")
+    costed: set[str] = set()
+    if costs is not None:
+        costed = set(conn.execute(sa.select(costs.c.run_id).distinct()).scalars())
+    return {
+        "pipelines": len(by_pipeline),
+        "pipelines_always_gated": sum(all(r in gated for r in ids) for ids in by_pipeline.values()),
+        "pipeline_runs": len(pipeline_runs),
+        "pipeline_runs_gated": sum(r in gated for r in pipeline_runs),
+        "pipeline_runs_costed": sum(r in costed for r in pipeline_runs),
+    }
+
+
+def _tracked(conn: Connection) -> dict[str, int]:
+    runs, params, metrics = (metadata.tables[n] for n in ("runs", "params", "latest_metrics"))
+    finished = sa.select(runs.c.id).where(runs.c.kind == "tracked", runs.c.status == "FINISHED")
+    ids = set(conn.execute(finished).scalars())
+    with_params = set(conn.execute(sa.select(params.c.run_id).distinct()).scalars())
+    with_metrics = set(conn.execute(sa.select(metrics.c.run_id).distinct()).scalars())
+    return {"runs_tracked": len(ids), "runs_tracked_logged": len(ids & with_params & with_metrics)}
+
+
+def _budgets(conn: Connection) -> dict[str, int]:
+    projects = set(conn.execute(sa.select(metadata.tables["projects"].c.name)).scalars())
+    budgets = _table("finops_budgets")
+    budgeted: set[str] = set()
+    if budgets is not None:
+        budgeted = set(conn.execute(sa.select(budgets.c.name).where(budgets.c.scope == "project")).scalars())
+    return {"projects": len(projects), "projects_with_budget": len(projects & budgeted)}
+
+
 def collect_evidence(store: Store, audit_verified: bool | None = None) -> StoreEvidence:
-    runs = metadata.tables["runs"]
+    """Every figure the maturity model reads, counted from the store; ``audit_verified`` as checked."""
     with store.connect() as conn:
-        tracked = int(conn.execute(sa.select(sa.func.count()).select_from(runs)).scalar_one())
-        pipelines = int(
-            conn.execute(
-                sa.select(sa.func.count()).select_from(runs).where(runs.c.kind == "pipeline")
-            ).scalar_one()
-        )
-        return StoreEvidence(
-            runs_tracked=tracked,
-            pipelines_run=pipelines,
-            contracts_enforced=_count(conn, "dataset_versions", where="contract_id"),
-            dataset_versions=_count(conn, "dataset_versions"),
-            lineage_edges=_count(conn, "lineage_edges"),
-            costs_metered=_count(conn, "finops_costs"),
-            budgets_defined=_count(conn, "finops_budgets"),
-            approvals_used=_count(conn, "approvals"),
-            policies_defined=_count(conn, "policies"),
-            audit_verified=audit_verified,
-            models_registered=_count(conn, "model_versions"),
-            model_cards=_count(conn, "model_cards"),
-            monitoring_configured=0,
-            fairness_checks=_count(conn, "evaluations"),
-        )
+        figures: dict[str, Any] = {
+            "dataset_versions": _count(conn, "dataset_versions"),
+            "dataset_versions_scored": _count(conn, "dataset_versions", lambda t: t.c.score.is_not(None)),
+            "costs_metered": _count(conn, "finops_costs"),
+            "focus_imports": _count(conn, "finops_focus_imports"),
+            "approval_requests": _count(conn, "approval_requests"),
+            "policies_active": _count(conn, "policies", lambda t: t.c.active.is_(True)),
+            "audit_events": _count(conn, "audit_events"),
+            "use_cases": _count(conn, "use_cases"),
+            "model_aliases": _count(conn, "model_aliases"),
+            **_pipelines(conn),
+            **_tracked(conn),
+            **_models(conn),
+            **_budgets(conn),
+        }
+    return StoreEvidence(**figures, audit_verified=audit_verified)
+
+
+def verify_audit(ws: Workspace) -> bool:
+    """Whether the workspace's audit chain verifies (with its checkpoint key when one exists)."""
+    from pathlib import Path
+
+    from triops.governance.audit import AuditKey, default_key_path, verify
+
+    path = default_key_path(Path(ws.settings.home), ws.settings.audit_key_path)
+    public = path.with_name(path.name + ".pub")
+    key = AuditKey.load(path) if path.exists() else AuditKey.load(public) if public.exists() else None
+    return verify(ws.store, key).ok
+
+
+def gather_evidence(ws: Workspace) -> StoreEvidence:
+    """The workspace's evidence, with the audit chain verified as part of it (an empty log is not checked)."""
+    with ws.store.connect() as conn:
+        events = _count(conn, "audit_events")
+    return collect_evidence(ws.store, audit_verified=verify_audit(ws) if events else None)
+
+
+def collect_inventory(store: Store, as_of: str = "") -> StoreInventory:
+    """What exists in the store, newest first, for the Wardley map of the records."""
+    from triops.strategy.wardley_store import ModelRecord, StoreInventory
+
+    order = {"development": 0, "staging": 1, "production": 2}
+    with store.connect() as conn:
+        projects = metadata.tables["projects"]
+        names = {pid: name for pid, name in conn.execute(sa.select(projects.c.id, projects.c.name))}
+        runs, pr = metadata.tables["runs"], _table("pipeline_runs")
+        pipeline_of: dict[str, str] = {}
+        pipelines: dict[str, str] = {}
+        if pr is not None:
+            rows = conn.execute(
+                sa.select(pr.c.run_id, pr.c.pipeline, runs.c.project_id)
+                .join(runs, runs.c.id == pr.c.run_id)
+                .order_by(pr.c.created_ms.desc())
+            )
+            for run_id, pipeline, project_id in rows:
+                pipeline_of[run_id] = pipeline
+                pipelines.setdefault(pipeline, names.get(project_id, ""))
+        models: dict[str, ModelRecord] = {}
+        mv, mt = _table("model_versions"), _table("models")
+        if mv is not None and mt is not None:
+            facts = _version_facts(conn)
+            versions = conn.execute(
+                sa.select(mt.c.name, mt.c.project_id, mv.c.id, mv.c.stage, mv.c.run_id, runs.c.project_id)
+                .join(mt, mt.c.id == mv.c.model_id)
+                .outerjoin(runs, runs.c.id == mv.c.run_id)
+                .order_by(mv.c.created_ms.desc())
+            )
+            for name, model_project, version_id, stage, run_id, run_project in versions:
+                project_id = model_project or run_project
+                seen = models.get(name)
+                furthest = (
+                    stage if seen is None or order.get(stage, 0) > order.get(seen.stage, 0) else seen.stage
+                )
+                models[name] = ModelRecord(
+                    name,
+                    names.get(project_id),
+                    furthest,
+                    (seen.evaluated if seen else False) or version_id in facts["evaluated"],
+                    (seen.carded if seen else False) or version_id in facts["carded"],
+                    (seen.approved if seen else False) or version_id in facts["approved"],
+                    (seen.pipeline if seen else None) or pipeline_of.get(run_id or ""),
+                )
+        datasets: dict[str, tuple[str, str, bool]] = {}
+        dv = _table("dataset_versions")
+        if dv is not None:
+            for name, project_id, contract in conn.execute(
+                sa.select(dv.c.name, dv.c.project_id, dv.c.contract_id).order_by(dv.c.created_ms.desc())
+            ):
+                old = datasets.get(name)
+                datasets[name] = (name, names.get(project_id, ""), bool(contract) or bool(old and old[2]))
+        steps = _table("step_runs")
+        executors: tuple[str, ...] = ()
+        if steps is not None:
+            executors = tuple(sorted(conn.execute(sa.select(steps.c.executor).distinct()).scalars()))
+    return StoreInventory(
+        tuple(names.values()),
+        tuple(models.values()),
+        tuple(pipelines.items()),
+        tuple(datasets.values()),
+        executors,
+        as_of,
+    )

@@ -108,6 +108,8 @@ class _Run:
         self.contract, self.obj_name, self.ruleset, self.clock = contract, obj_name, ruleset, clock
         self.samples, self.streaming, self.privacy, self.skip = samples, streaming, privacy, skip
         self.delivered_at, self.declared = delivered_at, declared
+        obj = schema_object(contract, obj_name)
+        self.table_names = [n for n in (obj.name, obj.physicalName) if n]
 
     def __call__(self, source: Source, wanted: list[str]) -> CheckReport:
         lf = source.lazy()
@@ -141,14 +143,23 @@ class _Run:
         aggs += [pl.col(c).null_count().alias(f"__null_{i}") for i, c in enumerate(present)]
         heavy: list[pl.Expr] = []
         repeats: dict[str, str] = {}
+        dropped: set[str] = set()
         for i, rule in enumerate(rules):
             path = tuple(rule.params.get("path") or ())
             fld = fields.get(path)
             if rule.row_level:
                 value = values.get(path, pl.lit(None))
-                flags[rule.id] = row_failure(
-                    rule, fld, value, bad_type.get(path, pl.lit(False)), vtypes.get(path, pl.Null()), now
-                )
+                try:
+                    flags[rule.id] = row_failure(
+                        rule, fld, value, bad_type.get(path, pl.lit(False)), vtypes.get(path, pl.Null()), now
+                    )
+                except DataContractError as exc:
+                    if not (self.skip and exc.detail.get("unsupported")):
+                        raise
+                    reason = exc.message.split(": ", 1)[-1]
+                    skipped.append(UnsupportedRule(rule.location, str(exc.detail["what"]), reason))
+                    dropped.add(rule.id)
+                    continue
                 counter = [failing_count(rule, flags[rule.id], fld).alias(f"__r{i}")]
                 if (
                     fld is not None
@@ -175,7 +186,8 @@ class _Run:
             lf.with_columns(**{".".join(p): v for p, v in values.items() if len(p) == 1}) if sql_rules else lf
         )
         queries = [lf.select(aggs)]
-        queries += [sql_query(r, typed_lf, source.name) for r in sql_rules if r.params["engine"] != "duckdb"]
+        names = [source.name, *self.table_names]
+        queries += [sql_query(r, typed_lf, names) for r in sql_rules if r.params["engine"] != "duckdb"]
         frames = source.collect(queries, streaming=self.streaming)
         row = frames[0].row(0, named=True)
         for expr_group in _chunks(heavy, 2):
@@ -190,10 +202,12 @@ class _Run:
         duck: pl.DataFrame | None = None
         results: list[RuleResult] = []
         for i, rule in enumerate(rules):
+            if rule.id in dropped:
+                continue
             if rule.kind == "sql":
                 if rule.params["engine"] == "duckdb":
                     duck = duck if duck is not None else typed_lf.collect()
-                    frame = run_duckdb(rule, duck)
+                    frame = run_duckdb(rule, duck, names)
                 else:
                     frame = next(sql_frames)
                 measured = sql_value(rule, frame)

@@ -319,10 +319,11 @@ def _members_failure(rule: Rule, col: pl.Expr, field: Field | None) -> pl.Expr:
         # an object held as JSON text: required members are looked up by JSON path
         if "minProperties" in p or "maxProperties" in p:
             raise DataContractError(
-                f"rule {rule.id!r} ({rule.location}): min/maxProperties on {rule.column}, which holds JSON "
-                "text: triops counts members of struct columns only",
-                hint="read the data as Parquet or JSON Lines (a struct column), or drop min/maxProperties",
-                detail={"field": rule.location},
+                f"{rule.location} (min/maxProperties of {rule.column}): {rule.column} holds JSON text; triops "
+                "counts the members of struct columns only",
+                hint="read the data as Parquet or JSON Lines (a struct column), drop min/maxProperties, or pass "
+                "--skip-unsupported",
+                detail={"field": rule.location, "unsupported": True, "what": f"min/maxProperties of {rule.column}"},
             )
         flag = pl.lit(False)
         for name in p.get("required", []):

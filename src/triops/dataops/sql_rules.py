@@ -99,10 +99,13 @@ def sql_text(rule: Rule, table_name: str = "data") -> str:
     return _PLACEHOLDER.sub(fill, str(rule.params["query"]))
 
 
-def sql_query(rule: Rule, lf: pl.LazyFrame, source_name: str) -> pl.LazyFrame:
-    ctx = pl.SQLContext(frames={"data": lf, source_name: lf}, eager=False)
+def sql_query(rule: Rule, lf: pl.LazyFrame, table_names: list[str]) -> pl.LazyFrame:
+    """The rule's query over the data, under ``data`` and the names it has (file, schema object)."""
+    ctx = pl.SQLContext(frames={"data": lf} | dict.fromkeys(table_names, lf), eager=False)
     try:
-        return ctx.execute(sql_text(rule), eager=False)
+        query = ctx.execute(sql_text(rule), eager=False)
+        query.collect_schema()  # resolves tables and columns now, so a failure names this rule
+        return query
     except pl.exceptions.PolarsError as exc:
         raise DataContractError(
             f"SQL rule {rule.id!r} ({rule.location}) does not run: {str(exc).splitlines()[0]}",
@@ -111,12 +114,14 @@ def sql_query(rule: Rule, lf: pl.LazyFrame, source_name: str) -> pl.LazyFrame:
         ) from exc
 
 
-def run_duckdb(rule: Rule, data: pl.DataFrame) -> pl.DataFrame:
+def run_duckdb(rule: Rule, data: pl.DataFrame, table_names: list[str]) -> pl.DataFrame:
     import duckdb
 
     con = duckdb.connect()
     try:
-        con.register("data", data.to_arrow())
+        arrow = data.to_arrow()
+        for table in {"data", *table_names}:
+            con.register(table, arrow)
         result = pl.from_arrow(con.sql(sql_text(rule)).to_arrow_table())
     except duckdb.Error as exc:
         raise DataContractError(

@@ -42,39 +42,52 @@ STATES = ["NY", "CA", "TX", "FL", "WA", "OR", "NV", "AZ", "CO", "UT"]
 GROUPS = ["a", "b", "c"]
 EMAIL = r"^[a-z0-9.]+@[a-z]+\.[a-z]+$"
 CONTRACT = f"""\
-apiVersion: v3.0.2
+apiVersion: v3.1.0
 kind: DataContract
 id: bench
 version: 1.0.0
+status: active
 schema:
   - name: bench
     properties:
       - name: id
+        logicalType: integer
         required: true
         unique: true
       - name: age
+        logicalType: integer
         logicalTypeOptions: {{minimum: 0, maximum: 120}}
       - name: income
+        logicalType: number
         required: true
       - name: state
+        logicalType: string
         quality:
           - name: known_state
             metric: invalidValues
             arguments: {{validValues: {STATES}}}
+            mustBe: 0
       - name: email
+        logicalType: string
         logicalTypeOptions: {{pattern: '{EMAIL}'}}
       - name: score
+        logicalType: number
         logicalTypeOptions: {{minimum: 0, maximum: 1}}
       - name: grp
+        logicalType: string
         quality:
           - name: known_group
             metric: invalidValues
             arguments: {{validValues: {GROUPS}}}
+            mustBe: 0
       - name: visits
+        logicalType: integer
         logicalTypeOptions: {{minimum: 0}}
       - name: code
+        logicalType: string
         logicalTypeOptions: {{maxLength: 5}}
       - name: note
+        logicalType: string
 """
 RATIO_POLARS, RATIO_GE, RATIO_PANDERA, RSS_LIMIT = 1.2, 10.0, 1.0, 1 << 30
 

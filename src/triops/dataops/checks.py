@@ -23,6 +23,7 @@ from triops.dataops.contracts import Contract, protected_columns, schema_object
 from triops.dataops.expressions import (
     Field,
     failing_count,
+    repeated_rows,
     repeated_values,
     resolve_field,
     row_failure,
@@ -143,7 +144,10 @@ class _Run:
         aggs += [pl.col(c).null_count().alias(f"__null_{i}") for i, c in enumerate(present)]
         heavy: list[pl.Expr] = []
         repeats: dict[str, str] = {}
+        keyed: dict[str, tuple[Field, int]] = {}
         dropped: set[str] = set()
+        staged: dict[str, str] = {}
+        stage: list[pl.Expr] = []
         for i, rule in enumerate(rules):
             path = tuple(rule.params.get("path") or ())
             fld = fields.get(path)
@@ -160,32 +164,47 @@ class _Run:
                     skipped.append(UnsupportedRule(rule.location, str(exc.detail["what"]), reason))
                     dropped.add(rule.id)
                     continue
-                counter = [failing_count(rule, flags[rule.id], fld).alias(f"__r{i}")]
+                if rule.kind in ("unique", "duplicate_values"):
+                    counter = [failing_count(rule, flags[rule.id], fld).alias(f"__r{i}")]
+                else:
+                    # each flag is computed once, as a column, and read by its count and the failing-row union
+                    staged[rule.id] = f"__f{i}"
+                    stage.append(flags[rule.id].alias(staged[rule.id]))
+                    counter = [pl.col(staged[rule.id]).sum().cast(pl.Int64).alias(f"__r{i}")]
                 if (
                     fld is not None
                     and rule.kind in ("unique", "duplicate_values")
                     and not rule.params.get("properties")
                 ):
                     repeats[rule.id] = f"__rep{i}"
-                    counter.append(repeated_values(fld, max(self.samples, 1)).alias(repeats[rule.id]))
+                    counter.append(repeated_values(fld).alias(repeats[rule.id]))
+                    counter.append(repeated_rows(fld).alias(f"__inv{i}"))
+                    keyed[rule.id] = (fld, i)
                 # uniqueness needs a whole column; in a streaming run it gets its own query so the rest streams
                 (heavy if self.streaming and rule.kind in ("unique", "duplicate_values") else aggs).extend(
                     counter
                 )
             elif rule.kind == "freshness":
                 aggs.append(values[path].max().alias(f"__r{i}"))
-        light = [
-            f
-            for r, f in flags.items()
-            if not (self.streaming and _rule(rules, r).kind in ("unique", "duplicate_values"))
-        ]
+        # distinct failing rows: the other rules' flags at once; rows repeating a key are added from the sorted
+        # keys (``_failing_rows``), because flagging duplicates in place hashes the whole column
+        union: list[pl.Expr] = []
+        light = [pl.col(c) for c in staged.values()]
+        light += [f for r, f in flags.items() if r not in keyed and r not in staged and not self.streaming]
         if light:
-            aggs.append(pl.any_horizontal(light).sum().alias("__failing__"))
+            union = [pl.any_horizontal(light).alias("__any__")]
+            aggs.append(pl.col("__any__").sum().alias("__failing__"))
+            if not self.streaming:
+                aggs += [
+                    fld.expr.filter(pl.col("__any__")).implode().alias(f"__lv{i}")
+                    for fld, i in keyed.values()
+                ]
         sql_rules = [r for r in rules if r.kind == "sql"]
         typed_lf = (
             lf.with_columns(**{".".join(p): v for p, v in values.items() if len(p) == 1}) if sql_rules else lf
         )
-        queries = [lf.select(aggs)]
+        staged_lf = lf.with_columns(stage) if stage else lf
+        queries = [(staged_lf.with_columns(union) if light else staged_lf).select(aggs)]
         names = [source.name, *self.table_names]
         queries += [sql_query(r, typed_lf, names) for r in sql_rules if r.params["engine"] != "duckdb"]
         frames = source.collect(queries, streaming=self.streaming)
@@ -227,7 +246,7 @@ class _Run:
                 results.append(_result(rule, passed, 0, 0.0, float(row_count), rule.threshold.describe()))
             else:
                 results.append(_row_result(rule, int(row[f"__r{i}"] or 0), row_count))
-        failing_rows, exact = self._failing_rows(row, rules, results, flags)
+        failing_rows, exact = self._failing_rows(lf, source, row, results, flags, keyed, repeats)
         results, protected = self._with_samples(
             lf, source, schema, rules, flags, repeats, row, results, row_count
         )
@@ -249,20 +268,36 @@ class _Run:
 
     def _failing_rows(
         self,
+        lf: pl.LazyFrame,
+        source: Source,
         row: Mapping[str, Any],
-        rules: list[Rule],
         results: list[RuleResult],
         flags: Mapping[str, pl.Expr],
+        keyed: Mapping[str, tuple[Field, int]],
+        repeats: Mapping[str, str],
     ) -> tuple[int, bool]:
         base = int(row.get("__failing__") or 0)
-        if not self.streaming:
-            return base, True
+        failed = {r.rule for r in results if r.failing_rows}
+        dups = {rule_id: v for rule_id, v in keyed.items() if rule_id in failed}
         heavy = [
-            r.failing_rows for r in results if r.kind in ("unique", "duplicate_values") and r.rule in flags
+            r.failing_rows for r in results if r.kind in ("unique", "duplicate_values") and r.rule in failed
         ]
-        if any(heavy):
-            return max([base, *heavy]), False
-        return base, True
+        if self.streaming:
+            return (max([base, *heavy]), False) if heavy else (base, True)
+        if not dups:
+            return base, True
+        if len(dups) == 1:
+            ((_, i),) = dups.values()
+            keys = set(row[f"__rep{i}"] or [])
+            overlap = sum(1 for v in row.get(f"__lv{i}") or [] if v in keys)
+            return base + int(row[f"__inv{i}"]) - overlap, True
+        marks = [
+            fld.expr.is_in(pl.Series(list(row[repeats[rule_id]]), dtype=fld.dtype).implode())
+            for rule_id, (fld, _) in dups.items()
+        ]
+        flags_again = [f for r, f in flags.items() if r not in keyed]
+        query = lf.select(pl.any_horizontal([*flags_again, *marks]).sum())
+        return int(source.collect([query], streaming=False)[0].item()), True
 
     def _source_age(
         self, rule: Rule, source: Source, now: dt.datetime, skipped: list[UnsupportedRule]
@@ -313,7 +348,7 @@ class _Run:
         by_id = {r.id: r for r in rules}
         marks = dict(flags)
         for rule_id, key in repeats.items():
-            keys = row.get(key)
+            keys = (row.get(key) or [])[: self.samples]
             rule = by_id[rule_id]
             path = tuple(rule.params["path"])
             if keys is not None and path:

@@ -117,11 +117,21 @@ def _composed_refs(node: Any, composed: bool = False) -> Iterator[str]:
 
 @functools.cache
 def _validator(version: str) -> Any:
+    """The (slow, descriptive) reference validator: it explains the problems the fast one finds."""
     import jsonschema
 
     schema = _strict_schema(version)
     cls = jsonschema.validators.validator_for(schema)
     return cls(schema)
+
+
+@functools.cache
+def _fast_validator(version: str) -> Any:
+    """jsonschema-rs (Rust, Draft 2019-09 with ``unevaluatedProperties``): ~0.3 ms per contract instead of
+    ~50 ms, so validating on every load costs nothing next to a check."""
+    import jsonschema_rs
+
+    return jsonschema_rs.validator_for(_strict_schema(version))
 
 
 def validate_document(data: Mapping[str, Any], text: str) -> tuple[str, list[SchemaProblem]]:
@@ -131,7 +141,15 @@ def validate_document(data: Mapping[str, Any], text: str) -> tuple[str, list[Sch
             problem = SchemaProblem("<root>", 1, f"required key {key!r} is missing")
             return "", [problem]
     version = schema_version(str(data["apiVersion"]))
+    if _fast_validator(version).is_valid(data):
+        return version, []
     errors = list(_validator(version).iter_errors(data))
+    if not errors:  # the two validators disagree: report what the fast one found, unexplained
+        fast = list(_fast_validator(version).iter_errors(data))
+        return version, [
+            SchemaProblem(json_path(list(e.instance_path)), line_of(text, list(e.instance_path)), e.message)
+            for e in fast
+        ]
     problems: dict[tuple[str, str], SchemaProblem] = {}
     for error in errors:
         for problem in _describe(error, version, text):
@@ -146,7 +164,7 @@ def valid_under_newer(data: Mapping[str, Any], version: str) -> str | None:
         if newer <= version:
             continue
         document = dict(data) | {"apiVersion": newer}
-        if not any(True for _ in _validator(newer).iter_errors(document)):
+        if _fast_validator(newer).is_valid(document):
             return newer
     return None
 

@@ -212,10 +212,16 @@ def failing_count(rule: Rule, flag: pl.Expr, field: Field | None) -> pl.Expr:
     return flag.sum().cast(pl.Int64)
 
 
-def repeated_values(field: Field, limit: int) -> pl.Expr:
-    """Up to ``limit`` values that occur more than once (from the same sort ``failing_count`` uses)."""
+def repeated_values(field: Field) -> pl.Expr:
+    """The values that occur more than once (from the same sort ``failing_count`` uses)."""
     ordered = field.expr.drop_nulls().sort()
-    return ordered.filter(ordered == ordered.shift(1)).unique(maintain_order=True).head(limit).implode()
+    return ordered.filter(ordered == ordered.shift(1)).unique(maintain_order=True).implode()
+
+
+def repeated_rows(field: Field) -> pl.Expr:
+    """How many rows hold a value that occurs more than once (every occurrence, from the same sort)."""
+    ordered = field.expr.drop_nulls().sort()
+    return ((ordered == ordered.shift(1)) | (ordered == ordered.shift(-1))).sum().cast(pl.Int64)
 
 
 def typed_bound(rule: Rule, key: str, bound: Any, vtype: pl.DataType) -> Any:
@@ -323,7 +329,11 @@ def _members_failure(rule: Rule, col: pl.Expr, field: Field | None) -> pl.Expr:
                 "counts the members of struct columns only",
                 hint="read the data as Parquet or JSON Lines (a struct column), drop min/maxProperties, or pass "
                 "--skip-unsupported",
-                detail={"field": rule.location, "unsupported": True, "what": f"min/maxProperties of {rule.column}"},
+                detail={
+                    "field": rule.location,
+                    "unsupported": True,
+                    "what": f"min/maxProperties of {rule.column}",
+                },
             )
         flag = pl.lit(False)
         for name in p.get("required", []):

@@ -51,7 +51,11 @@ def test_shipped_benefits_contract_is_valid_v3_1_0() -> None:
     [
         ("    properties:\n      - name: a\n        requried: true\n", "requried", 10),
         ("    propertees:\n      - name: a\n", "propertees", 8),
-        ("    properties:\n      - name: a\n        logicalType: integer\n        logicalTypeOption: {minimum: 1}\n", "logicalTypeOption", 11),
+        (
+            "    properties:\n      - name: a\n        logicalType: integer\n        logicalTypeOption: {minimum: 1}\n",
+            "logicalTypeOption",
+            11,
+        ),
         (
             "    properties:\n      - name: a\n        quality:\n          - metric: nullValues\n            mustBe: 0\n"
             "            mustBeGreaterThen: 1\n",
@@ -61,7 +65,9 @@ def test_shipped_benefits_contract_is_valid_v3_1_0() -> None:
     ],
 )
 @pytest.mark.parametrize("version", ["v3.0.2", "v3.1.0"])
-def test_every_unknown_key_is_an_error_with_its_path_and_line(body: str, key: str, line: int, version: str) -> None:
+def test_every_unknown_key_is_an_error_with_its_path_and_line(
+    body: str, key: str, line: int, version: str
+) -> None:
     if version == "v3.0.2":
         body = body.replace("metric: nullValues\n            mustBe: 0", "rule: nullCheck")
         line = line - 1 if key == "mustBeGreaterThen" else line
@@ -77,18 +83,30 @@ def test_every_unknown_key_is_an_error_with_its_path_and_line(body: str, key: st
 
 @pytest.mark.parametrize("missing", ["apiVersion", "kind", "id", "version", "status"])
 def test_a_document_without_its_identifying_keys_is_refused(missing: str) -> None:
-    text = "\n".join(line for line in (HEAD.format(v="v3.1.0") + "    properties: []\n").splitlines() if not line.startswith(f"{missing}:"))
+    text = "\n".join(
+        line
+        for line in (HEAD.format(v="v3.1.0") + "    properties: []\n").splitlines()
+        if not line.startswith(f"{missing}:")
+    )
     with pytest.raises(DataContractError, match=f"required key '{missing}' is missing"):
         parse_contract(text + "\n")
 
 
 def test_each_apiversion_is_checked_against_its_own_official_schema() -> None:
-    assert [schema_version(v) for v in ("v3.0.0", "v3.0.2", "v3.1.0", "v3.2.0")] == ["v3.0.2", "v3.0.2", "v3.1.0", "v3.2.0"]
+    assert [schema_version(v) for v in ("v3.0.0", "v3.0.2", "v3.1.0", "v3.2.0")] == [
+        "v3.0.2",
+        "v3.0.2",
+        "v3.1.0",
+        "v3.2.0",
+    ]
     with pytest.raises(DataContractError, match="not a version triops reads"):
         schema_version("v2.2.2")
     # a v3.1 metric under a v3.0.2 label: the v3.0.2 schema has no `metric`; the message says what fits
     with pytest.raises(DataContractError, match="set apiVersion: v3.1.0"):
-        _parse("    properties:\n      - name: a\n        quality:\n          - metric: nullValues\n            mustBe: 0\n", "v3.0.2")
+        _parse(
+            "    properties:\n      - name: a\n        quality:\n          - metric: nullValues\n            mustBe: 0\n",
+            "v3.0.2",
+        )
 
 
 def test_v3_1_library_metrics_need_an_operator() -> None:
@@ -97,7 +115,9 @@ def test_v3_1_library_metrics_need_an_operator() -> None:
 
 
 def test_dates_stay_text_as_json_reads_them() -> None:
-    contract = _parse("    properties:\n      - name: d\n        logicalType: date\n        logicalTypeOptions: {minimum: 2024-06-01}\n")
+    contract = _parse(
+        "    properties:\n      - name: d\n        logicalType: date\n        logicalTypeOptions: {minimum: 2024-06-01}\n"
+    )
     prop = (schema_object(contract).properties or [])[0]  # type: ignore[arg-type]
     assert prop.logicalTypeOptions == {"minimum": "2024-06-01"}
 

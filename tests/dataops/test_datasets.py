@@ -39,7 +39,9 @@ def test_register_and_get_versions(ds_store: tuple[Store, str]) -> None:
         clock=clock,
     )
     assert first.version.version == 1 and first.version.passed
-    assert first.score is not None and round(first.version.score, 2) == round(first.score.score, 2) == 97.79  # one null email
+    assert (
+        first.score is not None and round(first.version.score, 2) == round(first.score.score, 2) == 97.79
+    )  # one null email
     second = register_dataset(
         store, project_id=project, name="people", data=good_people().head(3), clock=clock
     )

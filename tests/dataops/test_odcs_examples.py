@@ -78,10 +78,14 @@ def test_official_example_loads_and_each_rule_runs_or_is_named(path: Path) -> No
 @pytest.mark.skipif(not FILES, reason=f"the official ODCS examples are not at {EXAMPLES}")
 def test_the_v3_0_2_examples_name_what_triops_does_not_run() -> None:
     full = load_contract(EXAMPLES / "v3.0.2" / "all" / "full-example.odcs.yaml")
-    skipped = {s.location: s.what for s in compile_rules(full, full.schema_[0], skip_unsupported=True).skipped}  # type: ignore[index]
+    skipped = {
+        s.location: s.what for s in compile_rules(full, full.schema_[0], skip_unsupported=True).skipped
+    }  # type: ignore[index]
     assert skipped["schema[0].quality[0].rule"] == "countCheck"  # not a rule ODCS v3.0.2 defines
     assert skipped["slaProperties[5].property"] == "frequency"
     assert "slaProperties[0]" in skipped  # latency on tab1.txn_ref_dt: another object than tbl
     custom = load_contract(EXAMPLES / "v3.0.2" / "quality" / "column-custom.odcs.yaml")
-    with pytest.raises(DataContractError, match=r"schema\[0\]\.properties\[0\]\.quality\[0\] \(type custom \(engine soda\)\)"):
+    with pytest.raises(
+        DataContractError, match=r"schema\[0\]\.properties\[0\]\.quality\[0\] \(type custom \(engine soda\)\)"
+    ):
         compile_rules(custom, custom.schema_[0])  # type: ignore[index]

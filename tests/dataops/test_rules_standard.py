@@ -51,10 +51,15 @@ def test_v3_0_2_exclusive_bounds_are_modifiers() -> None:
 @pytest.mark.parametrize("kind", ["csv", "parquet"])
 def test_date_and_timestamp_bounds_compare_as_dates(tmp_path: Path, kind: str) -> None:
     body = (
-        "    properties:\n      - name: d\n        logicalType: date\n        logicalTypeOptions: {minimum: \"2024-06-01\"}\n"
-        "      - name: ts\n        logicalType: timestamp\n        logicalTypeOptions: {maximum: \"2024-06-30T00:00:00Z\"}\n"
+        '    properties:\n      - name: d\n        logicalType: date\n        logicalTypeOptions: {minimum: "2024-06-01"}\n'
+        '      - name: ts\n        logicalType: timestamp\n        logicalTypeOptions: {maximum: "2024-06-30T00:00:00Z"}\n'
     )
-    frame = pl.DataFrame({"d": ["2024-05-31", "2024-06-01", "2024-07-01"], "ts": ["2024-06-29T10:00:00", "2024-07-01T00:00:00", None]})
+    frame = pl.DataFrame(
+        {
+            "d": ["2024-05-31", "2024-06-01", "2024-07-01"],
+            "ts": ["2024-06-29T10:00:00", "2024-07-01T00:00:00", None],
+        }
+    )
     path = tmp_path / f"dates.{kind}"
     if kind == "csv":
         frame.write_csv(path)
@@ -110,7 +115,9 @@ def test_nested_object_properties_are_checked_on_struct_columns(tmp_path: Path) 
         "          - name: email\n            logicalType: string\n            classification: restricted\n"
     )
     path = tmp_path / "people.jsonl"
-    path.write_text('{"person": {"age": 30, "email": "a@b.org"}}\n{"person": {"age": 200, "email": "c@d.org"}}\n{"person": {"age": null, "email": "e@f.org"}}\n')
+    path.write_text(
+        '{"person": {"age": 30, "email": "a@b.org"}}\n{"person": {"age": 200, "email": "c@d.org"}}\n{"person": {"age": null, "email": "e@f.org"}}\n'
+    )
     r = run(body, path)
     assert r["person.age.range"].failing_rows == 1  # type: ignore[attr-defined]
     assert r["person.age.required"].failing_rows == 1  # type: ignore[attr-defined]
@@ -143,7 +150,7 @@ def test_a_contract_level_sla_applies_to_the_object_checked(tmp_path: Path) -> N
         run(body + sla, pl.DataFrame({"a": [1]}))
     given = run(body + sla, pl.DataFrame({"a": [1]}), delivered_at=datetime(2026, 1, 9, 12, tzinfo=UTC))
     assert given["t.freshness"].passed  # type: ignore[attr-defined]
-    dates = "slaProperties:\n  - property: endOfSupport\n    value: \"2025-12-31\"\n"
+    dates = 'slaProperties:\n  - property: endOfSupport\n    value: "2025-12-31"\n'
     assert not run(body + dates, pl.DataFrame({"a": [1]}))["contract.endofsupport"].passed  # type: ignore[attr-defined]
 
 
@@ -185,7 +192,10 @@ def test_sql_placeholders_and_boolean_results() -> None:
         ("rule: countCheck", "countCheck"),
         ("metric: nullValues\n            mustBe: 0\n            severity: critical", "critical"),
         ("metric: nullValues\n            mustBe: 0\n            unit: bytes", "bytes"),
-        ("metric: invalidValues\n            mustBe: 0\n            arguments: {validValue: [a]}", "validValue"),
+        (
+            "metric: invalidValues\n            mustBe: 0\n            arguments: {validValue: [a]}",
+            "validValue",
+        ),
     ],
 )
 def test_rules_triops_cannot_run_stop_the_check_naming_the_field(quality: str, named: str) -> None:

@@ -127,7 +127,8 @@ def _property(
     if col.null_count == 0 and rows > 0:
         prop.required = True
         notes.append(Inference(col.name, "required", f"no nulls in {rows:,} rows"))
-    if _key_like(col, rows):
+    key = _key_like(col, rows)
+    if key:
         prop.unique = True
         notes.append(Inference(col.name, "unique", f"all {rows:,} values distinct and it looks like a key"))
     if col.protected:
@@ -143,7 +144,12 @@ def _property(
         low, high = numeric["min"], numeric["max"]
     else:
         low, high = col.min, col.max
-    if (
+    if key and isinstance(low, int | float) and low >= 0:
+        prop.logicalTypeOptions = {"minimum": 0}
+        notes.append(
+            Inference(col.name, "minimum 0, no maximum", "a key: the next batch brings new, larger ids")
+        )
+    elif (
         logical in ("integer", "number")
         and isinstance(low, int | float)
         and isinstance(high, int | float)

@@ -284,5 +284,5 @@ def test_spec_dir_accepts_the_official_spec_folder_as_it_is(tmp_path: Path) -> N
     (tmp_path / "tests" / "event.json").write_text(json.dumps(_complete()))
     (tmp_path / "tests" / "broken.json").write_text("{not json")
     assert validate_event(_complete(), spec_directory=tmp_path) == []
-    with pytest.raises(InvalidInputError, match="no OpenLineage.json"):
+    with pytest.raises(InvalidInputError, match=r"no OpenLineage\.json"):
         documents_from_directory(registry)

@@ -115,7 +115,7 @@ def test_stored_versions_hold_no_personal_values(workspace: Workspace) -> None:
 def test_clear_values_need_the_permission_and_are_audited(workspace: Workspace) -> None:
     contract = parse_contract(CONTRACT)
     viewer = workspace.acting_as(Principal("vic", {"*": frozenset({Role.VIEWER})}))
-    with pytest.raises(PermissionDeniedError, match="dataset.read_restricted"):
+    with pytest.raises(PermissionDeniedError, match=r"dataset\.read_restricted"):
         viewer.datasets.check(contract, claims(), reveal=True)
     admin = workspace.acting_as(Principal.owner("ada"))
     report = admin.datasets.check(contract, claims(), reveal=True)

@@ -23,7 +23,6 @@ from triops.dataops.contracts import Contract, protected_columns, schema_object
 from triops.dataops.expressions import (
     Field,
     failing_count,
-    repeated_rows,
     repeated_values,
     resolve_field,
     row_failure,
@@ -178,7 +177,6 @@ class _Run:
                 ):
                     repeats[rule.id] = f"__rep{i}"
                     counter.append(repeated_values(fld).alias(repeats[rule.id]))
-                    counter.append(repeated_rows(fld).alias(f"__inv{i}"))
                     keyed[rule.id] = (fld, i)
                 # uniqueness needs a whole column; in a streaming run it gets its own query so the rest streams
                 (heavy if self.streaming and rule.kind in ("unique", "duplicate_values") else aggs).extend(
@@ -290,7 +288,9 @@ class _Run:
             ((_, i),) = dups.values()
             keys = set(row[f"__rep{i}"] or [])
             overlap = sum(1 for v in row.get(f"__lv{i}") or [] if v in keys)
-            return base + int(row[f"__inv{i}"]) - overlap, True
+            # rows holding a repeated key: the repeats counted, plus each repeated key's first row
+            involved = int(row[f"__r{i}"] or 0) + len(keys)
+            return base + involved - overlap, True
         marks = [
             fld.expr.is_in(pl.Series(list(row[repeats[rule_id]]), dtype=fld.dtype).implode())
             for rule_id, (fld, _) in dups.items()

@@ -51,7 +51,8 @@ def resolve_field(path: Sequence[str], schema: pl.Schema, location: str) -> Fiel
         return Field(name, pl.col(name), schema[name])
     if path[0] not in schema:
         return None
-    expr, dtype = pl.col(path[0]), schema[path[0]]
+    expr: pl.Expr = pl.col(path[0])
+    dtype: Any = schema[path[0]]
     for i, part in enumerate(path[1:], start=1):
         if not isinstance(dtype, pl.Struct):
             parent = ".".join(path[:i])
@@ -218,12 +219,6 @@ def repeated_values(field: Field) -> pl.Expr:
     return ordered.filter(ordered == ordered.shift(1)).unique(maintain_order=True).implode()
 
 
-def repeated_rows(field: Field) -> pl.Expr:
-    """How many rows hold a value that occurs more than once (every occurrence, from the same sort)."""
-    ordered = field.expr.drop_nulls().sort()
-    return ((ordered == ordered.shift(1)) | (ordered == ordered.shift(-1))).sum().cast(pl.Int64)
-
-
 def typed_bound(rule: Rule, key: str, bound: Any, vtype: pl.DataType) -> Any:
     """A range bound in the column's type: numbers as they are, dates and timestamps parsed from ISO text."""
     if vtype == pl.Date or isinstance(vtype, pl.Datetime) or vtype == pl.Time:
@@ -364,7 +359,7 @@ def _items_type_failure(rule: Rule, col: pl.Expr, field: Field | None) -> pl.Exp
             f"rule {rule.id!r} ({rule.location}): {rule.column} is not a list in the data",
             detail={"field": rule.location},
         )
-    inner = field.dtype.inner
+    inner: Any = field.dtype.inner
     logical = str(rule.params["logical_type"])
     _, bad = typed(pl.element(), inner, logical, where=rule.location)
     return col.list.eval(bad).list.any()

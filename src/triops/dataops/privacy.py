@@ -16,24 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 MASK = "[masked]"
 
-PII_PATTERNS = {
-    "email": re.compile(r"^[\w.+'-]+@[\w-]+(\.[\w-]+)+$"),
-    "phone": re.compile(r"^(\+\d{1,3}[ .-]?)?(\(\d{1,4}\)[ .-]?)?\d{2,4}([ .-]?\d{2,4}){2,4}$"),
-    "national_id": re.compile(
-        r"^(\d{3}-\d{2}-\d{4}|[A-CEGHJ-PR-TW-Z]{2}\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-D]|\d{6}[-+A]\d{3}[0-9A-Y]"
-        r"|\d{2}[01]\d[0-3]\d-?\d{4})$",
-        re.IGNORECASE,
-    ),
-    "person_name": re.compile(r"^[A-Z][a-z'\u2019-]+( [A-Z]\.?)?( [A-Z][a-z'\u2019-]+){1,2}$"),
-}
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 NAME_HINTS = {
     "email": ("email", "e_mail", "mail", "email_address"),
     "phone": ("phone", "mobile", "tel", "telephone", "phone_number"),
@@ -64,21 +52,44 @@ def name_hint(col: str) -> str | None:
     return next((kind for kind, hints in NAME_HINTS.items() if low in hints), None)
 
 
-def detect_personal(col: str, values: Iterable[Any]) -> str | None:
-    """The kind of personal data ``values`` (text) look like, or what the column's name says, or None."""
-    texts = [v.strip() for v in values if isinstance(v, str) and v.strip()]
-    by_name = name_hint(col)
-    texts = [v for v in texts if not _ISO_DATE.match(v)]
-    if not texts:
-        return by_name
-    for kind in ("email", "national_id", "phone"):
-        if sum(1 for v in texts if PII_PATTERNS[kind].match(v)) / len(texts) >= 0.5:
-            return kind
-    # a name-like pattern alone also matches places and titles, so it counts only on a column about names
-    names = sum(1 for v in texts if PII_PATTERNS["person_name"].match(v)) / len(texts)
-    if names >= 0.8 and "name" in col.lower() and by_name is None:
-        return "person_name"
-    return by_name
+PII_PATTERNS = {
+    "email": r"^[\w.+'-]+@[\w-]+(\.[\w-]+)+$",
+    "national_id": r"(?i)^(\d{3}-\d{2}-\d{4}|[A-CEGHJ-PR-TW-Z]{2}\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-D]"
+    r"|\d{6}[-+A]\d{3}[0-9A-Y]|\d{2}[01]\d[0-3]\d-?\d{4})$",
+    "phone": r"^(\+\d{1,3}[ .-]?)?(\(\d{1,4}\)[ .-]?)?\d{2,4}([ .-]?\d{2,4}){2,4}$",
+    "person_name": r"^[A-Z][a-z'\x{2019}-]+( [A-Z]\.?)?( [A-Z][a-z'\x{2019}-]+){1,2}$",
+}
+
+
+def detect_personal_columns(frame: Any, columns: Iterable[str], limit: int = 1000) -> dict[str, str]:
+    """Text columns of a polars frame that look like personal data (column → kind), vectorised: of the
+    first ``limit`` non-empty values that are not ISO dates, half or more match the email, national id or
+    phone pattern; or 80% look like people's names in a column named like one; or the name says so."""
+    import polars as pl
+
+    cols = list(columns)
+    if not cols:
+        return {}
+    exprs: list[Any] = []
+    for c in cols:
+        text = pl.col(c).drop_nulls().head(limit).str.strip_chars()
+        kept = text.filter((text != "") & ~text.str.contains(r"^\d{4}-\d{2}-\d{2}"))
+        exprs.append(kept.len().alias(f"{c}\x00n"))
+        exprs += [kept.str.contains(p).sum().alias(f"{c}\x00{k}") for k, p in PII_PATTERNS.items()]
+    row = frame.select(exprs).row(0, named=True)
+    out: dict[str, str] = {}
+    for c in cols:
+        n = int(row[f"{c}\x00n"])
+        kind = name_hint(c)
+        if n:
+            share = {k: row[f"{c}\x00{k}"] / n for k in PII_PATTERNS}
+            found = next((k for k in ("email", "national_id", "phone") if share[k] >= 0.5), None)
+            if found is None and share["person_name"] >= 0.8 and "name" in c.lower() and kind is None:
+                found = "person_name"
+            kind = found or kind
+        if kind is not None:
+            out[c] = kind
+    return out
 
 
 @dataclass(frozen=True, slots=True)

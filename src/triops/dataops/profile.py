@@ -1,5 +1,5 @@
 """Per-column profiles: type, null share, distinct count, min/max/mean/std, percentiles, top values, text
-lengths, and a flag on columns that likely hold personal data (``privacy.detect_personal``).
+lengths, and a flag on columns that likely hold personal data (``privacy.detect_personal_columns``).
 
 Statistics come from one lazy aggregate query; top values, percentiles and histograms from a second batch
 of queries run together. Personal-data flags read at most ``pii_sample`` non-null values per text column.
@@ -20,7 +20,7 @@ from typing import Any
 
 import polars as pl
 
-from triops.dataops.privacy import detect_personal, name_hint
+from triops.dataops.privacy import detect_personal_columns, name_hint
 from triops.dataops.sources import open_source
 
 PERCENTILES = tuple(k / 100 for k in range(101))
@@ -139,7 +139,8 @@ def profile(
     stats = frames[0].row(0, named=True)
     rows = int(stats["__rows__"])
     declared = {c: f"classification: {k}" for c, k in (protected or {}).items()}
-    personal = {c: _personal(c, frames[-1], pii_sample) if c in texts else name_hint(c) for c in cols}
+    flagged = detect_personal_columns(frames[-1], texts, pii_sample)
+    personal = {c: flagged.get(c) if c in texts else name_hint(c) for c in cols}
     shielded = {
         c: declared.get(c) or (f"personal data: {personal[c]}" if personal[c] else None) for c in cols
     }
@@ -151,7 +152,7 @@ def profile(
     for i, c in enumerate(cols):
         distinct = int(stats[f"d{i}"]) - (1 if stats[f"n{i}"] else 0)
         logical = logical_type(schema[c])
-        base = {
+        base: dict[str, Any] = {
             "name": c,
             "dtype": str(schema[c]),
             "logical_type": logical,
@@ -237,10 +238,6 @@ def _histograms(
             counts[int(b)] = float(n)
         out[c] = {"edges": edges[c], "counts": counts}
     return out
-
-
-def _personal(col: str, sample: pl.DataFrame, limit: int) -> str | None:
-    return detect_personal(col, sample.get_column(col).drop_nulls().head(limit).to_list())
 
 
 def _plain(value: Any) -> Any:

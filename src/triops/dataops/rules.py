@@ -300,7 +300,7 @@ def _property_rules(prop: SchemaProperty, where: str, path: tuple[str, ...]) -> 
             {"bounds": bounds, "logical_type": logical},
             f"{where}.logicalTypeOptions",
         )
-    lengths = {k: opts[k] for k in ("minLength", "maxLength") if k in opts}
+    lengths: dict[str, Any] = {k: opts[k] for k in ("minLength", "maxLength") if k in opts}
     if lengths:
         add("length", "length", f"{col} length within {lengths}", lengths, f"{where}.logicalTypeOptions")
     if "pattern" in opts:
@@ -328,10 +328,12 @@ def _property_rules(prop: SchemaProperty, where: str, path: tuple[str, ...]) -> 
             {"format": str(opts["format"]).lower(), "logical_type": logical or "string"},
             f"{where}.logicalTypeOptions.format",
         )
-    items = {k: opts[k] for k in ("minItems", "maxItems", "uniqueItems") if k in opts}
+    items: dict[str, Any] = {k: opts[k] for k in ("minItems", "maxItems", "uniqueItems") if k in opts}
     if items:
         add("items", "array_items", f"{col} items within {items}", items, f"{where}.logicalTypeOptions")
-    members = {k: opts[k] for k in ("minProperties", "maxProperties", "required") if k in opts}
+    members: dict[str, Any] = {
+        k: opts[k] for k in ("minProperties", "maxProperties", "required") if k in opts
+    }
     if members:
         add(
             "members",

@@ -21,7 +21,7 @@ from typing import Any
 
 import polars as pl
 
-from triops.dataops.privacy import Privacy, detect_personal, mask_sample
+from triops.dataops.privacy import Privacy, detect_personal_columns, mask_sample
 from triops.dataops.report import RuleResult
 from triops.dataops.rules import Rule
 from triops.dataops.sources import Source
@@ -77,10 +77,8 @@ def protected_in_data(
     texts = [c for c, t in schema.items() if t == pl.String and c not in out]
     if texts:
         head = source.collect([lf.select(texts).head(_PII_SAMPLE * 4)], streaming=source.path is not None)[0]
-        for c in texts:
-            kind = detect_personal(c, head.get_column(c).drop_nulls().head(_PII_SAMPLE).to_list())
-            if kind is not None:
-                out[c] = f"personal data: {kind}"
+        for c, kind in detect_personal_columns(head, texts, _PII_SAMPLE).items():
+            out[c] = f"personal data: {kind}"
     return out
 
 

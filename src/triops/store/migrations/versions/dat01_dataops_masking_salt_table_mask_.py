@@ -51,7 +51,7 @@ _PATTERNS = {
     ),
 }
 _NAME = re.compile(r"^[A-Z][a-z'\u2019-]+( [A-Z]\.?)?( [A-Z][a-z'\u2019-]+){1,2}$")
-_WITHHELD = {
+_WITHHELD: dict[str, Any] = {
     "min": None,
     "max": None,
     "mean": None,

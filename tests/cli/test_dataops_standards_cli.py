@@ -115,3 +115,15 @@ def test_a_misspelt_key_stops_the_check_naming_path_and_line(workdir: Path) -> N
     said = done.stdout + done.stderr
     assert "line 18, schema[0].properties[3].requried: unknown key 'requried'" in said
     assert "Traceback" not in said
+
+
+def test_a_contract_level_sla_reads_the_delivery_time_given(workdir: Path) -> None:
+    sla = CONTRACT + "slaProperties:\n  - property: freshness\n    value: 1\n    unit: d\n"
+    (workdir / "fresh.yaml").write_text(sla.replace("{minimum: 0}", "{minimum: -10}"))
+    fresh = triops(workdir, "contract", "check", "fresh.yaml", "claims.csv")  # the file was just written
+    assert fresh.returncode == 0, fresh.stdout + fresh.stderr
+    old = triops(
+        workdir, "contract", "check", "fresh.yaml", "claims.csv", "--delivered-at", "2000-01-01T00:00:00Z"
+    )
+    assert old.returncode == 1
+    assert "claims.freshness" in old.stdout and "delivered 2000-01-01" in old.stdout

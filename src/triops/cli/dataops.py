@@ -88,6 +88,12 @@ def check_cmd(
     project: Annotated[
         str, typer.Option("--project", "-p", help="project (for --show-restricted)")
     ] = "default",
+    delivered_at: Annotated[
+        str | None,
+        typer.Option(
+            "--delivered-at", help="when the data was delivered (ISO 8601), for an object-level SLA"
+        ),
+    ] = None,
 ) -> None:
     from triops.dataops.contracts import load_contract, schema_object
     from triops.dataops.quality import quality_score
@@ -96,6 +102,17 @@ def check_cmd(
     loaded = load_contract(contract)
     source = open_source(data, table=table, query=query)
     options: dict[str, Any] = {"schema": schema, "skip_unsupported": skip_unsupported}
+    if delivered_at is not None:
+        from triops.dataops.sla import parse_moment
+        from triops.errors import InvalidInputError
+
+        moment = parse_moment(delivered_at)
+        if moment is None:
+            raise InvalidInputError(
+                f"--delivered-at {delivered_at!r} is not an ISO 8601 date or timestamp",
+                hint="for example: --delivered-at 2026-03-01T08:00:00Z",
+            )
+        options["delivered_at"] = moment
     if show_restricted:
         report = open_workspace().datasets.check(loaded, source, project=project, reveal=True, **options)
     else:

@@ -147,6 +147,8 @@ def _date_rule(sla: ServiceLevelAgreementProperty, prop: str, key: str, where: s
     moment = parse_moment(sla.value)
     if moment is None:
         raise unsupported(f"{where}.value", repr(sla.value), f"{prop} needs a date or timestamp")
+    if op == "<=" and isinstance(sla.value, str) and len(sla.value.strip()) == 10:
+        moment += dt.timedelta(days=1) - dt.timedelta(microseconds=1)  # a date: the whole day counts
     relation = "not after" if op == "<=" else "not before"
     return Rule(
         f"contract.{key}",

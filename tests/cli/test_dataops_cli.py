@@ -36,14 +36,14 @@ def test_check_passes_and_prints_a_table(files: dict[str, Path]) -> None:
     assert res.exit_code == 0, res.output
     assert "4,877 rows against benefits@1.0.0" in res.output
     assert "check passed" in res.output
-    assert "quality score 100.0/100" in res.output
+    assert "quality score 100/100 (4,877 rows checked, 0 failing at least one rule" in res.output
 
 
 def test_check_exits_non_zero_on_an_error_failure_with_samples(files: dict[str, Path]) -> None:
     res = runner.invoke(app, ["check", CONTRACT, str(files["bad"])])
     assert res.exit_code == 1
     assert "FAIL" in res.output
-    assert "sample failing rows" in res.output
+    assert "failing rows (5 of" in res.output and "by line number" in res.output
 
 
 def test_check_json_carries_every_result(files: dict[str, Path]) -> None:
@@ -65,7 +65,8 @@ def test_init_drafts_a_contract_the_data_passes(files: dict[str, Path]) -> None:
     check = runner.invoke(app, ["check", str(out), str(files["good"]), "--json"])
     assert check.exit_code == 0, check.output
     printed = runner.invoke(app, ["init", str(files["good"])])
-    assert printed.output.startswith("apiVersion: v3.0.2")
+    assert printed.output.startswith("# Drafted by `triops contract init` (ODCS v3.1.0)")
+    assert "\napiVersion: v3.1.0\n" in printed.output
 
 
 def test_diff_shows_breaking_changes_and_advice(tmp_path: Path) -> None:
@@ -73,7 +74,7 @@ def test_diff_shows_breaking_changes_and_advice(tmp_path: Path) -> None:
     new = tmp_path / "new.yaml"
     new.write_text(old.read_text().replace("minimum: 16", "minimum: 18"))
     res = runner.invoke(app, ["diff", str(old), str(new)])
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 1, res.output  # breaking, but NEW still says 1.0.0: a CI gate fails
     assert "breaking" in res.output and "range tightened" in res.output
     assert "suggested version 2.0.0" in res.output
     as_json = json.loads(runner.invoke(app, ["diff", str(old), str(new), "--json"]).output)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import polars as pl
 
 PEOPLE = """\
-apiVersion: v3.0.2
+apiVersion: v3.1.0
 kind: DataContract
 id: people
 version: 1.0.0
+status: active
 team:
   name: people-team
   members:
@@ -30,6 +31,7 @@ schema:
           - name: known_state
             metric: invalidValues
             arguments: {validValues: [NY, CA]}
+            mustBe: 0
             severity: warning
       - name: email
         logicalType: string

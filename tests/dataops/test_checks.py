@@ -17,7 +17,7 @@ from triops.errors import DataContractError
 
 from .helpers import PEOPLE, good_people
 
-HEAD = "apiVersion: v3.0.2\nkind: DataContract\nid: t\nversion: 1.0.0\nschema:\n  - name: t\n"
+HEAD = "apiVersion: v3.1.0\nkind: DataContract\nid: t\nversion: 1.0.0\nstatus: active\nschema:\n  - name: t\n"
 
 
 def contract(body: str) -> object:
@@ -48,12 +48,12 @@ def test_each_failure_is_counted_with_share_severity_and_samples() -> None:
     results = by_rule(check(parse_contract(PEOPLE), df))
     assert results["id.required"].failing_rows == 1
     assert results["id.unique"].failing_rows == 1
-    assert {s["row"] for s in results["id.unique"].samples} == {1, 2}
+    assert {s["row"] for s in results["id.unique"].samples} == {2, 3}  # rows count from 1
     assert results["age.range"].failing_rows == 1
     assert results["age.range"].failing_share == 0.25
     assert results["age.range"].samples[0] == {
-        "row": 1,
-        "values": {"id": 2, "age": 200, "state": "TX", "email": "bad"},
+        "row": 2,
+        "values": {"id": 2, "age": 200, "state": "TX", "email": "[masked]"},  # the column holds emails
     }
     assert results["email.pattern"].failing_rows == 1
     warning = results["state.known_state"]
@@ -74,7 +74,7 @@ def test_samples_are_capped_at_twenty() -> None:
     result = by_rule(check(parse_contract(PEOPLE), df))["age.range"]
     assert result.failing_rows == 100
     assert len(result.samples) == 20
-    assert [s["row"] for s in result.samples] == list(range(20))
+    assert [s["row"] for s in result.samples] == list(range(1, 21))
 
 
 def test_wrong_types_are_validity_failures_not_crashes() -> None:
@@ -129,11 +129,13 @@ def test_percent_threshold_on_null_values() -> None:
 
 def test_missing_values_duplicates_and_length() -> None:
     body = (
-        "    properties:\n      - name: code\n        logicalTypeOptions: {minLength: 2, maxLength: 3}\n"
+        "    properties:\n      - name: code\n        logicalType: string\n"
+        "        logicalTypeOptions: {minLength: 2, maxLength: 3}\n"
         "        quality:\n          - metric: missingValues\n            arguments: {missingValues: [null, '', 'N/A']}\n"
+        "            mustBe: 0\n"
         "          - metric: duplicateValues\n            mustBeLessOrEqualTo: 1\n"
         "      - name: day\n    quality:\n      - name: key\n        metric: duplicateValues\n"
-        "        arguments: {properties: [code, day]}\n"
+        "        arguments: {properties: [code, day]}\n        mustBe: 0\n"
     )
     df = pl.DataFrame({"code": ["ab", "N/A", "", "toolong", "ab", "ab"], "day": [1, 1, 1, 1, 2, 2]})
     results = by_rule(check(contract(body), df))
@@ -141,19 +143,20 @@ def test_missing_values_duplicates_and_length() -> None:
     dup = results["code.duplicateValues"]
     assert (dup.failing_rows, dup.passed) == (2, False)
     assert results["table.key"].failing_rows == 1
-    assert results["code.length"].failing_rows == 2
+    assert results["code.length"].failing_rows == 1  # "" is a declared missing value, not a short code
 
 
 def test_enum_valid_values_on_integers() -> None:
     body = "    properties:\n      - name: s\n        logicalType: integer\n        enum:\n          - value: 11\n          - value: 12\n"
-    result = check(contract(body), pl.DataFrame({"s": [11, 12, 99, None]})).results[-1]
+    c = parse_contract(HEAD.replace("v3.1.0", "v3.2.0") + body)  # enum arrived in ODCS v3.2.0
+    result = check(c, pl.DataFrame({"s": [11, 12, 99, None]})).results[-1]
     assert (result.rule, result.failing_rows) == ("s.valid_values", 1)
 
 
 def test_yaml_booleans_as_valid_values_of_text_are_explained() -> None:
     body = (
         "    properties:\n      - name: ui\n        quality:\n          - metric: invalidValues\n"
-        "            arguments: {validValues: [yes, no]}\n"
+        "            arguments: {validValues: [yes, no]}\n            mustBe: 0\n"
     )
     with pytest.raises(DataContractError, match="quote them"):
         check(contract(body), pl.DataFrame({"ui": ["yes", "no"]}))
@@ -169,7 +172,8 @@ def test_row_count_rule_reports_measured_rows() -> None:
 def test_sql_rules_run_on_polars_or_duckdb(engine: str) -> None:
     body = (
         "    properties:\n      - name: a\n        logicalType: integer\n    quality:\n      - name: big\n"
-        f"        type: sql\n        engine: {engine}\n        query: SELECT COUNT(*) FROM {{object}} WHERE a > 2\n"
+        f"        type: sql\n        customProperties: [{{property: engine, value: {engine}}}]\n"
+        "        query: SELECT COUNT(*) FROM {object} WHERE a > 2\n"
         "        mustBeLessThan: 2\n"
     )
     result = by_rule(check(contract(body), pl.DataFrame({"a": ["1", "3", "5"]})))["table.big"]
@@ -177,7 +181,7 @@ def test_sql_rules_run_on_polars_or_duckdb(engine: str) -> None:
 
 
 def test_broken_sql_rule_names_the_rule() -> None:
-    body = "    properties:\n      - name: a\n    quality:\n      - name: broken\n        type: sql\n        query: SELEC nonsense\n"
+    body = "    properties:\n      - name: a\n    quality:\n      - name: broken\n        type: sql\n        query: SELEC nonsense\n        mustBe: 0\n"
     with pytest.raises(DataContractError, match=r"table\.broken"):
         check(contract(body), pl.DataFrame({"a": [1]}))
 
@@ -194,7 +198,7 @@ def test_freshness_sla_uses_the_clock() -> None:
 
 
 def test_invalid_regex_is_a_contract_error() -> None:
-    body = "    properties:\n      - name: a\n        logicalTypeOptions: {pattern: '(unclosed'}\n"
+    body = "    properties:\n      - name: a\n        logicalType: string\n        logicalTypeOptions: {pattern: '(unclosed'}\n"
     with pytest.raises(DataContractError, match="not a valid regex"):
         check(contract(body), pl.DataFrame({"a": ["x"]}))
 

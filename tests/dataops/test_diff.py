@@ -12,10 +12,11 @@ from triops.dataops.diff import BREAKING, NON_BREAKING, PATCH, bump_version, dif
 from triops.dataops.profile import profile
 
 BASE = """\
-apiVersion: v3.0.2
+apiVersion: v3.1.0
 kind: DataContract
 id: t
 version: {version}
+status: active
 schema:
   - name: t
     properties:
@@ -73,7 +74,7 @@ def test_description_change_is_a_patch() -> None:
 
 
 def test_valid_values_removed_is_breaking_and_added_is_not() -> None:
-    rule = "        quality:\n          - name: v\n            metric: invalidValues\n            arguments: {{validValues: [{v}]}}\n"
+    rule = "        quality:\n          - name: v\n            metric: invalidValues\n            arguments: {{validValues: [{v}]}}\n            mustBe: 0\n"
     old = _c(extra=NAME + rule.format(v="a, b"))
     assert (BREAKING, "name", "rule v valid values removed: b") in _levels(
         old, _c(extra=NAME + rule.format(v="a"))

@@ -107,7 +107,21 @@ BROKEN: list[tuple[str, Callable[[], Event], Callable[[Event], None], str, str]]
     ("no run id", _complete, _set("run.runId", _DELETE), "$.run", "'runId' is a required property"),
     ("run id not a UUID", _complete, _set("run.runId", "run-42"), "$.run.runId", "run-42"),
     ("unknown event type", _complete, _set("eventType", "DONE"), "$.eventType", "is not one of"),
-    ("a date without a time", _complete, _set("eventTime", "2026-03-01"), "$.eventTime", "has to contain"),
+    ("a date without a time", _complete, _set("eventTime", "2026-03-01"), "$.eventTime", "for date-time"),
+    (
+        "a time without an offset",
+        _complete,
+        _set("eventTime", "2026-03-01T10:00:00"),
+        "$.eventTime",
+        "for date-time",
+    ),
+    (
+        "a schema URL that is not a URI",
+        _complete,
+        _set("inputs.0.facets.schema._schemaURL", "not a uri"),
+        "$.inputs[0].facets.schema._schemaURL",
+        "for uri",
+    ),
     ("no producer", _complete, _set("producer", _DELETE), "$", "'producer' is a required property"),
     ("job as a string", _complete, _set("job", "benefits"), "$.job", "is not of type 'object'"),
     ("dataset without a name", _complete, _set("inputs.0.name", _DELETE), "$.inputs[0]", "'name'"),
@@ -196,3 +210,79 @@ def test_validate_lines_refuses_missing_and_non_utf8_files(tmp_path: Path) -> No
     latin.write_bytes('{"eventTime": "Zürich"}'.encode("latin-1"))
     with pytest.raises(InvalidInputError, match="not UTF-8"):
         validate_lines(latin)
+
+
+OFFICIAL = Path(__file__).resolve().parents[3] / "shared" / "specs" / "openlineage-2-0-2"
+
+
+def _official_validator(ref: str = CORE + "#/$defs/RunEvent") -> Any:
+    import jsonschema
+    from referencing import Registry, Resource
+
+    documents = [json.loads(p.read_text()) for p in sorted(OFFICIAL.rglob("*.json"))]
+    registry: Registry[Any] = Registry().with_resources(
+        (d["$id"], Resource.from_contents(d)) for d in documents
+    )
+    return jsonschema.Draft202012Validator(
+        {"$ref": ref}, registry=registry, format_checker=jsonschema.FormatChecker()
+    )
+
+
+def _facets(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        if "_schemaURL" in node and "_producer" in node:
+            yield node
+        for value in node.values():
+            yield from _facets(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _facets(item)
+
+
+def _official_errors(event: Event) -> list[Any]:
+    """As OpenLineage validates: the event against the core document, each facet against the document its
+    _schemaURL names."""
+    errors = list(_official_validator().iter_errors(event))
+    for facet in _facets(event):
+        url = str(facet["_schemaURL"])
+        if url.split("#", 1)[0].endswith(".json") and "/facets/" in url:
+            errors += list(_official_validator(url).iter_errors(facet))
+    return errors
+
+
+@pytest.mark.skipif(
+    not OFFICIAL.is_dir(), reason=f"the official OpenLineage 2-0-2 files are not at {OFFICIAL}"
+)
+def test_the_events_we_emit_conform_to_the_official_files() -> None:
+    for event in _events():
+        assert _official_errors(event_dict(event)) == []
+
+
+@pytest.mark.skipif(
+    not OFFICIAL.is_dir(), reason=f"the official OpenLineage 2-0-2 files are not at {OFFICIAL}"
+)
+@pytest.mark.parametrize(("make", "change"), [b[1:3] for b in BROKEN], ids=[b[0] for b in BROKEN])
+def test_planted_errors_are_rejected_by_the_official_files_and_by_ours(
+    make: Callable[[], Event], change: Callable[[Event], None]
+) -> None:
+    event = make()
+    change(event)
+    assert _official_errors(event), "the official schema accepts it"
+    assert validate_event(event), "our validator accepts it"
+    assert validate_event(event, spec_directory=OFFICIAL), "the official files through --spec-dir accept it"
+
+
+def test_spec_dir_accepts_the_official_spec_folder_as_it_is(tmp_path: Path) -> None:
+    """The spec/ folder of the OpenLineage repository also holds registry/…/registry.json and test events,
+    which are JSON but not schemas."""
+    for number, document in enumerate(spec_documents().values()):
+        (tmp_path / f"{number}.json").write_text(json.dumps(document))
+    registry = tmp_path / "registry" / "core"
+    registry.mkdir(parents=True)
+    (registry / "registry.json").write_text(json.dumps({"producers": {"airflow": {"root_doc_URL": "x"}}}))
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "event.json").write_text(json.dumps(_complete()))
+    (tmp_path / "tests" / "broken.json").write_text("{not json")
+    assert validate_event(_complete(), spec_directory=tmp_path) == []
+    with pytest.raises(InvalidInputError, match=r"no OpenLineage\.json"):
+        documents_from_directory(registry)

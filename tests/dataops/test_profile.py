@@ -13,7 +13,7 @@ def test_numeric_column_statistics() -> None:
     col = prof.column("x")
     assert (prof.row_count, col.null_count, col.null_share, col.distinct) == (5, 1, 0.2, 4)
     assert (col.min, col.max, col.mean) == (1, 4, 2.5)
-    assert col.quantiles["0.5"] == 2.5
+    assert col.quantiles["0.5"] == 3.0  # nearest rank: the value at round((4 - 1) * 0.5) = 2
     assert col.histogram is not None and sum(col.histogram["counts"]) == 4
     assert col.logical_type == "integer"
 

@@ -30,11 +30,25 @@ def register(
     table: Annotated[str | None, typer.Option("--table", help=_SQL_HELP)] = None,
     query: Annotated[str | None, typer.Option("--query", help=_QUERY_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the version as JSON")] = False,
+    keep_data: Annotated[
+        bool,
+        typer.Option("--keep-data/--no-keep-data", help="keep the data as an artifact (exact diffs later)"),
+    ] = True,
+    skip_unsupported: Annotated[
+        bool, typer.Option("--skip-unsupported", help="check what triops can; list the rest as not checked")
+    ] = False,
 ) -> None:
     from triops.dataops.sources import open_source
 
     source = open_source(data, name=name, table=table, query=query)
-    registered = open_workspace().datasets.register(name, source, contract=contract, project=project)
+    registered = open_workspace().datasets.register(
+        name,
+        source,
+        contract=contract,
+        project=project,
+        keep_data=keep_data,
+        skip_unsupported=skip_unsupported,
+    )
     version = registered.version
     if as_json:
         print_json(version.to_dict())
@@ -56,6 +70,8 @@ def list_versions(
 ) -> None:
     from rich.table import Table
 
+    from triops.dataops.quality import format_score
+
     rows = [r.to_dict() for r in open_workspace().datasets.versions(name, project=project)]
     if as_json:
         print_json([{k: v for k, v in r.items() if k not in ("profile", "quality")} for r in rows])
@@ -66,7 +82,7 @@ def list_versions(
             r["name"],
             str(r["version"]),
             f"{r['row_count']:,}",
-            "-" if r["score"] is None else f"{r['score']:.1f}",
+            format_score(r["score"]),
             "[green]passed[/]" if r["passed"] else "[red]failed[/]",
             f"{r['contract_id']}@{r['contract_version']}" if r["contract_id"] else "-",
             _when(r["created_ms"]),
@@ -145,10 +161,14 @@ def _headline(v: dict[str, Any]) -> str:
         if v["contract_id"]
         else "no contract"
     )
-    score = "-" if v["score"] is None else f"{v['score']:.1f}"
+    from triops.dataops.quality import format_score
+
+    quality = v.get("quality") or {}
+    failing = quality.get("rows_failing")
+    rows = f" ({failing:,} rows failing a rule)" if failing else ""
     return (
         f"dataset [bold]{v['name']}[/] v{v['version']}: {v['row_count']:,} rows, {contract}, "
-        f"quality score {score}/100, sha256 {v['content_hash'][:12]}…"
+        f"quality score {format_score(v['score'])}/100{rows}, sha256 {v['content_hash'][:12]}…"
     )
 
 
@@ -181,6 +201,24 @@ def _profile_table(profile: dict[str, Any]) -> Table:
     )
     for name, c in profile["columns"].items():
         top = c.get("top_values") or []
+        if c.get("protected"):
+            lengths = (
+                f"length {c.get('length_min')}–{c.get('length_max')}"
+                if c.get("length_min") is not None
+                else ""
+            )
+            table.add_row(
+                name,
+                c["logical_type"],
+                f"{c['null_count']:,} ({c['null_share']:.1%})",
+                f"{c['distinct']:,}",
+                "",
+                "",
+                "",
+                f"[dim]withheld ({c['protected']}) {lengths}[/]",
+                f"[yellow]{c.get('personal_data') or 'restricted'}[/]",
+            )
+            continue
         table.add_row(
             name,
             c["logical_type"],

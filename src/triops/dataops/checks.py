@@ -1,9 +1,13 @@
 """Checking data against a contract: every rule compiled into ONE polars lazy query, run by the streaming
 engine so files larger than memory are checked in bounded memory.
 
-The query returns, in one pass, the row count, each column's null count and each rule's failing-row count
-(or measured metric). SQL rules run beside it through polars SQL (or DuckDB when a rule names it). Only when
-a row-level rule fails does a second, filtered pass fetch up to 20 sample rows per failing rule.
+The query returns, in one pass, the row count, each column's null count, each rule's failing-row count (or
+measured metric), the number of distinct failing rows, and the repeated values of uniqueness rules. SQL
+rules run beside it through polars SQL (or DuckDB). Only when a row-level rule fails are up to 20 sample
+rows per failing rule fetched (``samples``), with restricted and personal cells masked (``privacy``).
+
+Whatever the contract asks that triops cannot check stops the check with an error naming the field, unless
+``skip_unsupported`` is set: then the report lists it under ``skipped``, and it is never counted as a pass.
 """
 
 from __future__ import annotations
@@ -11,18 +15,30 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
 import polars as pl
 
-from triops.dataops.contracts import Contract, columns, schema_object
-from triops.dataops.expressions import failing_count, row_failure, typed
+from triops.dataops.contracts import Contract, protected_columns, schema_object
+from triops.dataops.expressions import (
+    Field,
+    failing_count,
+    repeated_values,
+    resolve_field,
+    row_failure,
+    typed,
+)
+from triops.dataops.privacy import Privacy
 from triops.dataops.report import MAX_SAMPLES, CheckReport, RuleResult
-from triops.dataops.rules import Rule, compile_rules
-from triops.dataops.sources import Source, open_source
+from triops.dataops.rules import Rule, RuleSet, UnsupportedRule, compile_rules
+from triops.dataops.samples import as_records, collect_samples, protected_in_data
+from triops.dataops.sla import parse_moment
+from triops.dataops.sources import Source, line_numbers, open_source
+from triops.dataops.sql_rules import run_duckdb, sql_expected, sql_passes, sql_query, sql_value
 from triops.domain.clock import Clock, SystemClock, utc_ms
 from triops.errors import DataContractError, InvalidInputError
+
+_RATE_KINDS = ("null_values", "missing_values", "invalid_values", "duplicate_values", "out_of_range")
 
 
 def check(
@@ -36,145 +52,385 @@ def check(
     clock: Clock | None = None,
     samples: int = MAX_SAMPLES,
     streaming: bool | None = None,
+    privacy: Privacy | None = None,
+    skip_unsupported: bool = False,
+    delivered_at: dt.datetime | None = None,
 ) -> CheckReport:
     """Check ``data`` (path, frame, Source or SQLAlchemy URL with table/query) against ``contract``.
 
-    ``streaming`` defaults to True for files (bounded memory) and False for in-memory frames (faster)."""
+    ``streaming`` defaults to True for files (bounded memory) and False for in-memory frames (faster).
+    ``privacy`` says how restricted and personal cells in samples are shown (masked by default).
+    ``delivered_at`` is when in-memory data was delivered, for an object-level freshness SLA (a file's
+    modification time is used otherwise)."""
     clock = clock or SystemClock()
     source = open_source(data, name=name, table=table, query=query)
     if streaming is None:
         streaming = source.path is not None
     obj = schema_object(contract, schema)
-    rules = compile_rules(contract, obj)
-    wanted = [str(p.name) for p in columns(obj)]
+    ruleset = compile_rules(contract, obj, skip_unsupported=skip_unsupported)
+    wanted = [str(p.name) for p in obj.properties or []]
+    run = _Run(
+        contract,
+        obj_name=str(obj.name),
+        ruleset=ruleset,
+        clock=clock,
+        samples=samples,
+        streaming=streaming,
+        privacy=privacy or Privacy(),
+        skip=skip_unsupported,
+        delivered_at=delivered_at,
+        declared=protected_columns(contract, obj),
+    )
     try:
-        return _run(contract, source, rules, wanted, clock, samples, streaming)
+        return run(source, wanted)
     except InvalidInputError as exc:
         if not exc.detail.get("parse") or source.kind not in ("csv", "jsonl"):
             raise
     # a value that does not parse as the inferred type: read those columns as text so it counts as invalid
-    return _run(contract, source.with_text_columns(wanted), rules, wanted, clock, samples, streaming)
+    return run(source.with_text_columns(wanted), wanted)
 
 
-def _run(
-    contract: Contract,
-    source: Source,
-    rules: list[Rule],
-    wanted: list[str],
-    clock: Clock,
-    samples: int,
-    streaming: bool,
-) -> CheckReport:
-    lf = source.lazy()
-    try:
-        schema = lf.collect_schema()
-    except pl.exceptions.PolarsError as exc:
-        raise source.translate(exc) from exc
-    present = list(schema.names())
-    missing = [c for c in wanted if c not in schema]
+class _Run:
+    def __init__(
+        self,
+        contract: Contract,
+        *,
+        obj_name: str,
+        ruleset: RuleSet,
+        clock: Clock,
+        samples: int,
+        streaming: bool,
+        privacy: Privacy,
+        skip: bool,
+        delivered_at: dt.datetime | None,
+        declared: Mapping[str, str],
+    ) -> None:
+        self.contract, self.obj_name, self.ruleset, self.clock = contract, obj_name, ruleset, clock
+        self.samples, self.streaming, self.privacy, self.skip = samples, streaming, privacy, skip
+        self.delivered_at, self.declared = delivered_at, declared
+        obj = schema_object(contract, obj_name)
+        self.table_names = [n for n in (obj.name, obj.physicalName) if n]
+
+    def __call__(self, source: Source, wanted: list[str]) -> CheckReport:
+        lf = source.lazy()
+        try:
+            schema = lf.collect_schema()
+        except pl.exceptions.PolarsError as exc:
+            raise source.translate(exc) from exc
+        rules = list(self.ruleset.rules)
+        skipped = list(self.ruleset.skipped)
+        present = list(schema.names())
+        _refuse_missing(source, wanted, rules, schema, present)
+        now = self.clock.now()
+        fields: dict[tuple[str, ...], Field | None] = {}
+        for rule in rules:
+            path = tuple(rule.params.get("path") or ())
+            if path and path not in fields:
+                fields[path] = resolve_field(path, schema, rule.location)
+        logical, missing = _typing_hints(rules)
+        values: dict[tuple[str, ...], pl.Expr] = {}
+        bad_type: dict[tuple[str, ...], pl.Expr] = {}
+        for path, fld in fields.items():
+            if fld is None:
+                continue
+            spec = logical.get(path, (None, None))
+            values[path], bad_type[path] = typed(
+                fld.expr, fld.dtype, spec[0], spec[1], missing.get(path, ()), fld.name
+            )
+        vtypes = _value_types(schema, values)
+        flags: dict[str, pl.Expr] = {}
+        aggs: list[pl.Expr] = [pl.len().alias("__rows__")]
+        aggs += [pl.col(c).null_count().alias(f"__null_{i}") for i, c in enumerate(present)]
+        heavy: list[pl.Expr] = []
+        repeats: dict[str, str] = {}
+        keyed: dict[str, tuple[Field, int]] = {}
+        dropped: set[str] = set()
+        staged: dict[str, str] = {}
+        stage: list[pl.Expr] = []
+        for i, rule in enumerate(rules):
+            path = tuple(rule.params.get("path") or ())
+            fld = fields.get(path)
+            if rule.row_level:
+                value = values.get(path, pl.lit(None))
+                try:
+                    flags[rule.id] = row_failure(
+                        rule, fld, value, bad_type.get(path, pl.lit(False)), vtypes.get(path, pl.Null()), now
+                    )
+                except DataContractError as exc:
+                    if not (self.skip and exc.detail.get("unsupported")):
+                        raise
+                    reason = exc.message.split(": ", 1)[-1]
+                    skipped.append(UnsupportedRule(rule.location, str(exc.detail["what"]), reason))
+                    dropped.add(rule.id)
+                    continue
+                if rule.kind in ("unique", "duplicate_values"):
+                    counter = [failing_count(rule, flags[rule.id], fld).alias(f"__r{i}")]
+                else:
+                    # each flag is computed once, as a column, and read by its count and the failing-row union
+                    staged[rule.id] = f"__f{i}"
+                    stage.append(flags[rule.id].alias(staged[rule.id]))
+                    counter = [pl.col(staged[rule.id]).sum().cast(pl.Int64).alias(f"__r{i}")]
+                if (
+                    fld is not None
+                    and rule.kind in ("unique", "duplicate_values")
+                    and not rule.params.get("properties")
+                ):
+                    repeats[rule.id] = f"__rep{i}"
+                    counter.append(repeated_values(fld).alias(repeats[rule.id]))
+                    keyed[rule.id] = (fld, i)
+                # uniqueness needs a whole column; in a streaming run it gets its own query so the rest streams
+                (heavy if self.streaming and rule.kind in ("unique", "duplicate_values") else aggs).extend(
+                    counter
+                )
+            elif rule.kind == "freshness":
+                aggs.append(values[path].max().alias(f"__r{i}"))
+        # distinct failing rows: the other rules' flags at once; rows repeating a key are added from the sorted
+        # keys (``_failing_rows``), because flagging duplicates in place hashes the whole column
+        union: list[pl.Expr] = []
+        light = [pl.col(c) for c in staged.values()]
+        light += [f for r, f in flags.items() if r not in keyed and r not in staged and not self.streaming]
+        if light:
+            union = [pl.any_horizontal(light).alias("__any__")]
+            aggs.append(pl.col("__any__").sum().alias("__failing__"))
+            if not self.streaming:
+                aggs += [
+                    fld.expr.filter(pl.col("__any__")).implode().alias(f"__lv{i}")
+                    for fld, i in keyed.values()
+                ]
+        sql_rules = [r for r in rules if r.kind == "sql"]
+        typed_lf = (
+            lf.with_columns(**{".".join(p): v for p, v in values.items() if len(p) == 1}) if sql_rules else lf
+        )
+        staged_lf = lf.with_columns(stage) if stage else lf
+        queries = [(staged_lf.with_columns(union) if light else staged_lf).select(aggs)]
+        names = [source.name, *self.table_names]
+        queries += [sql_query(r, typed_lf, names) for r in sql_rules if r.params["engine"] != "duckdb"]
+        frames = source.collect(queries, streaming=self.streaming)
+        row = frames[0].row(0, named=True)
+        for expr_group in _chunks(heavy, 2):
+            row.update(source.collect([lf.select(expr_group)], streaming=True)[0].row(0, named=True))
+        row_count = int(row["__rows__"])
+        nulls = {c: int(row[f"__null_{i}"]) for i, c in enumerate(present)}
+        if source.kind == "csv" and present and nulls[present[-1]] > 0:
+            short = source.find_short_row(len(present))
+            if short is not None:
+                raise short
+        sql_frames = iter(frames[1:])
+        duck: pl.DataFrame | None = None
+        results: list[RuleResult] = []
+        for i, rule in enumerate(rules):
+            if rule.id in dropped:
+                continue
+            if rule.kind == "sql":
+                if rule.params["engine"] == "duckdb":
+                    duck = duck if duck is not None else typed_lf.collect()
+                    frame = run_duckdb(rule, duck, names)
+                else:
+                    frame = next(sql_frames)
+                measured = sql_value(rule, frame)
+                results.append(
+                    _result(rule, sql_passes(rule, measured), 0, 0.0, measured, sql_expected(rule, measured))
+                )
+            elif rule.kind == "freshness":
+                results.append(_age_result(rule, row[f"__r{i}"], now))
+            elif rule.kind == "source_age":
+                result = self._source_age(rule, source, now, skipped)
+                if result is not None:
+                    results.append(result)
+            elif rule.kind == "contract_date":
+                results.append(_date_result(rule, now))
+            elif rule.kind == "row_count":
+                passed = rule.threshold.passes(row_count)
+                results.append(_result(rule, passed, 0, 0.0, float(row_count), rule.threshold.describe()))
+            else:
+                results.append(_row_result(rule, int(row[f"__r{i}"] or 0), row_count))
+        failing_rows, exact = self._failing_rows(lf, source, row, results, flags, keyed, repeats)
+        results, protected = self._with_samples(
+            lf, source, schema, rules, flags, repeats, row, results, row_count
+        )
+        return CheckReport(
+            dataset=source.name,
+            contract_id=self.contract.id,
+            contract_version=self.contract.version,
+            row_count=row_count,
+            columns=tuple(present),
+            results=tuple(results),
+            null_counts=nulls,
+            checked_at_ms=utc_ms(now),
+            rows_failing=failing_rows,
+            rows_failing_exact=exact,
+            skipped=tuple(s.to_dict() for s in skipped),
+            protected=protected,
+            masked=not self.privacy.reveal,
+        )
+
+    def _failing_rows(
+        self,
+        lf: pl.LazyFrame,
+        source: Source,
+        row: Mapping[str, Any],
+        results: list[RuleResult],
+        flags: Mapping[str, pl.Expr],
+        keyed: Mapping[str, tuple[Field, int]],
+        repeats: Mapping[str, str],
+    ) -> tuple[int, bool]:
+        base = int(row.get("__failing__") or 0)
+        failed = {r.rule for r in results if r.failing_rows}
+        dups = {rule_id: v for rule_id, v in keyed.items() if rule_id in failed}
+        heavy = [
+            r.failing_rows for r in results if r.kind in ("unique", "duplicate_values") and r.rule in failed
+        ]
+        if self.streaming:
+            return (max([base, *heavy]), False) if heavy else (base, True)
+        if not dups:
+            return base, True
+        if len(dups) == 1:
+            ((_, i),) = dups.values()
+            keys = set(row[f"__rep{i}"] or [])
+            overlap = sum(1 for v in row.get(f"__lv{i}") or [] if v in keys)
+            # rows holding a repeated key: the repeats counted, plus each repeated key's first row
+            involved = int(row[f"__r{i}"] or 0) + len(keys)
+            return base + involved - overlap, True
+        marks = [
+            fld.expr.is_in(pl.Series(list(row[repeats[rule_id]]), dtype=fld.dtype).implode())
+            for rule_id, (fld, _) in dups.items()
+        ]
+        flags_again = [f for r, f in flags.items() if r not in keyed]
+        query = lf.select(pl.any_horizontal([*flags_again, *marks]).sum())
+        return int(source.collect([query], streaming=False)[0].item()), True
+
+    def _source_age(
+        self, rule: Rule, source: Source, now: dt.datetime, skipped: list[UnsupportedRule]
+    ) -> RuleResult | None:
+        if self.delivered_at is not None:
+            moment = (
+                self.delivered_at if self.delivered_at.tzinfo else self.delivered_at.replace(tzinfo=dt.UTC)
+            )
+            origin = "delivered"
+        elif source.path is not None:
+            moment = dt.datetime.fromtimestamp(source.path.stat().st_mtime, tz=dt.UTC)
+            origin = "file modified"
+        else:
+            item = UnsupportedRule(
+                rule.location,
+                f"{rule.params['property']} of {rule.params['element']}",
+                "applies to the whole object: triops measures that from a file's modification time or a "
+                "given delivery time, and this data has neither",
+            )
+            if not self.skip:
+                raise DataContractError(
+                    f"{item.location} ({item.what}): {item.reason}",
+                    hint="check the file itself, pass delivered_at= (--delivered-at), or give the SLA an "
+                    "element naming a timestamp column",
+                    detail={"field": item.location},
+                )
+            skipped.append(item)
+            return None
+        age = (now - moment).total_seconds()
+        limit = float(rule.params["max_age_s"])
+        return _result(rule, age <= limit, 0, 0.0, age, f"age <= {limit:g} s ({origin} {moment.isoformat()})")
+
+    def _with_samples(
+        self,
+        lf: pl.LazyFrame,
+        source: Source,
+        schema: pl.Schema,
+        rules: list[Rule],
+        flags: Mapping[str, pl.Expr],
+        repeats: Mapping[str, str],
+        row: Mapping[str, Any],
+        results: list[RuleResult],
+        row_count: int,
+    ) -> tuple[list[RuleResult], dict[str, str]]:
+        failed = [r for r in results if r.failing_rows and r.rule in flags]
+        if not failed or self.samples <= 0:
+            return results, {}
+        by_id = {r.id: r for r in rules}
+        marks = dict(flags)
+        for rule_id, key in repeats.items():
+            keys = (row.get(key) or [])[: self.samples]
+            rule = by_id[rule_id]
+            path = tuple(rule.params["path"])
+            if keys is not None and path:
+                fld = resolve_field(path, schema, rule.location)
+                assert fld is not None
+                marks[rule_id] = fld.expr.is_in(pl.Series(list(keys), dtype=fld.dtype).implode())
+        frames = collect_samples(lf, source, by_id, marks, failed, self.samples, self.streaming)
+        protected = (
+            {} if self.privacy.reveal else protected_in_data(lf, source, schema, self.declared, self.privacy)
+        )
+        indices = sorted({int(i) for f in frames.values() for i in f.get_column("__row__").to_list()})
+        lines = line_numbers(source, indices, row_count)
+        out = []
+        for r in results:
+            frame = frames.get(r.rule)
+            if frame is None:
+                out.append(r)
+                continue
+            records = tuple(as_records(frame, lines, protected, self.privacy))
+            out.append(_replace_samples(r, records))
+        return out, protected
+
+
+def _rule(rules: list[Rule], rule_id: str) -> Rule:
+    return next(r for r in rules if r.id == rule_id)
+
+
+def _chunks(items: list[pl.Expr], size: int) -> list[list[pl.Expr]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _refuse_missing(
+    source: Source, wanted: list[str], rules: list[Rule], schema: pl.Schema, present: list[str]
+) -> None:
+    missing = [c for c in wanted if c not in schema and not any(n.startswith(f"{c}.") for n in present)]
     for rule in rules:
         for col in rule.params.get("properties", []) if rule.kind == "duplicate_values" else []:
             if str(col) not in schema and str(col) not in missing:
                 missing.append(str(col))
     if missing:
         raise DataContractError(
-            f"{source.name}: the contract names column(s) {', '.join(map(repr, missing))} "
-            "that the data lacks",
+            f"{source.name}: the contract names column(s) {', '.join(map(repr, missing))} that the data lacks",
             hint=f"columns present: {', '.join(present) or '(none)'}",
             detail={"missing": missing, "present": present},
         )
-    logical = _logical_types(contract, rules)
-    values: dict[str, pl.Expr] = {}
-    bad_type: dict[str, pl.Expr] = {}
-    dtypes: dict[str, pl.DataType] = {}
-    for col in wanted:
-        values[col], bad_type[col] = typed(col, schema[col], logical.get(col))
-    if values:
-        dtypes = dict(pl.LazyFrame(schema=schema).select(**values).collect_schema())
-    flags: dict[str, pl.Expr] = {}
-    aggs: list[pl.Expr] = [pl.len().alias("__rows__")]
-    heavy: list[pl.Expr] = []
-    aggs += [pl.col(c).null_count().alias(f"__null_{i}") for i, c in enumerate(present)]
-    freshness: dict[str, pl.Expr] = {}
-    for i, rule in enumerate(rules):
-        col = rule.column
-        if rule.row_level:
-            value = values[col] if col else pl.lit(None)
-            flags[rule.id] = row_failure(
-                rule, value, bad_type.get(col or "", pl.lit(False)), dtypes.get(col or "", pl.Null())
-            )
-            counter = failing_count(rule, flags[rule.id]).alias(f"__r{i}")
-            # uniqueness needs a whole column; in a streaming run it gets its own query so the rest streams
-            (heavy if streaming and rule.kind in ("unique", "duplicate_values") else aggs).append(counter)
-        elif rule.kind == "freshness":
-            freshness[rule.id] = values[str(col)].max()
-            aggs.append(freshness[rule.id].alias(f"__r{i}"))
-    sql_rules = [r for r in rules if r.kind == "sql"]
-    typed_lf = lf.with_columns(**values) if sql_rules else lf
-    queries = [lf.select(aggs)]
-    queries += [_sql_query(r, typed_lf, source) for r in sql_rules if r.params["engine"] != "duckdb"]
-    frames = source.collect(queries, streaming=streaming)
-    row = frames[0].row(0, named=True)
-    for expr in heavy:
-        row.update(source.collect([lf.select(expr)], streaming=True)[0].row(0, named=True))
-    row_count = int(row["__rows__"])
-    nulls = {c: int(row[f"__null_{i}"]) for i, c in enumerate(present)}
-    if source.kind == "csv" and present and nulls[present[-1]] > 0:
-        short = source.find_short_row(len(present))
-        if short is not None:
-            raise short
-    sql_values = _sql_values(sql_rules, frames[1:], typed_lf, source)
-    failing: dict[str, int] = {}
-    results: list[RuleResult] = []
-    for i, rule in enumerate(rules):
-        if rule.kind == "sql":
-            measured = sql_values[rule.id]
-            results.append(_metric_result(rule, measured, None, row_count))
-        elif rule.kind == "freshness":
-            results.append(_freshness_result(rule, row[f"__r{i}"], clock))
-        elif rule.kind == "row_count":
-            results.append(_row_result(rule, 0, row_count))
-        else:
-            count = int(row[f"__r{i}"] or 0)
-            failing[rule.id] = count
-            results.append(_row_result(rule, count, row_count))
-    failed = [r for r in results if r.failing_rows and r.rule in flags]
-    sampled = _samples(lf, source, {r.id: r for r in rules}, flags, failed, samples, streaming)
-    results = [_with_samples(r, sampled.get(r.rule, ())) for r in results]
-    return CheckReport(
-        dataset=source.name,
-        contract_id=contract.id,
-        contract_version=contract.version,
-        row_count=row_count,
-        columns=tuple(present),
-        results=tuple(results),
-        null_counts=nulls,
-        checked_at_ms=utc_ms(clock.now()),
+
+
+def _typing_hints(
+    rules: list[Rule],
+) -> tuple[dict[tuple[str, ...], tuple[str, str | None]], dict[tuple[str, ...], tuple[str, ...]]]:
+    logical: dict[tuple[str, ...], tuple[str, str | None]] = {}
+    missing: dict[tuple[str, ...], tuple[str, ...]] = {}
+    for rule in rules:
+        path = tuple(rule.params.get("path") or ())
+        if rule.kind == "type":
+            logical[path] = (str(rule.params["logical_type"]), rule.params.get("format"))
+        elif rule.kind in ("range", "out_of_range"):
+            numeric = all(isinstance(b, int | float) for b in rule.params["bounds"].values())
+            declared = rule.params.get("logical_type") or ("number" if numeric else None)
+            if declared:
+                logical.setdefault(path, (str(declared), None))
+        elif rule.kind == "missing_values":
+            tokens = tuple(str(v) for v in rule.params.get("missingValues", []) if v is not None)
+            missing[path] = missing.get(path, ()) + tokens
+    return logical, missing
+
+
+def _value_types(
+    schema: pl.Schema, values: Mapping[tuple[str, ...], pl.Expr]
+) -> dict[tuple[str, ...], pl.DataType]:
+    if not values:
+        return {}
+    keys = list(values)
+    probe = (
+        pl.LazyFrame(schema=schema)
+        .select(**{f"v{i}": values[k] for i, k in enumerate(keys)})
+        .collect_schema()
     )
+    return {k: probe[f"v{i}"] for i, k in enumerate(keys)}
 
 
-def _logical_types(contract: Contract, rules: list[Rule]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for obj in contract.schema_ or []:
-        for prop in obj.properties or []:
-            if prop.logicalType and prop.name:
-                out.setdefault(prop.name, prop.logicalType)
-    return out
-
-
-def _row_result(rule: Rule, count: int, rows: int) -> RuleResult:
-    share = count / rows if rows else 0.0
-    if rule.kind in ("null_values", "missing_values", "invalid_values", "duplicate_values"):
-        measured = share * 100 if rule.threshold.unit == "percent" else float(count)
-        passed = rule.threshold.passes(measured)
-    elif rule.kind == "row_count":
-        measured, passed = float(rows), rule.threshold.passes(rows)
-    else:
-        measured, passed = float(count), count == 0
-    if rule.kind in ("null_values", "missing_values", "invalid_values", "duplicate_values", "row_count"):
-        expected = rule.threshold.describe()
-    else:
-        expected = "every value of the declared type" if rule.kind == "type" else "no failing rows"
+def _result(rule: Rule, passed: bool, count: int, share: float, measured: Any, expected: str) -> RuleResult:
     return RuleResult(
         rule.id,
         rule.kind,
@@ -187,180 +443,48 @@ def _row_result(rule: Rule, count: int, rows: int) -> RuleResult:
         share,
         measured,
         expected,
+        location=rule.location,
     )
 
 
-def _metric_result(rule: Rule, measured: float, count: int | None, rows: int) -> RuleResult:
+def _row_result(rule: Rule, count: int, rows: int) -> RuleResult:
+    share = count / rows if rows else 0.0
+    measured = share * 100 if rule.threshold.unit == "percent" else float(count)
     passed = rule.threshold.passes(measured)
-    return RuleResult(
-        rule.id,
-        rule.kind,
-        rule.column,
-        rule.severity,
-        rule.dimension,
-        rule.description,
-        passed,
-        0 if passed else int(count or 0),
-        0.0,
-        measured,
-        rule.threshold.describe(),
-    )
+    if rule.kind in _RATE_KINDS or rule.threshold.checks != (("mustBe", 0),) or rule.threshold.unit != "rows":
+        expected = rule.threshold.describe()
+    else:
+        expected = "every value of the declared type" if rule.kind == "type" else "no failing rows"
+    return _result(rule, passed, count, share, measured, expected)
 
 
-def _freshness_result(rule: Rule, newest: Any, clock: Clock) -> RuleResult:
-    max_age = float(rule.params["max_age_s"])
+def _age_result(rule: Rule, newest: Any, now: dt.datetime) -> RuleResult:
+    limit = float(rule.params["max_age_s"])
     if newest is None:
         age = math.inf
     else:
         moment = newest if isinstance(newest, dt.datetime) else dt.datetime.combine(newest, dt.time())
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=dt.UTC)
-        age = (clock.now() - moment).total_seconds()
-    return RuleResult(
-        rule.id,
-        rule.kind,
-        rule.column,
-        rule.severity,
-        rule.dimension,
-        rule.description,
-        age <= max_age,
+        age = (now - moment).total_seconds()
+    return _result(rule, age <= limit, 0, 0.0, age, f"age <= {limit:g} s")
+
+
+def _date_result(rule: Rule, now: dt.datetime) -> RuleResult:
+    moment = parse_moment(rule.params["moment"])
+    assert moment is not None
+    passed = now <= moment if rule.params["op"] == "<=" else now >= moment
+    return _result(
+        rule,
+        passed,
         0,
         0.0,
-        age,
-        f"age <= {max_age:g} s",
+        None,
+        f"checked {'on or before' if rule.params['op'] == '<=' else 'on or after'} {moment.isoformat()}",
     )
 
 
-def _sql_text(rule: Rule, source: Source) -> str:
-    text = str(rule.params["query"])
-    for token in ("${object}", "{object}", "${table}", "{table}", "{model}"):
-        text = text.replace(token, "data")
-    return text
-
-
-def _sql_query(rule: Rule, lf: pl.LazyFrame, source: Source) -> pl.LazyFrame:
-    ctx = pl.SQLContext(frames={"data": lf, source.name: lf}, eager=False)
-    try:
-        return ctx.execute(_sql_text(rule, source), eager=False)
-    except pl.exceptions.PolarsError as exc:
-        raise DataContractError(
-            f"SQL rule {rule.id!r} does not run: {str(exc).splitlines()[0]}",
-            hint="query the table as `data`; the query must return one number",
-        ) from exc
-
-
-def _sql_values(
-    rules: list[Rule], frames: list[pl.DataFrame], lf: pl.LazyFrame, source: Source
-) -> dict[str, float]:
-    out: dict[str, float] = {}
-    polars_frames = iter(frames)
-    duck_data: pl.DataFrame | None = None
-    for rule in rules:
-        if rule.params["engine"] == "duckdb":
-            import duckdb
-
-            duck_data = duck_data if duck_data is not None else lf.collect()
-            con = duckdb.connect()
-            try:
-                con.register("data", duck_data.to_arrow())
-                result = pl.from_arrow(con.sql(_sql_text(rule, source)).to_arrow_table())
-            except duckdb.Error as exc:
-                raise DataContractError(
-                    f"SQL rule {rule.id!r} does not run: {exc}", hint="query the table as `data`"
-                ) from exc
-            finally:
-                con.close()
-            frame = result if isinstance(result, pl.DataFrame) else result.to_frame()
-        else:
-            frame = next(polars_frames)
-        if frame.height != 1 or frame.width != 1:
-            raise DataContractError(
-                f"SQL rule {rule.id!r} returned {frame.height} rows x {frame.width} columns",
-                hint="a SQL quality rule returns one number, e.g. SELECT COUNT(*) FROM data WHERE …",
-            )
-        value = frame.item()
-        if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-            raise DataContractError(f"SQL rule {rule.id!r} returned {value!r}, not a number")
-        out[rule.id] = float(value)
-    return out
-
-
-def _samples(
-    lf: pl.LazyFrame,
-    source: Source,
-    rules: Mapping[str, Rule],
-    flags: Mapping[str, pl.Expr],
-    failed: list[RuleResult],
-    limit: int,
-    streaming: bool,
-) -> dict[str, list[dict[str, Any]]]:
-    """Up to ``limit`` failing rows per failing rule. Each rule is a filter + head, which the streaming
-    engine ends as soon as enough rows are found; duplicates are first reduced to a few repeated keys so
-    marking them needs no whole-column state."""
-    if not failed or limit <= 0:
-        return {}
-    marks = dict(flags)
-    dups = [rules[r.rule] for r in failed if rules[r.rule].kind in ("unique", "duplicate_values")]
-    if dups:
-        key_queries = [_repeated_keys(lf, _dup_cols(r), limit) for r in dups]
-        for rule, keys in zip(dups, source.collect(key_queries, streaming=streaming), strict=True):
-            cols = _dup_cols(rule)
-            if len(cols) == 1:
-                marks[rule.id] = pl.col(cols[0]).is_in(keys.get_column(cols[0]).implode())
-            else:
-                marks[rule.id] = pl.struct(cols).is_in(keys.select(pl.struct(cols)).to_series().implode())
-    base = lf.with_row_index("__row__")
-    found: dict[str, pl.DataFrame] = {}
-    if not streaming:
-        # in memory, look in the first rows first: failures are usually spread, so a slice finds enough of
-        # them without evaluating expensive rules (regexes) on the whole frame a second time
-        names = [f"__k{i}" for i in range(len(failed))]
-        query = (
-            base.slice(0, _FIRST_SLICE)
-            .with_columns(marks[r.rule].alias(k) for r, k in zip(failed, names, strict=True))
-            .filter(pl.any_horizontal(names))
-        )
-        hits = source.collect([query], streaming=False)[0]
-        for r, k in zip(failed, names, strict=True):
-            frame = hits.filter(pl.col(k)).head(limit).drop(names)
-            if frame.height >= min(limit, r.failing_rows):
-                found[r.rule] = frame
-    rest = [r for r in failed if r.rule not in found]
-    queries = [base.filter(marks[r.rule]).head(limit) for r in rest]
-    if streaming:
-        # one scan at a time keeps peak memory at one reader's buffers; each stops once it has its rows
-        frames = [source.collect([q], streaming=True)[0] for q in queries]
-    else:
-        frames = source.collect(queries, streaming=False) if queries else []
-    found.update({r.rule: f for r, f in zip(rest, frames, strict=True)})
-    out: dict[str, list[dict[str, Any]]] = {}
-    for result in failed:
-        frame = found[result.rule]
-        data_cols = [c for c in frame.columns if c != "__row__"]
-        out[result.rule] = [
-            {"row": int(r["__row__"]), "values": {c: _jsonable(r[c]) for c in data_cols}}
-            for r in frame.iter_rows(named=True)
-        ]
-    return out
-
-
-_FIRST_SLICE = 1 << 16
-
-
-def _repeated_keys(lf: pl.LazyFrame, cols: list[str], limit: int) -> pl.LazyFrame:
-    """A few values that occur more than once: sorting puts repeats side by side (cheaper than hashing)."""
-    ordered = lf.select(cols).drop_nulls().sort(cols)
-    same = pl.all_horizontal([pl.col(c) == pl.col(c).shift(1) for c in cols])
-    return ordered.filter(same).unique(maintain_order=True).head(limit)
-
-
-def _dup_cols(rule: Rule) -> list[str]:
-    return [str(c) for c in rule.params.get("properties", [rule.column])]
-
-
-def _with_samples(result: RuleResult, samples: list[dict[str, Any]] | tuple[()]) -> RuleResult:
-    if not samples:
-        return result
+def _replace_samples(result: RuleResult, samples: tuple[dict[str, Any], ...]) -> RuleResult:
     return RuleResult(
         result.rule,
         result.kind,
@@ -373,19 +497,6 @@ def _with_samples(result: RuleResult, samples: list[dict[str, Any]] | tuple[()])
         result.failing_share,
         result.measured,
         result.expected,
-        tuple(samples),
+        samples,
+        result.location,
     )
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, dt.date | dt.time | dt.timedelta | Decimal):
-        return str(value)
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    return value

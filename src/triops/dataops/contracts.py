@@ -1,22 +1,21 @@
 """Data contracts in ODCS v3: read and write the Open Data Contract Standard YAML.
 
-The model is the ``open-data-contract-standard`` package's pydantic ``OpenDataContractStandard``; triops adds
-no format of its own. This module loads a contract (naming the line and column of malformed YAML or of a
-field that does not fit the model), writes it back, answers small questions about it (its columns, owner,
-freshness SLA) and drafts a new contract from a data profile.
+Reading a contract first validates the document against the official ODCS JSON Schema of its own
+``apiVersion`` (``contract_schema``): a missing ``apiVersion``/``kind``/``id``/``version``/``status``, an
+unknown key or a value of the wrong type is refused with its path and line, before any rule is compiled.
+The valid document then becomes the ``open-data-contract-standard`` package's pydantic model; triops adds no
+format of its own. This module also writes contracts back and answers small questions about them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pydantic
 import yaml
 from open_data_contract_standard.model import (
-    DataQuality,
     OpenDataContractStandard,
     SchemaObject,
     SchemaProperty,
@@ -24,14 +23,21 @@ from open_data_contract_standard.model import (
     TeamMember,
 )
 
+from triops.dataops.contract_schema import (
+    json_path,
+    line_of,
+    load_yaml,
+    valid_under_newer,
+    validate_document,
+)
 from triops.errors import DataContractError, NotFoundError
 
 Contract = OpenDataContractStandard
 
-LOGICAL_TYPES = ("string", "date", "timestamp", "time", "number", "integer", "object", "array", "boolean")
-QUALITY_METRICS = ("nullValues", "missingValues", "invalidValues", "duplicateValues", "rowCount")
-SEVERITIES = ("error", "warning", "info")
-_DOCS_HINT = "see docs/dataops.md#contracts and the ODCS v3 reference"
+WRITTEN_API_VERSION = "v3.1.0"
+"""The ODCS version whose forms triops writes (``metric:`` quality rules, numeric exclusive bounds)."""
+_DOCS_HINT = "see docs/dataops.md#contracts and the ODCS reference for the contract's apiVersion"
+_SHOWN_PROBLEMS = 5
 
 
 def load_contract(source: str | Path) -> Contract:
@@ -55,7 +61,7 @@ def load_contract(source: str | Path) -> Contract:
 
 def parse_contract(text: str, *, where: str = "<text>") -> Contract:
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
@@ -70,22 +76,76 @@ def parse_contract(text: str, *, where: str = "<text>") -> Contract:
     if not isinstance(data, dict):
         raise DataContractError(
             f"{where}: a contract is a YAML mapping, got {type(data).__name__}",
-            hint="start the file with `apiVersion: v3.0.2` and `kind: DataContract`",
+            hint=f"start the file with `apiVersion: {WRITTEN_API_VERSION}` and `kind: DataContract`",
+        )
+    version, problems = validate_document(data, text)
+    if problems:
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more: " + "; ".join(map(str, problems[1:_SHOWN_PROBLEMS]))
+        more = more + (" …)" if len(problems) > _SHOWN_PROBLEMS else ")") if len(problems) > 1 else ""
+        against = f"ODCS {version}" if version else "ODCS"
+        newer = valid_under_newer(data, version) if version else None
+        hint = (
+            f"it is valid under ODCS {newer}, whose forms it uses: set apiVersion: {newer}"
+            if newer
+            else "fix the field named (a misspelt key, a missing one, or a value of the wrong type); "
+            + _DOCS_HINT
+        )
+        raise DataContractError(
+            f"{where}: not a valid {against} contract: {first}{more}",
+            hint=hint,
+            detail={
+                "field": first.path,
+                "line": first.line,
+                "schema": version,
+                "problems": [{"path": p.path, "line": p.line, "message": p.message} for p in problems],
+            },
         )
     try:
-        contract = OpenDataContractStandard.model_validate(data)
-    except pydantic.ValidationError as exc:
-        first = exc.errors()[0]
-        loc = _loc_text(first["loc"])
-        where_line = _line_of(text, first["loc"])
-        at = f" (line {where_line})" if where_line else ""
+        return OpenDataContractStandard.model_validate(_normalised(data))
+    except pydantic.ValidationError as exc:  # the schema passed; the package's model is narrower
+        first_error = exc.errors()[0]
+        loc = list(first_error["loc"])
         raise DataContractError(
-            f"{where}: field {loc}{at} does not fit ODCS v3: {first['msg']}",
+            f"{where}: field {json_path(loc)} (line {line_of(text, loc)}) cannot be read: {first_error['msg']}",
             hint=_DOCS_HINT,
-            detail={"field": loc, "line": where_line, "errors": len(exc.errors())},
+            detail={"field": json_path(loc), "line": line_of(text, loc)},
         ) from exc
-    _check_semantics(contract, where)
-    return contract
+
+
+def _normalised(data: dict[str, Any]) -> dict[str, Any]:
+    """v3.0.2 puts a ``rule: validValues`` list beside the rule; the model keeps arguments in
+    ``arguments`` (as v3.1 does), so move it there instead of letting the model drop it."""
+
+    def fix_quality(rules: Any) -> Any:
+        if not isinstance(rules, list):
+            return rules
+        out = []
+        for rule in rules:
+            if isinstance(rule, dict) and "validValues" in rule:
+                rule = dict(rule)
+                args = dict(rule.get("arguments") or {})
+                args.setdefault("validValues", rule.pop("validValues"))
+                rule["arguments"] = args
+            out.append(rule)
+        return out
+
+    def fix_property(prop: Any) -> Any:
+        if not isinstance(prop, dict):
+            return prop
+        prop = dict(prop)
+        if "quality" in prop:
+            prop["quality"] = fix_quality(prop["quality"])
+        if isinstance(prop.get("properties"), list):
+            prop["properties"] = [fix_property(p) for p in prop["properties"]]
+        if isinstance(prop.get("items"), dict):
+            prop["items"] = fix_property(prop["items"])
+        return prop
+
+    result = dict(data)
+    if isinstance(result.get("schema"), list):
+        result["schema"] = [fix_property(obj) for obj in result["schema"]]
+    return result
 
 
 _FIRST_KEYS = ("apiVersion", "kind", "id", "name", "version", "status")
@@ -106,80 +166,6 @@ def save_contract(contract: Contract, path: str | Path) -> Path:
     return target
 
 
-def _loc_text(loc: Sequence[int | str]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "<root>"
-
-
-def _line_of(text: str, loc: Sequence[int | str]) -> int | None:
-    """Line (1-based) of the YAML node at ``loc``, or of its nearest existing parent."""
-    try:
-        node: Any = yaml.compose(text)
-    except yaml.YAMLError:
-        return None
-    line: int | None = node.start_mark.line + 1 if node is not None else None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = [v for k, v in node.value if getattr(k, "value", None) == part]
-            if not match:
-                break
-            node = match[0]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-        else:
-            break
-        line = node.start_mark.line + 1
-    return line
-
-
-def _check_semantics(contract: Contract, where: str) -> None:
-    api = contract.apiVersion or ""
-    if api and not api.startswith("v3"):
-        raise DataContractError(
-            f"{where}: apiVersion {api!r} is not ODCS v3", hint="set apiVersion to v3.0.2 (or another v3.x)"
-        )
-    if contract.kind not in (None, "DataContract"):
-        raise DataContractError(f"{where}: kind {contract.kind!r} is not DataContract", hint=_DOCS_HINT)
-    for obj in contract.schema_ or []:
-        for prop in obj.properties or []:
-            if not prop.name:
-                raise DataContractError(
-                    f"{where}: a property of schema {obj.name!r} has no name", hint=_DOCS_HINT
-                )
-            if prop.logicalType and prop.logicalType not in LOGICAL_TYPES:
-                raise DataContractError(
-                    f"{where}: column {prop.name!r} has unknown logicalType {prop.logicalType!r}",
-                    hint=f"use one of: {', '.join(LOGICAL_TYPES)}",
-                )
-            for q in prop.quality or []:
-                _check_quality(q, where, prop.name)
-        for q in obj.quality or []:
-            _check_quality(q, where, obj.name or "schema")
-
-
-def _check_quality(q: DataQuality, where: str, owner: str) -> None:
-    label = q.name or q.metric or q.rule or q.type or "rule"
-    if q.severity and q.severity.lower() not in (*SEVERITIES, "warn"):
-        raise DataContractError(
-            f"{where}: quality rule {label!r} on {owner!r} has severity {q.severity!r}",
-            hint=f"use one of: {', '.join(SEVERITIES)}",
-        )
-    if (q.type or "library") == "sql":
-        if not q.query:
-            raise DataContractError(f"{where}: SQL rule {label!r} on {owner!r} has no query", hint=_DOCS_HINT)
-        return
-    if (q.type or "library") != "library":
-        return
-    metric = q.metric or q.rule
-    if metric not in QUALITY_METRICS:
-        raise DataContractError(
-            f"{where}: quality rule on {owner!r} has unknown metric {metric!r}",
-            hint=f"use one of: {', '.join(QUALITY_METRICS)}",
-        )
-
-
 # -- questions about a contract ----------------------------------------------------------------------------
 
 
@@ -197,8 +183,37 @@ def schema_object(contract: Contract, name: str | None = None) -> SchemaObject:
     raise NotFoundError(f"contract has no schema object {name!r}", hint=f"schema objects: {names}")
 
 
+def schema_index(contract: Contract, obj: SchemaObject) -> int:
+    return next(i for i, o in enumerate(contract.schema_ or []) if o is obj)
+
+
 def columns(obj: SchemaObject) -> list[SchemaProperty]:
     return list(obj.properties or [])
+
+
+PROTECTED_CLASSES = ("restricted", "confidential", "secret", "sensitive", "pii", "personal")
+"""``classification`` values whose cells triops never stores or prints in clear (case-insensitive)."""
+
+
+def protected_columns(contract: Contract | None, obj: SchemaObject | None = None) -> dict[str, str]:
+    """Columns the contract classifies as restricted/confidential (top-level and nested), with the class."""
+    if contract is None:
+        return {}
+    objects: Sequence[SchemaObject] = [obj] if obj is not None else list(contract.schema_ or [])
+    out: dict[str, str] = {}
+
+    def walk(props: Sequence[SchemaProperty], prefix: str) -> None:
+        for prop in props:
+            name = f"{prefix}{prop.name}"
+            if (prop.classification or "").strip().lower() in PROTECTED_CLASSES:
+                out[name] = str(prop.classification).lower()
+                if prefix == "" and prop.properties:
+                    continue
+            walk(prop.properties or [], f"{name}.")
+
+    for o in objects:
+        walk(o.properties or [], "")
+    return out
 
 
 def contract_label(contract: Contract) -> str:
@@ -222,82 +237,3 @@ def _members(contract: Contract) -> list[TeamMember]:
     if isinstance(contract.team, Team):
         return list(contract.team.members or [])
     return list(contract.team or [])
-
-
-@dataclass(frozen=True, slots=True)
-class FreshnessSLA:
-    column: str
-    max_age_s: float
-    severity: str
-
-
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "y": 365 * 86400}
-
-
-def freshness_sla(contract: Contract, obj: SchemaObject) -> FreshnessSLA | None:
-    """The ODCS ``slaProperties`` freshness entry (value + unit on ``element`` table.column), if any."""
-    for sla in contract.slaProperties or []:
-        if (sla.property or "").lower() not in ("freshness", "latency"):
-            continue
-        element = sla.element or contract.slaDefaultElement or ""
-        table, _, column = element.rpartition(".")
-        if not column or (table and obj.name and table != obj.name):
-            continue
-        unit = (sla.unit or "d").lower()[:1]
-        if not isinstance(sla.value, int | float) or isinstance(sla.value, bool) or unit not in _UNIT_SECONDS:
-            raise DataContractError(
-                f"freshness SLA on {element!r} needs a numeric value and a unit (s, m, h, d, y)",
-                hint="for example: property: freshness, value: 1, unit: d, element: benefits.updated_at",
-            )
-        severity = "error"
-        for custom in sla.customProperties or []:
-            if custom.property == "severity" and isinstance(custom.value, str):
-                severity = custom.value.lower()
-        return FreshnessSLA(column, float(sla.value) * _UNIT_SECONDS[unit], severity)
-    return None
-
-
-# -- drafting ------------------------------------------------------------------------------------------------
-
-
-def draft_contract(
-    name: str, profile: Mapping[str, Mapping[str, Any]], *, row_count: int, contract_id: str | None = None
-) -> Contract:
-    """A first contract from a profile (``profile.profile_frame(...).columns`` as dicts): types, required
-    where no nulls were seen, observed ranges and small value sets. A draft for a person to review."""
-    props: list[SchemaProperty] = []
-    for col, stats in profile.items():
-        logical = str(stats.get("logical_type", "string"))
-        options: dict[str, Any] = {}
-        if logical in ("integer", "number") and stats.get("min") is not None:
-            options = {"minimum": stats["min"], "maximum": stats["max"]}
-        prop = SchemaProperty(
-            name=col,
-            logicalType=logical,
-            physicalType=str(stats.get("dtype", "")) or None,
-            required=bool(stats.get("null_count", 1) == 0 and row_count > 0),
-            logicalTypeOptions=options or None,
-        )
-        values = stats.get("valid_values")
-        if values:
-            prop.quality = [
-                DataQuality(
-                    name=f"{col}_valid_values",
-                    metric="invalidValues",
-                    arguments={"validValues": list(values)},
-                    mustBe=0,
-                    severity="error",
-                )
-            ]
-        props.append(prop)
-    obj = SchemaObject(name=name, physicalType="table", properties=props)
-    obj.quality = [DataQuality(name="not_empty", metric="rowCount", mustBeGreaterThan=0, severity="error")]
-    return OpenDataContractStandard(
-        apiVersion="v3.0.2",
-        kind="DataContract",
-        id=contract_id or name,
-        name=name,
-        version="0.1.0",
-        status="draft",
-        **{"schema": [obj]},
-    )

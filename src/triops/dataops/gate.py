@@ -15,6 +15,7 @@ from typing import Any
 
 from triops.dataops.checks import check
 from triops.dataops.contracts import Contract, load_contract
+from triops.dataops.privacy import Privacy
 from triops.dataops.report import CheckReport, RuleResult
 from triops.domain.clock import Clock
 from triops.errors import ContractViolationError, DataContractError, InvalidInputError, NotFoundError
@@ -67,7 +68,8 @@ class GateResult:
 def _failure_text(r: RuleResult) -> str:
     if r.row_level_failure:
         return f"{r.rule} failed on {r.failing_rows} rows ({r.failing_share:.1%})"
-    return f"{r.rule} failed: measured {r.measured:g}, expected {r.expected}"
+    measured = f"{r.measured:g}" if isinstance(r.measured, float) else str(r.measured)
+    return f"{r.rule} failed: measured {measured}, expected {r.expected}"
 
 
 def gate_inputs(
@@ -75,8 +77,10 @@ def gate_inputs(
     inputs: Mapping[str, Any],
     *,
     clock: Clock | None = None,
+    privacy: Privacy | None = None,
 ) -> GateResult:
-    """Check every input named in ``contracts`` (input name → contract or contract file)."""
+    """Check every input named in ``contracts`` (input name → contract or contract file); samples of
+    restricted or personal cells are masked (hashed with ``privacy``'s salt when given)."""
     reports: dict[str, CheckReport] = {}
     problems: dict[str, str] = {}
     for name, spec in contracts.items():
@@ -87,7 +91,7 @@ def gate_inputs(
             )
             continue
         try:
-            reports[name] = check(contract, inputs[name], name=name, clock=clock)
+            reports[name] = check(contract, inputs[name], name=name, clock=clock, privacy=privacy)
         except (DataContractError, InvalidInputError, NotFoundError) as exc:
             problems[name] = str(exc)
     return GateResult(reports, problems)

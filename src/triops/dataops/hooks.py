@@ -18,6 +18,7 @@ from triops.dataops.contracts import Contract, load_contract
 from triops.dataops.gate import GateResult, gate_inputs
 from triops.dataops.hook_context import StepCtx
 from triops.dataops.lineage_hook import OpenLineageHook
+from triops.dataops.privacy import Privacy
 from triops.domain.clock import Clock, SystemClock
 
 Loader = Callable[[str, str], Any]  # (sha256, media_type) -> data
@@ -38,8 +39,10 @@ class ContractGateHook:
         base_dir: Path | None = None,
         report: Reporter | None = None,
         clock: Clock | None = None,
+        privacy: Privacy | None = None,
     ) -> None:
         self._load = load
+        self._privacy = privacy
         self._base = base_dir
         self._report = report
         self._clock = clock or SystemClock()
@@ -65,7 +68,7 @@ class ContractGateHook:
         }
         contracts = {name: self._contract(path) for name, path in ctx.contracts.items()}
         result = replace(
-            gate_inputs(contracts, inputs, clock=self._clock),
+            gate_inputs(contracts, inputs, clock=self._clock, privacy=self._privacy),
             digests={name: links[name].sha256 for name in inputs},
         )
         if self._report is not None:

@@ -8,7 +8,8 @@ at the same URLs — properties with their JSON types, required properties, enum
 definitions — so the schema always matches the installed client (2-0-2 for the core today). Facets are
 checked against the definition their ``_schemaURL`` names; a facet nobody defines (a custom one) is
 checked as a plain facet, as the spec does. Format checks (date-time, UUID, URI) run the validators the
-generated classes carry, so they are the client's own checks, not ours.
+generated classes carry map to the spec's ``date-time``, ``uri`` and ``uuid`` formats, checked by
+jsonschema's strict checkers (RFC 3339 with an offset, RFC 3986), exactly as the spec's own files are.
 
 ``validate_event`` and ``validate_lines`` return problems with a JSON path; an installed copy of the
 spec's JSON files can be used instead through ``documents_from_directory``.
@@ -141,7 +142,22 @@ def _type_schema(hint: Any, defs: dict[type, _Definition], facet_kinds: set[type
     raise TypeError(f"no JSON Schema for the generated type {hint!r}")
 
 
+_STANDARD_FORMATS = (("isoparse", "date-time"), ("urlparse", "uri"), ("UUID(", "uuid"))
+
+
 def _format_name(validator: Any) -> str | None:
+    """The JSON Schema format a generated validator stands for (the spec's own ``date-time``, ``uri`` and
+    ``uuid``, checked by jsonschema's strict checkers as for the spec's files); any other validator is
+    kept as a format of its own, run as the client runs it."""
+    import inspect
+
+    try:
+        source = inspect.getsource(validator)
+    except (OSError, TypeError):
+        source = ""
+    for marker, standard in _STANDARD_FORMATS:
+        if marker in source:
+            return standard
     name = getattr(validator, "__qualname__", None)
     return f"openlineage:{name}" if name else None
 
@@ -157,7 +173,8 @@ def _class_schema(
     for field in attr.fields(typing.cast(Any, cls)):
         schema = _type_schema(hints[field.name], defs, facet_kinds)
         if field.validator is not None and (name := _format_name(field.validator)) is not None:
-            formats[name] = field.validator
+            if name.startswith("openlineage:"):
+                formats[name] = field.validator
             schema = {**schema, "format": name}
         properties[field.name] = schema
         if field.default is attr.NOTHING or field.name in _SPEC_FILLED_IN:
@@ -197,12 +214,42 @@ def core_schema_url() -> str:
 
 
 def documents_from_directory(directory: Path) -> dict[str, dict[str, Any]]:
-    """The spec's own JSON files (``OpenLineage.json``, ``facets/*.json``) from a directory, by ``$id``."""
+    """The spec's own JSON Schema files (``OpenLineage.json``, ``facets/*.json``) under a directory, by
+    ``$id`` — the official ``spec/`` folder as it is: JSON that is not a schema (``registry/…/registry.json``,
+    test events) is passed over."""
+    if not directory.is_dir():
+        raise InvalidInputError(f"--spec-dir {directory} is not a directory", hint="name the spec/ folder")
     documents: dict[str, dict[str, Any]] = {}
     for path in sorted(directory.rglob("*.json")):
-        document = json.loads(path.read_text(encoding="utf-8"))
-        documents[document.get("$id", path.as_uri())] = document
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            continue
+        if not isinstance(document, dict) or "json-schema.org" not in str(document.get("$schema", "")):
+            continue
+        documents.setdefault(str(document.get("$id", path.as_uri())), document)
+    if not any(uri.endswith("/OpenLineage.json") for uri in documents):
+        raise InvalidInputError(
+            f"--spec-dir {directory} holds no OpenLineage.json schema",
+            hint="point it at the spec's folder (the one with OpenLineage.json and facets/)",
+        )
     return documents
+
+
+def _core_ref(documents: dict[str, dict[str, Any]]) -> str:
+    cores = sorted(uri for uri in documents if uri.endswith("/OpenLineage.json"))
+    return f"{cores[-1]}#/$defs/RunEvent"
+
+
+def format_checker() -> Any:
+    """The format checker both our documents and the spec's files are validated with: jsonschema's own
+    (RFC 3339 date-time with an offset, RFC 3986 URI, UUID), plus the client's validators for any other."""
+    import jsonschema
+
+    checker = jsonschema.FormatChecker()
+    for name, check in _built()[1].items():
+        checker.checks(name, raises=(ValueError, TypeError, OverflowError))(_format_check(check))
+    return checker
 
 
 @functools.cache
@@ -211,15 +258,11 @@ def _validator(source: Path | None) -> Any:
     from referencing import Registry, Resource
 
     documents = spec_documents() if source is None else documents_from_directory(source)
-    checker = jsonschema.FormatChecker()
-    for name, check in _built()[1].items():
-        checker.checks(name, raises=(ValueError, TypeError, OverflowError))(_format_check(check))
     registry: Registry[Any] = Registry().with_resources(
         (uri, Resource.from_contents(doc)) for uri, doc in documents.items()
     )
-    return jsonschema.Draft202012Validator(
-        {"$ref": core_schema_url()}, registry=registry, format_checker=checker
-    )
+    core = core_schema_url() if source is None else _core_ref(documents)
+    return jsonschema.Draft202012Validator({"$ref": core}, registry=registry, format_checker=format_checker())
 
 
 def _format_check(check: Callable[..., Any]) -> Callable[[object], bool]:
@@ -232,12 +275,55 @@ def _format_check(check: Callable[..., Any]) -> Callable[[object], bool]:
 
 
 def validate_event(event: Mapping[str, Any], *, spec_directory: Path | None = None) -> list[SpecProblem]:
-    """Every way ``event`` (a RunEvent as JSON) departs from the spec; empty when it conforms."""
+    """Every way ``event`` (a RunEvent as JSON) departs from the spec; empty when it conforms.
+
+    With the spec's own files, each facet is also checked against the document its ``_schemaURL`` names (the
+    core document only knows facets as base facets), as the rebuilt documents do through their dispatch."""
     problems: dict[SpecProblem, None] = {}  # a facet breaks its own rules and the base facet's: say it once
-    for error in sorted(_validator(spec_directory).iter_errors(event), key=lambda e: list(e.absolute_path)):
-        path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+    found = [(list(e.absolute_path), e) for e in _validator(spec_directory).iter_errors(event)]
+    if spec_directory is not None:
+        for prefix, facet, url in _facets_in(event, []):
+            if url.split("#", 1)[0] in _documents(spec_directory):
+                found += [
+                    (prefix + list(e.absolute_path), e)
+                    for e in _facet_validator(spec_directory, url).iter_errors(facet)
+                ]
+    for where, error in sorted(found, key=lambda item: [str(p) for p in item[0]]):
+        path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in where)
         problems.setdefault(SpecProblem(path, _describe(error)))
     return list(problems)
+
+
+def _facets_in(node: Any, path: list[Any]) -> Iterator[tuple[list[Any], Mapping[str, Any], str]]:
+    if isinstance(node, Mapping):
+        url = node.get("_schemaURL")
+        if isinstance(url, str) and "_producer" in node:
+            yield path, node, url
+        for key, value in node.items():
+            yield from _facets_in(value, [*path, key])
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            yield from _facets_in(item, [*path, i])
+
+
+@functools.cache
+def _documents(source: Path) -> dict[str, dict[str, Any]]:
+    return documents_from_directory(source)
+
+
+@functools.cache
+def _facet_validator(source: Path, url: str) -> Any:
+    import jsonschema
+    from referencing import Registry, Resource
+
+    documents = _documents(source)
+    registry: Registry[Any] = Registry().with_resources(
+        (uri, Resource.from_contents(doc)) for uri, doc in documents.items()
+    )
+    base = url.split("#", 1)[0]
+    name = next(iter(documents[base].get("$defs", {})), None)
+    ref = url if "#" in url else (f"{base}#/$defs/{name}" if name else base)
+    return jsonschema.Draft202012Validator({"$ref": ref}, registry=registry, format_checker=format_checker())
 
 
 def _describe(error: Any) -> str:

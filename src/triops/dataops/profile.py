@@ -1,48 +1,31 @@
-"""Per-column profiles: type, null share, distinct count, min/max/mean/std/quantiles, top values, histogram,
-and a flag on columns that likely hold personal data (emails, phone numbers, national ids, people's names).
+"""Per-column profiles: type, null share, distinct count, min/max/mean/std, percentiles, top values, text
+lengths, and a flag on columns that likely hold personal data (``privacy.detect_personal_columns``).
 
-Statistics come from one lazy aggregate query; top values and histograms from a second batch of queries
-run together. Personal-data flags read at most ``pii_sample`` non-null values per text column.
+Statistics come from one lazy aggregate query; top values, percentiles and histograms from a second batch
+of queries run together. Personal-data flags read at most ``pii_sample`` non-null values per text column.
+
+Protected columns — classified restricted/confidential by the contract (``protected=``) or flagged as
+personal data — keep counts and lengths only: no min/max, mean, percentiles, top values, value sets or
+histograms, so a stored profile never holds a person's data.
+
+Percentiles are nearest-rank (the value at position ``round((n - 1) * p)`` of the sorted non-null values);
+``dataset_diff`` bins on the same deciles whether it reads the data or these percentiles.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import polars as pl
 
+from triops.dataops.privacy import detect_personal_columns, name_hint
 from triops.dataops.sources import open_source
 
-QUANTILES = (0.0, 0.05, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.9, 0.95, 1.0)
+PERCENTILES = tuple(k / 100 for k in range(101))
 VALID_VALUES_MAX = 12
-
-_PII_PATTERNS = {
-    "email": re.compile(r"^[\w.+'-]+@[\w-]+(\.[\w-]+)+$"),
-    "phone": re.compile(r"^(\+\d{1,3}[ .-]?)?(\(\d{1,4}\)[ .-]?)?\d{2,4}([ .-]?\d{2,4}){2,4}$"),
-    "national_id": re.compile(
-        r"^(\d{3}-\d{2}-\d{4}|[A-CEGHJ-PR-TW-Z]{2}\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-D]|\d{6}[-+A]\d{3}[0-9A-Y]"
-        r"|\d{2}[01]\d[0-3]\d-?\d{4})$",
-        re.IGNORECASE,
-    ),
-    "person_name": re.compile(r"^[A-Z][a-z'\u2019-]+( [A-Z]\.?)?( [A-Z][a-z'\u2019-]+){1,2}$"),
-}
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
-_NAME_HINTS = {
-    "email": ("email", "e_mail", "mail"),
-    "phone": ("phone", "mobile", "tel", "telephone"),
-    "national_id": ("ssn", "nino", "national_id", "social_security", "passport", "tax_id", "personnummer"),
-    "person_name": (
-        "first_name",
-        "last_name",
-        "surname",
-        "full_name",
-        "given_name",
-        "forename",
-        "person_name",
-    ),
-}
+TOP_VALUES = 20
 _LOGICAL = (
     (pl.Boolean, "boolean"),
     (pl.Date, "date"),
@@ -69,6 +52,11 @@ class ColumnProfile:
     histogram: dict[str, list[float]] | None = None
     personal_data: str | None = None
     valid_values: list[Any] | None = None
+    length_min: int | None = None
+    length_max: int | None = None
+    length_mean: float | None = None
+    protected: str | None = None
+    """Why values are withheld (``classification: restricted``, ``personal data: email``), or None."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +70,10 @@ class DatasetProfile:
     @property
     def personal_data(self) -> dict[str, str]:
         return {c.name: c.personal_data for c in self.columns if c.personal_data}
+
+    @property
+    def protected(self) -> dict[str, str]:
+        return {c.name: c.protected for c in self.columns if c.protected}
 
     def to_dict(self) -> dict[str, Any]:
         return {"row_count": self.row_count, "columns": {c.name: _plain(asdict(c)) for c in self.columns}}
@@ -105,18 +97,21 @@ def profile(
     data: Any,
     *,
     name: str | None = None,
-    top: int = 5,
+    top: int = TOP_VALUES,
     bins: int = 10,
     pii_sample: int = 1000,
     table: str | None = None,
     query: str | None = None,
+    protected: Mapping[str, str] | None = None,
 ) -> DatasetProfile:
+    """Profile ``data``; columns in ``protected`` (name → classification) keep counts and lengths only."""
     source = open_source(data, name=name, table=table, query=query)
     lf = source.lazy()
     schema = lf.collect_schema()
     cols = list(schema.names())
     numeric = [c for c in cols if schema[c].is_numeric() and schema[c] != pl.Boolean]
     ordered = [c for c in cols if c in numeric or schema[c].is_temporal() or schema[c] == pl.String]
+    texts = [c for c in cols if schema[c] == pl.String]
     aggs: list[pl.Expr] = [pl.len().alias("__rows__")]
     for i, c in enumerate(cols):
         aggs += [pl.col(c).null_count().alias(f"n{i}"), pl.col(c).n_unique().alias(f"d{i}")]
@@ -124,8 +119,13 @@ def profile(
             aggs += [pl.col(c).min().alias(f"lo{i}"), pl.col(c).max().alias(f"hi{i}")]
         if c in numeric:
             aggs += [pl.col(c).mean().alias(f"mu{i}"), pl.col(c).std().alias(f"sd{i}")]
-            aggs += [pl.col(c).quantile(q, "linear").alias(f"q{i}_{j}") for j, q in enumerate(QUANTILES)]
-    texts = [c for c in cols if schema[c] == pl.String]
+        if c in texts:
+            length = pl.col(c).str.len_chars()
+            aggs += [
+                length.min().alias(f"lmin{i}"),
+                length.max().alias(f"lmax{i}"),
+                length.mean().alias(f"lmu{i}"),
+            ]
     queries = [lf.select(aggs)]
     queries += [
         lf.group_by(c)
@@ -138,33 +138,46 @@ def profile(
     frames = source.collect(queries, streaming=False)
     stats = frames[0].row(0, named=True)
     rows = int(stats["__rows__"])
-    hist = _histograms(lf, source, numeric, cols, stats, bins)
+    declared = {c: f"classification: {k}" for c, k in (protected or {}).items()}
+    flagged = detect_personal_columns(frames[-1], texts, pii_sample)
+    personal = {c: flagged.get(c) if c in texts else name_hint(c) for c in cols}
+    shielded = {
+        c: declared.get(c) or (f"personal data: {personal[c]}" if personal[c] else None) for c in cols
+    }
+    open_numeric = [c for c in numeric if not shielded[c]]
+    counts = {c: int(rows - stats[f"n{cols.index(c)}"]) for c in open_numeric}
+    percentiles = _percentiles(lf, source, open_numeric, counts)
+    hist = _histograms(lf, source, open_numeric, cols, stats, bins)
     out: list[ColumnProfile] = []
     for i, c in enumerate(cols):
-        counts = frames[1 + i]
-        tops = [(v, int(n)) for v, n in counts.iter_rows() if v is not None]
         distinct = int(stats[f"d{i}"]) - (1 if stats[f"n{i}"] else 0)
         logical = logical_type(schema[c])
+        base: dict[str, Any] = {
+            "name": c,
+            "dtype": str(schema[c]),
+            "logical_type": logical,
+            "null_count": int(stats[f"n{i}"]),
+            "null_share": (stats[f"n{i}"] / rows) if rows else 0.0,
+            "distinct": distinct,
+            "personal_data": personal[c],
+            "length_min": stats.get(f"lmin{i}"),
+            "length_max": stats.get(f"lmax{i}"),
+            "length_mean": stats.get(f"lmu{i}"),
+        }
+        if shielded[c]:
+            out.append(ColumnProfile(**base, protected=shielded[c]))
+            continue
+        tops = [(v, int(n)) for v, n in frames[1 + i].iter_rows() if v is not None]
         out.append(
             ColumnProfile(
-                name=c,
-                dtype=str(schema[c]),
-                logical_type=logical,
-                null_count=int(stats[f"n{i}"]),
-                null_share=(stats[f"n{i}"] / rows) if rows else 0.0,
-                distinct=distinct,
+                **base,
                 min=stats.get(f"lo{i}"),
                 max=stats.get(f"hi{i}"),
                 mean=stats.get(f"mu{i}"),
                 std=stats.get(f"sd{i}"),
-                quantiles={
-                    f"{q:g}": stats[f"q{i}_{j}"]
-                    for j, q in enumerate(QUANTILES)
-                    if stats.get(f"q{i}_{j}") is not None
-                },
+                quantiles=percentiles.get(c, {}),
                 top_values=tops[:top],
                 histogram=hist.get(c),
-                personal_data=_personal(c, frames[-1], pii_sample) if c in texts else _hint_only(c),
                 valid_values=sorted(v for v, _ in tops)
                 if logical == "string"
                 and 0 < distinct <= VALID_VALUES_MAX
@@ -174,6 +187,30 @@ def profile(
             )
         )
     return DatasetProfile(rows, tuple(out))
+
+
+def rank_positions(n: int, probs: tuple[float, ...]) -> list[int]:
+    """Nearest-rank positions of ``probs`` among ``n`` sorted values (the profile's and the diff's)."""
+    return [round((n - 1) * p) for p in probs]
+
+
+def _percentiles(
+    lf: pl.LazyFrame, source: Any, numeric: list[str], counts: Mapping[str, int]
+) -> dict[str, dict[str, float]]:
+    wanted = [c for c in numeric if counts[c] > 0]
+    if not wanted:
+        return {}
+    queries = [
+        lf.select(
+            pl.col(c).drop_nulls().sort().gather(rank_positions(counts[c], PERCENTILES)).cast(pl.Float64)
+        )
+        for c in wanted
+    ]
+    frames = source.collect(queries, streaming=False)
+    return {
+        c: {f"{p:g}": float(v) for p, v in zip(PERCENTILES, f.to_series().to_list(), strict=True)}
+        for c, f in zip(wanted, frames, strict=True)
+    }
 
 
 def _histograms(
@@ -201,27 +238,6 @@ def _histograms(
             counts[int(b)] = float(n)
         out[c] = {"edges": edges[c], "counts": counts}
     return out
-
-
-def _hint_only(col: str) -> str | None:
-    low = col.lower()
-    return next((kind for kind, hints in _NAME_HINTS.items() if low in hints), None)
-
-
-def _personal(col: str, sample: pl.DataFrame, limit: int) -> str | None:
-    values = [v.strip() for v in sample.get_column(col).drop_nulls().head(limit).to_list() if v.strip()]
-    by_name = _hint_only(col)
-    values = [v for v in values if not _ISO_DATE.match(v)]
-    if not values:
-        return by_name
-    for kind in ("email", "national_id", "phone"):
-        if sum(1 for v in values if _PII_PATTERNS[kind].match(v)) / len(values) >= 0.5:
-            return kind
-    # a name-like pattern alone also matches places and titles, so it counts only on a column about names
-    names = sum(1 for v in values if _PII_PATTERNS["person_name"].match(v)) / len(values)
-    if names >= 0.8 and "name" in col.lower() and by_name is None:
-        return "person_name"
-    return by_name
 
 
 def _plain(value: Any) -> Any:

@@ -14,6 +14,7 @@ weights are scaled to sum to 1, so a contract is never rewarded or punished for 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +34,7 @@ class QualityScore:
 
 
 def _rule_score(result: RuleResult) -> float:
-    if result.kind in ("sql", "row_count", "freshness"):
+    if result.kind in ("sql", "row_count", "freshness", "source_age", "contract_date"):
         return 1.0 if result.passed else 0.0
     return max(0.0, 1.0 - result.failing_share)
 
@@ -58,5 +59,18 @@ def quality_score(report: CheckReport, contract_columns: list[str] | None = None
             dims["completeness"] = min(dims["completeness"], 1.0 - r.failing_share)
     total = sum(WEIGHTS[d] for d in dims)
     weights = {d: WEIGHTS[d] / total for d in dims} if total else {}
-    score = round(100.0 * sum(dims[d] * weights[d] for d in dims), 2) if weights else 0.0
-    return QualityScore(score, {d: round(v, 6) for d, v in dims.items()}, weights)
+    score = 100.0 * sum(dims[d] * weights[d] for d in dims) if weights else 0.0
+    return QualityScore(round(score, 9), {d: round(v, 9) for d, v in dims.items()}, weights)
+
+
+def format_score(score: float | None) -> str:
+    """The score with enough decimals that anything short of 100 never reads as 100 (99.9996 → "99.9996")."""
+    if score is None:
+        return "-"
+    if score >= 100.0:
+        return "100"
+    for digits in range(2, 10):
+        text = f"{math.floor(score * 10**digits) / 10**digits:.{digits}f}"
+        if float(text) < 100.0 and (float(text) > 0 or score == 0):
+            return text
+    return f"{score:.9f}"

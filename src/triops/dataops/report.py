@@ -23,9 +23,11 @@ class RuleResult:
     passed: bool
     failing_rows: int
     failing_share: float
-    measured: float | None = None
+    measured: float | bool | None = None
     expected: str = ""
     samples: tuple[dict[str, Any], ...] = ()
+    location: str = ""
+    """The contract field the rule comes from (``schema[0].properties[2].quality[0]``)."""
 
     @property
     def row_level_failure(self) -> bool:
@@ -50,6 +52,7 @@ class RuleResult:
             "measured": self.measured,
             "expected": self.expected,
             "samples": [dict(s) for s in self.samples],
+            "location": self.location,
         }
 
 
@@ -63,6 +66,16 @@ class CheckReport:
     results: tuple[RuleResult, ...]
     null_counts: dict[str, int] = field(default_factory=dict)
     checked_at_ms: int = 0
+    rows_failing: int | None = None
+    """Distinct rows failing at least one row-level rule (a lower bound when ``rows_failing_exact`` is
+    False: a streaming check counts repeats of a uniqueness rule apart from the other rules)."""
+    rows_failing_exact: bool = True
+    skipped: tuple[dict[str, str], ...] = ()
+    """What the contract asks that triops did not check (``location``, ``what``, ``reason``)."""
+    protected: dict[str, str] = field(default_factory=dict)
+    """Columns whose cells are masked in the samples, with the reason (classification or personal data)."""
+    masked: bool = True
+    """False only when the caller was allowed to see restricted values and asked to."""
 
     @property
     def passed(self) -> bool:
@@ -79,11 +92,12 @@ class CheckReport:
 
     def summary(self) -> str:
         failed = [r for r in self.results if not r.passed]
+        skipped = f" ({len(self.skipped)} not checked)" if self.skipped else ""
         if not failed:
-            return f"{self.dataset}: all {len(self.results)} rules passed on {self.row_count} rows"
+            return f"{self.dataset}: all {len(self.results)} rules passed on {self.row_count} rows{skipped}"
         parts = ", ".join(f"{r.rule} ({r.failing_rows} rows)" for r in failed[:5])
         more = f" and {len(failed) - 5} more" if len(failed) > 5 else ""
-        return f"{self.dataset}: {len(failed)} of {len(self.results)} rules failed: {parts}{more}"
+        return f"{self.dataset}: {len(failed)} of {len(self.results)} rules failed: {parts}{more}{skipped}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -97,5 +111,10 @@ class CheckReport:
             "warnings": len(self.warnings),
             "null_counts": dict(self.null_counts),
             "checked_at_ms": self.checked_at_ms,
+            "rows_failing": self.rows_failing,
+            "rows_failing_exact": self.rows_failing_exact,
+            "skipped": [dict(s) for s in self.skipped],
+            "protected": dict(self.protected),
+            "masked": self.masked,
             "results": [r.to_dict() for r in self.results],
         }

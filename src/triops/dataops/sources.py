@@ -122,6 +122,46 @@ class Source:
         return ragged_error(self.path, self.separator) if suspect.height else None
 
 
+def line_numbers(source: Source, indices: list[int], rows: int) -> dict[int, int] | None:
+    """The file line of each 0-based record index (CSV: the header is line 1), or None for data that is not
+    a text file. Counting newlines gives the answer when no quoted value spans lines; otherwise the records
+    are read with the ``csv`` module up to the last index asked for."""
+    if source.path is None or source.kind not in ("csv", "jsonl") or not indices:
+        return None
+    header = 1 if source.kind == "csv" else 0
+    newlines, last = 0, b"\n"
+    with source.path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            newlines += block.count(b"\n")
+            last = block[-1:]
+    lines = newlines + (0 if last == b"\n" else 1)
+    if lines - header == rows:
+        return {i: i + 1 + header for i in indices}
+    wanted, out = set(indices), {}
+    with source.path.open(newline="", encoding="utf-8", errors="replace") as text:
+        if source.kind == "jsonl":
+            record = 0
+            for number, line in enumerate(text, start=1):
+                if not line.strip():
+                    continue
+                if record in wanted:
+                    out[record] = number
+                record += 1
+                if len(out) == len(wanted):
+                    break
+            return out
+        reader = csv.reader(text, delimiter=source.separator)
+        next(reader, None)
+        start = reader.line_num + 1
+        for record, _ in enumerate(reader):
+            if record in wanted:
+                out[record] = start
+                if len(out) == len(wanted):
+                    break
+            start = reader.line_num + 1
+    return out
+
+
 def _read_hint(source: Source) -> str:
     return f"check that {source.name} is valid {source.kind}"
 

@@ -20,6 +20,7 @@ class Permission(enum.StrEnum):
     RUN_WRITE = "run.write"
     DATASET_WRITE = "dataset.write"
     DATASET_PUBLISH = "dataset.publish"
+    DATASET_READ_RESTRICTED = "dataset.read_restricted"  # clear values of restricted/personal columns
     MODEL_REGISTER = "model.register"
     MODEL_STAGE = "model.stage"
     MODEL_ALIAS = "model.alias"

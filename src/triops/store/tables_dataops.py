@@ -1,5 +1,6 @@
 """DataOps tables: dataset versions (content hash, schema, profile, quality result and score, the contract
-checked against and whether the check passed). One row per registered version of a named dataset."""
+checked against and whether the check passed), one row per registered version of a named dataset; and the
+workspace's secrets of the pillar (the salt that keys the hashes of masked cells)."""
 
 from __future__ import annotations
 
@@ -31,4 +32,12 @@ dataset_versions = sa.Table(
     sa.Column("created_ms", sa.BigInteger, nullable=False),
     sa.UniqueConstraint("project_id", "name", "version"),
     sa.Index("ix_dataset_versions_project_name_created", "project_id", "name", "created_ms"),
+)
+
+dataops_secrets = sa.Table(
+    "dataops_secrets",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.LargeBinary, nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
 )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from triops.domain.clock import Clock, utc_ms
@@ -113,7 +114,7 @@ class PillarServices:
 
     @cached_property
     def datasets(self) -> Datasets:
-        return Datasets(self.store, self.clock)
+        return Datasets(self.store, self.clock, artifacts=self.artifacts, principal=self.principal)
 
     # -- pipelines -----------------------------------------------------------------------------------------
     def pipeline_hooks(self, *, override_reason: str | None = None) -> list[Hook]:
@@ -138,7 +139,10 @@ class PillarServices:
 
         hooks += [
             ContractGateHook(
-                lambda sha, media: load_artifact(self.artifacts, sha, media), report=on_gate, clock=self.clock
+                lambda sha, media: load_artifact(self.artifacts, sha, media),
+                report=on_gate,
+                clock=self.clock,
+                privacy=self.datasets.privacy(),
             ),
             FinOpsHook(self.finops, environment="local", override_reason=override_reason),
         ]
@@ -236,11 +240,39 @@ class PillarServices:
 
 
 class Datasets:
-    """``ws.datasets``: register versions (checked against a contract), read them, diff them."""
+    """``ws.datasets``: register versions (checked against a contract), check data, read versions, diff them.
 
-    def __init__(self, store: Store, clock: Clock) -> None:
+    Samples of restricted or personal cells are masked with the workspace's salt. ``check(...,
+    reveal=True)`` shows them in clear only to a principal with ``dataset.read_restricted`` in the project,
+    and writes an audit event ``dataset.restricted_read`` first."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        artifacts: ArtifactStore | None = None,
+        principal: Principal | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
+        self.artifacts = artifacts
+        self.principal = principal
+        self._salt: bytes | None = None
+
+    def salt(self) -> bytes:
+        """The workspace's masking salt (made on first use, kept in the store)."""
+        if self._salt is None:
+            from triops.store.repositories.dataops import masking_salt
+
+            now = utc_ms(self.clock.now())
+            self._salt = self.store.write(lambda conn: masking_salt(conn, now))
+        return self._salt
+
+    def privacy(self, *, reveal: bool = False) -> Any:
+        from triops.dataops.privacy import Privacy
+
+        return Privacy(salt=self.salt(), reveal=reveal)
 
     def _project_id(self, project: str) -> str:
         from triops.store.repositories.runs import ensure_project
@@ -256,7 +288,11 @@ class Datasets:
         contract: Any = None,
         project: str = "default",
         run_id: str | None = None,
+        keep_data: bool = True,
+        skip_unsupported: bool = False,
     ) -> Registered:
+        """Check, profile and store ``data`` as the next version of ``name`` (its bytes kept as an artifact
+        unless ``keep_data`` is False, so later diffs are exact)."""
         from triops.dataops.datasets import register_dataset
 
         return register_dataset(
@@ -267,6 +303,51 @@ class Datasets:
             contract=contract,
             clock=self.clock,
             run_id=run_id,
+            artifacts=self.artifacts if keep_data else None,
+            privacy=self.privacy(),
+            skip_unsupported=skip_unsupported,
+        )
+
+    def check(
+        self,
+        contract: Any,
+        data: Any,
+        *,
+        project: str = "default",
+        reveal: bool = False,
+        **options: Any,
+    ) -> Any:
+        """Check ``data`` against ``contract`` (nothing stored). ``reveal=True`` shows restricted and
+        personal cells in clear: it needs ``dataset.read_restricted`` and is audited."""
+        from triops.dataops.checks import check
+        from triops.dataops.contracts import load_contract
+
+        loaded = load_contract(contract) if isinstance(contract, str | Path) else contract
+        if reveal:
+            self._allow_reveal(
+                project, f"check of {getattr(data, 'name', None) or data!s:.200} against {loaded.id}"
+            )
+        return check(loaded, data, clock=self.clock, privacy=self.privacy(reveal=reveal), **options)
+
+    def _allow_reveal(self, project: str, what: str) -> None:
+        from triops.governance.rbac import Permission, Principal, require
+        from triops.store import audit as audit_store
+
+        principal = self.principal or Principal.owner("local")
+        require(Permission.DATASET_READ_RESTRICTED, principal, project)
+        now = utc_ms(self.clock.now())
+        self.store.write(
+            lambda conn: audit_store.append_event(
+                conn,
+                actor=principal.name,
+                action="dataset.restricted_read",
+                object_type="project",
+                object_id=project,
+                before=None,
+                after={"what": what},
+                project=project,
+                at_ms=now,
+            )
         )
 
     def _existing_project_id(self, project: str) -> str:
@@ -301,9 +382,12 @@ class Datasets:
             return list_dataset_versions(conn, project_id, name)
 
     def diff(self, name: str, v1: int, v2: int, *, project: str = "default") -> Any:
+        """Exact when both versions' data are in the artifact store, else estimated from their profiles."""
         from triops.dataops.datasets import diff_versions
 
-        return diff_versions(self.store, self._existing_project_id(project), name, v1, v2)
+        return diff_versions(
+            self.store, self._existing_project_id(project), name, v1, v2, artifacts=self.artifacts
+        )
 
 
 __all__ = ["Datasets", "PillarServices", "gate_facts", "load_artifact"]

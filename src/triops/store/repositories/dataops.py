@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from triops.domain.ids import new_id
 from triops.errors import InvalidInputError, NotFoundError
 from triops.store.tables import projects
+from triops.store.tables_dataops import dataops_secrets
 from triops.store.tables_dataops import dataset_versions as dv
 
 
@@ -148,3 +149,39 @@ def quality_trend(conn: Connection, project_id: str, name: str) -> list[tuple[in
         .order_by(dv.c.version)
     )
     return [(int(v), None if s is None else float(s), int(t)) for v, s, t in rows]
+
+
+MASKING_SALT = "masking-salt"
+
+
+def masking_salt(conn: Connection, now_ms: int) -> bytes:
+    """The workspace's salt for hashing masked cells: made once (32 random bytes), then read.
+
+    It lives in the store, which only the workspace's owner (or, for a team, the server and its admins)
+    can read; no API route returns it. Two writers racing to make it both end with the first one's salt."""
+    import secrets
+
+    found = conn.execute(
+        sa.select(dataops_secrets.c.value).where(dataops_secrets.c.name == MASKING_SALT)
+    ).scalar()
+    if found is not None:
+        return bytes(found)
+    salt = secrets.token_bytes(32)
+    insert = sa.insert(dataops_secrets).values(name=MASKING_SALT, value=salt, created_ms=now_ms)
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        insert = pg_insert(dataops_secrets).values(name=MASKING_SALT, value=salt, created_ms=now_ms)
+        conn.execute(insert.on_conflict_do_nothing())
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        conn.execute(
+            sqlite_insert(dataops_secrets)
+            .values(name=MASKING_SALT, value=salt, created_ms=now_ms)
+            .on_conflict_do_nothing()
+        )
+    stored = conn.execute(
+        sa.select(dataops_secrets.c.value).where(dataops_secrets.c.name == MASKING_SALT)
+    ).scalar_one()
+    return bytes(stored)

@@ -76,14 +76,30 @@ class _TooLarge(Exception):
 
 
 def create_app(workspace: Workspace, *, dev: bool = False, max_request_bytes: int | None = None) -> FastAPI:
-    from triops.server.api import artifacts, runs, system
+    from triops.server.api import (
+        artifacts,
+        audit,
+        datasets,
+        finops,
+        governance,
+        models,
+        pipelines,
+        runs,
+        strategy,
+        system,
+    )
+    from triops.server.docs import add_docs
+    from triops.server.http import SecurityHeaders
 
     app = FastAPI(
         title="triops",
         version="1",
+        description="The triops REST API: every pillar (tracking, models, datasets and contracts, FinOps, "
+        "governance, pipelines, strategy). Authenticate with `Authorization: Bearer <token>`.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,
         redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.workspace = workspace
     app.state.dev = dev
@@ -113,10 +129,12 @@ def create_app(workspace: Workspace, *, dev: bool = False, max_request_bytes: in
         return _problem(exc.status_code, str(exc.detail), str(exc.detail), request.url.path)
 
     app.include_router(system.router)
-    app.include_router(runs.router, prefix=API_PREFIX)
-    app.include_router(artifacts.router, prefix=API_PREFIX)
+    for module in (runs, artifacts, models, datasets, finops, governance, audit, pipelines, strategy):
+        app.include_router(module.router, prefix=API_PREFIX)
+    add_docs(app, API_PREFIX)
     limit = max_request_bytes or workspace.settings.max_request_bytes
     app.add_middleware(BodySizeLimit, max_bytes=limit)
+    app.add_middleware(SecurityHeaders)
     return app
 
 

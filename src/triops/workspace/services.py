@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from triops.mlops.registry.records import ChangeRequest
     from triops.mlops.registry.service import ModelRegistry
     from triops.settings import Settings
+    from triops.workspace.governance import GovernanceService
+    from triops.workspace.pipelines import PipelineService
+    from triops.workspace.strategy import StrategyService
 
 
 def load_artifact(artifacts: ArtifactStore, sha256: str, media_type: str) -> Any:
@@ -114,6 +117,32 @@ class PillarServices:
     @cached_property
     def datasets(self) -> Datasets:
         return Datasets(self.store, self.clock)
+
+    @cached_property
+    def governance(self) -> GovernanceService:
+        from pathlib import Path
+
+        from triops.workspace.governance import GovernanceService
+
+        return GovernanceService(
+            self.store,
+            self.principal,
+            self.clock,
+            home=Path(self.settings.home),
+            audit_key_path=self.settings.audit_key_path,
+        )
+
+    @cached_property
+    def pipelines(self) -> PipelineService:
+        from triops.workspace.pipelines import PipelineService
+
+        return PipelineService(self)  # type: ignore[arg-type]
+
+    @cached_property
+    def strategy(self) -> StrategyService:
+        from triops.workspace.strategy import StrategyService
+
+        return StrategyService(self.store, self.clock)
 
     # -- pipelines -----------------------------------------------------------------------------------------
     def pipeline_hooks(self, *, override_reason: str | None = None) -> list[Hook]:
@@ -304,6 +333,39 @@ class Datasets:
         from triops.dataops.datasets import diff_versions
 
         return diff_versions(self.store, self._existing_project_id(project), name, v1, v2)
+
+    def check(self, data: Any, contract: Any) -> Any:
+        """Check ``data`` against ``contract`` (a Contract, a path or ODCS YAML text) without registering."""
+        from triops.dataops.checks import check
+        from triops.dataops.contracts import Contract, load_contract, parse_contract
+
+        if isinstance(contract, str) and "\n" in contract:
+            contract = parse_contract(contract, where="<contract>")
+        elif not isinstance(contract, Contract):
+            contract = load_contract(contract)
+        return check(contract, data, clock=self.clock)
+
+    def lineage(
+        self, name: str, version: int | None = None, *, project: str = "default", depth: int = 3
+    ) -> Any:
+        """Where a dataset version came from and what was made from it: the run that registered it and the
+        step runs that read or wrote its bytes (a tree of ``LineageNode``)."""
+        from triops.errors import NotFoundError
+        from triops.mlops.pipelines.lineage import LineageNode, lineage
+
+        row = self.get(name, version, project=project)
+        children = []
+        for sha in dict.fromkeys(s for s in (row.artifact_sha256, row.content_hash) if s):
+            for direction in ("up", "down"):
+                try:
+                    children.append(lineage(self.store, sha, direction=direction, depth=depth))
+                except NotFoundError:
+                    break
+        if row.run_id:
+            children.append(LineageNode("run", row.run_id, f"run {row.run_id}", run_id=row.run_id))
+        return LineageNode(
+            "dataset", row.id, f"{row.name}/{row.version}", size=row.row_count, children=tuple(children)
+        )
 
 
 __all__ = ["Datasets", "PillarServices", "gate_facts", "load_artifact"]

@@ -88,6 +88,9 @@ def create_app(workspace: Workspace, *, dev: bool = False, max_request_bytes: in
         strategy,
         system,
     )
+    from triops.server.api import (
+        workspace as workspace_api,
+    )
     from triops.server.docs import add_docs
     from triops.server.http import SecurityHeaders
 
@@ -129,7 +132,18 @@ def create_app(workspace: Workspace, *, dev: bool = False, max_request_bytes: in
         return _problem(exc.status_code, str(exc.detail), str(exc.detail), request.url.path)
 
     app.include_router(system.router)
-    for module in (runs, artifacts, models, datasets, finops, governance, audit, pipelines, strategy):
+    for module in (
+        workspace_api,
+        runs,
+        artifacts,
+        models,
+        datasets,
+        finops,
+        governance,
+        audit,
+        pipelines,
+        strategy,
+    ):
         app.include_router(module.router, prefix=API_PREFIX)
     add_docs(app, API_PREFIX)
     limit = max_request_bytes or workspace.settings.max_request_bytes

@@ -32,6 +32,7 @@ from triops.workspace import Workspace
 router = APIRouter(tags=["datasets"])
 DATA_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq", ".jsonl", ".ndjson", ".arrow")
 MAX_CONTRACT_BYTES = 1_000_000
+RunId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z\-]+$")]
 ProjectQuery = Annotated[ProjectName, Query(description="the project the dataset belongs to")]
 
 
@@ -106,14 +107,17 @@ async def register_upload(
     file: Annotated[UploadFile, File(description="the data: .csv .tsv .parquet .jsonl .arrow")],
     contract: Annotated[UploadFile | None, File(description="an ODCS v3 contract (YAML) to check")] = None,
     project: Annotated[ProjectName, Form()] = "default",
+    run_id: Annotated[RunId | None, Form(description="the run that produced the data")] = None,
 ) -> dict[str, Any]:
     """Register an uploaded file as the next version of ``name``, checked against the contract if given."""
     require_in(ws, Permission.DATASET_WRITE, project)
+    if run_id is not None:
+        readable(ws, ws.runs.get(run_id).project, f"run {run_id!r}")
     parsed = _contract(_contract_text(await contract.read() if contract is not None else None))
     data = await file.read()
     with _upload_path(data, file.filename) as path:
         source = _source(path, name, f"upload:{file.filename}")
-        registered = ws.datasets.register(name, source, contract=parsed, project=project)
+        registered = ws.datasets.register(name, source, contract=parsed, project=project, run_id=run_id)
     return registered_out(registered)
 
 

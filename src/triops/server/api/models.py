@@ -166,6 +166,8 @@ async def register_version(
     project = meta.project or existing
     readable(ws, existing, f"model {name!r}")
     require_in(ws, Permission.MODEL_REGISTER, project)
+    if meta.run_id is not None:
+        readable(ws, ws.runs.get(meta.run_id).project, f"run {meta.run_id!r}")
     model = load_model(await file.read(), ws.models.trusted)
     frame = _sample(await sample.read() if sample is not None else None)
     signature = Signature.from_dict(meta.signature) if meta.signature else None

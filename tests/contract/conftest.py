@@ -48,7 +48,9 @@ def platform(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Workspa
     server_ws = Workspace.open(
         request.getfixturevalue("sqlite_store_url"), artifact_root=home / "artifacts", settings=settings
     )
-    _, token = server_ws.store.write(lambda conn: create_token(conn, USER, "contract", utc_ms(server_ws.clock.now())))
+    _, token = server_ws.store.write(
+        lambda conn: create_token(conn, USER, "contract", utc_ms(server_ws.clock.now()))
+    )
     roles.grant(server_ws.store, Principal.owner("admin"), USER, "admin", None)
     server, thread, url = start_server(server_ws)
     client = Workspace.open(url, token=token, settings=Settings(home=tmp_path / "client"))

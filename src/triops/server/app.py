@@ -116,13 +116,14 @@ def create_app(workspace: Workspace, *, dev: bool = False, max_request_bytes: in
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", ""), "type": e.get("type", "")}
             for e in exc.errors()
         ]
+        named = "; ".join(f"{'.'.join(e['loc'][1:]) or e['loc'][0]}: {e['msg']}" for e in errors[:5])
         return _problem(
             422,
             "Unprocessable Content",
-            "the request does not match the schema",
+            f"the request does not match the schema: {named}"[:2000],
             request.url.path,
             errors=errors,
         )

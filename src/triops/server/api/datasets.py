@@ -21,7 +21,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, StringConstraints
 
-from triops.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from triops.errors import InvalidInputError, PermissionDeniedError
 from triops.governance.rbac import Permission
 from triops.server.authz import ActingDep, readable, require_in
 from triops.server.http import check_download_name, immutable_json
@@ -173,10 +173,7 @@ def list_all_versions(
 
 
 def _versions(ws: Workspace, name: str | None, project: str) -> list[Any]:
-    try:
-        return list(ws.datasets.versions(name, project=project))
-    except NotFoundError:
-        return []
+    return list(ws.datasets.versions(name, project=project))
 
 
 @router.get("/datasets/{name}/versions", response_model=PageOut)

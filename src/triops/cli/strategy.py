@@ -207,9 +207,8 @@ def assess_maturity(
         ev: StoreEvidence | None = StoreEvidence.from_dict(_read_json(evidence, "evidence file"))
     elif from_store:
         from triops.cli.context import open_workspace
-        from triops.workspace.evidence import collect_evidence
 
-        ev = collect_evidence(open_workspace().store)
+        ev = open_workspace().strategy.evidence()
     else:
         ev = None
     given: dict[str, Any] = read_answer_file(answers) if answers else {}
@@ -222,8 +221,8 @@ def assess_maturity(
             )
             given[d.id] = int(Prompt.ask("Level", choices=["0", "1", "2", "3", "4"], console=console))
     result = assess(given, ev, model=model)
-    if from_store and save:
-        _save_assessment(result)
+    if from_store and save and evidence is None:
+        _save_assessment(given)
     if out is not None:
         _write(out, json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
     if as_json:
@@ -232,16 +231,12 @@ def assess_maturity(
     console.print(maturity_table(result))
 
 
-def _save_assessment(result: Any) -> None:
+def _save_assessment(answers: dict[str, Any]) -> None:
+    """Keep the result in the store: the workspace assesses the same answers against its evidence and saves
+    it (on a server, the server does)."""
     from triops.cli.context import open_workspace
-    from triops.domain.clock import utc_ms
-    from triops.store.repositories.assessments import save_assessment
 
-    ws = open_workspace()
-    payload = result.to_dict()
-    summary = {"overall": result.overall, "pillars": {p.pillar: p.level for p in result.pillars}}
-    now = utc_ms(ws.clock.now())
-    ws.store.write(lambda conn: save_assessment(conn, "maturity", summary, payload, now))
+    open_workspace().strategy.assess_maturity(answers, from_store=True, save=True)
 
 
 def roadmap(

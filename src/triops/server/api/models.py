@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
@@ -14,7 +14,6 @@ from pydantic import BaseModel, Field, ValidationError
 
 from triops.errors import InvalidInputError
 from triops.governance.rbac import Permission
-from triops.mlops.registry.records import ModelVersion
 from triops.server.authz import ActingDep, readable, require_in
 from triops.server.http import download, immutable_json
 from triops.server.pagination import CursorQuery, LimitQuery, Listing, PageOut, paginate
@@ -30,6 +29,9 @@ from triops.server.schemas import (
 )
 from triops.workspace import Workspace
 from triops.workspace.projects import model_project, project_id
+
+if TYPE_CHECKING:
+    from triops.mlops.registry.records import ModelVersion
 
 router = APIRouter(prefix="/models", tags=["models"])
 MAX_SAMPLE_ROWS = 10_000

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, ORJSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -103,6 +103,8 @@ def create_app(workspace: Workspace, *, dev: bool = False, max_request_bytes: in
         docs_url=None,
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
+        # orjson writes a non-finite float (a profile's mean of an empty column …) as null, never a 500
+        default_response_class=ORJSONResponse,
     )
     app.state.workspace = workspace
     app.state.dev = dev

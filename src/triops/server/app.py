@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, ORJSONResponse
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -92,7 +92,7 @@ def create_app(workspace: Workspace, *, dev: bool = False, max_request_bytes: in
         workspace as workspace_api,
     )
     from triops.server.docs import add_docs
-    from triops.server.http import SecurityHeaders
+    from triops.server.http import SafeJSONResponse, SecurityHeaders
 
     app = FastAPI(
         title="triops",
@@ -104,7 +104,7 @@ def create_app(workspace: Workspace, *, dev: bool = False, max_request_bytes: in
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
         # orjson writes a non-finite float (a profile's mean of an empty column …) as null, never a 500
-        default_response_class=ORJSONResponse,
+        default_response_class=SafeJSONResponse,
     )
     app.state.workspace = workspace
     app.state.dev = dev

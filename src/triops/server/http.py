@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from typing import Any
 from urllib.parse import quote
 
+import orjson
 from fastapi import Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from triops.errors import InvalidInputError
@@ -33,6 +35,14 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 OCTET = "application/octet-stream"
 MAX_NAME_LENGTH = 255
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+class SafeJSONResponse(JSONResponse):
+    """JSON through orjson: a non-finite float (a profile's mean of an empty column …) becomes null instead of
+    failing the response with a 500."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
 
 
 class SecurityHeaders:
@@ -123,6 +133,7 @@ def chunked(data: bytes, size: int = 1 << 16) -> Iterator[bytes]:
 __all__ = [
     "CSP",
     "OCTET",
+    "SafeJSONResponse",
     "SecurityHeaders",
     "check_download_name",
     "download",

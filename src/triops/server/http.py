@@ -16,6 +16,7 @@ from urllib.parse import quote
 import orjson
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from triops.errors import InvalidInputError
@@ -35,6 +36,37 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 OCTET = "application/octet-stream"
 MAX_NAME_LENGTH = 255
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details: every error answer has this shape."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: Any = None
+
+
+def _problem_response(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "model": Problem,
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    400: _problem_response("bad request (e.g. a cursor of another listing)"),
+    401: _problem_response("missing or wrong token"),
+    402: _problem_response("a budget hard stop refused the run"),
+    403: _problem_response("the token's user lacks the permission named in the problem"),
+    404: _problem_response("no such object, or one in a project the token's user cannot read"),
+    409: _problem_response("conflicts with stored state, or a gate blocked the change"),
+    413: _problem_response("the request body is over the server's limit"),
+    422: _problem_response("the request breaks a rule or a limit, named in the problem"),
+}
 
 
 class SafeJSONResponse(JSONResponse):
@@ -133,6 +165,8 @@ def chunked(data: bytes, size: int = 1 << 16) -> Iterator[bytes]:
 __all__ = [
     "CSP",
     "OCTET",
+    "PROBLEMS",
+    "Problem",
     "SafeJSONResponse",
     "SecurityHeaders",
     "check_download_name",

@@ -13,10 +13,10 @@ from triops.governance.rbac import Permission
 from triops.mlops.tracking.active_run import StoreTrackingSink
 from triops.server.auth import PrincipalDep
 from triops.server.authz import authorize_run, roles_of
-from triops.server.http import check_download_name, download
+from triops.server.http import PROBLEMS, check_download_name, download
 from triops.store.repositories.runs import projects_with_artifact
 
-router = APIRouter(tags=["artifacts"])
+router = APIRouter(tags=["artifacts"], responses=PROBLEMS)
 
 
 @router.put("/runs/{run_id}/artifacts/{name:path}", status_code=201)

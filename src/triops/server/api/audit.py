@@ -17,11 +17,12 @@ from pydantic import BaseModel, Field
 
 from triops.governance.rbac import Permission
 from triops.server.authz import ActingDep, readable, require_in
+from triops.server.http import PROBLEMS
 from triops.server.pagination import CursorQuery, LimitQuery, Listing, PageOut, paginate
 from triops.server.schemas import Name, ProjectName
 from triops.workspace import Workspace
 
-router = APIRouter(prefix="/governance", tags=["governance"])
+router = APIRouter(prefix="/governance", tags=["governance"], responses=PROBLEMS)
 Framework = Literal["nist-ai-rmf", "eu-ai-act"]
 
 

@@ -24,12 +24,12 @@ from pydantic import BaseModel, StringConstraints
 from triops.errors import InvalidInputError, PermissionDeniedError
 from triops.governance.rbac import Permission
 from triops.server.authz import ActingDep, readable, require_in
-from triops.server.http import check_download_name, immutable_json
+from triops.server.http import PROBLEMS, check_download_name, immutable_json
 from triops.server.pagination import CursorQuery, LimitQuery, Listing, PageOut, paginate
 from triops.server.schemas import Depth, ModelName, ProjectName, Text, Version
 from triops.workspace import Workspace
 
-router = APIRouter(tags=["datasets"])
+router = APIRouter(tags=["datasets"], responses=PROBLEMS)
 DATA_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq", ".jsonl", ".ndjson", ".arrow")
 MAX_CONTRACT_BYTES = 1_000_000
 RunId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z\-]+$")]

@@ -20,12 +20,12 @@ from pydantic import BaseModel, Field, StringConstraints
 from triops.errors import InvalidInputError
 from triops.governance.rbac import Permission
 from triops.server.authz import ActingDep, readable, require_in
-from triops.server.http import check_download_name
+from triops.server.http import PROBLEMS, check_download_name
 from triops.server.pagination import CursorQuery, LimitQuery, Listing, PageOut, paginate
 from triops.server.schemas import Currency, Name, ProjectName
 from triops.workspace import Workspace
 
-router = APIRouter(prefix="/finops", tags=["finops"])
+router = APIRouter(prefix="/finops", tags=["finops"], responses=PROBLEMS)
 Grouping = Literal[
     "project", "run", "step", "pipeline", "model", "dataset", "team", "environment", "resource"
 ]

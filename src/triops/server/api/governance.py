@@ -11,13 +11,15 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from triops.governance.policies import Gate
 from triops.governance.rbac import Permission
 from triops.server.authz import ActingDep, readable, require_in
+from triops.server.http import PROBLEMS
 from triops.server.pagination import CursorQuery, LimitQuery, Listing, PageOut, paginate
 from triops.server.schemas import MAX_NAME, Justification, Name, ProjectName
 
-router = APIRouter(prefix="/governance", tags=["governance"])
-GateName = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_.]*$")]
+router = APIRouter(prefix="/governance", tags=["governance"], responses=PROBLEMS)
+GateName = Gate
 SubjectType = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.\-]+$")]
 RoleName = Literal["viewer", "contributor", "approver", "finops", "admin"]
 
@@ -104,7 +106,7 @@ def list_policies(
 ) -> dict[str, Any]:
     if project is not None:
         readable(ws, project, f"project {project!r}")
-    rows = ws.governance.policies(gate=gate, project=project)
+    rows = ws.governance.policies(gate=gate.value if gate else None, project=project)
     listing = Listing.of("policies", gate=gate, project=project)
     return paginate(rows, lambda r: (r["gate"], r["name"]), listing, cursor, limit).out(lambda r: r)
 
@@ -163,7 +165,7 @@ def request_approval(ws: ActingDep, body: ApprovalRequestIn) -> dict[str, Any]:
     if body.project is not None:
         readable(ws, body.project, f"project {body.project!r}")
     created = ws.governance.request_approval(
-        gate=body.gate,
+        gate=body.gate.value,
         subject_id=body.subject_id,
         justification=body.justification,
         subject_type=body.subject_type,

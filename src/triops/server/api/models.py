@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, ValidationError
 from triops.errors import InvalidInputError
 from triops.governance.rbac import Permission
 from triops.server.authz import ActingDep, readable, require_in
-from triops.server.http import download, immutable_json
+from triops.server.http import PROBLEMS, download, immutable_json
 from triops.server.pagination import CursorQuery, LimitQuery, Listing, PageOut, paginate
 from triops.server.schemas import (
     MAX_LIST,
@@ -33,7 +33,7 @@ from triops.workspace.projects import model_project, project_id
 if TYPE_CHECKING:
     from triops.mlops.registry.records import ModelVersion
 
-router = APIRouter(prefix="/models", tags=["models"])
+router = APIRouter(prefix="/models", tags=["models"], responses=PROBLEMS)
 MAX_SAMPLE_ROWS = 10_000
 
 

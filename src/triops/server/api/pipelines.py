@@ -18,11 +18,12 @@ from triops.domain.wire import run_to_wire
 from triops.errors import NotFoundError
 from triops.governance.rbac import Permission
 from triops.server.authz import ActingDep, readable, require_in
+from triops.server.http import PROBLEMS
 from triops.server.pagination import CursorQuery, LimitQuery, Listing, PageOut, paginate
 from triops.server.schemas import MAX_NAME, Depth, Justification, Name, ProjectName
 from triops.workspace import Workspace
 
-router = APIRouter(tags=["pipelines"])
+router = APIRouter(tags=["pipelines"], responses=PROBLEMS)
 Target = Annotated[
     str, StringConstraints(min_length=3, max_length=500, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 ]

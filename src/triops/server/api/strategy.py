@@ -16,9 +16,10 @@ from pydantic import BaseModel, Field
 
 from triops.governance.rbac import Permission
 from triops.server.authz import ActingDep, require_in
+from triops.server.http import PROBLEMS
 from triops.server.schemas import INT64_MAX, MAX_NAME, Name
 
-router = APIRouter(prefix="/strategy", tags=["strategy"])
+router = APIRouter(prefix="/strategy", tags=["strategy"], responses=PROBLEMS)
 MAX_OWM = 200_000
 
 

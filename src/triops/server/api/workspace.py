@@ -8,8 +8,9 @@ from fastapi import APIRouter
 
 from triops.governance.rbac import Permission
 from triops.server.authz import ActingDep, require_in
+from triops.server.http import PROBLEMS
 
-router = APIRouter(tags=["workspace"])
+router = APIRouter(tags=["workspace"], responses=PROBLEMS)
 
 
 @router.get("/me")

@@ -224,3 +224,32 @@ def test_out_of_range_integers_are_422_not_500(api: Api) -> None:
         response = api.admin.get(path, params=params)
         assert response.status_code == 422, (path, response.text)
         assert response.json()["errors"]
+
+
+def test_runs_are_listed_page_by_page_newest_first(api: Api) -> None:
+    made = [api.admin.post("/runs", json={"project": "p", "name": f"r{i}"}).json()["id"] for i in range(5)]
+    seen: list[str] = []
+    cursor = None
+    first = True
+    while True:
+        params = {"project": "p", "limit": 2} | ({"cursor": cursor} if cursor else {})
+        page = api.admin.get("/runs", params=params).json()
+        assert "items" in page, page
+        seen += [r["id"] for r in page["items"]]
+        if first:
+            api.admin.post("/runs", json={"project": "p", "name": "late"})  # newer: never on a later page
+            first = False
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == list(reversed(made))
+    other = api.admin.get(
+        "/runs",
+        params={
+            "project": "q",
+            "cursor": api.admin.get("/runs", params={"project": "p", "limit": 1}).json()["next_cursor"],
+        },
+    )
+    assert other.status_code == 422
+    assert api.viewer.get("/runs", params={"project": "p"}).status_code == 404
+    assert api.viewer.get("/runs").json()["items"] == []

@@ -84,6 +84,7 @@ def create_app(workspace: Workspace, *, dev: bool = False, max_request_bytes: in
         governance,
         models,
         pipelines,
+        run_pages,
         runs,
         strategy,
         system,
@@ -138,6 +139,7 @@ def create_app(workspace: Workspace, *, dev: bool = False, max_request_bytes: in
     for module in (
         workspace_api,
         runs,
+        run_pages,
         artifacts,
         models,
         datasets,

@@ -120,7 +120,7 @@ def add_policies(ws: ActingDep, body: PolicyDocument) -> dict[str, Any]:
     return {"items": [policy_summary(p) for p in added]}
 
 
-@router.delete("/policies/{name}", status_code=204, response_class=Response)
+@router.delete("/policies/{name}", status_code=204, response_model=None, response_class=Response)
 def remove_policy(ws: ActingDep, name: Name, project: ProjectName | None = None) -> None:
     ws.governance.remove_policy(name, project=project)
 
@@ -257,7 +257,7 @@ def create_token(ws: ActingDep, body: TokenIn) -> dict[str, Any]:
     return dataclasses.asdict(issued)
 
 
-@router.delete("/tokens/{token_id}", status_code=204, response_class=Response)
+@router.delete("/tokens/{token_id}", status_code=204, response_model=None, response_class=Response)
 def revoke_token(ws: ActingDep, token_id: Name) -> None:
     require_in(ws, Permission.TOKEN_WRITE, None)
     ws.governance.revoke_token(token_id)

@@ -206,7 +206,7 @@ def set_alias(ws: ActingDep, name: ModelName, alias: ModelName, body: AliasChang
     return _version_out(ws.models.set_alias(name, alias, body.version))
 
 
-@router.delete("/{name}/aliases/{alias}", status_code=204, response_class=Response)
+@router.delete("/{name}/aliases/{alias}", status_code=204, response_model=None, response_class=Response)
 def delete_alias(ws: ActingDep, name: ModelName, alias: ModelName) -> None:
     project = _read_model(ws, name)
     require_in(ws, Permission.MODEL_ALIAS, project)

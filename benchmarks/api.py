@@ -39,7 +39,9 @@ FAILED: list[str] = []
 BIN = Path(sys.executable).parent
 
 
-def verdict(measure: str, ours: float, peer: float | None, unit: str, target: str, ok: bool, *, has_peer: bool) -> None:
+def verdict(
+    measure: str, ours: float, peer: float | None, unit: str, target: str, ok: bool, *, has_peer: bool
+) -> None:
     """One result line. A measure with a peer fails when the peer was not measured (NOT MEASURED)."""
     higher_is_better = unit.endswith("/s") or unit == "×"
     if has_peer and peer is None:
@@ -179,7 +181,9 @@ def triops_registry(client: httpx.Client, n: int) -> dict[str, float]:
     stages = iter(["staging", "development"] * (n + 40))
 
     def stage() -> None:
-        client.put("/api/v1/models/bench-model/versions/1/stage", json={"stage": next(stages)}).raise_for_status()
+        client.put(
+            "/api/v1/models/bench-model/versions/1/stage", json={"stage": next(stages)}
+        ).raise_for_status()
 
     return {
         "list": p50_ms(lambda: client.get("/api/v1/models").raise_for_status(), n),
@@ -231,7 +235,11 @@ def prepare_mlflow(home: Path, n_runs: int) -> bool:
     con = sqlite3.connect(f"{home}/mlflow.db")
     cols = [c[1] for c in con.execute("PRAGMA table_info(runs)")]
     base = dict(
-        zip(cols, con.execute("SELECT * FROM runs WHERE run_uuid = ?", (template.info.run_id,)).fetchone(), strict=True)
+        zip(
+            cols,
+            con.execute("SELECT * FROM runs WHERE run_uuid = ?", (template.info.run_id,)).fetchone(),
+            strict=True,
+        )
     )
     rows = []
     for i in range(n_runs - 1):
@@ -249,12 +257,11 @@ def start_mlflow(home: Path) -> tuple[subprocess.Popen[bytes], str] | None:
     if not exe.exists():
         return None
     port = free_port()
+    command = [str(exe), "server", "--backend-store-uri", f"sqlite:///{home}/mlflow.db"]
+    command += ["--default-artifact-root", str(home / "mlartifacts"), "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--workers", "1"]
     proc = subprocess.Popen(
-        [
-            str(exe), "server", "--backend-store-uri", f"sqlite:///{home}/mlflow.db",
-            "--default-artifact-root", str(home / "mlartifacts"), "--host", "127.0.0.1",
-            "--port", str(port), "--workers", "1",
-        ],  # fmt: skip
+        command,
         env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -273,13 +280,20 @@ def mlflow_registry(client: httpx.Client, n: int) -> dict[str, float]:
     stages = iter(["Staging", "None"] * (n + 40))
 
     def stage() -> None:
-        body = {"name": "bench-model", "version": "1", "stage": next(stages), "archive_existing_versions": False}
+        body = {
+            "name": "bench-model",
+            "version": "1",
+            "stage": next(stages),
+            "archive_existing_versions": False,
+        }
         client.post(f"{api}/model-versions/transition-stage", json=body).raise_for_status()
 
     return {
         "list": p50_ms(lambda: client.get(f"{api}/registered-models/search").raise_for_status(), n),
         "get": p50_ms(
-            lambda: client.get(f"{api}/model-versions/get", params={"name": "bench-model", "version": "1"}).raise_for_status(),
+            lambda: client.get(
+                f"{api}/model-versions/get", params={"name": "bench-model", "version": "1"}
+            ).raise_for_status(),
             n,
         ),
         "stage": p50_ms(stage, n),
@@ -291,7 +305,9 @@ def mlflow_walk(client: httpx.Client, home: Path, page: int) -> tuple[float, int
     seen, token = 0, None
     start = time.perf_counter()
     while True:
-        body: dict[str, Any] = {"experiment_ids": [exp_id], "max_results": page} | ({"page_token": token} if token else {})
+        body: dict[str, Any] = {"experiment_ids": [exp_id], "max_results": page} | (
+            {"page_token": token} if token else {}
+        )
         answer = client.post("/api/2.0/mlflow/runs/search", json=body, timeout=None).raise_for_status().json()
         seen += len(answer.get("runs", []))
         token = answer.get("next_page_token")
@@ -330,7 +346,15 @@ def main() -> None:
             ours = triops_registry(ours_client, n_calls)
             theirs = mlflow_registry(peer_client, n_calls) if peer_client else {}
         for op in ("list", "get", "stage"):
-            verdict(f"registry {op}, p50 over HTTP (1 worker)", ours[op], theirs.get(op), "ms", "≤ 5 ms", ours[op] <= 5.0, has_peer=True)
+            verdict(
+                f"registry {op}, p50 over HTTP (1 worker)",
+                ours[op],
+                theirs.get(op),
+                "ms",
+                "≤ 5 ms",
+                ours[op] <= 5.0,
+                has_peer=True,
+            )
 
         with console.status(f"walking {n_runs:,} runs by {page:,}…"):
             ours_s, ours_n = triops_walk(ours_client, page)
@@ -348,7 +372,15 @@ def main() -> None:
         with console.status(f"FOCUS export of {n_focus:,} lines…"):
             rate, rows = triops_focus(ours_client)
         assert rows >= n_focus, f"export had {rows} rows, expected ≥ {n_focus}"
-        verdict(f"FOCUS export streamed, {rows:,} rows", rate, None, "rows/s", "≥ 200,000 rows/s", rate >= 200_000, has_peer=False)
+        verdict(
+            f"FOCUS export streamed, {rows:,} rows",
+            rate,
+            None,
+            "rows/s",
+            "≥ 200,000 rows/s",
+            rate >= 200_000,
+            has_peer=False,
+        )
         ours_client.close()
         if peer_client:
             peer_client.close()
@@ -357,7 +389,15 @@ def main() -> None:
             proc.terminate()
             proc.wait(timeout=30)
         shutil.rmtree(tmp, ignore_errors=True)
-    table = Table("measure", "triops", "peer (MLflow server, same run)", "ratio", "target", "result", title="benchmarks/api.py")
+    table = Table(
+        "measure",
+        "triops",
+        "peer (MLflow server, same run)",
+        "ratio",
+        "target",
+        "result",
+        title="benchmarks/api.py",
+    )
     for r in ROWS:
         table.add_row(*r)
     console.print(table)

@@ -120,7 +120,8 @@ def prices_show(catalog: CatalogOpt = None, as_json: JsonOpt = False) -> None:
     if remote and catalog is None:
         from triops.cli.context import open_workspace
 
-        rows: list[dict[str, Any]] = open_workspace().finops.price_catalog()["prices"]
+        finops: Any = open_workspace().finops  # a RemoteFinOps: the server's catalog
+        rows: list[dict[str, Any]] = finops.price_catalog()["prices"]
         _print(rows, as_json, "price catalog (server)")
         return
     _print(prices_rows(catalog), as_json, "price catalog")

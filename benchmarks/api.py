@@ -265,14 +265,29 @@ def start_mlflow(home: Path) -> tuple[subprocess.Popen[bytes], str] | None:
         env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its workers are stopped with it (see stop())
     )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for(f"{url}/health", proc, seconds=180)
     except RuntimeError:
-        proc.terminate()
+        stop(proc)
         return None
     return proc, url
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a server and the workers it started (a server in its own session is stopped as a group)."""
+    import signal
+
+    try:
+        if os.getpgid(proc.pid) == proc.pid:
+            os.killpg(proc.pid, signal.SIGTERM)
+        else:
+            proc.terminate()
+        proc.wait(timeout=30)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        proc.kill()
 
 
 def mlflow_registry(client: httpx.Client, n: int) -> dict[str, float]:
@@ -386,8 +401,7 @@ def main() -> None:
             peer_client.close()
     finally:
         for proc in procs:
-            proc.terminate()
-            proc.wait(timeout=30)
+            stop(proc)
         shutil.rmtree(tmp, ignore_errors=True)
     table = Table(
         "measure",

@@ -34,6 +34,14 @@ class Settings(BaseSettings):
     budget_webhook: str | None = None
     audit_key_path: Path | None = None
     user: str | None = Field(default=None, description="acting user name; defaults to the OS user")
+    data_roots: list[Path] = Field(
+        default_factory=list,
+        description="server: directories whose files clients may register as datasets by path (JSON list)",
+    )
+    server_pipeline_modules: list[str] = Field(
+        default_factory=list,
+        description="server: module prefixes whose pipelines clients may run or resume there (JSON list)",
+    )
 
     @classmethod
     def load(cls, config_file: Path | None = None, **overrides: Any) -> Settings:

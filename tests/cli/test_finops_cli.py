@@ -41,7 +41,7 @@ def filled(sqlite_store: Store, catalog: Path) -> Store:
 @pytest.fixture
 def cli_store(filled: Store, monkeypatch: pytest.MonkeyPatch) -> Store:
     # the workspace's store is supplied by triops.cli.context; point the commands at the test store
-    monkeypatch.setattr(cli, "_open_store", lambda: filled)
+    monkeypatch.setattr(cli, "_open_store", lambda catalog=None: filled)
     return filled
 
 

@@ -17,10 +17,10 @@ from triops.cli.governance_common import (
     JsonOpt,
     ProjectOpt,
     _console,
+    _governance,
     _json,
     _say,
     _table,
-    _workspace_store,
 )
 
 if TYPE_CHECKING:
@@ -78,9 +78,7 @@ def audit_verify(
 
         report = VerifyReport(audit.verify_jsonl(file))
     else:
-        store, home, configured, _ = _workspace_store()
-        trusted = audit.AuditKey.load(key) if key is not None else key_for(home, configured, create=False)
-        report = audit.verify(store, trusted)
+        report = _governance().verify_audit(key_path=key)
     print_verify(report, as_json)
     if not report.ok:
         raise typer.Exit(1)
@@ -91,13 +89,8 @@ def audit_seal(
     every: Annotated[int, typer.Option("--every", min=1, help="sign a checkpoint every N events")] = 1000,
 ) -> None:
     """Sign the checkpoints that are due (creates the key outside the store on first use)."""
-    from triops.governance import audit
-
-    store, home, configured, _ = _workspace_store()
-    key = key_for(home, configured, create=True)
-    assert key is not None
-    signed = audit.seal(store, key, every=every)
-    _say(f"signed {len(signed)} checkpoint(s) with key {key.key_id} ({key.path})")
+    signed, key_id = _governance().seal_audit(every=every)
+    _say(f"signed {len(signed)} checkpoint(s) with key {key_id}")
 
 
 @audit_app.command("export")
@@ -105,14 +98,12 @@ def audit_export(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="file to write (default: stdout)")] = None,
 ) -> None:
     """Write every audit event as JSON Lines (canonical JSON, one event a line)."""
-    from triops.governance import audit
-
-    store, _, _, _ = _workspace_store()
+    governance = _governance()
     if out is None:
-        audit.export_jsonl(store, sys.stdout.buffer)
+        governance.export_audit(sys.stdout.buffer)
         return
     with out.open("wb") as fh:
-        count = audit.export_jsonl(store, fh)
+        count = governance.export_audit(fh)
     _say(f"wrote {count} events to {out}")
 
 
@@ -134,8 +125,7 @@ def audit_log(
     as_json: JsonOpt = False,
 ) -> None:
     """The latest audit events."""
-    store, _, _, _ = _workspace_store()
-    rows = event_rows(store, limit, object_id, project)
+    rows = _governance().audit_events(limit=limit, object_id=object_id, project=project)
     if as_json:
         _json(rows)
         return

@@ -16,13 +16,12 @@ if TYPE_CHECKING:
 from triops.cli.governance_common import (
     JsonOpt,
     ProjectOpt,
-    _actor,
     _console,
+    _governance,
     _json,
     _read_data_file,
     _say,
     _table,
-    _workspace_store,
 )
 
 role_app = typer.Typer(help="Grant, revoke and list project roles.", no_args_is_help=True)
@@ -39,10 +38,7 @@ def role_grant(
     project: ProjectOpt = None,
 ) -> None:
     """Give USER a ROLE in a project (or everywhere). Audited."""
-    from triops.governance.roles import grant
-
-    store, _, _, actor = _workspace_store()
-    binding = grant(store, _actor(store, actor), user, role, project)
+    binding = _governance().grant(user, role, project)
     _say(f"granted {binding.role} to {binding.principal} in {binding.project}")
 
 
@@ -53,10 +49,7 @@ def role_revoke(
     project: ProjectOpt = None,
 ) -> None:
     """Take a ROLE away from USER. Audited."""
-    from triops.governance.roles import revoke
-
-    store, _, _, actor = _workspace_store()
-    binding = revoke(store, _actor(store, actor), user, role, project)
+    binding = _governance().revoke(user, role, project)
     _say(f"revoked {binding.role} from {binding.principal} in {binding.project}")
 
 
@@ -85,10 +78,7 @@ def role_list(
             rows = [[str(r["role"]), str(r["description"]), ", ".join(r["permissions"])] for r in perm_rows]
             _table("roles", ["role", "what it is for", "permissions"], rows)
         return
-    from triops.governance.roles import list_bindings
-
-    store, _, _, _ = _workspace_store()
-    bindings = [b.to_dict() for b in list_bindings(store, principal=user, project=project)]
+    bindings = [b.to_dict() for b in _governance().bindings(user=user, project=project)]
     if as_json:
         _json(bindings)
         return
@@ -108,10 +98,7 @@ def inventory_add(
     replace: Annotated[bool, typer.Option("--replace", help="update the use case of the same name")] = False,
 ) -> None:
     """Add a use case to the inventory. Audited."""
-    from triops.governance.compliance import add_use_case
-
-    store, _, _, user = _workspace_store()
-    use_case = add_use_case(store, _actor(store, user), _read_data_file(file), replace=replace)
+    use_case = _governance().add_use_case(_read_data_file(file), replace=replace)
     _say(f"{'updated' if replace else 'added'} use case {use_case.name} ({use_case.id})")
     for gap in use_case.gaps():
         _say(f"[yellow]gap:[/] {gap}")
@@ -120,10 +107,7 @@ def inventory_add(
 @inventory_app.command("list")
 def inventory_list(project: ProjectOpt = None, as_json: JsonOpt = False) -> None:
     """Use cases in the inventory, with their gaps."""
-    from triops.governance.compliance import list_use_cases
-
-    store, _, _, _ = _workspace_store()
-    items = [uc.to_dict() for uc in list_use_cases(store, project=project)]
+    items = [uc.to_dict() for uc in _governance().use_cases(project=project)]
     if as_json:
         _json(items)
         return
@@ -144,10 +128,7 @@ def inventory_export(
     project: ProjectOpt = None,
 ) -> None:
     """Export the inventory as CSV or JSON."""
-    from triops.governance.compliance import export_inventory
-
-    store, _, _, _ = _workspace_store()
-    text = export_inventory(store, fmt, project=project)
+    text = _governance().export_inventory(fmt, project=project)
     if out is None:
         sys.stdout.write(text)
     else:
@@ -198,10 +179,7 @@ def compliance_report(
     as_json: JsonOpt = False,
 ) -> None:
     """For each framework item: the evidence the store holds (with links) or what is missing."""
-    from triops.governance.compliance import compliance_report as build
-
-    store, _, _, _ = _workspace_store()
-    print_report(build(store, framework), as_json, missing_only)
+    print_report(_governance().compliance_report(framework), as_json, missing_only)
 
 
 # ---------------------------------------------------------------------------------------------- approval

@@ -32,6 +32,13 @@ def upgrade_command() -> None:
 
     settings = Settings.load()
     url = STATE.store_url or settings.store_url or default_sqlite_url(settings.home)
+    if url.startswith(("http://", "https://")):
+        from triops.errors import ConfigError
+
+        raise ConfigError(
+            f"{url} is a triops server: it upgrades its own store when it starts",
+            hint="run `triops db upgrade` on the server's machine, against its store URL",
+        )
     store = create_store(url)
     try:
         before, after = upgrade(store)

@@ -45,17 +45,33 @@ def _book(catalog: Path | None) -> PriceBook:
     return load_price_book(catalog)
 
 
-def _service(store: Store, catalog: Path | None) -> FinOpsService:
+def _service(store: Store | Any, catalog: Path | None) -> FinOpsService:
+    """A FinOps service over ``store``; a service (``ws.finops``, local or remote) is used as it is."""
     from triops.finops.service import FinOpsService
+    from triops.store.engine import Store as StoreType
 
+    if not isinstance(store, StoreType):
+        service: FinOpsService = store
+        return service
     return FinOpsService(store, _book(catalog))
 
 
-def _open_store() -> Store:
-    from triops.cli.context import open_store
+def _open_store(catalog: Path | None = None) -> Any:
+    """What the commands work on: the workspace's FinOps service (the server's over HTTP), or one priced
+    with ``--catalog`` on a local store."""
+    from triops.cli.context import open_workspace
+    from triops.errors import ConfigError
+    from triops.finops.service import FinOpsService
 
-    store: Store = open_store()
-    return store
+    ws = open_workspace()
+    if ws.is_remote:
+        if catalog is not None and catalog != ws.settings.price_catalog:
+            raise ConfigError(
+                f"a server prices with its own catalog; --catalog {catalog} applies to local stores only",
+                hint="see the server's catalog with `triops prices show`",
+            )
+        return ws.finops
+    return FinOpsService(ws.store, _book(catalog), ws.clock, user=ws.principal.name)
 
 
 def _print(rows: list[dict[str, Any]], as_json: bool, title: str) -> None:
@@ -96,7 +112,18 @@ def prices_rows(catalog: Path | None) -> list[dict[str, Any]]:
 
 @prices_app.command("show")
 def prices_show(catalog: CatalogOpt = None, as_json: JsonOpt = False) -> None:
-    """List every price with its unit, currency, effective dates and source."""
+    """List every price with its unit, currency, effective dates and source (a server's own catalog with
+    ``--store http://…``)."""
+    from triops.cli.context import STATE
+
+    remote = (STATE.store_url or "").startswith(("http://", "https://"))
+    if remote and catalog is None:
+        from triops.cli.context import open_workspace
+
+        finops: Any = open_workspace().finops  # a RemoteFinOps: the server's catalog
+        rows: list[dict[str, Any]] = finops.price_catalog()["prices"]
+        _print(rows, as_json, "price catalog (server)")
+        return
     _print(prices_rows(catalog), as_json, "price catalog")
 
 
@@ -141,7 +168,7 @@ def cost_report_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Cost per project, run, step or model version."""
-    rows = cost_report(_open_store(), by=by, period=period, currency=currency, catalog=catalog)
+    rows = cost_report(_open_store(catalog), by=by, period=period, currency=currency, catalog=catalog)
     _print(rows, as_json, f"cost by {by}" + (f" in {period}" if period else ""))
 
 
@@ -183,7 +210,7 @@ def cost_forecast_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Month-end forecast per project with a 90 % interval, and anomalous days."""
-    result = cost_forecast(_open_store(), project=project, catalog=catalog)
+    result = cost_forecast(_open_store(catalog), project=project, catalog=catalog)
     if as_json:
         typer.echo(json.dumps(result, indent=2))
         return
@@ -214,7 +241,7 @@ def cost_recommend_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Savings: over-requested resources and repeated work the cache would avoid (monthly estimate)."""
-    _print(cost_recommend(_open_store(), project=project, catalog=catalog), as_json, "recommendations")
+    _print(cost_recommend(_open_store(catalog), project=project, catalog=catalog), as_json, "recommendations")
 
 
 def cost_export(
@@ -235,7 +262,7 @@ def cost_export_cmd(
     catalog: CatalogOpt = None,
 ) -> None:
     """Write metered costs as FOCUS 1.2 (Parquet or CSV, by the file suffix)."""
-    rows = cost_export(_open_store(), out=out, fmt=fmt, period=period, catalog=catalog)
+    rows = cost_export(_open_store(catalog), out=out, fmt=fmt, period=period, catalog=catalog)
     console.print(f"wrote {rows} FOCUS 1.2 rows to {out}")
 
 
@@ -252,7 +279,7 @@ def cost_import_cmd(
     catalog: CatalogOpt = None,
 ) -> None:
     """Import a FOCUS file, allocating rows to projects by their tags (all rows or none)."""
-    import_id, rows = cost_import(_open_store(), file=file, project=project, catalog=catalog)
+    import_id, rows = cost_import(_open_store(catalog), file=file, project=project, catalog=catalog)
     console.print(f"imported {rows} FOCUS rows from {file.name} (import {import_id})")
 
 
@@ -303,7 +330,7 @@ def budget_set_cmd(
 ) -> None:
     """Create or replace the budget of a project or team for a period."""
     row = budget_set(
-        _open_store(),
+        _open_store(catalog),
         project=project,
         team=team,
         period=period,
@@ -337,4 +364,4 @@ def budget_list(store: Store, *, catalog: Path | None = None) -> list[dict[str, 
 @budget_app.command("list")
 def budget_list_cmd(catalog: CatalogOpt = None, as_json: JsonOpt = False) -> None:
     """Budgets with their spend in the current period."""
-    _print(budget_list(_open_store(), catalog=catalog), as_json, "budgets")
+    _print(budget_list(_open_store(catalog), catalog=catalog), as_json, "budgets")

@@ -15,12 +15,11 @@ import typer
 from triops.cli.governance_common import (
     JsonOpt,
     ProjectOpt,
-    _actor,
+    _governance,
     _json,
     _read_data_file,
     _say,
     _table,
-    _workspace_store,
 )
 
 if TYPE_CHECKING:
@@ -80,8 +79,10 @@ def policy_check(
     as_json: JsonOpt = False,
 ) -> None:
     """Check a policy file's syntax; with --facts evaluate its gate: each rule's reason, the facts seen."""
-    store = _workspace_store()[0] if policy_file is None else None
-    result = check_policies(store, policy_file, facts)
+    if policy_file is None and facts is not None:
+        result: GateResult | int = _governance().check_gate(_read_data_file(facts))
+    else:
+        result = check_policies(None, policy_file, facts)
     if isinstance(result, int):
         _say(f"[green]{policy_file}: {result} policies, syntax OK[/]")
         return
@@ -97,14 +98,12 @@ def policy_add(
 ) -> None:
     """Store the file's policies as active (replacing same-named ones). Audited."""
     from triops.errors import PolicyError
-    from triops.governance.gates import add_policies
 
-    store, _, _, user = _workspace_store()
     try:
         text = policy_file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError(f"cannot read policy file {policy_file}: {exc}") from exc
-    added = add_policies(store, _actor(store, user), text, source=str(policy_file), project=project)
+    added = _governance().add_policies(text, source=str(policy_file), project=project)
     _say(f"added {len(added)} policies: {', '.join(p.name for p in added)}")
 
 
@@ -132,8 +131,7 @@ def policy_list(
     as_json: JsonOpt = False,
 ) -> None:
     """Active policies."""
-    store, _, _, _ = _workspace_store()
-    rows = policy_rows(store, gate, project)
+    rows = _governance().policies(gate=gate, project=project)
     if as_json:
         _json(rows)
         return
@@ -157,10 +155,7 @@ def policy_remove(
     name: Annotated[str, typer.Argument(help="policy name")], project: ProjectOpt = None
 ) -> None:
     """Deactivate a policy. Audited."""
-    from triops.governance.gates import remove_policy
-
-    store, _, _, user = _workspace_store()
-    remove_policy(store, _actor(store, user), name, project=project)
+    _governance().remove_policy(name, project=project)
     _say(f"removed policy {name}")
 
 
@@ -203,27 +198,21 @@ def approval_request(
     project: ProjectOpt = None,
 ) -> None:
     """Open an approval request; the gate's policies say how many approvals from which role. Audited."""
-    from triops.governance.facts import GateFacts
-    from triops.governance.gates import request_approval
-
-    store, _, _, user = _workspace_store()
-    facts = GateFacts(
+    request = _governance().request_approval(
         gate=gate,
-        subject_type=subject_type,
         subject_id=subject_id,
-        project=project,
+        justification=justification,
+        subject_type=subject_type,
         change=_pairs(change or []),
+        author=author,
+        project=project,
     )
-    request = request_approval(store, _actor(store, user), facts, justification=justification, author=author)
     needs = ", ".join(f"{r.count} from {r.role.value}" for r in request.requirements)
     _say(f"request {request.id} opened: needs {needs}")
 
 
 def _decide(request_id: str, verdict: str, justification: str) -> None:
-    from triops.governance.gates import decide
-
-    store, _, _, user = _workspace_store()
-    state = decide(store, _actor(store, user), request_id, verdict, justification)
+    state = _governance().decide(request_id, verdict, justification)
     _say(f"request {request_id} is now {state.status.value}")
     for missing in state.missing:
         _say(f"[yellow]still:[/] {missing}")
@@ -261,8 +250,7 @@ def approval_list(
     as_json: JsonOpt = False,
 ) -> None:
     """Approval requests, newest first."""
-    store, _, _, _ = _workspace_store()
-    rows = request_rows(store, status, project)
+    rows = _governance().approval_requests(status=status, project=project)
     if as_json:
         _json(rows)
         return

@@ -56,6 +56,13 @@ def _workspace_store() -> tuple[Store, Path, Path | None, str]:
     return ws.store, Path(ws.settings.home), ws.settings.audit_key_path, ws.settings.acting_user
 
 
+def _governance() -> Any:
+    """``ws.governance`` of the CLI's workspace: local, or the server's over HTTP with ``--store http://…``."""
+    from triops.cli.context import open_workspace
+
+    return open_workspace().governance
+
+
 def _actor(store: Store, user: str) -> Principal:
     from triops.governance.roles import acting_principal
 

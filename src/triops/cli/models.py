@@ -20,24 +20,17 @@ app = typer.Typer(no_args_is_help=True)
 
 
 def workspace_registry() -> ModelRegistry:
-    """The workspace's registry (with its governance guards) or one built on its store."""
-    from triops.mlops.registry.service import ModelRegistry
-
-    ws = open_workspace()
-    wired = getattr(ws, "models", None)
-    if isinstance(wired, ModelRegistry):
-        return wired
-    return ModelRegistry(ws.store, ws.artifacts, clock=ws.clock, actor=ws.settings.acting_user)
+    """The workspace's registry: local (with its governance guards) or the server's over HTTP (the same
+    methods, so every command below works with ``--store http://…``)."""
+    registry: ModelRegistry = open_workspace().models
+    return registry
 
 
 def show_data(registry: ModelRegistry, ref: str) -> dict[str, Any]:
     """A version with its latest evaluation summary and card completeness."""
-    from triops.mlops.evaluation.records import evaluations_of
-    from triops.store.repositories import registry as repo
-
     version = registry.get(ref)
     data = version.to_dict()
-    records = evaluations_of(registry, version.ref)
+    records = registry.evaluations(version.ref)
     own = [r for r in records if r["kind"] == "evaluation" and r["model_version_id"] == version.id]
     data["latest_evaluation"] = (
         {
@@ -50,9 +43,7 @@ def show_data(registry: ModelRegistry, ref: str) -> dict[str, Any]:
         else None
     )
     data["comparisons"] = [r["result"].get("verdict") for r in records if r["kind"] == "comparison"]
-    with registry.store.connect() as conn:
-        card = repo.card_row(conn, version.id)
-    data["card_completeness"] = card["completeness"] if card else None
+    data["card_completeness"] = registry.card_completeness(version.ref)
     return data
 
 
@@ -60,9 +51,11 @@ def card_text(
     registry: ModelRegistry, ref: str, fmt: str, *, approvals: list[dict[str, Any]] | None = None
 ) -> str:
     """Regenerate the card of ``ref`` (keeping human sections) and render it."""
-    from triops.mlops.registry.cards import generate_card, render
+    if approvals is not None:
+        from triops.mlops.registry.cards import generate_card, render
 
-    return render(generate_card(registry, ref, approvals=approvals), fmt)
+        return render(generate_card(registry, ref, approvals=approvals), fmt)
+    return registry.card(ref, fmt, regenerate=True)
 
 
 @app.command("list", help="List registered models with their latest version, stage and aliases.")

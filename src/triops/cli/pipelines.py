@@ -282,24 +282,59 @@ def run_cli(
         str | None, typer.Option("--override-reason", help="run despite a budget hard stop; recorded")
     ] = None,
 ) -> None:
-    parse_params(param or [])  # refuse malformed params before opening anything
+    values = parse_params(param or [])  # refuse malformed params before opening anything
     ws = _workspace()
-    result = run_command(
-        ws.store,
-        ws.artifacts,
-        target,
-        param or [],
-        executor=executor,
-        no_cache=no_cache,
-        as_json=as_json,
-        project=project,
-        on_failure=on_failure,
-        hooks=tuple(ws.pipeline_hooks(override_reason=override_reason)),
-    )
+    if ws.is_remote:
+        result = _submit(
+            ws, target, values, executor, no_cache, project, on_failure, override_reason, as_json
+        )
+    else:
+        result = run_command(
+            ws.store,
+            ws.artifacts,
+            target,
+            param or [],
+            executor=executor,
+            no_cache=no_cache,
+            as_json=as_json,
+            project=project,
+            on_failure=on_failure,
+            hooks=tuple(ws.pipeline_hooks(override_reason=override_reason)),
+        )
     if as_json:
         _print_json(result.to_dict())
     if result.status != "FINISHED":
         raise typer.Exit(1)
+
+
+def _submit(
+    ws: Any,
+    target: str,
+    values: dict[str, Any],
+    executor: str,
+    no_cache: bool,
+    project: str,
+    on_failure: str,
+    override_reason: str | None,
+    as_json: bool,
+) -> PipelineRunResult:
+    """``triops run`` against a server: the server imports ``package.module:pipeline`` and runs it."""
+    from rich.console import Console as RichConsole
+
+    out = RichConsole()
+    with out.status(f"running {target} on {ws.url}"):
+        result: PipelineRunResult = ws.pipelines.submit(
+            target,
+            values,
+            project=project,
+            executor=executor,
+            use_cache=not no_cache,
+            on_failure=on_failure,
+            override_reason=override_reason,
+        )
+    if not as_json:
+        out.print(step_table(result.steps, title=f"run {result.run_id}: {result.status}"))
+    return result
 
 
 @app.command("resume", help="Re-run a failed or killed pipeline run from its failed step.")
@@ -309,18 +344,29 @@ def resume_cli(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     ws = _workspace()
-    result = resume_command(
-        ws.store,
-        ws.artifacts,
-        run_id,
-        executor=executor,
-        as_json=as_json,
-        hooks=tuple(ws.pipeline_hooks()),
-    )
+    if ws.is_remote:
+        result = ws.pipelines.resume(run_id, executor=executor)
+        if not as_json:
+            _print_steps(result)
+    else:
+        result = resume_command(
+            ws.store,
+            ws.artifacts,
+            run_id,
+            executor=executor,
+            as_json=as_json,
+            hooks=tuple(ws.pipeline_hooks()),
+        )
     if as_json:
         _print_json(result.to_dict())
     if result.status != "FINISHED":
         raise typer.Exit(1)
+
+
+def _print_steps(result: PipelineRunResult) -> None:
+    from rich.console import Console as RichConsole
+
+    RichConsole().print(step_table(result.steps, title=f"run {result.run_id}: {result.status}"))
 
 
 @app.command(
@@ -332,14 +378,16 @@ def lineage_cli(
     depth: Annotated[int, typer.Option("--depth", min=1, max=50)] = 3,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
+    if direction not in ("up", "down"):
+        raise InvalidInputError(f"--direction {direction!r}", hint="choose up or down")
     ws = _workspace()
+    node = ws.lineage(ref, direction=direction, depth=depth)
     if as_json:
-        from triops.mlops.pipelines.lineage import lineage
-
-        node = lineage(ws.store, ref, direction="up" if direction == "up" else "down", depth=depth)
         _print_json(node.to_dict())
         return
-    lineage_command(ws.store, ref, direction=direction, depth=depth)
+    from rich.console import Console as RichConsole
+
+    RichConsole().print(lineage_tree(node))
 
 
 __all__ = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -120,9 +121,9 @@ def show(
         out.print(table)
     if extra.get("steps"):
         from triops.cli.pipelines import step_table
-        from triops.mlops.pipelines.runner import step_runs
+        from triops.workspace.remote_wire import step_run
 
-        out.print(step_table(step_runs(ws.store, run_id), title="steps"))
+        out.print(step_table([step_run(s) for s in extra["steps"]], title="steps"))
     if "cost" in extra:
         cost = extra["cost"]
         out.print(f"metered cost: {cost['total_micros'] / 1e6:.6f} {cost['currency']}")
@@ -131,16 +132,18 @@ def show(
 
 
 def _run_extras(ws: Any, run_id: str) -> dict[str, Any]:
-    """Pipeline runs also show their steps with metering, and every run its priced cost."""
-    if ws.is_remote:
-        return {}
-    from triops.mlops.pipelines.runner import step_runs
+    """Pipeline runs also show their steps with metering, and every run its priced cost (when the user may
+    read costs)."""
+    from triops.errors import NotFoundError, PermissionDeniedError
 
     extra: dict[str, Any] = {}
-    steps = step_runs(ws.store, run_id)
-    if steps:
-        extra["steps"] = [s.to_dict() for s in steps]
-    costs = ws.finops.costs(run_id=run_id)
+    if ws.runs.get(run_id).kind == "pipeline":
+        with contextlib.suppress(NotFoundError):
+            extra["steps"] = [s.to_dict() for s in ws.pipelines.steps(run_id)]
+    try:
+        costs = ws.finops.costs(run_id=run_id)
+    except PermissionDeniedError:
+        return extra
     if costs.height:
         by_step = {str(r["step"]): int(r["cost_micros"]) for r in costs.iter_rows(named=True)}
         extra["cost"] = {

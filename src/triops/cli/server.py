@@ -35,6 +35,11 @@ def serve(
     import uvicorn
 
     ws = open_workspace()  # opens (and migrates) the store now, so a bad URL fails before the server starts
+    if ws.is_remote:
+        raise ConfigError(
+            f"{ws.url} is a triops server already; a server serves a store",
+            hint="pass a sqlite:/// or postgresql+psycopg:// URL with --store",
+        )
     os.environ["TRIOPS_STORE_URL"] = ws.url
     os.environ["TRIOPS_SERVER_DEV"] = "1" if dev else "0"
     mode = "[yellow]dev mode, no auth[/]" if dev else "bearer tokens required"

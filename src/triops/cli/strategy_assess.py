@@ -118,10 +118,9 @@ def _evidence(evidence: Path | None, from_store: bool) -> Any:
     if not from_store:
         return None
     from triops.cli.context import open_workspace
-    from triops.workspace.evidence import gather_evidence
 
     with console.status("reading the store's evidence and verifying the audit log"):
-        return gather_evidence(open_workspace())
+        return open_workspace().strategy.evidence()
 
 
 @assess_app.command("maturity")
@@ -153,11 +152,12 @@ def assess_maturity(
                 Panel("\n".join(d.levels), title=f"[{d.pillar}] {d.name}: {d.question}", title_align="left")
             )
             given[d.id] = int(Prompt.ask("Level", choices=["0", "1", "2", "3", "4"], console=console))
-    result = assess(given, ev, model=model)
-    if from_store and evidence is None and save:
+    if from_store and evidence is None:
         from triops.cli.context import open_workspace
 
-        save_assessment(open_workspace(), result)
+        result = open_workspace().strategy.assess_maturity(given, from_store=True, save=save, evidence=ev)
+    else:
+        result = assess(given, ev, model=model)
     if out is not None:
         write_text(out, json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
     if as_json:
@@ -168,24 +168,14 @@ def assess_maturity(
 
 def save_assessment(ws: Workspace, result: MaturityResult) -> None:
     """Keep a maturity result in the workspace's store, for `assess progress` and `roadmap`."""
-    from triops.domain.clock import utc_ms
-    from triops.store.repositories import assessments
-
-    payload = result.to_dict()
-    summary = {"overall": result.overall, "pillars": {p.pillar: p.level for p in result.pillars}}
-    now = utc_ms(ws.clock.now())
-    ws.store.write(lambda conn: assessments.save_assessment(conn, "maturity", summary, payload, now))
+    ws.strategy.save_assessment(result)
 
 
 def stored_assessments(limit: int = 100) -> list[MaturityResult]:
     """The workspace's stored maturity assessments, oldest first."""
     from triops.cli.context import open_workspace
-    from triops.store.repositories.assessments import list_assessments
-    from triops.strategy.maturity import MaturityResult
 
-    with open_workspace().store.connect() as conn:
-        rows = list_assessments(conn, "maturity", limit)
-    return sorted((MaturityResult.from_dict(r["payload"]) for r in rows), key=lambda r: r.assessed_at_ms)
+    return list(open_workspace().strategy.assessments(limit))
 
 
 def latest_assessment() -> MaturityResult:

@@ -6,7 +6,6 @@ about everything it could not draw; ``from-store`` draws the value chain the sto
 
 from __future__ import annotations
 
-from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -144,10 +143,5 @@ def wardley_from_store(
 ) -> None:
     """The value chain the workspace's records show: services, models, pipelines, data, practices in use."""
     from triops.cli.context import open_workspace
-    from triops.strategy.wardley_store import map_from_store
-    from triops.workspace.evidence import collect_evidence, collect_inventory
 
-    ws = open_workspace()
-    today = ws.clock.now().astimezone(UTC).strftime("%Y-%m-%d")
-    m = map_from_store(collect_inventory(ws.store, today), collect_evidence(ws.store))
-    _emit_map(m, out, svg)
+    _emit_map(open_workspace().strategy.wardley_from_store(), out, svg)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from triops.cli.context import console, open_store, open_workspace, print_json
+from triops.cli.context import console, open_workspace, print_json
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -17,16 +17,11 @@ def create(
     name: Annotated[str, typer.Option("--name", help="a label for the token")] = "cli",
     expires_days: Annotated[int | None, typer.Option("--expires-days", min=1)] = None,
 ) -> None:
-    from triops.domain.clock import utc_ms
-    from triops.store.repositories.tokens import create_token
-
-    ws = open_workspace()
-    now = utc_ms(ws.clock.now())
-    expires = now + expires_days * 86_400_000 if expires_days else None
-    actor = ws.settings.acting_user
-    token_id, token = ws.store.write(lambda conn: create_token(conn, user, name, now, expires, actor))
-    console().print(f"token {token_id} for user [bold]{user}[/] (shown once, store it now):", highlight=False)
-    print(token)
+    issued = open_workspace().governance.create_token(user, name=name, expires_days=expires_days)
+    console().print(
+        f"token {issued.id} for user [bold]{user}[/] (shown once, store it now):", highlight=False
+    )
+    print(issued.token)
 
 
 @app.command("list", help="List tokens (never their values).")
@@ -34,10 +29,8 @@ def list_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
     from rich.table import Table
 
     from triops.domain.clock import from_ms
-    from triops.store.repositories.tokens import list_tokens
 
-    with open_store().connect() as conn:
-        rows = list_tokens(conn)
+    rows = open_workspace().governance.tokens()
     if as_json:
         print_json(rows)
         return
@@ -57,11 +50,7 @@ def list_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
 
 @app.command("revoke", help="Revoke a token by id.")
 def revoke(token_id: str) -> None:
-    from triops.domain.clock import utc_ms
-    from triops.store.repositories.tokens import revoke_token
-
-    ws = open_workspace()
-    ws.store.write(lambda conn: revoke_token(conn, token_id, utc_ms(ws.clock.now()), ws.settings.acting_user))
+    open_workspace().governance.revoke_token(token_id)
     console().print(f"revoked {token_id}")
 
 
@@ -73,12 +62,7 @@ def user_create(
     name: str,
     service: Annotated[bool, typer.Option("--service", help="a service account, not a person")] = False,
 ) -> None:
-    from triops.domain.clock import utc_ms
-    from triops.store.repositories.tokens import ensure_user
-
-    ws = open_workspace()
-    now = utc_ms(ws.clock.now())
-    ws.store.write(lambda conn: ensure_user(conn, name, now, "service" if service else "user"))
+    open_workspace().governance.create_user(name, service=service)
     console().print(f"{'service account' if service else 'user'} {name!r} ready")
 
 
@@ -87,10 +71,8 @@ def user_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     from rich.table import Table
 
     from triops.domain.clock import from_ms
-    from triops.store.repositories.tokens import list_users
 
-    with open_store().connect() as conn:
-        rows = list_users(conn)
+    rows = open_workspace().governance.users()
     if as_json:
         print_json(rows)
         return

@@ -104,9 +104,12 @@ class FinOpsService:
 
         start, end = period_bounds_ms(period) if period else (None, None)
         with self.store.connect() as conn:
-            rows = repo.cost_rows(conn, project=project, run_id=run_id, start_ms=start, end_ms=end)
+            columns = repo.cost_columns(conn, project=project, run_id=run_id, start_ms=start, end_ms=end)
         empty = empty_costs()
-        return pl.DataFrame(rows, schema=empty.schema) if rows else empty
+        if not columns:
+            return empty
+        n = len(next(iter(columns.values())))
+        return pl.DataFrame({k: columns.get(k, [None] * n) for k in empty.columns}, schema=empty.schema)
 
     def usage(self, *, project: str | None = None) -> pl.DataFrame:
         with self.store.connect() as conn:

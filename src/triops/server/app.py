@@ -76,14 +76,36 @@ class _TooLarge(Exception):
 
 
 def create_app(workspace: Workspace, *, dev: bool = False, max_request_bytes: int | None = None) -> FastAPI:
-    from triops.server.api import artifacts, runs, system
+    from triops.server.api import (
+        artifacts,
+        audit,
+        datasets,
+        finops,
+        governance,
+        models,
+        pipelines,
+        run_pages,
+        runs,
+        strategy,
+        system,
+    )
+    from triops.server.api import (
+        workspace as workspace_api,
+    )
+    from triops.server.docs import add_docs
+    from triops.server.http import SafeJSONResponse, SecurityHeaders
 
     app = FastAPI(
         title="triops",
         version="1",
+        description="The triops REST API: every pillar (tracking, models, datasets and contracts, FinOps, "
+        "governance, pipelines, strategy). Authenticate with `Authorization: Bearer <token>`.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,
         redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
+        # orjson writes a non-finite float (a profile's mean of an empty column …) as null, never a 500
+        default_response_class=SafeJSONResponse,
     )
     app.state.workspace = workspace
     app.state.dev = dev
@@ -97,13 +119,14 @@ def create_app(workspace: Workspace, *, dev: bool = False, max_request_bytes: in
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", ""), "type": e.get("type", "")}
             for e in exc.errors()
         ]
+        named = "; ".join(f"{'.'.join(e['loc'][1:]) or e['loc'][0]}: {e['msg']}" for e in errors[:5])
         return _problem(
             422,
             "Unprocessable Content",
-            "the request does not match the schema",
+            f"the request does not match the schema: {named}"[:2000],
             request.url.path,
             errors=errors,
         )
@@ -113,10 +136,24 @@ def create_app(workspace: Workspace, *, dev: bool = False, max_request_bytes: in
         return _problem(exc.status_code, str(exc.detail), str(exc.detail), request.url.path)
 
     app.include_router(system.router)
-    app.include_router(runs.router, prefix=API_PREFIX)
-    app.include_router(artifacts.router, prefix=API_PREFIX)
+    for module in (
+        workspace_api,
+        runs,
+        run_pages,
+        artifacts,
+        models,
+        datasets,
+        finops,
+        governance,
+        audit,
+        pipelines,
+        strategy,
+    ):
+        app.include_router(module.router, prefix=API_PREFIX)
+    add_docs(app, API_PREFIX)
     limit = max_request_bytes or workspace.settings.max_request_bytes
     app.add_middleware(BodySizeLimit, max_bytes=limit)
+    app.add_middleware(SecurityHeaders)
     return app
 
 

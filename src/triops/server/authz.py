@@ -1,23 +1,47 @@
-"""Role checks for API requests: the same permission sets (``triops.governance.rbac``) the CLI and SDK obey.
+"""Who acts on a request, and role checks for API requests: the same permission sets
+(``triops.governance.rbac``) the CLI and SDK obey.
 
-A token's user acts with the role bindings they hold (``triops role grant USER ROLE --project P``); a
-missing permission is 403 naming it. ``--dev`` mode acts as the workspace owner.
+Every pillar router works on ``acting(request, who)``: the server's workspace seen as the token's user, so
+the services act as (and check permissions for) that user. Where a service does not check a permission
+itself yet, the route calls ``authorize`` before it. A token's user acts with the role bindings they hold
+(``triops role grant USER ROLE --project P``); a missing permission is 403 naming it; an object in a project
+the caller cannot read is 404, as if it did not exist. ``--dev`` mode acts as the workspace owner.
 """
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Annotated
 
+from fastapi import Depends, Request
+
+from triops.errors import NotFoundError
 from triops.governance.rbac import Permission, Principal, require
 from triops.governance.roles import load_principal
+from triops.server.auth import PrincipalDep
 from triops.store.repositories.tokens import Principal as TokenPrincipal
+from triops.workspace import Workspace
 
 
 def roles_of(request: Request, who: TokenPrincipal) -> Principal:
+    cached: Principal | None = getattr(request.state, "principal", None)
+    if cached is not None and cached.name == who.user_name:
+        return cached
     if request.app.state.dev:
-        return Principal.owner(who.user_name)
-    with request.app.state.workspace.store.connect() as conn:
-        return load_principal(conn, who.user_name, who.kind)
+        principal = Principal.owner(who.user_name)
+    else:
+        with request.app.state.workspace.store.connect() as conn:
+            principal = load_principal(conn, who.user_name, who.kind)
+    request.state.principal = principal
+    return principal
+
+
+def acting_workspace(request: Request, who: PrincipalDep) -> Workspace:
+    """The server's workspace acting as the token's user (one view per request)."""
+    view: Workspace = request.app.state.workspace.acting_as(roles_of(request, who))
+    return view
+
+
+ActingDep = Annotated[Workspace, Depends(acting_workspace)]
 
 
 def authorize(
@@ -28,7 +52,29 @@ def authorize(
     return principal
 
 
+def require_in(ws: Workspace, permission: Permission, project: str | None) -> None:
+    """``permission`` for the acting principal of ``ws`` in ``project`` (403 naming it)."""
+    require(permission, ws.principal, project)
+
+
+def readable(ws: Workspace, project: str | None, what: str) -> None:
+    """404 (not 403) when the acting principal cannot read ``project``: the object might as well not exist."""
+    if not ws.principal.can(Permission.PROJECT_READ, project):
+        raise NotFoundError(f"{what} does not exist", hint="check the name, or ask for a role in its project")
+
+
 def authorize_run(request: Request, who: TokenPrincipal, permission: Permission, run_id: str) -> None:
     """Check ``permission`` in the project of ``run_id`` (NotFound first if there is no such run)."""
     project = request.app.state.workspace.runs.get(run_id).project
     authorize(request, who, permission, project)
+
+
+__all__ = [
+    "ActingDep",
+    "acting_workspace",
+    "authorize",
+    "authorize_run",
+    "readable",
+    "require_in",
+    "roles_of",
+]

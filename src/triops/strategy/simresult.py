@@ -157,6 +157,7 @@ class SimulationResult:
             "money_unit": f"thousands of {self.currency}",
             "header": self.header(),
             "assumptions": self.assumptions_line(),
+            "assumed_effects": self.assumed_effects,
             "approaches": [a.to_dict() for a in self.approaches],
         }
 

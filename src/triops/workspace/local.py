@@ -70,10 +70,11 @@ class Workspace(PillarServices):
         clock = clock or SystemClock()
         url = url or settings.store_url
         if url and url.startswith(("http://", "https://")):
-            from triops.workspace.remote import HttpTrackingSink
+            from triops.workspace.remote_http import HttpTransport
+            from triops.workspace.remote_workspace import RemoteWorkspace
 
-            sink = HttpTrackingSink(url, token=token or settings.token)
-            return cls(settings=settings, sink=sink, store=None, artifacts=None, clock=clock, url=url)
+            transport = HttpTransport(url, token=token or settings.token)
+            return RemoteWorkspace(settings=settings, transport=transport, clock=clock, url=url)
         home = Path(settings.home)
         url = url or default_sqlite_url(home)
         store = create_store(url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)

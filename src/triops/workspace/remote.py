@@ -15,26 +15,9 @@ import httpx
 from triops.artifacts import StoredArtifact
 from triops.domain.records import ArtifactRef, Metric, Run, RunStatus
 from triops.domain.wire import float_from_wire, float_to_wire
-from triops.errors import (
-    AuthError,
-    ConflictError,
-    FilterSyntaxError,
-    InvalidInputError,
-    NotFoundError,
-    PermissionDeniedError,
-    RemoteError,
-    TriopsError,
-)
+from triops.workspace.remote_http import HttpTransport
 
 MetricRow = tuple[str, float, int, int]
-_BY_STATUS: dict[int, type[TriopsError]] = {
-    401: AuthError,
-    403: PermissionDeniedError,
-    404: NotFoundError,
-    409: ConflictError,
-    413: InvalidInputError,
-    422: InvalidInputError,
-}
 
 
 def _run_from_wire(data: dict[str, Any]) -> Run:
@@ -58,46 +41,15 @@ def _run_from_wire(data: dict[str, Any]) -> Run:
 
 
 class HttpTrackingSink:
-    def __init__(self, base_url: str, token: str | None = None, timeout_s: float = 30.0) -> None:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.base_url = base_url.rstrip("/")
-        self._client = httpx.Client(base_url=f"{self.base_url}/api/v1", headers=headers, timeout=timeout_s)
+    def __init__(self, transport: HttpTransport) -> None:
+        self.transport = transport
+        self.base_url = transport.base_url
 
     def close(self) -> None:
-        self._client.close()
+        self.transport.close()
 
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        try:
-            response = self._client.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
-            raise RemoteError(
-                f"cannot reach the triops server at {self.base_url}: {exc}",
-                hint="check the URL and that `triops server` is running",
-            ) from exc
-        if response.status_code >= 400:
-            raise self._error(response)
-        return response
-
-    def _error(self, response: httpx.Response) -> TriopsError:
-        try:
-            problem = response.json()
-            detail = str(problem.get("detail") or problem.get("title"))
-        except ValueError:
-            problem, detail = {}, response.text[:500]
-        if response.status_code == 401:
-            return AuthError(
-                f"the server at {self.base_url} refused the credentials",
-                hint="pass token=… or set TRIOPS_TOKEN (create one with `triops token create --user NAME`)",
-            )
-        if problem.get("type", "").endswith("/filter-syntax"):
-            errors = problem.get("errors", {})
-            return FilterSyntaxError(
-                detail, column=int(errors.get("column", 1)), text=str(errors.get("filter", ""))
-            )
-        cls = _BY_STATUS.get(response.status_code, RemoteError)
-        error = cls(detail)
-        error.detail = problem.get("errors", {}) if isinstance(problem, dict) else {}
-        return error
+        return self.transport.call(method, path, **kwargs)
 
     def create_run(self, project: str, name: str, tags: Mapping[str, str], kind: str = "tracked") -> Run:
         body = {"project": project, "name": name, "tags": dict(tags), "kind": kind}

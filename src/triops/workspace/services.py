@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from triops.mlops.registry.records import ChangeRequest
     from triops.mlops.registry.service import ModelRegistry
     from triops.settings import Settings
+    from triops.workspace.governance import GovernanceService
+    from triops.workspace.pipelines import PipelineService
+    from triops.workspace.strategy import StrategyService
 
 
 def load_artifact(artifacts: ArtifactStore, sha256: str, media_type: str) -> Any:
@@ -115,6 +118,31 @@ class PillarServices:
     @cached_property
     def datasets(self) -> Datasets:
         return Datasets(self.store, self.clock, artifacts=self.artifacts, principal=self.principal)
+
+    @cached_property
+    def governance(self) -> GovernanceService:
+
+        from triops.workspace.governance import GovernanceService
+
+        return GovernanceService(
+            self.store,
+            self.principal,
+            self.clock,
+            home=Path(self.settings.home),
+            audit_key_path=self.settings.audit_key_path,
+        )
+
+    @cached_property
+    def pipelines(self) -> PipelineService:
+        from triops.workspace.pipelines import PipelineService
+
+        return PipelineService(self)  # type: ignore[arg-type]
+
+    @cached_property
+    def strategy(self) -> StrategyService:
+        from triops.workspace.strategy import StrategyService
+
+        return StrategyService(self, self.clock)  # type: ignore[arg-type]
 
     # -- pipelines -----------------------------------------------------------------------------------------
     def pipeline_hooks(self, *, override_reason: str | None = None) -> list[Hook]:
@@ -317,12 +345,18 @@ class Datasets:
         reveal: bool = False,
         **options: Any,
     ) -> Any:
-        """Check ``data`` against ``contract`` (nothing stored). ``reveal=True`` shows restricted and
-        personal cells in clear: it needs ``dataset.read_restricted`` and is audited."""
+        """Check ``data`` against ``contract`` (a Contract, a path or ODCS YAML text); nothing is stored.
+        ``reveal=True`` shows restricted and personal cells in clear: it needs ``dataset.read_restricted``
+        and is audited."""
         from triops.dataops.checks import check
-        from triops.dataops.contracts import load_contract
+        from triops.dataops.contracts import Contract, load_contract, parse_contract
 
-        loaded = load_contract(contract) if isinstance(contract, str | Path) else contract
+        if isinstance(contract, str) and "\n" in contract:
+            loaded = parse_contract(contract, where="<contract>")
+        elif isinstance(contract, Contract):
+            loaded = contract
+        else:
+            loaded = load_contract(contract)
         if reveal:
             self._allow_reveal(
                 project, f"check of {getattr(data, 'name', None) or data!s:.200} against {loaded.id}"
@@ -387,6 +421,28 @@ class Datasets:
 
         return diff_versions(
             self.store, self._existing_project_id(project), name, v1, v2, artifacts=self.artifacts
+        )
+
+    def lineage(
+        self, name: str, version: int | None = None, *, project: str = "default", depth: int = 3
+    ) -> Any:
+        """Where a dataset version came from and what was made from it: the run that registered it and the
+        step runs that read or wrote its bytes (a tree of ``LineageNode``)."""
+        from triops.errors import NotFoundError
+        from triops.mlops.pipelines.lineage import LineageNode, lineage
+
+        row = self.get(name, version, project=project)
+        children = []
+        for sha in dict.fromkeys(s for s in (row.artifact_sha256, row.content_hash) if s):
+            for direction in ("up", "down"):
+                try:
+                    children.append(lineage(self.store, sha, direction=direction, depth=depth))
+                except NotFoundError:
+                    break
+        if row.run_id:
+            children.append(LineageNode("run", row.run_id, f"run {row.run_id}", run_id=row.run_id))
+        return LineageNode(
+            "dataset", row.id, f"{row.name}/{row.version}", size=row.row_count, children=tuple(children)
         )
 
 

@@ -243,6 +243,31 @@ class ModelRegistry:
         onnx_bytes = self.artifacts.get_bytes(version.onnx_sha256) if version.onnx_sha256 else None
         return LoadedModel(version, model, onnx_bytes)
 
+    def model_bytes(self, ref: str) -> tuple[ModelVersion, bytes]:
+        """The version of ``ref`` and the bytes of its skops file (never loaded here)."""
+        version = self.get(ref)
+        return version, self.artifacts.get_bytes(version.artifact_sha256)
+
+    def evaluations(self, ref: str) -> list[dict[str, Any]]:
+        """Every evaluation and comparison involving ``ref``, newest first."""
+        from triops.mlops.evaluation.records import evaluations_of
+
+        return evaluations_of(self, ref)
+
+    def card(self, ref: str, fmt: str = "md", *, regenerate: bool = False) -> str:
+        """The model card of ``ref`` rendered as ``md``, ``html`` or ``json``; ``regenerate`` also stores it
+        (human sections are kept)."""
+        from triops.mlops.registry.cards import build_card, generate_card, render
+
+        return render(generate_card(self, ref) if regenerate else build_card(self, ref), fmt)
+
+    def card_completeness(self, ref: str) -> float | None:
+        """The completeness of the stored card of ``ref`` (None before a card was generated)."""
+        version = self.get(ref)
+        with self.store.connect() as conn:
+            row = repo.card_row(conn, version.id)
+        return None if row is None or row["completeness"] is None else float(row["completeness"])
+
     # --- aliases and stages -------------------------------------------------------------------------
 
     def _ask_guards(self, request: ChangeRequest) -> None:

@@ -122,12 +122,20 @@ class StoreTrackingSink:
             return run_repo.metric_history(conn, run_id, key)
 
     def search(
-        self, project: str | None, filter: str, order_by: Sequence[str], limit: int, offset: int
+        self,
+        project: str | None,
+        filter: str,
+        order_by: Sequence[str],
+        limit: int,
+        offset: int,
+        after: tuple[int, str] | None = None,
     ) -> list[Run]:
         node = parse_filter(filter)
         orders: list[OrderBy] = [parse_order_by(o) for o in order_by]
         with self.store.connect() as conn:
-            return search_runs(conn, project=project, node=node, order_by=orders, limit=limit, offset=offset)
+            return search_runs(
+                conn, project=project, node=node, order_by=orders, limit=limit, offset=offset, after=after
+            )
 
 
 _ACTIVE: weakref.WeakSet[ActiveRun] = weakref.WeakSet()
@@ -360,12 +368,22 @@ class RunQueries:
         order_by: Sequence[str] | None = None,
         limit: int = 1000,
         offset: int = 0,
+        after: tuple[int, str] | None = None,
     ) -> list[Run]:
+        """Runs matching ``filter``, ordered by ``order_by`` then newest first. ``after`` = (start ms, id) of
+        the last run of the previous page walks pages by key (stable; the default order only, local stores)."""
         if not 1 <= limit <= 100_000:
             raise InvalidInputError(f"limit {limit} is out of range", hint="use 1 <= limit <= 100000")
         if project is not None:
             check_project_name(project)
-        return self._sink.search(project, filter, list(order_by or []), limit, offset)
+        if after is None:
+            return self._sink.search(project, filter, list(order_by or []), limit, offset)
+        if order_by:
+            raise InvalidInputError(
+                "after= pages the default order only", hint="drop order_by, or use offset="
+            )
+        search: Any = self._sink.search
+        return list(search(project, filter, [], limit, offset, after))
 
     def metric_history(self, run_id: str, key: str) -> list[Metric]:
         return self._sink.metric_history(run_id, key)

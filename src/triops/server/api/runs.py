@@ -15,9 +15,10 @@ from triops.governance.rbac import Permission
 from triops.mlops.tracking.active_run import StoreTrackingSink
 from triops.server.auth import PrincipalDep
 from triops.server.authz import authorize, authorize_run, roles_of
+from triops.server.http import PROBLEMS
 from triops.store.repositories.runs import project_names
 
-router = APIRouter(tags=["runs"])
+router = APIRouter(tags=["runs"], responses=PROBLEMS)
 
 
 def _sink(request: Request, user: str | None = None) -> StoreTrackingSink:

@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 import triops
+from triops.server.http import PROBLEMS
 
-router = APIRouter(tags=["system"])
+router = APIRouter(tags=["system"], responses=PROBLEMS)
 
 
 @router.get("/healthz")

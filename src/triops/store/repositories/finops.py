@@ -88,6 +88,27 @@ def cost_rows(
     return [dict(r._mapping) for r in conn.execute(stmt.order_by(finops_costs.c.started_ms))]
 
 
+def cost_columns(
+    conn: Connection,
+    *,
+    project: str | None = None,
+    team: str | None = None,
+    run_id: str | None = None,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
+) -> dict[str, list[Any]]:
+    """Cost records column by column (what a polars frame is built from; no dict per row)."""
+    stmt = sa.select(finops_costs).where(
+        *_where(finops_costs, project=project, team=team, run_id=run_id, start_ms=start_ms, end_ms=end_ms)
+    )
+    result = conn.execute(stmt.order_by(finops_costs.c.started_ms))
+    keys = list(result.keys())
+    rows = result.fetchall()
+    if not rows:
+        return {}
+    return {key: list(values) for key, values in zip(keys, zip(*rows, strict=True), strict=True)}
+
+
 def spent_by_currency(
     conn: Connection, *, scope: str, name: str, start_ms: int, end_ms: int
 ) -> dict[str, int]:

@@ -119,9 +119,17 @@ def search_run_ids(
     order_by: Sequence[OrderBy],
     limit: int,
     offset: int = 0,
+    after: tuple[int, str] | None = None,
 ) -> list[str]:
+    """Run ids matching ``node``, ordered by ``order_by`` then newest first. ``after`` (start ms, id) of the
+    last run of a page gives the next page by key, not by offset (default order only)."""
     dialect = conn.dialect.name
     query = sa.select(runs.c.id).where(compile_filter(node, dialect))
+    if after is not None:
+        start_ms, run_id = after
+        query = query.where(
+            sa.or_(runs.c.start_ms < start_ms, sa.and_(runs.c.start_ms == start_ms, runs.c.id < run_id))
+        )
     if project is not None:
         query = query.join(projects, projects.c.id == runs.c.project_id).where(projects.c.name == project)
     order: list[Any] = []
@@ -158,6 +166,9 @@ def search_runs(
     order_by: Sequence[OrderBy],
     limit: int,
     offset: int = 0,
+    after: tuple[int, str] | None = None,
 ) -> list[Run]:
-    ids = search_run_ids(conn, project=project, node=node, order_by=order_by, limit=limit, offset=offset)
+    ids = search_run_ids(
+        conn, project=project, node=node, order_by=order_by, limit=limit, offset=offset, after=after
+    )
     return load_runs(conn, ids)

@@ -1,0 +1,424 @@
+"""API benchmark: the triops server as users reach it over HTTP, beside MLflow's server in the same run.
+
+1. Model registry round trips (list, get, stage) at p50 on one uvicorn worker: ≤ 5 ms each (MLflow's
+   registry routes timed the same way, for the ratio).
+2. A FOCUS 1.2 export of 1,000,000 cost lines streamed over HTTP: ≥ 200,000 rows/s (no peer has the route).
+3. Listing 100,000 runs page by page with cursors (1,000 a page): ≥ 10× MLflow's ``search_runs`` page walk
+   with page tokens against its server, same runs, same page size.
+
+Both servers run as their own processes on loopback with one worker; both clients are plain ``httpx``.
+A peer that is not installed or does not start counts as NOT MEASURED and fails the run.
+Run: ``.venv-bench/bin/python benchmarks/api.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+ROWS: list[tuple[str, str, str, str, str, str]] = []
+FAILED: list[str] = []
+BIN = Path(sys.executable).parent
+
+
+def verdict(
+    measure: str, ours: float, peer: float | None, unit: str, target: str, ok: bool, *, has_peer: bool
+) -> None:
+    """One result line. A measure with a peer fails when the peer was not measured (NOT MEASURED)."""
+    higher_is_better = unit.endswith("/s") or unit == "×"
+    if has_peer and peer is None:
+        result, ok = "[red]NOT MEASURED[/]", False
+    else:
+        result = "[green]PASS[/]" if ok else "[red]FAIL[/]"
+    if not ok:
+        FAILED.append(measure)
+    if peer is None or peer == 0:
+        ratio = "-"
+    else:
+        ratio = f"{ours / peer:,.1f}×" if higher_is_better else f"{peer / ours:,.1f}×"
+    peer_text = ("not measured" if has_peer else "no peer route") if peer is None else f"{peer:,.4g} {unit}"
+    ROWS.append((measure, f"{ours:,.4g} {unit}", peer_text, ratio, target, result))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(url: str, proc: subprocess.Popen[bytes], seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"server at {url} did not start")
+        time.sleep(0.2)
+
+
+def p50_ms(fn: Callable[[], Any], n: int) -> float:
+    for _ in range(min(20, n)):
+        fn()  # warm the connection and caches
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+# ------------------------------------------------------------------------------------------ triops side
+
+
+def prepare_triops(home: Path, n_runs: int, n_focus_lines: int) -> str:
+    """The store the triops server will serve: an admin token, one model, runs, priced usage."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+
+    from triops import Workspace
+    from triops.domain.clock import utc_ms
+    from triops.domain.ids import new_id
+    from triops.domain.usage import UsageRecord
+    from triops.governance import roles
+    from triops.governance.rbac import Principal
+    from triops.settings import Settings
+    from triops.store.repositories import runs as runs_repo
+    from triops.store.repositories.tokens import create_token
+    from triops.store.tables import runs as runs_table
+
+    ws = Workspace.open(f"sqlite:///{home}/triops.db", settings=Settings(home=home))
+    now = utc_ms(ws.clock.now())
+    _, token = ws.store.write(lambda conn: create_token(conn, "bench", "bench", now))
+    roles.grant(ws.store, Principal.owner("root"), "bench", "admin", None)
+    rng = np.random.default_rng(0)
+    x = pd.DataFrame({"a": rng.random(200), "b": rng.random(200)})
+    ws.models.register("bench-model", LogisticRegression().fit(x, (x.a > 0.5).astype(int)), git_commit=None)
+
+    def add_runs(conn: Any) -> None:
+        project_id = runs_repo.ensure_project(conn, "walk", now)
+        rows = [
+            {
+                "id": str(uuid.uuid4()),
+                "project_id": project_id,
+                "name": f"r{i}",
+                "status": "FINISHED",
+                "kind": "tracked",
+                "start_ms": now - n_runs + i,
+                "end_ms": now - n_runs + i + 1,
+                "user_name": "bench",
+            }
+            for i in range(n_runs)
+        ]
+        conn.execute(runs_table.insert(), rows)
+
+    ws.store.write(add_runs)
+    records = [
+        UsageRecord(
+            id=new_id(),
+            run_id="bench-run",
+            step_run_id=None,
+            project="walk",
+            pipeline="train",
+            step=f"s{i % 7}",
+            started_ms=now - 3_600_000 - i,
+            ended_ms=now - i,
+            wall_s=3600.0,
+            cpu_s=1800.0,
+            peak_rss_bytes=1 << 29,
+            bytes_read=1 << 20,
+            bytes_written=1 << 20,
+            gpu_s=0.0,
+            gpu_model=None,
+            requested_cpu=1.0,
+            requested_memory_gb=1.0,
+            environment="local",
+            tags={"team": "ml"},
+        )
+        for i in range(n_focus_lines // 3 + 1)  # cpu, memory and network: three FOCUS lines each
+    ]
+    for start in range(0, len(records), 50_000):
+        ws.finops.record_usage(records[start : start + 50_000])
+    ws.close()
+    return str(token)
+
+
+def start_triops(home: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(BIN / "triops"), "--store", f"sqlite:///{home}/triops.db", "server", "--port", str(port)],
+        env={**os.environ, "TRIOPS_HOME": str(home)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_for(f"{url}/healthz", proc)
+    return proc, url
+
+
+def triops_registry(client: httpx.Client, n: int) -> dict[str, float]:
+    stages = iter(["staging", "development"] * (n + 40))
+
+    def stage() -> None:
+        client.put(
+            "/api/v1/models/bench-model/versions/1/stage", json={"stage": next(stages)}
+        ).raise_for_status()
+
+    return {
+        "list": p50_ms(lambda: client.get("/api/v1/models").raise_for_status(), n),
+        "get": p50_ms(lambda: client.get("/api/v1/models/bench-model/versions/1").raise_for_status(), n),
+        "stage": p50_ms(stage, n),
+    }
+
+
+def triops_focus(client: httpx.Client) -> tuple[float, int]:
+    start = time.perf_counter()
+    with client.stream("GET", "/api/v1/finops/focus", params={"format": "csv"}, timeout=None) as response:
+        response.raise_for_status()
+        lines = sum(chunk.count(b"\n") for chunk in response.iter_bytes(1 << 20)) - 1  # minus the header
+        rows = int(response.headers["x-triops-rows"])
+    elapsed = time.perf_counter() - start
+    assert lines == rows, f"streamed {lines} lines, header says {rows}"
+    return rows / elapsed, rows
+
+
+def triops_walk(client: httpx.Client, page: int) -> tuple[float, int]:
+    seen, cursor = 0, None
+    start = time.perf_counter()
+    while True:
+        params: dict[str, Any] = {"project": "walk", "limit": page} | ({"cursor": cursor} if cursor else {})
+        body = client.get("/api/v1/runs", params=params, timeout=None).raise_for_status().json()
+        seen += len(body["items"])
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return time.perf_counter() - start, seen
+
+
+# ------------------------------------------------------------------------------------------ MLflow side
+
+
+def prepare_mlflow(home: Path, n_runs: int) -> bool:
+    """MLflow's own SQLite schema: one experiment, one registered model version, and n runs cloned in SQL
+    from one run MLflow made (as benchmarks/tracking.py does)."""
+    try:
+        from mlflow.tracking import MlflowClient
+    except ImportError:
+        return False
+    uri = f"sqlite:///{home}/mlflow.db"
+    client = MlflowClient(uri, registry_uri=uri)
+    exp_id = client.create_experiment("walk")
+    template = client.create_run(exp_id)
+    client.set_terminated(template.info.run_id)
+    client.create_registered_model("bench-model")
+    client.create_model_version("bench-model", source=str(home / "model"), run_id=template.info.run_id)
+    con = sqlite3.connect(f"{home}/mlflow.db")
+    cols = [c[1] for c in con.execute("PRAGMA table_info(runs)")]
+    base = dict(
+        zip(
+            cols,
+            con.execute("SELECT * FROM runs WHERE run_uuid = ?", (template.info.run_id,)).fetchone(),
+            strict=True,
+        )
+    )
+    rows = []
+    for i in range(n_runs - 1):
+        values = {**base, "run_uuid": uuid.uuid4().hex, "name": f"r{i}", "start_time": base["start_time"] + i}
+        rows.append(tuple(values[c] for c in cols))
+    con.executemany(f"INSERT INTO runs ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", rows)
+    con.commit()
+    con.close()
+    (home / "experiment").write_text(exp_id)
+    return True
+
+
+def start_mlflow(home: Path) -> tuple[subprocess.Popen[bytes], str] | None:
+    exe = BIN / "mlflow"
+    if not exe.exists():
+        return None
+    port = free_port()
+    command = [str(exe), "server", "--backend-store-uri", f"sqlite:///{home}/mlflow.db"]
+    command += ["--default-artifact-root", str(home / "mlartifacts"), "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--workers", "1"]
+    proc = subprocess.Popen(
+        command,
+        env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its workers are stopped with it (see stop())
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{url}/health", proc, seconds=180)
+    except RuntimeError:
+        stop(proc)
+        return None
+    return proc, url
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a server and the workers it started (a server in its own session is stopped as a group)."""
+    import signal
+
+    try:
+        if os.getpgid(proc.pid) == proc.pid:
+            os.killpg(proc.pid, signal.SIGTERM)
+        else:
+            proc.terminate()
+        proc.wait(timeout=30)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        proc.kill()
+
+
+def mlflow_registry(client: httpx.Client, n: int) -> dict[str, float]:
+    api = "/api/2.0/mlflow"
+    stages = iter(["Staging", "None"] * (n + 40))
+
+    def stage() -> None:
+        body = {
+            "name": "bench-model",
+            "version": "1",
+            "stage": next(stages),
+            "archive_existing_versions": False,
+        }
+        client.post(f"{api}/model-versions/transition-stage", json=body).raise_for_status()
+
+    return {
+        "list": p50_ms(lambda: client.get(f"{api}/registered-models/search").raise_for_status(), n),
+        "get": p50_ms(
+            lambda: client.get(
+                f"{api}/model-versions/get", params={"name": "bench-model", "version": "1"}
+            ).raise_for_status(),
+            n,
+        ),
+        "stage": p50_ms(stage, n),
+    }
+
+
+def mlflow_walk(client: httpx.Client, home: Path, page: int) -> tuple[float, int]:
+    exp_id = (home / "experiment").read_text()
+    seen, token = 0, None
+    start = time.perf_counter()
+    while True:
+        body: dict[str, Any] = {"experiment_ids": [exp_id], "max_results": page} | (
+            {"page_token": token} if token else {}
+        )
+        answer = client.post("/api/2.0/mlflow/runs/search", json=body, timeout=None).raise_for_status().json()
+        seen += len(answer.get("runs", []))
+        token = answer.get("next_page_token")
+        if not token:
+            return time.perf_counter() - start, seen
+
+
+# ------------------------------------------------------------------------------------------ main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (targets still apply)")
+    args = parser.parse_args()
+    n_calls = 100 if args.quick else 300
+    n_runs = 10_000 if args.quick else 100_000
+    n_focus = 100_000 if args.quick else 1_000_000
+    page = 1000
+    tmp = Path(tempfile.mkdtemp(prefix="triops-bench-api-"))
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        (tmp / "triops").mkdir()
+        (tmp / "mlflow").mkdir()
+        with console.status(f"preparing stores: {n_runs:,} runs, {n_focus:,} FOCUS lines…"):
+            token = prepare_triops(tmp / "triops", n_runs, n_focus)
+            mlflow_ready = prepare_mlflow(tmp / "mlflow", n_runs)
+        proc, url = start_triops(tmp / "triops")
+        procs.append(proc)
+        peer = start_mlflow(tmp / "mlflow") if mlflow_ready else None
+        if peer is not None:
+            procs.append(peer[0])
+        ours_client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+        peer_client = httpx.Client(base_url=peer[1], timeout=60) if peer else None
+
+        with console.status("registry round trips…"):
+            ours = triops_registry(ours_client, n_calls)
+            theirs = mlflow_registry(peer_client, n_calls) if peer_client else {}
+        for op in ("list", "get", "stage"):
+            verdict(
+                f"registry {op}, p50 over HTTP (1 worker)",
+                ours[op],
+                theirs.get(op),
+                "ms",
+                "≤ 5 ms",
+                ours[op] <= 5.0,
+                has_peer=True,
+            )
+
+        with console.status(f"walking {n_runs:,} runs by {page:,}…"):
+            ours_s, ours_n = triops_walk(ours_client, page)
+            peer_walk = mlflow_walk(peer_client, tmp / "mlflow", page) if peer_client else None
+        assert ours_n == n_runs, f"triops listed {ours_n} of {n_runs} runs"
+        if peer_walk is not None:
+            assert peer_walk[1] == n_runs, f"MLflow listed {peer_walk[1]} of {n_runs} runs"
+        speedup = None if peer_walk is None else peer_walk[0] / ours_s
+        verdict(
+            f"list {n_runs:,} runs by cursor, pages of {page:,} (s)", ours_s,
+            None if peer_walk is None else peer_walk[0], "s", "≥ 10× MLflow", speedup is not None and speedup >= 10,
+            has_peer=True,
+        )  # fmt: skip
+
+        with console.status(f"FOCUS export of {n_focus:,} lines…"):
+            rate, rows = triops_focus(ours_client)
+        assert rows >= n_focus, f"export had {rows} rows, expected ≥ {n_focus}"
+        verdict(
+            f"FOCUS export streamed, {rows:,} rows",
+            rate,
+            None,
+            "rows/s",
+            "≥ 200,000 rows/s",
+            rate >= 200_000,
+            has_peer=False,
+        )
+        ours_client.close()
+        if peer_client:
+            peer_client.close()
+    finally:
+        for proc in procs:
+            stop(proc)
+        shutil.rmtree(tmp, ignore_errors=True)
+    table = Table(
+        "measure",
+        "triops",
+        "peer (MLflow server, same run)",
+        "ratio",
+        "target",
+        "result",
+        title="benchmarks/api.py",
+    )
+    for r in ROWS:
+        table.add_row(*r)
+    console.print(table)
+    print(json.dumps({"rows": [r[:5] for r in ROWS], "failed": FAILED}, ensure_ascii=False))
+    if FAILED:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""Governance API, part two: the audit log (verify, seal, export, events), the AI use-case inventory and
+compliance reports. Thin over ``ws.governance``.
+
+There is no witness route: the witness (a copy of the chain head outside the store) arrives with the
+governance rework; until then ``verify`` checks the hash chain and the signed checkpoints.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel, Field
+
+from triops.governance.rbac import Permission
+from triops.server.authz import ActingDep, readable, require_in
+from triops.server.http import PROBLEMS
+from triops.server.pagination import CursorQuery, LimitQuery, Listing, PageOut, paginate
+from triops.server.schemas import Name, ProjectName
+from triops.workspace import Workspace
+
+router = APIRouter(prefix="/governance", tags=["governance"], responses=PROBLEMS)
+Framework = Literal["nist-ai-rmf", "eu-ai-act"]
+
+
+class SealIn(BaseModel):
+    every: Annotated[int, Field(ge=1, le=1_000_000)] = 1000
+
+
+class UseCaseIn(BaseModel):
+    use_case: dict[str, Any] = Field(description="the use case fields (docs/governance.md#inventory)")
+    replace: bool = False
+
+
+@router.get("/audit/verify")
+def verify(ws: ActingDep) -> dict[str, Any]:
+    """Re-hash the chain and check the signed checkpoints with the server's audit key; ``ok`` false names
+    the first bad sequence number."""
+    require_in(ws, Permission.AUDIT_READ, None)
+    report = ws.governance.verify_audit()
+    return {**report.to_dict(), "ok": report.ok, "first_bad_seq": report.first_bad_seq}
+
+
+@router.post("/audit/seal")
+def seal(ws: ActingDep, body: SealIn) -> dict[str, Any]:
+    """Sign the checkpoints that are due with the server's key (kept outside the store)."""
+    require_in(ws, Permission.PROJECT_ADMIN, None)
+    signed, key_id = ws.governance.seal_audit(every=body.every)
+    return {"signed": signed, "key_id": key_id}
+
+
+def _export_lines(ws: Workspace) -> Iterator[bytes]:
+    buffer = io.BytesIO()
+    ws.governance.export_audit(buffer)
+    data = buffer.getvalue()
+    for start in range(0, len(data), 1 << 20):
+        yield data[start : start + (1 << 20)]
+
+
+@router.get(
+    "/audit/export",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/x-ndjson": {}}}},
+)
+def export(ws: ActingDep) -> StreamingResponse:
+    """Every audit event as JSON Lines (canonical JSON, one event a line): verifiable on its own."""
+    require_in(ws, Permission.AUDIT_READ, None)
+    headers = {"Content-Disposition": 'attachment; filename="audit.jsonl"'}
+    return StreamingResponse(_export_lines(ws), media_type="application/x-ndjson", headers=headers)
+
+
+@router.get("/audit/events", response_model=PageOut)
+def events(
+    ws: ActingDep,
+    object_id: Name | None = None,
+    project: ProjectName | None = None,
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+    latest: Annotated[
+        int, Query(ge=1, le=100_000, description="how many of the latest events to page")
+    ] = 1000,
+) -> dict[str, Any]:
+    """The latest audit events, newest first."""
+    require_in(ws, Permission.AUDIT_READ, project)
+    rows = ws.governance.audit_events(limit=latest, object_id=object_id, project=project)
+    listing = Listing.of("audit-events", object_id=object_id, project=project, latest=latest)
+    return paginate(rows, lambda r: (int(r["seq"]),), listing, cursor, limit, descending=True).out(
+        lambda r: r
+    )
+
+
+@router.get("/inventory", response_model=PageOut)
+def inventory(
+    ws: ActingDep, project: ProjectName | None = None, limit: LimitQuery = 100, cursor: CursorQuery = None
+) -> dict[str, Any]:
+    """Use cases with their gaps (those in projects you can read)."""
+    if project is not None:
+        readable(ws, project, f"project {project!r}")
+    rows = [
+        uc.to_dict() for uc in ws.governance.use_cases(project=project)
+        if ws.principal.can(Permission.PROJECT_READ, uc.project)
+    ]  # fmt: skip
+    return paginate(
+        rows, lambda r: (str(r["name"]),), Listing.of("inventory", project=project), cursor, limit
+    ).out(lambda r: r)
+
+
+@router.post("/inventory", status_code=201)
+def add_use_case(ws: ActingDep, body: UseCaseIn) -> dict[str, Any]:
+    """Add (or with ``replace`` update) a use case. Audited."""
+    data: dict[str, Any] = ws.governance.add_use_case(body.use_case, replace=body.replace).to_dict()
+    return data
+
+
+@router.get(
+    "/inventory/export",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}, "application/json": {}}}},
+)
+def export_inventory(
+    ws: ActingDep, format: Literal["csv", "json"] = "csv", project: ProjectName | None = None
+) -> Response:
+    require_in(ws, Permission.PROJECT_READ, project)
+    text = ws.governance.export_inventory(format, project=project)
+    media = "text/csv; charset=utf-8" if format == "csv" else "application/json"
+    headers = {"Content-Disposition": f'attachment; filename="inventory.{format}"'}
+    return Response(text, media_type=media, headers=headers)
+
+
+@router.get("/compliance/{framework}")
+def compliance(ws: ActingDep, framework: Framework) -> dict[str, Any]:
+    """For each item of the framework: the evidence the store holds (with links) or what is missing."""
+    require_in(ws, Permission.PROJECT_READ, None)
+    data: dict[str, Any] = ws.governance.compliance_report(framework).to_dict()
+    return data

@@ -1,0 +1,60 @@
+"""``GET /runs``: every run of a project (or of the projects you can read), newest first, page by page.
+
+The cursor holds the (start time, id) of the last run served and the next page is read by that key in
+the database (``ws.runs.search(after=…)``), so walking 100,000 runs costs the same per page at the end as
+at the start and runs logged meanwhile never shift a page.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from triops.domain.clock import utc_ms
+from triops.domain.wire import run_to_wire
+from triops.errors import InvalidInputError
+from triops.governance.rbac import Permission
+from triops.server.authz import ActingDep, readable
+from triops.server.http import PROBLEMS, SafeJSONResponse
+from triops.server.pagination import CursorQuery, LimitQuery, Listing, PageOut
+from triops.server.schemas import ProjectName
+
+router = APIRouter(tags=["runs"], responses=PROBLEMS)
+FilterQuery = Annotated[str, Query(max_length=4000, description="search filter (docs/tracking.md)")]
+
+
+@router.get("/runs", response_model=PageOut)
+def list_runs(
+    ws: ActingDep,
+    project: ProjectName | None = None,
+    filter: FilterQuery = "",
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+) -> SafeJSONResponse:
+    """Runs newest first (start time, then id), filtered with the search language; in projects you can
+    read. (The page is written straight to JSON: FastAPI's encoder would cost more than the query.)"""
+    if project is not None:
+        readable(ws, project, f"project {project!r}")
+    listing = Listing.of("runs", project=project, filter=filter)
+    after = listing.decode(cursor)
+    key: tuple[int, str] | None = None
+    if after is not None:
+        if len(after) != 2 or not isinstance(after[0], int) or not isinstance(after[1], str):
+            raise InvalidInputError(
+                "invalid cursor: its key does not fit this listing", detail={"parameter": "cursor"}
+            )
+        key = (after[0], after[1])
+    out: list[dict[str, Any]] = []
+    while True:
+        batch = ws.runs.search(project=project, filter=filter, limit=limit + 1, after=key)
+        for position, run in enumerate(batch[:limit]):
+            key = (utc_ms(run.start_time), run.id)
+            if ws.principal.can(Permission.PROJECT_READ, run.project):
+                out.append(run_to_wire(run.to_dict()))
+            if len(out) == limit:
+                last_of_all = len(batch) <= limit and position == len(batch) - 1
+                next_cursor = None if last_of_all else listing.encode([key[0], key[1]])
+                return SafeJSONResponse({"items": out, "next_cursor": next_cursor})
+        if len(batch) <= limit:
+            return SafeJSONResponse({"items": out, "next_cursor": None})

@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from triops.domain.records import StoredArtifact
 from triops.errors import InvalidInputError, NotFoundError
+from triops.files import make_private_dirs
 
 _CHUNK = 1 << 20
 
@@ -40,7 +41,7 @@ class ArtifactStore:
             self._path = Path(self.root.removeprefix("file://"))
             self._prefix = f"{self._path}{os.sep}"
             if str(self._path) not in self._made_dirs:
-                self._path.mkdir(parents=True, exist_ok=True)
+                make_private_dirs(self._path)
                 self._made_dirs.add(str(self._path))
             self._fs: Any = None
         else:
@@ -95,12 +96,12 @@ class ArtifactStore:
             target = Path(loc)
             parent = str(target.parent)
             if parent not in self._made_dirs:  # one mkdir per fan-out folder, not per blob
-                target.parent.mkdir(parents=True, exist_ok=True)
+                make_private_dirs(target.parent)
                 self._made_dirs.add(parent)
             try:
                 fd, tmp = tempfile.mkstemp(dir=parent, prefix=".tmp-")
             except FileNotFoundError:  # the folder was removed behind our back
-                target.parent.mkdir(parents=True, exist_ok=True)
+                make_private_dirs(target.parent)
                 fd, tmp = tempfile.mkstemp(dir=parent, prefix=".tmp-")
             try:
                 with os.fdopen(fd, "wb") as fh:

@@ -19,4 +19,6 @@ def test_migrations_match_the_table_definitions(tmp_path: Path) -> None:
         context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
         diff = compare_metadata(context, metadata)
     store.dispose()
-    assert diff == [], f"add a revision: `.venv/bin/python tools/new_migration.py REV_ID "what changes"`: {diff}"
+    assert diff == [], (
+        f"add a revision: `.venv/bin/python tools/new_migration.py REV_ID 'what changes'`: {diff}"
+    )

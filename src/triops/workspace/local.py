@@ -76,7 +76,11 @@ class Workspace(PillarServices):
             return cls(settings=settings, sink=sink, store=None, artifacts=None, clock=clock, url=url)
         home = Path(settings.home)
         url = url or default_sqlite_url(home)
-        store = create_store(url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+        store = create_store(
+            url,
+            busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+            sqlite_synchronous=settings.sqlite_synchronous,
+        )
         try:
             upgrade(store)
         except BaseException:

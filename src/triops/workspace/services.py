@@ -99,9 +99,7 @@ class PillarServices:
     def models(self) -> ModelRegistry:
         from triops.mlops.registry.service import ModelRegistry
 
-        registry = ModelRegistry(
-            self.store, self.artifacts, clock=self.clock, actor=self.principal.name
-        )
+        registry = ModelRegistry(self.store, self.artifacts, clock=self.clock, actor=self.principal.name)
         registry.guards.append(self._governance_guard)
         return registry
 

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.mlops.pipelines import pipelines_example as ex
 from tests.mlops.pipelines import pipeline_support as support
+from tests.mlops.pipelines import pipelines_example as ex
 
 from triops.artifacts import ArtifactStore
 from triops.errors import InvalidInputError, PipelineError

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.mlops.pipelines import pipelines_example as ex
 from tests.mlops.pipelines import pipeline_support as support
+from tests.mlops.pipelines import pipelines_example as ex
 
 from triops.artifacts import ArtifactStore
 from triops.mlops.pipelines.authoring import pipeline, step

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import sqlalchemy as sa
-from tests.mlops.pipelines import pipelines_example as ex
 from tests.mlops.pipelines import pipeline_support as support
+from tests.mlops.pipelines import pipelines_example as ex
 
 from triops.artifacts import ArtifactStore
 from triops.mlops.pipelines import materializers

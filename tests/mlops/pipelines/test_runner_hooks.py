@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import FrozenInstanceError
 
 import pytest
-from tests.mlops.pipelines import pipelines_example as ex
 from tests.mlops.pipelines import pipeline_support as support
+from tests.mlops.pipelines import pipelines_example as ex
 
 from triops.artifacts import ArtifactStore
 from triops.errors import BudgetExceededError, RunStoppedError

@@ -14,9 +14,9 @@ import pytest
 
 from triops import Workspace
 from triops.errors import StoreCorruptError
+from triops.files import make_private_dirs
 from triops.settings import Settings
 from triops.store.engine import Store, create_store
-from triops.files import make_private_dirs
 
 TRIOPS = str(Path(sys.executable).parent / "triops")
 
@@ -60,10 +60,9 @@ def _mode(path: Path) -> int:
 @pytest.mark.usefixtures("umask_022")
 def test_new_store_and_artifacts_are_private_whatever_the_umask(tmp_path: Path) -> None:
     home = tmp_path / "fresh" / "home"
-    with Workspace.open(settings=Settings(home=home)) as ws:
-        with ws.start_run("perm") as run:
-            run.log_metric("x", 1.0)
-            stored = run.log_artifact(b"secret bytes", name="blob.bin")
+    with Workspace.open(settings=Settings(home=home)) as ws, ws.start_run("perm") as run:
+        run.log_metric("x", 1.0)
+        stored = run.log_artifact(b"secret bytes", name="blob.bin")
     assert _mode(home) == 0o700
     assert _mode(home / "triops.db") == 0o600
     for sidecar in ("triops.db-wal", "triops.db-shm"):
@@ -88,9 +87,11 @@ def test_synchronous_is_the_documented_choice(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, choice: str, pragma: int
 ) -> None:
     monkeypatch.setenv("TRIOPS_SQLITE_SYNCHRONOUS", choice)
-    with Workspace.open(settings=Settings.load(), artifact_root=tmp_path / "a") as ws:
-        with ws.store.connect() as conn:
-            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == pragma
+    with (
+        Workspace.open(settings=Settings.load(), artifact_root=tmp_path / "a") as ws,
+        ws.store.connect() as conn,
+    ):
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == pragma
 
 
 def test_default_synchronous_is_normal() -> None:

@@ -14,6 +14,7 @@ from triops.errors import AuthError, TriopsError
 from triops.workspace import Workspace
 
 PROBLEM = "application/problem+json"
+_MAX_REPORTED_ERRORS = 20
 API_PREFIX = "/api/v1"
 
 
@@ -96,14 +97,18 @@ def create_app(workspace: Workspace, *, dev: bool = False, max_request_bytes: in
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        found = exc.errors()
         errors = [
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-            for e in exc.errors()
+            for e in found[:_MAX_REPORTED_ERRORS]
         ]
+        # the detail names the fields, so a client that shows one line shows what to fix
+        named = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors[:3])
+        more = f" (and {len(found) - 3} more)" if len(found) > 3 else ""
         return _problem(
             422,
             "Unprocessable Content",
-            "the request does not match the schema",
+            f"the request does not match the schema: {named}{more}",
             request.url.path,
             errors=errors,
         )

@@ -31,7 +31,10 @@ class Settings(BaseSettings):
         description="NORMAL: a commit survives a crash of the process, not of the OS or the power; "
         "FULL: it survives those too, at the cost of an fsync per commit",
     )
-    max_request_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    max_request_bytes: int = Field(default=64 * 1024 * 1024, ge=1024, description="JSON request bodies")
+    max_artifact_bytes: int = Field(
+        default=10 * 1024**3, ge=1, description="one artifact upload (streamed to disk, never held in memory)"
+    )
     openlineage_url: str | None = None
     openlineage_file: Path | None = None
     price_catalog: Path | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -31,15 +32,23 @@ def _problem(status: int, title: str, detail: str, instance: str, **extra: Any) 
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
-class BodySizeLimit:
-    """Refuses request bodies over ``max_bytes`` with 413, by Content-Length or while streaming."""
+# Routes that stream their body to disk under a limit of their own (the artifact upload).
+STREAMED_UPLOADS = re.compile(rf"^{API_PREFIX}/runs/[^/]+/artifacts/.+")
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+
+class BodySizeLimit:
+    """Refuses request bodies over ``max_bytes`` with 413, by Content-Length or while streaming; PUTs to
+    ``streamed`` paths are left to their route's own limit."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, streamed: re.Pattern[str] = STREAMED_UPLOADS) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.streamed = streamed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (
+            scope.get("method") == "PUT" and self.streamed.match(scope.get("path", ""))
+        ):
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers", [])).get(b"content-length")
@@ -122,6 +131,10 @@ def create_app(workspace: Workspace, *, dev: bool = False, max_request_bytes: in
     app.include_router(artifacts.router, prefix=API_PREFIX)
     limit = max_request_bytes or workspace.settings.max_request_bytes
     app.add_middleware(BodySizeLimit, max_bytes=limit)
+    if dev:  # no authentication: answer only requests addressed to this machine (DNS rebinding)
+        from triops.server.hosts import LoopbackHostOnly
+
+        app.add_middleware(LoopbackHostOnly)
     return app
 
 

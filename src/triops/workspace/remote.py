@@ -127,10 +127,16 @@ class HttpTrackingSink:
         self._post_values(f"/runs/{run_id}/tags", values)
 
     def log_artifact(self, run_id: str, name: str, data: bytes | Path, media_type: str) -> StoredArtifact:
-        content = data if isinstance(data, bytes) else Path(data).read_bytes()
-        answer = self._call(
-            "PUT", f"/runs/{run_id}/artifacts/{name}", content=content, headers={"Content-Type": media_type}
-        ).json()
+        path, headers = f"/runs/{run_id}/artifacts/{name}", {"Content-Type": media_type}
+        if isinstance(data, bytes):
+            answer = self._call("PUT", path, content=data, headers=headers).json()
+        else:
+            source = Path(data)
+            if not source.is_file():
+                raise NotFoundError(f"artifact file {source} does not exist", hint="check the path")
+            # an open file streams in 64 KiB chunks with its Content-Length: never read whole into memory
+            with source.open("rb") as handle:
+                answer = self._call("PUT", path, content=handle, headers=headers).json()
         return StoredArtifact(answer["sha256"], answer["size"], answer["media_type"])
 
     def finish_run(self, run_id: str, status: RunStatus, error: str | None) -> None:

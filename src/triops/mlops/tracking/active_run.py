@@ -115,6 +115,10 @@ class StoreTrackingSink:
             if isinstance(data, bytes)
             else self.artifacts.put_file(data, media_type)
         )
+        return self.attach_artifact(run_id, name, stored)
+
+    def attach_artifact(self, run_id: str, name: str, stored: StoredArtifact) -> StoredArtifact:
+        """Record a blob already in the artifact store (a streamed upload) as ``name`` of the run."""
         self.store.write(lambda conn: run_repo.add_run_artifact(conn, run_id, name, stored, self._now()))
         return stored
 

@@ -166,3 +166,21 @@ def test_a_65_mib_artifact_uploads_with_the_default_limits(sqlite_store_url: str
         server.should_exit = True
         thread.join(timeout=10)
         ws.close()
+
+
+def test_an_unexpected_error_is_problem_json_without_a_trace(sqlite_store_url: str, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from triops.server.app import create_app
+
+    with Workspace.open(sqlite_store_url, settings=Settings(home=tmp_path)) as ws:
+        app = create_app(ws)
+
+        @app.get("/boom")
+        def boom() -> None:
+            raise RuntimeError("secret internals")
+
+        answer = TestClient(app, raise_server_exceptions=False).get("/boom")
+    assert answer.status_code == 500
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert "secret" not in answer.text and "Traceback" not in answer.text

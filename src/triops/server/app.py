@@ -122,6 +122,11 @@ def create_app(workspace: Workspace, *, dev: bool = False, max_request_bytes: in
             errors=errors,
         )
 
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # a bug still answers problem JSON, never a plain-text 500 or a stack trace (uvicorn logs it)
+        return _problem(500, "Internal Server Error", "the server failed on this request", request.url.path)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return _problem(exc.status_code, str(exc.detail), str(exc.detail), request.url.path)

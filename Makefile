@@ -1,26 +1,43 @@
 # triops — `make demo` and `make test` work on a fresh machine; both are idempotent (a second run reinstalls nothing).
+# Installs come from uv.lock exactly (`uv sync --locked`): a fresh clone gets the versions the tests ran with,
+# and a lock that no longer matches pyproject.toml fails the build (`make lock` refreshes it).
 PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .venv-tools
+UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
-UV := $(BIN)/uv
 BENCH_VENV := .venv-bench
 STAMP_RUN := $(VENV)/.stamp-run
 STAMP_DEV := $(VENV)/.stamp-dev
 STAMP_BENCH := $(BENCH_VENV)/.stamp-bench
 SRC := src/triops
+# uv uses this interpreter and never downloads one; sync removes what the lock does not list, so uv itself
+# lives in its own small venv ($(TOOLS)), not in .venv
+export UV_PYTHON := $(PYTHON)
+export UV_PYTHON_DOWNLOADS := never
+SYNC := $(UV) sync --locked --quiet
 
-.PHONY: demo test lint typecheck imports pytest bench bench-quick postgres clean
+.PHONY: demo test lock lock-check lint typecheck imports pytest bench bench-quick postgres clean
 
 $(UV):
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
-$(STAMP_RUN): pyproject.toml | $(UV)
-	$(UV) pip install --quiet --python $(BIN)/python -e .
+# Re-resolve uv.lock after editing dependencies in pyproject.toml (commit both).
+lock: $(UV)
+	$(UV) lock
+
+lock-check: $(UV)
+	@$(UV) lock --check --quiet || { echo "uv.lock is out of date with pyproject.toml: run 'make lock' and commit uv.lock" >&2; exit 1; }
+
+# The demo needs the runtime only; --inexact keeps the dev tools of a test venv.
+$(STAMP_RUN): pyproject.toml uv.lock | $(UV)
+	$(SYNC) --inexact
 	touch $@
 
-$(STAMP_DEV): pyproject.toml | $(UV)
-	$(UV) pip install --quiet --python $(BIN)/python -e '.[dev,ray]'
+$(STAMP_DEV): pyproject.toml uv.lock | $(UV)
+	$(SYNC) --extra dev --extra ray
 	touch $@ $(STAMP_RUN)
 
 demo: $(STAMP_RUN)
@@ -44,15 +61,13 @@ imports: $(STAMP_DEV)
 pytest: $(STAMP_DEV) postgres
 	$(BIN)/pytest -q -n 2 --dist loadgroup
 
-test: lint typecheck imports pytest
+test: lock-check lint typecheck imports pytest
 
-$(STAMP_BENCH): pyproject.toml
-	$(PYTHON) -m venv $(BENCH_VENV)
-	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check uv
-	$(BENCH_VENV)/bin/uv pip install --quiet --python $(BENCH_VENV)/bin/python -e '.[bench,ray]'
+# Peers (MLflow, Great Expectations, pandera, Prefect, Dagster) live only in the bench venv, from the same lock.
+$(STAMP_BENCH): pyproject.toml uv.lock | $(UV)
+	UV_PROJECT_ENVIRONMENT=$(BENCH_VENV) $(SYNC) --extra bench --extra ray
 	touch $@
 
-# Peers (MLflow, Great Expectations, pandera, Prefect, Dagster) live only in the bench venv.
 bench: $(STAMP_BENCH) postgres
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BENCH_VENV)/bin/python $$b || exit 1; done
 
@@ -60,4 +75,4 @@ bench-quick: $(STAMP_BENCH)
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BENCH_VENV)/bin/python $$b --quick || exit 1; done
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(BENCH_VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

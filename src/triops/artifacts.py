@@ -16,10 +16,11 @@ from typing import IO, Any
 
 from triops.domain.records import StoredArtifact
 from triops.errors import InvalidInputError, NotFoundError
+from triops.files import make_private_dirs
 
 _CHUNK = 1 << 20
 
-__all__ = ["ArtifactStore", "StoredArtifact"]
+__all__ = ["ArtifactStore", "ArtifactTooLarge", "ArtifactWriter", "StoredArtifact"]
 
 # Folders known to exist, per artifact root and process: steps open many short-lived ArtifactStores.
 _MADE_DIRS: dict[str, set[str]] = {}
@@ -40,7 +41,7 @@ class ArtifactStore:
             self._path = Path(self.root.removeprefix("file://"))
             self._prefix = f"{self._path}{os.sep}"
             if str(self._path) not in self._made_dirs:
-                self._path.mkdir(parents=True, exist_ok=True)
+                make_private_dirs(self._path)
                 self._made_dirs.add(str(self._path))
             self._fs: Any = None
         else:
@@ -89,18 +90,46 @@ class ArtifactStore:
             self._write(digest, copy)
         return StoredArtifact(digest, size, media_type)
 
+    @contextmanager
+    def writer(self, max_bytes: int | None = None) -> Iterator[ArtifactWriter]:
+        """Stream a blob of unknown size in chunks: ``with store.writer() as w: w.write(chunk) …`` then
+        ``w.commit(media_type)``. The bytes go to a private temporary file (hashed on the way), never to
+        memory; a write past ``max_bytes`` raises ``ArtifactTooLarge``; without a commit nothing is kept."""
+        folder = self._path if self._local else None
+        if folder is not None:
+            make_private_dirs(folder)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".upload-")
+        writer = ArtifactWriter(self, os.fdopen(fd, "wb"), Path(tmp), max_bytes)
+        try:
+            yield writer
+        finally:
+            writer.close()
+
+    def _adopt(self, tmp: Path, digest: str) -> None:
+        """Move a finished temporary file into place as blob ``digest`` (a rename on a local root)."""
+        if self.exists(digest):
+            return
+        if not self._local:
+            self._write(digest, lambda out: _copy_from(tmp, out))
+            return
+        target = Path(self.location(digest))
+        if str(target.parent) not in self._made_dirs:
+            make_private_dirs(target.parent)
+            self._made_dirs.add(str(target.parent))
+        os.replace(tmp, target)
+
     def _write(self, digest: str, writer: Any) -> None:
         loc = self.location(digest)
         if self._local:
             target = Path(loc)
             parent = str(target.parent)
             if parent not in self._made_dirs:  # one mkdir per fan-out folder, not per blob
-                target.parent.mkdir(parents=True, exist_ok=True)
+                make_private_dirs(target.parent)
                 self._made_dirs.add(parent)
             try:
                 fd, tmp = tempfile.mkstemp(dir=parent, prefix=".tmp-")
             except FileNotFoundError:  # the folder was removed behind our back
-                target.parent.mkdir(parents=True, exist_ok=True)
+                make_private_dirs(target.parent)
                 fd, tmp = tempfile.mkstemp(dir=parent, prefix=".tmp-")
             try:
                 with os.fdopen(fd, "wb") as fh:
@@ -136,3 +165,47 @@ class ArtifactStore:
     def local_path(self, sha256: str) -> Path | None:
         """The file path for a local root (for zero-copy reads), else None."""
         return Path(self.location(sha256)) if self._local else None
+
+
+class ArtifactTooLarge(InvalidInputError):
+    """An upload went past the configured size limit."""
+
+    status = 413
+    type_slug = "artifact-too-large"
+
+
+def _copy_from(path: Path, out: IO[bytes]) -> None:
+    with path.open("rb") as src:
+        shutil.copyfileobj(src, out, _CHUNK)
+
+
+class ArtifactWriter:
+    """One streamed upload: ``write`` chunks, then ``commit``; see ``ArtifactStore.writer``."""
+
+    def __init__(self, store: ArtifactStore, handle: IO[bytes], tmp: Path, max_bytes: int | None) -> None:
+        self._store = store
+        self._handle = handle
+        self._tmp = tmp
+        self._max = max_bytes
+        self._hasher = hashlib.sha256()
+        self.size = 0
+
+    def write(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self._max is not None and self.size > self._max:
+            raise ArtifactTooLarge(
+                f"the artifact is larger than the limit of {self._max:,} bytes",
+                hint="raise TRIOPS_MAX_ARTIFACT_BYTES on the server, or store it elsewhere",
+            )
+        self._hasher.update(chunk)
+        self._handle.write(chunk)
+
+    def commit(self, media_type: str = "application/octet-stream") -> StoredArtifact:
+        self._handle.close()
+        digest = self._hasher.hexdigest()
+        self._store._adopt(self._tmp, digest)
+        return StoredArtifact(digest, self.size, media_type)
+
+    def close(self) -> None:
+        self._handle.close()
+        self._tmp.unlink(missing_ok=True)

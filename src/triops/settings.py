@@ -8,9 +8,9 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from triops.errors import ConfigError
@@ -26,7 +26,15 @@ class Settings(BaseSettings):
     flush_every: int = Field(default=5000, ge=1, description="flush the metric buffer after this many")
     flush_interval_s: float = Field(default=0.5, gt=0, le=60, description="flush at least this often")
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
-    max_request_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
+        default="NORMAL",
+        description="NORMAL: a commit survives a crash of the process, not of the OS or the power; "
+        "FULL: it survives those too, at the cost of an fsync per commit",
+    )
+    max_request_bytes: int = Field(default=64 * 1024 * 1024, ge=1024, description="JSON request bodies")
+    max_artifact_bytes: int = Field(
+        default=10 * 1024**3, ge=1, description="one artifact upload (streamed to disk, never held in memory)"
+    )
     openlineage_url: str | None = None
     openlineage_file: Path | None = None
     price_catalog: Path | None = None
@@ -42,6 +50,11 @@ class Settings(BaseSettings):
         default_factory=list,
         description="server: module prefixes whose pipelines clients may run or resume there (JSON list)",
     )
+
+    @field_validator("sqlite_synchronous", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
 
     @classmethod
     def load(cls, config_file: Path | None = None, **overrides: Any) -> Settings:

@@ -146,7 +146,7 @@ def test_openlineage_validate_of_a_missing_file_is_one_red_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert run(["openlineage", "validate", str(tmp_path / "none.jsonl")]) == 1
-    assert "error: no events file at" in capsys.readouterr().out
+    assert "error: no events file at" in capsys.readouterr().err
 
 
 def test_the_triops_entry_point_passes_a_failed_check_exit_code_on(files: dict[str, Path]) -> None:

@@ -14,8 +14,9 @@ CONTRACT = str(benefits_contract_path())
 
 
 def _text(capsys: pytest.CaptureFixture[str]) -> str:
-    """What was printed, with the terminal's line wrapping undone."""
-    return " ".join(capsys.readouterr().out.split())
+    """What was printed on stdout and stderr, with the terminal's line wrapping undone."""
+    captured = capsys.readouterr()
+    return " ".join((captured.out + captured.err).split())
 
 
 @pytest.fixture

@@ -62,11 +62,12 @@ def test_errors_are_one_red_line_and_exit_1(
 ) -> None:
     url, _ = populated
     assert run(["--store", url, "runs", "show", "missing-id"]) == 1
-    out = capsys.readouterr().out
-    assert out.startswith("error:") and "does not exist" in out and "triops runs list" in out
-    assert "Traceback" not in out
+    captured = capsys.readouterr()
+    err = captured.err
+    assert err.startswith("error:") and "does not exist" in err and "triops runs list" in err
+    assert "Traceback" not in err and captured.out == "" and len(err.splitlines()) == 1
     assert run(["--store", url, "runs", "list", "--filter", "metrics.auc >"]) == 1
-    assert "column 14" in capsys.readouterr().out
+    assert "column 14" in capsys.readouterr().err
 
 
 def test_debug_shows_the_traceback(
@@ -74,12 +75,12 @@ def test_debug_shows_the_traceback(
 ) -> None:
     url, _ = populated
     assert run(["--debug", "--store", url, "runs", "show", "missing-id"]) == 1
-    assert "Traceback" in capsys.readouterr().out
+    assert "Traceback" in capsys.readouterr().err
 
 
 def test_bad_store_url_names_the_schemes(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["--store", "ftp://x/y", "runs", "list"]) == 1
-    out = capsys.readouterr().out
+    out = capsys.readouterr().err
     assert "ftp://x/y" in out and "postgresql+psycopg://" in out
 
 
@@ -106,7 +107,7 @@ def test_init_and_db_upgrade(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 
 def test_dev_mode_is_refused_off_loopback(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["server", "--dev", "--host", "0.0.0.0"]) == 1
-    assert "refused" in capsys.readouterr().out
+    assert "refused" in capsys.readouterr().err
 
 
 def test_the_server_command_serves_the_api(tmp_path: Path) -> None:
@@ -121,7 +122,7 @@ def test_the_server_command_serves_the_api(tmp_path: Path) -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 120  # a loaded machine starts it slowly
+        deadline = time.monotonic() + 120  # a loaded machine starts processes slowly
         while True:
             try:
                 response = httpx.get(f"http://127.0.0.1:{port}/healthz")

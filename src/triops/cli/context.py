@@ -45,15 +45,27 @@ def close_workspace() -> None:
 
 
 _CONSOLE: Console | None = None
+_ERR_CONSOLE: Console | None = None
 
 
 def console() -> Console:
+    """The console for output (stdout); it escapes control characters in stored text (cli/text.py)."""
     global _CONSOLE
     if _CONSOLE is None:
-        from rich.console import Console
+        from triops.cli.text import TerminalConsole
 
-        _CONSOLE = Console()
+        _CONSOLE = TerminalConsole()
     return _CONSOLE
+
+
+def err_console() -> Console:
+    """The console for errors and warnings (stderr), escaping like ``console()``."""
+    global _ERR_CONSOLE
+    if _ERR_CONSOLE is None:
+        from triops.cli.text import TerminalConsole
+
+        _ERR_CONSOLE = TerminalConsole(stderr=True)
+    return _ERR_CONSOLE
 
 
 def jsonable(data: Any) -> Any:

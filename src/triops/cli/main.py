@@ -1,7 +1,7 @@
 """The ``triops`` entry point: global options, sub-command registration and error handling.
 
-A ``TriopsError`` becomes one red line (what, where, how to fix) and exit code 1; ``--debug`` shows the
-traceback instead.
+A ``TriopsError`` becomes one red line on stderr (what, where, how to fix) and exit code 1, a usage error
+one line and exit code 2, Ctrl-C "interrupted" and 130; ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -96,40 +96,68 @@ def _demo() -> None:
 
 
 def run(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (used by the console script and by tests)."""
+    """Run the CLI; returns the exit code (used by the console script and by tests).
+
+    Every failure is one line on stderr: 2 for a usage error, 1 for any other error, 130 when interrupted;
+    ``--debug`` shows the traceback instead.
+    """
     from triops.errors import TriopsError
 
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         # outside standalone mode click hands back a typer.Exit's code instead of raising it
         code = app(args=args, prog_name="triops", standalone_mode=False)
+        if code == 130:  # typer turns Ctrl-C inside a command into Exit(130), and hands the code back
+            return _interrupted()
         return code if isinstance(code, int) else 0
     except TriopsError as exc:
-        if STATE.debug or "--debug" in args:
-            context.console().print_exception()
-        else:
-            from rich.markup import escape
-
-            context.console().print(
-                f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
-            )
-        return 1
+        return _fail(exc, str(exc), 1, args)
     except KeyboardInterrupt:
-        context.console().print("[yellow]interrupted[/]")
-        return 130
+        return _interrupted()
+    except typer.Abort as exc:  # a prompt got Ctrl-C or the end of its input
+        if isinstance(exc.__context__, KeyboardInterrupt):
+            return _interrupted()
+        return _fail(exc, _NO_INPUT, 1, args)
+    except EOFError as exc:  # Ctrl-D at a rich prompt
+        return _fail(exc, _NO_INPUT, 1, args)
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 1
-    except Exception as exc:  # click usage errors and friends
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
+    except _ClickError as exc:  # click's usage errors (typer has carried its own copy of click since 0.26)
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a bare group: its help, not an error line
+            typer.echo(exc.format_message(), err=True)
             return exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
-            return 1
-        raise
+        return _fail(exc, _usage_message(exc), exc.exit_code, args)
+    except Exception as exc:
+        message = f"unexpected {type(exc).__name__}: {exc} — run again with --debug and report the traceback"
+        return _fail(exc, message, 1, args)
     finally:
         context.close_workspace()
+
+
+_NO_INPUT = "the input ended before an answer (Ctrl-D) — answer the prompt, or pass the answers as a file"
+_ClickError = typer.TyperException
+
+
+def _usage_message(exc: typer.TyperException) -> str:
+    ctx = getattr(exc, "ctx", None)
+    where = ctx.command_path if ctx is not None else "triops"
+    return f"{exc.format_message()} — see `{where} --help`"
+
+
+def _fail(exc: BaseException, message: str, code: int, args: list[str]) -> int:
+    err = context.err_console()
+    if context.STATE.debug or "--debug" in args:
+        err.print_exception(show_locals=False)
+    else:
+        from triops.cli.text import one_line
+
+        err.print(f"[bold red]error:[/] {one_line(message)}", highlight=False, soft_wrap=True)
+    return code
+
+
+def _interrupted() -> int:
+    context.err_console().print("[yellow]interrupted[/]", highlight=False)
+    return 130
 
 
 def entry() -> None:

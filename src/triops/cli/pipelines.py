@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from triops.cli.context import console as shared_console
 from triops.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -157,14 +158,12 @@ def run_command(
     console: Console | None = None,
 ) -> PipelineRunResult:
     """Run ``path/or/module:pipeline`` with a live view of its steps (or quietly with ``as_json``)."""
-    from rich.console import Console as RichConsole
-
     from triops.mlops.pipelines.runner import run_pipeline
     from triops.mlops.pipelines.targets import load_target
 
     values = parse_params(params)
     pipe = load_target(target)
-    out = console or RichConsole()
+    out = console or shared_console()
     if on_failure not in ("stop", "continue"):
         raise InvalidInputError(f"--on-failure {on_failure!r}", hint="choose stop or continue")
 
@@ -197,11 +196,9 @@ def resume_command(
     console: Console | None = None,
 ) -> PipelineRunResult:
     """Re-run a failed or killed pipeline run from its failed step."""
-    from rich.console import Console as RichConsole
-
     from triops.mlops.pipelines.runner import resume_run
 
-    out = console or RichConsole()
+    out = console or shared_console()
 
     def call(listener: Any) -> PipelineRunResult:
         return resume_run(store, artifacts, run_id, executor=executor, hooks=hooks, listener=listener)
@@ -241,14 +238,12 @@ def lineage_command(
     as_json: bool = False,
     console: Console | None = None,
 ) -> LineageNode:
-    from rich.console import Console as RichConsole
-
     from triops.mlops.pipelines.lineage import lineage
 
     if direction not in ("up", "down"):
         raise InvalidInputError(f"--direction {direction!r}", hint="choose up or down")
     node = lineage(store, ref, direction="up" if direction == "up" else "down", depth=depth)
-    out = console or RichConsole()
+    out = console or shared_console()
     if as_json:
         out.print_json(json.dumps(node.to_dict()))
     else:

@@ -48,6 +48,8 @@ def list_runs(
         return
     from rich.table import Table
 
+    from triops.cli.text import safe
+
     metric_keys = _metric_columns(runs, order_by or [])
     table = Table(title=f"{len(runs)} runs" + (f" in {project}" if project else ""))
     table.add_column("id (tail)", no_wrap=True, min_width=12)
@@ -57,13 +59,13 @@ def list_runs(
     for r in runs:
         duration = f"{r.duration_s:.1f}s" if r.duration_s is not None else "-"
         cells = [
-            r.name,
+            safe(r.name),
             _status(r),
             r.start_time.strftime("%m-%d %H:%M"),
             duration,
             *[_fmt(r.metrics[k], 4) if k in r.metrics else "" for k in metric_keys],
         ]
-        table.add_row(r.id[-12:], *(cells if project else [r.project, *cells]))
+        table.add_row(r.id[-12:], *(cells if project else [safe(r.project), *cells]))
     console().print(table)
 
 
@@ -105,19 +107,22 @@ def show(
         return
     from rich.table import Table
 
+    from triops.cli.text import safe
+
     out = console()
-    out.print(f"[bold]{run.name}[/] ({run.id}) in project [bold]{run.project}[/]: {_status(run)}")
-    out.print(f"started {run.start_time:%Y-%m-%d %H:%M:%S} UTC, by {run.user or 'unknown'}, kind {run.kind}")
+    out.print(f"[bold]{safe(run.name)}[/] ({run.id}) in project [bold]{safe(run.project)}[/]: {_status(run)}")
+    who = safe(run.user or "unknown")
+    out.print(f"started {run.start_time:%Y-%m-%d %H:%M:%S} UTC, by {who}, kind {safe(run.kind)}")
     for title, values in (("params", run.params), ("metrics", run.metrics), ("tags", run.tags)):
         if values:
             table = Table("key", "value", title=title, title_justify="left")
             for k, v in sorted(values.items()):
-                table.add_row(k, _fmt(v) if isinstance(v, float) else str(v))
+                table.add_row(safe(k), _fmt(v) if isinstance(v, float) else safe(v))
             out.print(table)
     if run.artifacts:
         table = Table("name", "sha256", "size", "type", title="artifacts", title_justify="left")
         for a in run.artifacts:
-            table.add_row(a.name, a.sha256[:16] + "…", f"{a.size:,}", a.media_type)
+            table.add_row(safe(a.name), a.sha256[:16] + "…", f"{a.size:,}", safe(a.media_type))
         out.print(table)
     if extra.get("steps"):
         from triops.cli.pipelines import step_table
@@ -128,7 +133,7 @@ def show(
         cost = extra["cost"]
         out.print(f"metered cost: {cost['total_micros'] / 1e6:.6f} {cost['currency']}")
     if run.error:
-        out.print(f"[red]error:[/]\n{run.error}", highlight=False)
+        out.print(f"[red]error:[/]\n{safe(run.error)}", highlight=False)
 
 
 def _run_extras(ws: Any, run_id: str) -> dict[str, Any]:
@@ -167,14 +172,16 @@ def compare(run_ids: list[str], as_json: Annotated[bool, typer.Option("--json")]
         return
     from rich.table import Table
 
-    table = Table("", *[f"{r.name}\n{r.id[-8:]}" for r in runs], title="run comparison")
+    from triops.cli.text import safe
+
+    table = Table("", *[f"{safe(r.name)}\n{r.id[-8:]}" for r in runs], title="run comparison")
     table.add_row("status", *[_status(r) for r in runs])
     for section in ("params", "metrics"):
         keys = sorted({k for r in runs for k in getattr(r, section)})
         for key in keys:
             values = [getattr(r, section).get(key) for r in runs]
-            cells = ["" if v is None else _fmt(v) if isinstance(v, float) else str(v) for v in values]
+            cells = ["" if v is None else _fmt(v) if isinstance(v, float) else safe(v) for v in values]
             differs = len(set(cells)) > 1
             style = "bold yellow" if differs else ""
-            table.add_row(f"{section}.{key}", *[f"[{style}]{c}[/]" if style else c for c in cells])
+            table.add_row(f"{section}.{safe(key)}", *[f"[{style}]{c}[/]" if style else c for c in cells])
     console().print(table)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from triops.cli.context import console, open_workspace
+from triops.cli.context import close_workspace, console, open_workspace
 from triops.errors import ConfigError
 
 
@@ -41,6 +41,9 @@ def serve(
             hint="pass a sqlite:/// or postgresql+psycopg:// URL with --store",
         )
     os.environ["TRIOPS_STORE_URL"] = ws.url
+    # One engine per process: the app opens the store again, so this check's engine is closed first
+    # (two engines on one SQLite file in one process is how a server lost confirmed writes).
+    close_workspace()
     os.environ["TRIOPS_SERVER_DEV"] = "1" if dev else "0"
     mode = "[yellow]dev mode, no auth[/]" if dev else "bearer tokens required"
     console().print(f"triops server on http://{host}:{port} ({mode}); API at /api/v1, docs at /api/v1/docs")

@@ -15,6 +15,11 @@ Grammar (keywords are case-insensitive)::
     value       := number | 'text' | "text"          (quotes are doubled to escape: 'it''s')
     attribute   := status | name | kind | user | id | start_time | end_time   (times in unix ms)
 
+Limits, so that no filter can exhaust the parser, the SQL compiler or the database (each refused with an
+``InvalidInputError`` naming the limit): ``MAX_FILTER_LENGTH`` characters, ``MAX_FILTER_DEPTH`` levels of
+parentheses and ``not``, ``MAX_FILTER_COMPARISONS`` comparisons, ``MAX_IN_VALUES`` values in one ``in`` list
+and ``MAX_ORDER_KEYS`` ordering keys.
+
 The parser produces a tree of frozen nodes; it never builds SQL. The store compiles the tree into bound
 SQLAlchemy expressions, and ``evaluate`` gives the same answer in Python (the property tests check both agree).
 A comparison with a missing key, or against a NaN metric, is false.
@@ -24,10 +29,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from triops.errors import FilterSyntaxError
+from triops.errors import FilterSyntaxError, InvalidInputError
 
 ENTITY_PREFIXES = {
     "metrics": "metric",
@@ -42,6 +48,11 @@ NUMERIC_ATTRIBUTES = ("start_time", "end_time")
 COMPARISON_OPS = ("=", "!=", "<", "<=", ">", ">=", "like", "ilike")
 _OP_ALIASES = {"==": "=", "<>": "!="}
 _KEYWORDS = {"and", "or", "not", "in", "is", "null", "like", "ilike"}
+MAX_FILTER_LENGTH = 10_000
+MAX_FILTER_DEPTH = 50
+MAX_FILTER_COMPARISONS = 200
+MAX_IN_VALUES = 1_000
+MAX_ORDER_KEYS = 20
 
 _TOKEN = re.compile(
     r"""(?P<ws>\s+)
@@ -115,9 +126,18 @@ def _unquote(token: _Tok) -> str:
 
 class _Parser:
     def __init__(self, text: str) -> None:
+        if len(text) > MAX_FILTER_LENGTH:
+            raise FilterSyntaxError(
+                f"the filter is {len(text):,} characters; the limit is {MAX_FILTER_LENGTH:,}",
+                column=MAX_FILTER_LENGTH + 1,
+                text=text[:200],
+                hint="search with a shorter filter (use 'in (…)' for lists of values)",
+            )
         self.text = text
         self.toks = _tokenize(text)
         self.i = 0
+        self.depth = 0
+        self.comparisons = 0
 
     def peek(self) -> _Tok:
         return self.toks[self.i]
@@ -158,16 +178,29 @@ class _Parser:
             items.append(self.not_expr())
         return items[0] if len(items) == 1 else BoolOp("and", tuple(items))
 
+    def nest(self, tok: _Tok) -> None:
+        self.depth += 1
+        if self.depth > MAX_FILTER_DEPTH:
+            raise FilterSyntaxError(
+                f"the filter nests deeper than {MAX_FILTER_DEPTH} levels of parentheses and 'not'",
+                column=tok.col,
+                text=self.text[:200],
+                hint="write the condition with fewer levels",
+            )
+
     def not_expr(self) -> Node:
         if self.is_word("not"):
-            self.take()
-            return Not(self.not_expr())
+            self.nest(self.take())
+            node: Node = Not(self.not_expr())
+            self.depth -= 1
+            return node
         if self.peek().text == "(":
-            self.take()
+            self.nest(self.take())
             node = self.or_expr()
             if self.peek().text != ")":
                 raise self.fail("expected ')'")
             self.take()
+            self.depth -= 1
             return node
         return self.comparison()
 
@@ -224,6 +257,14 @@ class _Parser:
         raise self.fail("expected a number or a quoted string", tok)
 
     def comparison(self) -> Comparison:
+        self.comparisons += 1
+        if self.comparisons > MAX_FILTER_COMPARISONS:
+            raise FilterSyntaxError(
+                f"the filter has more than {MAX_FILTER_COMPARISONS} comparisons",
+                column=self.peek().col,
+                text=self.text[:200],
+                hint="use 'in (…)' for lists of values, or split the search",
+            )
         field = self.field()
         tok = self.peek()
         if self.is_word("is"):
@@ -249,6 +290,8 @@ class _Parser:
             while self.peek().text == ",":
                 self.take()
                 values.append(self.value(field))
+                if len(values) > MAX_IN_VALUES:
+                    raise self.fail(f"an 'in' list holds at most {MAX_IN_VALUES:,} values")
             if self.peek().text != ")":
                 raise self.fail("expected ',' or ')' in the list")
             self.take()
@@ -344,6 +387,16 @@ def parse_order_by(text: str) -> OrderBy:
     if parser.peek().kind != "end":
         raise parser.fail("expected 'asc', 'desc' or the end of the ordering")
     return OrderBy(field, descending)
+
+
+def parse_orderings(keys: Sequence[str]) -> list[OrderBy]:
+    """Every ordering key of a search, at most ``MAX_ORDER_KEYS`` of them."""
+    if len(keys) > MAX_ORDER_KEYS:
+        raise InvalidInputError(
+            f"order_by has {len(keys):,} keys; the limit is {MAX_ORDER_KEYS}",
+            hint="order by fewer keys",
+        )
+    return [parse_order_by(key) for key in keys]
 
 
 def _render_value(value: Any) -> str:

@@ -257,8 +257,13 @@ def verify(
             *bounds[1:],
             None,
         ]  # the last segment is open-ended: rows past the head count
-        # fork (where there is one) starts workers without re-importing; they open their own connections
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        # fork (where there is one) starts workers without re-importing; they open their own connections.
+        # Not on SQLite: a forked child inherits SQLite's record of this process's locks on the file and
+        # would read without holding them (SQLite's "How To Corrupt …", section 2.6); forkserver forks from
+        # a clean process instead.
+        methods = multiprocessing.get_all_start_methods()
+        sqlite_safe = "forkserver" if "forkserver" in methods else "spawn"
+        method = sqlite_safe if store.dialect == "sqlite" else "fork" if "fork" in methods else "spawn"
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
             segments = list(pool.map(_verify_range, [store.url] * workers, bounds, ups, [pins] * workers))
         chain = check_tail(merge_segments(segments), pins, head_seq)

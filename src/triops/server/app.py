@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,6 +15,7 @@ from triops.errors import AuthError, TriopsError
 from triops.workspace import Workspace
 
 PROBLEM = "application/problem+json"
+_MAX_REPORTED_ERRORS = 20
 API_PREFIX = "/api/v1"
 
 
@@ -30,15 +32,23 @@ def _problem(status: int, title: str, detail: str, instance: str, **extra: Any) 
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
-class BodySizeLimit:
-    """Refuses request bodies over ``max_bytes`` with 413, by Content-Length or while streaming."""
+# Routes that stream their body to disk under a limit of their own (the artifact upload).
+STREAMED_UPLOADS = re.compile(rf"^{API_PREFIX}/runs/[^/]+/artifacts/.+")
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+
+class BodySizeLimit:
+    """Refuses request bodies over ``max_bytes`` with 413, by Content-Length or while streaming; PUTs to
+    ``streamed`` paths are left to their route's own limit."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, streamed: re.Pattern[str] = STREAMED_UPLOADS) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.streamed = streamed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (
+            scope.get("method") == "PUT" and self.streamed.match(scope.get("path", ""))
+        ):
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers", [])).get(b"content-length")
@@ -118,18 +128,26 @@ def create_app(workspace: Workspace, *, dev: bool = False, max_request_bytes: in
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        found = exc.errors()
         errors = [
-            {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", ""), "type": e.get("type", "")}
-            for e in exc.errors()
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in found[:_MAX_REPORTED_ERRORS]
         ]
-        named = "; ".join(f"{'.'.join(e['loc'][1:]) or e['loc'][0]}: {e['msg']}" for e in errors[:5])
+        # the detail names the fields, so a client that shows one line shows what to fix
+        named = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors[:3])
+        more = f" (and {len(found) - 3} more)" if len(found) > 3 else ""
         return _problem(
             422,
             "Unprocessable Content",
-            f"the request does not match the schema: {named}"[:2000],
+            f"the request does not match the schema: {named}{more}"[:2000],
             request.url.path,
             errors=errors,
         )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # a bug still answers problem JSON, never a plain-text 500 or a stack trace (uvicorn logs it)
+        return _problem(500, "Internal Server Error", "the server failed on this request", request.url.path)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -154,6 +172,10 @@ def create_app(workspace: Workspace, *, dev: bool = False, max_request_bytes: in
     limit = max_request_bytes or workspace.settings.max_request_bytes
     app.add_middleware(BodySizeLimit, max_bytes=limit)
     app.add_middleware(SecurityHeaders)
+    if dev:  # no authentication: answer only requests addressed to this machine (DNS rebinding)
+        from triops.server.hosts import LoopbackHostOnly
+
+        app.add_middleware(LoopbackHostOnly)
     return app
 
 

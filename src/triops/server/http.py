@@ -113,7 +113,7 @@ def check_download_name(name: str, what: str = "name") -> str:
     return name
 
 
-def _disposition(filename: str) -> str:
+def disposition(filename: str) -> str:
     ascii_name = re.sub(r"[^A-Za-z0-9._-]", "_", filename.rsplit("/", 1)[-1]) or "download"
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename.rsplit('/', 1)[-1])}"
 
@@ -135,7 +135,7 @@ def download(request: Request, data: bytes, filename: str, sha256: str) -> Respo
     headers = {
         "ETag": etag,
         "Cache-Control": "private, max-age=31536000, immutable",
-        "Content-Disposition": _disposition(filename),
+        "Content-Disposition": disposition(filename),
         "X-Content-Type-Options": "nosniff",
     }
     if not_modified(request, etag):
@@ -144,7 +144,7 @@ def download(request: Request, data: bytes, filename: str, sha256: str) -> Respo
 
 
 def stream_download(chunks: Iterable[bytes], filename: str, media_type: str = OCTET) -> StreamingResponse:
-    headers = {"Content-Disposition": _disposition(filename), "X-Content-Type-Options": "nosniff"}
+    headers = {"Content-Disposition": disposition(filename), "X-Content-Type-Options": "nosniff"}
     return StreamingResponse(iter(chunks), media_type=media_type, headers=headers)
 
 
@@ -170,6 +170,7 @@ __all__ = [
     "SafeJSONResponse",
     "SecurityHeaders",
     "check_download_name",
+    "disposition",
     "download",
     "etag_of",
     "immutable_json",

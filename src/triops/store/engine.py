@@ -1,25 +1,23 @@
-"""Opening the SQL store: URL parsing, SQLite pragmas (WAL, busy timeout), transactions with retry,
-corrupt-file detection and the Alembic migration gate (a newer store is refused, never altered)."""
+"""Opening the SQL store: URL parsing, transactions with retry and the first probe of a new engine.
+
+SQLite specifics (a private new file, pragmas, damaged files) live in store/sqlite.py."""
 
 from __future__ import annotations
 
 import random
-import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from triops.errors import ConfigError, StoreCorruptError, StoreError
+from triops.store.sqlite import Synchronous, corrupt_error, is_corruption, sqlite_engine
 
 SUPPORTED_SCHEMES = ("sqlite:///PATH", "postgresql+psycopg://USER@HOST:PORT/DB", "http(s)://HOST:PORT")
-_SQLITE_HEADER = b"SQLite format 3\x00"
 T = TypeVar("T")
 
 
@@ -76,54 +74,12 @@ class Store:
         self.engine.dispose()
 
 
-def _check_sqlite_file(path: Path) -> None:
-    if not path.exists() or path.stat().st_size == 0:
-        return
-    try:
-        with path.open("rb") as fh:
-            header = fh.read(16)
-    except OSError as exc:
-        raise StoreCorruptError(
-            f"cannot read store file {path}: {exc}", hint="check its permissions"
-        ) from exc
-    if header != _SQLITE_HEADER:
-        raise StoreCorruptError(
-            f"{path} is not a triops store (not an SQLite database); it was left untouched",
-            hint="move it aside or point TRIOPS_HOME / the store URL at another directory",
-        )
+def create_store(
+    url: str, *, busy_timeout_ms: int = 30_000, sqlite_synchronous: Synchronous = "NORMAL"
+) -> Store:
+    """An engine for ``url``; raises ConfigError naming the URL and the supported schemes if it is not one.
 
-
-def _sqlite_engine(url: sa.URL, busy_timeout_ms: int) -> Engine:
-    database = url.database or ""
-    if database and database != ":memory:":
-        path = Path(database)
-        _check_sqlite_file(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(
-        url,
-        connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
-        poolclass=sa.pool.QueuePool if database not in ("", ":memory:") else sa.pool.StaticPool,
-        pool_size=4,
-        max_overflow=8,
-    )
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
-        # Autocommit at the driver level: we issue BEGIN ourselves (pysqlite's own BEGIN is deferred).
-        dbapi_conn.isolation_level = None
-        cur = dbapi_conn.cursor()
-        cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        cur.execute("PRAGMA journal_mode = WAL")
-        cur.execute("PRAGMA synchronous = NORMAL")
-        cur.execute("PRAGMA foreign_keys = ON")
-        cur.execute("PRAGMA case_sensitive_like = ON")
-        cur.close()
-
-    return engine
-
-
-def create_store(url: str, *, busy_timeout_ms: int = 30_000) -> Store:
-    """An engine for ``url``; raises ConfigError naming the URL and the supported schemes if it is not one."""
+    Open a store once per process and share the Store (``Workspace.acting_as`` does): see store/sqlite.py."""
     try:
         parsed = sa.make_url(url)
     except sa.exc.ArgumentError as exc:
@@ -132,7 +88,7 @@ def create_store(url: str, *, busy_timeout_ms: int = 30_000) -> Store:
         ) from exc
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        engine = _sqlite_engine(parsed, busy_timeout_ms)
+        engine = sqlite_engine(parsed, busy_timeout_ms=busy_timeout_ms, synchronous=sqlite_synchronous)
     elif backend == "postgresql":
         if parsed.get_driver_name() not in ("psycopg", "psycopg2"):
             parsed = parsed.set(drivername="postgresql+psycopg")
@@ -154,15 +110,14 @@ def _probe(store: Store) -> None:
                 conn.exec_driver_sql("PRAGMA schema_version").scalar()
             else:
                 conn.exec_driver_sql("SELECT 1").scalar()
+    except StoreCorruptError:
+        store.dispose()
+        raise
     except sa.exc.DatabaseError as exc:
+        store.dispose()
         orig = getattr(exc, "orig", exc)
-        if isinstance(orig, sqlite3.DatabaseError) and (
-            "not a database" in str(orig) or "malformed" in str(orig)
-        ):
-            raise StoreCorruptError(
-                f"{store.url} is not a readable SQLite database; it was left untouched",
-                hint="move the file aside or restore it from a backup",
-            ) from exc
+        if is_corruption(exc):
+            raise corrupt_error(store.engine.url.database or store.url) from exc
         raise StoreError(
             f"cannot connect to the store at {_redact(store.url)}: {orig}",
             hint="check that the database server is running and the URL is right",

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from triops.artifacts import ArtifactStore
 from triops.domain.clock import Clock, SystemClock
-from triops.domain.validation import check_project_name, tag_text
+from triops.domain.validation import check_name, check_project_name, tag_text
 from triops.errors import ConfigError
 from triops.mlops.tracking.active_run import ActiveRun, RunQueries, StoreTrackingSink, TrackingSink
 from triops.settings import Settings
@@ -77,7 +77,11 @@ class Workspace(PillarServices):
             return RemoteWorkspace(settings=settings, transport=transport, clock=clock, url=url)
         home = Path(settings.home)
         url = url or default_sqlite_url(home)
-        store = create_store(url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+        store = create_store(
+            url,
+            busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+            sqlite_synchronous=settings.sqlite_synchronous,
+        )
         try:
             upgrade(store)
         except BaseException:
@@ -147,6 +151,8 @@ class Workspace(PillarServices):
         tags: Mapping[str, Any] | None = None,
     ) -> ActiveRun:
         check_project_name(project)
+        if name is not None:
+            check_name(name, "run name", allow_empty=True)
         checked_tags = {str(k): tag_text(str(k), v) for k, v in (tags or {}).items()}
         run = self._sink.create_run(project, name or "", checked_tags)
         return ActiveRun(

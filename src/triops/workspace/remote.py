@@ -14,7 +14,9 @@ import httpx
 
 from triops.artifacts import StoredArtifact
 from triops.domain.records import ArtifactRef, Metric, Run, RunStatus
+from triops.domain.validation import MAX_METRIC_BATCH, MAX_VALUES_BATCH
 from triops.domain.wire import float_from_wire, float_to_wire
+from triops.errors import NotFoundError
 from triops.workspace.remote_http import HttpTransport
 
 MetricRow = tuple[str, float, int, int]
@@ -56,25 +58,38 @@ class HttpTrackingSink:
         return _run_from_wire(self._call("POST", "/runs", json=body).json())
 
     def log_metrics(self, run_id: str, rows: Sequence[MetricRow]) -> None:
-        body = {
-            "keys": [r[0] for r in rows],
-            "values": [float_to_wire(r[1]) for r in rows],
-            "steps": [r[2] for r in rows],
-            "timestamps": [r[3] for r in rows],
-        }
-        self._call("POST", f"/runs/{run_id}/metrics", json=body)
+        for start in range(0, len(rows), MAX_METRIC_BATCH):  # the server takes batches up to that size
+            chunk = rows[start : start + MAX_METRIC_BATCH]
+            body = {
+                "keys": [r[0] for r in chunk],
+                "values": [float_to_wire(r[1]) for r in chunk],
+                "steps": [r[2] for r in chunk],
+                "timestamps": [r[3] for r in chunk],
+            }
+            self._call("POST", f"/runs/{run_id}/metrics", json=body)
+
+    def _post_values(self, path: str, values: Mapping[str, str]) -> None:
+        items = list(values.items())
+        for start in range(0, max(len(items), 1), MAX_VALUES_BATCH):
+            self._call("POST", path, json={"values": dict(items[start : start + MAX_VALUES_BATCH])})
 
     def log_params(self, run_id: str, values: Mapping[str, str]) -> None:
-        self._call("POST", f"/runs/{run_id}/params", json={"values": dict(values)})
+        self._post_values(f"/runs/{run_id}/params", values)
 
     def set_tags(self, run_id: str, values: Mapping[str, str]) -> None:
-        self._call("POST", f"/runs/{run_id}/tags", json={"values": dict(values)})
+        self._post_values(f"/runs/{run_id}/tags", values)
 
     def log_artifact(self, run_id: str, name: str, data: bytes | Path, media_type: str) -> StoredArtifact:
-        content = data if isinstance(data, bytes) else Path(data).read_bytes()
-        answer = self._call(
-            "PUT", f"/runs/{run_id}/artifacts/{name}", content=content, headers={"Content-Type": media_type}
-        ).json()
+        path, headers = f"/runs/{run_id}/artifacts/{name}", {"Content-Type": media_type}
+        if isinstance(data, bytes):
+            answer = self._call("PUT", path, content=data, headers=headers).json()
+        else:
+            source = Path(data)
+            if not source.is_file():
+                raise NotFoundError(f"artifact file {source} does not exist", hint="check the path")
+            # an open file streams in 64 KiB chunks with its Content-Length: never read whole into memory
+            with source.open("rb") as handle:
+                answer = self._call("PUT", path, content=handle, headers=headers).json()
         return StoredArtifact(answer["sha256"], answer["size"], answer["media_type"])
 
     def finish_run(self, run_id: str, status: RunStatus, error: str | None) -> None:

@@ -25,14 +25,20 @@ from typing import Any, Protocol
 
 from triops.artifacts import ArtifactStore, StoredArtifact
 from triops.domain.clock import Clock, SystemClock, utc_ms
-from triops.domain.filters import OrderBy, parse_filter, parse_order_by
+from triops.domain.filters import MAX_ORDER_KEYS, OrderBy, parse_filter, parse_orderings
 from triops.domain.ids import new_id
 from triops.domain.records import Metric, Run, RunStatus
 from triops.domain.validation import (
+    INT64_MAX,
+    INT64_MIN,
+    MAX_SEARCH_LIMIT,
+    check_int64,
     check_key,
     check_metric_value,
+    check_name,
     check_project_name,
     check_step,
+    clean_text,
     param_text,
     tag_text,
 )
@@ -43,6 +49,7 @@ from triops.store.repositories.search import search_runs
 
 MetricRow = tuple[str, float, int, int]
 _time_ns = time.time_ns
+_INT64_MIN, _INT64_MAX = INT64_MIN, INT64_MAX
 
 
 class TrackingSink(Protocol):
@@ -74,6 +81,7 @@ class StoreTrackingSink:
         return utc_ms(self.clock.now())
 
     def create_run(self, project: str, name: str, tags: Mapping[str, str], kind: str = "tracked") -> Run:
+        check_name(name, "run name", allow_empty=True)
         run_id = new_id()
 
         def write(conn: Any) -> None:
@@ -107,11 +115,16 @@ class StoreTrackingSink:
             if isinstance(data, bytes)
             else self.artifacts.put_file(data, media_type)
         )
+        return self.attach_artifact(run_id, name, stored)
+
+    def attach_artifact(self, run_id: str, name: str, stored: StoredArtifact) -> StoredArtifact:
+        """Record a blob already in the artifact store (a streamed upload) as ``name`` of the run."""
         self.store.write(lambda conn: run_repo.add_run_artifact(conn, run_id, name, stored, self._now()))
         return stored
 
     def finish_run(self, run_id: str, status: RunStatus, error: str | None) -> None:
-        self.store.write(lambda conn: run_repo.finish_run(conn, run_id, status.value, self._now(), error))
+        text = None if error is None else clean_text(error)
+        self.store.write(lambda conn: run_repo.finish_run(conn, run_id, status.value, self._now(), text))
 
     def get_run(self, run_id: str) -> Run:
         with self.store.connect() as conn:
@@ -131,7 +144,7 @@ class StoreTrackingSink:
         after: tuple[int, str] | None = None,
     ) -> list[Run]:
         node = parse_filter(filter)
-        orders: list[OrderBy] = [parse_order_by(o) for o in order_by]
+        orders: list[OrderBy] = parse_orderings(order_by)
         with self.store.connect() as conn:
             return search_runs(
                 conn, project=project, node=node, order_by=orders, limit=limit, offset=offset, after=after
@@ -218,7 +231,7 @@ class ActiveRun:
         number = value if kind is float else float(value) if kind is int else check_metric_value(key, value)
         if step is None:
             step = self._steps.get(key, -1) + 1
-        elif type(step) is not int:
+        elif type(step) is not int or not _INT64_MIN <= step <= _INT64_MAX:
             check_step(key, step)
         self._steps[key] = step
         row = (key, number, step, _time_ns() // 1_000_000)
@@ -372,13 +385,20 @@ class RunQueries:
     ) -> list[Run]:
         """Runs matching ``filter``, ordered by ``order_by`` then newest first. ``after`` = (start ms, id) of
         the last run of the previous page walks pages by key (stable; the default order only, local stores)."""
-        if not 1 <= limit <= 100_000:
-            raise InvalidInputError(f"limit {limit} is out of range", hint="use 1 <= limit <= 100000")
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_SEARCH_LIMIT:
+            raise InvalidInputError(
+                f"limit {limit!r} is out of range", hint=f"use 1 <= limit <= {MAX_SEARCH_LIMIT}"
+            )
+        if check_int64(offset, "offset") < 0:
+            raise InvalidInputError(f"offset {offset} is negative", hint="use offset >= 0")
         if project is not None:
             check_project_name(project)
+        orders = list(order_by or [])
+        if len(orders) > MAX_ORDER_KEYS:
+            parse_orderings(orders)  # refuses it, naming the limit, before anything is sent
         if after is None:
-            return self._sink.search(project, filter, list(order_by or []), limit, offset)
-        if order_by:
+            return self._sink.search(project, filter, orders, limit, offset)
+        if orders:
             raise InvalidInputError(
                 "after= pages the default order only", hint="drop order_by, or use offset="
             )

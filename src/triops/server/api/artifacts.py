@@ -1,19 +1,22 @@
-"""Artifacts API: upload a run's artifact as the raw request body; download by run and name or by sha256."""
+"""Artifacts API: upload a run's artifact as the raw request body, streamed to disk under its own size limit;
+download by run and name or by sha256, streamed."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 
+from triops.artifacts import ArtifactTooLarge
 from triops.domain.validation import check_key
 from triops.errors import NotFoundError
 from triops.governance.rbac import Permission
 from triops.mlops.tracking.active_run import StoreTrackingSink
 from triops.server.auth import PrincipalDep
 from triops.server.authz import authorize_run, roles_of
-from triops.server.http import PROBLEMS, check_download_name, download
+from triops.server.http import OCTET, PROBLEMS, check_download_name, disposition, etag_of, not_modified
 from triops.store.repositories.runs import projects_with_artifact
 
 router = APIRouter(tags=["artifacts"], responses=PROBLEMS)
@@ -21,16 +24,48 @@ router = APIRouter(tags=["artifacts"], responses=PROBLEMS)
 
 @router.put("/runs/{run_id}/artifacts/{name:path}", status_code=201)
 async def upload_artifact(request: Request, who: PrincipalDep, run_id: str, name: str) -> dict[str, Any]:
+    """The body is the artifact, streamed to disk in chunks (never held in memory) up to
+    ``max_artifact_bytes``; the JSON body limit does not apply here."""
     check_key(name, "artifact name")
     check_download_name(name, "artifact name")
     authorize_run(request, who, Permission.RUN_WRITE, run_id)
-    data = await request.body()
     ws = request.app.state.workspace
+    limit = ws.settings.max_artifact_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise ArtifactTooLarge(
+            f"the artifact is {int(declared):,} bytes; the limit is {limit:,}",
+            hint="raise TRIOPS_MAX_ARTIFACT_BYTES on the server, or store it elsewhere",
+        )
     media_type = request.headers.get("content-type", "application/octet-stream")
-    stored = StoreTrackingSink(ws.store, ws.artifacts, ws.clock, None).log_artifact(
-        run_id, name, data, media_type
-    )
+    with ws.artifacts.writer(max_bytes=limit) as out:
+        async for chunk in request.stream():
+            out.write(chunk)
+        stored = out.commit(media_type)
+    StoreTrackingSink(ws.store, ws.artifacts, ws.clock, None).attach_artifact(run_id, name, stored)
     return {"name": name, "sha256": stored.sha256, "size": stored.size, "media_type": stored.media_type}
+
+
+def _blob_response(request: Request, ws: Any, sha256: str, filename: str) -> Response:
+    """The blob as an attachment (octet-stream, nosniff, its sha256 as ETag, 304 on If-None-Match),
+    streamed in chunks, never read whole."""
+    etag = etag_of(sha256)
+    headers = {
+        "ETag": etag,
+        "Cache-Control": "private, max-age=31536000, immutable",
+        "Content-Disposition": disposition(filename),
+        "X-Content-Type-Options": "nosniff",
+    }
+    if not_modified(request, etag):
+        return Response(status_code=304, headers=headers)
+    handle = ws.artifacts.open(sha256)  # raises the NotFoundError that names the artifact
+
+    def chunks() -> Iterator[bytes]:
+        with handle:
+            while chunk := handle.read(1 << 20):
+                yield chunk
+
+    return StreamingResponse(chunks(), media_type=OCTET, headers=headers)
 
 
 @router.get("/runs/{run_id}/artifacts/{name:path}")
@@ -43,7 +78,7 @@ def download_run_artifact(request: Request, who: PrincipalDep, run_id: str, name
     run = ws.runs.get(run_id)
     for ref in run.artifacts:
         if ref.name == name:
-            return download(request, ws.artifacts.get_bytes(ref.sha256), name, ref.sha256)
+            return _blob_response(request, ws, ref.sha256, name)
     names = ", ".join(a.name for a in run.artifacts) or "none"
     raise NotFoundError(f"run {run_id} has no artifact named {name!r}", hint=f"its artifacts: {names}")
 
@@ -56,4 +91,4 @@ def download_artifact(request: Request, who: PrincipalDep, sha256: str) -> Respo
         owners = projects_with_artifact(conn, sha256)
     if not any(principal.can(Permission.PROJECT_READ, p) for p in owners):
         raise NotFoundError(f"no artifact {sha256} in a project you can read", hint="check the sha256")
-    return download(request, ws.artifacts.get_bytes(sha256), sha256, sha256)
+    return _blob_response(request, ws, sha256, sha256)

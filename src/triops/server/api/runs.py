@@ -5,10 +5,24 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictFloat, StrictInt, StrictStr
 
+from triops.domain.filters import MAX_FILTER_LENGTH, MAX_ORDER_KEYS
 from triops.domain.records import RunStatus
-from triops.domain.validation import check_key, check_project_name, param_text, tag_text
+from triops.domain.validation import (
+    INT64_MAX,
+    INT64_MIN,
+    MAX_METRIC_BATCH,
+    MAX_NAME_LENGTH,
+    MAX_SEARCH_LIMIT,
+    MAX_TEXT_LENGTH,
+    MAX_VALUES_BATCH,
+    check_key,
+    check_name,
+    check_project_name,
+    param_text,
+    tag_text,
+)
 from triops.domain.wire import float_from_wire, float_to_wire, run_to_wire
 from triops.errors import InvalidInputError
 from triops.governance.rbac import Permission
@@ -26,37 +40,42 @@ def _sink(request: Request, user: str | None = None) -> StoreTrackingSink:
     return StoreTrackingSink(ws.store, ws.artifacts, ws.clock, user)
 
 
+Int64 = Annotated[StrictInt, Field(ge=INT64_MIN, le=INT64_MAX)]
+# a metric value is a JSON number or one of "NaN", "Infinity", "-Infinity"; never true/false
+MetricValue = StrictFloat | StrictInt | StrictStr
+
+
 class RunCreate(BaseModel):
     project: str = "default"
-    name: str = ""
-    tags: dict[str, str] = Field(default_factory=dict)
-    kind: str = "tracked"
+    name: str = Field(default="", max_length=MAX_NAME_LENGTH)
+    tags: dict[str, str] = Field(default_factory=dict, max_length=MAX_VALUES_BATCH)
+    kind: str = Field(default="tracked", max_length=20)
 
 
 class RunFinish(BaseModel):
     status: RunStatus
-    error: str | None = None
+    error: str | None = Field(default=None, max_length=MAX_TEXT_LENGTH)
 
 
 class KeyValues(BaseModel):
-    values: dict[str, str]
+    values: dict[str, str] = Field(max_length=MAX_VALUES_BATCH)
 
 
 class MetricBatch(BaseModel):
     """Columnar batch: four lists of equal length. Non-finite values as "NaN", "Infinity", "-Infinity"."""
 
-    keys: list[str]
-    values: list[float | str]
-    steps: list[int]
-    timestamps: list[int]
+    keys: list[str] = Field(max_length=MAX_METRIC_BATCH)
+    values: list[MetricValue] = Field(max_length=MAX_METRIC_BATCH)
+    steps: list[Int64] = Field(max_length=MAX_METRIC_BATCH)
+    timestamps: list[Int64] = Field(max_length=MAX_METRIC_BATCH)
 
 
 class SearchRequest(BaseModel):
     project: str | None = None
-    filter: str = ""
-    order_by: list[str] = Field(default_factory=list)
-    limit: int = Field(default=1000, ge=1, le=100_000)
-    offset: int = Field(default=0, ge=0)
+    filter: str = Field(default="", max_length=MAX_FILTER_LENGTH)
+    order_by: list[str] = Field(default_factory=list, max_length=MAX_ORDER_KEYS)
+    limit: StrictInt = Field(default=1000, ge=1, le=MAX_SEARCH_LIMIT)
+    offset: StrictInt = Field(default=0, ge=0, le=INT64_MAX)
 
 
 @router.get("/projects")
@@ -70,6 +89,8 @@ def list_projects(request: Request, who: PrincipalDep) -> dict[str, list[str]]:
 @router.post("/runs", status_code=201)
 def create_run(request: Request, principal: PrincipalDep, body: RunCreate) -> dict[str, Any]:
     check_project_name(body.project)
+    check_name(body.name, "run name", allow_empty=True)
+    check_name(body.kind, "run kind")
     authorize(request, principal, Permission.RUN_WRITE, body.project)
     tags = {check_key(k, "tag key"): tag_text(k, v) for k, v in body.tags.items()}
     run = _sink(request, principal.user_name).create_run(body.project, body.name, tags, body.kind)

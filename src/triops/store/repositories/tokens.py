@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from triops.domain.ids import new_id
+from triops.domain.validation import check_name
 from triops.errors import InvalidInputError, NotFoundError
 from triops.store.audit import append_event
 from triops.store.tables import api_tokens, users
@@ -30,8 +31,7 @@ def hash_token(token: str) -> str:
 
 
 def ensure_user(conn: Connection, name: str, now_ms: int, kind: str = "user") -> str:
-    if not name or len(name) > 250:
-        raise InvalidInputError(f"invalid user name {name!r}", hint="use 1-250 characters")
+    check_name(name, "user name")
     if kind not in ("user", "service"):
         raise InvalidInputError(f"invalid user kind {kind!r}", hint="use 'user' or 'service'")
     found = conn.execute(sa.select(users.c.id).where(users.c.name == name)).scalar()
@@ -66,6 +66,7 @@ def create_token(
     actor: str | None = None,
 ) -> tuple[str, str]:
     """Returns (token id, the token itself). The token is not stored and cannot be shown again."""
+    check_name(token_name, "token name")
     user_id = ensure_user(conn, user_name, now_ms)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token_id = new_id(now_ms)

@@ -18,6 +18,7 @@ from triops.cli import (
     db,
     finops,
     governance,
+    kpis,
     models,
     pipelines,
     runs,
@@ -86,6 +87,7 @@ runs.app.command("resume", help="Re-run a failed or killed pipeline run from its
 )
 app.command("init", help="Create a workspace store in ./.triops (or TRIOPS_HOME / --store).")(db.init)
 app.command("server", help="Run the triops REST API server.")(server.serve)
+app.command("kpis", help="The shared KPI scorecard per project (--record stores a snapshot).")(kpis.kpis_cli)
 
 
 @app.command("demo", help="Run the end-to-end demo on R's Ecdat::Benefits data (nothing is downloaded).")

@@ -169,6 +169,9 @@ def create_app(workspace: Workspace, *, dev: bool = False, max_request_bytes: in
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     add_docs(app, API_PREFIX)
+    from triops.server.web import mount as mount_web
+
+    mount_web(app)  # the web app's pages at / (docs/web.md)
     limit = max_request_bytes or workspace.settings.max_request_bytes
     app.add_middleware(BodySizeLimit, max_bytes=limit)
     app.add_middleware(SecurityHeaders)

@@ -1,0 +1,86 @@
+"""Costs: totals by project, pipeline, step, team or model (each currency on its own row — amounts in
+different currencies are never added up), budgets with their burn in the current period, the month-end
+forecast, savings recommendations with their evidence, and the FOCUS 1.2 export as a download."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from triops.governance.rbac import Permission
+from triops.server.authz import readable, require_in
+from triops.server.http import disposition
+from triops.server.web.charts import bar_chart
+from triops.server.web.core import PageDep, WebRoute
+from triops.server.web.render import render
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+Grouping = Literal["project", "pipeline", "step", "team", "model", "dataset", "run"]
+
+
+@router.get("/costs")
+def costs(page: PageDep, by: Grouping = "project", project: str = "") -> Response:
+    if project:
+        readable(page.ws, project, f"project {project!r}")
+    require_in(page.ws, Permission.COST_READ, None)
+    report = page.ws.finops.report(by).to_dicts()
+    if project and by != "project" and "project" in (report[0] if report else {}):
+        report = [r for r in report if r.get("project") == project]
+    currencies = sorted({str(r["currency"]) for r in report})
+    keys = [k for k in (report[0] if report else {}) if k not in ("cost_micros", "records", "currency")]
+    charts = [
+        bar_chart(
+            f"cost by {by} in {cur}",
+            [
+                (" / ".join(str(r.get(k) or "—") for k in keys), int(r["cost_micros"]) / 1e6)
+                for r in report
+                if r["currency"] == cur
+            ][:20],
+            unit=cur,
+        )
+        for cur in currencies
+    ]
+    budgets = [
+        {
+            "budget": s.budget,
+            "period": s.period_label,
+            "spent": s.spent_micros,
+            "pct": s.pct,
+            "burn": s.spent_micros / s.budget.amount_micros * 100,
+        }
+        for s in page.ws.finops.status()
+        if page.ws.principal.can(Permission.COST_READ, s.budget.name if s.budget.scope == "project" else None)
+    ]
+    forecast = page.ws.finops.forecast(project=project or None) if len(currencies) == 1 else None
+    recommendations = page.ws.finops.recommend(project=project or None)
+    return render(
+        page.request,
+        "costs.html",
+        page=page,
+        by=by,
+        project=project,
+        report=report,
+        keys=keys,
+        charts=charts,
+        currencies=currencies,
+        budgets=budgets,
+        forecast=forecast,
+        recommendations=recommendations,
+        projects=page.ws.kpis.projects(),
+    )
+
+
+@router.get("/costs/focus.csv")
+def focus_download(page: PageDep) -> Response:
+    """Every metered cost as FOCUS 1.2 CSV (the same export as ``triops cost export``)."""
+    require_in(page.ws, Permission.COST_READ, None)
+    with tempfile.TemporaryDirectory(prefix="triops-focus-") as tmp:
+        path = Path(tmp) / "focus.csv"
+        page.ws.finops.export_focus(path)
+        data = path.read_bytes()
+    headers = {"Content-Disposition": disposition("focus.csv")}
+    return Response(data, media_type="text/csv", headers=headers)

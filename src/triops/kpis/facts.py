@@ -199,6 +199,15 @@ def _governance(conn: sa.Connection, project: str, facts: Facts) -> None:
     facts.values["approvals.pending"] = float(pending or 0)
 
 
+def known_projects(conn: sa.Connection) -> list[str]:
+    """Every project the store knows: registered ones and those only cost records name (FOCUS imports,
+    metering of runs tracked elsewhere)."""
+    projects, costs = _t("projects"), _t("finops_costs")
+    names = set(conn.execute(sa.select(projects.c.name)).scalars())
+    names.update(conn.execute(sa.select(costs.c.project).distinct()).scalars())
+    return sorted(str(n) for n in names if n)
+
+
 def gather_facts(conn: sa.Connection, project: str) -> Facts:
     """Every fact of ``project`` the store holds (plus the registered providers')."""
     facts = Facts()
@@ -213,4 +222,4 @@ def gather_facts(conn: sa.Connection, project: str) -> Facts:
     return facts
 
 
-__all__ = ["FACT_PROVIDERS", "PERFORMANCE_METRICS", "FactProvider", "Facts", "gather_facts"]
+__all__ = ["FACT_PROVIDERS", "PERFORMANCE_METRICS", "FactProvider", "Facts", "gather_facts", "known_projects"]

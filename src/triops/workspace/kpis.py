@@ -28,10 +28,10 @@ class KpiService:
 
     def projects(self) -> list[str]:
         """The projects the acting principal can read."""
-        from triops.store.repositories.runs import project_names
+        from triops.kpis.facts import known_projects
 
         with self.ws.store.connect() as conn:
-            names = project_names(conn)
+            names = known_projects(conn)
         return [n for n in names if self.ws.principal.can(Permission.PROJECT_READ, n)]
 
     def _readable(self, project: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import Response
@@ -15,21 +15,39 @@ from triops.governance.rbac import Permission
 from triops.server.authz import readable, require_in
 from triops.server.http import disposition
 from triops.server.web.charts import bar_chart
-from triops.server.web.core import PageDep, WebRoute
+from triops.server.web.core import Page, PageDep, WebRoute
 from triops.server.web.render import render
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 Grouping = Literal["project", "pipeline", "step", "team", "model", "dataset", "run"]
 
 
+def _report(page: Page, by: str, project: str) -> list[dict[str, Any]]:
+    """The cost report the user may read: a project's, the workspace's (with ``cost.read`` everywhere), or
+    that of every project where they hold ``cost.read``."""
+    import polars as pl
+
+    from triops.finops.rollups import rollup
+
+    ws = page.ws
+    if project:
+        readable(ws, project, f"project {project!r}")
+        require_in(ws, Permission.COST_READ, project)
+        frames = [ws.finops.costs(project=project)]
+    elif ws.principal.can(Permission.COST_READ, None):
+        return list(ws.finops.report(by).to_dicts())
+    else:
+        allowed = [p for p in ws.kpis.projects() if ws.principal.can(Permission.COST_READ, p)]
+        if not allowed:
+            require_in(ws, Permission.COST_READ, None)  # 403 naming the permission
+        frames = [ws.finops.costs(project=p) for p in allowed]
+    return list(rollup(pl.concat(frames), by).to_dicts())
+
+
 @router.get("/costs")
 def costs(page: PageDep, by: Grouping = "project", project: str = "") -> Response:
-    if project:
-        readable(page.ws, project, f"project {project!r}")
-    require_in(page.ws, Permission.COST_READ, None)
-    report = page.ws.finops.report(by).to_dicts()
-    if project and by != "project" and "project" in (report[0] if report else {}):
-        report = [r for r in report if r.get("project") == project]
+    report = _report(page, by, project)
+    everywhere = page.ws.principal.can(Permission.COST_READ, None)
     currencies = sorted({str(r["currency"]) for r in report})
     keys = [k for k in (report[0] if report else {}) if k not in ("cost_micros", "records", "currency")]
     charts = [
@@ -55,8 +73,12 @@ def costs(page: PageDep, by: Grouping = "project", project: str = "") -> Respons
         for s in page.ws.finops.status()
         if page.ws.principal.can(Permission.COST_READ, s.budget.name if s.budget.scope == "project" else None)
     ]
-    forecast = page.ws.finops.forecast(project=project or None) if len(currencies) == 1 else None
-    recommendations = page.ws.finops.recommend(project=project or None)
+    scoped = project or None
+    forecast = None
+    recommendations: list[Any] = []
+    if project or everywhere:
+        forecast = page.ws.finops.forecast(project=scoped) if len(currencies) == 1 else None
+        recommendations = page.ws.finops.recommend(project=scoped)
     return render(
         page.request,
         "costs.html",
@@ -71,6 +93,7 @@ def costs(page: PageDep, by: Grouping = "project", project: str = "") -> Respons
         forecast=forecast,
         recommendations=recommendations,
         projects=page.ws.kpis.projects(),
+        can_export=everywhere,
     )
 
 

@@ -105,6 +105,7 @@ def _eval(node: ast.expr, facts: Mapping[str, float | None]) -> float:
             raise _Missing
         return float(value)
     if isinstance(node, ast.Constant):
+        assert isinstance(node.value, int | float)  # _check admitted only numbers
         return float(node.value)
     if isinstance(node, ast.UnaryOp):
         operand = _eval(node.operand, facts)

@@ -6,6 +6,7 @@ every control reachable by keyboard."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -139,7 +140,7 @@ def test_costs_page_offers_the_focus_download(browser: Any, dev_web: WebServer) 
     with page.expect_download() as download:
         page.get_by_role("link", name="Download every cost as FOCUS 1.2 (CSV)").click()
     path = download.value.path()
-    header = open(path, encoding="utf-8").readline()
+    header = Path(path).read_text(encoding="utf-8").splitlines()[0]
     assert "BilledCost" in header and "BillingCurrency" in header
     context.close()
 

@@ -70,7 +70,9 @@ def _dataops(conn: sa.Connection, project_id: str, facts: Facts) -> None:
 
 
 def _versions(conn: sa.Connection, project_id: str) -> list[dict[str, Any]]:
-    mv, models, aliases = _t("model_versions"), _t("models"), _t("model_aliases")
+    """The project's model versions: of models registered in it, and — for a workspace-wide model — the
+    versions whose training run ran in it."""
+    mv, models, aliases, runs = _t("model_versions"), _t("models"), _t("model_aliases"), _t("runs")
     champion = (
         sa.select(aliases.c.version_id).where(
             aliases.c.model_id == mv.c.model_id, aliases.c.alias == "champion"
@@ -86,7 +88,13 @@ def _versions(conn: sa.Connection, project_id: str) -> list[dict[str, Any]]:
             (mv.c.id == champion).label("is_champion"),
         )
         .join(models, models.c.id == mv.c.model_id)
-        .where(models.c.project_id == project_id)
+        .outerjoin(runs, runs.c.id == mv.c.run_id)
+        .where(
+            sa.or_(
+                models.c.project_id == project_id,
+                sa.and_(models.c.project_id.is_(None), runs.c.project_id == project_id),
+            )
+        )
         .order_by(models.c.name, mv.c.version)
     ).mappings()
     return [dict(r) for r in rows]

@@ -171,6 +171,7 @@ def pages(client: httpx.Client) -> dict[str, str]:
         "datasets": "/datasets",
         "models": "/models",
         "costs": "/costs?by=step",
+        "cost outlook (forecast, recommendations)": "/costs/outlook",
         "governance": "/governance",
     }
 

@@ -142,6 +142,9 @@ def test_costs_page_offers_the_focus_download(browser: Any, dev_web: WebServer) 
     path = download.value.path()
     header = Path(path).read_text(encoding="utf-8").splitlines()[0]
     assert "BilledCost" in header and "BillingCurrency" in header
+    page.goto(dev_web.url + "/costs/outlook")
+    assert page.locator("#recommendations").count() == 1
+    check_page(page)
     context.close()
 
 

@@ -1,6 +1,6 @@
 """Costs: totals by project, pipeline, step, team or model (each currency on its own row — amounts in
 different currencies are never added up), budgets with their burn in the current period, the month-end
-forecast, savings recommendations with their evidence, and the FOCUS 1.2 export as a download."""
+forecast and savings recommendations with their evidence (``/costs/outlook``), and the FOCUS 1.2 download."""
 
 from __future__ import annotations
 
@@ -73,12 +73,6 @@ def costs(page: PageDep, by: Grouping = "project", project: str = "") -> Respons
         for s in page.ws.finops.status()
         if page.ws.principal.can(Permission.COST_READ, s.budget.name if s.budget.scope == "project" else None)
     ]
-    scoped = project or None
-    forecast = None
-    recommendations: list[Any] = []
-    if project or everywhere:
-        forecast = page.ws.finops.forecast(project=scoped) if len(currencies) == 1 else None
-        recommendations = page.ws.finops.recommend(project=scoped)
     return render(
         page.request,
         "costs.html",
@@ -90,10 +84,32 @@ def costs(page: PageDep, by: Grouping = "project", project: str = "") -> Respons
         charts=charts,
         currencies=currencies,
         budgets=budgets,
-        forecast=forecast,
-        recommendations=recommendations,
         projects=page.ws.kpis.projects(),
         can_export=everywhere,
+    )
+
+
+@router.get("/costs/outlook")
+def outlook(page: PageDep, project: str = "") -> Response:
+    """The month-end forecast with its interval and the savings recommendations with their evidence (a page
+    of its own: both read every cost record)."""
+    ws = page.ws
+    if project:
+        readable(ws, project, f"project {project!r}")
+    require_in(ws, Permission.COST_READ, project or None)
+    frame = ws.finops.costs(project=project or None)
+    currencies = sorted({str(c) for c in frame["currency"].to_list()})
+    forecast = ws.finops.forecast(project=project or None) if len(currencies) == 1 else None
+    recommendations = ws.finops.recommend(project=project or None)
+    return render(
+        page.request,
+        "costs_outlook.html",
+        page=page,
+        project=project,
+        currencies=currencies,
+        forecast=forecast,
+        recommendations=recommendations,
+        projects=ws.kpis.projects(),
     )
 
 

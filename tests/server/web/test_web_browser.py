@@ -13,7 +13,8 @@ import pytest
 from tests.server.web.browser import launch, require_chromium, serious_violations, unreachable_by_keyboard
 from tests.server.web.conftest import WebServer
 
-pytestmark = pytest.mark.slow
+# one worker seeds and serves this module (make test runs with --dist loadgroup)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("web-browser")]
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,8 @@ from triops.domain.clock import utc_ms
 from triops.store.repositories.tokens import revoke_token
 from triops.store.schema import metadata
 
+pytestmark = pytest.mark.xdist_group("web-session")  # one worker seeds this module
+
 
 def _client(web: WebServer) -> httpx.Client:
     return httpx.Client(base_url=web.url, follow_redirects=False, timeout=60)

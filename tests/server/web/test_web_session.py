@@ -187,3 +187,12 @@ def test_dev_mode_shows_pages_to_loopback_without_login(dev_web: WebServer) -> N
     assert "dev mode" in answer.text
     assert "secret" in answer.text  # the owner sees every project
     assert client.get("/", headers={"host": "evil.example"}).status_code == 421
+
+
+def test_a_malformed_address_is_an_html_page_naming_the_field(web: WebServer) -> None:
+    client = login(web, web.seeded.alice)
+    answer = client.get("/runs?offset=-3")
+    assert answer.status_code == 422
+    assert "text/html" in answer.headers["content-type"]
+    assert "offset" in answer.text
+    assert client.get("/datasets/alpha/benefits/two").status_code == 422

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 
@@ -117,6 +118,12 @@ class WebRoute(APIRoute):
                     "Forbidden",
                     "the form's security token is missing or stale; reload the page and submit again",
                 )
+            except RequestValidationError as exc:
+                named = "; ".join(
+                    f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: {e.get('msg', '')}"
+                    for e in exc.errors()[:3]
+                )
+                return render_error(request, 422, "Cannot do that", f"the address is not valid: {named}")
             except TriopsError as exc:
                 title = {404: "Not found", 403: "Forbidden", 409: "Conflict"}.get(
                     exc.status, "Cannot do that"

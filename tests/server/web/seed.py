@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sklearn.linear_model import LogisticRegression
-from tests.mlops.pipelines.pipelines_example import numbers
+from tests.mlops.pipelines.pipelines_example import fails_unless_marker, numbers
 
 from triops import Workspace
 from triops.cli.demo_pipeline import FEATURES, TARGET, encode
@@ -29,12 +29,15 @@ class Seeded:
     alice_token_id: str
     run_ids: list[str]
     pipeline_run: str
+    failed_run: str
+    marker: Path
     secret_run: str
     approval_id: str
 
 
 def seed(store_url: str, home: Path) -> Seeded:
-    ws = Workspace.open(store_url, artifact_root=home / "artifacts", settings=Settings(home=home))
+    settings = Settings(home=home, server_pipeline_modules=["tests.mlops.pipelines"])
+    ws = Workspace.open(store_url, artifact_root=home / "artifacts", settings=settings)
     run_ids = []
     for i, (c, penalty) in enumerate([(0.1, "l2"), (1.0, "l2"), (10.0, "none")]):
         with ws.start_run("alpha", name=f"logreg-{i}") as run:
@@ -44,6 +47,8 @@ def seed(store_url: str, home: Path) -> Seeded:
             run.log_metric("auc", 0.6 + 0.05 * i)
             run_ids.append(run.id)
     pipeline = ws.run_pipeline(numbers, {"n": 20}, project="alpha")
+    marker = home / "marker"
+    failed = ws.run_pipeline(fails_unless_marker, {"marker": str(marker)}, project="alpha")
     with ws.start_run("secret", name="classified-run") as hidden:
         hidden.log_metric("auc", 0.99)
     data = load_benefits().head(600)
@@ -81,7 +86,9 @@ def seed(store_url: str, home: Path) -> Seeded:
     roles.grant(ws.store, owner, "alice", "approver", "alpha")
     roles.grant(ws.store, owner, "alice", "contributor", "alpha")
     roles.grant(ws.store, owner, "bob", "viewer", "alpha")
-    return Seeded(ws, alice, bob, alice_id, run_ids, pipeline.run_id, hidden.id, request.id)
+    return Seeded(
+        ws, alice, bob, alice_id, run_ids, pipeline.run_id, failed.run_id, marker, hidden.id, request.id
+    )
 
 
 def _project_id(ws: Workspace, name: str) -> str:

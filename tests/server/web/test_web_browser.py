@@ -105,6 +105,17 @@ def test_pipeline_run_shows_the_dag_with_status_duration_cost_and_cache(page: An
     check_page(page)
 
 
+def test_a_failed_pipeline_run_is_resumed_from_the_page(page: Any, web: WebServer) -> None:
+    page.goto(web.url + f"/pipelines/{web.seeded.failed_run}")
+    assert "failed" in page.locator("#steps").inner_text()
+    check_page(page)
+    web.seeded.marker.write_text("ok", encoding="utf-8")  # what was missing is there now
+    page.get_by_role("button", name="Resume from the failed step").click()
+    page.wait_for_url(lambda url: web.seeded.failed_run not in url and "/pipelines/" in url)
+    assert "resumed from" in page.content()
+    assert "finished" in page.locator("main p").first.inner_text()
+
+
 def test_dataset_version_shows_failing_rules_profile_and_lineage(page: Any, web: WebServer) -> None:
     page.goto(web.url + "/datasets?project=alpha")
     page.get_by_role("link", name="benefits").last.click()

@@ -37,6 +37,7 @@ class Permission(enum.StrEnum):
     USER_WRITE = "user.write"
     TOKEN_WRITE = "token.write"
     PROJECT_ADMIN = "project.admin"
+    WORKSHOP_RUN = "workshop.run"  # open, close, export and delete live strategy workshops
 
 
 class Role(enum.StrEnum):
@@ -65,6 +66,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
         _P.DEPLOYMENT_WRITE,
         _P.APPROVAL_REQUEST,
         _P.INVENTORY_WRITE,
+        _P.WORKSHOP_RUN,
     },
     # Reviews: approves or rejects requests at gates (never their own), reads the audit log.
     Role.APPROVER: _VIEWER | {_P.APPROVAL_DECIDE, _P.AUDIT_READ},

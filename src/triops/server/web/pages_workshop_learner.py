@@ -1,0 +1,155 @@
+"""The learners' side of a live workshop: join with the code and a display name (no account), answer the
+scenario assessment with feedback after each answer, run the simulation as a group.
+
+A learner is identified by a random key held in an HttpOnly, SameSite=Strict cookie scoped to ``/w``; the
+join form carries that key and a double-submit CSRF token, every later form the learner's own token. A code
+that does not exist (404) or a closed workshop (409) answers with a page saying so.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from triops.server.web.core import CsrfRefused, WebRoute
+from triops.server.web.render import render
+from triops.server.web.workshop_charts import interval_chart
+from triops.workspace import Workspace
+from triops.workspace.workshop import WorkshopService, normalise_code
+from triops.workspace.workshop_results import COMPARED
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+LEARNER_COOKIE = "triops_learner"
+JOIN_CSRF_COOKIE = "triops_join_csrf"
+
+
+def _service(request: Request) -> WorkshopService:
+    ws: Workspace = request.app.state.workspace
+    return WorkshopService(ws)
+
+
+def _form_fields(form: Any) -> dict[str, str]:
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def _check(given: str | None, expected: str | None) -> None:
+    if not given or not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise CsrfRefused
+
+
+def _join_form(request: Request, code: str = "", error: str | None = None, status: int = 200) -> Response:
+    csrf, key = secrets.token_urlsafe(24), secrets.token_urlsafe(32)
+    response = render(
+        request, "workshop_join.html", status=status, code=code, error=error, join_csrf=csrf, key=key
+    )
+    secure = request.url.scheme == "https"
+    response.set_cookie(JOIN_CSRF_COOKIE, csrf, httponly=True, samesite="strict", secure=secure, path="/w")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/w")
+def join_page(request: Request, code: str = "") -> Response:
+    return _join_form(request, normalise_code(code))
+
+
+@router.post("/w/join")
+async def join(request: Request) -> Response:
+    form = _form_fields(await request.form())
+    _check(form.get("csrf"), request.cookies.get(JOIN_CSRF_COOKIE))
+    service = _service(request)
+    learner = service.join(form.get("code", ""), form.get("name", ""), form.get("key", ""))
+    session = service.find(form.get("code", ""))
+    assert session is not None
+    response = RedirectResponse(f"/w/{session['code']}", status_code=303)
+    response.set_cookie(
+        LEARNER_COOKIE,
+        form["key"],
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/w",
+        max_age=24 * 3600,
+    )
+    del learner
+    return response
+
+
+def _learner(request: Request, code: str) -> tuple[WorkshopService, dict[str, Any], dict[str, Any] | None]:
+    service = _service(request)
+    session, learner = service.learner(code, request.cookies.get(LEARNER_COOKIE))
+    return service, session, learner
+
+
+@router.get("/w/{code}")
+def learner_home(request: Request, code: str, feedback: str = "") -> Response:
+    service, session, learner = _learner(request, code)
+    if learner is None:
+        return RedirectResponse(f"/w?code={session['code']}", status_code=303)
+    context: dict[str, Any] = {
+        "session": session,
+        "learner": learner,
+        "closed": session["closed_ms"] is not None,
+    }
+    if "scenarios" in session["tools"]:
+        quiz = service.quiz(session)
+        mine = service.answers_of(learner)
+        context["shown_feedback"] = quiz.answer(feedback, mine[feedback]) if feedback in mine else None
+        context["next_question"] = next((q for q in quiz.questions if q.scenario_id not in mine), None)
+        context["answered"] = len(mine)
+        context["total"] = len(quiz.questions)
+        if len(mine) == len(quiz.questions):
+            context["result"] = service.ws.strategy.grade_scenarios(
+                mine, level=session["level"], seed=session["seed"], count=session["questions"]
+            )
+    if "simulation" in session["tools"]:
+        level = service.sim_level(session)
+        ctl = service.ws.strategy.controls(level)
+        context["sim_level"] = level
+        context["sim_choices"] = ctl.levers if level == "intro" else ctl.practices
+    return render(request, "workshop_learner.html", **context)
+
+
+@router.post("/w/{code}/answer")
+async def answer(request: Request, code: str) -> Response:
+    form = _form_fields(await request.form())
+    service, session, learner = _learner(request, code)
+    if learner is None:
+        return RedirectResponse(f"/w?code={session['code']}", status_code=303)
+    _check(form.get("csrf"), learner["csrf"])
+    scenario = form.get("scenario_id", "")
+    service.answer(code, learner, scenario, form.get("letter", ""))
+    return RedirectResponse(f"/w/{session['code']}?feedback={scenario}#feedback", status_code=303)
+
+
+@router.post("/w/{code}/simulate")
+async def simulate(request: Request, code: str) -> Response:
+    raw = await request.form()
+    form = _form_fields(raw)
+    service, session, learner = _learner(request, code)
+    if learner is None:
+        return RedirectResponse(f"/w?code={session['code']}", status_code=303)
+    _check(form.get("csrf"), learner["csrf"])
+    choices = [v for v in raw.getlist("choice") if isinstance(v, str)]
+    outcome = service.simulate(code, learner, form.get("group", ""), choices)
+    bands = [
+        (name, summary.get("low"), summary.get("median"), summary.get("high"))
+        for name, summary in (
+            ("siloed baseline", outcome["baseline"]["net_value"]),
+            (outcome["group"], outcome["mix"]["net_value"]),
+        )
+    ]
+    chart = interval_chart("Net value (thousands): 90 % interval and median", bands)
+    return render(
+        request,
+        "workshop_sim_result.html",
+        session=session,
+        learner=learner,
+        outcome=outcome,
+        chart=chart,
+        compared=COMPARED,
+    )

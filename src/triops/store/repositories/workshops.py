@@ -1,0 +1,132 @@
+"""Rows of live workshops: sessions by join code, learners by the hash of their browser key, answers (the
+first answer to a scenario stands) and the latest simulation outcome of each group."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from triops.domain.ids import new_id
+from triops.store.tables_workshop import (
+    workshop_answers,
+    workshop_group_runs,
+    workshop_learners,
+    workshop_sessions,
+)
+
+
+def _session(row: Any) -> dict[str, Any]:
+    d = dict(row)
+    d["tools"] = [t for t in d["tools"].split(",") if t]
+    return d
+
+
+def create_session(conn: Connection, values: dict[str, Any], now_ms: int) -> dict[str, Any]:
+    row = {**values, "id": new_id(now_ms), "tools": ",".join(values["tools"]), "created_ms": now_ms}
+    conn.execute(workshop_sessions.insert().values(**row, closed_ms=None))
+    return _session({**row, "closed_ms": None})
+
+
+def find_session(conn: Connection, code: str) -> dict[str, Any] | None:
+    row = (
+        conn.execute(sa.select(workshop_sessions).where(workshop_sessions.c.code == code)).mappings().first()
+    )
+    return None if row is None else _session(row)
+
+
+def list_sessions(conn: Connection, facilitator: str | None) -> list[dict[str, Any]]:
+    query = sa.select(workshop_sessions).order_by(workshop_sessions.c.created_ms.desc())
+    if facilitator is not None:
+        query = query.where(workshop_sessions.c.facilitator == facilitator)
+    return [_session(r) for r in conn.execute(query).mappings()]
+
+
+def close_session(conn: Connection, session_id: str, now_ms: int) -> None:
+    conn.execute(
+        workshop_sessions.update()
+        .where(workshop_sessions.c.id == session_id, workshop_sessions.c.closed_ms.is_(None))
+        .values(closed_ms=now_ms)
+    )
+
+
+def delete_session(conn: Connection, session_id: str) -> None:
+    for table in (workshop_answers, workshop_group_runs, workshop_learners):
+        conn.execute(table.delete().where(table.c.session_id == session_id))
+    conn.execute(workshop_sessions.delete().where(workshop_sessions.c.id == session_id))
+
+
+def find_learner(conn: Connection, key_hash: str) -> dict[str, Any] | None:
+    row = conn.execute(
+        sa.select(workshop_learners).where(workshop_learners.c.key_hash == key_hash)
+    ).mappings()
+    found = row.first()
+    return None if found is None else dict(found)
+
+
+def learner_named(conn: Connection, session_id: str, name: str) -> dict[str, Any] | None:
+    row = conn.execute(
+        sa.select(workshop_learners).where(
+            workshop_learners.c.session_id == session_id, workshop_learners.c.display_name == name
+        )
+    ).mappings()
+    found = row.first()
+    return None if found is None else dict(found)
+
+
+def add_learner(conn: Connection, values: dict[str, Any], now_ms: int) -> dict[str, Any]:
+    row = {**values, "id": new_id(now_ms), "joined_ms": now_ms}
+    conn.execute(workshop_learners.insert().values(**row))
+    return row
+
+
+def learners(conn: Connection, session_id: str) -> list[dict[str, Any]]:
+    query = (
+        sa.select(workshop_learners.c.id, workshop_learners.c.display_name, workshop_learners.c.joined_ms)
+        .where(workshop_learners.c.session_id == session_id)
+        .order_by(workshop_learners.c.joined_ms, workshop_learners.c.display_name)
+    )
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def find_answer(conn: Connection, learner_id: str, scenario_id: str) -> dict[str, Any] | None:
+    row = conn.execute(
+        sa.select(workshop_answers).where(
+            workshop_answers.c.learner_id == learner_id, workshop_answers.c.scenario_id == scenario_id
+        )
+    ).mappings()
+    found = row.first()
+    return None if found is None else dict(found)
+
+
+def add_answer(conn: Connection, values: dict[str, Any], now_ms: int) -> None:
+    conn.execute(workshop_answers.insert().values(**values, answered_ms=now_ms))
+
+
+def answers(conn: Connection, session_id: str) -> list[dict[str, Any]]:
+    query = sa.select(workshop_answers).where(workshop_answers.c.session_id == session_id)
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def save_group_run(conn: Connection, values: dict[str, Any], now_ms: int) -> None:
+    """The group's latest run replaces its earlier one (the projector compares where groups ended up)."""
+    table = workshop_group_runs
+    conn.execute(
+        table.delete().where(
+            table.c.session_id == values["session_id"], table.c.group_name == values["group_name"]
+        )
+    )
+    conn.execute(table.insert().values(**values, ran_ms=now_ms))
+
+
+def group_runs(conn: Connection, session_id: str) -> list[dict[str, Any]]:
+    table = workshop_group_runs
+    query = sa.select(table).where(table.c.session_id == session_id).order_by(table.c.group_name)
+    rows = [dict(r) for r in conn.execute(query).mappings()]
+    for r in rows:  # some drivers hand JSON back as text
+        for key in ("choices", "outcome"):
+            if isinstance(r[key], str):
+                r[key] = json.loads(r[key])
+    return rows

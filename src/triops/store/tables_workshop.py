@@ -64,3 +64,14 @@ workshop_group_runs = sa.Table(
     sa.Column("outcome", sa.JSON, nullable=False),
     sa.Column("ran_ms", sa.BigInteger, nullable=False),
 )
+
+workshop_maturity = sa.Table(
+    "workshop_maturity",
+    metadata,
+    sa.Column("learner_id", ID, primary_key=True),
+    sa.Column("session_id", ID, nullable=False),
+    sa.Column("answers", sa.JSON, nullable=False),
+    sa.Column("pillars", sa.JSON, nullable=False),
+    sa.Column("assessed_ms", sa.BigInteger, nullable=False),
+    sa.Index("ix_workshop_maturity_session", "session_id"),
+)

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from triops.workspace.local import Workspace
 
 LEVELS = ("novice", "experienced", "manager")
-TOOLS = ("scenarios", "simulation")
+TOOLS = ("scenarios", "simulation", "maturity")
 SIM_LEVEL = {"novice": "intro", "experienced": "standard", "manager": "intro"}
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: codes are read off a projector
 SIM_RUNS = 2000
@@ -260,6 +260,23 @@ class WorkshopService:
         }
         self.ws.store.write(lambda conn: repo.save_group_run(conn, values, self._now()))
         return {"group": group, "choices": picked, **outcome}
+
+    def assess(self, code: str, learner: dict[str, Any], answers: dict[str, int]) -> tuple[Any, Any]:
+        """The learner's maturity self-assessment (no store evidence: a workshop is not a workspace's
+        record) and its 30-60-90-day roadmap; the latest one per learner pools on the projector."""
+        session = self.open_session(code)
+        if "maturity" not in session["tools"]:
+            raise InvalidInputError("this workshop has no maturity self-assessment")
+        result = self.ws.strategy.assess_maturity(answers, from_store=False, save=False)
+        roadmap = self.ws.strategy.roadmap(result)
+        values = {
+            "learner_id": learner["id"],
+            "session_id": session["id"],
+            "answers": dict(answers),
+            "pillars": {p.pillar: p.level for p in result.pillars},
+        }
+        self.ws.store.write(lambda conn: repo.save_maturity(conn, values, self._now()))
+        return result, roadmap
 
     def sim_level(self, session: dict[str, Any]) -> str:
         return SIM_LEVEL[str(session["level"])]

@@ -12,6 +12,7 @@ from typing import Any
 from triops.store.repositories import workshops as repo
 from triops.workspace.workshop import WorkshopService
 
+PILLARS = ("dataops", "mlops", "finops", "governance", "culture")
 COMPARED = ("net_value", "projects_in_production", "time_to_production_weeks", "total_cost", "incidents")
 
 
@@ -20,6 +21,7 @@ def pooled(service: WorkshopService, session: dict[str, Any]) -> dict[str, Any]:
         learners = repo.learners(conn, session["id"])
         answers = repo.answers(conn, session["id"])
         runs = repo.group_runs(conn, session["id"])
+        maturity = repo.maturity_rows(conn, session["id"])
     names = {lr["id"]: lr["display_name"] for lr in learners}
     scenarios = []
     if "scenarios" in session["tools"]:
@@ -64,6 +66,9 @@ def pooled(service: WorkshopService, session: dict[str, Any]) -> dict[str, Any]:
         }
         for r in runs
     ]
+    levels = {
+        p: [float(m["pillars"][p]) for m in maturity if m["pillars"].get(p) is not None] for p in PILLARS
+    }
     return {
         "code": session["code"],
         "title": session["title"],
@@ -75,6 +80,12 @@ def pooled(service: WorkshopService, session: dict[str, Any]) -> dict[str, Any]:
         "scenarios": scenarios,
         "scores": board,
         "groups": groups,
+        "maturity": {
+            "assessed": len(maturity),
+            "mean": {p: (sum(v) / len(v) if v else None) for p, v in levels.items()},
+            "low": {p: (min(v) if v else None) for p, v in levels.items()},
+            "high": {p: (max(v) if v else None) for p, v in levels.items()},
+        },
     }
 
 
@@ -127,7 +138,14 @@ def export_markdown(service: WorkshopService, session: dict[str, Any]) -> str:
             cells = " | ".join(_num((g["mix"].get(k) or {}).get("median")) for k in COMPARED)
             lines.append(f"| {g['group']} | {', '.join(g['choices']) or 'siloed'} | {cells} |")
         lines.append("")
+    if data["maturity"]["assessed"]:
+        m = data["maturity"]
+        lines += [f"## Maturity self-assessment ({m['assessed']} learners)", ""]
+        lines += ["| Pillar | Mean level | Lowest | Highest |", "|---|---|---|---|"]
+        for p in PILLARS:
+            lines.append(f"| {p} | {_num(m['mean'][p])} | {_num(m['low'][p])} | {_num(m['high'][p])} |")
+        lines.append("")
     return "\n".join(lines)
 
 
-__all__ = ["COMPARED", "export_json", "export_markdown", "pooled"]
+__all__ = ["COMPARED", "PILLARS", "export_json", "export_markdown", "pooled"]

@@ -1,5 +1,6 @@
 """A live workshop in Debian's Chromium: a facilitator opens it and puts the projector up, three learners join
 at once in their own browsers, answer with feedback after each answer and run the simulation as two groups,
+one takes the maturity self-assessment (radar and roadmap),
 and the projector updates by itself (its own polling script) — with no serious or critical axe (WCAG 2.1 AA)
 violation on the workshop pages and every control reachable by keyboard."""
 
@@ -88,6 +89,13 @@ def test_a_facilitator_and_three_learners_at_once(browser: Any, workshop_web: Wo
         tab.wait_for_selector("#sim-result")
     check_page(learners[0][1])
 
+    linus = learners[2][1]
+    linus.select_option("#maturity-form select >> nth=0", "3")
+    linus.get_by_role("button", name="Assess").click()
+    linus.wait_for_selector("#roadmap-30")
+    assert linus.locator("svg.radar").count() == 1
+    check_page(linus)
+
     # the projector was never reloaded: its script polled results.json and swapped in the new results
     facilitator.wait_for_function(
         "() => document.querySelector('#counts').innerText.startsWith('3 learners')", timeout=90_000
@@ -98,6 +106,7 @@ def test_a_facilitator_and_three_learners_at_once(browser: Any, workshop_web: Wo
         " && document.querySelector('#groups').innerText.includes('Red')",
         timeout=90_000,
     )
+    facilitator.wait_for_selector("#maturity-pooled", timeout=90_000)
     assert "6 answers" in facilitator.locator("#counts").inner_text()
     assert facilitator.locator("#live svg.chart").count() >= 1
     check_page(facilitator)

@@ -229,3 +229,26 @@ def test_export_and_delete(workshop_web: WorkshopServer) -> None:
             t = metadata.tables[table]
             rows = conn.execute(sa.select(t).where(t.c.session_id.notin_(sa.select(sessions.c.id)))).all()
             assert rows == [], table  # nothing of the deleted session is left
+
+
+def test_maturity_self_assessment_gives_a_radar_and_a_roadmap_and_pools(workshop_web: WorkshopServer) -> None:
+    carol = login(workshop_web.url, workshop_web.carol)
+    code = open_workshop(carol, "Maturity", tool_maturity="1")
+    ada, csrf = join(workshop_web.url, code, "Ada")
+    home = ada.get(f"/w/{code}").text
+    fields = re.findall(r'<select id="dim-[^"]+" name="(dim_[a-z_]+)"', home)
+    assert len(fields) >= 10
+    form = {"csrf": csrf, **dict.fromkeys(fields, "1")}
+    missing = ada.post(f"/w/{code}/maturity", data={**form, fields[0]: "9"})
+    assert missing.status_code == 422 and fields[0] in missing.text
+    done = ada.post(f"/w/{code}/maturity", data={**form, fields[0]: "3"})
+    assert done.status_code == 200 and 'class="chart radar"' in done.text
+    assert 'id="roadmap-30"' in done.text and 'id="roadmap-90"' in done.text
+    again = ada.post(f"/w/{code}/maturity", data=form)  # a retake replaces the earlier one
+    assert again.status_code == 200
+    pooled = carol.get(f"/workshops/{code}/results.json").json()["maturity"]
+    assert pooled["assessed"] == 1 and pooled["mean"]["dataops"] == 1.0
+    live = carol.get(f"/workshops/{code}/projector?part=live").text
+    assert 'id="maturity-pooled"' in live and "radar" in live
+    assert "## Maturity self-assessment (1 learners)" in carol.get(f"/workshops/{code}/export.md").text
+    assert ada.post(f"/w/{code}/maturity", data={**form, "csrf": "stale"}).status_code == 403

@@ -13,9 +13,9 @@ from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse,
 from triops.errors import InvalidInputError
 from triops.server.web.core import FormDep, Page, PageDep, WebRoute
 from triops.server.web.render import register_section, render
-from triops.server.web.workshop_charts import interval_chart
+from triops.server.web.workshop_charts import interval_chart, radar_chart
 from triops.workspace.workshop import LEVELS, TOOLS, WorkshopService
-from triops.workspace.workshop_results import COMPARED, export_json, export_markdown, pooled
+from triops.workspace.workshop_results import COMPARED, PILLARS, export_json, export_markdown, pooled
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 register_section("Workshops", "/workshops")
@@ -41,7 +41,22 @@ def live_context(data: dict[str, Any]) -> dict[str, Any]:
             bands = [("siloed baseline", *_band(data["groups"][0]["baseline"].get(key)))]
             bands += [(g["group"], *_band(g["mix"].get(key))) for g in data["groups"]]
             charts.append(interval_chart(f"{LABELS[key]}: 90 % interval and median by group", bands))
-    return {"data": data, "charts": charts, "compared": COMPARED, "labels": LABELS}
+    radar = None
+    if data["maturity"]["assessed"]:
+        m = data["maturity"]
+        radar = radar_chart(
+            f"Mean maturity by pillar over {m['assessed']} self-assessments (levels 0-4)",
+            PILLARS,
+            [("mean", [float(m["mean"][p] or 0) for p in PILLARS])],
+        )
+    return {
+        "data": data,
+        "charts": charts,
+        "radar": radar,
+        "pillars": PILLARS,
+        "compared": COMPARED,
+        "labels": LABELS,
+    }
 
 
 def _band(summary: dict[str, Any] | None) -> tuple[Any, Any, Any]:
@@ -103,7 +118,8 @@ def projector(page: PageDep, code: str, part: str = "") -> Response:
 def results(page: PageDep, code: str) -> Response:
     service = WorkshopService(page.ws)
     data = pooled(service, service.facilitated(code))
-    stamp = [data["learners"], data["answers"], [g["ran_ms"] for g in data["groups"]], data["closed"]]
+    runs = [g["ran_ms"] for g in data["groups"]]
+    stamp = [data["learners"], data["answers"], runs, data["maturity"]["mean"], data["closed"]]
     return JSONResponse({**data, "version": json.dumps(stamp)})
 
 

@@ -15,12 +15,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from triops.errors import InvalidInputError
 from triops.server.web.core import CsrfRefused, WebRoute
 from triops.server.web.render import render
-from triops.server.web.workshop_charts import interval_chart
+from triops.server.web.workshop_charts import interval_chart, radar_chart
 from triops.workspace import Workspace
 from triops.workspace.workshop import WorkshopService, normalise_code
-from triops.workspace.workshop_results import COMPARED
+from triops.workspace.workshop_results import COMPARED, PILLARS
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 LEARNER_COOKIE = "triops_learner"
@@ -111,6 +112,8 @@ def learner_home(request: Request, code: str, feedback: str = "") -> Response:
         ctl = service.ws.strategy.controls(level)
         context["sim_level"] = level
         context["sim_choices"] = ctl.levers if level == "intro" else ctl.practices
+    if "maturity" in session["tools"]:
+        context["dimensions"] = service.ws.strategy.maturity_model().dimensions
     return render(request, "workshop_learner.html", **context)
 
 
@@ -152,4 +155,39 @@ async def simulate(request: Request, code: str) -> Response:
         outcome=outcome,
         chart=chart,
         compared=COMPARED,
+    )
+
+
+@router.post("/w/{code}/maturity")
+async def maturity(request: Request, code: str) -> Response:
+    form = _form_fields(await request.form())
+    service, session, learner = _learner(request, code)
+    if learner is None:
+        return RedirectResponse(f"/w?code={session['code']}", status_code=303)
+    _check(form.get("csrf"), learner["csrf"])
+    answers: dict[str, int] = {}
+    for dim in service.ws.strategy.maturity_model().dimensions:
+        raw = form.get(f"dim_{dim.id}", "")
+        if raw not in ("0", "1", "2", "3", "4"):
+            raise InvalidInputError(f"dim_{dim.id}: choose a level 0-4 for {dim.name}")
+        answers[dim.id] = int(raw)
+    result, roadmap = service.assess(code, learner, answers)
+    levels = {p.pillar: p.level for p in result.pillars}
+    chart = radar_chart(
+        "Your maturity by pillar (levels 0-4)",
+        PILLARS,
+        [("your self-assessment", [float(levels.get(p) or 0) for p in PILLARS])],
+    )
+    phases = {days: [a for a in roadmap.actions if a.phase_days == days] for days in (30, 60, 90)}
+    return render(
+        request,
+        "workshop_maturity.html",
+        session=session,
+        learner=learner,
+        result=result,
+        levels=levels,
+        pillars=PILLARS,
+        chart=chart,
+        phases=phases,
+        later=roadmap.later,
     )

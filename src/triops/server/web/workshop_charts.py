@@ -53,4 +53,39 @@ def interval_chart(title: str, bands: Sequence[Band], *, width: int = 640, unit:
     return Markup("".join(parts))  # noqa: S704 - every label went through html.escape
 
 
-__all__ = ["interval_chart"]
+def radar_chart(
+    title: str, axes: Sequence[str], series: Sequence[tuple[str, Sequence[float]]], *, top: float = 4.0
+) -> Markup:
+    """A radar (spider) chart: one spoke per axis from 0 at the centre to ``top``, one polygon per series."""
+    size, radius = 360, 120
+    cx = cy = size / 2
+
+    def point(i: int, value: float) -> tuple[float, float]:
+        angle = -math.pi / 2 + 2 * math.pi * i / max(1, len(axes))
+        r = radius * max(0.0, min(value, top)) / top
+        return cx + r * math.cos(angle), cy + r * math.sin(angle)
+
+    parts = [
+        f'<svg class="chart radar" role="img" viewBox="0 0 {size} {size}" width="{size}" height="{size}">',
+        f"<title>{escape(title)}</title>",
+    ]
+    for ring in range(1, int(top) + 1):
+        coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in (point(i, ring) for i in range(len(axes))))
+        parts.append(f'<polygon class="ring" points="{coords}"/>')
+    for i, label in enumerate(axes):
+        x, y = point(i, top)
+        lx, ly = point(i, top * 1.22)
+        parts.append(f'<line class="axis" x1="{cx}" y1="{cy}" x2="{x:.1f}" y2="{y:.1f}"/>')
+        parts.append(
+            f'<text class="tick" x="{lx:.1f}" y="{ly + 4:.1f}" text-anchor="middle">{escape(label)}</text>'
+        )
+    for n, (name, values) in enumerate(series):
+        coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in (point(i, v) for i, v in enumerate(values)))
+        parts.append(
+            f'<polygon class="series s{n % 8} area" points="{coords}"><title>{escape(name)}</title></polygon>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every label went through html.escape
+
+
+__all__ = ["interval_chart", "radar_chart"]

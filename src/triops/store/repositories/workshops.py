@@ -14,6 +14,7 @@ from triops.store.tables_workshop import (
     workshop_answers,
     workshop_group_runs,
     workshop_learners,
+    workshop_maturity,
     workshop_sessions,
 )
 
@@ -53,7 +54,7 @@ def close_session(conn: Connection, session_id: str, now_ms: int) -> None:
 
 
 def delete_session(conn: Connection, session_id: str) -> None:
-    for table in (workshop_answers, workshop_group_runs, workshop_learners):
+    for table in (workshop_answers, workshop_group_runs, workshop_maturity, workshop_learners):
         conn.execute(table.delete().where(table.c.session_id == session_id))
     conn.execute(workshop_sessions.delete().where(workshop_sessions.c.id == session_id))
 
@@ -127,6 +128,25 @@ def group_runs(conn: Connection, session_id: str) -> list[dict[str, Any]]:
     rows = [dict(r) for r in conn.execute(query).mappings()]
     for r in rows:  # some drivers hand JSON back as text
         for key in ("choices", "outcome"):
+            if isinstance(r[key], str):
+                r[key] = json.loads(r[key])
+    return rows
+
+
+def save_maturity(conn: Connection, values: dict[str, Any], now_ms: int) -> None:
+    """A learner's latest self-assessment replaces the earlier one."""
+    table = workshop_maturity
+    conn.execute(table.delete().where(table.c.learner_id == values["learner_id"]))
+    conn.execute(table.insert().values(**values, assessed_ms=now_ms))
+
+
+def maturity_rows(conn: Connection, session_id: str) -> list[dict[str, Any]]:
+    table = workshop_maturity
+    rows = [
+        dict(r) for r in conn.execute(sa.select(table).where(table.c.session_id == session_id)).mappings()
+    ]
+    for r in rows:
+        for key in ("answers", "pillars"):
             if isinstance(r[key], str):
                 r[key] = json.loads(r[key])
     return rows

@@ -2,7 +2,7 @@
 
 Revision ID: wks01
 Revises: web01
-Create Date: 2026-11-30 19:17:12.163128
+Create Date: 2026-11-30 19:26:14.584657
 """
 
 from __future__ import annotations
@@ -54,6 +54,18 @@ def upgrade() -> None:
         sa.UniqueConstraint("session_id", "display_name", name="uq_workshop_learners_name"),
     )
     op.create_table(
+        "workshop_maturity",
+        sa.Column("learner_id", sa.String(length=36), nullable=False),
+        sa.Column("session_id", sa.String(length=36), nullable=False),
+        sa.Column("answers", sa.JSON(), nullable=False),
+        sa.Column("pillars", sa.JSON(), nullable=False),
+        sa.Column("assessed_ms", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("learner_id", name=op.f("pk_workshop_maturity")),
+    )
+    with op.batch_alter_table("workshop_maturity", schema=None) as batch_op:
+        batch_op.create_index("ix_workshop_maturity_session", ["session_id"], unique=False)
+
+    op.create_table(
         "workshop_sessions",
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("code", sa.String(length=12), nullable=False),
@@ -72,6 +84,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("workshop_sessions")
+    with op.batch_alter_table("workshop_maturity", schema=None) as batch_op:
+        batch_op.drop_index("ix_workshop_maturity_session")
+
+    op.drop_table("workshop_maturity")
     op.drop_table("workshop_learners")
     op.drop_table("workshop_group_runs")
     with op.batch_alter_table("workshop_answers", schema=None) as batch_op:

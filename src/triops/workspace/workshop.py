@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from triops.workspace.local import Workspace
 
 LEVELS = ("novice", "experienced", "manager")
-TOOLS = ("scenarios", "simulation", "maturity")
+TOOLS = ("scenarios", "simulation", "maturity", "wardley")
 SIM_LEVEL = {"novice": "intro", "experienced": "standard", "manager": "intro"}
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: codes are read off a projector
 SIM_RUNS = 2000

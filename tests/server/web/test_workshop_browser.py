@@ -1,6 +1,6 @@
 """A live workshop in Debian's Chromium: a facilitator opens it and puts the projector up, three learners join
 at once in their own browsers, answer with feedback after each answer and run the simulation as two groups,
-one takes the maturity self-assessment (radar and roadmap),
+one takes the maturity self-assessment (radar and roadmap), one edits a Wardley map with a live preview,
 and the projector updates by itself (its own polling script) — with no serious or critical axe (WCAG 2.1 AA)
 violation on the workshop pages and every control reachable by keyboard."""
 
@@ -95,6 +95,19 @@ def test_a_facilitator_and_three_learners_at_once(browser: Any, workshop_web: Wo
     linus.wait_for_selector("#roadmap-30")
     assert linus.locator("svg.radar").count() == 1
     check_page(linus)
+
+    grace = learners[1][1]
+    grace.goto(f"{url}/w/{code}")
+    grace.get_by_role("link", name="Open the Wardley map editor").click()
+    grace.wait_for_selector("#preview svg")
+    check_page(grace)
+    grace.locator("#owm").press("End")
+    grace.locator("#owm").press("Control+End")
+    grace.keyboard.type("\ncomponent Kettle [0.33, 0.77]\n")
+    grace.wait_for_function("() => document.querySelector('#preview svg').textContent.includes('Kettle')")
+    grace.keyboard.type("component Broken [9]\n")
+    grace.wait_for_selector("#preview [role=alert]")
+    assert "line" in grace.locator("#preview [role=alert]").inner_text()
 
     # the projector was never reloaded: its script polled results.json and swapped in the new results
     facilitator.wait_for_function(

@@ -252,3 +252,25 @@ def test_maturity_self_assessment_gives_a_radar_and_a_roadmap_and_pools(workshop
     assert 'id="maturity-pooled"' in live and "radar" in live
     assert "## Maturity self-assessment (1 learners)" in carol.get(f"/workshops/{code}/export.md").text
     assert ada.post(f"/w/{code}/maturity", data={**form, "csrf": "stale"}).status_code == 403
+
+
+def test_wardley_editor_draws_the_text_and_names_its_problems(workshop_web: WorkshopServer) -> None:
+    carol = login(workshop_web.url, workshop_web.carol)
+    code = open_workshop(carol, "Maps", tool_wardley="1")
+    ada, csrf = join(workshop_web.url, code, "Ada")
+    assert f'href="/w/{code}/wardley"' in ada.get(f"/w/{code}").text
+    editor = ada.get(f"/w/{code}/wardley")
+    assert editor.status_code == 200 and "<textarea" in editor.text and "<svg" in editor.text
+    text = "title Tea\ncomponent Cup [0.7, 0.3]\ncomponent Water [0.4, 0.9]\nCup->Water\n"
+    drawn = ada.post(f"/w/{code}/wardley?part=preview", data={"csrf": csrf, "text": text})
+    assert drawn.status_code == 200 and "<svg" in drawn.text and ">Water<" in drawn.text
+    broken = ada.post(
+        f"/w/{code}/wardley?part=preview", data={"csrf": csrf, "text": "component Cup [2, x]\n"}
+    )
+    assert broken.status_code == 200 and "cannot be drawn" in broken.text and "line 1" in broken.text
+    assert "<svg" not in broken.text
+    assert ada.post(f"/w/{code}/wardley", data={"text": text}).status_code == 403
+    stranger = client(workshop_web.url)
+    assert stranger.get(f"/w/{code}/wardley").status_code == 303  # not joined: to the join page
+    other = open_workshop(carol, "No maps")
+    assert ada.get(f"/w/{other}/wardley").status_code == 303

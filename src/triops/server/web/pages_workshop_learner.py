@@ -8,7 +8,6 @@ that does not exist (404) or a closed workshop (409) answers with a page saying 
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from typing import Any
 
@@ -16,30 +15,20 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from triops.errors import InvalidInputError
-from triops.server.web.core import CsrfRefused, WebRoute
+from triops.server.web.core import WebRoute
+from triops.server.web.pages_workshop_wardley import router as wardley_router
 from triops.server.web.render import render
 from triops.server.web.workshop_charts import interval_chart, radar_chart
-from triops.workspace import Workspace
+from triops.server.web.workshop_learners import LEARNER_COOKIE, check_csrf, service_of
 from triops.workspace.workshop import WorkshopService, normalise_code
 from triops.workspace.workshop_results import COMPARED, PILLARS
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
-LEARNER_COOKIE = "triops_learner"
 JOIN_CSRF_COOKIE = "triops_join_csrf"
-
-
-def _service(request: Request) -> WorkshopService:
-    ws: Workspace = request.app.state.workspace
-    return WorkshopService(ws)
 
 
 def _form_fields(form: Any) -> dict[str, str]:
     return {k: v for k, v in form.items() if isinstance(v, str)}
-
-
-def _check(given: str | None, expected: str | None) -> None:
-    if not given or not expected or not hmac.compare_digest(given.encode(), expected.encode()):
-        raise CsrfRefused
 
 
 def _join_form(request: Request, code: str = "", error: str | None = None, status: int = 200) -> Response:
@@ -61,8 +50,8 @@ def join_page(request: Request, code: str = "") -> Response:
 @router.post("/w/join")
 async def join(request: Request) -> Response:
     form = _form_fields(await request.form())
-    _check(form.get("csrf"), request.cookies.get(JOIN_CSRF_COOKIE))
-    service = _service(request)
+    check_csrf(form.get("csrf"), request.cookies.get(JOIN_CSRF_COOKIE))
+    service = service_of(request)
     learner = service.join(form.get("code", ""), form.get("name", ""), form.get("key", ""))
     session = service.find(form.get("code", ""))
     assert session is not None
@@ -81,7 +70,7 @@ async def join(request: Request) -> Response:
 
 
 def _learner(request: Request, code: str) -> tuple[WorkshopService, dict[str, Any], dict[str, Any] | None]:
-    service = _service(request)
+    service = service_of(request)
     session, learner = service.learner(code, request.cookies.get(LEARNER_COOKIE))
     return service, session, learner
 
@@ -123,7 +112,7 @@ async def answer(request: Request, code: str) -> Response:
     service, session, learner = _learner(request, code)
     if learner is None:
         return RedirectResponse(f"/w?code={session['code']}", status_code=303)
-    _check(form.get("csrf"), learner["csrf"])
+    check_csrf(form.get("csrf"), learner["csrf"])
     scenario = form.get("scenario_id", "")
     service.answer(code, learner, scenario, form.get("letter", ""))
     return RedirectResponse(f"/w/{session['code']}?feedback={scenario}#feedback", status_code=303)
@@ -136,7 +125,7 @@ async def simulate(request: Request, code: str) -> Response:
     service, session, learner = _learner(request, code)
     if learner is None:
         return RedirectResponse(f"/w?code={session['code']}", status_code=303)
-    _check(form.get("csrf"), learner["csrf"])
+    check_csrf(form.get("csrf"), learner["csrf"])
     choices = [v for v in raw.getlist("choice") if isinstance(v, str)]
     outcome = service.simulate(code, learner, form.get("group", ""), choices)
     bands = [
@@ -164,7 +153,7 @@ async def maturity(request: Request, code: str) -> Response:
     service, session, learner = _learner(request, code)
     if learner is None:
         return RedirectResponse(f"/w?code={session['code']}", status_code=303)
-    _check(form.get("csrf"), learner["csrf"])
+    check_csrf(form.get("csrf"), learner["csrf"])
     answers: dict[str, int] = {}
     for dim in service.ws.strategy.maturity_model().dimensions:
         raw = form.get(f"dim_{dim.id}", "")
@@ -191,3 +180,6 @@ async def maturity(request: Request, code: str) -> Response:
         phases=phases,
         later=roadmap.later,
     )
+
+
+router.include_router(wardley_router)

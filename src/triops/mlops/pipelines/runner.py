@@ -13,7 +13,7 @@ from typing import Any
 
 from triops.artifacts import ArtifactStore
 from triops.domain.clock import Clock, SystemClock
-from triops.errors import ConflictError, InvalidInputError
+from triops.errors import ConflictError, InvalidInputError, PipelineError
 from triops.mlops.pipelines.authoring import Pipeline
 from triops.mlops.pipelines.executors import Executor, make_executor
 from triops.mlops.pipelines.hooks import (
@@ -52,6 +52,7 @@ def run_pipeline(
 ) -> PipelineRunResult:
     """Run ``pipeline`` and return its record. A failed step or a hook's stop gives status FAILED (call
     ``.raise_for_status()`` to raise); Ctrl-C records the run KILLED and re-raises KeyboardInterrupt."""
+    refuse_in_spawned_bootstrap()
     if on_failure not in ("stop", "continue"):
         raise InvalidInputError(f"on_failure={on_failure!r}", hint="choose 'stop' or 'continue'")
     dag, values = pipeline.build(params)
@@ -84,6 +85,19 @@ def run_pipeline(
     finally:
         if owned:
             runner_executor.close()
+
+
+def refuse_in_spawned_bootstrap() -> None:
+    """A worker process that is still importing the caller's script must not start a run of its own: that
+    is a script without an ``if __name__ == "__main__"`` guard, re-run by every worker. Fail at once, before
+    anything is recorded, so the parent sees the worker die and reports the missing guard."""
+    import multiprocessing
+
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise PipelineError(
+            "a pipeline was started while a worker process was importing the script that runs it",
+            hint='put the code that runs the pipeline under `if __name__ == "__main__":`',
+        )
 
 
 def resume_run(

@@ -8,9 +8,11 @@ pool.
 
 from __future__ import annotations
 
+import ast
 import multiprocessing
 import os
 import signal
+import sys
 import tempfile
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -22,6 +24,9 @@ import psutil
 from triops.mlops.pipelines.authoring import Step
 from triops.mlops.pipelines.executors.task import StepTask, TaskOutcome, execute_task
 from triops.mlops.pipelines.metering import reset_peak_rss
+
+#: times a step is resubmitted after its worker died before starting it (no pid file), before it fails
+MAX_LOST_WORKERS = 3
 
 
 def _worker_init() -> None:
@@ -50,6 +55,7 @@ class LocalExecutor:
         self._pool: ProcessPoolExecutor | None = None
         self._inflight: dict[str, tuple[StepTask, Future[TaskOutcome]]] = {}
         self._peaks: dict[str, int] = {}
+        self._lost: dict[str, int] = {}
         self._cancel_reason: str | None = None
         self._pid_dir = tempfile.mkdtemp(prefix="triops-pids-")
         self._stop = threading.Event()
@@ -134,9 +140,15 @@ class LocalExecutor:
                 )
                 self._finish(task, outer, _killed(task, message, peak))
                 return
-            with self._lock:  # an innocent bystander of a broken pool: run it again on a fresh pool
+            # lost before it started (no pid file): an innocent bystander of a broken pool, or a worker that
+            # cannot start at all; run it again on a fresh pool, a bounded number of times
+            with self._lock:
                 if self._pool is pool:
                     self._pool = None
+                lost = self._lost[task.step_run_id] = self._lost.get(task.step_run_id, 0) + 1
+            if lost > MAX_LOST_WORKERS:
+                self._finish(task, outer, _failed(task, _lost_message(task, lost)))
+                return
             Path(self._pid_dir, f"{task.step_run_id}.pid").unlink(missing_ok=True)
             self._start(task, outer)
             return
@@ -169,6 +181,49 @@ class LocalExecutor:
         for path in Path(self._pid_dir).glob("*.pid"):
             path.unlink(missing_ok=True)
         Path(self._pid_dir).rmdir()
+
+
+def _lost_message(task: StepTask, lost: int) -> str:
+    script = missing_main_guard()
+    if script is not None:
+        return (
+            f"step {task.node!r}: the worker processes exited before they could start it ({lost} times): "
+            f'{script} has no `if __name__ == "__main__":` guard, so every worker that imports it starts the '
+            "pipeline again instead of running the step; put the code that runs the pipeline under that guard "
+            "(or use executor='inline')"
+        )
+    return (
+        f"step {task.node!r}: the worker processes exited before they could start it ({lost} times); "
+        "their error is printed above (stderr); check that the step's module imports cleanly on its own"
+    )
+
+
+def missing_main_guard() -> str | None:
+    """The path of the running script if it has no ``if __name__ == "__main__"`` block, else None.
+
+    Spawned workers import the script as ``__mp_main__``: without the guard its top-level code runs again in
+    every worker, which then cannot start processes of its own and dies before it runs a step."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if not path or not str(path).endswith(".py"):
+        return None
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.If) and _is_main_test(node.test):
+            return None
+    return str(path)
+
+
+def _is_main_test(test: ast.expr) -> bool:
+    if not isinstance(test, ast.Compare) or len(test.comparators) != 1:
+        return False
+    sides = [test.left, test.comparators[0]]
+    names = [s for s in sides if isinstance(s, ast.Name) and s.id == "__name__"]
+    consts = [s for s in sides if isinstance(s, ast.Constant) and s.value == "__main__"]
+    return bool(names and consts)
 
 
 def _with_pid_dir(task: StepTask, pid_dir: str) -> StepTask:

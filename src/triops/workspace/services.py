@@ -219,6 +219,7 @@ class PillarServices:
             tags=tags,
             listener=listener,
             clock=self.clock,
+            heartbeat_s=self.settings.run_heartbeat_s,
         )
 
     def _check_budget_override(self, project: str, reason: str) -> None:

@@ -21,7 +21,7 @@ from triops.store.engine import Store
 
 artifacts, lite = support.artifacts, support.lite
 
-MODULE = '''
+MODULE = """
 import enum
 
 import fakestats
@@ -55,7 +55,7 @@ def compute() -> int:
 @pipeline
 def flow():
     compute()
-'''
+"""
 
 BASE = {"factor": 1, "offset": 0, "mode": 0, "apply": "x * self.k", "helper": "x"}
 

@@ -185,6 +185,7 @@ def outcome_changes(outcome: TaskOutcome) -> dict[str, Any]:
         "bytes_written": u.bytes_written,
         "gpu_s": u.gpu_s,
         "gpu_model": u.gpu_model,
+        "import_s": u.import_s,
     }
 
 
@@ -223,6 +224,7 @@ def step_result(row: StepRunRow, outputs: Mapping[str, MaterializedRef], cached:
         row.bytes_written or 0,
         row.gpu_s or 0.0,
         row.gpu_model,
+        row.import_s or 0.0,
     )
     return StepResult(
         row.step,

@@ -19,7 +19,7 @@ import traceback
 import types
 import typing
 from collections.abc import Callable, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -211,14 +211,19 @@ def execute_task(
     """Run one step where this function is called. ``memory`` (inline executor) maps sha256 → value, so
     in-process runs skip reloading what they just produced."""
     meter = Meter()
-    meter.start()
     attempts = 0
+    import_s = 0.0
     if task.pid_dir:
         Path(task.pid_dir, f"{task.step_run_id}.pid").write_text(str(os.getpid()))
     try:
         if fn is None:
+            # importing the step's module (numpy, sklearn, … in a fresh worker) is metered apart from the
+            # step: it is the worker's start-up, not the step's work
+            t0 = time.perf_counter()
             fn = resolve_step(task)
             return_type = typing.get_type_hints(fn).get("return", Any)
+            import_s = time.perf_counter() - t0
+        meter.start()
         artifacts = _artifact_store(task.artifact_root)
         kwargs = dict(task.literals)
         bytes_read = 0
@@ -256,8 +261,11 @@ def execute_task(
             outputs[name] = ref
             if memory is not None:
                 memory[ref.sha256] = obj
-        usage = meter.stop(
-            bytes_read=bytes_read, bytes_written=sum(r.size for r in outputs.values()), gpus=task.gpus
+        usage = replace(
+            meter.stop(
+                bytes_read=bytes_read, bytes_written=sum(r.size for r in outputs.values()), gpus=task.gpus
+            ),
+            import_s=import_s,
         )
         return TaskOutcome(
             task.step_run_id,
@@ -270,7 +278,9 @@ def execute_task(
             pid=os.getpid(),
         )
     except Exception as exc:
-        usage = meter.stop(gpus=task.gpus)
+        if not meter.started_ms:
+            meter.start()  # failed while importing the step: nothing of the step ran
+        usage = replace(meter.stop(gpus=task.gpus), import_s=import_s)
         if isinstance(exc, _TypeMismatchError | MaterializerError | StepTimeoutError | PipelineError):
             message = str(exc)
         else:

@@ -77,3 +77,17 @@ def test_a_script_without_the_main_guard_fails_with_an_error_naming_it(tmp_path:
         assert [r.status.value for r in runs] == ["FAILED"]
     finally:
         ws.close()
+
+
+def test_ray_out_of_memory_reports_the_workers_own_memory_not_the_nodes() -> None:
+    from triops.mlops.pipelines.executors.ray import step_memory_from
+
+    # the message Ray 2.x's memory monitor gives a killed task (raylet: "... pid=%d, actual memory used=%sGB")
+    message = (
+        "Task was killed due to the node running low on memory.\n"
+        "Memory on the node (IP: 10.0.0.7, ID: 6f1d) where the lease (lease ID: 01, name=_run, "
+        "pid=4242, actual memory used=0.52GB, worker ID=ab12) was running was 3.62GB / 3.80GB (0.952), "
+        "which exceeds the memory usage threshold of 0.95."
+    )
+    assert step_memory_from(message) == int(0.52e9)
+    assert step_memory_from("Memory on the node was 3.62GB / 3.80GB") == 0

@@ -126,6 +126,7 @@ def step_task(
         timeout_s=step.timeout,
         gpus=step.resources.gpu,
         artifact_root=artifact_root,
+        memory_bytes=int(step.resources.memory_gb * 2**30),
     )
 
 

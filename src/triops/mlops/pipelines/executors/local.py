@@ -2,8 +2,9 @@
 
 Steps cross a process boundary by reference, so they must be module-level functions of an importable module.
 A worker killed by the OS (out of memory, SIGKILL) breaks the pool: the step that was in that worker is
-reported KILLED with the peak memory sampled while it ran; the other steps in flight are resubmitted to a new
-pool.
+reported KILLED with the peak memory of its worker sampled while it ran, and "out of memory" only with
+evidence (the kernel's OOM killer acted in our cgroup, or the RSS went over the step's ``memory_gb``); the
+other steps in flight are resubmitted to a new pool, a bounded number of times.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import psutil
 
 from triops.mlops.pipelines.authoring import Step
 from triops.mlops.pipelines.executors.task import StepTask, TaskOutcome, execute_task
-from triops.mlops.pipelines.metering import reset_peak_rss
+from triops.mlops.pipelines.metering import oom_kills, reset_peak_rss
 
 #: times a step is resubmitted after its worker died before starting it (no pid file), before it fails
 MAX_LOST_WORKERS = 3
@@ -56,6 +57,7 @@ class LocalExecutor:
         self._inflight: dict[str, tuple[StepTask, Future[TaskOutcome]]] = {}
         self._peaks: dict[str, int] = {}
         self._lost: dict[str, int] = {}
+        self._oom_before: dict[str, int | None] = {}
         self._cancel_reason: str | None = None
         self._pid_dir = tempfile.mkdtemp(prefix="triops-pids-")
         self._stop = threading.Event()
@@ -97,6 +99,7 @@ class LocalExecutor:
         outer: Future[TaskOutcome] = Future()
         with self._lock:
             self._inflight[task.step_run_id] = (task, outer)
+            self._oom_before[task.step_run_id] = oom_kills()
         self._start(task, outer)
         return outer
 
@@ -133,10 +136,10 @@ class LocalExecutor:
             code = _exit_code(pool, pid)
             if pid is not None and code is not None:
                 peak = self._peaks.get(task.step_run_id, 0)
-                reason = _signal_reason(code)
+                reason = _signal_reason(code, self._memory_evidence(task, peak))
                 message = (
                     f"step {task.node!r} was killed by the OS ({reason}) in worker pid {pid}; "
-                    f"peak memory {_format_bytes(peak)}"
+                    f"its peak memory {_format_bytes(peak)}"
                 )
                 self._finish(task, outer, _killed(task, message, peak))
                 return
@@ -154,9 +157,22 @@ class LocalExecutor:
             return
         self._finish(task, outer, _failed(task, f"{type(exc).__name__}: {exc}"))
 
+    def _memory_evidence(self, task: StepTask, peak: int) -> str | None:
+        """Why a killed step ran out of memory, if there is evidence: the kernel's OOM killer acted in our
+        cgroup while it ran, or its worker's RSS went over the step's ``memory_gb``. None otherwise."""
+        before, after = self._oom_before.get(task.step_run_id), oom_kills()
+        if before is not None and after is not None and after > before:
+            return "the kernel's out-of-memory killer (memory.events oom_kill)"
+        if task.memory_bytes and peak > task.memory_bytes:
+            return f"out of memory: over the step's memory_gb={task.memory_bytes / 2**30:g}"
+        return None
+
     def _finish(self, task: StepTask, outer: Future[TaskOutcome], outcome: TaskOutcome) -> None:
         with self._lock:
             self._inflight.pop(task.step_run_id, None)
+            self._oom_before.pop(task.step_run_id, None)
+            self._lost.pop(task.step_run_id, None)
+        self._peaks.pop(task.step_run_id, None)
         if not outer.done():
             outer.set_result(outcome)
 
@@ -249,12 +265,10 @@ def _exit_code(pool: ProcessPoolExecutor, pid: int | None) -> int | None:
         return -signal.SIGKILL
 
 
-def _signal_reason(code: int) -> str:
-    if code < 0:
-        name = signal.Signals(-code).name
-        hint = "; likely out of memory" if -code == signal.SIGKILL else ""
-        return f"{name}{hint}"
-    return f"exit status {code}"
+def _signal_reason(code: int, memory_evidence: str | None) -> str:
+    """The signal or exit status; "out of memory" only with evidence (never for any SIGKILL)."""
+    what = signal.Signals(-code).name if code < 0 else f"exit status {code}"
+    return f"{what}; {memory_evidence}" if memory_evidence else what
 
 
 def _killed(task: StepTask, message: str, peak: int) -> TaskOutcome:

@@ -86,10 +86,18 @@ class RayExecutor:
             message = self._cancel_reason or f"step {task.node!r} was cancelled"
             outer.set_result(TaskOutcome(task.step_run_id, "KILLED", 1, now, now, error=message))
         elif isinstance(exc, exceptions.OutOfMemoryError | exceptions.WorkerCrashedError):
-            peak = _peak_from(str(exc))
-            message = (
-                f"step {task.node!r} was killed by the OS (out of memory or SIGKILL) in its Ray worker: {exc}"
-            )
+            # Ray's memory monitor kills a worker only when its node runs out of memory: that is the
+            # evidence, and its message gives the worker's own memory ("memory used=…GB"), not the node's
+            peak = step_memory_from(str(exc))
+            if isinstance(exc, exceptions.OutOfMemoryError):
+                message = (
+                    f"step {task.node!r} was killed by Ray's memory monitor (out of memory on its node); "
+                    f"its peak memory {peak / 2**30:.2f} GiB"
+                    if peak
+                    else f"step {task.node!r} was killed by Ray's memory monitor (out of memory on its node)"
+                )
+            else:
+                message = f"step {task.node!r}: its Ray worker died (killed by a signal or crashed): {exc}"
             outer.set_result(
                 TaskOutcome(
                     task.step_run_id,
@@ -117,11 +125,16 @@ class RayExecutor:
         return None  # the Ray cluster outlives one run; ray.shutdown() is the caller's choice
 
 
-def _peak_from(message: str) -> int:
+def step_memory_from(message: str) -> int:
+    """The killed worker's own memory in bytes from a Ray out-of-memory message (``pid=…, actual memory
+    used=0.52GB``), never the node's total ("3.6GB / 3.8GB"); 0 when the message does not say."""
     import re
 
-    match = re.search(r"([\d.]+)\s*GB", message)
-    return int(float(match.group(1)) * 1e9) if match else 0
+    match = re.search(r"memory used\s*[=:]\s*([\d.]+)\s*(GiB|GB)", message, re.IGNORECASE)
+    if match is None:
+        return 0
+    scale = 2**30 if match.group(2).lower() == "gib" else 10**9
+    return int(float(match.group(1)) * scale)
 
 
-__all__ = ["INSTALL_HINT", "RayExecutor"]
+__all__ = ["INSTALL_HINT", "RayExecutor", "step_memory_from"]

@@ -50,6 +50,8 @@ class StepTask:
     gpus: float
     artifact_root: str
     pid_dir: str | None = None
+    #: the step's declared ``memory_gb`` in bytes (0: none), the limit an RSS is judged against
+    memory_bytes: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -291,9 +291,23 @@ def run_cli(
     override_reason: Annotated[
         str | None, typer.Option("--override-reason", help="run despite a budget hard stop; recorded")
     ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address", help="with --executor ray: the cluster's head, host:6379 or ray://host:10001"
+        ),
+    ] = None,
 ) -> None:
+    from triops.mlops.pipelines.executors import ray_options
+
     values = parse_params(param or [])  # refuse malformed params before opening anything
+    options = ray_options(executor, ray_address)
     ws = _workspace()
+    if ws.is_remote and ray_address:
+        raise InvalidInputError(
+            "--ray-address applies to local stores; a server runs pipelines on the cluster it is set up with",
+            hint="drop --ray-address, or run against the store itself (TRIOPS_STORE_URL=postgresql://…)",
+        )
     if ws.is_remote:
         result = _submit(
             ws, target, values, executor, no_cache, project, on_failure, override_reason, as_json
@@ -311,6 +325,7 @@ def run_cli(
             on_failure=on_failure,
             hooks=tuple(ws.pipeline_hooks(override_reason=override_reason)),
             heartbeat_s=ws.settings.run_heartbeat_s,
+            executor_options=options,
         )
     if as_json:
         _print_json(result.to_dict())

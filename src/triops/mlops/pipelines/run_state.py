@@ -45,6 +45,7 @@ from triops.mlops.pipelines.run_steps import (
     step_rows,
     step_task,
     stored_artifacts,
+    worker_settings,
 )
 from triops.store.engine import Store
 from triops.store.repositories import liveness
@@ -96,6 +97,8 @@ class RunState:
         self.stopping = False
         self.recorder = Recorder(store, self.run_id, clock)
         self.heartbeat = Heartbeat(store, self.run_id, clock, heartbeat_s)
+        # what workers on other machines are handed (the executor may name what they reach it by)
+        self.worker_root, self.worker_store = worker_settings(executor, store, artifacts)
 
     # ---- recording ----
     def _set(self, node: str, **changes: Any) -> StepRunRow:
@@ -281,7 +284,7 @@ class RunState:
             return None
         now = utc_ms(self.clock.now())
         self._set(node, status="RUNNING", cache_key=key, started_ms=now)
-        task = step_task(node, row.id, step_, literals, inputs, self.artifacts.root)
+        task = step_task(node, row.id, step_, literals, inputs, self.worker_root, self.worker_store)
         return self.executor.submit(task, step_)
 
     def _succeeded(

@@ -1,7 +1,9 @@
 """The Ray executor: each step is a Ray task that reserves the step's ``resources`` (cpu, memory_gb, gpu).
 
-``ray.init()`` starts a local cluster unless Ray is already initialised; ``address=`` or ``RAY_ADDRESS``
-joins an existing cluster (the artifact root must then be reachable from every node, e.g. an ``s3://`` URL).
+``ray.init()`` starts a local cluster unless Ray is already initialised; ``address=`` (``--ray-address``) or
+``RAY_ADDRESS`` joins an existing cluster. Workers are handed the store URL and the artifact root (the
+driver's, or ``store_url=`` / ``artifact_root=`` when nodes reach them by other names) and check both before
+their first step (``executors/reach.py``). ``custom.<name>`` resources pin steps to the nodes that have them.
 Metering happens inside the Ray worker, as it runs the same ``execute_task`` as the other executors.
 """
 
@@ -40,7 +42,19 @@ class RayExecutor:
     name = "ray"
     remote = True
 
-    def __init__(self, address: str | None = None, num_cpus: int | None = None, **init_options: Any) -> None:
+    checks_reach = True
+
+    def __init__(
+        self,
+        address: str | None = None,
+        num_cpus: int | None = None,
+        *,
+        store_url: str | None = None,
+        artifact_root: str | None = None,
+        **init_options: Any,
+    ) -> None:
+        # what the workers reach the store and the artifact root by, when not what the driver uses
+        self.store_url, self.artifact_root = store_url, artifact_root
         self._ray = ray = _import_ray()
         if not ray.is_initialized():
             address = address or os.environ.get("RAY_ADDRESS")
@@ -63,6 +77,8 @@ class RayExecutor:
         options: dict[str, Any] = {"num_cpus": res.cpu, "num_gpus": res.gpu, "max_retries": 0}
         if res.memory_gb > 0:
             options["memory"] = int(res.memory_gb * 2**30)
+        if res.custom:
+            options["resources"] = dict(res.custom)
         ref = self._remote.options(**options).remote(task)
         outer: Future[TaskOutcome] = Future()
         with self._lock:

@@ -27,6 +27,7 @@ from triops.artifacts import ArtifactStore
 from triops.errors import MaterializerError, PipelineError
 from triops.mlops.pipelines import materializers
 from triops.mlops.pipelines.authoring import Step
+from triops.mlops.pipelines.executors.reach import check_reach
 from triops.mlops.pipelines.hooks import StepUsage
 from triops.mlops.pipelines.materializers import MaterializedRef
 from triops.mlops.pipelines.metering import Meter
@@ -52,6 +53,8 @@ class StepTask:
     pid_dir: str | None = None
     #: the step's declared ``memory_gb`` in bytes (0: none), the limit an RSS is judged against
     memory_bytes: int = 0
+    #: set for workers on other machines (Ray): the store they must reach, checked with the artifact root
+    store_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +221,8 @@ def execute_task(
     if task.pid_dir:
         Path(task.pid_dir, f"{task.step_run_id}.pid").write_text(str(os.getpid()))
     try:
+        if task.store_url is not None:
+            check_reach(task.node, task.store_url, task.artifact_root)
         if fn is None:
             # importing the step's module (numpy, sklearn, … in a fresh worker) is metered apart from the
             # step: it is the worker's start-up, not the step's work

@@ -6,6 +6,7 @@ or an artifact root a worker cannot reach is a clear error naming it. Bounded: o
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,12 @@ from triops.settings import Settings
 
 pytestmark = [pytest.mark.xdist_group("pipelines-ray"), pytest.mark.timeout(240)]
 
-SLOW_START = {"RAY_agent_register_timeout_ms": "180000", "RAY_raylet_start_wait_time_s": "180"}
+SLOW_START = {
+    "RAY_agent_register_timeout_ms": "180000",
+    "RAY_raylet_start_wait_time_s": "180",
+    "RAY_USAGE_STATS_ENABLED": "0",
+}
+SMALL_NODE = {"num_cpus": 1, "object_store_memory": 80 * 2**20}
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +41,9 @@ def cluster() -> Iterator[Any]:
     saved = {k: os.environ.get(k) for k in (*SLOW_START, "PYTHONPATH")}
     os.environ.update(SLOW_START)
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (root, saved["PYTHONPATH"]) if p)
-    two = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    two = Cluster(initialize_head=True, head_node_args={**SMALL_NODE, "include_dashboard": False})
     try:
-        two.add_node(num_cpus=1, resources={"node2": 1})
+        two.add_node(**SMALL_NODE, resources={"node2": 1})
         two.wait_for_nodes()
         yield two
     finally:
@@ -123,3 +129,57 @@ def test_ray_address_needs_the_ray_executor(ws: Workspace) -> None:
 
     with pytest.raises(InvalidInputError, match="ray_address"):
         ws.run_pipeline(nodes.on_node2, executor="local", ray_address="127.0.0.1:6379")
+
+
+@pytest.mark.slow
+def test_triops_run_with_ray_address_runs_on_the_cluster(
+    pg_schema_url: str, cluster: Any, tmp_path: Path
+) -> None:
+    """The console script, as a user runs it on a machine of the cluster: store and artifact root from the
+    environment, the cluster from --ray-address."""
+    import json
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRIOPS_", "RAY_ADDRESS"))}
+    env.update(
+        TRIOPS_HOME=str(tmp_path / "home"),
+        TRIOPS_STORE_URL=pg_schema_url,
+        TRIOPS_ARTIFACT_ROOT=str(tmp_path / "shared"),
+    )
+    triops = str(Path(sys.executable).parent / "triops")
+    target = f"{nodes.__file__}:on_node2"
+    done = subprocess.run(
+        [triops, "run", target, "-p", "n=7", "--executor", "ray", "--ray-address", cluster.address, "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    record = json.loads(done.stdout[done.stdout.index("{") :])
+    assert record["status"] == "FINISHED" and record["executor"] == "ray"
+    assert {s["step"]: s["status"] for s in record["steps"]} == {
+        "make_table": "DONE",
+        "total": "DONE",
+        "node_id": "DONE",
+    }
+
+
+def test_ray_address_without_the_ray_executor_is_one_line_in_the_cli(tmp_path: Path) -> None:
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRIOPS_", "RAY_ADDRESS"))}
+    env["TRIOPS_HOME"] = str(tmp_path)
+    triops = str(Path(sys.executable).parent / "triops")
+    wrong = subprocess.run(
+        [triops, "run", f"{nodes.__file__}:on_node2", "--ray-address", "127.0.0.1:6379"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert wrong.returncode == 1 and "Traceback" not in wrong.stderr
+    [line] = wrong.stderr.strip().splitlines()
+    assert "ray_address" in line and "executor" in line

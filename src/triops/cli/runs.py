@@ -115,8 +115,8 @@ def show(
     ws = open_workspace()
     _mark_lost(ws)
     run_id = _resolve(ws, run_id)
+    extra = _run_extras(ws, run_id)  # first: a server marks a dead pipeline run LOST as it reads its steps
     run = ws.runs.get(run_id)
-    extra = _run_extras(ws, run_id)
     if as_json:
         print_json({**run.to_dict(), **extra})
         return

@@ -60,6 +60,7 @@ class PipelineService:
         from triops.mlops.pipelines.runner import PipelineRunResult
         from triops.store.repositories import pipelines as repo
 
+        self.mark_lost()  # a run whose process died shows as LOST, here and over the API
         run = self.ws.runs.get(run_id)
         with self.ws.store.connect() as conn:
             record = repo.get_pipeline_run(conn, run_id)

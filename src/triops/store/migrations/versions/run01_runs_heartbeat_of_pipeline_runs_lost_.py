@@ -19,6 +19,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("runs", schema=None) as batch_op:
         batch_op.add_column(sa.Column("heartbeat_ms", sa.BigInteger(), nullable=True))
+        batch_op.create_index("ix_runs_status_heartbeat", ["status", "heartbeat_ms"], unique=False)
 
     with op.batch_alter_table("step_runs", schema=None) as batch_op:
         batch_op.add_column(sa.Column("import_s", sa.Float(precision=53), nullable=True))
@@ -29,4 +30,5 @@ def downgrade() -> None:
         batch_op.drop_column("import_s")
 
     with op.batch_alter_table("runs", schema=None) as batch_op:
+        batch_op.drop_index("ix_runs_status_heartbeat")
         batch_op.drop_column("heartbeat_ms")

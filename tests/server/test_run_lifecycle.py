@@ -70,6 +70,8 @@ def test_in_the_sdk_metrics_after_the_end_raise_and_the_end_is_final(store_url: 
     try:
         with ws.start_run("life") as run:
             run.log_metric("auc", 0.5)
+            with pytest.raises(InvalidInputError, match="'flag'"):
+                run.log_metric("flag", True)  # type: ignore[arg-type]
         with pytest.raises(ConflictError, match="after the end of a run"):
             run.log_metric("auc", 0.9)
         with pytest.raises(ConflictError):

@@ -23,25 +23,29 @@ Grouping = Literal["project", "pipeline", "step", "team", "model", "dataset", "r
 
 
 def _report(page: Page, by: str, project: str) -> list[dict[str, Any]]:
-    """The cost report the user may read: a project's, the workspace's (with ``cost.read`` everywhere), or
-    that of every project where they hold ``cost.read``."""
-    import polars as pl
-
-    from triops.finops.rollups import rollup
+    """The cost totals the user may read: a project's, the workspace's (with ``cost.read`` everywhere, plus
+    imported FOCUS totals per project), or those of every project where they hold ``cost.read``. Summed in
+    SQL, one row per group and currency."""
+    from triops.store.repositories.cost_totals import cost_totals
 
     ws = page.ws
+    scope: list[str] | None
     if project:
         readable(ws, project, f"project {project!r}")
         require_in(ws, Permission.COST_READ, project)
-        frames = [ws.finops.costs(project=project)]
+        scope = [project]
     elif ws.principal.can(Permission.COST_READ, None):
-        return list(ws.finops.report(by).to_dicts())
+        scope = None
     else:
-        allowed = [p for p in ws.kpis.projects() if ws.principal.can(Permission.COST_READ, p)]
-        if not allowed:
+        scope = [p for p in ws.kpis.projects() if ws.principal.can(Permission.COST_READ, p)]
+        if not scope:
             require_in(ws, Permission.COST_READ, None)  # 403 naming the permission
-        frames = [ws.finops.costs(project=p) for p in allowed]
-    return list(rollup(pl.concat(frames), by).to_dicts())
+    with ws.store.connect() as conn:
+        rows = cost_totals(conn, by, scope)
+    if by == "project" and scope is None:
+        rows = [{**r, "source": "metered"} for r in rows]
+        rows += [{**r, "source": "imported"} for r in ws.finops.imported_totals()]
+    return rows
 
 
 @router.get("/costs")

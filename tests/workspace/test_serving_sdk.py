@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.mlops.serving.helpers import register_served, row
 
 from triops import Workspace
 from triops.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from triops.governance.rbac import Principal
 from triops.settings import Settings
-from tests.mlops.serving.helpers import register_served, row
 
 
 def _open(store_url: str, tmp_path: Path, **settings: object) -> tuple[Workspace, Workspace]:
@@ -91,7 +91,7 @@ def test_bad_input_names_the_column(ws: Workspace) -> None:
         ws.serving.predict("claims@champion", {**good, "age": "forty"})
     with pytest.raises(InvalidInputError, match=r"age \(expected integer, got boolean\)"):
         ws.serving.predict("claims@champion", {**good, "age": True})
-    with pytest.raises(NotFoundError, match="no alias 'challenger'.*aliases: champion"):
+    with pytest.raises(NotFoundError, match=r"no alias 'challenger'.*aliases: champion"):
         ws.serving.predict("claims@challenger", good)
     with pytest.raises(InvalidInputError, match="MODEL@ALIAS"):
         ws.serving.predict("claims", good)
@@ -102,7 +102,7 @@ def test_bad_input_names_the_column(ws: Workspace) -> None:
 def test_predict_needs_the_predict_permission(ws: Workspace) -> None:
     register_served(ws)
     viewer = ws.acting_as(Principal.from_bindings("vera", [(None, "viewer")]))
-    with pytest.raises(PermissionDeniedError, match="model.predict"):
+    with pytest.raises(PermissionDeniedError, match=r"model\.predict"):
         viewer.serving.predict("claims@champion", row(0))
     contributor = ws.acting_as(Principal.from_bindings("carl", [(None, "contributor")]))
     try:

@@ -14,9 +14,9 @@ import httpx
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from tests.mlops.serving.helpers import register_served, row
 from tests.server.conftest import start_server
+
 from triops import Workspace
 from triops.domain.clock import utc_ms
 from triops.governance import roles

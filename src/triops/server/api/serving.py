@@ -101,6 +101,9 @@ async def predict(request: Request, name: str, alias: str) -> Response:
     prediction ids delayed labels join on are the request id (one row) or ``<request id>/<row>``."""
     started = time.perf_counter()
     principal = _principal(request)
+    only = getattr(request.app.state, "serving_only", None)
+    if only is not None and only != (name, alias):
+        raise NotFoundError(f"this server serves {only[0]}@{only[1]} only, not {name}@{alias}")
     raw = await request.body()
     kind = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     serving = session(request.app)

@@ -28,7 +28,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 import numpy as np
@@ -181,8 +180,8 @@ def start_triops(home: Path) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     env = {**os.environ, "TRIOPS_HOME": str(home)}
     proc = subprocess.Popen(
-        [str(BIN / "triops"), "--store", f"sqlite:///{home}/triops.db", "serve", "bench@champion"]
-        + ["--port", str(port), "--workers", "1"],
+        [str(BIN / "triops"), "--store", f"sqlite:///{home}/triops.db", "serve", "bench@champion",
+         "--port", str(port), "--workers", "1"],  # fmt: skip
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -248,8 +247,8 @@ def start_mlflow(home: Path) -> tuple[subprocess.Popen[bytes], int] | None:
     )
     port = free_port()
     proc = subprocess.Popen(
-        [str(exe), "models", "serve", "-m", str(home / "mlflow-model"), "--env-manager", "local"]
-        + ["--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        [str(exe), "models", "serve", "-m", str(home / "mlflow-model"), "--env-manager", "local",
+         "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],  # fmt: skip
         env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"},  # it execs `uvicorn`
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -179,9 +179,9 @@ def prepare_triops(home: Path, frame: pd.DataFrame, target: pd.Series) -> str:
 def start_triops(home: Path) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     env = {**os.environ, "TRIOPS_HOME": str(home)}
+    command = [str(BIN / "triops"), "--store", f"sqlite:///{home}/triops.db", "serve", "bench@champion"]
     proc = subprocess.Popen(
-        [str(BIN / "triops"), "--store", f"sqlite:///{home}/triops.db", "serve", "bench@champion",
-         "--port", str(port), "--workers", "1"],  # fmt: skip
+        [*command, "--port", str(port), "--workers", "1"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -246,9 +246,9 @@ def start_mlflow(home: Path) -> tuple[subprocess.Popen[bytes], int] | None:
         model, str(home / "mlflow-model"), signature=infer_signature(frame, model.predict(frame))
     )
     port = free_port()
+    command = [str(exe), "models", "serve", "-m", str(home / "mlflow-model"), "--env-manager", "local"]
     proc = subprocess.Popen(
-        [str(exe), "models", "serve", "-m", str(home / "mlflow-model"), "--env-manager", "local",
-         "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],  # fmt: skip
+        [*command, "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
         env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"},  # it execs `uvicorn`
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -111,8 +111,9 @@ class ServingSession:
     # -- endpoints -----------------------------------------------------------------------------------
     def _load(self, version: ModelVersion) -> Predictor:
         predictor = Predictor(self.registry.load(version.ref))
+        extra = {name: "serving_restricted_columns" for name in self.settings.serving_restricted_columns}
         self._policies[version.id] = LogPolicy(
-            protected=self._protected(version),
+            protected={**extra, **self._protected(version)},
             salt=self._salt(),
             drop=self.settings.serving_restricted == "drop",
             sample_rate=self.settings.serving_log_sample_rate,

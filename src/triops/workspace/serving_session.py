@@ -22,6 +22,7 @@ from typing import Any
 from triops.domain.clock import Clock, utc_ms
 from triops.domain.ids import new_id
 from triops.domain.records import RunStatus
+from triops.errors import NotFoundError
 from triops.governance.rbac import Permission, Principal, require
 from triops.mlops.registry.records import ModelVersion, check_name
 from triops.mlops.registry.service import ModelRegistry
@@ -167,6 +168,8 @@ class ServingSession:
         """Predict for a parsed JSON ``body`` or a pyarrow ``table``; logged and metered."""
         t0 = time.perf_counter() if started is None else started
         served = self._served.get((model, alias)) or self._open(model, alias)
+        if not principal.can(Permission.PROJECT_READ, served.project):  # as if it did not exist
+            raise NotFoundError(f"model {model!r} does not exist", hint="ask for a role in its project")
         require(Permission.MODEL_PREDICT, principal, served.project)
         predictor = served.endpoint.current()
         version = predictor.version

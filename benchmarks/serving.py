@@ -242,8 +242,10 @@ def start_mlflow(home: Path) -> tuple[subprocess.Popen[bytes], int] | None:
         (home / "model.skops").read_bytes(), trusted=sio.get_untrusted_types(file=home / "model.skops")
     )
     frame, _ = data(200)
+    signature = infer_signature(frame, model.predict(frame))
+    # requirements given, so MLflow does not spend minutes inferring them (it serves with --env-manager local)
     mlflow.sklearn.save_model(
-        model, str(home / "mlflow-model"), signature=infer_signature(frame, model.predict(frame))
+        model, str(home / "mlflow-model"), signature=signature, pip_requirements=["scikit-learn"]
     )
     port = free_port()
     command = [str(exe), "models", "serve", "-m", str(home / "mlflow-model"), "--env-manager", "local"]

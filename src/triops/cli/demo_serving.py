@@ -66,7 +66,9 @@ def chapter_serving(ws: Workspace, champion: Any) -> Any:
         if record.inputs and name in record.inputs:
             shown[name] = record.inputs[name]
     out.print(
-        f"a logged prediction: id {record.id[-12:]}, output {record.output}, score {record.score:.3f}, inputs {shown} …"
+        f"a logged prediction: id {record.id[-12:]}, output {record.output}, score {record.score:.3f}, "
+        f"inputs {shown} …",
+        markup=False,  # "[masked:…]" tokens are text, not rich markup
     )
     for cost in ws.serving.costs(model):
         per_1000 = cost["cost_per_1000_micros"]

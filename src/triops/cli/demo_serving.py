@@ -66,7 +66,7 @@ def chapter_serving(ws: Workspace, champion: Any) -> Any:
         if record.inputs and name in record.inputs:
             shown[name] = record.inputs[name]
     out.print(
-        f"a logged prediction: id {record.id[-12:]}, output {record.output}, score {record.score:.3f}, "
+        f"a logged prediction: id {record.id[-12:]}, output {record.output}, score {None if record.score is None else round(record.score, 3)}, "
         f"inputs {shown} …",
         markup=False,  # "[masked:…]" tokens are text, not rich markup
     )

@@ -11,6 +11,7 @@ Reading needs ``project.read`` in the model's project (else the model "does not 
 
 from __future__ import annotations
 
+import atexit
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -129,6 +130,7 @@ class ServingService:
 
             install_exit_handlers()
             self._session = self.open_session()
+            atexit.register(self.close)  # runs before the writers' own exit flush: also prices the usage
         return self._session
 
     def predict(self, ref: str, data: Any) -> Served:

@@ -152,8 +152,10 @@ def micros_to_decimal(amount: int) -> Decimal:
 
 
 def format_money(amount_micros: int, currency: str) -> str:
-    value = micros_to_decimal(amount_micros).quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN)
-    return f"{value:,} {currency}"
+    """Kept for callers of this module; the one formatter is ``money.format_money``."""
+    from triops.finops.money import format_money as fmt
+
+    return fmt(amount_micros, currency)
 
 
 def attribute_runs(

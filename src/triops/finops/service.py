@@ -17,6 +17,7 @@ from triops.domain.ids import new_id
 from triops.domain.usage import UsageRecord
 from triops.errors import InvalidInputError
 from triops.finops import budgets as B
+from triops.finops.attribution import Attribution, Authorize, SharedCost
 from triops.finops.costs import empty_costs, price_usage, usage_frame
 from triops.finops.prices import PriceBook
 from triops.finops.rollups import convert_micros, period_bounds_ms, rollup
@@ -57,7 +58,10 @@ def _budget(row: dict[str, Any]) -> B.Budget:
     )
 
 
-class FinOpsService:
+class FinOpsService(Attribution):
+    """``authorize(permission, project)`` is the workspace's check against the acting principal (this
+    pillar does not import governance); ``shared`` are the ``[[finops.shared]]`` costs of the settings."""
+
     def __init__(
         self,
         store: Store,
@@ -67,6 +71,8 @@ class FinOpsService:
         required_tags: Sequence[str] = (),
         http: httpx.Client | None = None,
         user: str | None = None,
+        authorize: Authorize | None = None,
+        shared: Sequence[SharedCost] = (),
     ) -> None:
         self.store = store
         self.book = book
@@ -74,6 +80,8 @@ class FinOpsService:
         self.required_tags = tuple(required_tags)
         self.http = http
         self.user = user
+        self.authorize = authorize
+        self.shared = tuple(shared)
 
     # -- usage and costs ---------------------------------------------------------------------------
     def record_usage(self, records: Sequence[UsageRecord]) -> tuple[pl.DataFrame, list[B.Alert]]:
@@ -87,29 +95,38 @@ class FinOpsService:
             repo.insert_costs(conn, costs)
 
         self.store.write(write)
-        alerts: list[B.Alert] = []
-        teams = {r.tags.get("team") for r in records}
-        for project in sorted({r.project for r in records}):
-            team_names: list[str | None] = [t for t in sorted(t for t in teams if t)] or [None]
-            for team in team_names:
-                for budget in self.budgets_for(project, team):
-                    alerts.extend(self.check_alerts(budget))
-        unique = {a.id: a for a in alerts}
-        return costs, list(unique.values())
+        scopes = {(r.project, r.tags.get("team"), r.tags.get("cost_centre")) for r in records}
+        budgets: dict[str, B.Budget] = {}
+        for project, team, centre in scopes:
+            for budget in self.budgets_for(project, team, centre):
+                budgets[budget.id] = budget
+        alerts = [a for b in budgets.values() for a in self.check_alerts(b)]
+        return costs, alerts
 
     def costs(
         self, *, period: str | None = None, project: str | None = None, run_id: str | None = None
     ) -> pl.DataFrame:
+        """Priced cost records; a record without a ``model_version``/``dataset`` tag is attributed from
+        its run's lineage (the model version the run produced, the dataset version it registered)."""
         import polars as pl
+
+        from triops.finops.rollups import attribute_runs
+        from triops.store.repositories.finops_attribution import run_lineage
 
         start, end = period_bounds_ms(period) if period else (None, None)
         with self.store.connect() as conn:
             columns = repo.cost_columns(conn, project=project, run_id=run_id, start_ms=start, end_ms=end)
+            model_of, dataset_of = run_lineage(conn) if columns else ({}, {})
         empty = empty_costs()
         if not columns:
             return empty
         n = len(next(iter(columns.values())))
-        return pl.DataFrame({k: columns.get(k, [None] * n) for k in empty.columns}, schema=empty.schema)
+        frame = pl.DataFrame({k: columns.get(k, [None] * n) for k in empty.columns}, schema=empty.schema)
+        if model_of:
+            frame = attribute_runs(frame, model_of, "model_version")
+        if dataset_of:
+            frame = attribute_runs(frame, dataset_of, "dataset")
+        return frame
 
     def usage(self, *, project: str | None = None) -> pl.DataFrame:
         with self.store.connect() as conn:
@@ -173,9 +190,10 @@ class FinOpsService:
         with self.store.connect() as conn:
             return [_budget(r) for r in repo.list_budgets(conn)]
 
-    def budgets_for(self, project: str, team: str | None) -> list[B.Budget]:
+    def budgets_for(self, project: str, team: str | None, cost_centre: str | None = None) -> list[B.Budget]:
         with self.store.connect() as conn:
-            return [_budget(r) for r in repo.budgets_for(conn, project=project, team=team)]
+            rows = repo.budgets_for(conn, project=project, team=team, cost_centre=cost_centre)
+        return [_budget(r) for r in rows]
 
     def spent(self, budget: B.Budget, now: datetime) -> int:
         """Spend in the budget's current period, in its currency (other currencies need catalog rates)."""
@@ -186,10 +204,18 @@ class FinOpsService:
             )
         return sum(convert_micros(v, c, budget.currency, self.book.rates) for c, v in by_currency.items())
 
-    def estimate_run(self, project: str, pipeline: str | None) -> tuple[int | None, int]:
+    def estimate_run(
+        self, project: str, pipeline: str | None, currency: str | None = None
+    ) -> tuple[int | None, int]:
+        """p90 of the latest runs' costs, each run converted to ``currency`` (default: the currency of
+        the latest run) with the catalog's rates; a run in a currency without a rate is refused."""
         with self.store.connect() as conn:
-            totals = repo.run_totals(conn, project=project, pipeline=pipeline)
-        return B.p90(totals), len(totals)
+            totals = repo.run_totals_by_currency(conn, project=project, pipeline=pipeline)
+        if not totals:
+            return None, 0
+        target = currency or totals[0][1]
+        values = [convert_micros(v, c, target, self.book.rates) for v, c in totals]
+        return B.p90(values), len(values)
 
     def status(self) -> list[BudgetStatus]:
         now = self.clock.now()

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from triops.errors import InvalidInputError
 from triops.finops.costs import RESOURCE_COLUMNS, cost_lines
-from triops.finops.focus_spec import BY_NAME, COLUMNS, MANDATORY, FocusColumn
+from triops.finops.focus_spec import BY_NAME, COLUMNS, MANDATORY, SUBCATEGORY_PARENT, FocusColumn
 from triops.finops.prices import PriceBook
 
 if TYPE_CHECKING:
@@ -93,15 +93,34 @@ def focus_plan(
     envs = costs["environment"].unique().to_list()
     provider = {e: book.environment(e).provider for e in envs}
     region = {e: book.environment(e).region for e in envs}
-    start = pl.from_epoch(pl.col("started_ms"), time_unit="ms").dt.replace_time_zone("UTC")
-    end = pl.from_epoch(pl.max_horizontal(pl.col("ended_ms"), pl.col("started_ms") + 1), time_unit="ms")
+    # FOCUS date-times are whole seconds (YYYY-MM-DDTHH:mm:ssZ): the charge period is widened to the
+    # seconds that contain it, and is never empty
+    start_s = pl.col("started_ms") // 1000
+    end_s = pl.max_horizontal(-(-pl.col("ended_ms") // 1000), start_s + 1)
+    start = pl.from_epoch(start_s, time_unit="s").dt.replace_time_zone("UTC")
+    end = pl.from_epoch(end_s, time_unit="s")
     month = start.dt.truncate("1mo")
-    network = pl.col("resource") == "network_gib"
+    io = pl.col("resource") == "network_gib"
+    serving = pl.col("pipeline").fill_null("") == "serving"
     cost = pl.col("_cost")
     prov = pl.col("environment").replace_strict(provider, return_dtype=pl.String)
     tags = pl.struct(
-        pl.col("project"), pl.col("team"), pl.col("cost_centre"), pl.col("environment")
+        pl.col("project"),
+        pl.col("team"),
+        pl.col("cost_centre"),
+        pl.col("environment"),
+        pl.col("model_version"),
+        pl.col("dataset"),
     ).struct.json_encode()
+    what = (
+        pl.when(io)
+        .then(pl.lit("Local disk read/write"))
+        .when(pl.col("resource") == "cpu_core_hour")
+        .then(pl.lit("CPU"))
+        .when(pl.col("resource") == "memory_gib_hour")
+        .then(pl.lit("Memory"))
+        .otherwise(pl.concat_str(pl.lit("GPU "), pl.col("gpu_model").fill_null("")))
+    )
     return lines.select(
         cost.alias("BilledCost"),
         pl.lit(billing_account_id).alias("BillingAccountId"),
@@ -112,7 +131,7 @@ def focus_plan(
         pl.lit("Usage").alias("ChargeCategory"),
         pl.lit(None, dtype=pl.String).alias("ChargeClass"),
         pl.concat_str(
-            pl.col("resource"),
+            what,
             pl.lit(" for "),
             pl.col("pipeline").fill_null("run"),
             pl.lit("/"),
@@ -140,14 +159,17 @@ def focus_plan(
         pl.concat_str(pl.col("pipeline").fill_null("run"), pl.lit("/"), pl.col("step").fill_null("-")).alias(
             "ResourceName"
         ),
-        pl.lit("Pipeline step run").alias("ResourceType"),
-        pl.when(network)
-        .then(pl.lit("Networking"))
+        pl.when(serving)
+        .then(pl.lit("Model serving"))
+        .otherwise(pl.lit("Pipeline step run"))
+        .alias("ResourceType"),
+        pl.when(io)
+        .then(pl.lit("Storage"))
         .otherwise(pl.lit("AI and Machine Learning"))
         .alias("ServiceCategory"),
         pl.lit(service_name).alias("ServiceName"),
-        pl.when(network)
-        .then(pl.lit("Data Transfer"))
+        pl.when(io)
+        .then(pl.lit("Block Storage"))
         .otherwise(pl.lit("Machine Learning"))
         .alias("ServiceSubcategory"),
         pl.concat_str(pl.col("environment"), pl.lit("/"), pl.col("resource")).alias("SkuId"),
@@ -183,7 +205,7 @@ def write_focus(frame: pl.DataFrame | pl.LazyFrame, out: Path) -> Path:
         lazy.sink_parquet(out, compression="snappy", statistics=False)
     else:
         times = [c for c, t in lazy.collect_schema().items() if isinstance(t, pl.Datetime)]
-        lazy.with_columns(pl.col(c).dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ") for c in times).sink_csv(out)
+        lazy.with_columns(pl.col(c).dt.strftime("%Y-%m-%dT%H:%M:%SZ") for c in times).sink_csv(out)
     return out
 
 
@@ -221,9 +243,28 @@ def missing_mandatory(columns: Sequence[str]) -> list[str]:
     return [name for name in MANDATORY if name not in present]
 
 
+MAX_AMOUNT = Decimal(9_000_000_000_000)  # micros of it still fit a signed 64-bit integer
+
+
+def _first(mask: pl.Series) -> int:
+    """1-based number of the first data row where ``mask`` holds."""
+    return int(mask.arg_true()[0]) + 1
+
+
+def _problem(name: str, mask: pl.Series, col: pl.Series, what: str) -> str:
+    row = _first(mask)
+    value = col[row - 1]
+    count = int(mask.sum())
+    more = f" ({count} rows in all)" if count > 1 else ""
+    shown = "null" if value is None else repr(value)
+    return f"row {row}, column {name}: {shown} {what}{more}"
+
+
 def validate_focus(frame: pl.DataFrame, where: str = "FOCUS data") -> None:
-    """Mandatory columns present; non-nullable columns without nulls; allowed values respected;
-    decimals and date-times parse; custom columns prefixed ``x_``."""
+    """Mandatory columns present; non-nullable columns without nulls; allowed values respected (with each
+    ServiceSubcategory under its own ServiceCategory); decimals, date-times and JSON parse; amounts in
+    range; custom columns prefixed ``x_``. Each problem names its first row (1-based, header excluded)
+    and column; all of them are reported in one line."""
     import polars as pl
 
     missing = missing_mandatory(frame.columns)
@@ -243,33 +284,75 @@ def validate_focus(frame: pl.DataFrame, where: str = "FOCUS data") -> None:
         if col.dtype == pl.String:
             col = col.replace("", None)
         if not spec.nullable and col.null_count():
-            problems.append(f"{name} has {col.null_count()} null values")
+            problems.append(
+                _problem(name, col.is_null(), col, "is null; FOCUS 1.2 does not allow nulls here")
+            )
         if spec.allowed is not None:
-            bad = set(col.drop_nulls().unique().to_list()) - spec.allowed
-            if bad:
-                problems.append(f"{name} has values outside the spec: {', '.join(sorted(map(str, bad))[:5])}")
+            bad = col.is_not_null() & ~col.cast(pl.String).is_in(sorted(spec.allowed))
+            if bad.any():
+                problems.append(_problem(name, bad, col, "is not an allowed FOCUS 1.2 value"))
         if spec.data_type in ("Decimal", "DateTime") and col.dtype == pl.String:
             parsed = _parse(col, spec.data_type)
-            failed = parsed.is_null().sum() - col.null_count()
-            if failed:
-                problems.append(f"{name} has {failed} values that are not {spec.data_type}")
+            failed = parsed.is_null() & col.is_not_null()
+            if failed.any():
+                problems.append(_problem(name, failed, col, f"is not a {spec.data_type}"))
+                continue
+            col = parsed
+        if spec.data_type == "Decimal" and name.endswith("Cost"):
+            too_big = col.cast(pl.Float64, strict=False).abs() > float(MAX_AMOUNT)
+            if too_big.fill_null(False).any():
+                problems.append(
+                    _problem(
+                        name, too_big.fill_null(False), frame[name], f"is out of range (|x| ≤ {MAX_AMOUNT:,})"
+                    )
+                )
         if spec.data_type == "JSON" and col.dtype == pl.String:
-            try:
-                col.str.json_decode(dtype=_tag_struct(()) if name == "Tags" else pl.String)
-            except pl.exceptions.PolarsError:
-                problems.append(f"{name} has values that are not JSON objects")
+            bad_json = col.map_elements(_not_flat_object, return_dtype=pl.Boolean, skip_nulls=True)
+            if bad_json.fill_null(False).any():
+                problems.append(
+                    _problem(name, bad_json.fill_null(False), col, "is not a JSON object of scalar values")
+                )
+    if {"ServiceCategory", "ServiceSubcategory"} <= set(frame.columns):
+        parent = (
+            frame["ServiceSubcategory"]
+            .cast(pl.String)
+            .replace_strict(SUBCATEGORY_PARENT, default=None, return_dtype=pl.String)
+        )
+        wrong = parent.is_not_null() & (parent != frame["ServiceCategory"].cast(pl.String))
+        if wrong.fill_null(False).any():
+            problems.append(
+                _problem(
+                    "ServiceSubcategory",
+                    wrong.fill_null(False),
+                    frame["ServiceSubcategory"],
+                    "belongs to another ServiceCategory than the row's",
+                )
+            )
     if problems:
         raise InvalidInputError(
             f"{where} is not valid FOCUS 1.2: {'; '.join(problems)}; nothing was imported",
-            hint="fix the listed columns and import again",
+            hint="fix the named rows and columns and import again",
         )
+
+
+def _not_flat_object(text: str) -> bool:
+    import orjson
+
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return True
+    return not isinstance(value, dict) or any(isinstance(v, dict | list) for v in value.values())
 
 
 def _parse(col: pl.Series, data_type: str) -> pl.Series:
     import polars as pl
 
     if data_type == "Decimal":
-        return col.cast(pl.Float64, strict=False)
+        # FOCUS Numeric Format: no sign for positives, no commas, E notation with a sign only if negative
+        numeric = col.str.contains(r"^-?(\d+(\.\d*)?|\.\d+)([eE]-?\d+)?$")
+        kept = pl.select(pl.when(pl.lit(numeric)).then(pl.lit(col)).otherwise(None)).to_series()
+        return kept.cast(pl.Float64, strict=False)
     return parse_datetime(col)
 
 
@@ -341,6 +424,7 @@ def allocate_focus_rows(
         pl.col("BillingCurrency").cast(pl.String).alias("currency"),
         when("ChargePeriodStart").alias("charge_period_start_ms"),
         when("ChargePeriodEnd").alias("charge_period_end_ms"),
+        when("BillingPeriodStart").alias("billing_period_start_ms"),
         money("BilledCost").alias("billed_micros"),
         money("EffectiveCost").alias("effective_micros"),
         money("ListCost").alias("list_micros"),

@@ -4,8 +4,11 @@ effective date range, a source and a source date. On-premises prices are derived
 
 Resources (and their pricing units):
 
-- ``cpu_core_hour`` (core-hour), ``memory_gib_hour`` (GiB-hour), ``gpu_hour:<MODEL>`` (GPU-hour),
-- ``storage_gib_month`` (GiB-month), ``network_gib`` (GiB).
+- ``cpu_core_hour`` (Core-Hours), ``memory_gib_hour`` (GiB-Hours), ``gpu_hour:<MODEL>`` (GPU-Hours),
+- ``storage_gib_month`` (GiB-Months), ``network_gib`` (GiB: the bytes a step read and wrote; the key keeps
+  its historical name, FOCUS exports it as Storage / Block Storage, not Networking).
+
+Units follow the FOCUS 1.2 Unit Format (``<singular-unit>-<plural-time-units>``, capitalised).
 
 Date ranges are half-open: ``effective_from`` ≤ day < ``effective_to`` (``effective_to`` absent = open).
 """
@@ -28,9 +31,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from triops.errors import ConfigError, InvalidInputError
 
 BASE_RESOURCES: dict[str, str] = {
-    "cpu_core_hour": "core-hour",
-    "memory_gib_hour": "GiB-hour",
-    "storage_gib_month": "GiB-month",
+    "cpu_core_hour": "Core-Hours",
+    "memory_gib_hour": "GiB-Hours",
+    "storage_gib_month": "GiB-Months",
     "network_gib": "GiB",
 }
 GPU_PREFIX = "gpu_hour:"
@@ -43,7 +46,7 @@ def resource_unit(resource: str) -> str:
     if resource in BASE_RESOURCES:
         return BASE_RESOURCES[resource]
     if resource.startswith(GPU_PREFIX) and len(resource) > len(GPU_PREFIX):
-        return "GPU-hour"
+        return "GPU-Hours"
     raise InvalidInputError(
         f"unknown resource {resource!r}",
         hint=f"resources are {', '.join(BASE_RESOURCES)} or {GPU_PREFIX}<MODEL>",

@@ -351,19 +351,58 @@ class FinOpsService(Attribution):
 
         return export_focus(self.costs(period=period), self.book, out)
 
-    def import_focus(self, path: Path, *, default_project: str | None = None) -> tuple[str, int]:
-        """Validate, allocate and store a provider's FOCUS file in one transaction (all or nothing)."""
-        from triops.finops.focus import allocate_focus_rows, read_focus
+    def import_focus(
+        self, path: Path, *, default_project: str | None = None, replace: bool = False
+    ) -> tuple[str, int]:
+        """Validate, allocate and store a provider's FOCUS file in one transaction (all or nothing).
 
+        Never doubled: a file imported before, or one holding a billing period (provider, billing account,
+        BillingPeriodStart) imported before, is refused, unless ``replace`` is set, which replaces
+        those periods' earlier rows."""
+        from triops.finops.focus import allocate_focus_rows, read_focus
+        from triops.store.repositories import finops_attribution as arepo
+
+        self.allow("budget.write", None)
         rows = allocate_focus_rows(read_focus(path), default_project=default_project)
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        keys = sorted(
+            {
+                (str(p), str(a), int(s))
+                for p, a, s in rows.select("provider", "billing_account_id", "billing_period_start_ms")
+                .unique()
+                .iter_rows()
+            }
+        )
         import_id = new_id()
         now_ms = utc_ms(self.clock.now())
-        count = self.store.write(
-            lambda conn: repo.insert_focus_import(
+
+        def write(conn: Any) -> int:
+            if not replace:
+                earlier = arepo.focus_import_by_sha(conn, digest)
+                if earlier is not None:
+                    raise InvalidInputError(
+                        f"{path.name} was imported before (import {earlier['id']}, {earlier['rows']} rows); "
+                        "nothing was imported",
+                        hint="pass --replace (replace=True) to replace its billing periods",
+                        detail={"field": "file"},
+                    )
+                overlap = arepo.imported_periods(conn, keys)
+                if overlap:
+                    provider, account, start = overlap[0]
+                    month = datetime.fromtimestamp(start / 1000, UTC).strftime("%Y-%m")
+                    raise InvalidInputError(
+                        f"{path.name}: billing period {month} of {provider} account {account} is already "
+                        f"imported ({len(overlap)} period(s) in all); nothing was imported",
+                        hint="pass --replace (replace=True) to replace those periods' rows",
+                        detail={"field": "file"},
+                    )
+            else:
+                arepo.delete_periods(conn, keys)
+            return repo.insert_focus_import(
                 conn, import_id=import_id, source=path.name, sha256=digest, imported_ms=now_ms, rows=rows
             )
-        )
+
+        count = self.store.write(write)
         return import_id, count
 
     def imported_totals(self, *, period: str | None = None) -> list[dict[str, Any]]:

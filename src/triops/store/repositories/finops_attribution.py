@@ -104,3 +104,52 @@ def run_lineage(conn: Connection) -> tuple[dict[str, str], dict[str, str]]:
     ):
         dataset_of.setdefault(str(run_id), f"{name}/{version}")
     return model_of, dataset_of
+
+
+# -- FOCUS re-imports ------------------------------------------------------------------------------------
+def focus_import_by_sha(conn: Connection, sha256: str) -> dict[str, Any] | None:
+    from triops.store.tables_finops import finops_focus_imports
+
+    row = conn.execute(
+        sa.select(finops_focus_imports).where(finops_focus_imports.c.sha256 == sha256).limit(1)
+    ).first()
+    return None if row is None else dict(row._mapping)
+
+
+def _period_clause(keys: Iterable[tuple[str, str, int]]) -> Any:
+    from triops.store.tables_finops import finops_focus_rows as r
+
+    return sa.or_(
+        *[
+            sa.and_(r.c.provider == p, r.c.billing_account_id == a, r.c.billing_period_start_ms == s)
+            for p, a, s in keys
+        ]
+    )
+
+
+def imported_periods(conn: Connection, keys: Sequence[tuple[str, str, int]]) -> list[tuple[str, str, int]]:
+    """Which of (provider, billing account, billing period start) already have imported rows."""
+    from triops.store.tables_finops import finops_focus_rows as r
+
+    if not keys:
+        return []
+    stmt = (
+        sa.select(r.c.provider, r.c.billing_account_id, r.c.billing_period_start_ms)
+        .where(_period_clause(keys))
+        .distinct()
+    )
+    return [(str(p), str(a), int(s)) for p, a, s in conn.execute(stmt)]
+
+
+def delete_periods(conn: Connection, keys: Sequence[tuple[str, str, int]]) -> int:
+    """Delete the imported rows of those billing periods, and imports left without rows."""
+    from triops.store.tables_finops import finops_focus_imports as i
+    from triops.store.tables_finops import finops_focus_rows as r
+
+    if not keys:
+        return 0
+    deleted = conn.execute(r.delete().where(_period_clause(keys))).rowcount or 0
+    remaining = sa.select(sa.func.count()).where(r.c.import_id == i.c.id).scalar_subquery()
+    conn.execute(i.update().values(rows=remaining))
+    conn.execute(i.delete().where(i.c.rows == 0))
+    return deleted

@@ -260,4 +260,6 @@ def test_project_report_shows_imported_bills_beside_metered_costs(
         ("imported", 39_600),
         ("metered", 39_600),
     ]
-    assert "source" not in svc.report("run").columns
+    assert set(svc.report("run")["source"].to_list()) == {
+        "metered"
+    }  # every grouping says where it comes from

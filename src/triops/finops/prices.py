@@ -121,6 +121,8 @@ class _CatalogModel(BaseModel):
     prices: list[_PriceModel] = Field(default_factory=list)
     onprem: list[_OnPremModel] = Field(default_factory=list)
     rates: dict[str, Decimal] = Field(default_factory=dict)
+    rates_date: date | None = None
+    rates_source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +165,15 @@ class PriceBook:
     rows: tuple[PriceRow, ...]
     base_currency: str | None = None
     rates: dict[str, Decimal] = field(default_factory=dict)
+    rates_date: date | None = None
+    rates_source: str | None = None
+
+    @property
+    def rates_note(self) -> str | None:
+        """Where the exchange rates come from, e.g. ``rates of 2026-11-02 (ECB reference rates)``."""
+        if not self.rates:
+            return None
+        return f"rates of {self.rates_date} ({self.rates_source}), base {self.base_currency}"
 
     def environment(self, name: str) -> Environment:
         try:
@@ -283,7 +294,22 @@ def parse_price_book(data: dict[str, Any], path: str) -> PriceBook:
     for currency in model.rates:
         if not _CURRENCY.match(currency):
             raise ConfigError(f"{path}: rate for {currency!r} is not keyed by an ISO 4217 code")
-    return PriceBook(model.version, path, environments, tuple(rows), model.base_currency, dict(model.rates))
+    if model.rates and not (model.base_currency and model.rates_date and model.rates_source):
+        raise ConfigError(
+            f"{path}: [rates] needs base_currency, rates_date and rates_source",
+            hint="an amount converted with an exchange rate says which rate, of which day, from where; "
+            'e.g. base_currency = "EUR", rates_date = 2026-11-02, rates_source = "ECB reference rates"',
+        )
+    return PriceBook(
+        model.version,
+        path,
+        environments,
+        tuple(rows),
+        model.base_currency,
+        dict(model.rates),
+        model.rates_date,
+        model.rates_source,
+    )
 
 
 def _known_env(environments: dict[str, Environment], name: str, path: str) -> Environment:

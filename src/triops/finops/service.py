@@ -133,25 +133,56 @@ class FinOpsService(Attribution):
             return usage_frame(repo.usage_rows(conn, project=project))
 
     def report(self, by: str, *, period: str | None = None, currency: str | None = None) -> pl.DataFrame:
-        """Metered cost per ``by``; per project, imported FOCUS rows are added with ``source`` = imported."""
+        """Cost per ``by`` with a ``source`` column: ``metered``; per project also ``imported`` (FOCUS
+        rows); and ``shared: <label>`` for each shared-cost allocation by that grouping (stored with
+        ``allocate`` or configured in ``[[finops.shared]]``), shown as its own line. Amounts in different
+        currencies are converted with the catalog's dated rates to ``currency`` or refused."""
         import polars as pl
 
+        from triops.finops.rollups import ROLLUP_KEYS
+
         metered = rollup(self.costs(period=period), by, currency=currency, rates=self.book.rates or None)
-        if by != "project":
-            return metered
-        metered = metered.with_columns(pl.lit("metered").alias("source"))
-        imported = self.imported_totals(period=period)
-        if not imported:
-            return metered
-        rows = pl.DataFrame(imported).select(
-            pl.col("project").cast(pl.String),
-            pl.col("currency").cast(pl.String),
-            pl.col("cost_micros").cast(pl.Int64),
-            pl.col("records").cast(pl.UInt32),
-            pl.lit("imported").alias("source"),
-        )
-        both = pl.concat([metered.with_columns(pl.col("records").cast(pl.UInt32)), rows], how="vertical")
-        if currency is not None:
+        parts = [metered.with_columns(pl.col("records").cast(pl.UInt32), pl.lit("metered").alias("source"))]
+        key = ROLLUP_KEYS.get(by, ("",))[-1]
+        if by == "project":
+            imported = self.imported_totals(period=period)
+            if imported:
+                parts.append(
+                    pl.DataFrame(imported).select(
+                        pl.col("project").cast(pl.String),
+                        pl.col("currency").cast(pl.String),
+                        pl.col("cost_micros").cast(pl.Int64),
+                        pl.col("records").cast(pl.UInt32),
+                        pl.lit("imported").alias("source"),
+                    )
+                )
+        shared_rows = [
+            {
+                key: k,
+                "currency": a["currency"],
+                "cost_micros": v,
+                "records": 0,
+                "source": f"shared: {a['label']}",
+            }
+            for a in self._allocations_for(by, period)
+            for k, v in a["shares"].items()
+        ]
+        if shared_rows and len(ROLLUP_KEYS[by]) == 1:
+            parts.append(
+                pl.DataFrame(
+                    shared_rows,
+                    schema={
+                        key: pl.String,
+                        "currency": pl.String,
+                        "cost_micros": pl.Int64,
+                        "records": pl.UInt32,
+                        "source": pl.String,
+                    },
+                )
+            )
+        both = pl.concat(parts, how="diagonal_relaxed") if len(parts) > 1 else parts[0]
+        currencies = set(both["currency"].to_list())
+        if currency is not None and currencies - {currency}:
             both = both.with_columns(
                 pl.Series(
                     "cost_micros",
@@ -163,7 +194,23 @@ class FinOpsService(Attribution):
                 ),
                 pl.lit(currency).alias("currency"),
             )
+        elif currency is None and len(currencies) > 1:
+            raise InvalidInputError(
+                f"costs are in more than one currency ({', '.join(sorted(currencies))}); "
+                "they are not added unconverted",
+                hint="pass a report currency (--currency) and keep a [rates] table in the price catalog",
+            )
         return both.sort("cost_micros", descending=True)
+
+    def _allocations_for(self, by: str, period: str | None) -> list[dict[str, Any]]:
+        """Allocations by ``by`` within ``period`` (all of them when no period is given)."""
+        if by not in ("project", "team", "model", "dataset", "pipeline"):
+            return []
+        found = self.allocations(by=by)
+        if period is None:
+            return found
+        start, end = period_bounds_ms(period)
+        return [a for a in found if start <= period_bounds_ms(a["period"])[0] < end]
 
     # -- budgets (SpendSource) ---------------------------------------------------------------------
     def set_budget(self, budget: B.Budget) -> B.Budget:

@@ -156,6 +156,7 @@ def run_command(
     on_failure: str = "stop",
     hooks: Sequence[Hook] = (),
     console: Console | None = None,
+    tags: dict[str, str] | None = None,
 ) -> PipelineRunResult:
     """Run ``path/or/module:pipeline`` with a live view of its steps (or quietly with ``as_json``)."""
     from triops.mlops.pipelines.runner import run_pipeline
@@ -180,6 +181,7 @@ def run_command(
             on_failure="stop" if on_failure == "stop" else "continue",
             listener=listener,
             target=target,
+            tags=tags,
         )
 
     return _execute(out, as_json, f"{pipe.name} on {executor}", call)
@@ -276,14 +278,23 @@ def run_cli(
     override_reason: Annotated[
         str | None, typer.Option("--override-reason", help="run despite a budget hard stop; recorded")
     ] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", help="k=v on every cost record, repeatable")
+    ] = None,
+    environment: Annotated[str, typer.Option("--environment", help="price-catalog environment")] = "local",
 ) -> None:
+    from triops.cli.finops_attribution import parse_tags, print_alerts
+
     values = parse_params(param or [])  # refuse malformed params before opening anything
+    tags = parse_tags(tag or [])
     ws = _workspace()
     if ws.is_remote:
         result = _submit(
-            ws, target, values, executor, no_cache, project, on_failure, override_reason, as_json
-        )
+            ws, target, values, executor, no_cache, project, on_failure, override_reason, as_json,
+            tags=tags, environment=environment,
+        )  # fmt: skip
     else:
+        hooks = tuple(ws.pipeline_hooks(override_reason=override_reason, tags=tags, environment=environment))
         result = run_command(
             ws.store,
             ws.artifacts,
@@ -294,8 +305,10 @@ def run_cli(
             as_json=as_json,
             project=project,
             on_failure=on_failure,
-            hooks=tuple(ws.pipeline_hooks(override_reason=override_reason)),
+            hooks=hooks,
+            tags=tags,
         )
+        print_alerts(hooks, as_json)
     if as_json:
         _print_json(result.to_dict())
     if result.status != "FINISHED":
@@ -312,6 +325,9 @@ def _submit(
     on_failure: str,
     override_reason: str | None,
     as_json: bool,
+    *,
+    tags: dict[str, str] | None = None,
+    environment: str = "local",
 ) -> PipelineRunResult:
     """``triops run`` against a server: the server imports ``package.module:pipeline`` and runs it."""
     from rich.console import Console as RichConsole
@@ -326,6 +342,8 @@ def _submit(
             use_cache=not no_cache,
             on_failure=on_failure,
             override_reason=override_reason,
+            tags=tags or None,
+            environment=None if environment == "local" else environment,
         )
     if not as_json:
         out.print(step_table(result.steps, title=f"run {result.run_id}: {result.status}"))

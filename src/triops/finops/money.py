@@ -50,7 +50,7 @@ def _render(value: Decimal, currency: str, decimals: int) -> str:
 
 def format_money(amount_micros: int, currency: str, *, decimals: int | None = None) -> str:
     """``€1,234.50``, ``€0.000046``, ``-$3.10``, ``1,200.00 CHF``."""
-    places = decimals_for([amount_micros], currency) if decimals is None else decimals
+    places = column_decimals([amount_micros], currency) if decimals is None else decimals
     return _render(to_decimal(amount_micros), currency, places)
 
 
@@ -69,10 +69,21 @@ def round_parts(amounts: Sequence[int], decimals: int) -> list[int]:
     return floors
 
 
+def column_decimals(amounts: Sequence[int], currency: str) -> int:
+    """One precision for a column: by magnitude, or up to two places more when that shows every amount
+    exactly (so equal amounts never print differently)."""
+    places = decimals_for(amounts, currency)
+    for extra in range(min(places, minor_units(currency)), min(places + 2, MAX_DECIMALS) + 1):
+        step = 10 ** (MAX_DECIMALS - extra)
+        if all(int(a) % step == 0 for a in amounts):
+            return extra
+    return places
+
+
 def format_column(amounts: Sequence[int], currency: str) -> tuple[list[str], str]:
     """The lines and the total of a column, in one precision, adding up as printed."""
     total = sum(int(a) for a in amounts)
-    places = decimals_for([*amounts, total], currency)
+    places = column_decimals([*amounts, total], currency)
     parts = round_parts(amounts, places)
     return [format_money(p, currency, decimals=places) for p in parts], format_money(
         total, currency, decimals=places

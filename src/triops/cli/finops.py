@@ -170,7 +170,9 @@ def cost_report(
             out.append({**{k: v for k, v in row.items() if k != "cost_micros"}, "cost": text,
                         "cost_micros": row["cost_micros"]})  # fmt: skip
         if with_total and len(mine) > 1:
-            label: dict[str, Any] = {k: None for k in mine[0] if k not in ("cost_micros", "records", "currency")}
+            label: dict[str, Any] = {
+                k: None for k in mine[0] if k not in ("cost_micros", "records", "currency")
+            }
             first = next(iter(label), None)
             if first is not None:
                 label[first] = "total"

@@ -39,10 +39,19 @@ X_COLUMNS = (
 
 
 def _scaled_decimal(expr: pl.Expr, scale: int) -> pl.Expr:
-    """Integers counting 10**-scale units → an exact Decimal(38, scale)."""
+    """Integers counting 10**-scale units → an exact Decimal(38, scale), through their decimal text
+    (polars parses decimal text an order of magnitude faster than it multiplies decimals)."""
     import polars as pl
 
-    return (expr.cast(pl.Decimal(38, scale)) * pl.lit(Decimal(1).scaleb(-scale))).cast(pl.Decimal(38, scale))
+    unit = 10**scale
+    whole = expr.abs()
+    text = pl.format(
+        "{}{}.{}",
+        pl.when(expr < 0).then(pl.lit("-")).otherwise(pl.lit("")),
+        whole // unit,
+        (whole % unit).cast(pl.String).str.zfill(scale),
+    )
+    return text.str.to_decimal(scale=scale).cast(pl.Decimal(38, scale))
 
 
 def _float_to_decimal(expr: pl.Expr, scale: int) -> pl.Expr:

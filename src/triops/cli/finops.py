@@ -198,6 +198,8 @@ def cost_report_cmd(
     rows = cost_report(
         _open_store(catalog), by=by, period=period, currency=currency, catalog=catalog, with_total=not as_json
     )
+    if not as_json:  # people read the formatted amount; scripts get the exact micro-units too
+        rows = [{k: v for k, v in r.items() if k != "cost_micros"} for r in rows]
     _print(rows, as_json, f"cost by {by}" + (f" in {period}" if period else ""))
 
 

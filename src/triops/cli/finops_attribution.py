@@ -56,6 +56,8 @@ def cost_allocate_cmd(
         by=by,
         catalog=catalog,
     )
+    if not as_json:
+        rows = [{k: v for k, v in r.items() if k != "share_micros"} for r in rows]
     _print(rows, as_json, f"{label!r} allocated by {by} in {period}")
 
 

@@ -184,7 +184,7 @@ class FinOpsHook:
                 f"run lacks required tags: {', '.join(missing)}",
                 hint="tag the run (triops run ... --tag "
                 + " --tag ".join(f"{t}=VALUE" for t in missing)
-                + ", or tags={...} in ws.run_pipeline); the rule is [finops] required_tags",
+                + ", or tags={...} in ws.run_pipeline); the rule is the setting finops.required_tags",
                 detail={"missing_tags": missing},
             )
         self.budgets.before_run(self._ctx(ctx))

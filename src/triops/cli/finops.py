@@ -262,6 +262,8 @@ def cost_recommend(
             "detail": r.detail,
             "saving": _money(r.monthly_saving_micros, r.currency),
             "currency": r.currency,
+            "evidence": r.evidence,
+            "basis": r.basis,
         }
         for r in _service(store, catalog).recommend(project=project)
     ]

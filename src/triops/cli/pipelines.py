@@ -294,7 +294,11 @@ def run_cli(
             tags=tags, environment=environment,
         )  # fmt: skip
     else:
-        hooks = tuple(ws.pipeline_hooks(override_reason=override_reason, tags=tags, environment=environment))
+        hooks = tuple(
+            ws.pipeline_hooks(
+                override_reason=override_reason, tags=tags, environment=environment, use_cache=not no_cache
+            )
+        )
         result = run_command(
             ws.store,
             ws.artifacts,

@@ -146,6 +146,7 @@ class FinOpsHook:
         batch_size: int = 500,
         flush_interval_s: float = 2.0,
         attribution: Callable[[str], Mapping[str, str]] | None = None,
+        cache_enabled: bool = True,
     ) -> None:
         service.book.environment(environment)
         self.service = service
@@ -155,6 +156,7 @@ class FinOpsHook:
         self.batch_size = max(1, int(batch_size))
         self.flush_interval_s = float(flush_interval_s)
         self.attribution = attribution
+        self.cache_enabled = cache_enabled  # recorded so a recommendation knows the cache was off
         # the pre-flight check (estimate + spent) and override recording are the budget rules' own
         self.budgets = BudgetHook(
             _Tagged(service, self.tags),
@@ -226,6 +228,8 @@ class FinOpsHook:
             tags["cache_key"] = str(cache_key)
         if getattr(result, "cached", False):
             tags["cache_hit"] = "true"
+        if not self.cache_enabled:
+            tags["cache"] = "off"
         started = int(result.started_ms)
         return UsageRecord(
             id=new_id(started),

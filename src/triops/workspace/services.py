@@ -167,6 +167,7 @@ class PillarServices:
         override_reason: str | None = None,
         tags: Mapping[str, str] | None = None,
         environment: str = "local",
+        use_cache: bool = True,
     ) -> list[Hook]:
         """The built-in hooks every run gets: contract gates, metering and budgets, lineage, plus the user's.
         ``tags`` (team, cost_centre, model_version, dataset, …) reach every usage and cost record;
@@ -204,6 +205,7 @@ class PillarServices:
                 tags=tags,
                 override_reason=override_reason,
                 journal_dir=journal,
+                cache_enabled=use_cache,
             ),
         ]
         return [*hooks, *self.extra_hooks]
@@ -244,7 +246,9 @@ class PillarServices:
             params,
             project=project,
             executor=executor,
-            hooks=self.pipeline_hooks(override_reason=override_reason, tags=tags, environment=environment),
+            hooks=self.pipeline_hooks(
+                override_reason=override_reason, tags=tags, environment=environment, use_cache=use_cache
+            ),
             use_cache=use_cache,
             on_failure=on_failure,  # type: ignore[arg-type]
             name=name,

@@ -4,21 +4,19 @@ export and import FOCUS. ``FinOpsService`` is also the ``SpendSource`` the ``Bud
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from triops.domain.clock import Clock, SystemClock, utc_ms
-from triops.domain.ids import new_id
 from triops.domain.usage import UsageRecord
 from triops.errors import InvalidInputError
 from triops.finops import budgets as B
 from triops.finops.attribution import Attribution, Authorize, SharedCost
 from triops.finops.costs import empty_costs, price_usage, usage_frame
+from triops.finops.focus_service import FocusFiles
 from triops.finops.prices import PriceBook
 from triops.finops.rollups import convert_micros, period_bounds_ms, rollup
 from triops.store.audit import append_event
@@ -58,7 +56,7 @@ def _budget(row: dict[str, Any]) -> B.Budget:
     )
 
 
-class FinOpsService(Attribution):
+class FinOpsService(Attribution, FocusFiles):
     """``authorize(permission, project)`` is the workspace's check against the acting principal (this
     pillar does not import governance); ``shared`` are the ``[[finops.shared]]`` costs of the settings."""
 
@@ -391,71 +389,6 @@ class FinOpsService(Attribution):
             price = self.book.lookup(storage_environment, "storage_gib_month", now.date())
             found += unused_artifacts(arts, price.unit_price, price.currency, now, idle_days=idle_days)
         return sorted(found, key=lambda r: -r.monthly_saving_micros)
-
-    # -- FOCUS ---------------------------------------------------------------------------------------
-    def export_focus(self, out: Path, *, period: str | None = None) -> int:
-        from triops.finops.focus import export_focus
-
-        return export_focus(self.costs(period=period), self.book, out)
-
-    def import_focus(
-        self, path: Path, *, default_project: str | None = None, replace: bool = False
-    ) -> tuple[str, int]:
-        """Validate, allocate and store a provider's FOCUS file in one transaction (all or nothing).
-
-        Never doubled: a file imported before, or one holding a billing period (provider, billing account,
-        BillingPeriodStart) imported before, is refused, unless ``replace`` is set, which replaces
-        those periods' earlier rows."""
-        from triops.finops.focus import allocate_focus_rows, read_focus
-        from triops.store.repositories import finops_attribution as arepo
-
-        self.allow("budget.write", None)
-        rows = allocate_focus_rows(read_focus(path), default_project=default_project)
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        keys = sorted(
-            {
-                (str(p), str(a), int(s))
-                for p, a, s in rows.select("provider", "billing_account_id", "billing_period_start_ms")
-                .unique()
-                .iter_rows()
-            }
-        )
-        import_id = new_id()
-        now_ms = utc_ms(self.clock.now())
-
-        def write(conn: Any) -> int:
-            if not replace:
-                earlier = arepo.focus_import_by_sha(conn, digest)
-                if earlier is not None:
-                    raise InvalidInputError(
-                        f"{path.name} was imported before (import {earlier['id']}, {earlier['rows']} rows); "
-                        "nothing was imported",
-                        hint="pass --replace (replace=True) to replace its billing periods",
-                        detail={"field": "file"},
-                    )
-                overlap = arepo.imported_periods(conn, keys)
-                if overlap:
-                    provider, account, start = overlap[0]
-                    month = datetime.fromtimestamp(start / 1000, UTC).strftime("%Y-%m")
-                    raise InvalidInputError(
-                        f"{path.name}: billing period {month} of {provider} account {account} is already "
-                        f"imported ({len(overlap)} period(s) in all); nothing was imported",
-                        hint="pass --replace (replace=True) to replace those periods' rows",
-                        detail={"field": "file"},
-                    )
-            else:
-                arepo.delete_periods(conn, keys)
-            return repo.insert_focus_import(
-                conn, import_id=import_id, source=path.name, sha256=digest, imported_ms=now_ms, rows=rows
-            )
-
-        count = self.store.write(write)
-        return import_id, count
-
-    def imported_totals(self, *, period: str | None = None) -> list[dict[str, Any]]:
-        start, end = period_bounds_ms(period) if period else (None, None)
-        with self.store.connect() as conn:
-            return repo.focus_totals(conn, start_ms=start, end_ms=end)
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:

@@ -71,3 +71,27 @@ def test_a_catalog_with_rates_must_say_their_date_and_source(tmp_path: Path) -> 
     )
     book = load_price_book(path)
     assert book.rates_note == "rates of 2026-11-02 (ECB reference rates), base EUR"
+
+
+def test_the_scorecard_never_adds_currencies_unconverted(tmp_path: Path) -> None:
+    from triops.domain.usage import UsageRecord
+    from triops.finops.service import FinOpsService
+    from triops.kpis import scorecard
+    from triops.store.engine import create_store
+    from triops.store.migrate import upgrade
+
+    store = create_store(f"sqlite:///{tmp_path}/s.db")
+    upgrade(store)
+    svc = FinOpsService(store, load_price_book())
+    base = {"step_run_id": None, "pipeline": "p", "step": "s", "started_ms": 1_790_000_000_000,
+            "ended_ms": 1_790_000_000_000, "wall_s": 3600.0, "cpu_s": 3600.0, "peak_rss_bytes": 0,
+            "bytes_read": 0, "bytes_written": 0, "gpu_s": 0.0, "gpu_model": None, "requested_cpu": 1.0,
+            "requested_memory_gb": 0.0}  # fmt: skip
+    svc.record_usage([UsageRecord(id="u1", run_id="r1", project="a", environment="local", **base)])
+    [_, _, eur, _] = scorecard(store).kpis
+    assert eur.unit == "EUR" and eur.value is not None
+    svc.record_usage([UsageRecord(id="u2", run_id="r2", project="a", environment="gcp-us-central1", **base)])
+    [_, _, mixed, _] = scorecard(store, currency="EUR").kpis
+    assert mixed.value is None and "costs are in EUR, USD" in mixed.source
+    [_, _, converted, _] = scorecard(store, currency="EUR", rates={"USD": Decimal("0.5")}).kpis
+    assert converted.value is not None and converted.unit == "EUR"

@@ -301,7 +301,7 @@ class PillarServices:
     def scorecard(self) -> Scorecard:
         from triops.kpis import scorecard
 
-        return scorecard(self.store)
+        return scorecard(self.store, currency=self.settings.currency, rates=self.finops.book.rates)
 
 
 class Datasets:

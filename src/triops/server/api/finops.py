@@ -53,7 +53,16 @@ def _finops(request: Request, ws: Workspace) -> Any:
     book = getattr(request.app.state, "price_book", None)
     if book is None:
         book = request.app.state.price_book = load_price_book(ws.settings.price_catalog)
-    return FinOpsService(ws.store, book, ws.clock, user=ws.principal.name)
+    from triops.finops.attribution import SharedCost
+
+    return FinOpsService(
+        ws.store,
+        book,
+        ws.clock,
+        user=ws.principal.name,
+        required_tags=ws.settings.finops_required_tags,
+        shared=[SharedCost.parse(s) for s in ws.settings.finops_shared],
+    )
 
 
 def _read_costs(ws: Workspace, project: str | None) -> None:

@@ -1,7 +1,7 @@
 """finops attribution serving predictions allocations focus periods
 
 Revision ID: fin01
-Revises: dat01
+Revises: run01
 Create Date: 2026-11-30 18:09:18.317755
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "fin01"
-down_revision = "dat01"
+down_revision = "run01"
 branch_labels = None
 depends_on = None
 

@@ -181,3 +181,15 @@ def test_a_training_run_is_attributed_to_the_model_version_it_produced(ws: Works
     costs = ws.finops.costs(run_id=done.run_id)
     assert set(costs["model_version"].to_list()) == {f"churn/{version.version}"}
     assert ws.finops.report("model")["model_version"].to_list() == [f"churn/{version.version}"]
+
+
+def test_an_alert_is_in_the_audit_log(ws: Workspace) -> None:
+    from triops.store.audit import iter_events
+
+    ws.finops.record_serving_usage("m/1", project="alerted", predictions=1, cpu_s=3600.0)
+    ws.finops.set_budget(new_budget("project", "alerted", "month", "0.000001", "EUR", clock=ws.clock))
+    fired = ws.finops.check_alerts(ws.finops.budgets_for("alerted", None)[0])
+    assert [a.threshold_pct for a in fired] == [50, 80, 100]
+    with ws.store.connect() as conn:
+        events = [e for e in iter_events(conn) if e.action == "budget.alert"]
+    assert len(events) == 3

@@ -270,7 +270,8 @@ class FinOpsService(Attribution, FocusFiles):
         ]
 
     def check_alerts(self, budget: B.Budget) -> list[B.Alert]:
-        """Create an alert for each newly crossed threshold (once per period) and call the webhook."""
+        """Create an alert for each newly crossed threshold (once per period), call the webhook and append
+        a ``budget.alert`` audit event with it (same transaction), so alerts are seen where they happen."""
         now = self.clock.now()
         label = B.current_period(budget.period, now)[0]
         spent = self.spent(budget, now)
@@ -282,6 +283,17 @@ class FinOpsService(Attribution, FocusFiles):
             def write(conn: Any) -> None:
                 for alert in alerts:
                     repo.insert_alert(conn, dataclasses.asdict(alert))
+                    append_event(
+                        conn,
+                        actor=self.user or "local",
+                        action="budget.alert",
+                        object_type="budget",
+                        object_id=budget.id,
+                        before=None,
+                        after=_jsonable(dataclasses.asdict(alert)),
+                        project=budget.name if budget.scope == "project" else None,
+                        at_ms=alert.created_ms,
+                    )
 
             self.store.write(write)
         return alerts

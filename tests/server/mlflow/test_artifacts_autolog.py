@@ -1,0 +1,61 @@
+"""Artifacts through MLflow's proxied artifact routes, and ``mlflow.sklearn.autolog()`` on a pipeline fit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mlflow.tracking import MlflowClient
+from tests.server.conftest import LiveServer
+
+mlflow = pytest.importorskip("mlflow")
+
+
+def test_log_artifacts_list_and_download(mlflow_client: LiveServer, tmp_path: Path) -> None:
+    report = tmp_path / "report.txt"
+    report.write_text("auc 0.91\n")
+    plots = tmp_path / "plots"
+    (plots / "roc").mkdir(parents=True)
+    (plots / "roc" / "curve.csv").write_text("fpr,tpr\n0,0\n1,1\n")
+    (plots / "summary.json").write_text('{"ok": true}')
+    with mlflow.start_run() as run:
+        mlflow.log_artifact(str(report))
+        mlflow.log_artifacts(str(plots), artifact_path="plots")
+        mlflow.log_text("hello", "notes/hello.txt")
+    client = MlflowClient()
+    top = client.list_artifacts(run.info.run_id)
+    assert [(f.path, f.is_dir) for f in top] == [("notes", True), ("plots", True), ("report.txt", False)]
+    assert top[2].file_size == len("auc 0.91\n")
+    inner = client.list_artifacts(run.info.run_id, "plots")
+    assert [f.path for f in inner] == ["plots/roc", "plots/summary.json"]
+    out = Path(client.download_artifacts(run.info.run_id, "plots", str(tmp_path / "dl")))
+    assert (out / "roc" / "curve.csv").read_text() == "fpr,tpr\n0,0\n1,1\n"
+    assert mlflow.artifacts.load_text(f"runs:/{run.info.run_id}/notes/hello.txt") == "hello"
+    # the same artifacts are triops run artifacts, content-addressed
+    names = {a.name for a in mlflow_client.workspace.runs.get(run.info.run_id).artifacts}
+    assert names == {"report.txt", "plots/roc/curve.csv", "plots/summary.json", "notes/hello.txt"}
+
+
+def test_sklearn_autolog_on_a_pipeline(mlflow_client: LiveServer) -> None:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 4))
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(int)
+    mlflow.set_experiment("autolog")
+    mlflow.sklearn.autolog(log_models=False, silent=True)
+    try:
+        with mlflow.start_run() as run:
+            make_pipeline(StandardScaler(), LogisticRegression(C=0.5)).fit(x, y)
+    finally:
+        mlflow.sklearn.autolog(disable=True)
+    got = MlflowClient().get_run(run.info.run_id)
+    assert got.data.params["logisticregression__C"] == "0.5"
+    assert got.data.metrics["training_accuracy_score"] > 0.9
+    assert got.data.tags["estimator_name"] == "Pipeline"
+    triops_run = mlflow_client.workspace.runs.get(run.info.run_id)
+    assert triops_run.project == "autolog"
+    assert triops_run.metrics["training_accuracy_score"] > 0.9

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from triops.store.tables import latest_metrics, projects, runs, tags
+from triops.store.bulk import insert_rows
+from triops.store.tables import latest_metrics, metrics, params, projects, runs, tags
 
 
 class ProjectRow(NamedTuple):
@@ -83,7 +84,11 @@ __all__ = [
     "ProjectRow",
     "all_projects",
     "delete_tag",
+    "existing_run_ids",
     "imported_run_ids",
+    "insert_imported_runs",
+    "insert_key_values",
+    "insert_metric_history",
     "last_run_ms",
     "latest_metric_rows",
     "project_by_id",
@@ -108,3 +113,64 @@ def latest_metric_rows(
     ):
         out[str(rid)].append((str(key), math.nan if nan else float(value), int(step), int(ts)))
     return out
+
+
+ImportedMetric = tuple[str, str, float, int, int]  # run id, key, value, step, timestamp ms
+
+
+def existing_run_ids(conn: Connection, run_ids: Sequence[str]) -> set[str]:
+    ids = list(run_ids)
+    if not ids:
+        return set()
+    return {str(r) for r in conn.execute(sa.select(runs.c.id).where(runs.c.id.in_(ids))).scalars()}
+
+
+def insert_imported_runs(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Runs as imported: (id, project id, name, kind, status, start ms, end ms, user)."""
+    insert_rows(
+        conn, runs, ("id", "project_id", "name", "kind", "status", "start_ms", "end_ms", "user_name"), rows
+    )
+
+
+def insert_key_values(conn: Connection, table: str, rows: Sequence[tuple[str, str, str]]) -> None:
+    """(run id, key, value) rows into ``params`` or ``tags``."""
+    insert_rows(conn, params if table == "params" else tags, ("run_id", "key", "value"), rows)
+
+
+def insert_metric_history(conn: Connection, rows: Sequence[ImportedMetric]) -> None:
+    """Whole metric histories of many runs in one statement, and each (run, key)'s latest value."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        run_ids, keys, values, steps, stamps = (list(c) for c in zip(*rows, strict=True))
+        nans = [v != v for v in values]
+        conn.exec_driver_sql(
+            "INSERT INTO metrics (run_id, key, value, is_nan, step, timestamp_ms) SELECT * FROM "
+            "unnest(%s::text[], %s::text[], %s::float8[], %s::boolean[], %s::bigint[], %s::bigint[])",
+            (
+                run_ids,
+                keys,
+                [0.0 if n else v for v, n in zip(values, nans, strict=True)],
+                nans,
+                steps,
+                stamps,
+            ),
+        )
+    else:
+        insert_rows(
+            conn,
+            metrics,
+            ("run_id", "key", "value", "is_nan", "step", "timestamp_ms"),
+            [(r, k, 0.0 if v != v else v, v != v, s, t) for r, k, v, s, t in rows],
+        )
+    latest: dict[tuple[str, str], ImportedMetric] = {}
+    for row in rows:
+        best = latest.get((row[0], row[1]))
+        if best is None or (row[3], row[4]) >= (best[3], best[4]):
+            latest[(row[0], row[1])] = row
+    insert_rows(
+        conn,
+        latest_metrics,
+        ("run_id", "key", "value", "is_nan", "step", "timestamp_ms"),
+        [(r, k, 0.0 if v != v else v, v != v, s, t) for r, k, v, s, t in latest.values()],
+    )

@@ -14,6 +14,10 @@ from pathlib import Path
 import pytest
 
 from triops import Workspace
+from triops.errors import PermissionDeniedError
+from triops.governance import roles
+from triops.governance.rbac import Principal
+from triops.governance.roles import load_principal
 from triops.settings import Settings
 from triops.workspace.mlflow_import import SOURCE_TAG, import_mlflow
 
@@ -71,9 +75,17 @@ def mlflow_sources(
     os.environ.pop("MLFLOW_ALLOW_FILE_STORE", None)
 
 
+def load_principal_of(ws: Workspace) -> Principal:
+    with ws.store.connect() as conn:
+        return load_principal(conn, ws.principal.name, "user")
+
+
 @pytest.fixture
 def target(store_url: str, tmp_path: Path) -> Iterator[Workspace]:
     ws = Workspace.open(store_url, artifact_root=tmp_path / "artifacts", settings=Settings(home=tmp_path))
+    if store_url.startswith("postgresql"):  # a team store: the importing user needs run.write
+        roles.grant(ws.store, Principal.owner("admin"), ws.principal.name, "contributor", None)
+        ws = ws.acting_as(load_principal_of(ws))
     yield ws
     ws.close()
 
@@ -151,3 +163,18 @@ def test_cli_import_prints_summary_and_refuses_bad_source(
     assert bad.returncode == 1
     assert "Traceback" not in bad.stderr
     assert "--from" in bad.stderr
+
+
+def test_import_needs_run_write_in_the_target_projects(
+    store_url: str, tmp_path: Path, mlflow_sources: tuple[str, str, dict[str, str], dict[str, str]]
+) -> None:
+    ws = Workspace.open(store_url, artifact_root=tmp_path / "a", settings=Settings(home=tmp_path))
+    try:
+        roles.grant(ws.store, Principal.owner("admin"), "viv", "viewer", None)
+        with ws.store.connect() as conn:
+            viewer = ws.acting_as(load_principal(conn, "viv", "user"))
+        with pytest.raises(PermissionDeniedError, match=r"run\.write"):
+            import_mlflow(viewer, mlflow_sources[0])
+        assert viewer.runs.search() == []
+    finally:
+        ws.close()

@@ -218,22 +218,28 @@ class MlflowImporter:
                 conn, [(r.id, k, v, s, t) for r in todo for k, v, s, t in r.metrics]
             )
             for r in todo:
-                run_repo.add_run_artifacts(conn, r.id, blobs[r.id], now)
-                audit_store.append_event(
-                    conn,
-                    actor=actor,
-                    action="mlflow.import",
-                    object_type="run",
-                    object_id=r.id,
-                    before=None,
-                    after={
-                        "mlflow_run_id": r.id,
-                        "mlflow_experiment_id": r.experiment_id,
-                        "source": self.location,
-                    },
-                    project=project_of[r.experiment_id],
-                    at_ms=now,
-                )
+                if blobs[r.id]:
+                    run_repo.add_run_artifacts(conn, r.id, blobs[r.id], now)
+            audit_store.append_events(
+                conn,
+                [
+                    {
+                        "actor": actor,
+                        "action": "mlflow.import",
+                        "object_type": "run",
+                        "object_id": r.id,
+                        "before": None,
+                        "after": {
+                            "mlflow_run_id": r.id,
+                            "mlflow_experiment_id": r.experiment_id,
+                            "source": self.location,
+                        },
+                        "project": project_of[r.experiment_id],
+                        "at_ms": now,
+                    }
+                    for r in todo
+                ],
+            )
 
         self.ws.store.write(write)
         self.report.runs_imported += len(todo)

@@ -185,13 +185,22 @@ class SqlSource(MlflowSource):
                 )
                 for rid, key, value in conn.execute(q, binds):
                     getattr(out[str(rid)], target)[str(key)] = "" if value is None else str(value)
-            q = sa.text(
-                "SELECT run_uuid, key, value, is_nan, step, timestamp FROM metrics WHERE run_uuid IN :ids"
-            ).bindparams(expanding)
-            for rid, key, value, nan, step, ts in conn.execute(q, binds):
-                out[str(rid)].metrics.append(
-                    (str(key), math.nan if nan else float(value), int(step or 0), int(ts or 0))
+            # the bulk of an import: the driver's own cursor, plain tuples, no per-row result processing
+            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
+            cur = raw.cursor()
+            try:
+                cur.execute(
+                    "SELECT run_uuid, key, value, is_nan, step, timestamp FROM metrics "
+                    f"WHERE run_uuid IN ({', '.join([mark] * len(ids))})",
+                    ids,
                 )
+                nan = math.nan
+                for rid, key, value, is_nan, step, ts in cur.fetchall():
+                    out[rid].metrics.append((key, nan if is_nan else value, step, ts))
+            finally:
+                cur.close()
         return [out[i] for i in ids if i in out]
 
     def registry_counts(self) -> SourceSummary:

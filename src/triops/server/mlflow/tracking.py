@@ -12,9 +12,9 @@ from fastapi import APIRouter, Request
 from pydantic import Field
 
 from triops.domain.records import Run
-from triops.domain.validation import MAX_METRIC_BATCH, MAX_VALUES_BATCH
+from triops.domain.validation import INT64_MAX, INT64_MIN, MAX_METRIC_BATCH, MAX_VALUES_BATCH
 from triops.domain.wire import float_from_wire, float_to_wire
-from triops.errors import ConflictError
+from triops.errors import ConflictError, InvalidInputError
 from triops.server.mlflow.requests import (
     MAX_RESULTS,
     Int64,
@@ -88,7 +88,8 @@ class DeleteTag(RunRef):
 
 
 class LogBatch(RunRef):
-    metrics: list[MetricIn] = Field(default_factory=list, max_length=MAX_METRIC_BATCH)
+    # plain dicts, checked by metric_rows: a pydantic model per metric costs more than storing it
+    metrics: list[dict[str, Any]] = Field(default_factory=list, max_length=MAX_METRIC_BATCH)
     params: list[KeyValue] = Field(default_factory=list, max_length=MAX_VALUES_BATCH)
     tags: list[KeyValue] = Field(default_factory=list, max_length=MAX_VALUES_BATCH)
 
@@ -106,6 +107,34 @@ class HistoryRequest(RunRef):
     metric_key: str
     page_token: str | None = None
     max_results: int | None = Field(default=None, ge=1, le=1_000_000)
+
+
+def _int64(value: Any, where: str) -> int:
+    if type(value) is int and INT64_MIN <= value <= INT64_MAX:
+        return value
+    if isinstance(value, str) and value.lstrip("-").isdigit() and len(value) <= 20:
+        return _int64(int(value), where)
+    raise InvalidInputError(f"{where} must be a 64-bit integer, got {value!r:.40}", detail={"field": where})
+
+
+def metric_rows(items: list[dict[str, Any]]) -> list[tuple[str, float, int, int]]:
+    """LogBatch metrics (``key``, ``value``, ``timestamp``, ``step``) as rows; a bad entry is an error naming
+    its index and field."""
+    rows = []
+    for i, m in enumerate(items):
+        key = m.get("key")
+        if not isinstance(key, str):
+            raise InvalidInputError(
+                f"metrics[{i}].key must be a string", detail={"field": f"metrics[{i}].key"}
+            )
+        value = m.get("value")
+        number = value if type(value) is float else float_from_wire(value, f"metrics[{i}].value ({key!r})")
+        stamp = m.get("timestamp", 0)
+        step = m.get("step", 0)
+        rows.append(
+            (key, number, _int64(step, f"metrics[{i}].step"), _int64(stamp, f"metrics[{i}].timestamp"))
+        )
+    return rows
 
 
 def _run_json(mt: MlflowTracking, run: Run) -> dict[str, Any]:
@@ -217,7 +246,7 @@ async def log_batch(request: Request, mt: TrackingDep) -> dict[str, Any]:
                 detail={"mlflow_error_code": "INVALID_PARAMETER_VALUE"},
             )
         params[p.key] = p.value
-    rows = [(m.key, float_from_wire(m.value, f"metric {m.key!r}"), m.step, m.timestamp) for m in b.metrics]
+    rows = metric_rows(b.metrics)
     mt.log_batch(b.id, rows, params, {t.key: t.value for t in b.tags})
     return {}
 

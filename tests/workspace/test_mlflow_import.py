@@ -122,6 +122,8 @@ def test_import_brings_runs_over_once(
     events = [e for e in target.governance.audit_events(limit=100) if e["action"] == "mlflow.import"]
     assert sorted(e["object_id"] for e in events) == sorted([ids["parent"], ids["child"], ids["plain"]])
     assert all(e["after"]["source"] == uri and e["after"]["mlflow_run_id"] == e["object_id"] for e in events)
+    # the bulk-appended events keep the hash chain intact
+    assert target.governance.verify_audit().chain.ok
 
 
 def test_include_deleted_imports_deleted_runs_marked(

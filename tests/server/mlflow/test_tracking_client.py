@@ -116,3 +116,59 @@ def test_errors_are_mlflow_shaped(mlflow_client: LiveServer) -> None:
     assert unsupported.value.error_code == "NOT_IMPLEMENTED"
     assert "registry" in unsupported.value.message
     assert run.info.run_id
+
+
+def test_permissions_hold_through_the_mlflow_client(mlflow_client: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A viewer reads but cannot log; a project the token's user cannot read does not exist for them; no
+    token is UNAUTHENTICATED."""
+    from triops.domain.clock import utc_ms
+    from triops.governance import roles
+    from triops.governance.rbac import Principal
+    from triops.store.repositories.tokens import create_token
+
+    ws = mlflow_client.workspace
+    exp_id = MlflowClient().create_experiment("shared")
+    run = MlflowClient().create_run(exp_id)
+    roles.grant(ws.store, Principal.owner("admin"), "val", "viewer", "shared")
+    _, viewer_token = ws.store.write(lambda conn: create_token(conn, "val", "t", utc_ms(ws.clock.now())))
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", viewer_token)
+    viewer = MlflowClient()
+    assert viewer.get_run(run.info.run_id).info.run_id == run.info.run_id
+    with pytest.raises(MlflowException) as denied:
+        viewer.log_param(run.info.run_id, "p", "1")
+    assert denied.value.error_code == "PERMISSION_DENIED"
+    assert "run.write" in denied.value.message
+    hidden = MlflowClient().create_experiment  # alice's own projects: val has no role there
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", mlflow_client.token)
+    other = hidden("private")
+    other_run = MlflowClient().create_run(other)
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", viewer_token)
+    with pytest.raises(MlflowException) as unseen:
+        viewer.get_run(other_run.info.run_id)
+    assert unseen.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    assert [e.name for e in viewer.search_experiments()] == ["shared"]
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "tri_wrong")
+    with pytest.raises(MlflowException) as anonymous:
+        MlflowClient().get_run(run.info.run_id)
+    assert anonymous.value.error_code == "UNAUTHENTICATED"
+
+
+def test_log_batch_rejects_bad_metrics_naming_the_field(mlflow_client: LiveServer) -> None:
+    import httpx
+
+    run = MlflowClient().create_run("0")
+    answer = httpx.post(
+        f"{mlflow_client.url}/api/2.0/mlflow/runs/log-batch",
+        headers={"Authorization": f"Bearer {mlflow_client.token}"},
+        json={"run_id": run.info.run_id, "metrics": [{"key": "a", "value": "high", "timestamp": 1, "step": 0}]},
+    )
+    assert answer.status_code == 400
+    assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert "metrics[0].value" in answer.json()["message"]
+    unknown = httpx.get(
+        f"{mlflow_client.url}/ajax-api/2.0/mlflow/no/such/thing",
+        headers={"Authorization": f"Bearer {mlflow_client.token}"},
+    )
+    assert unknown.status_code == 404
+    assert unknown.json()["error_code"] == "ENDPOINT_NOT_FOUND"
+    assert MlflowClient().get_metric_history(run.info.run_id, "a") == []

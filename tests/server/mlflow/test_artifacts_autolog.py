@@ -59,3 +59,34 @@ def test_sklearn_autolog_on_a_pipeline(mlflow_client: LiveServer) -> None:
     triops_run = mlflow_client.workspace.runs.get(run.info.run_id)
     assert triops_run.project == "autolog"
     assert triops_run.metrics["training_accuracy_score"] > 0.9
+
+
+def test_autolog_with_models_logs_a_loadable_model(mlflow_client: LiveServer) -> None:
+    """MLflow 3 logged models: autolog's default (log_models=True) logs the fitted pipeline; its files are
+    the run's artifacts under model/, and it loads back through runs:/ and models:/<model id>."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(120, 3))
+    y = (x[:, 0] > 0).astype(int)
+    mlflow.set_experiment("autolog-models")
+    mlflow.sklearn.autolog(silent=True)
+    try:
+        with mlflow.start_run() as run:
+            fitted = make_pipeline(StandardScaler(), LogisticRegression()).fit(x, y)
+    finally:
+        mlflow.sklearn.autolog(disable=True)
+    client = MlflowClient()
+    got = client.get_run(run.info.run_id)
+    assert got.data.metrics["training_accuracy_score"] > 0.9
+    assert not any(k.startswith("triops.") for k in got.data.tags)
+    models = client.search_logged_models(experiment_ids=[got.info.experiment_id])
+    assert [(m.name, m.source_run_id, str(m.status)) for m in models] == [("model", run.info.run_id, "READY")]
+    names = {a.name for a in mlflow_client.workspace.runs.get(run.info.run_id).artifacts}
+    assert "model/MLmodel" in names
+    loaded = mlflow.sklearn.load_model(f"runs:/{run.info.run_id}/model")
+    assert (loaded.predict(x) == fitted.predict(x)).all()
+    by_id = mlflow.pyfunc.load_model(f"models:/{models[0].model_id}")
+    assert (by_id.predict(x) == fitted.predict(x)).all()

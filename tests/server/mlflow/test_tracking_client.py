@@ -118,7 +118,9 @@ def test_errors_are_mlflow_shaped(mlflow_client: LiveServer) -> None:
     assert run.info.run_id
 
 
-def test_permissions_hold_through_the_mlflow_client(mlflow_client: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_permissions_hold_through_the_mlflow_client(
+    mlflow_client: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A viewer reads but cannot log; a project the token's user cannot read does not exist for them; no
     token is UNAUTHENTICATED."""
     from triops.domain.clock import utc_ms
@@ -160,7 +162,10 @@ def test_log_batch_rejects_bad_metrics_naming_the_field(mlflow_client: LiveServe
     answer = httpx.post(
         f"{mlflow_client.url}/api/2.0/mlflow/runs/log-batch",
         headers={"Authorization": f"Bearer {mlflow_client.token}"},
-        json={"run_id": run.info.run_id, "metrics": [{"key": "a", "value": "high", "timestamp": 1, "step": 0}]},
+        json={
+            "run_id": run.info.run_id,
+            "metrics": [{"key": "a", "value": "high", "timestamp": 1, "step": 0}],
+        },
     )
     assert answer.status_code == 400
     assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"

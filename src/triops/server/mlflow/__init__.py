@@ -28,10 +28,9 @@ UNSUPPORTED = {
     "mlflow/experiments/set-experiment-tag": "experiment tags",
     "mlflow/experiments/delete-experiment-tag": "experiment tags",
     "mlflow/runs/log-inputs": "dataset inputs (register datasets with `triops datasets register`)",
-    "mlflow/runs/outputs": "run outputs (logged models)",
     "mlflow/runs/log-model": "the MLflow 1 log-model call",
     "mlflow/metrics/get-history-bulk-interval": "bulk metric history",
-    "mlflow/logged-models": "MLflow 3 logged models",
+    "mlflow/logged-models": "this logged-model call",
     "mlflow/registered-models": "the MLflow model registry (use `triops models`)",
     "mlflow/model-versions": "the MLflow model registry (use `triops models`)",
     "mlflow/traces": "traces",
@@ -43,7 +42,7 @@ UNSUPPORTED = {
 
 
 def create_mlflow_app(workspace: object, *, dev: bool) -> FastAPI:
-    from triops.server.mlflow import artifacts, tracking
+    from triops.server.mlflow import artifacts, models, tracking
 
     sub = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, default_response_class=SafeJSONResponse)
     sub.state.workspace = workspace
@@ -80,6 +79,7 @@ def create_mlflow_app(workspace: object, *, dev: bool) -> FastAPI:
 
     sub.include_router(tracking.router)
     sub.include_router(artifacts.router)
+    sub.include_router(models.router)
     return sub
 
 

@@ -277,17 +277,3 @@ async def search_runs(request: Request, mt: TrackingDep) -> dict[str, Any]:
     metrics = mt.latest_metrics(found)
     runs = [run_to_wire(r, mt.experiment_of_run(r), metrics[r.id]) for r in found]
     return {"runs": runs, **next_token(offset, len(found), b.max_results)}
-
-
-class LoggedModelSearch(Message):
-    experiment_ids: list[str] = Field(default_factory=list, max_length=1000)
-
-
-@router.post(f"{P}/logged-models/search")
-async def search_logged_models(request: Request, mt: TrackingDep) -> dict[str, Any]:
-    """triops does not create MLflow 3 logged models (``logged-models`` create answers NOT_IMPLEMENTED), so
-    every experiment has none; the client asks this whenever it resolves a ``runs:/`` URI."""
-    b = await parse(request, LoggedModelSearch)
-    for experiment_id in b.experiment_ids:
-        mt.experiment(experiment_id)
-    return {"models": []}

@@ -26,6 +26,7 @@ from triops.errors import (
 from triops.store.repositories.mlflow import ProjectRow
 from triops.workspace.mlflow import LIFECYCLE_TAG, experiment_id_of, experiment_name_of, lifecycle_of
 
+HIDDEN_TAG_PREFIX = "triops.mlflow.logged_model."  # logged-model records kept on their run
 STATUS_OF_CODE = {
     "INVALID_PARAMETER_VALUE": 400,
     "RESOURCE_ALREADY_EXISTS": 400,
@@ -106,7 +107,11 @@ def run_to_wire(run: Run, experiment_id: str, metrics: list[tuple[str, float, in
                 {"key": k, "value": float_to_wire(v), "timestamp": t, "step": s} for k, v, s, t in metrics
             ],
             "params": [{"key": k, "value": v} for k, v in run.params.items()],
-            "tags": [{"key": k, "value": v} for k, v in run.tags.items() if k != LIFECYCLE_TAG],
+            "tags": [
+                {"key": k, "value": v}
+                for k, v in run.tags.items()
+                if k != LIFECYCLE_TAG and not k.startswith(HIDDEN_TAG_PREFIX)
+            ],
         },
         "inputs": {},
     }

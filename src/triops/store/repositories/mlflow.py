@@ -95,7 +95,9 @@ __all__ = [
     "project_by_id",
     "project_by_name",
     "rename_run",
+    "runs_with_tag",
     "set_run_status",
+    "tags_with_prefix",
 ]
 
 
@@ -188,3 +190,27 @@ def insert_metric_history(conn: Connection, rows: Sequence[ImportedMetric]) -> N
         ("run_id", "key", "value", "is_nan", "step", "timestamp_ms"),
         [(r, k, 0.0 if v != v else v, v != v, s, t) for r, k, v, s, t in latest.values()],
     )
+
+
+def runs_with_tag(conn: Connection, key: str) -> list[tuple[str, str]]:
+    """(run id, value) of every run carrying the tag ``key``."""
+    return [
+        (str(r), str(v))
+        for r, v in conn.execute(sa.select(tags.c.run_id, tags.c.value).where(tags.c.key == key))
+    ]
+
+
+def tags_with_prefix(
+    conn: Connection, prefix: str, project_names: Sequence[str]
+) -> list[tuple[str, str, str]]:
+    """(run id, key, value) of tags whose key starts with ``prefix`` on runs of ``project_names``."""
+    if not project_names:
+        return []
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    rows = conn.execute(
+        sa.select(tags.c.run_id, tags.c.key, tags.c.value)
+        .join(runs, runs.c.id == tags.c.run_id)
+        .join(projects, projects.c.id == runs.c.project_id)
+        .where(tags.c.key.like(f"{escaped}%", escape="\\"), projects.c.name.in_(list(project_names)))
+    )
+    return [(str(r), str(k), str(v)) for r, k, v in rows]

@@ -180,3 +180,32 @@ def test_import_needs_run_write_in_the_target_projects(
         assert viewer.runs.search() == []
     finally:
         ws.close()
+
+
+def test_import_from_a_tracking_server_over_http(
+    target: Workspace, tmp_path: Path, mlflow_sources: tuple[str, str, dict[str, str], dict[str, str]]
+) -> None:
+    """``--from http://…``: the MLflow REST API of a tracking server (here a triops server, whose MLflow
+    endpoint the real client tests cover) — runs, whole metric histories and proxied artifacts."""
+    from tests.server.conftest import start_server
+
+    source_ws = Workspace.open(
+        f"sqlite:///{tmp_path / 'src.db'}", artifact_root=tmp_path / "src-a", settings=Settings(home=tmp_path)
+    )
+    assert import_mlflow(source_ws, mlflow_sources[0]).runs_imported == 3
+    server, thread, url = start_server(source_ws, dev=True)
+    try:
+        report = import_mlflow(target, url)
+        again = import_mlflow(target, url)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        source_ws.close()
+    ids = mlflow_sources[2]
+    assert report.runs_imported == 3
+    parent = target.runs.get(ids["parent"])
+    assert [m.step for m in target.runs.metric_history(ids["parent"], "loss")] == list(range(10))
+    assert {a.name for a in parent.artifacts} == {"reports/summary.txt"}
+    assert target.artifacts.get_bytes(parent.artifacts[0].sha256) == b"report"
+    assert again.runs_imported == 0
+    assert again.skipped["already imported"] == 3

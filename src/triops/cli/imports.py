@@ -15,12 +15,16 @@ app = typer.Typer(no_args_is_help=True)
 
 @app.command(
     "mlflow",
-    help="Import an MLflow store (sqlite:///mlflow.db, postgresql://…, file:./mlruns): experiments become "
+    help="Import an MLflow store or server (sqlite:///mlflow.db, postgresql://…, file:./mlruns, http://…): experiments become "
     "projects, runs keep their MLflow ids; re-running skips what was imported (docs/mlflow.md).",
 )
 def import_mlflow_command(
     source: Annotated[
-        str, typer.Option("--from", help="MLflow store: sqlite:///mlflow.db, postgresql://…, file:./mlruns")
+        str,
+        typer.Option(
+            "--from",
+            help="MLflow store or server: sqlite:///mlflow.db, postgresql://…, file:./mlruns, http://…",
+        ),
     ],
     artifacts_root: Annotated[
         Path | None,
@@ -33,6 +37,12 @@ def import_mlflow_command(
         bool, typer.Option("--include-deleted", help="also import runs and experiments deleted in MLflow")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+    mlflow_token: Annotated[
+        str | None,
+        typer.Option(
+            "--mlflow-token", envvar="MLFLOW_TRACKING_TOKEN", help="bearer token of an MLflow server"
+        ),
+    ] = None,
 ) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -55,7 +65,12 @@ def import_mlflow_command(
             bar.update(task, completed=done, total=total)
 
         report = import_mlflow(
-            ws, source, artifacts_root=artifacts_root, include_deleted=include_deleted, progress=advance
+            ws,
+            source,
+            artifacts_root=artifacts_root,
+            include_deleted=include_deleted,
+            progress=advance,
+            token=mlflow_token,
         )
     if as_json:
         print_json(report.to_dict())

@@ -27,7 +27,7 @@ from triops.domain.records import StoredArtifact
 from triops.domain.validation import check_key, param_text, tag_text
 from triops.errors import InvalidInputError
 from triops.governance.rbac import Permission, require
-from triops.mlops.tracking.mlflow_sources import SourceRun, local_artifact_dir, open_source
+from triops.mlops.tracking.mlflow_sources import MlflowSource, SourceRun, open_source
 from triops.store import audit as audit_store
 from triops.store.repositories import mlflow as mlflow_repo
 from triops.store.repositories import runs as run_repo
@@ -98,16 +98,20 @@ class MlflowImporter:
         artifacts_root: Path | None = None,
         include_deleted: bool = False,
         batch: int = 500,
+        token: str | None = None,
     ) -> None:
+        self.token = token
         self.ws = ws
         self.location = location
         self.artifacts_root = artifacts_root
         self.include_deleted = include_deleted
         self.batch = batch
         self.report = ImportReport(location)
+        self.source: MlflowSource | None = None
 
     def run(self, progress: Callable[[int, int], None] | None = None) -> ImportReport:
-        source = open_source(self.location)
+        source = open_source(self.location, self.token)
+        self.source = source
         try:
             experiments = {e.id: e for e in source.experiments()}
             project_of: dict[str, str] = {}
@@ -152,7 +156,8 @@ class MlflowImporter:
         return None
 
     def _artifacts(self, run: SourceRun) -> list[tuple[str, StoredArtifact]]:
-        folder = local_artifact_dir(run.artifact_uri, self.artifacts_root)
+        assert self.source is not None
+        folder = self.source.artifact_dir(run, self.artifacts_root)
         if folder is None:
             if run.artifact_uri:
                 self.report.artifacts_skipped[
@@ -210,9 +215,12 @@ class MlflowImporter:
             mlflow_repo.insert_key_values(
                 conn, "params", [(r.id, k, v) for r in todo for k, v in r.params.items()]
             )
-            tag_rows = [(r.id, k, v) for r in todo for k, v in r.tags.items()]
-            tag_rows += [(r.id, SOURCE_TAG, r.id) for r in todo]
-            tag_rows += [(r.id, LIFECYCLE_TAG, "deleted") for r in todo if r.deleted]
+            tag_rows = []
+            for r in todo:
+                run_tags = {**r.tags, SOURCE_TAG: r.id}
+                if r.deleted:
+                    run_tags[LIFECYCLE_TAG] = "deleted"
+                tag_rows += [(r.id, k, v) for k, v in run_tags.items()]
             mlflow_repo.insert_key_values(conn, "tags", tag_rows)
             mlflow_repo.insert_metric_history(
                 conn, [(r.id, k, v, s, t) for r in todo for k, v, s, t in r.metrics]
@@ -256,10 +264,13 @@ def import_mlflow(
     artifacts_root: Path | None = None,
     include_deleted: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    token: str | None = None,
 ) -> ImportReport:
     """Import the MLflow store at ``location`` (``sqlite:///mlflow.db``, ``postgresql://…``,
-    ``file:./mlruns``) into ``ws``; see the module docstring."""
-    importer = MlflowImporter(ws, location, artifacts_root=artifacts_root, include_deleted=include_deleted)
+    ``file:./mlruns``, ``http://mlflow-server`` with ``token``) into ``ws``; see the module docstring."""
+    importer = MlflowImporter(
+        ws, location, artifacts_root=artifacts_root, include_deleted=include_deleted, token=token
+    )
     return importer.run(progress)
 
 

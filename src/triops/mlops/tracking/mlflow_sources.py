@@ -77,12 +77,21 @@ class MlflowSource:
     def registry_counts(self) -> SourceSummary:
         return SourceSummary()
 
+    def artifact_dir(self, run: SourceRun, artifacts_root: Path | None) -> Path | None:
+        """A local directory holding the run's artifacts, or None when they are not reachable."""
+        return local_artifact_dir(run.artifact_uri, artifacts_root)
+
     def close(self) -> None:
         return None
 
 
-def open_source(location: str) -> MlflowSource:
-    """The reader for ``location``: a SQLAlchemy URL of an MLflow SQL store, or ``file:`` / a directory."""
+def open_source(location: str, token: str | None = None) -> MlflowSource:
+    """The reader for ``location``: a SQLAlchemy URL of an MLflow SQL store, ``file:`` / a directory, or the
+    ``http(s)://`` URL of an MLflow tracking server (``token``: its bearer token)."""
+    if location.startswith(("http://", "https://")):
+        from triops.mlops.tracking.mlflow_http_source import HttpSource
+
+        return HttpSource(location, token)
     if location.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:", "mysql:")):
         return SqlSource(location)
     if location.startswith("file:") or "://" not in location:
@@ -92,8 +101,8 @@ def open_source(location: str) -> MlflowSource:
         return FileSource(path)
     raise InvalidInputError(
         f"--from {location!r}: triops imports from an MLflow SQL store (sqlite:///mlflow.db, "
-        "postgresql://…) or file store (file:./mlruns)",
-        hint="for an MLflow server, import from the database it was started with (--backend-store-uri)",
+        "postgresql://…), file store (file:./mlruns) or tracking server (http://…)",
+        hint="for artifacts in cloud storage, copy them locally and give --artifacts-root",
         detail={"field": "from"},
     )
 

@@ -26,6 +26,7 @@ from triops.domain.validation import check_key, check_project_name, param_text, 
 from triops.errors import ConflictError, InvalidInputError, NotFoundError
 from triops.governance.rbac import Permission, require
 from triops.mlops.tracking.active_run import StoreTrackingSink
+from triops.store import audit as audit_store
 from triops.store.repositories import mlflow as mlflow_repo
 from triops.store.repositories import runs as run_repo
 from triops.store.repositories.mlflow import ProjectRow
@@ -180,11 +181,28 @@ class MlflowTracking:
         return self.sink.get_run(run_id)
 
     def set_deleted(self, run_id: str, deleted: bool) -> None:
-        self._run_project(run_id, Permission.RUN_WRITE)
-        if deleted:
-            self.sink.set_tags(run_id, {LIFECYCLE_TAG: "deleted"})
-        else:
-            self.store.write(lambda conn: mlflow_repo.delete_tag(conn, run_id, LIFECYCLE_TAG))
+        """Mark (or unmark) a run deleted; the change is audited in the same transaction."""
+        project = self._run_project(run_id, Permission.RUN_WRITE)
+        stage = "deleted" if deleted else "active"
+
+        def write(conn: Any) -> None:
+            if deleted:
+                run_repo.set_tags(conn, run_id, {LIFECYCLE_TAG: "deleted"})
+            else:
+                mlflow_repo.delete_tag(conn, run_id, LIFECYCLE_TAG)
+            audit_store.append_event(
+                conn,
+                actor=self.principal.name,
+                action="mlflow.run.delete" if deleted else "mlflow.run.restore",
+                object_type="run",
+                object_id=run_id,
+                before=None,
+                after={"lifecycle_stage": stage},
+                project=project,
+                at_ms=self._now(),
+            )
+
+        self.store.write(write)
 
     def log_batch(
         self,

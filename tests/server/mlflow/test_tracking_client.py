@@ -99,6 +99,10 @@ def test_delete_and_restore_keep_the_run(mlflow_client: LiveServer) -> None:
     assert client.get_run(run.info.run_id).info.lifecycle_stage == "deleted"
     client.restore_run(run.info.run_id)
     assert [r.info.run_id for r in client.search_runs([exp_id])] == [run.info.run_id]
+    # the run was never destroyed; both changes are in the audit log, by the token's user
+    events = mlflow_client.workspace.governance.audit_events(object_id=run.info.run_id)
+    audited = sorted((e["action"], e["actor"]) for e in events if e["action"].startswith("mlflow.run."))
+    assert audited == [("mlflow.run.delete", "alice"), ("mlflow.run.restore", "alice")]
 
 
 def test_errors_are_mlflow_shaped(mlflow_client: LiveServer) -> None:

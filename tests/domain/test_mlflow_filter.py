@@ -6,12 +6,11 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from mlflow.utils import search_utils
 
 from triops.domain.filters import BoolOp, Comparison, Field
 from triops.domain.mlflow_filter import ATTRIBUTE_ALIASES, parse_mlflow_filter, parse_mlflow_order_by
 from triops.errors import FilterSyntaxError
-
-search_utils = pytest.importorskip("mlflow.utils.search_utils")
 
 KEYS = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True).filter(
     lambda k: k not in {"and", "or", "not", "in", "is", "null", "like", "ilike"}

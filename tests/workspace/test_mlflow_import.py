@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import mlflow
 import pytest
 
 from triops import Workspace
@@ -21,7 +22,6 @@ from triops.governance.roles import load_principal
 from triops.settings import Settings
 from triops.workspace.mlflow_import import SOURCE_TAG, import_mlflow
 
-mlflow = pytest.importorskip("mlflow")
 TRIOPS = str(Path(sys.executable).parent / "triops")
 
 

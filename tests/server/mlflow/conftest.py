@@ -6,10 +6,9 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import mlflow
 import pytest
 from tests.server.conftest import LiveServer
-
-mlflow = pytest.importorskip("mlflow")
 
 
 @pytest.fixture

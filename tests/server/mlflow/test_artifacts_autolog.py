@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import mlflow
 import numpy as np
-import pytest
 from mlflow.tracking import MlflowClient
 from tests.server.conftest import LiveServer
-
-mlflow = pytest.importorskip("mlflow")
 
 
 def test_log_artifacts_list_and_download(mlflow_client: LiveServer, tmp_path: Path) -> None:

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import math
 
+import mlflow
 import pytest
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from tests.server.conftest import LiveServer
-
-mlflow = pytest.importorskip("mlflow")
 
 
 def test_fluent_logging_reaches_triops_runs(mlflow_client: LiveServer) -> None:

@@ -15,8 +15,11 @@ Every method checks the acting principal's permission in the run's project (``ru
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from triops.domain.clock import utc_ms
 from triops.domain.filters import BoolOp, Comparison, Field, evaluate, parse_filter
@@ -39,6 +42,7 @@ DEFAULT_PROJECT = "default"
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
 LIFECYCLE_TAG = "triops.lifecycle_stage"
+INPUT_TAG_PREFIX = "triops.mlflow.input."  # + a digest of the input: its DatasetInput JSON
 RUN_NAME_TAG = "mlflow.runName"
 VIEW_TYPES = ("ACTIVE_ONLY", "DELETED_ONLY", "ALL")
 MLFLOW_STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
@@ -230,6 +234,25 @@ class MlflowTracking:
 
         self.store.write(write)
 
+    def log_inputs(self, run_id: str, inputs: Sequence[dict[str, Any]]) -> None:
+        """MLflow dataset inputs (name, digest, source, schema, context tag) kept with the run; the same
+        input logged twice is stored once."""
+        self._run_project(run_id, Permission.RUN_WRITE)
+        values = {}
+        for i, item in enumerate(inputs):
+            text = orjson.dumps(item, option=orjson.OPT_SORT_KEYS).decode()
+            try:
+                tag_text(f"datasets[{i}]", text)
+            except InvalidInputError:
+                raise InvalidInputError(
+                    f"datasets[{i}] is {len(text):,} characters of JSON; triops keeps up to 8,000 per input",
+                    hint="log a smaller schema/profile, or register the dataset with `triops datasets register`",
+                    detail={"field": f"datasets[{i}]"},
+                ) from None
+            values[INPUT_TAG_PREFIX + hashlib.sha256(text.encode()).hexdigest()[:24]] = text
+        if values:
+            self.sink.set_tags(run_id, values)
+
     def delete_tag(self, run_id: str, key: str) -> None:
         self._run_project(run_id, Permission.RUN_WRITE)
         removed = self.store.write(lambda conn: mlflow_repo.delete_tag(conn, run_id, key))
@@ -317,6 +340,7 @@ class MlflowTracking:
 
 __all__ = [
     "DEFAULT_EXPERIMENT_ID",
+    "INPUT_TAG_PREFIX",
     "LIFECYCLE_TAG",
     "MlflowTracking",
     "experiment_id_of",

@@ -84,6 +84,10 @@ def test_autolog_with_models_logs_a_loadable_model(mlflow_client: LiveServer) ->
     assert [(m.name, m.source_run_id, str(m.status)) for m in models] == [("model", run.info.run_id, "READY")]
     names = {a.name for a in mlflow_client.workspace.runs.get(run.info.run_id).artifacts}
     assert "model/MLmodel" in names
+    # autolog logs the training data as a dataset input (log-inputs), kept with the run
+    inputs = got.inputs.dataset_inputs
+    assert [i.tags[0].value for i in inputs] == ["train"]
+    assert inputs[0].dataset.digest
     loaded = mlflow.sklearn.load_model(f"runs:/{run.info.run_id}/model")
     assert (loaded.predict(x) == fitted.predict(x)).all()
     by_id = mlflow.pyfunc.load_model(f"models:/{models[0].model_id}")

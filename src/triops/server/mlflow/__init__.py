@@ -27,7 +27,6 @@ UNSUPPORTED = {
     "mlflow/experiments/update": "renaming an experiment (a triops project keeps its name)",
     "mlflow/experiments/set-experiment-tag": "experiment tags",
     "mlflow/experiments/delete-experiment-tag": "experiment tags",
-    "mlflow/runs/log-inputs": "dataset inputs (register datasets with `triops datasets register`)",
     "mlflow/runs/log-model": "the MLflow 1 log-model call",
     "mlflow/metrics/get-history-bulk-interval": "bulk metric history",
     "mlflow/logged-models": "this logged-model call",

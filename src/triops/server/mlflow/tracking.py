@@ -277,3 +277,20 @@ async def search_runs(request: Request, mt: TrackingDep) -> dict[str, Any]:
     metrics = mt.latest_metrics(found)
     runs = [run_to_wire(r, mt.experiment_of_run(r), metrics[r.id]) for r in found]
     return {"runs": runs, **next_token(offset, len(found), b.max_results)}
+
+
+class LogInputs(RunRef):
+    datasets: list[dict[str, Any]] = Field(default_factory=list, max_length=1000)
+    models: list[dict[str, Any]] = Field(default_factory=list, max_length=1000)
+
+
+@router.post(f"{P}/runs/log-inputs")
+async def log_inputs(request: Request, mt: TrackingDep) -> dict[str, Any]:
+    b = await parse(request, LogInputs)
+    if b.models:
+        raise InvalidInputError(
+            "model inputs of a run are not supported by triops",
+            detail={"mlflow_error_code": "NOT_IMPLEMENTED", "field": "models"},
+        )
+    mt.log_inputs(b.id, b.datasets)
+    return {}

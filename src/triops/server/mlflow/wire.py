@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from fastapi.responses import JSONResponse
 
 from triops.domain.clock import utc_ms
@@ -24,9 +25,16 @@ from triops.errors import (
     TriopsError,
 )
 from triops.store.repositories.mlflow import ProjectRow
-from triops.workspace.mlflow import LIFECYCLE_TAG, experiment_id_of, experiment_name_of, lifecycle_of
+from triops.workspace.mlflow import (
+    INPUT_TAG_PREFIX,
+    LIFECYCLE_TAG,
+    experiment_id_of,
+    experiment_name_of,
+    lifecycle_of,
+)
 
-HIDDEN_TAG_PREFIX = "triops.mlflow.logged_model."  # logged-model records kept on their run
+# records kept as tags of their run (logged models, dataset inputs), shown in their own fields
+HIDDEN_TAG_PREFIXES = ("triops.mlflow.logged_model.", INPUT_TAG_PREFIX)
 STATUS_OF_CODE = {
     "INVALID_PARAMETER_VALUE": 400,
     "RESOURCE_ALREADY_EXISTS": 400,
@@ -110,10 +118,14 @@ def run_to_wire(run: Run, experiment_id: str, metrics: list[tuple[str, float, in
             "tags": [
                 {"key": k, "value": v}
                 for k, v in run.tags.items()
-                if k != LIFECYCLE_TAG and not k.startswith(HIDDEN_TAG_PREFIX)
+                if k != LIFECYCLE_TAG and not k.startswith(HIDDEN_TAG_PREFIXES)
             ],
         },
-        "inputs": {},
+        "inputs": {
+            "dataset_inputs": [
+                orjson.loads(v) for k, v in sorted(run.tags.items()) if k.startswith(INPUT_TAG_PREFIX)
+            ]
+        },
     }
 
 

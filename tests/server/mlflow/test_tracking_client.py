@@ -3,7 +3,12 @@ search with MLflow's filter syntax; the same runs read back through the triops S
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import mlflow
 import pytest
@@ -11,8 +16,10 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from tests.server.conftest import LiveServer
 
+TRIOPS = str(Path(sys.executable).parent / "triops")
 
-def test_fluent_logging_reaches_triops_runs(mlflow_client: LiveServer) -> None:
+
+def test_fluent_logging_reaches_triops_runs(mlflow_client: LiveServer, tmp_path: Path) -> None:
     exp_id = mlflow.set_experiment("churn").experiment_id
     with mlflow.start_run(run_name="baseline") as run:
         mlflow.log_param("model", "rf")
@@ -39,6 +46,30 @@ def test_fluent_logging_reaches_triops_runs(mlflow_client: LiveServer) -> None:
     assert triops_run.user == "alice"
     assert triops_run.params["model"] == "rf"
     assert triops_run.metrics["auc"] == pytest.approx(0.91)
+    # and through the CLI (the console script, against the server as alice)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRIOPS_", "MLFLOW_"))}
+    env["TRIOPS_HOME"] = str(tmp_path)
+    listed = subprocess.run(
+        [
+            TRIOPS,
+            "--store",
+            mlflow_client.url,
+            "--token",
+            mlflow_client.token,
+            "runs",
+            "list",
+            "-p",
+            "churn",
+            "--json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert [(r["id"], r["name"]) for r in json.loads(listed.stdout)] == [(run.info.run_id, "baseline")]
 
 
 def test_experiments_create_get_search(mlflow_client: LiveServer) -> None:

@@ -35,6 +35,7 @@ from triops.workspace.mlflow import (
 
 # records kept as tags of their run (logged models, dataset inputs), shown in their own fields
 HIDDEN_TAG_PREFIXES = ("triops.mlflow.logged_model.", INPUT_TAG_PREFIX)
+MLFLOW_STATUS = {"LOST": "KILLED"}
 STATUS_OF_CODE = {
     "INVALID_PARAMETER_VALUE": 400,
     "RESOURCE_ALREADY_EXISTS": 400,
@@ -97,7 +98,8 @@ def run_info_to_wire(run: Run, experiment_id: str) -> dict[str, Any]:
         "run_name": run.name,
         "experiment_id": experiment_id,
         "user_id": run.user or "",
-        "status": run.status.value,
+        # MLflow has no LOST (a run whose process stopped heartbeating): it is KILLED there
+        "status": MLFLOW_STATUS.get(run.status.value, run.status.value),
         "start_time": utc_ms(run.start_time),
         "artifact_uri": f"mlflow-artifacts:/{experiment_id}/{run.id}/artifacts",
         "lifecycle_stage": lifecycle_of(run),

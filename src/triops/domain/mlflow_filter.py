@@ -76,6 +76,42 @@ class _MlflowParser(_Parser):
         return Field("attribute", mapped)
 
 
+EXPERIMENT_ATTRIBUTES = {"name": "name", "creation_time": "start_time", "last_update_time": "end_time"}
+
+
+class _ExperimentParser(_Parser):
+    """Experiment filters: ``name``, ``creation_time``, ``last_update_time`` (as start_time/end_time)."""
+
+    def field(self) -> Field:
+        found = super().field()
+        if found.entity != "attribute":
+            raise FilterSyntaxError(
+                f"experiment filters on {found.entity}s ({found.key!r}) are not supported by triops",
+                column=1,
+                text=self.text,
+                hint="filter experiments on name, creation_time or last_update_time",
+            )
+        return found
+
+    def attribute(self, name: str, tok: _Tok) -> Field:
+        mapped = EXPERIMENT_ATTRIBUTES.get(name.lower())
+        if mapped is None:
+            raise FilterSyntaxError(
+                f"experiment filter field {name!r} is not supported by triops",
+                column=tok.col,
+                text=self.text,
+                hint="filter experiments on name, creation_time or last_update_time",
+            )
+        return Field("attribute", mapped)
+
+
+def parse_experiment_filter(text: str) -> Node | None:
+    """Parse an MLflow ``SearchExperiments`` filter; empty means every experiment (None)."""
+    if not text or not text.strip():
+        return None
+    return _ExperimentParser(text).parse()
+
+
 def parse_mlflow_filter(text: str) -> Node | None:
     """Parse an MLflow ``filter_string``; empty means "all runs" (None)."""
     if not text or not text.strip():
@@ -104,4 +140,4 @@ def parse_mlflow_order_by(keys: Sequence[str]) -> list[OrderBy]:
     return out
 
 
-__all__ = ["ATTRIBUTE_ALIASES", "parse_mlflow_filter", "parse_mlflow_order_by"]
+__all__ = ["ATTRIBUTE_ALIASES", "parse_experiment_filter", "parse_mlflow_filter", "parse_mlflow_order_by"]

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from triops.domain.clock import utc_ms
-from triops.domain.filters import BoolOp, Comparison, Field, evaluate, parse_filter
-from triops.domain.mlflow_filter import parse_mlflow_filter, parse_mlflow_order_by
+from triops.domain.filters import BoolOp, Comparison, Field, evaluate
+from triops.domain.mlflow_filter import parse_experiment_filter, parse_mlflow_filter, parse_mlflow_order_by
 from triops.domain.records import ArtifactRef, Metric, Run, RunStatus, StoredArtifact
 from triops.domain.validation import check_key, check_project_name, param_text, tag_text
 from triops.errors import ConflictError, InvalidInputError, NotFoundError
@@ -124,8 +124,8 @@ class MlflowTracking:
 
     def search_experiments(self, filter: str, view_type: str) -> list[ProjectRow]:
         """Experiments (projects) the principal can read; the filter may use ``name`` (=, !=, LIKE, ILIKE,
-        IN) and ``creation_time``/``last_update_time`` (compared as start_time/end_time)."""
-        node = parse_filter(filter.replace("attributes.", "").replace("creation_time", "start_time"))
+        IN), ``creation_time`` and ``last_update_time`` (a project's creation time for both)."""
+        node = parse_experiment_filter(filter)
         if view_type not in ("", *VIEW_TYPES):
             raise InvalidInputError(f"view_type {view_type!r} is not one of {', '.join(VIEW_TYPES)}")
         if view_type == "DELETED_ONLY":
@@ -137,7 +137,11 @@ class MlflowTracking:
             if not self.principal.can(Permission.PROJECT_READ, row.name):
                 continue
             record: dict[str, dict[str, Any]] = {
-                "attribute": {"name": experiment_name_of(row), "start_time": float(row.created_ms)}
+                "attribute": {
+                    "name": experiment_name_of(row),
+                    "start_time": float(row.created_ms),
+                    "end_time": float(row.created_ms),
+                }
             }
             if evaluate(node, record):
                 out.append(row)

@@ -83,6 +83,13 @@ def test_experiments_create_get_search(mlflow_client: LiveServer) -> None:
     assert info.value.error_code == "RESOURCE_ALREADY_EXISTS"
     names = [e.name for e in client.search_experiments(filter_string="name LIKE 'fr%'")]
     assert names == ["fraud"]
+    quoted = client.search_experiments(filter_string="attributes.name = 'attributes.fraud'")
+    assert quoted == []  # a value is never rewritten
+    assert [
+        e.name for e in client.search_experiments(filter_string="creation_time > 0 and name = 'fraud'")
+    ] == ["fraud"]
+    with pytest.raises(MlflowException, match="tags"):
+        client.search_experiments(filter_string="tags.team = 'x'")
     with pytest.raises(MlflowException) as bad:
         client.create_experiment("has spaces/and slashes")
     assert bad.value.error_code == "INVALID_PARAMETER_VALUE"

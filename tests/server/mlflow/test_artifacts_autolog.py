@@ -92,3 +92,13 @@ def test_autolog_with_models_logs_a_loadable_model(mlflow_client: LiveServer) ->
     assert (loaded.predict(x) == fitted.predict(x)).all()
     by_id = mlflow.pyfunc.load_model(f"models:/{models[0].model_id}")
     assert (by_id.predict(x) == fitted.predict(x)).all()
+
+
+def test_artifact_uploads_stream_past_the_json_body_limit(mlflow_client: LiveServer, tmp_path: Path) -> None:
+    """The server refuses JSON bodies over 2 MiB here; an artifact upload streams to disk under its own limit."""
+    big = tmp_path / "weights.bin"
+    big.write_bytes(np.random.default_rng(2).bytes(3 * 1024 * 1024))
+    with mlflow.start_run() as run:
+        mlflow.log_artifact(str(big), artifact_path="blobs")
+    out = MlflowClient().download_artifacts(run.info.run_id, "blobs/weights.bin", str(tmp_path / "dl"))
+    assert Path(out).read_bytes() == big.read_bytes()

@@ -18,6 +18,7 @@ from triops.cli import (
     db,
     finops,
     governance,
+    imports,
     models,
     pipelines,
     runs,
@@ -59,6 +60,7 @@ def _global_options(
 
 
 app.add_typer(runs.app, name="runs", help="List, show and compare runs.")
+app.add_typer(imports.app, name="import", help="Import from other tools: MLflow stores (docs/mlflow.md).")
 app.add_typer(db.app, name="db", help="Store maintenance (migrations).")
 app.add_typer(tokens.app, name="token", help="API tokens for the server.")
 app.add_typer(tokens.user_app, name="user", help="Users and service accounts.")
@@ -82,7 +84,7 @@ app.command("run", help="Run a pipeline: triops run path/to/file.py:pipeline --p
 app.command("lineage", help="Where an artifact or run came from, or what was made from it.")(
     pipelines.lineage_cli
 )
-runs.app.command("resume", help="Re-run a failed or killed pipeline run from its failed step.")(
+runs.app.command("resume", help="Re-run a failed, killed or lost pipeline run from its failed step.")(
     pipelines.resume_cli
 )
 app.command("init", help="Create a workspace store in ./.triops (or TRIOPS_HOME / --store).")(db.init)

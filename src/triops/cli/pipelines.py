@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -156,6 +156,9 @@ def run_command(
     on_failure: str = "stop",
     hooks: Sequence[Hook] = (),
     console: Console | None = None,
+    executor_options: Mapping[str, Any] | None = None,
+    heartbeat_s: float = 10.0,
+    tags: dict[str, str] | None = None,
 ) -> PipelineRunResult:
     """Run ``path/or/module:pipeline`` with a live view of its steps (or quietly with ``as_json``)."""
     from triops.mlops.pipelines.runner import run_pipeline
@@ -180,6 +183,9 @@ def run_command(
             on_failure="stop" if on_failure == "stop" else "continue",
             listener=listener,
             target=target,
+            executor_options=executor_options,
+            heartbeat_s=heartbeat_s,
+            tags=tags,
         )
 
     return _execute(out, as_json, f"{pipe.name} on {executor}", call)
@@ -194,14 +200,25 @@ def resume_command(
     as_json: bool = False,
     hooks: Sequence[Hook] = (),
     console: Console | None = None,
+    heartbeat_s: float = 10.0,
+    lost_after_s: float = 120.0,
 ) -> PipelineRunResult:
-    """Re-run a failed or killed pipeline run from its failed step."""
+    """Re-run a failed, killed or lost pipeline run from its failed step."""
     from triops.mlops.pipelines.runner import resume_run
 
     out = console or shared_console()
 
     def call(listener: Any) -> PipelineRunResult:
-        return resume_run(store, artifacts, run_id, executor=executor, hooks=hooks, listener=listener)
+        return resume_run(
+            store,
+            artifacts,
+            run_id,
+            executor=executor,
+            hooks=hooks,
+            listener=listener,
+            heartbeat_s=heartbeat_s,
+            lost_after_s=lost_after_s,
+        )
 
     return _execute(out, as_json, f"resuming {run_id}", call)
 
@@ -276,14 +293,40 @@ def run_cli(
     override_reason: Annotated[
         str | None, typer.Option("--override-reason", help="run despite a budget hard stop; recorded")
     ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address", help="with --executor ray: the cluster's head, host:6379 or ray://host:10001"
+        ),
+    ] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", help="k=v on every cost record, repeatable")
+    ] = None,
+    environment: Annotated[str, typer.Option("--environment", help="price-catalog environment")] = "local",
 ) -> None:
+    from triops.cli.finops_attribution import parse_tags, print_alerts
+    from triops.mlops.pipelines.executors import ray_options
+
     values = parse_params(param or [])  # refuse malformed params before opening anything
+    tags = parse_tags(tag or [])
+    options = ray_options(executor, ray_address)
     ws = _workspace()
+    if ws.is_remote and ray_address:
+        raise InvalidInputError(
+            "--ray-address applies to local stores; a server runs pipelines on the cluster it is set up with",
+            hint="drop --ray-address, or run against the store itself (TRIOPS_STORE_URL=postgresql://…)",
+        )
     if ws.is_remote:
         result = _submit(
-            ws, target, values, executor, no_cache, project, on_failure, override_reason, as_json
-        )
+            ws, target, values, executor, no_cache, project, on_failure, override_reason, as_json,
+            tags=tags, environment=environment,
+        )  # fmt: skip
     else:
+        hooks = tuple(
+            ws.pipeline_hooks(
+                override_reason=override_reason, tags=tags, environment=environment, use_cache=not no_cache
+            )
+        )
         result = run_command(
             ws.store,
             ws.artifacts,
@@ -294,8 +337,12 @@ def run_cli(
             as_json=as_json,
             project=project,
             on_failure=on_failure,
-            hooks=tuple(ws.pipeline_hooks(override_reason=override_reason)),
+            hooks=hooks,
+            tags=tags,
+            heartbeat_s=ws.settings.run_heartbeat_s,
+            executor_options=options,
         )
+        print_alerts(hooks, as_json)
     if as_json:
         _print_json(result.to_dict())
     if result.status != "FINISHED":
@@ -312,6 +359,9 @@ def _submit(
     on_failure: str,
     override_reason: str | None,
     as_json: bool,
+    *,
+    tags: dict[str, str] | None = None,
+    environment: str = "local",
 ) -> PipelineRunResult:
     """``triops run`` against a server: the server imports ``package.module:pipeline`` and runs it."""
     from rich.console import Console as RichConsole
@@ -326,13 +376,15 @@ def _submit(
             use_cache=not no_cache,
             on_failure=on_failure,
             override_reason=override_reason,
+            tags=tags or None,
+            environment=None if environment == "local" else environment,
         )
     if not as_json:
         out.print(step_table(result.steps, title=f"run {result.run_id}: {result.status}"))
     return result
 
 
-@app.command("resume", help="Re-run a failed or killed pipeline run from its failed step.")
+@app.command("resume", help="Re-run a failed, killed or lost pipeline run from its failed step.")
 def resume_cli(
     run_id: str,
     executor: Annotated[str | None, typer.Option("--executor", "-e")] = None,
@@ -351,6 +403,8 @@ def resume_cli(
             executor=executor,
             as_json=as_json,
             hooks=tuple(ws.pipeline_hooks()),
+            heartbeat_s=ws.settings.run_heartbeat_s,
+            lost_after_s=ws.settings.run_lost_after_s,
         )
     if as_json:
         _print_json(result.to_dict())

@@ -104,7 +104,7 @@ class RemoteWorkspace(Workspace):
         return RemoteStrategy(self.http)
 
     # -- pipelines: submitted to the server ----------------------------------------------------------------
-    def pipeline_hooks(self, *, override_reason: str | None = None) -> list[Hook]:
+    def pipeline_hooks(self, *, override_reason: str | None = None, **_: Any) -> list[Hook]:
         raise ConfigError(
             "the built-in hooks of a remote workspace run on the server",
             hint="submit the pipeline with ws.run_pipeline; the server applies metering, budgets and gates",
@@ -123,6 +123,8 @@ class RemoteWorkspace(Workspace):
         tags: Mapping[str, str] | None = None,
         override_reason: str | None = None,
         listener: Any = None,
+        ray_address: str | None = None,
+        environment: str = "local",
     ) -> PipelineRunResult:
         """Submit ``pipeline`` (by its ``package.module:name``) to the server, which runs it with the built-in
         hooks; returns the finished run's record. The module must be installed and allowed on the server."""
@@ -132,6 +134,11 @@ class RemoteWorkspace(Workspace):
             raise ConfigError(
                 "hooks added with ws.add_hook cannot run on the server",
                 hint="run the pipeline against a local store, or install the hook on the server",
+            )
+        if ray_address is not None:
+            raise ConfigError(
+                "ray_address applies to local stores; a server runs pipelines on the cluster it is set up with",
+                hint="drop ray_address, or open the store itself (postgresql://…) to run on your own cluster",
             )
         target = target_of(pipeline)
         if ".py:" in target or target.startswith("__main__"):
@@ -150,6 +157,7 @@ class RemoteWorkspace(Workspace):
             tags=dict(tags) if tags else None,
             override_reason=override_reason,
             listener=listener,
+            environment=None if environment == "local" else environment,
         )
 
     def lineage(self, ref: str, direction: str = "up", depth: int = 3) -> Any:

@@ -44,7 +44,7 @@ def test_wasserstein_equals_scipy(a: np.ndarray, b: np.ndarray) -> None:
     assert st.wasserstein(values, diff) == pytest.approx(expected, rel=TOL, abs=TOL)
 
 
-def test_ks_asymptotic_p_value_equals_scipy_on_large_samples() -> None:
+def test_ks_on_large_samples_equals_scipy_and_its_p_value_is_close() -> None:
     rng = np.random.default_rng(7)
     a = rng.normal(size=20_000)
     b = rng.normal(0.02, 1.0, size=15_000).round(2)  # ties across the samples, too
@@ -53,8 +53,15 @@ def test_ks_asymptotic_p_value_equals_scipy_on_large_samples() -> None:
     d = st.ks_statistic(diff)
     expected = stats.ks_2samp(a, b)
     assert d == pytest.approx(expected.statistic, abs=TOL)
-    assert st.ks_p_value(d, ra, rb) == pytest.approx(expected.pvalue, abs=TOL)
+    assert st.ks_p_value(d, ra, rb) == pytest.approx(expected.pvalue, abs=2e-3)
     assert st.wasserstein(values, diff) == pytest.approx(stats.wasserstein_distance(a, b), rel=TOL)
+
+
+@pytest.mark.parametrize("en", [6_000, 20_000])
+def test_ks_large_sample_p_value_tracks_scipys_finite_n_distribution(en: int) -> None:
+    ref = np.zeros(2 * en)  # n·m/(n+m) = en for two samples of 2·en rows
+    for d in np.linspace(0.001, 3 / np.sqrt(en), 12):
+        assert st.ks_p_value(float(d), ref, ref) == pytest.approx(stats.kstwo.sf(d, en), abs=2e-3 if en < 20_000 else 1e-3)
 
 
 counts = arrays(np.float64, hs.integers(2, 12), elements=hs.integers(0, 500).map(float))

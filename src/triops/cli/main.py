@@ -21,6 +21,7 @@ from triops.cli import (
     models,
     pipelines,
     runs,
+    serve,
     server,
     strategy,
     tokens,
@@ -86,6 +87,9 @@ runs.app.command("resume", help="Re-run a failed or killed pipeline run from its
 )
 app.command("init", help="Create a workspace store in ./.triops (or TRIOPS_HOME / --store).")(db.init)
 app.command("server", help="Run the triops REST API server.")(server.serve)
+app.command("serve", help="Serve a model: triops serve MODEL@ALIAS (follows the alias as it moves).")(
+    serve.serve_model
+)
 
 
 @app.command("demo", help="Run the end-to-end demo on R's Ecdat::Benefits data (nothing is downloaded).")

@@ -24,6 +24,7 @@ class Permission(enum.StrEnum):
     MODEL_REGISTER = "model.register"
     MODEL_STAGE = "model.stage"
     MODEL_ALIAS = "model.alias"
+    MODEL_PREDICT = "model.predict"  # call a served model (each prediction is logged and priced)
     DEPLOYMENT_WRITE = "deployment.write"
     APPROVAL_REQUEST = "approval.request"
     APPROVAL_DECIDE = "approval.decide"
@@ -62,6 +63,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
         _P.MODEL_REGISTER,
         _P.MODEL_STAGE,
         _P.MODEL_ALIAS,
+        _P.MODEL_PREDICT,
         _P.DEPLOYMENT_WRITE,
         _P.APPROVAL_REQUEST,
         _P.INVENTORY_WRITE,

@@ -96,6 +96,7 @@ def create_app(workspace: Workspace, *, dev: bool = False, max_request_bytes: in
         pipelines,
         run_pages,
         runs,
+        serving,
         strategy,
         system,
     )
@@ -159,6 +160,7 @@ def create_app(workspace: Workspace, *, dev: bool = False, max_request_bytes: in
         runs,
         run_pages,
         artifacts,
+        serving,
         models,
         datasets,
         finops,
@@ -168,6 +170,7 @@ def create_app(workspace: Workspace, *, dev: bool = False, max_request_bytes: in
         strategy,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.router.add_event_handler("shutdown", lambda: serving.close(app))
     add_docs(app, API_PREFIX)
     limit = max_request_bytes or workspace.settings.max_request_bytes
     app.add_middleware(BodySizeLimit, max_bytes=limit)

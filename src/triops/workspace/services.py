@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from triops.settings import Settings
     from triops.workspace.governance import GovernanceService
     from triops.workspace.pipelines import PipelineService
+    from triops.workspace.serving import ServingService
     from triops.workspace.strategy import StrategyService
 
 
@@ -137,6 +138,12 @@ class PillarServices:
         from triops.workspace.pipelines import PipelineService
 
         return PipelineService(self)  # type: ignore[arg-type]
+
+    @cached_property
+    def serving(self) -> ServingService:
+        from triops.workspace.serving import ServingService
+
+        return ServingService(self)  # type: ignore[arg-type]
 
     @cached_property
     def strategy(self) -> StrategyService:

@@ -61,7 +61,9 @@ def test_ks_on_large_samples_equals_scipy_and_its_p_value_is_close() -> None:
 def test_ks_large_sample_p_value_tracks_scipys_finite_n_distribution(en: int) -> None:
     ref = np.zeros(2 * en)  # n·m/(n+m) = en for two samples of 2·en rows
     for d in np.linspace(0.001, 3 / np.sqrt(en), 12):
-        assert st.ks_p_value(float(d), ref, ref) == pytest.approx(stats.kstwo.sf(d, en), abs=2e-3 if en < 20_000 else 1e-3)
+        assert st.ks_p_value(float(d), ref, ref) == pytest.approx(
+            stats.kstwo.sf(d, en), abs=2e-3 if en < 20_000 else 1e-3
+        )
 
 
 counts = arrays(np.float64, hs.integers(2, 12), elements=hs.integers(0, 500).map(float))

@@ -1,0 +1,153 @@
+"""The feedback loop: an ``on_breach: retrain`` alert → retraining run → paired comparison → gate → alias.
+
+It crosses every pillar, so it lives here, in the composition layer:
+
+1. the pipeline that produced the alerting version (its run's import target and parameters) runs again as a
+   normal run: contract gates, metering, budgets (a retraining that would break a budget stops like any run)
+   and the audit all apply. A parameter named ``dataset_version`` is set to the newest *passing* version of
+   the training dataset; other parameters are the original run's;
+2. the version the retraining run registered is compared with the alerting version (the champion) on the
+   labelled production rows of the prediction log, with the paired test (McNemar and paired bootstrap);
+3. the new version is proposed as ``champion``: the alias moves through the registry, so the policy gate
+   and its approvals (separation of duties) apply; a blocked gate leaves the alert ``awaiting_approval``;
+4. the loop's elapsed time and the retraining run's cost are recorded with the alert.
+
+A version that no pipeline run produced, or whose pipeline cannot be imported, is a clear error kept with the
+alert (the alert itself is stored before any of this starts).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from triops.errors import GateBlockedError, NotFoundError, PipelineError, TriopsError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from triops.mlops.registry.records import ModelVersion
+    from triops.workspace.local import Workspace
+
+LABEL = "__label__"
+
+
+def _newest_passing(ws: Workspace, version: ModelVersion) -> Any:
+    from triops.store.repositories.dataops import _row
+    from triops.store.tables_dataops import dataset_versions as dv
+
+    if not version.training_datasets:
+        return None
+    with ws.store.connect() as conn:
+        trained = conn.execute(sa.select(dv).where(dv.c.id == version.training_datasets[0])).first()
+        if trained is None:
+            return None
+        newest = conn.execute(
+            sa.select(dv)
+            .where(dv.c.project_id == trained.project_id, dv.c.name == trained.name, dv.c.passed.is_(True))
+            .order_by(dv.c.version.desc())
+            .limit(1)
+        ).first()
+    return _row(newest) if newest is not None else None
+
+
+def labelled_rows(ws: Workspace, version: ModelVersion) -> pl.DataFrame:
+    """The version's logged predictions that have a label: their inputs and the label (column ``LABEL``)."""
+    import polars as pl
+
+    from triops.store.repositories import monitoring as repo
+
+    frame = ws.serving.prediction_frame(version.model, version.version)
+    with ws.store.connect() as conn:
+        labels = repo.labels(conn, frame.get_column("id").to_list()) if frame.height else {}
+    frame = frame.filter(pl.col("id").is_in(list(labels)))
+    return frame.with_columns(pl.Series(LABEL, [labels[i] for i in frame.get_column("id").to_list()]))
+
+
+def _run_cost(ws: Workspace, run_id: str) -> dict[str, Any]:
+    import polars as pl
+
+    costs = (
+        ws.finops.costs().filter(pl.col("run_id") == run_id)
+        if "run_id" in ws.finops.costs().columns
+        else None
+    )
+    if costs is None or costs.height == 0:
+        return {"cost_micros": 0, "currency": None}
+    return {
+        "cost_micros": int(costs.get_column("cost_micros").sum()),
+        "currency": costs.get_column("currency")[0],
+    }
+
+
+def retrain_after_alert(ws: Workspace, version: ModelVersion, alert: dict[str, Any]) -> dict[str, Any]:
+    """Run the loop for ``alert`` on ``version``; returns what happened (stored with the alert)."""
+    from triops.mlops.evaluation.records import compare_versions
+    from triops.mlops.pipelines.targets import load_target
+    from triops.store.repositories import pipelines as pipeline_repo
+
+    started = time.perf_counter()
+    out: dict[str, Any] = {"action": "retrain", "alert": alert["id"], "from_version": version.ref}
+    if version.run_id is None:
+        raise NotFoundError(
+            f"model version {version.ref} was not produced by a pipeline run; its pipeline is unknown",
+            hint="register versions from a pipeline step, or retrain by hand",
+        )
+    try:
+        with ws.store.connect() as conn:
+            record = pipeline_repo.get_pipeline_run(conn, version.run_id)
+    except NotFoundError:
+        raise NotFoundError(
+            f"model version {version.ref} came from run {version.run_id}, which is not a pipeline run; "
+            "its pipeline is unknown",
+            hint="register versions from a pipeline step, or retrain by hand",
+        ) from None
+    try:
+        pipeline = load_target(record.target)
+    except TriopsError as exc:
+        raise PipelineError(
+            f"the pipeline {record.target!r} of {version.ref} cannot be imported: {exc}"
+        ) from None
+    params = dict(record.params)
+    newest = _newest_passing(ws, version)
+    if newest is not None:
+        out["dataset"] = f"{newest.name}/{newest.version}"
+        if "dataset_version" in params:
+            params["dataset_version"] = newest.version
+    run = ws.run_pipeline(
+        pipeline,
+        params,
+        project=ws.runs.get(version.run_id).project,
+        tags={"triggered_by": "monitor.alert", "alert": alert["id"], "retrains": version.ref},
+    )
+    out |= {"run_id": run.run_id, "run_status": run.status} | _run_cost(ws, run.run_id)
+    if run.status != "FINISHED":
+        out |= {"status": "failed", "error": run.error or f"the retraining run ended {run.status}"}
+        return _timed(out, started)
+    made = [v for v in ws.models.versions(version.model) if v.run_id == run.run_id]
+    if not made:
+        out |= {"status": "failed", "error": f"the retraining run registered no version of {version.model!r}"}
+        return _timed(out, started)
+    challenger = made[-1]
+    out["new_version"] = challenger.ref
+    rows = labelled_rows(ws, version)
+    try:
+        comparison, _ = compare_versions(
+            ws.models, version.ref, challenger.ref, rows.drop("id"), target=LABEL
+        )
+        out["comparison"] = {"verdict": comparison.verdict, "n_rows": rows.height}
+    except TriopsError as exc:
+        out["comparison"] = {"verdict": None, "error": str(exc), "n_rows": rows.height}
+    try:
+        ws.models.set_alias(version.model, "champion", challenger.version)
+        out["status"] = "promoted"
+    except GateBlockedError as exc:
+        out |= {"status": "awaiting_approval", "gate": str(exc)}
+    return _timed(out, started)
+
+
+def _timed(out: dict[str, Any], started: float) -> dict[str, Any]:
+    out["elapsed_s"] = round(time.perf_counter() - started, 3)
+    return out

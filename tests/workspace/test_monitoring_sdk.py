@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from tests.mlops.serving.helpers import claimants, register_served
 
@@ -176,3 +177,65 @@ def test_permissions_apply_to_monitoring(ws: Workspace) -> None:
     with pytest.raises(NotFoundError):
         stranger.monitoring.show("claims@champion")
     assert stranger.monitoring.log_labels(normal_ids[:1], [1])["unknown"] == normal_ids[:1]
+
+
+APPLICANTS = """\
+apiVersion: v3.0.2
+kind: DataContract
+id: applicants
+version: 1.0.0
+status: active
+schema:
+  - name: applicants
+    properties:
+      - name: age
+        logicalType: integer
+        logicalTypeOptions: {minimum: 18, maximum: 70}
+      - name: tenure
+        logicalType: number
+      - name: sex
+        logicalType: integer
+      - name: ui
+        logicalType: integer
+"""
+
+
+def _applicants(n: int, seed: int) -> Any:
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {"age": rng.integers(18, 65, n), "tenure": rng.random(n) * 10, "sex": rng.integers(0, 2, n)}
+    )
+    frame["ui"] = ((frame.tenure + rng.normal(0, 1.5, n)) > 5).astype(int)
+    return frame
+
+
+def test_quality_and_fairness_per_window(ws: Workspace) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    train = _applicants(600, 0)
+    found = ws.datasets.register("applicants", train, contract=APPLICANTS)
+    model = LogisticRegression(max_iter=500).fit(train[["age", "tenure", "sex"]], train.ui)
+    ws.models.register(
+        "uiclaims", model, training_frame=train[["age", "tenure", "sex"]], datasets=[found.version.id]
+    )
+    ws.models.set_alias("uiclaims", "champion", 1)
+    ws.monitoring.create("uiclaims@champion", window="400", sensitive=["sex"], contract=APPLICANTS)
+    calm, moved = _applicants(400, 1), _applicants(400, 2)
+    moved["age"] = moved["age"] + 25  # past the contract's maximum of 70 for many rows
+    # the moved window's outcomes change for one group only: the model is now wrong mostly for sex == 1
+    moved.loc[moved.sex == 1, "ui"] = 1 - moved.loc[moved.sex == 1, "ui"]
+    ids = []
+    for frame in (calm, moved):
+        served = ws.serving.predict("uiclaims@champion", frame[["age", "tenure", "sex"]])
+        ids.append([f"{served.request_id}/{i}" for i in range(len(frame))])
+        time.sleep(0.005)
+    ws.monitoring.log_labels([*ids[0], *ids[1]], [*calm.ui.tolist(), *moved.ui.tolist()])
+    first, second = (w["facts"] for w in ws.monitoring.run("uiclaims@champion")["windows"])
+    assert first["quality"]["passed"] is True and first["quality"]["failed_rules"] == 0
+    assert second["quality"]["passed"] is False and second["quality"]["failed_rules"] >= 1
+    assert first["performance"]["roc_auc"]["value"] > 0.8 > second["performance"]["roc_auc"]["value"]
+    assert set(first["fairness"]["gaps"]) == {"sex"}
+    assert second["fairness"]["max_gap"] > first["fairness"]["max_gap"]
+    assert second["fairness"]["max_gap_upper"] >= second["fairness"]["max_gap"]

@@ -84,9 +84,12 @@ def build_context(
         labels = repo.labels(conn, ids)
     contract = None
     if mon.get("contract"):
-        from triops.dataops.contracts import parse_contract
+        from triops.workspace.serving import protected_columns
 
-        contract = parse_contract(mon["contract"], where=f"monitor {version.ref} contract")
+        logged = set(version.signature.names() if version.signature else []) - set(
+            protected_columns(ws, version)
+        )
+        contract = _contract_on(mon["contract"], logged, f"monitor {version.ref} contract")
     return Context(
         references,
         prediction_ref,
@@ -100,12 +103,31 @@ def build_context(
     )
 
 
+def _contract_on(text: str, columns: set[str], where: str) -> Any:
+    """The training contract restricted to the columns the prediction log holds in clear: the target and
+    restricted columns are not there, and their rules are not the window's to fail."""
+    import yaml
+
+    from triops.dataops.contracts import parse_contract
+
+    data = yaml.safe_load(text)
+    for obj in data.get("schema") or []:
+        if isinstance(obj, dict) and isinstance(obj.get("properties"), list):
+            obj["properties"] = [
+                p for p in obj["properties"] if isinstance(p, dict) and p.get("name") in columns
+            ]
+    return parse_contract(yaml.safe_dump(data, sort_keys=False), where=where)
+
+
 def _quality(ws: Workspace, ctx: Context, frame: pl.DataFrame) -> dict[str, Any] | None:
     """The training contract's rules on the window's columns (rules on columns the log lacks are left out)."""
     if ctx.contract is None:
         return None
-    report = ws.datasets.check(ctx.contract, frame, project=ctx.project)
-    results = [r for r in report.results if not r.column or r.column in frame.columns]
+    names = [str(p.name) for obj in ctx.contract.schema_ or [] for p in obj.properties or []]
+    report = ws.datasets.check(
+        ctx.contract, frame.select([n for n in names if n in frame.columns]), project=ctx.project
+    )
+    results = list(report.results)
     failed = [r for r in results if not r.passed]
     return {
         "passed": not any(r.severity == "error" for r in failed),

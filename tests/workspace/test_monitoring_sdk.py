@@ -76,10 +76,12 @@ alerts:
 """
 
 
-def _traffic(ws: Workspace) -> tuple[list[str], list[str]]:
+def _traffic(
+    ws: Workspace, columns: tuple[str, ...] = ("age", "tenure", "income")
+) -> tuple[list[str], list[str]]:
     """One window like the training data, then one with ages and tenure moved: prediction ids of each."""
-    normal = claimants(WINDOW, seed=1)[["age", "tenure", "income"]]
-    shifted = claimants(WINDOW, seed=2)[["age", "tenure", "income"]]
+    normal = claimants(WINDOW, seed=1)[list(columns)]
+    shifted = claimants(WINDOW, seed=2)[list(columns)]
     shifted["age"] = shifted["age"] + 25
     shifted["tenure"] = shifted["tenure"] * 2.5
     first = ws.serving.predict("claims@champion", normal)
@@ -239,3 +241,56 @@ def test_quality_and_fairness_per_window(ws: Workspace) -> None:
     assert set(first["fairness"]["gaps"]) == {"sex"}
     assert second["fairness"]["max_gap"] > first["fairness"]["max_gap"]
     assert second["fairness"]["max_gap_upper"] >= second["fairness"]["max_gap"]
+
+
+RETRAIN = """\
+alerts:
+  - name: drifted
+    expr: drift.psi.max > 0.2
+    on_breach: retrain
+"""
+
+
+def test_a_breach_retrains_compares_and_promotes(ws: Workspace) -> None:
+    from tests.mlops.serving.helpers import CONTRACT
+    from tests.workspace.feedback_pipeline import FEATURES, retrain_claims
+
+    from triops.mlops.pipelines.materializers import load
+
+    data = claimants()
+    dataset = ws.datasets.register("claimants", data, contract=CONTRACT)
+    first = ws.run_pipeline(retrain_claims, {"dataset_version": 1}).raise_for_status()
+    model = load(first.outputs["train/output"], ws.artifacts)
+    ws.models.register(
+        "claims", model, training_frame=data[FEATURES], run_id=first.run_id, datasets=[dataset.version.id]
+    )
+    ws.models.set_alias("claims", "champion", 1)
+    ws.monitoring.create("claims@champion", window=str(WINDOW), policies=RETRAIN)
+    normal_ids, _ = _traffic(ws, ("age", "tenure"))
+    ws.monitoring.log_labels(normal_ids, claimants(WINDOW, seed=1)["ui"].tolist())
+    [alert] = ws.monitoring.run("claims@champion")["alerts"]
+    action = alert["action"]
+    assert action["status"] == "promoted", action
+    assert (action["from_version"], action["new_version"], action["dataset"]) == (
+        "claims/1",
+        "claims/2",
+        "claimants/1",
+    )
+    assert action["run_status"] == "FINISHED" and action["run_id"] != first.run_id and action["elapsed_s"] > 0
+    assert action["comparison"]["n_rows"] == WINDOW and action["comparison"]["verdict"], action["comparison"]
+    assert ws.models.get("claims@champion").version == 2
+    retrained = ws.runs.get(action["run_id"])
+    assert retrained.tags["alert"] == alert["id"] and retrained.tags["retrains"] == "claims/1"
+    assert ws.models.get("claims/2").run_id == action["run_id"]
+    stored = ws.monitoring.alerts("claims")[0]
+    assert stored["action"]["status"] == "promoted"
+
+
+def test_a_retrain_breach_on_a_model_without_a_pipeline_keeps_the_alert(ws: Workspace) -> None:
+    register_served(ws)  # registered by hand: no pipeline run produced it
+    ws.monitoring.create("claims@champion", window=str(WINDOW), policies=RETRAIN)
+    _traffic(ws)
+    [alert] = ws.monitoring.run("claims@champion")["alerts"]
+    assert alert["action"]["status"] == "failed" and "its pipeline is unknown" in alert["action"]["error"]
+    assert ws.monitoring.alerts("claims")[0]["id"] == alert["id"]
+    assert ws.models.get("claims@champion").version == 1

@@ -5,7 +5,8 @@ It crosses every pillar, so it lives here, in the composition layer:
 1. the pipeline that produced the alerting version (its run's import target and parameters) runs again as a
    normal run: contract gates, metering, budgets (a retraining that would break a budget stops like any run)
    and the audit all apply. A parameter named ``dataset_version`` is set to the newest *passing* version of
-   the training dataset; other parameters are the original run's;
+   the training dataset; other parameters are the original run's. The model the run outputs (its first
+   output with ``predict``) is registered as the next version, trained on that dataset version;
 2. the version the retraining run registered is compared with the alerting version (the champion) on the
    labelled production rows of the prediction log, with the paired test (McNemar and paired bootstrap);
 3. the new version is proposed as ``champion``: the alias moves through the registry, so the policy gate
@@ -126,11 +127,10 @@ def retrain_after_alert(ws: Workspace, version: ModelVersion, alert: dict[str, A
     if run.status != "FINISHED":
         out |= {"status": "failed", "error": run.error or f"the retraining run ended {run.status}"}
         return _timed(out, started)
-    made = [v for v in ws.models.versions(version.model) if v.run_id == run.run_id]
-    if not made:
-        out |= {"status": "failed", "error": f"the retraining run registered no version of {version.model!r}"}
+    challenger = _register_output(ws, version, run, newest)
+    if challenger is None:
+        out |= {"status": "failed", "error": f"the retraining run {run.run_id} produced no model"}
         return _timed(out, started)
-    challenger = made[-1]
     out["new_version"] = challenger.ref
     rows = labelled_rows(ws, version)
     try:
@@ -146,6 +146,34 @@ def retrain_after_alert(ws: Workspace, version: ModelVersion, alert: dict[str, A
     except GateBlockedError as exc:
         out |= {"status": "awaiting_approval", "gate": str(exc)}
     return _timed(out, started)
+
+
+def _register_output(ws: Workspace, version: ModelVersion, run: Any, newest: Any) -> ModelVersion | None:
+    """Register the model the retraining run produced (its first output with ``predict``) as the next
+    version, with the alerting version's signature and the newest passing dataset as its training data."""
+    from triops.dataops.datasets import version_frame
+    from triops.workspace.services import load_artifact
+
+    for ref in run.outputs.values():
+        model = load_artifact(ws.artifacts, ref.sha256, ref.media_type)
+        if not hasattr(model, "predict"):
+            continue
+        frame = version_frame(ws.artifacts, newest) if newest is not None else None
+        names = version.signature.names() if version.signature else None
+        training = (
+            frame.select(names) if frame is not None and names and set(names) <= set(frame.columns) else None
+        )
+        return ws.models.register(
+            version.model,
+            model,
+            training_frame=training,
+            signature=version.signature if training is None else None,
+            run_id=run.run_id,
+            datasets=[newest.id] if newest is not None else list(version.training_datasets),
+            description=f"retrained by the feedback loop after an alert on {version.ref}",
+            onnx=training is not None,
+        )
+    return None
 
 
 def _timed(out: dict[str, Any], started: float) -> dict[str, Any]:

@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     serving_restricted: Literal["hash", "drop"] = Field(
         default="hash", description="serving: restricted input columns are logged hashed, or not at all"
     )
+    serving_restricted_columns: list[str] = Field(
+        default_factory=list,
+        description="serving: input columns always logged as restricted, besides those the training "
+        "dataset's contract classifies (e.g. features derived from restricted data; JSON list)",
+    )
     serving_poll_interval_s: float = Field(
         default=0.5, gt=0, le=60, description="serving: how often a server checks whether an alias moved"
     )

@@ -112,6 +112,8 @@ def test_predict_needs_the_predict_permission(ws: Workspace) -> None:
     outsider = ws.acting_as(Principal("olga", {}))
     with pytest.raises(NotFoundError):
         list(outsider.serving.predictions("claims"))
+    with pytest.raises(NotFoundError, match="does not exist"):  # 404, not 403, outside your projects
+        outsider.serving.predict("claims@champion", row(0))
 
 
 def test_alias_move_switches_the_served_version(ws: Workspace) -> None:

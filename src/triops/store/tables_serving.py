@@ -5,6 +5,9 @@ single-row request, ``<request id>/<row index>`` for the rows of a batch. ``inpu
 columns (restricted columns hashed or dropped before they get here; ``NULL`` when input sampling left the
 row out), ``output`` the prediction, ``score`` the positive-class probability of a binary classifier (else
 ``NULL``). Times are unix milliseconds; ``latency_ms`` is the whole request's server-side time.
+
+Rows of one request are found by the primary key alone (``id = r OR id LIKE 'r/%'``), so the log carries
+one secondary index only: every index costs the hot insert path.
 """
 
 from __future__ import annotations
@@ -31,5 +34,4 @@ predictions = sa.Table(
     sa.Column("latency_ms", sa.Float, nullable=False),
     sa.Column("principal", sa.String(250)),
     sa.Index("ix_predictions_model_version_time", "model", "version", "time_ms"),
-    sa.Index("ix_predictions_request", "request_id"),
 )

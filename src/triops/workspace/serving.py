@@ -25,6 +25,7 @@ from triops.store.repositories import serving as repo
 if TYPE_CHECKING:
     import polars as pl
 
+    from triops.settings import Settings
     from triops.workspace.local import Workspace
     from triops.workspace.serving_session import Served, ServingSession
 
@@ -67,8 +68,9 @@ class ServingService:
         self._session: ServingSession | None = None
 
     # -- serving --------------------------------------------------------------------------------------
-    def open_session(self) -> ServingSession:
-        """A new serving session on this workspace (a server holds one and closes it at shutdown)."""
+    def open_session(self, settings: Settings | None = None) -> ServingSession:
+        """A new serving session on this workspace (a server holds one and closes it at shutdown);
+        ``settings`` overrides the workspace's (e.g. other ``serving_*`` values for this session)."""
         from triops.mlops.tracking.active_run import StoreTrackingSink
         from triops.workspace.projects import model_project
         from triops.workspace.serving_session import ServingSession
@@ -77,7 +79,7 @@ class ServingService:
         return ServingSession(
             ws.store,
             ws.models,
-            ws.settings,
+            settings or ws.settings,
             ws.clock,
             model_project=lambda name: model_project(ws.store, name),
             protected_columns=lambda version: protected_columns(ws, version),

@@ -22,6 +22,7 @@ from typing import Any
 from triops.domain.clock import Clock, utc_ms
 from triops.domain.ids import new_id
 from triops.domain.records import RunStatus
+from triops.errors import NotFoundError
 from triops.governance.rbac import Permission, Principal, require
 from triops.mlops.registry.records import ModelVersion, check_name
 from triops.mlops.registry.service import ModelRegistry
@@ -111,8 +112,9 @@ class ServingSession:
     # -- endpoints -----------------------------------------------------------------------------------
     def _load(self, version: ModelVersion) -> Predictor:
         predictor = Predictor(self.registry.load(version.ref))
+        extra = {name: "serving_restricted_columns" for name in self.settings.serving_restricted_columns}
         self._policies[version.id] = LogPolicy(
-            protected=self._protected(version),
+            protected={**extra, **self._protected(version)},
             salt=self._salt(),
             drop=self.settings.serving_restricted == "drop",
             sample_rate=self.settings.serving_log_sample_rate,
@@ -166,6 +168,8 @@ class ServingSession:
         """Predict for a parsed JSON ``body`` or a pyarrow ``table``; logged and metered."""
         t0 = time.perf_counter() if started is None else started
         served = self._served.get((model, alias)) or self._open(model, alias)
+        if not principal.can(Permission.PROJECT_READ, served.project):  # as if it did not exist
+            raise NotFoundError(f"model {model!r} does not exist", hint="ask for a role in its project")
         require(Permission.MODEL_PREDICT, principal, served.project)
         predictor = served.endpoint.current()
         version = predictor.version

@@ -37,12 +37,10 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_predictions_model_version_time", ["model", "version", "time_ms"], unique=False
         )
-        batch_op.create_index("ix_predictions_request", ["request_id"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("predictions", schema=None) as batch_op:
-        batch_op.drop_index("ix_predictions_request")
         batch_op.drop_index("ix_predictions_model_version_time")
 
     op.drop_table("predictions")

@@ -277,6 +277,9 @@ def test_a_breach_retrains_compares_and_promotes(ws: Workspace) -> None:
         "claimants/1",
     )
     assert action["run_status"] == "FINISHED" and action["run_id"] != first.run_id and action["elapsed_s"] > 0
+    priced = ws.finops.costs(run_id=action["run_id"])
+    assert priced.height >= 2  # both steps of the retraining run were metered and priced (no cache hit)
+    assert action["cost_micros"] == priced.get_column("cost_micros").sum()
     assert action["comparison"]["n_rows"] == WINDOW and action["comparison"]["verdict"], action["comparison"]
     assert ws.models.get("claims@champion").version == 2
     retrained = ws.runs.get(action["run_id"])

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from triops.workspace.local import Workspace
 
 LABEL = "__label__"
+MIN_COMPARE_ROWS = 30
 
 
 def _newest_passing(ws: Workspace, version: ModelVersion) -> Any:
@@ -68,14 +69,9 @@ def labelled_rows(ws: Workspace, version: ModelVersion) -> pl.DataFrame:
 
 
 def _run_cost(ws: Workspace, run_id: str) -> dict[str, Any]:
-    import polars as pl
-
-    costs = (
-        ws.finops.costs().filter(pl.col("run_id") == run_id)
-        if "run_id" in ws.finops.costs().columns
-        else None
-    )
-    if costs is None or costs.height == 0:
+    """The retraining run's priced cost (micro-units of its currency), as FinOps recorded it."""
+    costs = ws.finops.costs(run_id=run_id)
+    if costs.height == 0:
         return {"cost_micros": 0, "currency": None}
     return {
         "cost_micros": int(costs.get_column("cost_micros").sum()),
@@ -121,6 +117,7 @@ def retrain_after_alert(ws: Workspace, version: ModelVersion, alert: dict[str, A
         pipeline,
         params,
         project=ws.runs.get(version.run_id).project,
+        use_cache=False,  # a retraining trains: a cache hit would hand back the model that breached
         tags={"triggered_by": "monitor.alert", "alert": alert["id"], "retrains": version.ref},
     )
     out |= {"run_id": run.run_id, "run_status": run.status} | _run_cost(ws, run.run_id)
@@ -133,13 +130,16 @@ def retrain_after_alert(ws: Workspace, version: ModelVersion, alert: dict[str, A
         return _timed(out, started)
     out["new_version"] = challenger.ref
     rows = labelled_rows(ws, version)
-    try:
-        comparison, _ = compare_versions(
-            ws.models, version.ref, challenger.ref, rows.drop("id"), target=LABEL
-        )
-        out["comparison"] = {"verdict": comparison.verdict, "n_rows": rows.height}
-    except TriopsError as exc:
-        out["comparison"] = {"verdict": None, "error": str(exc), "n_rows": rows.height}
+    if rows.height < MIN_COMPARE_ROWS:
+        why = f"{rows.height} labelled production rows; the paired comparison needs {MIN_COMPARE_ROWS}"
+        out["comparison"] = {"verdict": None, "error": why, "n_rows": rows.height}
+    else:
+        try:
+            frame = rows.drop("id")
+            comparison, _ = compare_versions(ws.models, version.ref, challenger.ref, frame, target=LABEL)
+            out["comparison"] = {"verdict": comparison.verdict, "n_rows": rows.height}
+        except (TriopsError, ValueError) as exc:  # e.g. one class only among the labels
+            out["comparison"] = {"verdict": None, "error": str(exc)[:300], "n_rows": rows.height}
     try:
         ws.models.set_alias(version.model, "champion", challenger.version)
         out["status"] = "promoted"

@@ -161,3 +161,41 @@ def test_alias_move_during_traffic_fails_no_request(live: Live, store_url: str) 
     assert versions[0] == 1 and versions[-1] == 2
     switched = versions.index(2)
     assert set(versions[switched + 8 :]) == {2}  # after the swap (and requests already past it), only v2
+
+
+def test_a_revoked_token_stops_predicting_within_the_cache_time(live: Live, store_url: str) -> None:
+    if "postgresql" in store_url:
+        pytest.skip("token caching does not depend on the backend")
+    from triops.server.api.serving import TOKEN_TTL_S
+    from triops.store.repositories.tokens import list_tokens, revoke_token
+
+    with live.client() as client:
+        assert client.post("/models/claims@champion/predict", json={"inputs": row(0)}).status_code == 200
+        with live.ws.store.connect() as conn:
+            token_id = next(t["id"] for t in list_tokens(conn) if t["user"] == "alice")
+        now = utc_ms(live.ws.clock.now())
+        live.ws.store.write(lambda conn: revoke_token(conn, token_id, now))
+        time.sleep(TOKEN_TTL_S + 0.5)
+        assert client.post("/models/claims@champion/predict", json={"inputs": row(0)}).status_code == 401
+
+
+def test_a_remote_workspace_predicts_and_reads_the_log(live: Live) -> None:
+    from triops.errors import InvalidInputError
+
+    remote = Workspace.open(
+        live.url, token=live.tokens["alice"], settings=Settings(home=live.ws.settings.home)
+    )
+    try:
+        served = remote.serving.predict("claims@champion", [row(0), row(1)])
+        assert served.version == 1 and len(served.outputs) == 2
+        with pytest.raises(InvalidInputError, match="missing: income"):
+            remote.serving.predict("claims@champion", {"age": 1, "tenure": 1.0})
+        deadline = time.monotonic() + 60
+        records: list[object] = []
+        while len(records) < 2 and time.monotonic() < deadline:
+            records = list(remote.serving.predictions("claims", 1))
+            time.sleep(0.1)
+        assert [r.id for r in records] == [f"{served.request_id}/0", f"{served.request_id}/1"]  # type: ignore[attr-defined]
+        assert remote.serving.prediction_frame("claims", limit=1).height == 1
+    finally:
+        remote.close()

@@ -3,6 +3,7 @@ permissions, alias moves and the cost per 1,000 predictions."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -142,3 +143,43 @@ def test_serving_is_priced_per_1000_predictions(ws: Workspace) -> None:
     assert costs[0]["cost_micros"] >= 0 and costs[0]["cost_per_1000_micros"] is not None
     report = ws.finops.report("model")
     assert "claims/1" in report.to_dicts().__repr__()
+
+
+SDK_SCRIPT = """
+import sys, time
+from triops import Workspace
+from triops.settings import Settings
+ws = Workspace.open(sys.argv[1], settings=Settings(home=sys.argv[2], flush_interval_s=60))
+for i in range(20):
+    ws.serving.predict("claims@champion", {"age": 30 + i, "tenure": 1.5, "income": 20000.0})
+print("ready", flush=True)
+time.sleep(120)
+"""
+
+
+def test_sdk_predictions_are_durable_on_sigterm(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'triops.db'}"
+    root, owner = _open(url, tmp_path)
+    register_served(owner)
+    root.close()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SDK_SCRIPT, url, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TRIOPS_ARTIFACT_ROOT": str(tmp_path / "a")},
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    root, owner = _open(url, tmp_path)
+    try:  # a 60 s flush interval: only the SIGTERM handler can have written them
+        assert len(list(owner.serving.predictions("claims"))) == 20
+        assert owner.serving.costs("claims")[0]["predictions"] == 20  # and priced at exit
+    finally:
+        root.close()

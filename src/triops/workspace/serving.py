@@ -11,6 +11,7 @@ Reading needs ``project.read`` in the model's project (else the model "does not 
 
 from __future__ import annotations
 
+import atexit
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,40 @@ def protected_columns(ws: Workspace, version: ModelVersion) -> dict[str, str]:
                 if isinstance(column, Mapping) and column.get("protected"):
                     out[str(name)] = str(column["protected"])
     return out
+
+
+def records_frame(records: list[PredictionRecord]) -> pl.DataFrame:
+    """Prediction records as one polars frame: id, request_id, version, time_ms, output, score,
+    latency_ms, then one column per logged input (null where a row's inputs were not sampled)."""
+    import polars as pl
+
+    base = pl.DataFrame(
+        {
+            "id": [r.id for r in records],
+            "request_id": [r.request_id for r in records],
+            "version": [r.version for r in records],
+            "time_ms": [r.time_ms for r in records],
+            "output": [r.output for r in records],
+            "score": [r.score for r in records],
+            "latency_ms": [r.latency_ms for r in records],
+        },
+        schema_overrides={"version": pl.Int64, "time_ms": pl.Int64, "score": pl.Float64},
+        strict=False,
+    )
+    inputs = pl.DataFrame([r.inputs or {} for r in records], infer_schema_length=None)
+    if inputs.width == 0:
+        return base
+    return pl.concat([base, inputs], how="horizontal")
+
+
+def data_body(data: Any) -> dict[str, Any]:
+    """The predict body for one row (a dict), rows (a list of dicts) or a pandas/polars DataFrame."""
+    if isinstance(data, dict | list):
+        return {"inputs": data}
+    from triops.mlops.registry.signature import to_pandas
+
+    frame = to_pandas(data)
+    return {"columns": {str(c): frame[c].tolist() for c in frame.columns}}
 
 
 def split_ref(ref: str) -> tuple[str, str]:
@@ -95,21 +130,14 @@ class ServingService:
 
             install_exit_handlers()
             self._session = self.open_session()
+            atexit.register(self.close)  # runs before the writers' own exit flush: also prices the usage
         return self._session
 
     def predict(self, ref: str, data: Any) -> Served:
         """Predict with ``model@alias`` for one row (a dict), rows (a list of dicts) or a pandas/polars
         DataFrame; the prediction is logged and metered like one served over HTTP."""
         model, alias = split_ref(ref)
-        if isinstance(data, dict):
-            body: Any = {"inputs": data}
-        elif isinstance(data, list):
-            body = {"inputs": data}
-        else:
-            from triops.mlops.registry.signature import to_pandas
-
-            frame = to_pandas(data)
-            body = {"columns": {str(c): frame[c].tolist() for c in frame.columns}}
+        body = data_body(data)
         return self.session().predict(self.ws.principal, model, alias, body=body)
 
     def flush(self) -> None:
@@ -173,26 +201,8 @@ class ServingService:
     ) -> pl.DataFrame:
         """The same rows as ``predictions`` as one frame: id, request_id, version, time_ms, output, score,
         latency_ms, then one column per logged input (null where the row's inputs were not sampled)."""
-        import polars as pl
-
         records = list(self.predictions(model, version, since_ms=since_ms, until_ms=until_ms, limit=limit))
-        base = pl.DataFrame(
-            {
-                "id": [r.id for r in records],
-                "request_id": [r.request_id for r in records],
-                "version": [r.version for r in records],
-                "time_ms": [r.time_ms for r in records],
-                "output": [r.output for r in records],
-                "score": [r.score for r in records],
-                "latency_ms": [r.latency_ms for r in records],
-            },
-            schema_overrides={"version": pl.Int64, "time_ms": pl.Int64, "score": pl.Float64},
-            strict=False,
-        )
-        inputs = pl.DataFrame([r.inputs or {} for r in records], infer_schema_length=None)
-        if inputs.width == 0:
-            return base
-        return pl.concat([base, inputs], how="horizontal")
+        return records_frame(records)
 
     def counts(self, model: str | None = None) -> dict[str, int]:
         """Logged predictions per ``"model/version"``."""

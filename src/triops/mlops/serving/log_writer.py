@@ -126,8 +126,30 @@ def _inputs_json(entry: LogEntry, pick: Callable[[], float]) -> list[str | None]
 
 def expand(entry: LogEntry, rng: random.Random | None = None) -> list[Row]:
     """The log rows of one request (in ``records.LOG_COLUMNS`` order), masked and sampled per its policy."""
-    n = entry.rows
     dumps = orjson.dumps
+    data, policy = entry.inputs, entry.policy
+    if type(data) is list and len(data) == 1:  # a single-row request: one tuple, no column machinery
+        if not policy.protected and policy.sample_rate >= 1.0:
+            text: str | None = dumps(data[0], option=orjson.OPT_SERIALIZE_NUMPY).decode()
+        else:
+            (text,) = _inputs_json(entry, (rng or random).random)
+        return [
+            (
+                entry.request_id,
+                entry.request_id,
+                entry.model,
+                entry.version,
+                entry.model_version_id,
+                entry.alias,
+                entry.time_ms,
+                text,
+                dumps(entry.outputs[0], option=orjson.OPT_SERIALIZE_NUMPY).decode(),
+                None if entry.scores is None else float(entry.scores[0]),
+                entry.latency_ms,
+                entry.principal,
+            )
+        ]
+    n = entry.rows
     inputs = _inputs_json(entry, (rng or random).random)
     outputs = [dumps(o, option=orjson.OPT_SERIALIZE_NUMPY).decode() for o in entry.outputs]
     scores: Any = repeat(None, n) if entry.scores is None else [float(v) for v in entry.scores]

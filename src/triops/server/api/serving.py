@@ -59,7 +59,9 @@ def _principal(request: Request) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise AuthError("authentication required")
-    cache: dict[str, tuple[float, Principal]] = app.state.__dict__.setdefault("_predict_tokens", {})
+    cache: dict[str, tuple[float, Principal]] | None = getattr(app.state, "predict_tokens", None)
+    if cache is None:
+        cache = app.state.predict_tokens = {}
     now = time.monotonic()
     hit = cache.get(token)
     if hit is not None and hit[0] > now:

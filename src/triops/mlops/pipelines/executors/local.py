@@ -149,7 +149,8 @@ class LocalExecutor:
                 if self._pool is pool:
                     self._pool = None
                 lost = self._lost[task.step_run_id] = self._lost.get(task.step_run_id, 0) + 1
-            if lost > MAX_LOST_WORKERS:
+            # a script without the __main__ guard cannot work on spawned workers: say so at the first loss
+            if lost > MAX_LOST_WORKERS or missing_main_guard() is not None:
                 self._finish(task, outer, _failed(task, _lost_message(task, lost)))
                 return
             Path(self._pid_dir, f"{task.step_run_id}.pid").unlink(missing_ok=True)
@@ -203,7 +204,7 @@ def _lost_message(task: StepTask, lost: int) -> str:
     script = missing_main_guard()
     if script is not None:
         return (
-            f"step {task.node!r}: the worker processes exited before they could start it ({lost} times): "
+            f"step {task.node!r}: the worker process exited before it could start it: "
             f'{script} has no `if __name__ == "__main__":` guard, so every worker that imports it starts the '
             "pipeline again instead of running the step; put the code that runs the pipeline under that guard "
             "(or use executor='inline')"

@@ -62,6 +62,9 @@ class RayExecutor:
             if address:
                 options["address"] = address
             else:
+                # "local" starts a cluster of our own even when another one runs on this machine (plain
+                # ray.init() would attach to it and then refuse num_cpus)
+                options["address"] = "local"
                 options["num_cpus"] = num_cpus
                 # local workers import steps by module name: give them this process's import path
                 path = os.pathsep.join(os.path.abspath(p) for p in sys.path if p)

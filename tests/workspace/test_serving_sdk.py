@@ -103,18 +103,19 @@ def test_bad_input_names_the_column(ws: Workspace) -> None:
 def test_predict_needs_the_predict_permission(ws: Workspace) -> None:
     register_served(ws)
     viewer = ws.acting_as(Principal.from_bindings("vera", [(None, "viewer")]))
-    with pytest.raises(PermissionDeniedError, match=r"model\.predict"):
-        viewer.serving.predict("claims@champion", row(0))
     contributor = ws.acting_as(Principal.from_bindings("carl", [(None, "contributor")]))
-    try:
-        assert contributor.serving.predict("claims@champion", row(0)).version == 1
-    finally:
-        contributor.serving.close()
     outsider = ws.acting_as(Principal("olga", {}))
-    with pytest.raises(NotFoundError):
-        list(outsider.serving.predictions("claims"))
-    with pytest.raises(NotFoundError, match="does not exist"):  # 404, not 403, outside your projects
-        outsider.serving.predict("claims@champion", row(0))
+    try:
+        with pytest.raises(PermissionDeniedError, match=r"model\.predict"):
+            viewer.serving.predict("claims@champion", row(0))
+        assert contributor.serving.predict("claims@champion", row(0)).version == 1
+        with pytest.raises(NotFoundError):
+            list(outsider.serving.predictions("claims"))
+        with pytest.raises(NotFoundError, match="does not exist"):  # 404, not 403, outside your projects
+            outsider.serving.predict("claims@champion", row(0))
+    finally:
+        for view in (viewer, contributor, outsider):
+            view.serving.close()
 
 
 def test_alias_move_switches_the_served_version(ws: Workspace) -> None:

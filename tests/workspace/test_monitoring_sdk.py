@@ -297,3 +297,20 @@ def test_a_retrain_breach_on_a_model_without_a_pipeline_keeps_the_alert(ws: Work
     assert alert["action"]["status"] == "failed" and "its pipeline is unknown" in alert["action"]["error"]
     assert ws.monitoring.alerts("claims")[0]["id"] == alert["id"]
     assert ws.models.get("claims@champion").version == 1
+
+
+def test_an_unreachable_webhook_is_recorded_and_the_alert_kept(ws: Workspace) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a loopback port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    register_served(ws)
+    ws.monitoring.create(
+        "claims@champion", window=str(WINDOW), policies=_policies(f"http://127.0.0.1:{port}/x")
+    )
+    _traffic(ws)
+    [alert] = ws.monitoring.run("claims@champion")["alerts"]
+    assert alert["delivery"]["ok"] is False and alert["delivery"]["error"]
+    [stored] = ws.monitoring.alerts("claims")
+    assert stored["id"] == alert["id"] and stored["delivery"]["ok"] is False

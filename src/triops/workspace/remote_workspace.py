@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from triops.workspace.remote_governance import RemoteGovernance
     from triops.workspace.remote_models import RemoteModels
     from triops.workspace.remote_pipelines import RemotePipelines, RemoteStrategy
+    from triops.workspace.remote_serving import RemoteServing
 
 
 class RemoteWorkspace(Workspace):
@@ -83,6 +84,12 @@ class RemoteWorkspace(Workspace):
         from triops.workspace.remote_governance import RemoteGovernance
 
         return RemoteGovernance(self.http)
+
+    @cached_property
+    def serving(self) -> RemoteServing:  # type: ignore[override]
+        from triops.workspace.remote_serving import RemoteServing
+
+        return RemoteServing(self.http)
 
     @cached_property
     def pipelines(self) -> RemotePipelines:  # type: ignore[override]

@@ -20,6 +20,7 @@ from triops.cli import (
     governance,
     imports,
     models,
+    monitor,
     pipelines,
     runs,
     serve,
@@ -79,6 +80,8 @@ app.add_typer(dataops.app, name="contract", help="Data contracts (ODCS v3): init
 app.add_typer(dataops.openlineage_app, name="openlineage", help="OpenLineage events: validate.")
 app.add_typer(datasets.app, name="datasets", help="Dataset versions: register, list, show, diff, profile.")
 app.add_typer(models.app, name="models", help="Model registry: list, show, alias, promote, card.")
+app.add_typer(monitor.app, name="monitor", help="Model monitoring: create, run, show, labels.")
+app.add_typer(monitor.alerts_app, name="alerts", help="Alerts raised by model monitors.")
 strategy.register(app)
 app.command("run", help="Run a pipeline: triops run path/to/file.py:pipeline --param k=v")(pipelines.run_cli)
 app.command("lineage", help="Where an artifact or run came from, or what was made from it.")(

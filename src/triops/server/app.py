@@ -96,6 +96,7 @@ def create_app(workspace: Workspace, *, dev: bool = False, max_request_bytes: in
         finops,
         governance,
         models,
+        monitoring,
         pipelines,
         run_pages,
         runs,
@@ -172,6 +173,7 @@ def create_app(workspace: Workspace, *, dev: bool = False, max_request_bytes: in
         audit,
         pipelines,
         strategy,
+        monitoring,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.router.add_event_handler("shutdown", lambda: serving.close(app))

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from triops.mlops.registry.service import ModelRegistry
     from triops.settings import Settings
     from triops.workspace.governance import GovernanceService
+    from triops.workspace.monitoring import MonitoringService
     from triops.workspace.pipelines import PipelineService
     from triops.workspace.serving import ServingService
     from triops.workspace.strategy import StrategyService
@@ -160,6 +161,12 @@ class PillarServices:
         from triops.workspace.serving import ServingService
 
         return ServingService(self)  # type: ignore[arg-type]
+
+    @cached_property
+    def monitoring(self) -> MonitoringService:
+        from triops.workspace.monitoring import MonitoringService
+
+        return MonitoringService(self)  # type: ignore[arg-type]
 
     @cached_property
     def strategy(self) -> StrategyService:

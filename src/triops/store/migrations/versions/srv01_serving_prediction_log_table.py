@@ -1,7 +1,7 @@
 """serving: prediction log table
 
 Revision ID: srv01
-Revises: run01
+Revises: fin01
 Create Date: 2026-11-30 18:08:21.146757
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "srv01"
-down_revision = "run01"
+down_revision = "fin01"
 branch_labels = None
 depends_on = None
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
@@ -23,7 +24,7 @@ from triops.governance.rbac import Permission, Role, require
 from triops.store.repositories import workshops as repo
 
 if TYPE_CHECKING:
-    from triops.strategy.scenarios import Feedback, Quiz
+    from triops.strategy.scenarios import Feedback, Quiz, QuizResult
     from triops.workspace.local import Workspace
 
 LEVELS = ("novice", "experienced", "manager")
@@ -32,6 +33,15 @@ SIM_LEVEL = {"novice": "intro", "experienced": "standard", "manager": "intro"}
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: codes are read off a projector
 SIM_RUNS = 2000
 MAX_NAME = 40
+
+
+@lru_cache(maxsize=128)
+def session_quiz(level: str, seed: int, count: int) -> Quiz:
+    """A session's attempt, built once per process: every page and answer of 40 learners reads it, and
+    building it (reading the scenario bank) costs tens of milliseconds."""
+    from triops.strategy.scenarios import start_quiz
+
+    return start_quiz(level=level, seed=seed, count=count)
 
 
 def key_hash(key: str) -> str:
@@ -188,7 +198,12 @@ class WorkshopService:
 
     def quiz(self, session: dict[str, Any]) -> Quiz:
         """Every learner of a session gets the same questions in the same order, so answers pool."""
-        return self.ws.strategy.quiz(level=session["level"], seed=session["seed"], count=session["questions"])
+        return session_quiz(str(session["level"]), int(session["seed"]), int(session["questions"]))
+
+    def grade(self, session: dict[str, Any], answers: dict[str, str]) -> QuizResult:
+        from triops.strategy.scenarios import grade
+
+        return grade(self.quiz(session), answers)
 
     def answers_of(self, learner: dict[str, Any]) -> dict[str, str]:
         with self.ws.store.connect() as conn:

@@ -93,9 +93,7 @@ def learner_home(request: Request, code: str, feedback: str = "") -> Response:
         context["answered"] = len(mine)
         context["total"] = len(quiz.questions)
         if len(mine) == len(quiz.questions):
-            context["result"] = service.ws.strategy.grade_scenarios(
-                mine, level=session["level"], seed=session["seed"], count=session["questions"]
-            )
+            context["result"] = service.grade(session, mine)
     if "simulation" in session["tools"]:
         level = service.sim_level(session)
         ctl = service.ws.strategy.controls(level)

@@ -24,7 +24,9 @@ from triops.governance.rbac import Permission, Role, require
 from triops.store.repositories import workshops as repo
 
 if TYPE_CHECKING:
+    from triops.strategy.maturity_model import MaturityModel
     from triops.strategy.scenarios import Feedback, Quiz, QuizResult
+    from triops.strategy.simulation import LevelControls
     from triops.workspace.local import Workspace
 
 LEVELS = ("novice", "experienced", "manager")
@@ -42,6 +44,21 @@ def session_quiz(level: str, seed: int, count: int) -> Quiz:
     from triops.strategy.scenarios import start_quiz
 
     return start_quiz(level=level, seed=seed, count=count)
+
+
+@lru_cache(maxsize=4)
+def sim_controls(level: str) -> LevelControls:
+    """The simulation controls of a level (reading the parameters costs tens of milliseconds per page)."""
+    from triops.strategy.simulation import controls
+
+    return controls(level)
+
+
+@lru_cache(maxsize=1)
+def maturity_model() -> MaturityModel:
+    from triops.strategy.maturity_model import load_model
+
+    return load_model()
 
 
 def key_hash(key: str) -> str:
@@ -245,7 +262,7 @@ class WorkshopService:
         session = self.open_session(code)
         group = clean_name(group, "group")
         level = SIM_LEVEL[session["level"]]
-        ctl = self.ws.strategy.controls(level)
+        ctl = sim_controls(level)
         allowed = {n for n, _ in (ctl.levers if level == "intro" else ctl.practices)}
         unknown = sorted(set(choices) - allowed)
         if unknown:
@@ -297,4 +314,13 @@ class WorkshopService:
         return SIM_LEVEL[str(session["level"])]
 
 
-__all__ = ["LEVELS", "TOOLS", "WorkshopService", "clean_name", "key_hash", "normalise_code"]
+__all__ = [
+    "LEVELS",
+    "TOOLS",
+    "WorkshopService",
+    "clean_name",
+    "key_hash",
+    "maturity_model",
+    "normalise_code",
+    "sim_controls",
+]

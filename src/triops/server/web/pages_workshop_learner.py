@@ -20,7 +20,7 @@ from triops.server.web.pages_workshop_wardley import router as wardley_router
 from triops.server.web.render import render
 from triops.server.web.workshop_charts import interval_chart, radar_chart
 from triops.server.web.workshop_learners import LEARNER_COOKIE, check_csrf, service_of
-from triops.workspace.workshop import WorkshopService, normalise_code
+from triops.workspace.workshop import WorkshopService, maturity_model, normalise_code, sim_controls
 from triops.workspace.workshop_results import COMPARED, PILLARS
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -96,11 +96,11 @@ def learner_home(request: Request, code: str, feedback: str = "") -> Response:
             context["result"] = service.grade(session, mine)
     if "simulation" in session["tools"]:
         level = service.sim_level(session)
-        ctl = service.ws.strategy.controls(level)
+        ctl = sim_controls(level)
         context["sim_level"] = level
         context["sim_choices"] = ctl.levers if level == "intro" else ctl.practices
     if "maturity" in session["tools"]:
-        context["dimensions"] = service.ws.strategy.maturity_model().dimensions
+        context["dimensions"] = maturity_model().dimensions
     return render(request, "workshop_learner.html", **context)
 
 
@@ -153,7 +153,7 @@ async def maturity(request: Request, code: str) -> Response:
         return RedirectResponse(f"/w?code={session['code']}", status_code=303)
     check_csrf(form.get("csrf"), learner["csrf"])
     answers: dict[str, int] = {}
-    for dim in service.ws.strategy.maturity_model().dimensions:
+    for dim in maturity_model().dimensions:
         raw = form.get(f"dim_{dim.id}", "")
         if raw not in ("0", "1", "2", "3", "4"):
             raise InvalidInputError(f"dim_{dim.id}: choose a level 0-4 for {dim.name}")

@@ -274,3 +274,32 @@ def test_wardley_editor_draws_the_text_and_names_its_problems(workshop_web: Work
     assert stranger.get(f"/w/{code}/wardley").status_code == 303  # not joined: to the join page
     other = open_workshop(carol, "No maps")
     assert ada.get(f"/w/{other}/wardley").status_code == 303
+
+
+def test_the_roadmap_is_edited_and_downloaded_as_markdown(workshop_web: WorkshopServer) -> None:
+    carol = login(workshop_web.url, workshop_web.carol)
+    code = open_workshop(carol, "Roadmaps", tool_maturity="1")
+    ada, csrf = join(workshop_web.url, code, "Ada")
+    fields = re.findall(r'<select id="dim-[^"]+" name="(dim_[a-z_]+)"', ada.get(f"/w/{code}").text)
+    page = ada.post(f"/w/{code}/maturity", data={"csrf": csrf, **dict.fromkeys(fields, "1")}).text
+    count = int(re.search(r'name="count" value="(\d+)"', page).group(1))  # type: ignore[union-attr]
+    assert count >= 2
+    titles = [re.search(rf'name="title_{i}" value="([^"]+)"', page).group(1) for i in (1, 2)]  # type: ignore[union-attr]
+    form = {"csrf": csrf, "count": str(count)}
+    for i in range(1, count + 1):
+        form |= {f"title_{i}": f"t{i}", f"phase_{i}": "90", f"owner_{i}": "x", f"done_{i}": "y"}
+    form |= {
+        "title_1": titles[0],
+        "phase_1": "later",
+        "owner_1": "Chief data officer",
+        "done_1": "signed off",
+    }
+    form |= {"title_2": titles[1], "phase_2": "drop"}
+    got = ada.post(f"/w/{code}/roadmap.md", data=form)
+    assert got.status_code == 200 and got.headers["content-type"].startswith("text/markdown")
+    later = got.text.split("## Later")[1]
+    assert f"**{titles[0]}** — owner: Chief data officer; done when: signed off" in later
+    assert titles[1] not in got.text  # dropped
+    bad = ada.post(f"/w/{code}/roadmap.md", data={**form, "phase_3": "tomorrow"})
+    assert bad.status_code == 422 and "phase_3" in bad.text
+    assert ada.post(f"/w/{code}/roadmap.md", data={**form, "csrf": "stale"}).status_code == 403

@@ -181,3 +181,40 @@ async def maturity(request: Request, code: str) -> Response:
 
 
 router.include_router(wardley_router)
+
+
+@router.post("/w/{code}/roadmap.md")
+async def roadmap_markdown(request: Request, code: str) -> Response:
+    """The learner's edited roadmap as Markdown (nothing stored: the edits live in the posted form)."""
+    form = _form_fields(await request.form())
+    _, session, learner = _learner(request, code)
+    if learner is None:
+        return RedirectResponse(f"/w?code={session['code']}", status_code=303)
+    check_csrf(form.get("csrf"), learner["csrf"])
+    raw = form.get("count", "0")
+    if not raw.isdigit() or int(raw) > 200:
+        raise InvalidInputError("count: the roadmap form is incomplete; reload the page")
+    phases: dict[str, list[str]] = {"30": [], "60": [], "90": [], "later": []}
+    for i in range(1, int(raw) + 1):
+        phase = form.get(f"phase_{i}", "")
+        if phase == "drop":
+            continue
+        if phase not in phases:
+            raise InvalidInputError(f"phase_{i}: choose 30, 60, 90, later or drop")
+        title = " ".join(form.get(f"title_{i}", "").split())[:200]
+        owner = " ".join(form.get(f"owner_{i}", "").split())[:120]
+        done = " ".join(form.get(f"done_{i}", "").split())[:500]
+        phases[phase].append(f"- **{title}** — owner: {owner or 'unassigned'}; done when: {done or '—'}")
+    lines = [f"# 30-60-90-day roadmap ({session['title']})", ""]
+    for phase, items in phases.items():
+        lines += [
+            f"## {'Later' if phase == 'later' else f'First {phase} days'}",
+            "",
+            *(items or ["- nothing"]),
+            "",
+        ]
+    return Response(
+        "\n".join(lines),
+        media_type="text/markdown; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="roadmap.md"', "Cache-Control": "no-store"},
+    )

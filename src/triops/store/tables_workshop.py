@@ -23,6 +23,7 @@ workshop_sessions = sa.Table(
     sa.Column("level", sa.String(20), nullable=False),
     sa.Column("tools", sa.String(200), nullable=False),
     sa.Column("questions", sa.Integer, nullable=False),
+    sa.Column("prefill", sa.JSON),  # maturity level per dimension the workspace's records show, when linked
     sa.Column("seed", sa.Integer, nullable=False),
     sa.Column("facilitator", NAME, nullable=False),
     sa.Column("created_ms", sa.BigInteger, nullable=False),

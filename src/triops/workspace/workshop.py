@@ -93,7 +93,11 @@ class WorkshopService:
             require(Permission.WORKSHOP_RUN, who, None)
 
     # -- facilitator ---------------------------------------------------------------------------------------
-    def open(self, title: str, level: str, tools: Sequence[str], questions: int = 6) -> dict[str, Any]:
+    def open(
+        self, title: str, level: str, tools: Sequence[str], questions: int = 6, *, prefill: bool = False
+    ) -> dict[str, Any]:
+        """``prefill`` links the workshop to this workspace: the maturity form starts at the level each
+        dimension's evidence in the store shows (needs read access to every project)."""
         self._require_facilitator()
         title = " ".join(title.split())
         if not title or len(title) > 200:
@@ -114,6 +118,7 @@ class WorkshopService:
             "questions": questions,
             "seed": seed,
             "facilitator": self.ws.principal.name,
+            "prefill": self._evidence_levels() if prefill and "maturity" in tools else None,
         }
         for _ in range(10):
             row = {**values, "code": "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))}
@@ -126,6 +131,11 @@ class WorkshopService:
             except IntegrityError:  # a code in use: draw another
                 continue
         raise ConflictError("could not draw a free join code; try again")
+
+    def _evidence_levels(self) -> dict[str, int]:
+        require(Permission.PROJECT_READ, self.ws.principal, None)
+        evidence = self.ws.strategy.evidence()
+        return {d.id: d.evidence_level(evidence) for d in maturity_model().dimensions}
 
     def sessions(self) -> list[dict[str, Any]]:
         self._require_facilitator()

@@ -18,7 +18,9 @@ from tests.server.web.workshop_fixtures import (
     workshop_web,
 )
 
+from triops.governance.rbac import Principal
 from triops.store.schema import metadata
+from triops.workspace.workshop import WorkshopService
 
 pytestmark = pytest.mark.xdist_group("web-workshop")
 __all__ = ["workshop_web"]
@@ -303,3 +305,32 @@ def test_the_roadmap_is_edited_and_downloaded_as_markdown(workshop_web: Workshop
     bad = ada.post(f"/w/{code}/roadmap.md", data={**form, "phase_3": "tomorrow"})
     assert bad.status_code == 422 and "phase_3" in bad.text
     assert ada.post(f"/w/{code}/roadmap.md", data={**form, "csrf": "stale"}).status_code == 403
+
+
+def test_a_linked_workshop_prefills_the_maturity_form_with_store_evidence(
+    workshop_web: WorkshopServer,
+) -> None:
+    carol = login(workshop_web.url, workshop_web.carol)  # contributor in one project: cannot read them all
+    page = carol.get("/workshops")
+    form = {
+        "csrf": csrf_of(page.text),
+        "title": "Linked",
+        "level": "novice",
+        "tool_maturity": "1",
+        "prefill": "1",
+    }
+    refused = carol.post("/workshops", data=form)
+    assert refused.status_code == 403 and "project.read" in refused.text
+    admin = WorkshopService(workshop_web.ws.acting_as(Principal.owner("root")))
+    session = admin.open("Linked", "novice", ["maturity"], prefill=True)
+    evidence = workshop_web.ws.strategy.evidence()
+    expected = {
+        d.id: d.evidence_level(evidence) for d in workshop_web.ws.strategy.maturity_model().dimensions
+    }
+    assert session["prefill"] == expected
+    ada, _ = join(workshop_web.url, session["code"], "Ada")
+    home = ada.get(f"/w/{session['code']}").text
+    dim, level = next(iter(expected.items()))
+    select = home.split(f'name="dim_{dim}"')[1].split("</select>")[0]
+    assert f'<option value="{level}" selected>' in select
+    assert f"The workspace's records show level {level}." in home

@@ -78,7 +78,9 @@ def open_workshop(page: PageDep, form: FormDep) -> Response:
     raw = form.get("questions", "6").strip() or "6"
     if not raw.isdigit():
         raise InvalidInputError("questions must be a whole number")
-    session = WorkshopService(page.ws).open(form.get("title", ""), form.get("level", ""), tools, int(raw))
+    session = WorkshopService(page.ws).open(
+        form.get("title", ""), form.get("level", ""), tools, int(raw), prefill=bool(form.get("prefill"))
+    )
     return RedirectResponse(f"/workshops/{session['code']}", status_code=303)
 
 

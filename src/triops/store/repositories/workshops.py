@@ -22,6 +22,8 @@ from triops.store.tables_workshop import (
 def _session(row: Any) -> dict[str, Any]:
     d = dict(row)
     d["tools"] = [t for t in d["tools"].split(",") if t]
+    if isinstance(d.get("prefill"), str):
+        d["prefill"] = json.loads(d["prefill"])
     return d
 
 

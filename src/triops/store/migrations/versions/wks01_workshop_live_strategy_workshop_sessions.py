@@ -2,7 +2,7 @@
 
 Revision ID: wks01
 Revises: web01
-Create Date: 2026-11-30 19:26:14.584657
+Create Date: 2026-11-30 19:47:35.764882
 """
 
 from __future__ import annotations
@@ -73,6 +73,7 @@ def upgrade() -> None:
         sa.Column("level", sa.String(length=20), nullable=False),
         sa.Column("tools", sa.String(length=200), nullable=False),
         sa.Column("questions", sa.Integer(), nullable=False),
+        sa.Column("prefill", sa.JSON(), nullable=True),
         sa.Column("seed", sa.Integer(), nullable=False),
         sa.Column("facilitator", sa.String(length=250), nullable=False),
         sa.Column("created_ms", sa.BigInteger(), nullable=False),

@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     price_catalog: Path | None = None
     currency: str = "EUR"
     budget_webhook: str | None = None
+    finops_required_tags: list[str] = Field(
+        default_factory=list,
+        description="tags every run must carry before it starts ([finops] required_tags in triops.toml)",
+    )
+    finops_shared: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="shared or idle costs to allocate ([[finops.shared]] label, amount, currency, period, by)",
+    )
     audit_key_path: Path | None = None
     user: str | None = Field(default=None, description="acting user name; defaults to the OS user")
     data_roots: list[Path] = Field(
@@ -55,6 +63,24 @@ class Settings(BaseSettings):
     server_pipeline_modules: list[str] = Field(
         default_factory=list,
         description="server: module prefixes whose pipelines clients may run or resume there (JSON list)",
+    )
+
+    serving_log_sample_rate: float = Field(
+        default=1.0, ge=0, le=1, description="serving: share of predicted rows whose inputs are logged"
+    )
+    serving_restricted: Literal["hash", "drop"] = Field(
+        default="hash", description="serving: restricted input columns are logged hashed, or not at all"
+    )
+    serving_restricted_columns: list[str] = Field(
+        default_factory=list,
+        description="serving: input columns always logged as restricted, besides those the training "
+        "dataset's contract classifies (e.g. features derived from restricted data; JSON list)",
+    )
+    serving_poll_interval_s: float = Field(
+        default=0.5, gt=0, le=60, description="serving: how often a server checks whether an alias moved"
+    )
+    serving_meter_interval_s: float = Field(
+        default=10.0, gt=0, le=3600, description="serving: how often predictions are metered and priced"
     )
 
     @field_validator("sqlite_synchronous", mode="before")
@@ -76,6 +102,7 @@ class Settings(BaseSettings):
             if not isinstance(section, dict):
                 raise ConfigError(f"{path}: [triops] must be a table", hint="write settings under [triops]")
             file_values = {k: v for k, v in section.items() if f"TRIOPS_{k.upper()}" not in os.environ}
+            file_values.update(_finops_section(data.get("finops", {}), path))
         try:
             return cls(**{**file_values, **overrides})
         except ValidationError as exc:
@@ -92,3 +119,19 @@ class Settings(BaseSettings):
             return os.getlogin()
         except OSError:
             return os.environ.get("USER") or "local"
+
+
+def _finops_section(section: Any, path: Path) -> dict[str, Any]:
+    """``[finops]`` of triops.toml: ``required_tags`` and ``[[finops.shared]]`` (environment wins)."""
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: [finops] must be a table", hint="write FinOps settings under [finops]")
+    unknown = sorted(set(section) - {"required_tags", "shared"})
+    if unknown:
+        raise ConfigError(
+            f"{path}: [finops] has unknown key {unknown[0]!r}", hint="keys: required_tags, shared"
+        )
+    out: dict[str, Any] = {}
+    for key in ("required_tags", "shared"):
+        if key in section and f"TRIOPS_FINOPS_{key.upper()}" not in os.environ:
+            out[f"finops_{key}"] = section[key]
+    return out

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from triops.workspace.remote_kpis import RemoteKpis
     from triops.workspace.remote_models import RemoteModels
     from triops.workspace.remote_pipelines import RemotePipelines, RemoteStrategy
+    from triops.workspace.remote_serving import RemoteServing
 
 
 class RemoteWorkspace(Workspace):
@@ -86,6 +87,12 @@ class RemoteWorkspace(Workspace):
         return RemoteGovernance(self.http)
 
     @cached_property
+    def serving(self) -> RemoteServing:  # type: ignore[override]
+        from triops.workspace.remote_serving import RemoteServing
+
+        return RemoteServing(self.http)
+
+    @cached_property
     def pipelines(self) -> RemotePipelines:  # type: ignore[override]
         from triops.workspace.remote_pipelines import RemotePipelines
 
@@ -104,7 +111,7 @@ class RemoteWorkspace(Workspace):
         return RemoteKpis(self.http)
 
     # -- pipelines: submitted to the server ----------------------------------------------------------------
-    def pipeline_hooks(self, *, override_reason: str | None = None) -> list[Hook]:
+    def pipeline_hooks(self, *, override_reason: str | None = None, **_: Any) -> list[Hook]:
         raise ConfigError(
             "the built-in hooks of a remote workspace run on the server",
             hint="submit the pipeline with ws.run_pipeline; the server applies metering, budgets and gates",
@@ -124,6 +131,7 @@ class RemoteWorkspace(Workspace):
         override_reason: str | None = None,
         listener: Any = None,
         ray_address: str | None = None,
+        environment: str = "local",
     ) -> PipelineRunResult:
         """Submit ``pipeline`` (by its ``package.module:name``) to the server, which runs it with the built-in
         hooks; returns the finished run's record. The module must be installed and allowed on the server."""
@@ -156,6 +164,7 @@ class RemoteWorkspace(Workspace):
             tags=dict(tags) if tags else None,
             override_reason=override_reason,
             listener=listener,
+            environment=None if environment == "local" else environment,
         )
 
     def lineage(self, ref: str, direction: str = "up", depth: int = 3) -> Any:

@@ -1,7 +1,7 @@
 """web: browser sessions and KPI snapshots
 
 Revision ID: web01
-Revises: run01
+Revises: mon01
 Create Date: 2026-11-30 18:08:34.402026
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "web01"
-down_revision = "run01"
+down_revision = "mon01"
 branch_labels = None
 depends_on = None
 

@@ -9,6 +9,7 @@ from tests.finops.conftest import usage, write_catalog
 
 from triops import Workspace
 from triops.errors import InvalidInputError
+from triops.governance.rbac import Principal
 from triops.settings import Settings
 from triops.store.repositories.cost_totals import cost_totals
 
@@ -16,7 +17,8 @@ from triops.store.repositories.cost_totals import cost_totals
 @pytest.mark.parametrize("by", ["project", "pipeline", "step", "team", "run"])
 def test_sql_totals_match_the_finops_report(store_url: str, tmp_path: Path, by: str) -> None:
     settings = Settings(home=tmp_path, price_catalog=str(write_catalog(tmp_path)))
-    with Workspace.open(store_url, artifact_root=tmp_path / "a", settings=settings) as ws:
+    with Workspace.open(store_url, artifact_root=tmp_path / "a", settings=settings) as opened:
+        ws = opened.acting_as(Principal.owner("admin"))  # on PostgreSQL the OS user holds no role by itself
         ws.finops.record_usage(
             [
                 usage(project=p, run_id=f"{p}-{i}", pipeline=f"pl{i % 2}", step=f"s{i % 3}", environment=env)

@@ -76,3 +76,24 @@ workshop_maturity = sa.Table(
     sa.Column("assessed_ms", sa.BigInteger, nullable=False),
     sa.Index("ix_workshop_maturity_session", "session_id"),
 )
+
+workshop_polls = sa.Table(
+    "workshop_polls",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("session_id", ID, nullable=False),
+    sa.Column("question", sa.String(300), nullable=False),
+    sa.Column("options", sa.JSON, nullable=False),
+    sa.Column("opened_ms", sa.BigInteger, nullable=False),
+    sa.Index("ix_workshop_polls_session", "session_id"),
+)
+
+workshop_votes = sa.Table(
+    "workshop_votes",
+    metadata,
+    sa.Column("poll_id", ID, primary_key=True),
+    sa.Column("learner_id", ID, primary_key=True),
+    sa.Column("session_id", ID, nullable=False),
+    sa.Column("choice", sa.Integer, nullable=False),
+    sa.Column("voted_ms", sa.BigInteger, nullable=False),
+)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Sequence
+from contextlib import suppress
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -319,6 +320,41 @@ class WorkshopService:
         }
         self.ws.store.write(lambda conn: repo.save_maturity(conn, values, self._now()))
         return result, roadmap
+
+    def open_poll(self, code: str, question: str, options: Sequence[str]) -> str:
+        """A quick poll the learners answer from their page; the newest poll is the one they see."""
+        session = self.facilitated(code)
+        if session["closed_ms"] is not None:
+            raise ConflictError(f"workshop {session['code']} has closed")
+        question = " ".join(question.split())
+        if not question or len(question) > 300:
+            raise InvalidInputError("question must be 1-300 characters")
+        cleaned = [" ".join(o.split())[:100] for o in options if o.strip()]
+        if not 2 <= len(cleaned) <= 6:
+            raise InvalidInputError("options: give 2-6 options, one a line")
+        now = self._now()
+        return self.ws.store.write(lambda conn: repo.add_poll(conn, session["id"], question, cleaned, now))
+
+    def polls(self, session: dict[str, Any]) -> list[dict[str, Any]]:
+        with self.ws.store.connect() as conn:
+            return repo.polls(conn, session["id"])
+
+    def vote(self, code: str, learner: dict[str, Any], poll_id: str, choice: int) -> None:
+        """The learner's vote; voting again (or a double click) keeps the first vote."""
+        session = self.open_session(code)
+        poll = next((p for p in self.polls(session) if p["id"] == poll_id), None)
+        if poll is None:
+            raise NotFoundError(f"no poll {poll_id!r} in workshop {session['code']}")
+        if not 0 <= choice < len(poll["options"]):
+            raise InvalidInputError(f"choice must be 0-{len(poll['options']) - 1}")
+        values = {
+            "poll_id": poll_id,
+            "learner_id": learner["id"],
+            "session_id": session["id"],
+            "choice": choice,
+        }
+        with suppress(IntegrityError):  # the same vote posted twice at once: the first stands
+            self.ws.store.write(lambda conn: repo.add_vote(conn, values, self._now()))
 
     def sim_level(self, session: dict[str, Any]) -> str:
         return SIM_LEVEL[str(session["level"])]

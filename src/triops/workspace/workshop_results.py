@@ -22,6 +22,7 @@ def pooled(service: WorkshopService, session: dict[str, Any]) -> dict[str, Any]:
         answers = repo.answers(conn, session["id"])
         runs = repo.group_runs(conn, session["id"])
         maturity = repo.maturity_rows(conn, session["id"])
+        polls = repo.polls(conn, session["id"])
     names = {lr["id"]: lr["display_name"] for lr in learners}
     scenarios = []
     if "scenarios" in session["tools"]:
@@ -80,6 +81,16 @@ def pooled(service: WorkshopService, session: dict[str, Any]) -> dict[str, Any]:
         "scenarios": scenarios,
         "scores": board,
         "groups": groups,
+        "polls": [
+            {
+                "id": p["id"],
+                "question": p["question"],
+                "options": p["options"],
+                "counts": p["counts"],
+                "votes": sum(p["counts"]),
+            }
+            for p in polls
+        ],
         "maturity": {
             "assessed": len(maturity),
             "mean": {p: (sum(v) / len(v) if v else None) for p, v in levels.items()},
@@ -137,6 +148,10 @@ def export_markdown(service: WorkshopService, session: dict[str, Any]) -> str:
         for g in data["groups"]:
             cells = " | ".join(_num((g["mix"].get(k) or {}).get("median")) for k in COMPARED)
             lines.append(f"| {g['group']} | {', '.join(g['choices']) or 'siloed'} | {cells} |")
+        lines.append("")
+    for poll in data["polls"]:
+        lines += [f"## Poll: {poll['question']} ({poll['votes']} votes)", ""]
+        lines += [f"- {o}: {n}" for o, n in zip(poll["options"], poll["counts"], strict=True)]
         lines.append("")
     if data["maturity"]["assessed"]:
         m = data["maturity"]

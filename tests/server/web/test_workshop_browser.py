@@ -50,6 +50,10 @@ def test_a_facilitator_and_three_learners_at_once(browser: Any, workshop_web: Wo
     facilitator.get_by_role("button", name="Open").click()
     facilitator.wait_for_url(re.compile(r"/workshops/[A-Z2-9]{6}$"))
     code = facilitator.locator("#code").inner_text()
+    facilitator.fill("#poll-question", "Ready to start?")
+    facilitator.fill("#poll-options", "Yes\nNot yet")
+    facilitator.get_by_role("button", name="Ask the room").click()
+    facilitator.wait_for_url(re.compile(r"#polls$"))
     check_page(facilitator)
     facilitator.get_by_role("link", name="Projector view").click()
     facilitator.wait_for_url(re.compile(r"/projector$"))
@@ -71,6 +75,9 @@ def test_a_facilitator_and_three_learners_at_once(browser: Any, workshop_web: Wo
         tab.wait_for_url(f"{url}/w/{code}")
         assert name in tab.locator("header").inner_text()
     check_page(learners[0][1])
+    for _, tab in learners:
+        tab.get_by_role("button", name="Yes").click()
+        tab.wait_for_selector("#poll [role=status]")
 
     for i, (_, tab) in enumerate(learners):
         for _question in range(2):
@@ -120,6 +127,7 @@ def test_a_facilitator_and_three_learners_at_once(browser: Any, workshop_web: Wo
         timeout=90_000,
     )
     facilitator.wait_for_selector("#maturity-pooled", timeout=90_000)
+    assert "3 votes" in facilitator.locator("#poll-results").inner_text()
     assert "6 answers" in facilitator.locator("#counts").inner_text()
     assert facilitator.locator("#live svg.chart").count() >= 1
     check_page(facilitator)

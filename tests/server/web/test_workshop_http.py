@@ -334,3 +334,48 @@ def test_a_linked_workshop_prefills_the_maturity_form_with_store_evidence(
     select = home.split(f'name="dim_{dim}"')[1].split("</select>")[0]
     assert f'<option value="{level}" selected>' in select
     assert f"The workspace's records show level {level}." in home
+
+
+def test_a_quick_poll_counts_one_vote_per_learner(workshop_web: WorkshopServer) -> None:
+    carol = login(workshop_web.url, workshop_web.carol)
+    code = open_workshop(carol, "Poll")
+    ada, ada_csrf = join(workshop_web.url, code, "Ada")
+    bea, bea_csrf = join(workshop_web.url, code, "Bea")
+    console = carol.get(f"/workshops/{code}")
+    bad = carol.post(
+        f"/workshops/{code}/polls", data={"csrf": csrf_of(console.text), "question": "Q?", "options": "one"}
+    )
+    assert bad.status_code == 422 and "options" in bad.text
+    asked = carol.post(
+        f"/workshops/{code}/polls",
+        data={"csrf": csrf_of(console.text), "question": "Ready to start?", "options": "Yes\nNot yet\n\n"},
+    )
+    assert asked.status_code == 303
+    home = ada.get(f"/w/{code}").text
+    poll_id = re.search(r'name="poll_id" value="([^"]+)"', home).group(1)  # type: ignore[union-attr]
+    assert "Ready to start?" in home
+    for _ in range(2):  # a double click counts once
+        assert (
+            ada.post(
+                f"/w/{code}/vote", data={"csrf": ada_csrf, "poll_id": poll_id, "choice": "0"}
+            ).status_code
+            == 303
+        )
+    assert (
+        ada.post(f"/w/{code}/vote", data={"csrf": ada_csrf, "poll_id": poll_id, "choice": "1"}).status_code
+        == 303
+    )
+    assert (
+        bea.post(f"/w/{code}/vote", data={"csrf": bea_csrf, "poll_id": poll_id, "choice": "1"}).status_code
+        == 303
+    )
+    assert (
+        bea.post(f"/w/{code}/vote", data={"csrf": bea_csrf, "poll_id": poll_id, "choice": "7"}).status_code
+        == 422
+    )
+    assert bea.post(f"/w/{code}/vote", data={"poll_id": poll_id, "choice": "1"}).status_code == 403
+    assert "You voted <strong>Yes</strong>" in ada.get(f"/w/{code}").text
+    poll = carol.get(f"/workshops/{code}/results.json").json()["polls"][0]
+    assert poll["options"] == ["Yes", "Not yet"] and poll["counts"] == [1, 1] and poll["votes"] == 2
+    assert 'id="poll-results"' in carol.get(f"/workshops/{code}/projector?part=live").text
+    assert "## Poll: Ready to start? (2 votes)" in carol.get(f"/workshops/{code}/export.md").text

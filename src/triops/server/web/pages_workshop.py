@@ -121,7 +121,8 @@ def results(page: PageDep, code: str) -> Response:
     service = WorkshopService(page.ws)
     data = pooled(service, service.facilitated(code))
     runs = [g["ran_ms"] for g in data["groups"]]
-    stamp = [data["learners"], data["answers"], runs, data["maturity"]["mean"], data["closed"]]
+    votes = [p["counts"] for p in data["polls"]]
+    stamp = [data["learners"], data["answers"], runs, data["maturity"]["mean"], votes, data["closed"]]
     return JSONResponse({**data, "version": json.dumps(stamp)})
 
 
@@ -144,6 +145,13 @@ def export_as_markdown(page: PageDep, code: str) -> Response:
         media_type="text/markdown; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="workshop-{session["code"]}.md"'},
     )
+
+
+@router.post("/workshops/{code}/polls")
+def open_poll(page: PageDep, code: str, form: FormDep) -> Response:
+    options = form.get("options", "").splitlines()
+    WorkshopService(page.ws).open_poll(code, form.get("question", ""), options)
+    return RedirectResponse(f"/workshops/{code}#polls", status_code=303)
 
 
 @router.post("/workshops/{code}/close")

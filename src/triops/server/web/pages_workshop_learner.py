@@ -99,6 +99,10 @@ def learner_home(request: Request, code: str, feedback: str = "") -> Response:
         ctl = sim_controls(level)
         context["sim_level"] = level
         context["sim_choices"] = ctl.levers if level == "intro" else ctl.practices
+    polls = service.polls(session)
+    if polls:
+        context["poll"] = polls[0]
+        context["my_vote"] = polls[0]["voters"].get(learner["id"])
     if "maturity" in session["tools"]:
         context["dimensions"] = maturity_model().dimensions
     return render(request, "workshop_learner.html", **context)
@@ -218,3 +222,17 @@ async def roadmap_markdown(request: Request, code: str) -> Response:
         media_type="text/markdown; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="roadmap.md"', "Cache-Control": "no-store"},
     )
+
+
+@router.post("/w/{code}/vote")
+async def vote(request: Request, code: str) -> Response:
+    form = _form_fields(await request.form())
+    service, session, learner = _learner(request, code)
+    if learner is None:
+        return RedirectResponse(f"/w?code={session['code']}", status_code=303)
+    check_csrf(form.get("csrf"), learner["csrf"])
+    raw = form.get("choice", "")
+    if not raw.isdigit():
+        raise InvalidInputError("choice: pick one of the poll's options")
+    service.vote(code, learner, form.get("poll_id", ""), int(raw))
+    return RedirectResponse(f"/w/{session['code']}#poll", status_code=303)

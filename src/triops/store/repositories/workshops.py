@@ -15,7 +15,9 @@ from triops.store.tables_workshop import (
     workshop_group_runs,
     workshop_learners,
     workshop_maturity,
+    workshop_polls,
     workshop_sessions,
+    workshop_votes,
 )
 
 
@@ -56,7 +58,8 @@ def close_session(conn: Connection, session_id: str, now_ms: int) -> None:
 
 
 def delete_session(conn: Connection, session_id: str) -> None:
-    for table in (workshop_answers, workshop_group_runs, workshop_maturity, workshop_learners):
+    tables = (workshop_answers, workshop_group_runs, workshop_maturity, workshop_votes, workshop_polls)
+    for table in (*tables, workshop_learners):
         conn.execute(table.delete().where(table.c.session_id == session_id))
     conn.execute(workshop_sessions.delete().where(workshop_sessions.c.id == session_id))
 
@@ -152,3 +155,43 @@ def maturity_rows(conn: Connection, session_id: str) -> list[dict[str, Any]]:
             if isinstance(r[key], str):
                 r[key] = json.loads(r[key])
     return rows
+
+
+def add_poll(conn: Connection, session_id: str, question: str, options: list[str], now_ms: int) -> str:
+    poll_id = new_id(now_ms)
+    conn.execute(
+        workshop_polls.insert().values(
+            id=poll_id, session_id=session_id, question=question, options=options, opened_ms=now_ms
+        )
+    )
+    return poll_id
+
+
+def polls(conn: Connection, session_id: str) -> list[dict[str, Any]]:
+    """The session's polls, newest first, each with its votes per option."""
+    query = sa.select(workshop_polls).where(workshop_polls.c.session_id == session_id)
+    rows = [dict(r) for r in conn.execute(query.order_by(workshop_polls.c.opened_ms.desc())).mappings()]
+    votes = conn.execute(
+        sa.select(workshop_votes.c.poll_id, workshop_votes.c.learner_id, workshop_votes.c.choice).where(
+            workshop_votes.c.session_id == session_id
+        )
+    ).all()
+    for r in rows:
+        if isinstance(r["options"], str):
+            r["options"] = json.loads(r["options"])
+        mine = [v for v in votes if v.poll_id == r["id"]]
+        r["counts"] = [sum(1 for v in mine if v.choice == i) for i in range(len(r["options"]))]
+        r["voters"] = {v.learner_id: v.choice for v in mine}
+    return rows
+
+
+def add_vote(conn: Connection, values: dict[str, Any], now_ms: int) -> bool:
+    """False when the learner already voted in this poll (the first vote stands)."""
+    t = workshop_votes
+    found = conn.execute(
+        sa.select(t.c.choice).where(t.c.poll_id == values["poll_id"], t.c.learner_id == values["learner_id"])
+    ).first()
+    if found is not None:
+        return False
+    conn.execute(t.insert().values(**values, voted_ms=now_ms))
+    return True

@@ -2,7 +2,7 @@
 
 Revision ID: wks01
 Revises: web01
-Create Date: 2026-11-30 19:47:35.764882
+Create Date: 2026-11-30 19:50:34.291918
 """
 
 from __future__ import annotations
@@ -66,6 +66,18 @@ def upgrade() -> None:
         batch_op.create_index("ix_workshop_maturity_session", ["session_id"], unique=False)
 
     op.create_table(
+        "workshop_polls",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("session_id", sa.String(length=36), nullable=False),
+        sa.Column("question", sa.String(length=300), nullable=False),
+        sa.Column("options", sa.JSON(), nullable=False),
+        sa.Column("opened_ms", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_workshop_polls")),
+    )
+    with op.batch_alter_table("workshop_polls", schema=None) as batch_op:
+        batch_op.create_index("ix_workshop_polls_session", ["session_id"], unique=False)
+
+    op.create_table(
         "workshop_sessions",
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("code", sa.String(length=12), nullable=False),
@@ -81,10 +93,24 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_workshop_sessions")),
         sa.UniqueConstraint("code", name=op.f("uq_workshop_sessions_code")),
     )
+    op.create_table(
+        "workshop_votes",
+        sa.Column("poll_id", sa.String(length=36), nullable=False),
+        sa.Column("learner_id", sa.String(length=36), nullable=False),
+        sa.Column("session_id", sa.String(length=36), nullable=False),
+        sa.Column("choice", sa.Integer(), nullable=False),
+        sa.Column("voted_ms", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("poll_id", "learner_id", name=op.f("pk_workshop_votes")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("workshop_votes")
     op.drop_table("workshop_sessions")
+    with op.batch_alter_table("workshop_polls", schema=None) as batch_op:
+        batch_op.drop_index("ix_workshop_polls_session")
+
+    op.drop_table("workshop_polls")
     with op.batch_alter_table("workshop_maturity", schema=None) as batch_op:
         batch_op.drop_index("ix_workshop_maturity_session")
 

@@ -1,5 +1,5 @@
 """The workshop service without HTTP (the SDK path): who may facilitate, whose sessions are whose, and the
-learner rules (idempotent join and answers, closed sessions) on a real SQLite store."""
+learner rules (idempotent join and answers, closed sessions) on real SQLite and PostgreSQL stores."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from triops.workspace.workshop import WorkshopService, normalise_code
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> Iterator[Workspace]:
-    workspace = Workspace.open(f"sqlite:///{tmp_path / 'triops.db'}", artifact_root=tmp_path / "artifacts")
+def ws(store_url: str, tmp_path: Path) -> Iterator[Workspace]:
+    """A workspace on SQLite and on PostgreSQL."""
+    workspace = Workspace.open(store_url, artifact_root=tmp_path / "artifacts")
     yield workspace
     workspace.close()
 

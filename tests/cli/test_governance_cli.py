@@ -51,12 +51,18 @@ def ok(app: object, args: list[str]) -> str:
 def test_role_grant_list_revoke(store: Store) -> None:
     ok(cli.role_app, ["grant", "anna", "approver", "--project", "benefits"])
     rows = json.loads(ok(cli.role_app, ["list", "--json"]))
-    assert [(r["principal"], r["role"], r["project"]) for r in rows] == [("anna", "approver", "benefits")]
+    owner = ("owner", "admin", "*")  # the first user of a fresh SQLite workspace is its owner
+    assert [(r["principal"], r["role"], r["project"]) for r in rows] == [
+        owner,
+        ("anna", "approver", "benefits"),
+    ]
     assert "anna" in ok(cli.role_app, ["list"])
     ok(cli.role_app, ["revoke", "anna", "approver", "--project", "benefits"])
-    assert json.loads(ok(cli.role_app, ["list", "--json"])) == []
+    assert [
+        (r["principal"], r["role"], r["project"]) for r in json.loads(ok(cli.role_app, ["list", "--json"]))
+    ] == [owner]
     perms = json.loads(ok(cli.role_app, ["list", "--permissions", "--json"]))
-    assert {p["role"] for p in perms} == {"viewer", "contributor", "approver", "finops", "admin"}
+    assert {p["role"] for p in perms} == {"viewer", "contributor", "approver", "finops", "admin", "service"}
 
 
 def test_a_user_with_bindings_acts_with_only_those(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:

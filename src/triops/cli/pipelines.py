@@ -294,7 +294,7 @@ def run_cli(
             as_json=as_json,
             project=project,
             on_failure=on_failure,
-            hooks=tuple(ws.pipeline_hooks(override_reason=override_reason)),
+            hooks=tuple(ws.pipeline_hooks(override_reason=override_reason, project=project)),
         )
     if as_json:
         _print_json(result.to_dict())

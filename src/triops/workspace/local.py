@@ -122,7 +122,7 @@ class Workspace(PillarServices):
         if self._principal is None:
             from triops.governance.roles import acting_principal
 
-            self._principal = acting_principal(self.store, self.settings.acting_user)
+            self._principal = acting_principal(self.store, self.settings.acting_user, self.clock)
         return self._principal
 
     def acting_as(self, principal: Principal) -> Workspace:
@@ -150,7 +150,10 @@ class Workspace(PillarServices):
         name: str | None = None,
         tags: Mapping[str, Any] | None = None,
     ) -> ActiveRun:
+        from triops.governance.rbac import Permission, require
+
         check_project_name(project)
+        require(Permission.RUN_WRITE, self.principal, project)
         if name is not None:
             check_name(name, "run name", allow_empty=True)
         checked_tags = {str(k): tag_text(str(k), v) for k, v in (tags or {}).items()}

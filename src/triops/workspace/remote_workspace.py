@@ -97,7 +97,7 @@ class RemoteWorkspace(Workspace):
         return RemoteStrategy(self.http)
 
     # -- pipelines: submitted to the server ----------------------------------------------------------------
-    def pipeline_hooks(self, *, override_reason: str | None = None) -> list[Hook]:
+    def pipeline_hooks(self, *, override_reason: str | None = None, project: str | None = None) -> list[Hook]:
         raise ConfigError(
             "the built-in hooks of a remote workspace run on the server",
             hint="submit the pipeline with ws.run_pipeline; the server applies metering, budgets and gates",

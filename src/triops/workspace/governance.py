@@ -134,6 +134,8 @@ class GovernanceService:
         from triops.governance.facts import GateFacts
         from triops.governance.gates import request_approval
 
+        if project is None and subject_type == "model_version":
+            project = self._model_project(subject_id)  # the request lives where the model does
         facts = GateFacts(
             gate=gate,
             subject_type=subject_type,
@@ -146,6 +148,15 @@ class GovernanceService:
         return request_approval(
             self.store, self.principal, facts, justification=justification, author=author, clock=self.clock
         )
+
+    def _model_project(self, subject_id: str) -> str | None:
+        from triops.mlops.registry.records import parse_ref
+        from triops.workspace.projects import model_project
+
+        try:
+            return model_project(self.store, parse_ref(subject_id)[0])
+        except Exception:  # a subject that is no model reference lives in no project
+            return None
 
     def _registrant(self, subject_type: str, subject_id: str) -> str | None:
         """Who registered a model version (separation of duties keeps them from approving its changes)."""

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from triops.store.engine import Store, create_store
-from triops.store.migrate import VERSION_TABLE, known_revisions, upgrade
 from triops.governance.roles import bootstrap_owner
 from triops.settings import Settings
+from triops.store.engine import Store, create_store
+from triops.store.migrate import VERSION_TABLE, known_revisions, upgrade
 from triops.store.schema import metadata
 
 PG_BASE_URL = os.environ.get("TRIOPS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -127,6 +127,9 @@ def _isolated_home(
     from triops.cli import context
 
     monkeypatch.setenv("TRIOPS_HOME", str(tmp_path_factory.mktemp("home")))
+    # the audit key and witness live outside TRIOPS_HOME, under these by default: one pair per test
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
     monkeypatch.delenv("TRIOPS_STORE_URL", raising=False)
     yield
     context.close_workspace()

@@ -8,7 +8,7 @@ seam over ``triops.governance`` and the token repository.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from triops.governance.policies import GateResult, Policy
     from triops.governance.rbac import Principal
     from triops.governance.roles import Binding
+    from triops.governance.witness import WitnessEntry
     from triops.store.engine import Store
 
 DAY_MS = 86_400_000
@@ -67,12 +68,16 @@ class GovernanceService:
         *,
         home: Path,
         audit_key_path: Path | None = None,
+        witness_dir: Path | None = None,
+        checkpoint_every: int = 1000,
     ) -> None:
         self.store = store
         self.principal = principal
         self.clock = clock
         self.home = home
         self.audit_key_path = audit_key_path
+        self.witness_dir = witness_dir
+        self.checkpoint_every = checkpoint_every
 
     def _now(self) -> int:
         return utc_ms(self.clock.now())
@@ -290,11 +295,49 @@ class GovernanceService:
         public = key_path.with_name(key_path.name + ".pub")
         return AuditKey.load(public) if public.exists() else None
 
-    def verify_audit(self, *, key_path: Path | None = None) -> VerifyReport:
+    def witness_path(self) -> Path:
+        """The append-only file of signed heads for this store (outside the store and ``TRIOPS_HOME``)."""
+        from triops.governance.witness import witness_file
+
+        return witness_file(self.witness_dir, self.store.url)
+
+    def verify_audit(
+        self, *, key_path: Path | None = None, witness: Sequence[WitnessEntry] | None = None
+    ) -> VerifyReport:
+        """Re-hash the chain, check the signed checkpoints, and check it against the witness file and any
+        ``witness`` entries given (e.g. a head copied elsewhere): the first bad sequence number is reported."""
         from triops.governance.audit import verify
+        from triops.governance.witness import check_witness, load_witness
 
         self._need("audit.read")
-        return verify(self.store, self.audit_key(path=key_path))
+        key = self.audit_key(path=key_path)
+        report = verify(self.store, key)
+        entries = [*load_witness(self.witness_path()), *(witness or ())]
+        check_witness(self.store, entries, key, report.chain)
+        if key is None and entries:
+            report.chain.add(entries[0].seq, "key", "the witness cannot be checked: no audit key found")
+        return report
+
+    def checkpoint(self) -> WitnessEntry | None:
+        """Sign what is due (every N events, and the head) and append the head to the witness. Called by
+        the workspace itself (``Workspace.checkpoint_audit``) at the end of every command, session and request;
+        asked for explicitly, it needs ``audit.read``."""
+        from triops.governance.witness import checkpoint_head
+
+        self._need("audit.read")
+        key = self.audit_key(create=True)
+        assert key is not None
+        return checkpoint_head(
+            self.store, key, self.witness_path(), every=self.checkpoint_every, clock=self.clock
+        )
+
+    def witness(self) -> WitnessEntry | None:
+        """The signed head (after signing what is due), to copy outside: ``triops audit witness --out F``."""
+        from triops.governance.witness import signed_head
+
+        self._need("audit.read")
+        self.checkpoint()
+        return signed_head(self.store)
 
     def seal_audit(self, *, every: int = 1000) -> tuple[list[int], str]:
         """Sign the checkpoints that are due; returns their sequence numbers and the key id."""

@@ -171,9 +171,25 @@ class Workspace(PillarServices):
         ``on_failure``); it runs after the built-in ones on every ``run_pipeline``."""
         self.extra_hooks.append(hook)
 
+    def checkpoint_audit(self) -> None:
+        """Sign the audit log's head (and the checkpoints due) and append it to the witness, if events were
+        written since the last checkpoint. Runs at the end of every command, session and server request."""
+        if self._store is None:
+            return
+        from triops.governance.audit import AuditKey, default_key_path
+        from triops.governance.witness import checkpoint_head, witness_file
+
+        settings = self.settings
+        key = AuditKey.load_or_create(default_key_path(Path(settings.home), settings.audit_key_path))
+        witness = witness_file(settings.audit_witness_dir, self._store.url)
+        checkpoint_head(self._store, key, witness, every=settings.audit_checkpoint_every, clock=self.clock)
+
     def close(self) -> None:
         if self._store is not None and self._owns_store:
-            self._store.dispose()
+            try:
+                self.checkpoint_audit()
+            finally:
+                self._store.dispose()
         close = getattr(self._sink, "close", None)
         if callable(close):
             close()

@@ -133,6 +133,8 @@ class PillarServices:
             self.clock,
             home=Path(self.settings.home),
             audit_key_path=self.settings.audit_key_path,
+            witness_dir=self.settings.audit_witness_dir,
+            checkpoint_every=self.settings.audit_checkpoint_every,
         )
 
     @cached_property

@@ -61,7 +61,6 @@ def _open_store(catalog: Path | None = None) -> Any:
     with ``--catalog`` on a local store."""
     from triops.cli.context import open_workspace
     from triops.errors import ConfigError
-    from triops.finops.service import FinOpsService
 
     ws = open_workspace()
     if ws.is_remote:
@@ -71,7 +70,7 @@ def _open_store(catalog: Path | None = None) -> Any:
                 hint="see the server's catalog with `triops prices show`",
             )
         return ws.finops
-    return FinOpsService(ws.store, _book(catalog), ws.clock, user=ws.principal.name)
+    return ws.finops_priced(_book(catalog))
 
 
 def _print(rows: list[dict[str, Any]], as_json: bool, title: str) -> None:

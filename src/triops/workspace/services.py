@@ -100,6 +100,14 @@ class PillarServices:
         service = GovernedFinOps(self.store, book, self.clock, user=self.principal.name)
         return with_principal(service, self.principal)  # type: ignore[no-any-return]
 
+    def finops_priced(self, book: Any) -> FinOpsService:
+        """``ws.finops`` priced with another catalog (``--catalog``; the server's, read once): the same
+        permission checks, acting as the same principal."""
+        from triops.workspace.guarded import GovernedFinOps, with_principal
+
+        service = GovernedFinOps(self.store, book, self.clock, user=self.principal.name)
+        return with_principal(service, self.principal)  # type: ignore[no-any-return]
+
     @cached_property
     def models(self) -> ModelRegistry:
         from triops.workspace.guarded import GovernedRegistry, with_principal

@@ -234,7 +234,8 @@ def chapter_governance(ws: Workspace, champion: Any) -> Any:
     out.rule("[bold]5 · Governance[/]: a fairness policy gates production; separation of duties; audit")
     user = ws.settings.acting_user
     roles.bootstrap_owner(ws.store, user, ws.clock)
-    change = ChangeRequest("stage", champion, champion.stage, "production", user)
+    # the approval is bound to the exact change the demo then makes: staging → production
+    change = ChangeRequest("stage", champion, "staging", "production", user)
     facts = gate_facts(ws.models, change, PROJECT)
     key = AuditKey.load_or_create(default_key_path(Path(ws.settings.home), ws.settings.audit_key_path))
     outcome = promote_with_approval(

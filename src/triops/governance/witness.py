@@ -109,12 +109,15 @@ def checkpoint_head(
         if audit_store.head(conn)[0] <= audit_store.last_checkpoint_seq(conn):
             return None
     now = utc_ms((clock or SystemClock()).now())
-    seal(store, key, every=every, clock=clock)
-    with store.begin() as conn:
-        seq, event_hash = audit_store.head(conn)
-        if seq == 0 or audit_store.last_checkpoint_seq(conn) >= seq:
-            return None
-        checkpoint(conn, key, seq, event_hash, now)
+    try:
+        seal(store, key, every=every, clock=clock)
+        with store.begin() as conn:
+            seq, event_hash = audit_store.head(conn)
+            if seq == 0 or audit_store.last_checkpoint_seq(conn) >= seq:
+                return None
+            checkpoint(conn, key, seq, event_hash, now)
+    except sa.exc.IntegrityError:
+        return None  # another process signed the same head at the same moment: it is sealed
     entry = signed_head(store, key)
     if entry is not None and witness is not None:
         append_entry(witness, entry)

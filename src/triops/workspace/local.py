@@ -178,21 +178,25 @@ class Workspace(PillarServices):
             return
         from triops.governance.audit import AuditKey, default_key_path
         from triops.governance.witness import checkpoint_head, witness_file
+        from triops.store import audit as audit_store
 
+        with self._store.connect() as conn:  # nothing new since the last signed head: touch no key
+            if audit_store.head(conn)[0] <= audit_store.last_checkpoint_seq(conn):
+                return
         settings = self.settings
         key = AuditKey.load_or_create(default_key_path(Path(settings.home), settings.audit_key_path))
         witness = witness_file(settings.audit_witness_dir, self._store.url)
         checkpoint_head(self._store, key, witness, every=settings.audit_checkpoint_every, clock=self.clock)
 
     def close(self) -> None:
+        close = getattr(self._sink, "close", None)
+        if callable(close):
+            close()  # first: its last buffered writes belong under the signed head
         if self._store is not None and self._owns_store:
             try:
                 self.checkpoint_audit()
             finally:
                 self._store.dispose()
-        close = getattr(self._sink, "close", None)
-        if callable(close):
-            close()
 
     def __enter__(self) -> Workspace:
         return self

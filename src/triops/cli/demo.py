@@ -243,6 +243,10 @@ def chapter_governance(ws: Workspace, champion: Any) -> Any:
     )
     for step in outcome.steps:
         out.print(f"  • {step}")
+    out.print(
+        "  [dim]a local store is single-user: these names are not authenticated; separation of duties holds "
+        "between token users of `triops server` (docs/security.md)[/]"
+    )
     if outcome.final.passed:
         ws.models.transition(champion.ref, "staging")
         promoted = ws.models.transition(champion.ref, "production")

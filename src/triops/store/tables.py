@@ -31,7 +31,10 @@ runs = sa.Table(
     sa.Column("end_ms", sa.BigInteger),
     sa.Column("error", sa.Text),
     sa.Column("user_name", sa.String(250)),
+    # last sign of life of the process running a pipeline run; RUNNING past the timeout becomes LOST
+    sa.Column("heartbeat_ms", sa.BigInteger),
     sa.Index("ix_runs_project_start", "project_id", "start_ms"),
+    sa.Index("ix_runs_status_heartbeat", "status", "heartbeat_ms"),
 )
 
 params = sa.Table(

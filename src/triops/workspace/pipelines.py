@@ -61,6 +61,7 @@ class PipelineService:
         from triops.store.repositories import pipelines as repo
         from triops.workspace.guarded import readable
 
+        self.mark_lost()  # a run whose process died shows as LOST, here and over the API
         run = self.ws.runs.get(run_id)
         readable(self.ws.principal, run.project, f"run {run_id!r}")
         with self.ws.store.connect() as conn:
@@ -99,7 +100,7 @@ class PipelineService:
         hooks: Sequence[Hook] | None = None,
         allowed_modules: Sequence[str] | None = None,
     ) -> PipelineRunResult:
-        """Re-run a FAILED or KILLED run from its failed step (the built-in hooks on)."""
+        """Re-run a FAILED, KILLED or LOST run from its failed step (the built-in hooks on)."""
         from triops.governance.rbac import Permission, require
         from triops.mlops.pipelines.runner import resume_run
         from triops.mlops.pipelines.targets import load_target
@@ -119,7 +120,16 @@ class PipelineService:
             executor=executor,
             hooks=tuple(self.ws.pipeline_hooks()) if hooks is None else hooks,
             clock=self.ws.clock,
+            heartbeat_s=self.ws.settings.run_heartbeat_s,
+            lost_after_s=self.ws.settings.run_lost_after_s,
         )
+
+    def mark_lost(self) -> list[str]:
+        """Mark RUNNING pipeline runs whose process stopped sending heartbeats (``run_lost_after_s``) LOST;
+        returns their ids. ``triops runs list/show`` and resume call it."""
+        from triops.mlops.pipelines.runner import mark_lost_runs
+
+        return mark_lost_runs(self.ws.store, self.ws.clock, self.ws.settings.run_lost_after_s)
 
     def submit(
         self,

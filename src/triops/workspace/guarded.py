@@ -247,9 +247,11 @@ class GovernedFinOps(FinOpsService):
         self._read(None)
         return super().export_focus(out, period=period)
 
-    def import_focus(self, path: Path, *, default_project: str | None = None) -> tuple[str, int]:
+    def import_focus(
+        self, path: Path, *, default_project: str | None = None, replace: bool = False
+    ) -> tuple[str, int]:
         require(Permission.BUDGET_WRITE, self.principal, None)
-        return super().import_focus(path, default_project=default_project)
+        return super().import_focus(path, default_project=default_project, replace=replace)
 
     def imported_totals(self, *, period: str | None = None) -> list[dict[str, Any]]:
         self._read(None)

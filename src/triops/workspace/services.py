@@ -93,20 +93,44 @@ class PillarServices:
     # -- services ------------------------------------------------------------------------------------------
     @cached_property
     def finops(self) -> FinOpsService:
+        from triops.finops.attribution import SharedCost
         from triops.finops.prices import load_price_book
         from triops.workspace.guarded import GovernedFinOps, with_principal
 
         book = load_price_book(self.settings.price_catalog)
-        service = GovernedFinOps(self.store, book, self.clock, user=self.principal.name)
+        service = GovernedFinOps(
+            self.store,
+            book,
+            self.clock,
+            user=self.principal.name,
+            authorize=self._authorize,
+            required_tags=self.settings.finops_required_tags,
+            shared=[SharedCost.parse(s) for s in self.settings.finops_shared],
+        )
         return with_principal(service, self.principal)  # type: ignore[no-any-return]
 
     def finops_priced(self, book: Any) -> FinOpsService:
         """``ws.finops`` priced with another catalog (``--catalog``; the server's, read once): the same
-        permission checks, acting as the same principal."""
+        settings and permission checks, acting as the same principal."""
         from triops.workspace.guarded import GovernedFinOps, with_principal
 
-        service = GovernedFinOps(self.store, book, self.clock, user=self.principal.name)
+        local = self.finops
+        service = GovernedFinOps(
+            self.store,
+            book,
+            self.clock,
+            user=self.principal.name,
+            authorize=self._authorize,
+            required_tags=local.required_tags,
+            shared=local.shared,
+        )
         return with_principal(service, self.principal)  # type: ignore[no-any-return]
+
+    def _authorize(self, permission: str, project: str | None) -> None:
+        """A service's permission check against the acting principal (the pillars cannot import it)."""
+        from triops.governance.rbac import require
+
+        require(permission, self.principal, project)
 
     @cached_property
     def models(self) -> ModelRegistry:
@@ -158,8 +182,18 @@ class PillarServices:
         return StrategyService(self, self.clock)  # type: ignore[arg-type]
 
     # -- pipelines -----------------------------------------------------------------------------------------
-    def pipeline_hooks(self, *, override_reason: str | None = None, project: str | None = None) -> list[Hook]:
+    def pipeline_hooks(
+        self,
+        *,
+        override_reason: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        environment: str = "local",
+        use_cache: bool = True,
+        project: str | None = None,
+    ) -> list[Hook]:
         """The built-in hooks every run gets: contract gates, metering and budgets, lineage, plus the user's.
+        ``tags`` (team, cost_centre, model_version, dataset, …) reach every usage and cost record;
+        ``environment`` names the price-catalog environment the run is priced in.
 
         With ``project``, the principal needs ``run.write`` there; an ``override_reason`` (run past a budget
         hard stop) first passes the ``budget.override`` gate, whichever path asked for the hooks."""
@@ -170,9 +204,11 @@ class PillarServices:
         if override_reason:
             self._check_budget_override(project or "default", override_reason)
         from triops.dataops.hooks import ContractGateHook, OpenLineageHook
-        from triops.finops.metering import FinOpsHook
+        from triops.finops.metering import FinOpsHook, recover_journals
         from triops.workspace.gate_records import record_gate_result
 
+        journal = Path(self.settings.home) / "finops-journal"
+        recover_journals(self.finops, journal)  # what a killed run left behind
         hooks: list[Any] = []
         target = self.settings.openlineage_url or self.settings.openlineage_file
         # first, so a step the gate stops still gets its START and FAIL events
@@ -194,7 +230,14 @@ class PillarServices:
                 clock=self.clock,
                 privacy=self.datasets.privacy(),
             ),
-            FinOpsHook(self.finops, environment="local", override_reason=override_reason),
+            FinOpsHook(
+                self.finops,
+                environment=environment,
+                tags=tags,
+                override_reason=override_reason,
+                journal_dir=journal,
+                cache_enabled=use_cache,
+            ),
         ]
         return [*hooks, *self.extra_hooks]
 
@@ -222,6 +265,7 @@ class PillarServices:
         override_reason: str | None = None,
         listener: Any = None,
         ray_address: str | None = None,
+        environment: str = "local",
     ) -> PipelineRunResult:
         """Run ``pipeline`` with the built-in hooks. ``executor="ray", ray_address="host:6379"`` runs it on
         that Ray cluster (its workers are handed this workspace's store URL and artifact root)."""
@@ -229,7 +273,13 @@ class PillarServices:
         from triops.mlops.pipelines.runner import run_pipeline
 
         options = ray_options(executor, ray_address)
-        hooks = self.pipeline_hooks(override_reason=override_reason, project=project)
+        hooks = self.pipeline_hooks(
+            override_reason=override_reason,
+            tags=tags,
+            environment=environment,
+            use_cache=use_cache,
+            project=project,
+        )
         return run_pipeline(
             self.store,
             self.artifacts,
@@ -298,7 +348,7 @@ class PillarServices:
         from triops.kpis import scorecard
 
         require(Permission.PROJECT_READ, self.principal, None)
-        return scorecard(self.store)
+        return scorecard(self.store, currency=self.settings.currency, rates=self.finops.book.rates)
 
 
 class Datasets:

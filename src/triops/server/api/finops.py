@@ -34,7 +34,7 @@ CHUNK = 1 << 20
 
 
 class BudgetIn(BaseModel):
-    scope: Literal["project", "team"]
+    scope: Literal["project", "team", "cost_centre"]
     name: Name
     period: Literal["month", "quarter", "year"] = "month"
     amount: Annotated[str, StringConstraints(pattern=r"^\d{1,15}(\.\d{1,6})?$")]
@@ -269,6 +269,9 @@ async def import_focus(
     ws: ActingDep,
     file: Annotated[UploadFile, File(description="a provider's FOCUS export (.csv or .parquet)")],
     project: Annotated[ProjectName | None, Form(description="project for rows without a project tag")] = None,
+    replace: Annotated[
+        bool, Form(description="replace the billing periods the file holds if they were imported before")
+    ] = False,
 ) -> dict[str, Any]:
     """Import a FOCUS file, allocating rows to projects by their tags: every row or none (a bad row is a
     422 naming it and nothing is stored)."""
@@ -285,5 +288,14 @@ async def import_focus(
     with tempfile.TemporaryDirectory(prefix="triops-focus-") as tmp:
         path = Path(tmp) / Path(name).name
         path.write_bytes(data)
-        import_id, rows = _finops(request, ws).import_focus(path, default_project=project)
+        import_id, rows = _finops(request, ws).import_focus(path, default_project=project, replace=replace)
     return {"import_id": import_id, "rows": rows, "source": name}
+
+
+def _include_attribution() -> None:
+    from triops.server.api.finops_attribution import router as attribution
+
+    router.include_router(attribution)
+
+
+_include_attribution()

@@ -120,6 +120,7 @@ def search_run_ids(
     limit: int,
     offset: int = 0,
     after: tuple[int, str] | None = None,
+    projects_in: Sequence[str] | None = None,
 ) -> list[str]:
     """Run ids matching ``node``, ordered by ``order_by`` then newest first. ``after`` (start ms, id) of the
     last run of a page gives the next page by key, not by offset (default order only)."""
@@ -132,6 +133,10 @@ def search_run_ids(
         )
     if project is not None:
         query = query.join(projects, projects.c.id == runs.c.project_id).where(projects.c.name == project)
+    elif projects_in is not None:  # several projects at once (an MLflow search over experiment ids)
+        query = query.join(projects, projects.c.id == runs.c.project_id).where(
+            projects.c.name.in_(list(projects_in))
+        )
     order: list[Any] = []
     for i, spec in enumerate(order_by):
         if spec.field.entity == "attribute":

@@ -24,6 +24,10 @@ class Permission(enum.StrEnum):
     MODEL_REGISTER = "model.register"
     MODEL_STAGE = "model.stage"
     MODEL_ALIAS = "model.alias"
+    MODEL_PREDICT = "model.predict"  # call a served model (each prediction is logged and priced)
+    MONITOR_RUN = "monitor.run"  # create a monitor and evaluate its windows (stores results, sends alerts)
+    LABEL_WRITE = "label.write"  # log delayed labels of predictions
+    ALERT_READ = "alert.read"  # read monitoring results and alerts
     DEPLOYMENT_WRITE = "deployment.write"
     APPROVAL_REQUEST = "approval.request"
     APPROVAL_DECIDE = "approval.decide"
@@ -37,10 +41,7 @@ class Permission(enum.StrEnum):
     USER_WRITE = "user.write"
     TOKEN_WRITE = "token.write"
     PROJECT_ADMIN = "project.admin"
-    # for the areas landing in parallel (serving, monitoring, prices); defined here so the table stays one
-    PREDICT = "predict"
-    MONITOR_RUN = "monitor.run"
-    PRICE_WRITE = "price.write"
+    PRICE_WRITE = "price.write"  # change the price catalog (defined for FinOps)
 
 
 class Role(enum.StrEnum):
@@ -53,7 +54,7 @@ class Role(enum.StrEnum):
 
 
 _P = Permission
-_VIEWER = frozenset({_P.PROJECT_READ, _P.COST_READ})
+_VIEWER = frozenset({_P.PROJECT_READ, _P.COST_READ, _P.ALERT_READ})
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     # Reads runs, datasets, models, costs, the inventory and gate results; changes nothing.
     Role.VIEWER: _VIEWER,
@@ -67,11 +68,12 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
         _P.MODEL_REGISTER,
         _P.MODEL_STAGE,
         _P.MODEL_ALIAS,
+        _P.MODEL_PREDICT,
+        _P.MONITOR_RUN,
+        _P.LABEL_WRITE,
         _P.DEPLOYMENT_WRITE,
         _P.APPROVAL_REQUEST,
         _P.INVENTORY_WRITE,
-        _P.PREDICT,
-        _P.MONITOR_RUN,
     },
     # Reviews: approves or rejects requests at gates (never their own), reads the audit log.
     Role.APPROVER: _VIEWER | {_P.APPROVAL_DECIDE, _P.AUDIT_READ},
@@ -80,7 +82,9 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     # Everything, including roles, users, tokens and policies.
     Role.ADMIN: frozenset(Permission),
     # A service account (a scheduler, a serving process): runs, predictions and monitors, nothing else.
-    Role.SERVICE: frozenset({_P.PROJECT_READ, _P.RUN_WRITE, _P.PREDICT, _P.MONITOR_RUN}),
+    Role.SERVICE: frozenset(
+        {_P.PROJECT_READ, _P.RUN_WRITE, _P.MODEL_PREDICT, _P.MONITOR_RUN, _P.LABEL_WRITE, _P.ALERT_READ}
+    ),
 }
 
 ROLE_DESCRIPTIONS: Mapping[Role, str] = {
@@ -115,8 +119,10 @@ PERMISSION_ACTIONS: Mapping[Permission, str] = {
     _P.USER_WRITE: "create and disable users and service accounts",
     _P.TOKEN_WRITE: "create and revoke API tokens",
     _P.PROJECT_ADMIN: "seal the audit log, witness its head",
-    _P.PREDICT: "ask a served model for predictions",
-    _P.MONITOR_RUN: "run drift and performance monitors",
+    _P.MODEL_PREDICT: "call a served model (each prediction is logged and priced)",
+    _P.MONITOR_RUN: "create a monitor and evaluate its windows",
+    _P.LABEL_WRITE: "log delayed labels of predictions",
+    _P.ALERT_READ: "read monitoring results and alerts",
     _P.PRICE_WRITE: "change the price catalog",
 }
 

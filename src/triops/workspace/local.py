@@ -189,6 +189,8 @@ class Workspace(PillarServices):
         checkpoint_head(self._store, key, witness, every=settings.audit_checkpoint_every, clock=self.clock)
 
     def close(self) -> None:
+        if "serving" in self.__dict__:  # write the prediction log before the store goes
+            self.__dict__["serving"].close()
         close = getattr(self._sink, "close", None)
         if callable(close):
             close()  # first: its last buffered writes belong under the signed head

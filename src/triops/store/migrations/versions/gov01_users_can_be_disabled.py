@@ -1,7 +1,7 @@
 """governance: users can be disabled; approvals are consumed once and name the policy version they satisfy
 
 Revision ID: gov01
-Revises: fin01
+Revises: web01
 Create Date: 2026-11-30 18:09:30.694280
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "gov01"
-down_revision = "fin01"
+down_revision = "web01"
 branch_labels = None
 depends_on = None
 

@@ -33,6 +33,7 @@ def as_(ws: Workspace, name: str, role: Role, project: str = "alpha") -> Worksho
         (Role.VIEWER, False),
         (Role.APPROVER, False),
         (Role.FINOPS, False),
+        (Role.SERVICE, False),
         (Role.CONTRIBUTOR, True),
         (Role.ADMIN, True),
     ],

@@ -321,12 +321,10 @@ def test_a_linked_workshop_prefills_the_maturity_form_with_store_evidence(
     }
     refused = carol.post("/workshops", data=form)
     assert refused.status_code == 403 and "project.read" in refused.text
-    admin = WorkshopService(workshop_web.ws.acting_as(Principal.owner("root")))
-    session = admin.open("Linked", "novice", ["maturity"], prefill=True)
-    evidence = workshop_web.ws.strategy.evidence()
-    expected = {
-        d.id: d.evidence_level(evidence) for d in workshop_web.ws.strategy.maturity_model().dimensions
-    }
+    root = workshop_web.ws.acting_as(Principal.owner("root"))
+    session = WorkshopService(root).open("Linked", "novice", ["maturity"], prefill=True)
+    evidence = root.strategy.evidence()
+    expected = {d.id: d.evidence_level(evidence) for d in root.strategy.maturity_model().dimensions}
     assert session["prefill"] == expected
     ada, _ = join(workshop_web.url, session["code"], "Ada")
     home = ada.get(f"/w/{session['code']}").text

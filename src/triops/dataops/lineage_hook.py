@@ -77,8 +77,8 @@ class OpenLineageHook:
         self._runs: dict[str, _Run] = {}
         text = str(target)
         self._sink = None if text.startswith(("http://", "https://")) else JsonLinesSink(Path(text))
-        # to an HTTP endpoint the RunEvents, to a file their documents (dicts)
-        self.emitted: list[Any] = []
+        self.emitted = 0  # a count: keeping every event of a long run would only grow the heap
+        # what the target refused: RunEvents for an HTTP endpoint, their documents (dicts) for a file
         self.undelivered: list[Any] = []
 
     # -- what a run knows ------------------------------------------------------------------------------
@@ -119,7 +119,7 @@ class OpenLineageHook:
             self.undelivered.append(event)
             _log.warning("OpenLineage event not delivered to %s: %s", self._target, exc)
             return
-        self.emitted.append(event)
+        self.emitted += 1
 
     def _step_event(
         self,

@@ -15,6 +15,7 @@ returns, so a run killed with SIGTERM or SIGKILL loses nothing already emitted, 
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import Sequence
@@ -71,6 +72,7 @@ def output_document(ds: LineageDataset) -> dict[str, Any]:
     return {"facets": _facets(ds), "name": ds.name, "namespace": ds.namespace, "outputFacets": {}}
 
 
+@functools.lru_cache(maxsize=4096)  # a step's id is checked for its START and its end; the parent's each step
 def _check_uuid(value: str) -> None:
     try:
         uuid.UUID(value)

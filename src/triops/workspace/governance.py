@@ -150,7 +150,9 @@ class GovernanceService:
         from triops.store.repositories import governance as repo
 
         with self.store.connect() as conn:
-            return repo.list_requests(conn, status=status, project=project, limit=100_000)
+            return repo.list_requests(
+                conn, status=status, project=project, limit=100_000, readable=self._readable()
+            )
 
     # -- roles, users, tokens ------------------------------------------------------------------------------
     def grant(self, user: str, role: str, project: str | None = None) -> Binding:
@@ -257,7 +259,13 @@ class GovernanceService:
     def use_cases(self, *, project: str | None = None) -> list[UseCase]:
         from triops.governance.compliance import list_use_cases
 
-        return list_use_cases(self.store, project=project)
+        return list_use_cases(self.store, project=project, readable=self._readable())
+
+    def _readable(self) -> frozenset[str] | None:
+        """The projects the acting principal may read (``None``: every one); listings query by it."""
+        from triops.governance.rbac import Permission
+
+        return self.principal.projects_with(Permission.PROJECT_READ)
 
     def export_inventory(self, fmt: str = "csv", *, project: str | None = None) -> str:
         from triops.governance.compliance import export_inventory

@@ -101,9 +101,16 @@ class PillarServices:
 
     @cached_property
     def models(self) -> ModelRegistry:
+        from triops.governance.rbac import Permission
         from triops.mlops.registry.service import ModelRegistry
 
-        registry = ModelRegistry(self.store, self.artifacts, clock=self.clock, actor=self.principal.name)
+        registry = ModelRegistry(
+            self.store,
+            self.artifacts,
+            clock=self.clock,
+            actor=self.principal.name,
+            readable=lambda: self.principal.projects_with(Permission.PROJECT_READ),
+        )
         registry.guards.append(self._governance_guard)
         return registry
 

@@ -10,7 +10,7 @@ registered ``guards`` (governance gates, wired by the workspace), which raise to
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from triops.artifacts import ArtifactStore
@@ -55,7 +55,10 @@ class ModelRegistry:
         actor: str = "local",
         trusted: Sequence[str] = (),
         guards: Sequence[Guard] = (),
+        readable: Callable[[], Collection[str] | None] | None = None,
     ) -> None:
+        # the projects the acting principal may read (None: all), for listings; set by the workspace
+        self.readable = readable
         self.store = store
         self.artifacts = artifacts
         self.clock = clock or SystemClock()
@@ -216,25 +219,28 @@ class ModelRegistry:
             ]
 
     def list_models(self) -> list[dict[str, Any]]:
-        """One summary per model: latest version, its stage, and every alias with its version."""
+        """One summary per model you can read: latest version, its stage, and every alias with its version.
+        The readable projects are part of the query (a model of another project is never read)."""
+        readable = None if self.readable is None else self.readable()
         with self.store.connect() as conn:
+            rows = repo.model_rows(conn, readable)
             latest = repo.latest_versions(conn)
-            out = []
-            for model in repo.model_rows(conn):
-                alias_map = repo.aliases(conn, str(model["id"]))
-                numbers = {str(r["id"]): int(r["version"]) for r in repo.version_rows(conn, str(model["id"]))}
-                top = latest.get(str(model["id"]))
-                out.append(
-                    {
-                        "name": model["name"],
-                        "latest_version": int(top["version"]) if top else None,
-                        "latest_stage": top["stage"] if top else None,
-                        "versions": len(numbers),
-                        "aliases": {a: numbers.get(v) for a, v in alias_map.items()},
-                        "description": model["description"],
-                    }
-                )
-            return out
+            counts, alias_map = repo.model_summaries(conn, [str(m["id"]) for m in rows])
+        out = []
+        for model in rows:
+            model_id = str(model["id"])
+            top = latest.get(model_id)
+            out.append(
+                {
+                    "name": model["name"],
+                    "latest_version": int(top["version"]) if top else None,
+                    "latest_stage": top["stage"] if top else None,
+                    "versions": counts.get(model_id, 0),
+                    "aliases": alias_map.get(model_id, {}),
+                    "description": model["description"],
+                }
+            )
+        return out
 
     def load(self, ref: str) -> LoadedModel:
         """The model of ``ref``, loaded with skops from its artifact bytes (untrusted types refused)."""

@@ -18,7 +18,7 @@ import threading
 import time
 import traceback
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any, Protocol
@@ -142,12 +142,20 @@ class StoreTrackingSink:
         limit: int,
         offset: int,
         after: tuple[int, str] | None = None,
+        readable: Collection[str] | None = None,
     ) -> list[Run]:
         node = parse_filter(filter)
         orders: list[OrderBy] = parse_orderings(order_by)
         with self.store.connect() as conn:
             return search_runs(
-                conn, project=project, node=node, order_by=orders, limit=limit, offset=offset, after=after
+                conn,
+                project=project,
+                node=node,
+                order_by=orders,
+                limit=limit,
+                offset=offset,
+                after=after,
+                readable=readable,
             )
 
 
@@ -368,8 +376,12 @@ def _guess_media_type(name: str) -> str:
 class RunQueries:
     """``ws.runs``: find and read runs."""
 
-    def __init__(self, sink: TrackingSink) -> None:
+    def __init__(
+        self, sink: TrackingSink, readable: Callable[[], Collection[str] | None] | None = None
+    ) -> None:
         self._sink = sink
+        # the projects the acting principal may read (None: all); a local store puts them into the query
+        self._readable = readable
 
     def get(self, run_id: str) -> Run:
         return self._sink.get_run(run_id)
@@ -396,14 +408,15 @@ class RunQueries:
         orders = list(order_by or [])
         if len(orders) > MAX_ORDER_KEYS:
             parse_orderings(orders)  # refuses it, naming the limit, before anything is sent
-        if after is None:
-            return self._sink.search(project, filter, orders, limit, offset)
-        if orders:
+        if after is not None and orders:
             raise InvalidInputError(
                 "after= pages the default order only", hint="drop order_by, or use offset="
             )
-        search: Any = self._sink.search
-        return list(search(project, filter, [], limit, offset, after))
+        readable = None if self._readable is None else self._readable()
+        if after is None and readable is None:
+            return self._sink.search(project, filter, orders, limit, offset)
+        search: Any = self._sink.search  # a local sink: keyset paging and the readable projects in SQL
+        return list(search(project, filter, orders, limit, offset, after, readable))
 
     def metric_history(self, run_id: str, key: str) -> list[Metric]:
         return self._sink.metric_history(run_id, key)

@@ -3,7 +3,7 @@ parameters: user text only ever reaches the database as a parameter value, never
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -65,6 +65,11 @@ def _exists(table: sa.Table, key: str, *conditions: ColumnElement[bool]) -> Colu
     return sa.exists().where(table.c.run_id == runs.c.id, table.c.key == key, *conditions)
 
 
+def readable_project_ids(names: Collection[str]) -> Any:
+    """A sub-select of the ids of the projects named ``names``: the readable-project condition of a listing."""
+    return sa.select(projects.c.id).where(projects.c.name.in_(sorted(names)))
+
+
 def _present(field: Field) -> ColumnElement[bool]:
     return _exists(_ENTITY_TABLES[field.entity], field.key)
 
@@ -120,11 +125,17 @@ def search_run_ids(
     limit: int,
     offset: int = 0,
     after: tuple[int, str] | None = None,
+    readable: Collection[str] | None = None,
 ) -> list[str]:
     """Run ids matching ``node``, ordered by ``order_by`` then newest first. ``after`` (start ms, id) of the
-    last run of a page gives the next page by key, not by offset (default order only)."""
+    last run of a page gives the next page by key, not by offset (default order only). ``readable`` (project
+    names; ``None`` = every project) is part of the query, so limit and offset count only visible runs."""
     dialect = conn.dialect.name
     query = sa.select(runs.c.id).where(compile_filter(node, dialect))
+    if readable is not None:
+        if not readable:
+            return []
+        query = query.where(runs.c.project_id.in_(readable_project_ids(readable)))
     if after is not None:
         start_ms, run_id = after
         query = query.where(
@@ -167,8 +178,16 @@ def search_runs(
     limit: int,
     offset: int = 0,
     after: tuple[int, str] | None = None,
+    readable: Collection[str] | None = None,
 ) -> list[Run]:
     ids = search_run_ids(
-        conn, project=project, node=node, order_by=order_by, limit=limit, offset=offset, after=after
+        conn,
+        project=project,
+        node=node,
+        order_by=order_by,
+        limit=limit,
+        offset=offset,
+        after=after,
+        readable=readable,
     )
     return load_runs(conn, ids)

@@ -31,7 +31,9 @@ runs = sa.Table(
     sa.Column("end_ms", sa.BigInteger),
     sa.Column("error", sa.Text),
     sa.Column("user_name", sa.String(250)),
-    sa.Index("ix_runs_project_start", "project_id", "start_ms"),
+    # newest-first listings and searches read runs in (start, id) order from an index and stop after a page
+    sa.Index("ix_runs_project_start_id", "project_id", "start_ms", "id"),
+    sa.Index("ix_runs_start_id", "start_ms", "id"),
 )
 
 params = sa.Table(

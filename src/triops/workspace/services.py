@@ -49,7 +49,7 @@ def gate_facts(registry: ModelRegistry, change: ChangeRequest, project: str | No
     from triops.governance.policies import Gate
     from triops.mlops.evaluation.records import version_facts
 
-    facts = version_facts(registry, change.version.ref)
+    facts = version_facts(registry, change.version.ref, change.version)
     gate = Gate.MODEL_STAGE if change.action == "stage" else Gate.MODEL_ALIAS_CHAMPION
     card = facts.get("card_completeness")
     return GateFacts(

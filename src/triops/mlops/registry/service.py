@@ -11,6 +11,7 @@ registered ``guards`` (governance gates, wired by the workspace), which raise to
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from triops.artifacts import ArtifactStore
@@ -191,16 +192,19 @@ class ModelRegistry:
                 )
             row = repo.version_by_id(conn, alias_map[alias])
         else:
-            numbers = repo.version_numbers(conn, model_id)
-            if not numbers:
-                raise NotFoundError(f"model {name!r} has no versions", hint="register one first")
-            target = numbers[-1] if number is None else number
-            if target not in numbers:
-                raise NotFoundError(
-                    f"model {name!r} has no version {target}",
-                    hint="versions: " + ", ".join(str(n) for n in numbers),
-                )
-            row = repo.version_row(conn, model_id, target)
+            # one query on the (model, version) key; the list of versions is read only to explain a miss
+            row = repo.version_row(conn, model_id, number) if number is not None else None
+            if row is None:
+                numbers = repo.version_numbers(conn, model_id)
+                if not numbers:
+                    raise NotFoundError(f"model {name!r} has no versions", hint="register one first")
+                target = numbers[-1] if number is None else number
+                if target not in numbers:
+                    raise NotFoundError(
+                        f"model {name!r} has no version {target}",
+                        hint="versions: " + ", ".join(str(n) for n in numbers),
+                    )
+                row = repo.version_row(conn, model_id, target)
         assert row is not None
         names = [a for a, vid in alias_map.items() if vid == row["id"]]
         return _version(row, name, names)
@@ -363,6 +367,7 @@ class ModelRegistry:
                     f"{version.ref} moved to {current.stage} meanwhile", hint="read it again and retry"
                 )
             repo.set_stage(conn, version.id, stage)
+            moved = replace(current, stage=stage)
             audit.append_event(
                 conn,
                 actor=who,
@@ -373,7 +378,7 @@ class ModelRegistry:
                 after={"stage": stage},
                 at_ms=now,
             )
-            return self._resolve(conn, version.ref)
+            return moved
 
         return self.store.write(write)
 

@@ -184,7 +184,9 @@ class Report:
                 )
             )
             ratio = "-" if r.ratio is None else f"{r.ratio:,.2f}×"
-            ours = "not measured" if r.ours is None else f"{_figure(r.ours)} {r.unit}"
+            ours = f"{_figure(r.ours)} {r.unit}"
+            if r.ours is None:
+                ours = "not measured" + (f" ({r.note})" if r.note and r.peer is not None else "")
             table.add_row(r.what, ours, peer, ratio, r.target_text(), f"[{colours[r.result]}]{r.result}[/]")
         console = Console(width=max(150, Console().width))
         console.print(table)

@@ -101,6 +101,8 @@ def prefect_per_task(tmp: Path, n: int) -> float:
     os.environ.setdefault("PREFECT_HOME", str(tmp / "prefect"))
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # its ephemeral API server may take long to start on a busy machine; a time-out is NOT MEASURED
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     from prefect import flow, task
 
     @task

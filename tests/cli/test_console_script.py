@@ -92,7 +92,7 @@ def test_ctrl_c_inside_a_command_says_interrupted_and_exits_130(tmp_path: Path) 
         assert proc.stdout is not None
         while chunk := proc.stdout.read(1):
             out.append(chunk)
-            if "Your choice" in "".join(out[-200:]):
+            if "Your answer" in "".join(out[-200:]):
                 seen.set()
 
     reader = threading.Thread(target=read, daemon=True)

@@ -86,3 +86,23 @@ def test_unknown_models_and_versions_are_not_found(platform: Workspace) -> None:
     _register(platform)
     with pytest.raises(NotFoundError, match="no version 7"):
         platform.models.get("benefits/7")
+
+
+def test_evaluate_gives_the_same_result_and_record_on_every_backend(platform: Workspace) -> None:
+    x, y = _frame(300)
+    model = LogisticRegression().fit(x, y)
+    platform.models.register("benefits", model, training_frame=x, git_commit=None)
+    frame = x.assign(label=y, region=np.where(x.age > 40, "north", "south"))
+    result, record = platform.evaluate(
+        "benefits/1", frame, target="label", sensitive=["region"], resamples=50, seed=3, min_group_size=10
+    )
+    assert result.n_rows == 300 and result.resamples == 50 and result.seed == 3
+    accuracy = result.metrics["accuracy"]
+    assert accuracy.value is not None and accuracy.low is not None and accuracy.high is not None
+    assert accuracy.low <= accuracy.value <= accuracy.high
+    assert accuracy.value == pytest.approx(float((model.predict(x) == y).mean()))
+    assert {g.group for g in result.fairness["region"].groups} == {"north", "south"}
+    (stored,) = platform.models.evaluations("benefits/1")
+    assert stored["id"] == record
+    with pytest.raises(InvalidInputError, match="label"):
+        platform.evaluate("benefits/1", x, target="label")

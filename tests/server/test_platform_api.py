@@ -253,3 +253,29 @@ def test_runs_are_listed_page_by_page_newest_first(api: Api) -> None:
     assert other.status_code == 422
     assert api.viewer.get("/runs", params={"project": "p"}).status_code == 404
     assert api.viewer.get("/runs").json()["items"] == []
+
+
+def test_evaluating_over_the_api_checks_options_and_the_permission(api: Api) -> None:
+    _register(api)
+    csv = b"x,label\n0.1,0\n0.9,1\n0.2,0\n0.8,1\n"
+    path = "/models/m/versions/1/evaluations"
+
+    def post(client: httpx.Client, **form: str) -> httpx.Response:
+        return client.post(path, files={"file": ("e.csv", csv, "text/csv")}, data={"target": "label", **form})
+
+    unknown = post(api.admin, options='{"resample": 10}')
+    assert unknown.status_code == 422 and unknown.json()["errors"]["field"] == "options.resample"
+    wrong = post(api.admin, options='{"resamples": "many"}')
+    assert wrong.status_code == 422 and wrong.json()["errors"]["field"] == "options.resamples"
+    assert post(api.admin, task="ranking").status_code == 422
+    assert post(api.viewer).status_code == 404  # the viewer cannot read the model's project
+    files = {"file": ("o.skops", _skops(), "application/octet-stream")}
+    other = api.admin.post("/models/o/versions", files=files, data={"metadata": '{"project": "other"}'})
+    assert other.status_code == 201, other.text
+    denied = api.viewer.post(
+        "/models/o/versions/1/evaluations",
+        files={"file": ("e.csv", csv, "text/csv")},
+        data={"target": "label"},
+    )
+    assert denied.status_code == 403 and "model.register" in denied.json()["detail"]
+    assert api.admin.get(path).json()["items"] == []  # nothing stored by the refused requests

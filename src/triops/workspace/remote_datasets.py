@@ -53,13 +53,19 @@ class RemoteDatasets:
         contract: Any = None,
         project: str = "default",
         run_id: str | None = None,
+        keep_data: bool = True,
+        skip_unsupported: bool = False,
     ) -> Any:
         filename, content = _upload(data, name)
         files: dict[str, Any] = {"file": (filename, content, "application/octet-stream")}
         text = _contract_text(contract)
         if text is not None:
             files["contract"] = ("contract.yaml", text.encode("utf-8"), "application/yaml")
-        form = {"project": project} | ({"run_id": run_id} if run_id else {})
+        form = {
+            "project": project,
+            "keep_data": str(keep_data).lower(),
+            "skip_unsupported": str(skip_unsupported).lower(),
+        } | ({"run_id": run_id} if run_id else {})
         return registered(self.http.json("POST", f"/datasets/{name}/versions", files=files, data=form))
 
     def register_server_file(

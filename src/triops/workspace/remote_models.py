@@ -44,7 +44,7 @@ class RemoteModels:
         version: ModelVersion = model_version(self.http.get(self._path(ref)))
         return version
 
-    def _version_path(self, ref: str) -> str:
+    def version_path(self, ref: str) -> str:
         name, _, number = parse_ref(ref)
         if number is None:
             found = self.get(ref)
@@ -74,16 +74,16 @@ class RemoteModels:
         return LoadedModel(version, load_model(data, self.trusted), onnx)
 
     def evaluations(self, ref: str) -> list[dict[str, Any]]:
-        return list(self.http.items(f"{self._version_path(ref)}/evaluations"))
+        return list(self.http.items(f"{self.version_path(ref)}/evaluations"))
 
     def card(self, ref: str, fmt: str = "md", *, regenerate: bool = False) -> str:
         if fmt not in ("md", "html", "json"):
             raise InvalidInputError(f"unknown card format {fmt!r}", hint="formats: md, html, json")
         method = "POST" if regenerate else "GET"
-        return self.http.call(method, f"{self._version_path(ref)}/card", params={"format": fmt}).text
+        return self.http.call(method, f"{self.version_path(ref)}/card", params={"format": fmt}).text
 
     def card_completeness(self, ref: str) -> float | None:
-        value = self.http.get(f"{self._version_path(ref)}/completeness")["completeness"]
+        value = self.http.get(f"{self.version_path(ref)}/completeness")["completeness"]
         return None if value is None else float(value)
 
     # -- writing --------------------------------------------------------------------------------------------
@@ -166,7 +166,7 @@ class RemoteModels:
         if stage not in STAGES:
             raise InvalidInputError(f"unknown stage {stage!r}", hint="stages: " + ", ".join(STAGES))
         moved: ModelVersion = model_version(
-            self.http.json("PUT", f"{self._version_path(ref)}/stage", json={"stage": stage})
+            self.http.json("PUT", f"{self.version_path(ref)}/stage", json={"stage": stage})
         )
         return moved
 

@@ -6,7 +6,7 @@ the server's API, acting as the token's user. It has no store or artifact root o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -148,11 +148,31 @@ class RemoteWorkspace(Workspace):
     def lineage(self, ref: str, direction: str = "up", depth: int = 3) -> Any:
         return self.pipelines.lineage(ref, direction=direction, depth=depth)
 
-    def evaluate(self, model_ref: str, data: Any, **options: Any) -> Any:
-        raise ConfigError(
-            "evaluating a model is not offered over the API yet",
-            hint="evaluate against the store directly, or in a pipeline step submitted to the server",
-        )
+    def evaluate(
+        self,
+        model_ref: str,
+        data: Any,
+        *,
+        target: str,
+        task: str = "classification",
+        sensitive: Sequence[str] = (),
+        **options: Any,
+    ) -> Any:
+        """Evaluate on the server: ``data`` is uploaded, the server loads the version and stores the
+        evaluation; returns (result, record id) as a local workspace does."""
+        import json
+
+        from triops.mlops.evaluation.evaluate import evaluation_from_dict
+        from triops.workspace.remote_datasets import _upload
+
+        filename, content = _upload(data, "evaluation")
+        form: dict[str, Any] = {"target": target, "task": task, "options": json.dumps(options)}
+        if sensitive:
+            form["sensitive"] = list(sensitive)
+        path = f"{self.models.version_path(model_ref)}/evaluations"
+        files = {"file": (filename, content, "application/octet-stream")}
+        body = self.http.json("POST", path, files=files, data=form)
+        return evaluation_from_dict(body["result"]), body["id"]
 
     def scorecard(self) -> Scorecard:
         from triops.workspace.remote_wire import scorecard

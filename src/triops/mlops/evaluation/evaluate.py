@@ -60,6 +60,30 @@ class EvaluationResult:
         return found.value if found else None
 
 
+def evaluation_from_dict(data: dict[str, Any]) -> EvaluationResult:
+    """The result ``EvaluationResult.to_dict`` wrote (as the API sends it) read back into its types."""
+    from triops.mlops.evaluation.fairness import FairnessReport, GroupMetrics
+
+    fairness = {
+        name: FairnessReport(
+            **(
+                report
+                | {
+                    "groups": [GroupMetrics(**g) for g in report["groups"]],
+                    "excluded_groups": tuple(report.get("excluded_groups", ())),
+                }
+            )
+        )
+        for name, report in data.get("fairness", {}).items()
+    }
+    return EvaluationResult(
+        **(
+            data
+            | {"metrics": {k: MetricValue(**v) for k, v in data["metrics"].items()}, "fairness": fairness}
+        )
+    )
+
+
 def json_safe(value: Any) -> Any:
     """NaN and infinities become None, numpy scalars plain numbers, recursively."""
     if isinstance(value, dict):

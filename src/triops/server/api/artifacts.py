@@ -4,6 +4,7 @@ download by run and name or by sha256, streamed."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -58,10 +59,12 @@ def _blob_response(request: Request, ws: Any, sha256: str, filename: str) -> Res
     }
     if not_modified(request, etag):
         return Response(status_code=304, headers=headers)
-    handle = ws.artifacts.open(sha256)  # raises the NotFoundError that names the artifact
+    # entered here, not in the generator, so a missing blob is a 404 before any byte is sent
+    opened = ExitStack()
+    handle = opened.enter_context(ws.artifacts.open(sha256))
 
     def chunks() -> Iterator[bytes]:
-        with handle:
+        with opened:
             while chunk := handle.read(1 << 20):
                 yield chunk
 

@@ -108,6 +108,10 @@ async def register_upload(
     contract: Annotated[UploadFile | None, File(description="an ODCS v3 contract (YAML) to check")] = None,
     project: Annotated[ProjectName, Form()] = "default",
     run_id: Annotated[RunId | None, Form(description="the run that produced the data")] = None,
+    keep_data: Annotated[bool, Form(description="keep the bytes as an artifact (exact diffs)")] = True,
+    skip_unsupported: Annotated[
+        bool, Form(description="skip contract rules triops cannot check instead of refusing")
+    ] = False,
 ) -> dict[str, Any]:
     """Register an uploaded file as the next version of ``name``, checked against the contract if given."""
     require_in(ws, Permission.DATASET_WRITE, project)
@@ -117,7 +121,15 @@ async def register_upload(
     data = await file.read()
     with _upload_path(data, file.filename) as path:
         source = _source(path, name, f"upload:{file.filename}")
-        registered = ws.datasets.register(name, source, contract=parsed, project=project, run_id=run_id)
+        registered = ws.datasets.register(
+            name,
+            source,
+            contract=parsed,
+            project=project,
+            run_id=run_id,
+            keep_data=keep_data,
+            skip_unsupported=skip_unsupported,
+        )
     return registered_out(registered)
 
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import httpx
 import pytest
-
 from tests.server.conftest import start_server
+
 from triops import Workspace
 from triops.domain.clock import utc_ms
 from triops.governance import roles
@@ -155,3 +155,27 @@ def test_projects_with_reads_global_and_project_bindings() -> None:
     assert scoped.projects_with(Permission.PROJECT_READ) == {"A", "B"}
     assert scoped.projects_with(Permission.RUN_WRITE) == {"B"}
     assert scoped.projects_with(Permission.AUDIT_READ) == frozenset()
+
+
+def test_model_listing_reads_only_readable_projects(worlds: tuple[World, World]) -> None:
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from triops.workspace.projects import project_id
+
+    with_secret, _ = worlds
+    ws = with_secret.ws
+    x = np.array([[0.0], [1.0], [0.2], [0.9]])
+    fitted = LogisticRegression().fit(x, [0, 1, 0, 1])
+    for name, project in (("model-a", "A"), ("model-b", "B")):
+        ws.models.register(
+            name, fitted, git_commit=None, onnx=False, project_id=project_id(ws.store, project, ws.clock)
+        )
+    ws.models.register("model-global", fitted, git_commit=None, onnx=False)
+    eve = ws.acting_as(Principal.from_bindings("eve", [("A", "viewer")]))
+    assert [m["name"] for m in eve.models.list_models()] == ["model-a"]
+    assert [m["name"] for m in ws.models.list_models()] == ["model-a", "model-b", "model-global"]
+    listed = httpx.get(f"{with_secret.base}/models", headers=with_secret.headers).json()
+    assert [m["name"] for m in listed["items"]] == ["model-a"]
+    summary = next(m for m in ws.models.list_models() if m["name"] == "model-a")
+    assert summary["versions"] == 1 and summary["latest_version"] == 1 and summary["aliases"] == {}

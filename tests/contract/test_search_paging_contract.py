@@ -81,3 +81,22 @@ def test_pages_ordered_by_an_entity_are_slices_of_one_order(ws: Workspace) -> No
                             limit,
                             offset,
                         )
+
+
+def test_the_wire_listing_equals_the_records_in_wire_form(ws: Workspace, tmp_path: Path) -> None:
+    from triops.domain.wire import run_to_wire
+
+    for i in range(25):  # more than the ids that travel as plain parameters
+        with ws.start_run("wire", name=f"w{i}", tags={"team": "a"}) as run:
+            run.log_param("model", "rf")
+            run.log_metric("auc", [0.5, math.nan, math.inf, -math.inf][i % 4])
+            if i == 3:
+                run.log_artifact(b"hello", "notes.txt")
+    records = [run_to_wire(r.to_dict()) for r in ws.runs.search(project="wire", limit=30)]
+    assert ws.runs.search_wire("wire", "", 30, None) == records
+    last = ws.runs.search(project="wire", limit=10)[-1]
+    from triops.domain.clock import utc_ms
+
+    after = (utc_ms(last.start_time), last.id)
+    expected = [run_to_wire(r.to_dict()) for r in ws.runs.search(project="wire", limit=10, after=after)]
+    assert ws.runs.search_wire("wire", "", 10, after) == expected

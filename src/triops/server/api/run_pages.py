@@ -7,12 +7,11 @@ at the start and runs logged meanwhile never shift a page.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from triops.domain.clock import utc_ms
-from triops.domain.wire import run_to_wire
 from triops.errors import InvalidInputError
 from triops.server.authz import ActingDep, readable
 from triops.server.http import PROBLEMS, SafeJSONResponse
@@ -53,10 +52,12 @@ def runs_page(
                 "invalid cursor: its key does not fit this listing", detail={"parameter": "cursor"}
             )
         key = (after[0], after[1])
-    batch = ws.runs.search(project=project, filter=filter, limit=limit + 1, after=key)
-    out = [run_to_wire(run.to_dict()) for run in batch[:limit]]
+    batch = ws.runs.search_wire(project, filter, limit + 1, key)
+    out = batch[:limit]
     next_cursor = None
     if len(batch) > limit:
         last = batch[limit - 1]
-        next_cursor = listing.encode([utc_ms(last.start_time), last.id])
+        # start times are whole milliseconds: round, never truncate, the float the ISO text gives back
+        start_ms = round(datetime.fromisoformat(last["start_time"]).timestamp() * 1000)
+        next_cursor = listing.encode([start_ms, last["id"]])
     return {"items": out, "next_cursor": next_cursor}

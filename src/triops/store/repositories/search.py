@@ -12,7 +12,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from triops.domain.filters import BoolOp, Comparison, Field, Node, Not, OrderBy
 from triops.domain.records import Run
-from triops.store.repositories.runs import load_runs
+from triops.store.repositories.run_loading import load_runs
 from triops.store.tables import latest_metrics, params, projects, runs, tags
 
 _ATTRIBUTE_COLUMNS = {

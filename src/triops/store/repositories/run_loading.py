@@ -63,24 +63,24 @@ def _parts(conn: Connection, ids: list[str]) -> _Parts:
     query = (
         sa.select(*columns).join(projects, projects.c.id == runs.c.project_id).where(runs.c.id.in_(wanted))
     )
-    base = {row[0]: row for row in conn.execute(query)}
+    base = {row[0]: row for row in conn.execute(query).all()}  # fetchall: one call, not one per row
     p: dict[str, dict[str, str]] = {i: {} for i in ids}
     t: dict[str, dict[str, str]] = {i: {} for i in ids}
     m: dict[str, dict[str, float]] = {i: {} for i in ids}
     a: dict[str, list[ArtifactRef]] = {i: [] for i in ids}
     for rid, k, v in conn.execute(
         sa.select(params.c.run_id, params.c.key, params.c.value).where(params.c.run_id.in_(wanted))
-    ):
+    ).all():
         p[rid][k] = v
     for rid, k, v in conn.execute(
         sa.select(tags.c.run_id, tags.c.key, tags.c.value).where(tags.c.run_id.in_(wanted))
-    ):
+    ).all():
         t[rid][k] = v
     for rid, k, v, nan in conn.execute(
         sa.select(
             latest_metrics.c.run_id, latest_metrics.c.key, latest_metrics.c.value, latest_metrics.c.is_nan
         ).where(latest_metrics.c.run_id.in_(wanted))
-    ):
+    ).all():
         m[rid][k] = math.nan if nan else float(v)
     for rid, name, sha, size, media in conn.execute(
         sa.select(

@@ -211,3 +211,28 @@ class Report:
             names = ", ".join(r.what for r in self.failed) or "no rows were reported"
             print(f"{self.title}: FAILED — {names}", file=sys.stderr)
         sys.exit(code)
+
+
+def markdown(paths: Sequence[str]) -> str:
+    """The rows of ``--json`` files as one Markdown table (for docs/benchmarks.md)."""
+    lines = [
+        "| benchmark | measure | ours | peer | ratio | target | result |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for path in paths:
+        data = json.loads(Path(path).read_text())
+        name = data["benchmark"].removeprefix("benchmarks/") + (" (--quick)" if data.get("quick") else "")
+        for r in data["rows"]:
+            ours = "not measured" if r["ours"] is None else f"{_figure(r['ours'])} {r['unit']}"
+            peer = "-"
+            if r["peer_name"]:
+                measured = f"{_figure(r['peer'])} {r['unit']}" if r["peer"] is not None else "not measured"
+                peer = f"{r['peer_name']}: {measured}"
+            ratio = "-" if r["ratio"] is None else f"{r['ratio']:,.2f}×"
+            cells = [name, r["what"], ours, peer, ratio, r["target"], r["result"]]
+            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # python benchmarks/_report.py a.json b.json  → a Markdown table of their rows
+    print(markdown(sys.argv[1:]))

@@ -139,3 +139,10 @@ def test_make_bench_runs_every_benchmark_and_fails_if_any_did(tmp_path: Path) ->
     assert done.returncode == 1
     assert "ran a" in done.stdout and "ran b" in done.stdout and "ran c" in done.stdout
     assert "benchmarks failed: benchmarks/a.py benchmarks/c.py" in done.stdout
+
+
+def test_json_rows_render_as_a_markdown_table(tmp_path: Path) -> None:
+    _run(tmp_path, "missing")
+    table = _report().markdown([str(tmp_path / "missing.json")])
+    assert "| demo | fast thing | 2 ms | Peer: not measured | - |" in table
+    assert table.splitlines()[2].endswith("| NOT MEASURED |")

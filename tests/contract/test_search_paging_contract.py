@@ -62,6 +62,11 @@ def test_pages_ordered_by_an_entity_are_slices_of_one_order(ws: Workspace) -> No
         records.append({"id": run.id, "start": stored.start_time, "auc": auc, "model": model, "team": team})
     with ws.start_run("elsewhere") as run:
         run.log_metric("auc", 0.99)
+    by_start = sorted(records, key=lambda r: r["id"], reverse=True)  # ties: newest id first
+    by_start.sort(key=lambda r: r["start"])
+    for limit, offset in ((3, 0), (3, 4), (20, 0)):
+        page = ws.runs.search(project="paging", order_by=["start_time"], limit=limit, offset=offset)
+        assert [r.id for r in page] == [r["id"] for r in by_start][offset : offset + limit]
     for key, field in (("auc", "metrics.auc"), ("model", "params.model")):
         for descending in (False, True):
             for team in (None, "a"):

@@ -206,6 +206,10 @@ def _ordered(
     for i, spec in enumerate(order_by):
         if spec.field.entity == "attribute":
             column: Any = _ATTRIBUTE_COLUMNS[spec.field.key]
+            if not column.nullable:
+                # never missing: no "missing last" term, so an index on the column can give the order
+                order.append(column.desc() if spec.descending else column.asc())
+                continue
             missing: Any = column.is_(None)
         else:
             table = _ENTITY_TABLES[spec.field.entity].alias(f"order_{i}")

@@ -217,3 +217,24 @@ def test_range_failures_match_a_plain_count(values: list[int | None], low: int, 
     assert result.failing_rows == expected
     assert result.passed == (expected == 0)
     assert len(result.samples) == min(expected, 20)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(-3, 3)), min_size=0, max_size=40))
+def test_uniqueness_of_a_file_streamed_equals_the_in_memory_count(
+    tmp_path_factory: object, ids: list
+) -> None:
+    # a file is checked by the streaming path (one sorted copy of the key), a frame in memory: same answers
+    body = "    properties:\n      - name: id\n        logicalType: integer\n        unique: true\n"
+    frame = pl.DataFrame({"id": ids}, schema={"id": pl.Int64})
+    path = Path(tmp_path_factory.mktemp("u")) / "ids.csv"  # type: ignore[attr-defined]
+    frame.write_csv(path)
+    streamed = by_rule(check(contract(body), str(path)))
+    in_memory = by_rule(check(contract(body), frame))
+    keys = [k for k in streamed if "unique" in k]
+    assert keys
+    for key in keys:
+        a, b = streamed[key], in_memory[key]
+        assert (a.failing_rows, a.passed) == (b.failing_rows, b.passed)  # type: ignore[attr-defined]
+        present = [i for i in ids if i is not None]
+        assert a.failing_rows == len(present) - len(set(present))  # type: ignore[attr-defined]

@@ -81,7 +81,7 @@ app.command("run", help="Run a pipeline: triops run path/to/file.py:pipeline --p
 app.command("lineage", help="Where an artifact or run came from, or what was made from it.")(
     pipelines.lineage_cli
 )
-runs.app.command("resume", help="Re-run a failed or killed pipeline run from its failed step.")(
+runs.app.command("resume", help="Re-run a failed, killed or lost pipeline run from its failed step.")(
     pipelines.resume_cli
 )
 app.command("init", help="Create a workspace store in ./.triops (or TRIOPS_HOME / --store).")(db.init)

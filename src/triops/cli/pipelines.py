@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -156,6 +156,8 @@ def run_command(
     on_failure: str = "stop",
     hooks: Sequence[Hook] = (),
     console: Console | None = None,
+    executor_options: Mapping[str, Any] | None = None,
+    heartbeat_s: float = 10.0,
 ) -> PipelineRunResult:
     """Run ``path/or/module:pipeline`` with a live view of its steps (or quietly with ``as_json``)."""
     from triops.mlops.pipelines.runner import run_pipeline
@@ -180,6 +182,8 @@ def run_command(
             on_failure="stop" if on_failure == "stop" else "continue",
             listener=listener,
             target=target,
+            executor_options=executor_options,
+            heartbeat_s=heartbeat_s,
         )
 
     return _execute(out, as_json, f"{pipe.name} on {executor}", call)
@@ -194,14 +198,25 @@ def resume_command(
     as_json: bool = False,
     hooks: Sequence[Hook] = (),
     console: Console | None = None,
+    heartbeat_s: float = 10.0,
+    lost_after_s: float = 120.0,
 ) -> PipelineRunResult:
-    """Re-run a failed or killed pipeline run from its failed step."""
+    """Re-run a failed, killed or lost pipeline run from its failed step."""
     from triops.mlops.pipelines.runner import resume_run
 
     out = console or shared_console()
 
     def call(listener: Any) -> PipelineRunResult:
-        return resume_run(store, artifacts, run_id, executor=executor, hooks=hooks, listener=listener)
+        return resume_run(
+            store,
+            artifacts,
+            run_id,
+            executor=executor,
+            hooks=hooks,
+            listener=listener,
+            heartbeat_s=heartbeat_s,
+            lost_after_s=lost_after_s,
+        )
 
     return _execute(out, as_json, f"resuming {run_id}", call)
 
@@ -276,9 +291,23 @@ def run_cli(
     override_reason: Annotated[
         str | None, typer.Option("--override-reason", help="run despite a budget hard stop; recorded")
     ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address", help="with --executor ray: the cluster's head, host:6379 or ray://host:10001"
+        ),
+    ] = None,
 ) -> None:
+    from triops.mlops.pipelines.executors import ray_options
+
     values = parse_params(param or [])  # refuse malformed params before opening anything
+    options = ray_options(executor, ray_address)
     ws = _workspace()
+    if ws.is_remote and ray_address:
+        raise InvalidInputError(
+            "--ray-address applies to local stores; a server runs pipelines on the cluster it is set up with",
+            hint="drop --ray-address, or run against the store itself (TRIOPS_STORE_URL=postgresql://…)",
+        )
     if ws.is_remote:
         result = _submit(
             ws, target, values, executor, no_cache, project, on_failure, override_reason, as_json
@@ -295,6 +324,8 @@ def run_cli(
             project=project,
             on_failure=on_failure,
             hooks=tuple(ws.pipeline_hooks(override_reason=override_reason)),
+            heartbeat_s=ws.settings.run_heartbeat_s,
+            executor_options=options,
         )
     if as_json:
         _print_json(result.to_dict())
@@ -332,7 +363,7 @@ def _submit(
     return result
 
 
-@app.command("resume", help="Re-run a failed or killed pipeline run from its failed step.")
+@app.command("resume", help="Re-run a failed, killed or lost pipeline run from its failed step.")
 def resume_cli(
     run_id: str,
     executor: Annotated[str | None, typer.Option("--executor", "-e")] = None,
@@ -351,6 +382,8 @@ def resume_cli(
             executor=executor,
             as_json=as_json,
             hooks=tuple(ws.pipeline_hooks()),
+            heartbeat_s=ws.settings.run_heartbeat_s,
+            lost_after_s=ws.settings.run_lost_after_s,
         )
     if as_json:
         _print_json(result.to_dict())

@@ -15,7 +15,13 @@ if TYPE_CHECKING:
 
 app = typer.Typer(no_args_is_help=True)
 
-_STATUS_STYLE = {"FINISHED": "green", "FAILED": "red", "KILLED": "yellow", "RUNNING": "cyan"}
+_STATUS_STYLE = {
+    "FINISHED": "green",
+    "FAILED": "red",
+    "KILLED": "yellow",
+    "LOST": "magenta",
+    "RUNNING": "cyan",
+}
 
 
 def _fmt(value: float, digits: int = 6) -> str:
@@ -42,7 +48,9 @@ def list_runs(
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=100_000)] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
-    runs = open_workspace().runs.search(project=project, filter=filter, order_by=order_by or [], limit=limit)
+    ws = open_workspace()
+    _mark_lost(ws)
+    runs = ws.runs.search(project=project, filter=filter, order_by=order_by or [], limit=limit)
     if as_json:
         print_json([r.to_dict() for r in runs])
         return
@@ -67,6 +75,12 @@ def list_runs(
         ]
         table.add_row(r.id[-12:], *(cells if project else [safe(r.project), *cells]))
     console().print(table)
+
+
+def _mark_lost(ws: Any) -> None:
+    """Runs whose process died show as LOST, not as RUNNING forever (a server does this on its side)."""
+    if not ws.is_remote:
+        ws.pipelines.mark_lost()
 
 
 def _resolve(ws: Any, text: str) -> str:
@@ -99,9 +113,10 @@ def show(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     ws = open_workspace()
+    _mark_lost(ws)
     run_id = _resolve(ws, run_id)
+    extra = _run_extras(ws, run_id)  # first: a server marks a dead pipeline run LOST as it reads its steps
     run = ws.runs.get(run_id)
-    extra = _run_extras(ws, run_id)
     if as_json:
         print_json({**run.to_dict(), **extra})
         return

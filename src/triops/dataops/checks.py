@@ -147,6 +147,7 @@ class _Run:
         dropped: set[str] = set()
         staged: dict[str, str] = {}
         stage: list[pl.Expr] = []
+        sorted_keys: list[tuple[Field, int]] = []
         for i, rule in enumerate(rules):
             path = tuple(rule.params.get("path") or ())
             fld = fields.get(path)
@@ -176,8 +177,11 @@ class _Run:
                     and not rule.params.get("properties")
                 ):
                     repeats[rule.id] = f"__rep{i}"
-                    counter.append(repeated_values(fld).alias(repeats[rule.id]))
                     keyed[rule.id] = (fld, i)
+                    if self.streaming:
+                        sorted_keys.append((fld, i))  # counted from one sorted copy, after the main query
+                        continue
+                    counter.append(repeated_values(fld).alias(repeats[rule.id]))
                 # uniqueness needs a whole column; in a streaming run it gets its own query so the rest streams
                 (heavy if self.streaming and rule.kind in ("unique", "duplicate_values") else aggs).extend(
                     counter
@@ -209,6 +213,8 @@ class _Run:
         row = frames[0].row(0, named=True)
         for expr_group in _chunks(heavy, 2):
             row.update(source.collect([lf.select(expr_group)], streaming=True)[0].row(0, named=True))
+        for fld, i in sorted_keys:
+            row[f"__r{i}"], row[f"__rep{i}"] = _sorted_repeats(source, lf, fld)
         row_count = int(row["__rows__"])
         nulls = {c: int(row[f"__null_{i}"]) for i, c in enumerate(present)}
         if source.kind == "csv" and present and nulls[present[-1]] > 0:
@@ -374,6 +380,18 @@ class _Run:
 
 def _rule(rules: list[Rule], rule_id: str) -> Rule:
     return next(r for r in rules if r.id == rule_id)
+
+
+def _sorted_repeats(source: Source, lf: pl.LazyFrame, fld: Field) -> tuple[int, list[Any]]:
+    """(rows beyond each value's first occurrence, the repeated values) of one column of a file, from ONE
+    sorted copy of its non-null values compared with itself shifted by a zero-copy slice: the streaming
+    query's sort plus its shifted twin held the column three times (a 2 GB CSV went past 1 GB of memory)."""
+    column = source.collect([lf.select(fld.expr.drop_nulls().alias("v"))], streaming=True)[0]["v"]
+    column = column.sort()
+    if column.len() < 2:
+        return 0, []
+    repeated = column.slice(1) == column.slice(0, column.len() - 1)
+    return int(repeated.sum()), column.slice(1).filter(repeated).unique(maintain_order=True).to_list()
 
 
 def _chunks(items: list[pl.Expr], size: int) -> list[list[pl.Expr]]:

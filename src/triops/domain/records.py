@@ -13,6 +13,8 @@ class RunStatus(enum.StrEnum):
     FINISHED = "FINISHED"
     FAILED = "FAILED"
     KILLED = "KILLED"
+    #: the run's process stopped sending heartbeats (killed, machine lost); it can be resumed
+    LOST = "LOST"
 
     @property
     def is_terminal(self) -> bool:

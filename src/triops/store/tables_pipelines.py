@@ -54,6 +54,8 @@ step_runs = sa.Table(
     sa.Column("bytes_written", sa.BigInteger),
     sa.Column("gpu_s", sa.Float(precision=53)),
     sa.Column("gpu_model", sa.String(100)),
+    # seconds the worker spent importing the step's module before the step started (not part of wall_s)
+    sa.Column("import_s", sa.Float(precision=53)),
     sa.Column("resources", sa.JSON, nullable=False),
     sa.Column("executor", sa.String(20), nullable=False),
     sa.CheckConstraint(

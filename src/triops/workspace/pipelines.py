@@ -60,6 +60,7 @@ class PipelineService:
         from triops.mlops.pipelines.runner import PipelineRunResult
         from triops.store.repositories import pipelines as repo
 
+        self.mark_lost()  # a run whose process died shows as LOST, here and over the API
         run = self.ws.runs.get(run_id)
         with self.ws.store.connect() as conn:
             record = repo.get_pipeline_run(conn, run_id)
@@ -97,7 +98,7 @@ class PipelineService:
         hooks: Sequence[Hook] | None = None,
         allowed_modules: Sequence[str] | None = None,
     ) -> PipelineRunResult:
-        """Re-run a FAILED or KILLED run from its failed step (the built-in hooks on)."""
+        """Re-run a FAILED, KILLED or LOST run from its failed step (the built-in hooks on)."""
         from triops.mlops.pipelines.runner import resume_run
         from triops.mlops.pipelines.targets import load_target
         from triops.store.repositories import pipelines as repo
@@ -115,7 +116,16 @@ class PipelineService:
             executor=executor,
             hooks=tuple(self.ws.pipeline_hooks()) if hooks is None else hooks,
             clock=self.ws.clock,
+            heartbeat_s=self.ws.settings.run_heartbeat_s,
+            lost_after_s=self.ws.settings.run_lost_after_s,
         )
+
+    def mark_lost(self) -> list[str]:
+        """Mark RUNNING pipeline runs whose process stopped sending heartbeats (``run_lost_after_s``) LOST;
+        returns their ids. ``triops runs list/show`` and resume call it."""
+        from triops.mlops.pipelines.runner import mark_lost_runs
+
+        return mark_lost_runs(self.ws.store, self.ws.clock, self.ws.settings.run_lost_after_s)
 
     def submit(
         self,

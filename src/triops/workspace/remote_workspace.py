@@ -116,6 +116,7 @@ class RemoteWorkspace(Workspace):
         tags: Mapping[str, str] | None = None,
         override_reason: str | None = None,
         listener: Any = None,
+        ray_address: str | None = None,
     ) -> PipelineRunResult:
         """Submit ``pipeline`` (by its ``package.module:name``) to the server, which runs it with the built-in
         hooks; returns the finished run's record. The module must be installed and allowed on the server."""
@@ -125,6 +126,11 @@ class RemoteWorkspace(Workspace):
             raise ConfigError(
                 "hooks added with ws.add_hook cannot run on the server",
                 hint="run the pipeline against a local store, or install the hook on the server",
+            )
+        if ray_address is not None:
+            raise ConfigError(
+                "ray_address applies to local stores; a server runs pipelines on the cluster it is set up with",
+                hint="drop ray_address, or open the store itself (postgresql://…) to run on your own cluster",
             )
         target = target_of(pipeline)
         if ".py:" in target or target.startswith("__main__"):

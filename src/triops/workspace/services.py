@@ -206,9 +206,14 @@ class PillarServices:
         tags: Mapping[str, str] | None = None,
         override_reason: str | None = None,
         listener: Any = None,
+        ray_address: str | None = None,
     ) -> PipelineRunResult:
+        """Run ``pipeline`` with the built-in hooks. ``executor="ray", ray_address="host:6379"`` runs it on
+        that Ray cluster (its workers are handed this workspace's store URL and artifact root)."""
+        from triops.mlops.pipelines.executors import ray_options
         from triops.mlops.pipelines.runner import run_pipeline
 
+        options = ray_options(executor, ray_address)
         if override_reason:
             self._check_budget_override(project, override_reason)
         return run_pipeline(
@@ -218,6 +223,7 @@ class PillarServices:
             params,
             project=project,
             executor=executor,
+            executor_options=options,
             hooks=self.pipeline_hooks(override_reason=override_reason),
             use_cache=use_cache,
             on_failure=on_failure,  # type: ignore[arg-type]
@@ -226,6 +232,7 @@ class PillarServices:
             tags=tags,
             listener=listener,
             clock=self.clock,
+            heartbeat_s=self.settings.run_heartbeat_s,
         )
 
     def _check_budget_override(self, project: str, reason: str) -> None:

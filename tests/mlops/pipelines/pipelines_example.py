@@ -83,6 +83,16 @@ def oom(megabytes: int = 200) -> None:
     slow_square(2, 0.2)
 
 
+@step(resources={"cpu": 1, "memory_gb": 0.1})
+def allocate_over_limit(megabytes: int) -> int:
+    return int(allocate_and_die.fn(megabytes))
+
+
+@pipeline
+def over_limit(megabytes: int = 300) -> None:
+    allocate_over_limit(megabytes)
+
+
 @step
 def interrupt(values: list[int], marker: str) -> list[int]:
     if not Path(marker).exists():

@@ -76,11 +76,24 @@ def test_a_step_killed_by_the_os_is_reported_with_its_peak_memory(
     result = run_pipeline(lite, artifacts, ex.oom, {"megabytes": 300}, executor=local, on_failure="continue")
     killed = result.step("allocate_and_die")
     assert killed.status == "KILLED", killed
-    assert killed.error is not None and "killed by the OS (SIGKILL; likely out of memory)" in killed.error
-    assert "peak memory" in killed.error
+    # a SIGKILL under the step's memory_gb (1 GB) and without the kernel's OOM killer is not called OOM
+    assert killed.error is not None and "killed by the OS (SIGKILL)" in killed.error
+    assert "memory" not in killed.error.split("peak memory")[0]
+    assert "its peak memory" in killed.error
     assert killed.peak_rss_bytes is not None and killed.peak_rss_bytes > 300 * 2**20
     assert result.step("slow_square").status == "DONE"  # the bystander was resubmitted to a new pool
     assert result.status == "FAILED"
+
+
+def test_out_of_memory_is_reported_only_with_evidence_an_rss_over_the_steps_limit(
+    lite: Store, artifacts: ArtifactStore, local: LocalExecutor
+) -> None:
+    result = run_pipeline(lite, artifacts, ex.over_limit, {"megabytes": 300}, executor=local)
+    killed = result.step("allocate_over_limit")
+    assert killed.status == "KILLED", killed
+    assert killed.error is not None
+    assert "(SIGKILL; out of memory: over the step's memory_gb=0.1)" in killed.error
+    assert killed.peak_rss_bytes is not None and killed.peak_rss_bytes > 300 * 2**20
 
 
 def test_on_failure_stop_cancels_running_siblings(

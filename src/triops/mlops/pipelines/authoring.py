@@ -20,34 +20,52 @@ from triops.errors import InvalidInputError, PipelineError
 from triops.mlops.pipelines.dag import BUILDING, Dag, Node, StepOutput, building
 
 RESOURCE_KEYS = ("cpu", "memory_gb", "gpu")
+#: ``custom.<name>`` asks for a custom resource of the Ray cluster (``ray start --resources``), e.g. to pin
+#: a step to the nodes that have it; the inline and local executors ignore custom resources
+CUSTOM_PREFIX = "custom."
 
 
 @dataclass(frozen=True, slots=True)
 class Resources:
-    """What a step asks the executor for: CPU cores, memory in GiB, GPUs."""
+    """What a step asks the executor for: CPU cores, memory in GiB, GPUs, custom Ray resources."""
 
     cpu: float = 1.0
     memory_gb: float = 1.0
     gpu: float = 0.0
+    custom: tuple[tuple[str, float], ...] = ()
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, float] | None, step: str) -> Resources:
         values = dict(values or {})
-        unknown = sorted(set(values) - set(RESOURCE_KEYS))
+        unknown = sorted(
+            k
+            for k in values
+            if k not in RESOURCE_KEYS and not (k.startswith(CUSTOM_PREFIX) and len(k) > len(CUSTOM_PREFIX))
+        )
         if unknown:
             raise InvalidInputError(
                 f"step {step!r} requests unknown resources {unknown}",
-                hint=f"valid keys: {', '.join(RESOURCE_KEYS)}",
+                hint=f"valid keys: {', '.join(RESOURCE_KEYS)}, or {CUSTOM_PREFIX}<name> for a custom Ray resource",
             )
         for key, value in values.items():
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise InvalidInputError(
                     f"step {step!r} requests {key}={value!r}", hint="resources are numbers ≥ 0"
                 )
-        return cls(**{k: float(v) for k, v in values.items()})
+        custom = tuple(
+            sorted(
+                (k[len(CUSTOM_PREFIX) :], float(v)) for k, v in values.items() if k.startswith(CUSTOM_PREFIX)
+            )
+        )
+        return cls(**{k: float(v) for k, v in values.items() if k in RESOURCE_KEYS}, custom=custom)
 
     def to_dict(self) -> dict[str, float]:
-        return {"cpu": self.cpu, "memory_gb": self.memory_gb, "gpu": self.gpu}
+        return {
+            "cpu": self.cpu,
+            "memory_gb": self.memory_gb,
+            "gpu": self.gpu,
+            **{f"{CUSTOM_PREFIX}{k}": v for k, v in self.custom},
+        }
 
 
 class Step:

@@ -60,6 +60,8 @@ class StepUsage:
     bytes_written: int = 0
     gpu_s: float = 0.0
     gpu_model: str | None = None
+    #: wall seconds spent importing the step's module in a fresh worker, before the step (not in wall_s)
+    import_s: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -57,6 +57,25 @@ def current_rss_bytes() -> int:
         return peak_rss_bytes()
 
 
+def oom_kills() -> int | None:
+    """How many processes the kernel's out-of-memory killer has killed in this process's cgroup (cgroup v2
+    ``memory.events``: ``oom_kill``), or None where that is not readable. A rise while a step ran is the
+    evidence that its worker was killed for memory."""
+    try:
+        with open("/proc/self/cgroup", encoding="ascii") as fh:
+            line = next((x for x in fh.read().splitlines() if x.startswith("0::")), None)
+        if line is None:
+            return None
+        with open(f"/sys/fs/cgroup{line[3:].rstrip('/')}/memory.events", encoding="ascii") as fh:
+            for row in fh:
+                key, _, value = row.partition(" ")
+                if key == "oom_kill":
+                    return int(value)
+    except (OSError, ValueError):
+        return None
+    return None
+
+
 @cache
 def gpu_model() -> str | None:
     """The first GPU's model name if pynvml is importable and NVML reports a device, else None."""
@@ -107,4 +126,4 @@ class Meter:
         )
 
 
-__all__ = ["Meter", "current_rss_bytes", "gpu_model", "peak_rss_bytes", "reset_peak_rss"]
+__all__ = ["Meter", "current_rss_bytes", "gpu_model", "oom_kills", "peak_rss_bytes", "reset_peak_rss"]

@@ -6,6 +6,7 @@ orchestration costs well under a millisecond per step.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from triops.mlops.pipelines.hooks import (
 )
 from triops.mlops.pipelines.materializers import MaterializedRef
 from triops.store.engine import Store
+from triops.store.repositories import liveness
 from triops.store.repositories import pipelines as repo
 from triops.store.repositories import runs as runs_repo
 from triops.store.repositories.pipelines import CacheEntry, LineageEdge, StepRunRow
@@ -131,6 +133,36 @@ class Recorder:
         self.store.write(write)
 
 
+class Heartbeat:
+    """A daemon thread that records every ``interval_s`` that this process still runs the run, so that a
+    run whose process was killed is marked LOST after the timeout instead of staying RUNNING forever."""
+
+    def __init__(self, store: Store, run_id: str, clock: Clock, interval_s: float) -> None:
+        self.store, self.run_id, self.clock, self.interval_s = store, run_id, clock, interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._loop, daemon=True, name=f"triops-heartbeat-{run_id[-8:]}"
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self.store.write(self._beat)
+            except Exception:  # noqa: S112 - a store hiccup: the next beat tries again
+                continue
+
+    def _beat(self, conn: Connection) -> bool:
+        return liveness.beat(conn, self.run_id, utc_ms(self.clock.now()))
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=max(5.0, self.interval_s))
+
+
 def param_text(value: Any) -> str:
     if isinstance(value, str):
         return value
@@ -190,6 +222,7 @@ def edges(
 
 __all__ = [
     "TERMINAL",
+    "Heartbeat",
     "Listener",
     "OnFailure",
     "PipelineRunResult",

@@ -23,6 +23,7 @@ from triops.mlops.pipelines.hooks import Hook, RunContext, RunOutcome, StepConte
 from triops.mlops.pipelines.materializers import MaterializedRef
 from triops.mlops.pipelines.run_records import (
     TERMINAL,
+    Heartbeat,
     Listener,
     OnFailure,
     PipelineRunResult,
@@ -44,8 +45,10 @@ from triops.mlops.pipelines.run_steps import (
     step_rows,
     step_task,
     stored_artifacts,
+    worker_settings,
 )
 from triops.store.engine import Store
+from triops.store.repositories import liveness
 from triops.store.repositories import pipelines as repo
 from triops.store.repositories import runs as runs_repo
 from triops.store.repositories.pipelines import PipelineRunRow, StepRunRow
@@ -71,6 +74,7 @@ class RunState:
         listener: Listener | None,
         reuse: Mapping[str, tuple[str, dict[str, MaterializedRef]]],
         resumed_from: str | None,
+        heartbeat_s: float = 10.0,
     ) -> None:
         self.store, self.artifacts, self.pipeline, self.dag = store, artifacts, pipeline, dag
         self.values, self.project, self.executor, self.hooks = values, project, executor, hooks
@@ -92,6 +96,9 @@ class RunState:
         self.stop_reason: str | None = None
         self.stopping = False
         self.recorder = Recorder(store, self.run_id, clock)
+        self.heartbeat = Heartbeat(store, self.run_id, clock, heartbeat_s)
+        # what workers on other machines are handed (the executor may name what they reach it by)
+        self.worker_root, self.worker_store = worker_settings(executor, store, artifacts)
 
     # ---- recording ----
     def _set(self, node: str, **changes: Any) -> StepRunRow:
@@ -163,8 +170,10 @@ class RunState:
                 ),
             )
             repo.insert_step_runs(conn, list(self.rows.values()))
+            liveness.beat(conn, self.run_id, now)
 
         self.store.write(write)
+        self.heartbeat.start()
         if self.listener is not None:
             for row in self.rows.values():
                 self.listener(row)
@@ -234,6 +243,7 @@ class RunState:
                     node, status="SKIPPED", error=row.error or self.stop_reason or self.failure or error
                 )
         self.status, self.error = status.value, error
+        self.heartbeat.stop()
         self.recorder.flush(lambda conn: runs_repo.finish_run(conn, self.run_id, status.value, now, error))
         outcome = RunOutcome(self.run_id, status.value, error, {n: r.status for n, r in self.rows.items()})
         self._call_hooks("after_run", self.run_ctx, outcome)
@@ -274,7 +284,7 @@ class RunState:
             return None
         now = utc_ms(self.clock.now())
         self._set(node, status="RUNNING", cache_key=key, started_ms=now)
-        task = step_task(node, row.id, step_, literals, inputs, self.artifacts.root)
+        task = step_task(node, row.id, step_, literals, inputs, self.worker_root, self.worker_store)
         return self.executor.submit(task, step_)
 
     def _succeeded(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from triops.artifacts import ArtifactStore, StoredArtifact
@@ -110,6 +111,7 @@ def step_task(
     literals: dict[str, Any],
     inputs: dict[str, MaterializedRef],
     artifact_root: str,
+    store_url: str | None = None,
 ) -> StepTask:
     return StepTask(
         step_run_id=step_run_id,
@@ -126,7 +128,21 @@ def step_task(
         timeout_s=step.timeout,
         gpus=step.resources.gpu,
         artifact_root=artifact_root,
+        memory_bytes=int(step.resources.memory_gb * 2**30),
+        store_url=store_url,
     )
+
+
+def worker_settings(executor: Any, store: Store, artifacts: ArtifactStore) -> tuple[str, str | None]:
+    """(artifact root, store URL) for the executor's workers: what the executor was told they reach them
+    by (``artifact_root=``, ``store_url=``), else the driver's own, made absolute. The store URL is only
+    handed to executors whose workers may run on other machines (``checks_reach``), which check both."""
+    root = getattr(executor, "artifact_root", None) or artifacts.root
+    if "://" not in root:
+        root = str(Path(root).resolve())
+    if not getattr(executor, "checks_reach", False):
+        return root, None
+    return root, getattr(executor, "store_url", None) or store.url
 
 
 def lookup_cache(
@@ -185,6 +201,7 @@ def outcome_changes(outcome: TaskOutcome) -> dict[str, Any]:
         "bytes_written": u.bytes_written,
         "gpu_s": u.gpu_s,
         "gpu_model": u.gpu_model,
+        "import_s": u.import_s,
     }
 
 
@@ -223,6 +240,7 @@ def step_result(row: StepRunRow, outputs: Mapping[str, MaterializedRef], cached:
         row.bytes_written or 0,
         row.gpu_s or 0.0,
         row.gpu_model,
+        row.import_s or 0.0,
     )
     return StepResult(
         row.step,
@@ -251,4 +269,5 @@ __all__ = [
     "step_rows",
     "step_task",
     "stored_artifacts",
+    "worker_settings",
 ]

@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from triops.artifacts import ArtifactStore
-from triops.domain.clock import Clock, SystemClock
-from triops.errors import ConflictError, InvalidInputError
+from triops.domain.clock import Clock, SystemClock, utc_ms
+from triops.errors import ConflictError, InvalidInputError, PipelineError
 from triops.mlops.pipelines.authoring import Pipeline
 from triops.mlops.pipelines.executors import Executor, make_executor
 from triops.mlops.pipelines.hooks import (
@@ -49,9 +49,11 @@ def run_pipeline(
     target: str | None = None,
     resumed_from: str | None = None,
     reuse: Mapping[str, tuple[str, dict[str, MaterializedRef]]] | None = None,
+    heartbeat_s: float = 10.0,
 ) -> PipelineRunResult:
     """Run ``pipeline`` and return its record. A failed step or a hook's stop gives status FAILED (call
     ``.raise_for_status()`` to raise); Ctrl-C records the run KILLED and re-raises KeyboardInterrupt."""
+    refuse_in_spawned_bootstrap()
     if on_failure not in ("stop", "continue"):
         raise InvalidInputError(f"on_failure={on_failure!r}", hint="choose 'stop' or 'continue'")
     dag, values = pipeline.build(params)
@@ -77,13 +79,30 @@ def run_pipeline(
             listener=listener,
             reuse=reuse or {},
             resumed_from=resumed_from,
+            heartbeat_s=heartbeat_s,
         )
-        run.create(target or target_of(pipeline), runner_executor.name, name, user_name, tags or {})
-        run.execute()
+        try:
+            run.create(target or target_of(pipeline), runner_executor.name, name, user_name, tags or {})
+            run.execute()
+        finally:
+            run.heartbeat.stop()
         return run.result()
     finally:
         if owned:
             runner_executor.close()
+
+
+def refuse_in_spawned_bootstrap() -> None:
+    """A worker process that is still importing the caller's script must not start a run of its own: that
+    is a script without an ``if __name__ == "__main__"`` guard, re-run by every worker. Fail at once, before
+    anything is recorded, so the parent sees the worker die and reports the missing guard."""
+    import multiprocessing
+
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise PipelineError(
+            "a pipeline was started while a worker process was importing the script that runs it",
+            hint='put the code that runs the pipeline under `if __name__ == "__main__":`',
+        )
 
 
 def resume_run(
@@ -96,18 +115,28 @@ def resume_run(
     hooks: Sequence[Hook] = (),
     listener: Listener | None = None,
     clock: Clock | None = None,
+    heartbeat_s: float = 10.0,
+    lost_after_s: float = 120.0,
 ) -> PipelineRunResult:
-    """Re-run a FAILED or KILLED pipeline run as a new run, reusing the outputs of every step that finished
-    (same step, same cache key), so it starts from the failed step."""
+    """Re-run a FAILED, KILLED or LOST pipeline run as a new run, reusing the outputs of every step that
+    finished (same step, same cache key), so it starts from the failed step. A RUNNING run whose heartbeat
+    stopped more than ``lost_after_s`` ago is marked LOST first."""
+    mark_lost_runs(store, clock or SystemClock(), lost_after_s)
     with store.connect() as conn:
         previous = runs_repo.get_run(conn, run_id)
         record = repo.get_pipeline_run(conn, run_id)
         steps = repo.list_step_runs(conn, run_id)
         edges = repo.edges_of(conn, [s.id for s in steps if s.status in ("DONE", "CACHED")])
-    if previous.status.value not in ("FAILED", "KILLED"):
+    if previous.status.value not in ("FAILED", "KILLED", "LOST"):
+        hint = "start a new run instead"
+        if previous.status.value == "RUNNING":
+            hint = (
+                "if its process is gone, it is marked LOST once it has sent no heartbeat for "
+                f"{lost_after_s:g} s (TRIOPS_RUN_LOST_AFTER_S); resume it then"
+            )
         raise ConflictError(
-            f"run {run_id} is {previous.status.value}; only FAILED or KILLED runs can be resumed",
-            hint="start a new run instead",
+            f"run {run_id} is {previous.status.value}; only FAILED, KILLED or LOST runs can be resumed",
+            hint=hint,
         )
     outputs: dict[str, dict[str, MaterializedRef]] = {}
     for edge in edges:
@@ -138,7 +167,21 @@ def resume_run(
         target=record.target,
         resumed_from=run_id,
         reuse=reuse,
+        heartbeat_s=heartbeat_s,
     )
+
+
+def mark_lost_runs(store: Store, clock: Clock, lost_after_s: float) -> list[str]:
+    """Mark RUNNING pipeline runs whose process stopped sending heartbeats LOST; returns their ids. Reads
+    first, so a store without stale runs takes no write lock."""
+    from triops.store.repositories import liveness
+
+    now = utc_ms(clock.now())
+    lost_after_ms = round(lost_after_s * 1000)
+    with store.connect() as conn:
+        if not liveness.stale_runs(conn, now, lost_after_ms):
+            return []
+    return store.write(lambda conn: liveness.mark_lost(conn, now, lost_after_ms))
 
 
 def step_runs(store: Store, run_id: str) -> list[StepRunRow]:
@@ -146,4 +189,4 @@ def step_runs(store: Store, run_id: str) -> list[StepRunRow]:
         return repo.list_step_runs(conn, run_id)
 
 
-__all__ = ["PipelineRunResult", "resume_run", "run_pipeline", "step_runs"]
+__all__ = ["PipelineRunResult", "mark_lost_runs", "resume_run", "run_pipeline", "step_runs"]

@@ -43,7 +43,7 @@ from triops.domain.validation import (
     tag_text,
 )
 from triops.domain.wire import run_to_wire
-from triops.errors import InvalidInputError
+from triops.errors import ConflictError, InvalidInputError
 from triops.store.engine import Store
 from triops.store.repositories import runs as run_repo
 from triops.store.repositories.run_loading import load_run_wires
@@ -250,6 +250,11 @@ class ActiveRun:
 
     # -- logging ---------------------------------------------------------------------------------------
     def log_metric(self, key: str, value: float, step: int | None = None) -> None:
+        if self._finished:
+            raise ConflictError(
+                f"run {self.id} has ended; metric {key!r} logged after the end of a run is refused",
+                hint="log metrics inside the run's `with` block, before run.end(), or start a new run",
+            )
         if key not in self._keys_ok:
             check_key(key, "metric key")
             self._keys_ok.add(key)

@@ -57,6 +57,7 @@ class StepRunRow:
     bytes_written: int | None = None
     gpu_s: float | None = None
     gpu_model: str | None = None
+    import_s: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -98,6 +99,7 @@ _MUTABLE = (
     "bytes_written",
     "gpu_s",
     "gpu_model",
+    "import_s",
 )
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from triops.domain.ids import new_id
 from triops.domain.records import Metric, Run, RunStatus, StoredArtifact
-from triops.errors import ConflictError, NotFoundError
+from triops.errors import ConflictError, InvalidInputError, NotFoundError
 from triops.store.bulk import insert_rows
 from triops.store.repositories.run_loading import load_runs
 from triops.store.tables import (
@@ -92,13 +92,41 @@ def _require_run(conn: Connection, run_id: str) -> None:
         raise NotFoundError(f"run {run_id!r} does not exist", hint="list runs with `triops runs list`")
 
 
-def finish_run(conn: Connection, run_id: str, status: str, end_ms: int, error: str | None) -> None:
-    RunStatus(status)
-    result = conn.execute(
-        runs.update().where(runs.c.id == run_id).values(status=status, end_ms=end_ms, error=error)
-    )
-    if result.rowcount == 0:
+def run_status(conn: Connection, run_id: str) -> str:
+    found = conn.execute(sa.select(runs.c.status).where(runs.c.id == run_id)).scalar()
+    if found is None:
         raise NotFoundError(f"run {run_id!r} does not exist", hint="list runs with `triops runs list`")
+    return str(found)
+
+
+def finish_run(conn: Connection, run_id: str, status: str, end_ms: int, error: str | None) -> None:
+    """End a run. A run ends once: RUNNING is not an end, and an ended run keeps its status (the same status
+    again is a no-op). A run marked LOST whose process turns out to be alive may still record its real end."""
+    final = RunStatus(status)
+    if not final.is_terminal or final is RunStatus.LOST:
+        raise InvalidInputError(
+            f"status: {status!r} is not a status a run can be finished with",
+            hint="finish a run as FINISHED, FAILED or KILLED",
+        )
+    current = run_status(conn, run_id)
+    if current == status:
+        return
+    if current not in (RunStatus.RUNNING.value, RunStatus.LOST.value):
+        raise ConflictError(
+            f"run {run_id} already ended as {current}; it cannot become {status}",
+            hint="a run ends once; start a new run (or `triops runs resume` a failed one)",
+        )
+    conn.execute(runs.update().where(runs.c.id == run_id).values(status=status, end_ms=end_ms, error=error))
+
+
+def require_running(conn: Connection, run_id: str, what: str) -> None:
+    """Refuse ``what`` (e.g. "metrics") on a run that has ended: it would be accepted and never read."""
+    current = run_status(conn, run_id)
+    if current != RunStatus.RUNNING.value:
+        raise ConflictError(
+            f"run {run_id} ended as {current}; {what} logged after the end of a run are refused",
+            hint="log before the run ends (inside its `with` block), or start a new run",
+        )
 
 
 def log_params(conn: Connection, run_id: str, values: Mapping[str, str]) -> None:
@@ -133,9 +161,11 @@ def set_tags(conn: Connection, run_id: str, values: Mapping[str, str]) -> None:
 
 
 def insert_metrics(conn: Connection, run_id: str, rows: Sequence[MetricRow]) -> None:
-    """Append metric points and move each key's latest value forward (by step, then time)."""
+    """Append metric points and move each key's latest value forward (by step, then time). The run must
+    still be RUNNING."""
     if not rows:
         return
+    require_running(conn, run_id, "metrics")
     if conn.dialect.name == "sqlite":
         _insert_metrics_sqlite(conn, run_id, rows)
     else:

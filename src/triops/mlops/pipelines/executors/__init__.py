@@ -48,4 +48,21 @@ def make_executor(name: str, **options: Any) -> Executor:
     raise InvalidInputError(f"unknown executor {name!r}", hint=f"choose one of: {', '.join(EXECUTORS)}")
 
 
-__all__ = ["EXECUTORS", "Executor", "make_executor"]
+def ray_options(executor: str, ray_address: str | None) -> dict[str, Any]:
+    """Executor options for ``ray_address`` (``--ray-address``): only with the ray executor."""
+    if ray_address is None:
+        return {}
+    if executor != "ray":
+        raise InvalidInputError(
+            f"ray_address is given but the executor is {executor!r}",
+            hint="use executor='ray' (--executor ray) with a Ray address, or drop the address",
+            detail={"parameter": "ray_address"},
+        )
+    if not ray_address.strip():
+        raise InvalidInputError(
+            "ray_address is empty", hint="give the head node as host:6379 or ray://host:10001"
+        )
+    return {"address": ray_address.strip()}
+
+
+__all__ = ["EXECUTORS", "Executor", "make_executor", "ray_options"]

@@ -2,15 +2,18 @@
 
 Steps cross a process boundary by reference, so they must be module-level functions of an importable module.
 A worker killed by the OS (out of memory, SIGKILL) breaks the pool: the step that was in that worker is
-reported KILLED with the peak memory sampled while it ran; the other steps in flight are resubmitted to a new
-pool.
+reported KILLED with the peak memory of its worker sampled while it ran, and "out of memory" only with
+evidence (the kernel's OOM killer acted in our cgroup, or the RSS went over the step's ``memory_gb``); the
+other steps in flight are resubmitted to a new pool, a bounded number of times.
 """
 
 from __future__ import annotations
 
+import ast
 import multiprocessing
 import os
 import signal
+import sys
 import tempfile
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -21,7 +24,10 @@ import psutil
 
 from triops.mlops.pipelines.authoring import Step
 from triops.mlops.pipelines.executors.task import StepTask, TaskOutcome, execute_task
-from triops.mlops.pipelines.metering import reset_peak_rss
+from triops.mlops.pipelines.metering import oom_kills, reset_peak_rss
+
+#: times a step is resubmitted after its worker died before starting it (no pid file), before it fails
+MAX_LOST_WORKERS = 3
 
 
 def _worker_init() -> None:
@@ -50,6 +56,8 @@ class LocalExecutor:
         self._pool: ProcessPoolExecutor | None = None
         self._inflight: dict[str, tuple[StepTask, Future[TaskOutcome]]] = {}
         self._peaks: dict[str, int] = {}
+        self._lost: dict[str, int] = {}
+        self._oom_before: dict[str, int | None] = {}
         self._cancel_reason: str | None = None
         self._pid_dir = tempfile.mkdtemp(prefix="triops-pids-")
         self._stop = threading.Event()
@@ -91,6 +99,7 @@ class LocalExecutor:
         outer: Future[TaskOutcome] = Future()
         with self._lock:
             self._inflight[task.step_run_id] = (task, outer)
+            self._oom_before[task.step_run_id] = oom_kills()
         self._start(task, outer)
         return outer
 
@@ -127,24 +136,44 @@ class LocalExecutor:
             code = _exit_code(pool, pid)
             if pid is not None and code is not None:
                 peak = self._peaks.get(task.step_run_id, 0)
-                reason = _signal_reason(code)
+                reason = _signal_reason(code, self._memory_evidence(task, peak))
                 message = (
                     f"step {task.node!r} was killed by the OS ({reason}) in worker pid {pid}; "
-                    f"peak memory {_format_bytes(peak)}"
+                    f"its peak memory {_format_bytes(peak)}"
                 )
                 self._finish(task, outer, _killed(task, message, peak))
                 return
-            with self._lock:  # an innocent bystander of a broken pool: run it again on a fresh pool
+            # lost before it started (no pid file): an innocent bystander of a broken pool, or a worker that
+            # cannot start at all; run it again on a fresh pool, a bounded number of times
+            with self._lock:
                 if self._pool is pool:
                     self._pool = None
+                lost = self._lost[task.step_run_id] = self._lost.get(task.step_run_id, 0) + 1
+            # a script without the __main__ guard cannot work on spawned workers: say so at the first loss
+            if lost > MAX_LOST_WORKERS or missing_main_guard() is not None:
+                self._finish(task, outer, _failed(task, _lost_message(task, lost)))
+                return
             Path(self._pid_dir, f"{task.step_run_id}.pid").unlink(missing_ok=True)
             self._start(task, outer)
             return
         self._finish(task, outer, _failed(task, f"{type(exc).__name__}: {exc}"))
 
+    def _memory_evidence(self, task: StepTask, peak: int) -> str | None:
+        """Why a killed step ran out of memory, if there is evidence: the kernel's OOM killer acted in our
+        cgroup while it ran, or its worker's RSS went over the step's ``memory_gb``. None otherwise."""
+        before, after = self._oom_before.get(task.step_run_id), oom_kills()
+        if before is not None and after is not None and after > before:
+            return "the kernel's out-of-memory killer (memory.events oom_kill)"
+        if task.memory_bytes and peak > task.memory_bytes:
+            return f"out of memory: over the step's memory_gb={task.memory_bytes / 2**30:g}"
+        return None
+
     def _finish(self, task: StepTask, outer: Future[TaskOutcome], outcome: TaskOutcome) -> None:
         with self._lock:
             self._inflight.pop(task.step_run_id, None)
+            self._oom_before.pop(task.step_run_id, None)
+            self._lost.pop(task.step_run_id, None)
+        self._peaks.pop(task.step_run_id, None)
         if not outer.done():
             outer.set_result(outcome)
 
@@ -171,6 +200,49 @@ class LocalExecutor:
         Path(self._pid_dir).rmdir()
 
 
+def _lost_message(task: StepTask, lost: int) -> str:
+    script = missing_main_guard()
+    if script is not None:
+        return (
+            f"step {task.node!r}: the worker process exited before it could start it: "
+            f'{script} has no `if __name__ == "__main__":` guard, so every worker that imports it starts the '
+            "pipeline again instead of running the step; put the code that runs the pipeline under that guard "
+            "(or use executor='inline')"
+        )
+    return (
+        f"step {task.node!r}: the worker processes exited before they could start it ({lost} times); "
+        "their error is printed above (stderr); check that the step's module imports cleanly on its own"
+    )
+
+
+def missing_main_guard() -> str | None:
+    """The path of the running script if it has no ``if __name__ == "__main__"`` block, else None.
+
+    Spawned workers import the script as ``__mp_main__``: without the guard its top-level code runs again in
+    every worker, which then cannot start processes of its own and dies before it runs a step."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if not path or not str(path).endswith(".py"):
+        return None
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.If) and _is_main_test(node.test):
+            return None
+    return str(path)
+
+
+def _is_main_test(test: ast.expr) -> bool:
+    if not isinstance(test, ast.Compare) or len(test.comparators) != 1:
+        return False
+    sides = [test.left, test.comparators[0]]
+    names = [s for s in sides if isinstance(s, ast.Name) and s.id == "__name__"]
+    consts = [s for s in sides if isinstance(s, ast.Constant) and s.value == "__main__"]
+    return bool(names and consts)
+
+
 def _with_pid_dir(task: StepTask, pid_dir: str) -> StepTask:
     from dataclasses import replace
 
@@ -194,12 +266,10 @@ def _exit_code(pool: ProcessPoolExecutor, pid: int | None) -> int | None:
         return -signal.SIGKILL
 
 
-def _signal_reason(code: int) -> str:
-    if code < 0:
-        name = signal.Signals(-code).name
-        hint = "; likely out of memory" if -code == signal.SIGKILL else ""
-        return f"{name}{hint}"
-    return f"exit status {code}"
+def _signal_reason(code: int, memory_evidence: str | None) -> str:
+    """The signal or exit status; "out of memory" only with evidence (never for any SIGKILL)."""
+    what = signal.Signals(-code).name if code < 0 else f"exit status {code}"
+    return f"{what}; {memory_evidence}" if memory_evidence else what
 
 
 def _killed(task: StepTask, message: str, peak: int) -> TaskOutcome:

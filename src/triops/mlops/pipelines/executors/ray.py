@@ -1,7 +1,9 @@
 """The Ray executor: each step is a Ray task that reserves the step's ``resources`` (cpu, memory_gb, gpu).
 
-``ray.init()`` starts a local cluster unless Ray is already initialised; ``address=`` or ``RAY_ADDRESS``
-joins an existing cluster (the artifact root must then be reachable from every node, e.g. an ``s3://`` URL).
+``ray.init()`` starts a local cluster unless Ray is already initialised; ``address=`` (``--ray-address``) or
+``RAY_ADDRESS`` joins an existing cluster. Workers are handed the store URL and the artifact root (the
+driver's, or ``store_url=`` / ``artifact_root=`` when nodes reach them by other names) and check both before
+their first step (``executors/reach.py``). ``custom.<name>`` resources pin steps to the nodes that have them.
 Metering happens inside the Ray worker, as it runs the same ``execute_task`` as the other executors.
 """
 
@@ -40,7 +42,19 @@ class RayExecutor:
     name = "ray"
     remote = True
 
-    def __init__(self, address: str | None = None, num_cpus: int | None = None, **init_options: Any) -> None:
+    checks_reach = True
+
+    def __init__(
+        self,
+        address: str | None = None,
+        num_cpus: int | None = None,
+        *,
+        store_url: str | None = None,
+        artifact_root: str | None = None,
+        **init_options: Any,
+    ) -> None:
+        # what the workers reach the store and the artifact root by, when not what the driver uses
+        self.store_url, self.artifact_root = store_url, artifact_root
         self._ray = ray = _import_ray()
         if not ray.is_initialized():
             address = address or os.environ.get("RAY_ADDRESS")
@@ -48,6 +62,9 @@ class RayExecutor:
             if address:
                 options["address"] = address
             else:
+                # "local" starts a cluster of our own even when another one runs on this machine (plain
+                # ray.init() would attach to it and then refuse num_cpus)
+                options["address"] = "local"
                 options["num_cpus"] = num_cpus
                 # local workers import steps by module name: give them this process's import path
                 path = os.pathsep.join(os.path.abspath(p) for p in sys.path if p)
@@ -63,6 +80,8 @@ class RayExecutor:
         options: dict[str, Any] = {"num_cpus": res.cpu, "num_gpus": res.gpu, "max_retries": 0}
         if res.memory_gb > 0:
             options["memory"] = int(res.memory_gb * 2**30)
+        if res.custom:
+            options["resources"] = dict(res.custom)
         ref = self._remote.options(**options).remote(task)
         outer: Future[TaskOutcome] = Future()
         with self._lock:
@@ -86,10 +105,18 @@ class RayExecutor:
             message = self._cancel_reason or f"step {task.node!r} was cancelled"
             outer.set_result(TaskOutcome(task.step_run_id, "KILLED", 1, now, now, error=message))
         elif isinstance(exc, exceptions.OutOfMemoryError | exceptions.WorkerCrashedError):
-            peak = _peak_from(str(exc))
-            message = (
-                f"step {task.node!r} was killed by the OS (out of memory or SIGKILL) in its Ray worker: {exc}"
-            )
+            # Ray's memory monitor kills a worker only when its node runs out of memory: that is the
+            # evidence, and its message gives the worker's own memory ("memory used=…GB"), not the node's
+            peak = step_memory_from(str(exc))
+            if isinstance(exc, exceptions.OutOfMemoryError):
+                message = (
+                    f"step {task.node!r} was killed by Ray's memory monitor (out of memory on its node); "
+                    f"its peak memory {peak / 2**30:.2f} GiB"
+                    if peak
+                    else f"step {task.node!r} was killed by Ray's memory monitor (out of memory on its node)"
+                )
+            else:
+                message = f"step {task.node!r}: its Ray worker died (killed by a signal or crashed): {exc}"
             outer.set_result(
                 TaskOutcome(
                     task.step_run_id,
@@ -117,11 +144,16 @@ class RayExecutor:
         return None  # the Ray cluster outlives one run; ray.shutdown() is the caller's choice
 
 
-def _peak_from(message: str) -> int:
+def step_memory_from(message: str) -> int:
+    """The killed worker's own memory in bytes from a Ray out-of-memory message (``pid=…, actual memory
+    used=0.52GB``), never the node's total ("3.6GB / 3.8GB"); 0 when the message does not say."""
     import re
 
-    match = re.search(r"([\d.]+)\s*GB", message)
-    return int(float(match.group(1)) * 1e9) if match else 0
+    match = re.search(r"memory used\s*[=:]\s*([\d.]+)\s*(GiB|GB)", message, re.IGNORECASE)
+    if match is None:
+        return 0
+    scale = 2**30 if match.group(2).lower() == "gib" else 10**9
+    return int(float(match.group(1)) * scale)
 
 
-__all__ = ["INSTALL_HINT", "RayExecutor"]
+__all__ = ["INSTALL_HINT", "RayExecutor", "step_memory_from"]

@@ -19,7 +19,7 @@ import traceback
 import types
 import typing
 from collections.abc import Callable, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from triops.artifacts import ArtifactStore
 from triops.errors import MaterializerError, PipelineError
 from triops.mlops.pipelines import materializers
 from triops.mlops.pipelines.authoring import Step
+from triops.mlops.pipelines.executors.reach import check_reach
 from triops.mlops.pipelines.hooks import StepUsage
 from triops.mlops.pipelines.materializers import MaterializedRef
 from triops.mlops.pipelines.metering import Meter
@@ -50,6 +51,10 @@ class StepTask:
     gpus: float
     artifact_root: str
     pid_dir: str | None = None
+    #: the step's declared ``memory_gb`` in bytes (0: none), the limit an RSS is judged against
+    memory_bytes: int = 0
+    #: set for workers on other machines (Ray): the store they must reach, checked with the artifact root
+    store_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,14 +216,21 @@ def execute_task(
     """Run one step where this function is called. ``memory`` (inline executor) maps sha256 → value, so
     in-process runs skip reloading what they just produced."""
     meter = Meter()
-    meter.start()
     attempts = 0
+    import_s = 0.0
     if task.pid_dir:
         Path(task.pid_dir, f"{task.step_run_id}.pid").write_text(str(os.getpid()))
     try:
+        if task.store_url is not None:
+            check_reach(task.node, task.store_url, task.artifact_root)
         if fn is None:
+            # importing the step's module (numpy, sklearn, … in a fresh worker) is metered apart from the
+            # step: it is the worker's start-up, not the step's work
+            t0 = time.perf_counter()
             fn = resolve_step(task)
             return_type = typing.get_type_hints(fn).get("return", Any)
+            import_s = time.perf_counter() - t0
+        meter.start()
         artifacts = _artifact_store(task.artifact_root)
         kwargs = dict(task.literals)
         bytes_read = 0
@@ -256,8 +268,11 @@ def execute_task(
             outputs[name] = ref
             if memory is not None:
                 memory[ref.sha256] = obj
-        usage = meter.stop(
-            bytes_read=bytes_read, bytes_written=sum(r.size for r in outputs.values()), gpus=task.gpus
+        usage = replace(
+            meter.stop(
+                bytes_read=bytes_read, bytes_written=sum(r.size for r in outputs.values()), gpus=task.gpus
+            ),
+            import_s=import_s,
         )
         return TaskOutcome(
             task.step_run_id,
@@ -270,7 +285,9 @@ def execute_task(
             pid=os.getpid(),
         )
     except Exception as exc:
-        usage = meter.stop(gpus=task.gpus)
+        if not meter.started_ms:
+            meter.start()  # failed while importing the step: nothing of the step ran
+        usage = replace(meter.stop(gpus=task.gpus), import_s=import_s)
         if isinstance(exc, _TypeMismatchError | MaterializerError | StepTimeoutError | PipelineError):
             message = str(exc)
         else:

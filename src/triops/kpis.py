@@ -7,7 +7,9 @@ A KPI with no records behind it is reported as missing, never as zero.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -59,12 +61,35 @@ def _best_metric(conn: sa.Connection, key: str) -> float | None:
     return None if value is None else float(value)
 
 
-def _total_cost_micros(conn: sa.Connection) -> int | None:
+def _cost_by_currency(conn: sa.Connection) -> dict[str, int]:
     table = metadata.tables.get("finops_costs")
     if table is None or "cost_micros" not in table.c:
-        return None
-    value = conn.execute(sa.select(sa.func.sum(table.c.cost_micros))).scalar()
-    return None if value is None else int(value)
+        return {}
+    stmt = sa.select(table.c.currency, sa.func.sum(table.c.cost_micros)).group_by(table.c.currency)
+    return {str(c): int(v or 0) for c, v in conn.execute(stmt)}
+
+
+def _total_cost(
+    by_currency: Mapping[str, int], currency: str | None, rates: Mapping[str, Decimal] | None
+) -> tuple[int | None, str, str]:
+    """(total micros or None, its currency, a note): amounts in different currencies are converted with
+    the catalog's rates to ``currency``, never added unconverted."""
+    from triops.errors import InvalidInputError
+    from triops.finops.rollups import convert_micros
+
+    if not by_currency:
+        return None, currency or "", "priced usage records"
+    if len(by_currency) == 1:
+        [(only, amount)] = by_currency.items()
+        if currency is None or currency == only or not rates:
+            return amount, only, "priced usage records"
+    target = currency or sorted(by_currency)[0]
+    try:
+        total = sum(convert_micros(v, c, target, rates or {}) for c, v in by_currency.items())
+    except InvalidInputError:
+        names = ", ".join(sorted(by_currency))
+        return None, target, f"costs are in {names}; add dated [rates] to the price catalog to add them"
+    return total, target, f"priced usage records, converted to {target} with the catalog's rates"
 
 
 def scorecard(
@@ -74,12 +99,15 @@ def scorecard(
     metric: str = "auc",
     metric_target: float = 0.65,
     cost_per_point_target: float = 0.01,
+    currency: str | None = None,
+    rates: Mapping[str, Decimal] | None = None,
 ) -> Scorecard:
     """The three shared KPIs plus their product view: cost per quality-and-performance point."""
     with store.connect() as conn:
         quality = _latest_quality(conn)
         performance = _best_metric(conn, metric)
-        cost = _total_cost_micros(conn)
+        by_currency = _cost_by_currency(conn)
+    cost, cost_currency, cost_note = _total_cost(by_currency, currency, rates)
     cost_units = None if cost is None else cost / 1_000_000
     per_point = None
     if cost_units is not None and quality and performance:
@@ -88,13 +116,15 @@ def scorecard(
         (
             Kpi("data quality score", quality, quality_target, True, "0-100", "latest dataset version"),
             Kpi(f"model {metric}", performance, metric_target, True, metric, "best tracked run"),
-            Kpi("metered cost", cost_units, float("inf"), False, "currency units", "priced usage records"),
+            Kpi(
+                "metered cost", cost_units, float("inf"), False, cost_currency or "currency units", cost_note
+            ),
             Kpi(
                 "cost per quality × performance point",
                 per_point,
                 cost_per_point_target,
                 False,
-                "currency / point",
+                f"{cost_currency or 'currency'} / point",
                 "cost ÷ (quality × metric)",
             ),
         )

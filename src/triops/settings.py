@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     price_catalog: Path | None = None
     currency: str = "EUR"
     budget_webhook: str | None = None
+    finops_required_tags: list[str] = Field(
+        default_factory=list,
+        description="tags every run must carry before it starts ([finops] required_tags in triops.toml)",
+    )
+    finops_shared: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="shared or idle costs to allocate ([[finops.shared]] label, amount, currency, period, by)",
+    )
     audit_key_path: Path | None = None
     user: str | None = Field(default=None, description="acting user name; defaults to the OS user")
     data_roots: list[Path] = Field(
@@ -76,6 +84,7 @@ class Settings(BaseSettings):
             if not isinstance(section, dict):
                 raise ConfigError(f"{path}: [triops] must be a table", hint="write settings under [triops]")
             file_values = {k: v for k, v in section.items() if f"TRIOPS_{k.upper()}" not in os.environ}
+            file_values.update(_finops_section(data.get("finops", {}), path))
         try:
             return cls(**{**file_values, **overrides})
         except ValidationError as exc:
@@ -92,3 +101,19 @@ class Settings(BaseSettings):
             return os.getlogin()
         except OSError:
             return os.environ.get("USER") or "local"
+
+
+def _finops_section(section: Any, path: Path) -> dict[str, Any]:
+    """``[finops]`` of triops.toml: ``required_tags`` and ``[[finops.shared]]`` (environment wins)."""
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: [finops] must be a table", hint="write FinOps settings under [finops]")
+    unknown = sorted(set(section) - {"required_tags", "shared"})
+    if unknown:
+        raise ConfigError(
+            f"{path}: [finops] has unknown key {unknown[0]!r}", hint="keys: required_tags, shared"
+        )
+    out: dict[str, Any] = {}
+    for key in ("required_tags", "shared"):
+        if key in section and f"TRIOPS_FINOPS_{key.upper()}" not in os.environ:
+            out[f"finops_{key}"] = section[key]
+    return out

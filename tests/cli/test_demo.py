@@ -28,6 +28,8 @@ def test_the_demo_runs_the_whole_loop_twice(tmp_path: Path) -> None:
         assert "all valid against https://openlineage.io/spec/2-0-2/OpenLineage.json" in out
         assert "the cache saved" in out
         assert "budget alert" in out and "hard stop" in out
+        assert re.search(r"team 'benefits-analytics': €[\d,.]+ \(the runs' tags", out), out
+        assert re.search(r"cost of benefits-ui/\d+: €[\d,.]+ \(its training run", out), out
         assert "model card for benefits-ui/" in out
         assert "self-approval refused" in out and "anna approved" in out
         assert "audit verify: OK" in out

@@ -75,7 +75,9 @@ def test_prices_validate_refuses_overlaps(tmp_path: Path) -> None:
 def test_cost_report_function(filled: Store, catalog: Path) -> None:
     month = datetime.now(UTC).strftime("%Y-%m")
     rows = cli.cost_report(filled, by="project", period=month, catalog=catalog)
-    assert {r["project"]: r["cost"] for r in rows} == {"churn": "0.039600", "fraud": "0.039600"}
+    assert {r["project"]: r["cost"] for r in rows} == {"churn": "$0.0396", "fraud": "$0.0396"}
+    shown = cli.cost_report(filled, by="project", period=month, catalog=catalog, with_total=True)
+    assert shown[-1]["project"] == "total" and shown[-1]["cost"] == "$0.0792"  # adds up as printed
     model = cli.cost_report(filled, by="model", catalog=catalog)
     assert "churn@1" in [r["model_version"] for r in model]
 
@@ -116,7 +118,9 @@ def test_budget_commands_through_typer(cli_store: Store, catalog: Path) -> None:
     result = runner.invoke(cli.budget_app, ["list", "--json", "--catalog", str(catalog)])
     rows = json.loads(result.output)
     assert rows[0]["name"] == "churn"
-    assert rows[0]["spent"] == "0.039600"
+    assert rows[0]["spent"] == "$0.0396"
+    assert rows[0]["amount"] == "$0.05"
+    assert rows[0]["alerts"] == "50 %"  # the alert that fired shows where the analyst looks
     assert rows[0]["pct"] == "79.2"
     result = runner.invoke(
         cli.budget_app, ["set", "--project", "churn", "--amount", "-1", "--catalog", str(catalog)]

@@ -40,7 +40,9 @@ class Ledger:
     def spent(self, budget: Budget, now: datetime) -> int:
         return self.spend
 
-    def estimate_run(self, project: str, pipeline: str | None) -> tuple[int | None, int]:
+    def estimate_run(
+        self, project: str, pipeline: str | None, currency: str | None = None
+    ) -> tuple[int | None, int]:
         return p90(self.past_runs), len(self.past_runs)
 
 

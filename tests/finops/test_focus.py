@@ -88,7 +88,7 @@ def test_export_respects_nullability_and_allowed_values(focus: pl.DataFrame) -> 
         if spec.allowed is not None:
             assert set(focus[name].drop_nulls().to_list()) <= spec.allowed, name
     assert set(focus["ChargeCategory"]) == {"Usage"}
-    assert set(focus["ServiceCategory"]) <= {"AI and Machine Learning", "Networking"}
+    assert set(focus["ServiceCategory"]) <= {"AI and Machine Learning", "Storage"}
     for category, sub in zip(focus["ServiceCategory"], focus["ServiceSubcategory"], strict=True):
         assert sub in SERVICE_SUBCATEGORIES[category]
     validate_focus(focus)
@@ -113,7 +113,7 @@ def test_export_money_and_periods_are_consistent(book: PriceBook, make_usage: Ma
     assert (focus["ChargePeriodStart"] < focus["ChargePeriodEnd"]).all()
     assert (focus["BillingPeriodStart"] <= focus["ChargePeriodStart"]).all()
     assert (focus["ChargePeriodStart"] < focus["BillingPeriodEnd"]).all()
-    assert set(focus["PricingUnit"]) == {"core-hour", "GiB-hour", "GiB", "GPU-hour"}
+    assert set(focus["PricingUnit"]) == {"Core-Hours", "GiB-Hours", "GiB", "GPU-Hours"}
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
@@ -148,12 +148,32 @@ def test_import_missing_mandatory_columns_lists_them_all(focus: pl.DataFrame, tm
 @pytest.mark.parametrize(
     ("column", "value", "expected"),
     [
-        ("ChargeCategory", "Refund", "ChargeCategory has values outside the spec: Refund"),
-        ("ServiceCategory", "Quantum Stuff", "ServiceCategory has values outside"),
-        ("BillingAccountId", None, "BillingAccountId has 1 null values"),
-        ("BilledCost", "twelve", "BilledCost has 1 values that are not Decimal"),
-        ("ChargePeriodStart", "yesterday", "ChargePeriodStart has 1 values that are not DateTime"),
-        ("Tags", "project=churn", "Tags has values that are not JSON objects"),
+        (
+            "ChargeCategory",
+            "Refund",
+            "row 1, column ChargeCategory: 'Refund' is not an allowed FOCUS 1.2 value",
+        ),
+        (
+            "ServiceCategory",
+            "Quantum Stuff",
+            "row 1, column ServiceCategory: 'Quantum Stuff' is not an allowed",
+        ),
+        ("BillingAccountId", None, "row 1, column BillingAccountId: null is null; FOCUS 1.2 does not allow"),
+        ("BilledCost", "twelve", "row 1, column BilledCost: 'twelve' is not a Decimal"),
+        ("BilledCost", "+12", "row 1, column BilledCost: '\\+12' is not a Decimal"),
+        ("BilledCost", "1e20", "row 1, column BilledCost: '1e20' is out of range"),
+        ("ChargePeriodStart", "yesterday", "row 1, column ChargePeriodStart: 'yesterday' is not a DateTime"),
+        (
+            "Tags",
+            "project=churn",
+            "row 1, column Tags: 'project=churn' is not a JSON object of scalar values",
+        ),
+        ("Tags", '{"a": {"b": 1}}', "row 1, column Tags: .* is not a JSON object of scalar values"),
+        (
+            "ServiceSubcategory",
+            "Data Transfer",
+            "row 1, column ServiceSubcategory: 'Data Transfer' is not an",
+        ),
     ],
 )
 def test_import_refuses_invalid_values(

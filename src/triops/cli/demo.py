@@ -24,6 +24,9 @@ from triops.cli.demo_tracking import (
 if TYPE_CHECKING:
     from triops.workspace import Workspace
 
+#: every demo run is tagged, so its costs roll up by team and cost centre
+DEMO_TAGS = {"team": "benefits-analytics", "cost_centre": "cc-labour-41"}
+
 
 def chapter_data(ws: Workspace, result: DemoResult) -> Any:
     """DataOps: check Benefits against the shipped ODCS contract and register it as a dataset version."""
@@ -50,7 +53,7 @@ def chapter_pipeline(ws: Workspace, result: DemoResult) -> tuple[Any, Any, Any]:
     out.rule("[bold]2 · Pipeline[/]: load → gate → prepare → split → two models in parallel → evaluate")
     with out.status("running the pipeline (local executor: the two models train in parallel processes)…"):
         first = ws.run_pipeline(
-            benefits_training, project=PROJECT, executor="local", name="benefits-training"
+            benefits_training, project=PROJECT, executor="local", name="benefits-training", tags=DEMO_TAGS
         )
     if first.status != "FINISHED" and "budget" in (first.error or ""):
         # an earlier demo spent this workspace's budget: raise it (an audited change) rather than override
@@ -63,7 +66,7 @@ def chapter_pipeline(ws: Workspace, result: DemoResult) -> tuple[Any, Any, Any]:
             )
             out.print(f"raised the {raised.describe()} (an audited change)")
         first = ws.run_pipeline(
-            benefits_training, project=PROJECT, executor="local", name="benefits-training"
+            benefits_training, project=PROJECT, executor="local", name="benefits-training", tags=DEMO_TAGS
         )
     first.raise_for_status()
     second = ws.run_pipeline(
@@ -71,6 +74,7 @@ def chapter_pipeline(ws: Workspace, result: DemoResult) -> tuple[Any, Any, Any]:
         project=PROJECT,
         executor="inline",
         name="benefits-training",
+        tags=DEMO_TAGS,
     )
     table = Table("step", "first run", "wall s", "cpu s", "second run", title="step runs")
     for a, b in zip(first.steps, second.steps, strict=True):
@@ -123,22 +127,29 @@ def chapter_costs(ws: Workspace, first: Any, second: Any) -> None:
         first_run_id=first.run_id,
         second_run_id=second.run_id,
     )
+    from triops.finops.money import format_column, format_money
+
     names = {first.run_id: "first", second.run_id: "second (cached)"}
-    table = Table("run", "step", f"cost ({demo.currency})", title="metered and priced (price catalog)")
-    for row in demo.steps:
-        table.add_row(
-            names.get(row["run_id"], row["run_id"][-8:]), row["step"], f"{row['cost_micros'] / 1e6:.6f}"
-        )
+    cur = demo.currency
+    table = Table("run", "step", "cost", title="metered and priced (price catalog)")
+    lines, total = format_column([int(row["cost_micros"]) for row in demo.steps], cur)
+    for row, text in zip(demo.steps, lines, strict=True):
+        table.add_row(names.get(row["run_id"], row["run_id"][-8:]), row["step"], text)
+    table.add_row("total", "", total)
     out.print(table)
     out.print(
-        f"run cost: first {demo.first_run_micros / 1e6:.6f}, second {demo.second_run_micros / 1e6:.6f} "
-        f"{demo.currency} → the cache saved {demo.cache_saving_micros / 1e6:.6f} {demo.currency}"
+        f"run cost: first {format_money(demo.first_run_micros, cur)}, second "
+        f"{format_money(demo.second_run_micros, cur)} → the cache saved {format_money(demo.cache_saving_micros, cur)}"
     )
+    for row in ws.finops.report("team").iter_rows(named=True):
+        if row["team"]:
+            out.print(f"team {row['team']!r}: {format_money(int(row['cost_micros']), row['currency'])} "
+                      f"(the runs' tags {DEMO_TAGS} reach every cost record)")  # fmt: skip
     for alert in demo.alerts:
         out.print(f"[yellow]budget alert[/]: {alert.message}")
     if demo.refusal:
-        estimate = "-" if demo.estimate_micros is None else f"{demo.estimate_micros / 1e6:.6f}"
-        out.print(f"[red]hard stop[/]: {demo.refusal} (estimate p90 {estimate} {demo.currency})")
+        estimate = "-" if demo.estimate_micros is None else format_money(demo.estimate_micros, cur)
+        out.print(f"[red]hard stop[/]: {demo.refusal} (estimate p90 {estimate})")
 
 
 def chapter_registry(ws: Workspace, first: Any, data: Any) -> Any:
@@ -197,6 +208,13 @@ def chapter_registry(ws: Workspace, first: Any, data: Any) -> Any:
                 f"{_max_gap(reg.evaluations[champion.ref]):.3f})"
             )
             champion = ws.models.get(fairest.ref)
+    from triops.finops.money import format_money
+
+    for row in ws.finops.model_costs(project=PROJECT):
+        out.print(
+            f"cost of {row['model_version']}: {format_money(int(row['cost_micros']), row['currency'])} "
+            "(its training run, attributed from lineage: the version registered from that run)"
+        )
     card_path = _write_card(ws, champion)
     out.print(f"model card for {champion.ref} written to [bold]{card_path}[/]")
     return champion

@@ -5,7 +5,6 @@ directly) plus a thin Typer command that opens the workspace's store."""
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -35,8 +34,10 @@ CatalogOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 
 
-def _money(micros: int) -> str:
-    return str((Decimal(micros) / 1_000_000).quantize(Decimal("0.000001")))
+def _money(micros: int, currency: str) -> str:
+    from triops.finops.money import format_money
+
+    return format_money(int(micros), currency)
 
 
 def _book(catalog: Path | None) -> PriceBook:
@@ -64,14 +65,23 @@ def _open_store(catalog: Path | None = None) -> Any:
     from triops.finops.service import FinOpsService
 
     ws = open_workspace()
-    if ws.is_remote:
+    if catalog is None or ws.is_remote:
         if catalog is not None and catalog != ws.settings.price_catalog:
             raise ConfigError(
                 f"a server prices with its own catalog; --catalog {catalog} applies to local stores only",
                 hint="see the server's catalog with `triops prices show`",
             )
         return ws.finops
-    return FinOpsService(ws.store, _book(catalog), ws.clock, user=ws.principal.name)
+    local = ws.finops  # settings (required tags, shared costs) and permission checks of the workspace
+    return FinOpsService(
+        ws.store,
+        _book(catalog),
+        ws.clock,
+        user=ws.principal.name,
+        authorize=local.authorize,
+        required_tags=local.required_tags,
+        shared=local.shared,
+    )
 
 
 def _print(rows: list[dict[str, Any]], as_json: bool, title: str) -> None:
@@ -145,30 +155,51 @@ def cost_report(
     period: str | None = None,
     currency: str | None = None,
     catalog: Path | None = None,
+    with_total: bool = False,
 ) -> list[dict[str, Any]]:
-    frame = _service(store, catalog).report(by, period=period, currency=currency)
-    return [
-        {
-            **{k: v for k, v in row.items() if k != "cost_micros"},
-            "cost": _money(row["cost_micros"]),
-            "cost_micros": row["cost_micros"],
-        }
-        for row in frame.to_dicts()
-    ]
+    """Rows of the report, each amount formatted so that a currency's lines add up to its total line
+    (added with ``with_total``, as the table shows it)."""
+    from triops.finops.money import format_column
+
+    rows = _service(store, catalog).report(by, period=period, currency=currency).to_dicts()
+    out: list[dict[str, Any]] = []
+    for cur in sorted({r["currency"] for r in rows}):
+        mine = [r for r in rows if r["currency"] == cur]
+        lines, total = format_column([int(r["cost_micros"]) for r in mine], cur)
+        for row, text in zip(mine, lines, strict=True):
+            out.append({**{k: v for k, v in row.items() if k != "cost_micros"}, "cost": text,
+                        "cost_micros": row["cost_micros"]})  # fmt: skip
+        if with_total and len(mine) > 1:
+            label: dict[str, Any] = {
+                k: None for k in mine[0] if k not in ("cost_micros", "records", "currency")
+            }
+            first = next(iter(label), None)
+            if first is not None:
+                label[first] = "total"
+            out.append({**label, "currency": cur, "records": sum(int(r["records"]) for r in mine),
+                        "cost": total, "cost_micros": sum(int(r["cost_micros"]) for r in mine)})  # fmt: skip
+    return out
 
 
 @cost_app.command("report")
 def cost_report_cmd(
     by: Annotated[
-        str, typer.Option(help="project | run | step | pipeline | model | dataset | team")
+        str,
+        typer.Option(
+            help="project | team | model | dataset | run | step | pipeline | environment | resource"
+        ),
     ] = "project",
     period: Annotated[str | None, typer.Option(help="2026-11, 2026-Q4 or 2026")] = None,
     currency: Annotated[str | None, typer.Option(help="report currency (needs catalog rates)")] = None,
     catalog: CatalogOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Cost per project, run, step or model version."""
-    rows = cost_report(_open_store(catalog), by=by, period=period, currency=currency, catalog=catalog)
+    """Cost per project, team, model version, dataset, run, step…; shared costs as their own lines."""
+    rows = cost_report(
+        _open_store(catalog), by=by, period=period, currency=currency, catalog=catalog, with_total=not as_json
+    )
+    if not as_json:  # people read the formatted amount; scripts get the exact micro-units too
+        rows = [{k: v for k, v in r.items() if k != "cost_micros"} for r in rows]
     _print(rows, as_json, f"cost by {by}" + (f" in {period}" if period else ""))
 
 
@@ -179,14 +210,16 @@ def cost_forecast(store: Store, *, project: str | None = None, catalog: Path | N
     forecasts, anomalies = [], []
     for name in projects:
         fc = service.forecast(project=name)
+        found = sorted(set(service.costs(project=name)["currency"].to_list()))
+        currency = found[0] if len(found) == 1 else "EUR"
         forecasts.append(
             {
                 "project": name,
                 "month": fc.month,
-                "spent": _money(fc.spent_micros),
-                "forecast": _money(fc.forecast_micros),
-                "low": _money(fc.low_micros),
-                "high": _money(fc.high_micros),
+                "spent": _money(fc.spent_micros, currency),
+                "forecast": _money(fc.forecast_micros, currency),
+                "low": _money(fc.low_micros, currency),
+                "high": _money(fc.high_micros, currency),
                 "days_observed": fc.days_observed,
             }
         )
@@ -194,8 +227,8 @@ def cost_forecast(store: Store, *, project: str | None = None, catalog: Path | N
             {
                 "project": name,
                 "day": a.day.isoformat(),
-                "spend": _money(a.spend_micros),
-                "median": _money(a.median_micros),
+                "spend": _money(a.spend_micros, currency),
+                "median": _money(a.median_micros, currency),
                 "score": a.score,
             }
             for a in service.anomalies(project=name)
@@ -227,8 +260,10 @@ def cost_recommend(
             "kind": r.kind,
             "target": r.target,
             "detail": r.detail,
-            "saving": _money(r.monthly_saving_micros),
+            "saving": _money(r.monthly_saving_micros, r.currency),
             "currency": r.currency,
+            "evidence": r.evidence,
+            "basis": r.basis,
         }
         for r in _service(store, catalog).recommend(project=project)
     ]
@@ -267,19 +302,30 @@ def cost_export_cmd(
 
 
 def cost_import(
-    store: Store, *, file: Path, project: str | None = None, catalog: Path | None = None
+    store: Store,
+    *,
+    file: Path,
+    project: str | None = None,
+    catalog: Path | None = None,
+    replace: bool = False,
 ) -> tuple[str, int]:
-    return _service(store, catalog).import_focus(file, default_project=project)
+    return _service(store, catalog).import_focus(file, default_project=project, replace=replace)
 
 
 @cost_app.command("import")
 def cost_import_cmd(
     file: Annotated[Path, typer.Argument(help="a provider's FOCUS export (.csv or .parquet)")],
     project: Annotated[str | None, typer.Option(help="project for rows without a project tag")] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="replace the billing periods this file holds if imported before")
+    ] = False,
     catalog: CatalogOpt = None,
 ) -> None:
-    """Import a FOCUS file, allocating rows to projects by their tags (all rows or none)."""
-    import_id, rows = cost_import(_open_store(catalog), file=file, project=project, catalog=catalog)
+    """Import a FOCUS file, allocating rows to projects by their tags (all rows or none). A file or billing
+    period imported before is refused unless --replace is given: nothing is ever counted twice."""
+    import_id, rows = cost_import(
+        _open_store(catalog), file=file, project=project, catalog=catalog, replace=replace
+    )
     console.print(f"imported {rows} FOCUS rows from {file.name} (import {import_id})")
 
 
@@ -289,6 +335,7 @@ def budget_set(
     *,
     project: str | None = None,
     team: str | None = None,
+    cost_centre: str | None = None,
     period: str = "month",
     amount: str,
     currency: str = "EUR",
@@ -299,9 +346,10 @@ def budget_set(
     from triops.errors import InvalidInputError
     from triops.finops.budgets import new_budget
 
-    if bool(project) == bool(team):
+    owners = [(s, n) for s, n in (("project", project), ("team", team), ("cost_centre", cost_centre)) if n]
+    if len(owners) != 1:
         raise InvalidInputError(
-            "give exactly one of --project and --team", hint="a budget belongs to one owner"
+            "give exactly one of --project, --team and --cost-centre", hint="a budget belongs to one owner"
         )
     try:
         levels = [int(t) for t in thresholds.split(",") if t.strip()]
@@ -309,12 +357,12 @@ def budget_set(
         raise InvalidInputError(
             f"thresholds {thresholds!r} are not integers", hint="e.g. 50,80,100"
         ) from None
-    scope, name = ("project", project) if project else ("team", team)
+    scope, name = owners[0]
     budget = new_budget(scope, name or "", period, amount, currency, thresholds=levels, webhook_url=webhook)
     service = _service(store, catalog)
     stored = service.set_budget(budget)
-    service.check_alerts(stored)
-    return stored.to_dict()
+    alerts = service.check_alerts(stored)
+    return {**stored.to_dict(), "alerts": [a.message for a in alerts]}
 
 
 @budget_app.command("set")
@@ -322,6 +370,9 @@ def budget_set_cmd(
     amount: Annotated[str, typer.Option(help="the budget, e.g. 500 or 1250.50")],
     project: Annotated[str | None, typer.Option(help="project the budget caps")] = None,
     team: Annotated[str | None, typer.Option(help="team the budget caps")] = None,
+    cost_centre: Annotated[
+        str | None, typer.Option("--cost-centre", help="cost centre the budget caps")
+    ] = None,
     period: Annotated[str, typer.Option(help="month | quarter | year")] = "month",
     currency: Annotated[str, typer.Option(help="ISO 4217 code")] = "EUR",
     thresholds: Annotated[str, typer.Option(help="alert thresholds in %")] = "50,80,100",
@@ -333,6 +384,7 @@ def budget_set_cmd(
         _open_store(catalog),
         project=project,
         team=team,
+        cost_centre=cost_centre,
         period=period,
         amount=amount,
         currency=currency,
@@ -341,23 +393,30 @@ def budget_set_cmd(
         catalog=catalog,
     )
     console.print(
-        f"budget {row['scope']} {row['name']!r}: {row['amount']} {row['currency']} per {row['period']}"
+        f"budget {row['scope']} {row['name']!r}: {_money(row['amount_micros'], row['currency'])} per {row['period']}"
     )
+    for alert in row.get("alerts", []):
+        console.print(f"[yellow]alert[/yellow] {alert}")
 
 
 def budget_list(store: Store, *, catalog: Path | None = None) -> list[dict[str, Any]]:
+    """Budgets with their spend this period and the alerts that fired in it (thresholds crossed)."""
+    service = _service(store, catalog)
+    fired: dict[tuple[str, str], list[int]] = {}
+    for alert in service.alerts():
+        fired.setdefault((alert["budget_id"], alert["period_label"]), []).append(int(alert["threshold_pct"]))
     return [
         {
             "scope": s.budget.scope,
             "name": s.budget.name,
             "period": s.period_label,
-            "amount": _money(s.budget.amount_micros),
-            "spent": _money(s.spent_micros),
+            "amount": _money(s.budget.amount_micros, s.budget.currency),
+            "spent": _money(s.spent_micros, s.budget.currency),
             "pct": s.pct,
-            "currency": s.budget.currency,
             "thresholds": ",".join(map(str, s.budget.thresholds)),
+            "alerts": ",".join(f"{t} %" for t in sorted(fired.get((s.budget.id, s.period_label), []))) or "-",
         }
-        for s in _service(store, catalog).status()
+        for s in service.status()
     ]
 
 
@@ -365,3 +424,8 @@ def budget_list(store: Store, *, catalog: Path | None = None) -> list[dict[str, 
 def budget_list_cmd(catalog: CatalogOpt = None, as_json: JsonOpt = False) -> None:
     """Budgets with their spend in the current period."""
     _print(budget_list(_open_store(catalog), catalog=catalog), as_json, "budgets")
+
+
+from triops.cli import finops_attribution as _attribution  # noqa: E402  registers `cost allocate|models`
+
+__all__ = ["_attribution", "budget_app", "cost_app", "prices_app"]

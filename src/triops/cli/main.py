@@ -18,6 +18,7 @@ from triops.cli import (
     db,
     finops,
     governance,
+    imports,
     models,
     pipelines,
     runs,
@@ -58,6 +59,7 @@ def _global_options(
 
 
 app.add_typer(runs.app, name="runs", help="List, show and compare runs.")
+app.add_typer(imports.app, name="import", help="Import from other tools: MLflow stores (docs/mlflow.md).")
 app.add_typer(db.app, name="db", help="Store maintenance (migrations).")
 app.add_typer(tokens.app, name="token", help="API tokens for the server.")
 app.add_typer(tokens.user_app, name="user", help="Users and service accounts.")

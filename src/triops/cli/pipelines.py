@@ -158,6 +158,7 @@ def run_command(
     console: Console | None = None,
     executor_options: Mapping[str, Any] | None = None,
     heartbeat_s: float = 10.0,
+    tags: dict[str, str] | None = None,
 ) -> PipelineRunResult:
     """Run ``path/or/module:pipeline`` with a live view of its steps (or quietly with ``as_json``)."""
     from triops.mlops.pipelines.runner import run_pipeline
@@ -184,6 +185,7 @@ def run_command(
             target=target,
             executor_options=executor_options,
             heartbeat_s=heartbeat_s,
+            tags=tags,
         )
 
     return _execute(out, as_json, f"{pipe.name} on {executor}", call)
@@ -297,10 +299,16 @@ def run_cli(
             "--ray-address", help="with --executor ray: the cluster's head, host:6379 or ray://host:10001"
         ),
     ] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", help="k=v on every cost record, repeatable")
+    ] = None,
+    environment: Annotated[str, typer.Option("--environment", help="price-catalog environment")] = "local",
 ) -> None:
+    from triops.cli.finops_attribution import parse_tags, print_alerts
     from triops.mlops.pipelines.executors import ray_options
 
     values = parse_params(param or [])  # refuse malformed params before opening anything
+    tags = parse_tags(tag or [])
     options = ray_options(executor, ray_address)
     ws = _workspace()
     if ws.is_remote and ray_address:
@@ -310,9 +318,15 @@ def run_cli(
         )
     if ws.is_remote:
         result = _submit(
-            ws, target, values, executor, no_cache, project, on_failure, override_reason, as_json
-        )
+            ws, target, values, executor, no_cache, project, on_failure, override_reason, as_json,
+            tags=tags, environment=environment,
+        )  # fmt: skip
     else:
+        hooks = tuple(
+            ws.pipeline_hooks(
+                override_reason=override_reason, tags=tags, environment=environment, use_cache=not no_cache
+            )
+        )
         result = run_command(
             ws.store,
             ws.artifacts,
@@ -323,10 +337,12 @@ def run_cli(
             as_json=as_json,
             project=project,
             on_failure=on_failure,
-            hooks=tuple(ws.pipeline_hooks(override_reason=override_reason)),
+            hooks=hooks,
+            tags=tags,
             heartbeat_s=ws.settings.run_heartbeat_s,
             executor_options=options,
         )
+        print_alerts(hooks, as_json)
     if as_json:
         _print_json(result.to_dict())
     if result.status != "FINISHED":
@@ -343,6 +359,9 @@ def _submit(
     on_failure: str,
     override_reason: str | None,
     as_json: bool,
+    *,
+    tags: dict[str, str] | None = None,
+    environment: str = "local",
 ) -> PipelineRunResult:
     """``triops run`` against a server: the server imports ``package.module:pipeline`` and runs it."""
     from rich.console import Console as RichConsole
@@ -357,6 +376,8 @@ def _submit(
             use_cache=not no_cache,
             on_failure=on_failure,
             override_reason=override_reason,
+            tags=tags or None,
+            environment=None if environment == "local" else environment,
         )
     if not as_json:
         out.print(step_table(result.steps, title=f"run {result.run_id}: {result.status}"))

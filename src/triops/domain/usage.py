@@ -41,6 +41,8 @@ class UsageRecord:
     requested_memory_gb: float
     environment: str
     tags: dict[str, str] = field(default_factory=dict)
+    #: predictions served in this record (serving usage); 0 for pipeline steps
+    predictions: int = 0
 
     def __post_init__(self) -> None:
         for name in ("wall_s", "cpu_s", "gpu_s", "requested_cpu", "requested_memory_gb"):
@@ -50,7 +52,14 @@ class UsageRecord:
                     f"usage record {self.id}: {name} is {value!r}; it must be a number ≥ 0",
                     hint="the meter reports non-negative seconds, cores and GiB",
                 )
-        for name in ("peak_rss_bytes", "bytes_read", "bytes_written", "started_ms", "ended_ms"):
+        for name in (
+            "peak_rss_bytes",
+            "bytes_read",
+            "bytes_written",
+            "started_ms",
+            "ended_ms",
+            "predictions",
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise InvalidInputError(
@@ -89,8 +98,11 @@ class UsageRecord:
             "requested_memory_gb": self.requested_memory_gb,
             "environment": self.environment,
             "tags": dict(self.tags),
+            "predictions": self.predictions,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> UsageRecord:
-        return cls(**{**data, "tags": dict(data.get("tags") or {})})
+        return cls(
+            **{**data, "tags": dict(data.get("tags") or {}), "predictions": int(data.get("predictions") or 0)}
+        )

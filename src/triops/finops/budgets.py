@@ -23,10 +23,10 @@ from triops.domain.clock import Clock, SystemClock, utc_ms
 from triops.domain.ids import new_id
 from triops.errors import BudgetExceededError, InvalidInputError
 from triops.finops.costs import MICROS
-from triops.finops.rollups import format_money
+from triops.finops.money import format_money
 
 PERIODS = ("month", "quarter", "year")
-SCOPES = ("project", "team")
+SCOPES = ("project", "team", "cost_centre")
 DEFAULT_THRESHOLDS = (50, 80, 100)
 
 
@@ -229,8 +229,10 @@ class SpendSource(Protocol):
 
     def spent(self, budget: Budget, now: datetime) -> int: ...
 
-    def estimate_run(self, project: str, pipeline: str | None) -> tuple[int | None, int]:
-        """(p90 of past run costs or None, number of past runs)."""
+    def estimate_run(
+        self, project: str, pipeline: str | None, currency: str | None = None
+    ) -> tuple[int | None, int]:
+        """(p90 of past run costs in ``currency`` or None, number of past runs)."""
         ...
 
 
@@ -268,7 +270,7 @@ class BudgetHook:
         reason = self.override_reason or clean_reason(_ctx_value(ctx, "budget_override_reason"))
         return str(project), _ctx_value(ctx, "pipeline"), team, reason
 
-    def _refuse_or_override(
+    def refuse_or_override(
         self, budget: Budget, stage: str, message: str, spent: int, estimate: int, reason: str | None
     ) -> None:
         if reason is None:
@@ -295,8 +297,8 @@ class BudgetHook:
         budgets = self.source.budgets_for(project, team)
         if not budgets:
             return
-        estimate, runs = self.source.estimate_run(project, pipeline)
         for budget in budgets:
+            estimate, runs = self.source.estimate_run(project, pipeline, budget.currency)
             spent = self.source.spent(budget, now)
             est = estimate or 0
             if spent + est > budget.amount_micros:
@@ -308,7 +310,7 @@ class BudgetHook:
                     "would exceed the "
                     f"{label} {budget.describe()}"
                 )
-                self._refuse_or_override(budget, "run", message, spent, est, reason)
+                self.refuse_or_override(budget, "run", message, spent, est, reason)
 
     def before_step(self, ctx: Any) -> None:
         project, _pipeline, team, reason = self._scope(ctx)
@@ -322,4 +324,4 @@ class BudgetHook:
                     f"step {step!r} of project {project!r} stopped: "
                     f"{format_money(spent, budget.currency)} spent of the {label} {budget.describe()}"
                 )
-                self._refuse_or_override(budget, "step", message, spent, 0, reason)
+                self.refuse_or_override(budget, "step", message, spent, 0, reason)

@@ -48,6 +48,7 @@ USAGE_COLUMNS = (
     "requested_cpu",
     "requested_memory_gb",
     "environment",
+    "predictions",
     "tags",
 )
 TAG_COLUMNS = ALLOCATION_TAGS + ATTRIBUTION_TAGS
@@ -62,6 +63,7 @@ COST_KEYS = (
     *TAG_COLUMNS,
     "started_ms",
     "ended_ms",
+    "predictions",
 )
 
 
@@ -96,6 +98,7 @@ def usage_frame(records: Sequence[UsageRecord]) -> pl.DataFrame:
         "requested_cpu": pl.Float64,
         "requested_memory_gb": pl.Float64,
         "environment": pl.String,
+        "predictions": pl.Int64,
         "tags": pl.String,
     }
     frame = pl.DataFrame(columns, schema=schema)
@@ -182,6 +185,8 @@ def price_usage(
     import polars as pl
 
     df = usage if isinstance(usage, pl.DataFrame) else usage_frame(usage)
+    if "predictions" not in df.columns:  # frames built before serving usage existed
+        df = df.with_columns(pl.lit(0, dtype=pl.Int64).alias("predictions"))
     _check_usage_columns(df)
     if required_tags:
         check_required_tags(df, required_tags)
@@ -238,7 +243,7 @@ def empty_costs() -> pl.DataFrame:
     import polars as pl
 
     schema: dict[str, Any] = {name: pl.String for name in COST_KEYS}
-    schema.update(started_ms=pl.Int64, ended_ms=pl.Int64, gpu_model=pl.String)
+    schema.update(started_ms=pl.Int64, ended_ms=pl.Int64, predictions=pl.Int64, gpu_model=pl.String)
     for qty_col, price_col, cost_col in RESOURCE_COLUMNS.values():
         schema.update({qty_col: pl.Float64, price_col: pl.Float64, cost_col: pl.Int64})
     schema.update(cost_micros=pl.Int64, currency=pl.String, catalog_version=pl.String)

@@ -51,6 +51,7 @@ SERVICE_CATEGORIES = frozenset(
 SERVICE_SUBCATEGORIES: dict[str, frozenset[str]] = {
     "AI and Machine Learning": frozenset(
         {
+            "AI Platforms",
             "Bots",
             "Generative AI",
             "Machine Learning",
@@ -60,7 +61,7 @@ SERVICE_SUBCATEGORIES: dict[str, frozenset[str]] = {
     ),
     "Analytics": frozenset(
         {
-            "Analytics Platform",
+            "Analytics Platforms",
             "Business Intelligence",
             "Data Processing",
             "Search",
@@ -68,55 +69,144 @@ SERVICE_SUBCATEGORIES: dict[str, frozenset[str]] = {
             "Other (Analytics)",
         }
     ),
-    "Business Applications": frozenset({"Other (Business Applications)"}),
+    "Business Applications": frozenset(
+        {
+            "Productivity and Collaboration",
+            "Other (Business Applications)",
+        }
+    ),
     "Compute": frozenset(
         {
             "Containers",
             "End User Computing",
-            "Quantum",
+            "Quantum Compute",
             "Serverless Compute",
             "Virtual Machines",
             "Other (Compute)",
         }
     ),
     "Databases": frozenset(
-        {"Caching", "Data Warehouse", "Relational", "NoSQL", "Ledger", "Time Series", "Other (Databases)"}
+        {
+            "Caching",
+            "Data Warehouses",
+            "Ledger Databases",
+            "NoSQL Databases",
+            "Relational Databases",
+            "Time Series Databases",
+            "Other (Databases)",
+        }
     ),
-    "Developer Tools": frozenset({"Other (Developer Tools)"}),
-    "Identity": frozenset({"Other (Identity)"}),
-    "Integration": frozenset({"API Management", "Messaging", "Workflow Automation", "Other (Integration)"}),
-    "Internet of Things": frozenset({"Other (Internet of Things)"}),
+    "Developer Tools": frozenset(
+        {
+            "Developer Platforms",
+            "Continuous Integration and Deployment",
+            "Development Environments",
+            "Source Code Management",
+            "Quality Assurance",
+            "Other (Developer Tools)",
+        }
+    ),
+    "Identity": frozenset(
+        {
+            "Identity and Access Management",
+            "Other (Identity)",
+        }
+    ),
+    "Integration": frozenset(
+        {
+            "API Management",
+            "Messaging",
+            "Workflow Orchestration",
+            "Other (Integration)",
+        }
+    ),
+    "Internet of Things": frozenset(
+        {
+            "IoT Analytics",
+            "IoT Platforms",
+            "Other (Internet of Things)",
+        }
+    ),
     "Management and Governance": frozenset(
         {
-            "Administration",
             "Architecture",
             "Compliance",
             "Cost Management",
             "Data Governance",
             "Disaster Recovery",
+            "Endpoint Management",
             "Observability",
             "Support",
             "Other (Management and Governance)",
         }
     ),
-    "Media": frozenset({"Other (Media)"}),
-    "Migration": frozenset({"Other (Migration)"}),
-    "Mobile": frozenset({"Other (Mobile)"}),
-    "Multicloud": frozenset({"Other (Multicloud)"}),
+    "Media": frozenset(
+        {
+            "Content Creation",
+            "Gaming",
+            "Media Streaming",
+            "Mixed Reality",
+            "Other (Media)",
+        }
+    ),
+    "Migration": frozenset(
+        {
+            "Data Migration",
+            "Resource Migration",
+            "Other (Migration)",
+        }
+    ),
+    "Mobile": frozenset(
+        {
+            "Other (Mobile)",
+        }
+    ),
+    "Multicloud": frozenset(
+        {
+            "Multicloud Integration",
+            "Other (Multicloud)",
+        }
+    ),
     "Networking": frozenset(
         {
+            "Application Networking",
             "Content Delivery",
-            "Data Transfer",
-            "Load Balancing",
-            "Network Management",
+            "Network Connectivity",
+            "Network Infrastructure",
+            "Network Routing",
             "Network Security",
             "Other (Networking)",
         }
     ),
-    "Security": frozenset({"CSPM", "Credentials", "SIEM", "Threat Detection", "Other (Security)"}),
-    "Storage": frozenset({"Backups", "Bulk Transfer", "Disk", "Files", "Object Storage", "Other (Storage)"}),
-    "Web": frozenset({"Other (Web)"}),
-    "Other": frozenset({"Other (Other)"}),
+    "Security": frozenset(
+        {
+            "Secret Management",
+            "Security Posture Management",
+            "Threat Detection and Response",
+            "Other (Security)",
+        }
+    ),
+    "Storage": frozenset(
+        {
+            "Backup Storage",
+            "Block Storage",
+            "File Storage",
+            "Object Storage",
+            "Storage Platforms",
+            "Other (Storage)",
+        }
+    ),
+    "Web": frozenset(
+        {
+            "Application Platforms",
+            "Other (Web)",
+        }
+    ),
+    "Other": frozenset(
+        {
+            "Other (Other)",
+        }
+    ),
 }
 
 M, R, C = "Mandatory", "Recommended", "Conditional"
@@ -186,3 +276,8 @@ COLUMNS: tuple[FocusColumn, ...] = (
 
 BY_NAME: dict[str, FocusColumn] = {c.name: c for c in COLUMNS}
 MANDATORY: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.level == M)
+
+#: each ServiceSubcategory's one parent ServiceCategory
+SUBCATEGORY_PARENT: dict[str, str] = {
+    sub: category for category, subs in SERVICE_SUBCATEGORIES.items() for sub in subs
+}

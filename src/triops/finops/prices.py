@@ -4,8 +4,11 @@ effective date range, a source and a source date. On-premises prices are derived
 
 Resources (and their pricing units):
 
-- ``cpu_core_hour`` (core-hour), ``memory_gib_hour`` (GiB-hour), ``gpu_hour:<MODEL>`` (GPU-hour),
-- ``storage_gib_month`` (GiB-month), ``network_gib`` (GiB).
+- ``cpu_core_hour`` (Core-Hours), ``memory_gib_hour`` (GiB-Hours), ``gpu_hour:<MODEL>`` (GPU-Hours),
+- ``storage_gib_month`` (GiB-Months), ``network_gib`` (GiB: the bytes a step read and wrote; the key keeps
+  its historical name, FOCUS exports it as Storage / Block Storage, not Networking).
+
+Units follow the FOCUS 1.2 Unit Format (``<singular-unit>-<plural-time-units>``, capitalised).
 
 Date ranges are half-open: ``effective_from`` ≤ day < ``effective_to`` (``effective_to`` absent = open).
 """
@@ -28,9 +31,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from triops.errors import ConfigError, InvalidInputError
 
 BASE_RESOURCES: dict[str, str] = {
-    "cpu_core_hour": "core-hour",
-    "memory_gib_hour": "GiB-hour",
-    "storage_gib_month": "GiB-month",
+    "cpu_core_hour": "Core-Hours",
+    "memory_gib_hour": "GiB-Hours",
+    "storage_gib_month": "GiB-Months",
     "network_gib": "GiB",
 }
 GPU_PREFIX = "gpu_hour:"
@@ -43,7 +46,7 @@ def resource_unit(resource: str) -> str:
     if resource in BASE_RESOURCES:
         return BASE_RESOURCES[resource]
     if resource.startswith(GPU_PREFIX) and len(resource) > len(GPU_PREFIX):
-        return "GPU-hour"
+        return "GPU-Hours"
     raise InvalidInputError(
         f"unknown resource {resource!r}",
         hint=f"resources are {', '.join(BASE_RESOURCES)} or {GPU_PREFIX}<MODEL>",
@@ -118,6 +121,8 @@ class _CatalogModel(BaseModel):
     prices: list[_PriceModel] = Field(default_factory=list)
     onprem: list[_OnPremModel] = Field(default_factory=list)
     rates: dict[str, Decimal] = Field(default_factory=dict)
+    rates_date: date | None = None
+    rates_source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +165,15 @@ class PriceBook:
     rows: tuple[PriceRow, ...]
     base_currency: str | None = None
     rates: dict[str, Decimal] = field(default_factory=dict)
+    rates_date: date | None = None
+    rates_source: str | None = None
+
+    @property
+    def rates_note(self) -> str | None:
+        """Where the exchange rates come from, e.g. ``rates of 2026-11-02 (ECB reference rates)``."""
+        if not self.rates:
+            return None
+        return f"rates of {self.rates_date} ({self.rates_source}), base {self.base_currency}"
 
     def environment(self, name: str) -> Environment:
         try:
@@ -280,7 +294,22 @@ def parse_price_book(data: dict[str, Any], path: str) -> PriceBook:
     for currency in model.rates:
         if not _CURRENCY.match(currency):
             raise ConfigError(f"{path}: rate for {currency!r} is not keyed by an ISO 4217 code")
-    return PriceBook(model.version, path, environments, tuple(rows), model.base_currency, dict(model.rates))
+    if model.rates and not (model.base_currency and model.rates_date and model.rates_source):
+        raise ConfigError(
+            f"{path}: [rates] needs base_currency, rates_date and rates_source",
+            hint="an amount converted with an exchange rate says which rate, of which day, from where; "
+            'e.g. base_currency = "EUR", rates_date = 2026-11-02, rates_source = "ECB reference rates"',
+        )
+    return PriceBook(
+        model.version,
+        path,
+        environments,
+        tuple(rows),
+        model.base_currency,
+        dict(model.rates),
+        model.rates_date,
+        model.rates_source,
+    )
 
 
 def _known_env(environments: dict[str, Environment], name: str, path: str) -> Environment:

@@ -8,7 +8,9 @@
   current one at a lower cost per 1,000 predictions;
 - **unused artifacts**: artifacts not read for ``idle_days`` still paying for storage.
 
-Savings are scaled to a 30-day month from the observed window: saving * 30 / window days.
+Each states its ``evidence`` (which runs, what period, what was measured) and the ``basis`` of its
+saving. Savings are extrapolated to a 30-day month (saving * 30 / window days) only from at least a week
+of activity; from less, the saving is what was seen so far and says so.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ DAY_MS = 86_400_000
 GIB = 1 << 30
 
 
+MIN_EXTRAPOLATION_DAYS = 7.0
+
+
 @dataclass(frozen=True, slots=True)
 class Recommendation:
     kind: str
@@ -37,6 +42,8 @@ class Recommendation:
     detail: str
     monthly_saving_micros: int
     currency: str
+    evidence: str = ""
+    basis: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +72,38 @@ def _window_days(costs: pl.DataFrame) -> float:
 
 
 def _monthly(amount: float, days: float) -> int:
+    """A month's saving from ``days`` of activity; less than a week is not extrapolated."""
+    if days < MIN_EXTRAPOLATION_DAYS:
+        return max(round(amount), 0)
     return max(round(amount * 30 / days), 0)
+
+
+def _basis(amount: float, days: float, currency: str) -> str:
+    from triops.finops.money import format_money
+
+    seen = format_money(max(round(amount), 0), currency)
+    if days < MIN_EXTRAPOLATION_DAYS:
+        return f"{seen} seen so far in {days:.1f} days (less than a week of activity: not extrapolated)"
+    return f"{seen} seen in {days:.1f} days, scaled to 30 days"
+
+
+def _window(frame: pl.DataFrame) -> str:
+    import polars as pl
+
+    if frame.height == 0:
+        return "no activity"
+    first, last = frame.select(pl.col("started_ms").min(), pl.col("ended_ms").max()).row(0)
+    return f"{_day(first)}..{_day(last)}"
+
+
+def _day(ms: int) -> str:
+    from datetime import UTC
+
+    return datetime.fromtimestamp(int(ms) / 1000, UTC).strftime("%Y-%m-%d")
+
+
+def _size(gib: float) -> str:
+    return f"{gib:.2f} GiB" if gib >= 1 else f"{gib * 1024:.0f} MiB"
 
 
 def over_requested(usage: pl.DataFrame, costs: pl.DataFrame, *, ratio: float = 0.5) -> list[Recommendation]:
@@ -73,6 +111,7 @@ def over_requested(usage: pl.DataFrame, costs: pl.DataFrame, *, ratio: float = 0
     import polars as pl
 
     days = _window_days(costs)
+    window = _window(costs)
     joined = usage.join(
         costs.select(pl.col("usage_id").alias("id"), "cpu_micros", "memory_micros", "currency"), on="id"
     ).filter(pl.col("wall_s") > 0)
@@ -83,13 +122,15 @@ def over_requested(usage: pl.DataFrame, costs: pl.DataFrame, *, ratio: float = 0
         pl.col("requested_memory_gb").median().alias("mem_req"),
         pl.col("cpu_micros").sum(),
         pl.col("memory_micros").sum(),
+        pl.len().alias("step_runs"),
+        pl.col("run_id").n_unique().alias("runs"),
     )
     out: list[Recommendation] = []
     for row in stats.iter_rows(named=True):
         target = f"{row['pipeline']}/{row['step']}"
-        for what, used, req, spent, unit in (
-            ("cpu", row["cpu_p95"], row["cpu_req"], row["cpu_micros"], "cores"),
-            ("memory", row["mem_p95"], row["mem_req"], row["memory_micros"], "GiB"),
+        for what, used, req, spent in (
+            ("cpu", row["cpu_p95"], row["cpu_req"], row["cpu_micros"]),
+            ("memory", row["mem_p95"], row["mem_req"], row["memory_micros"]),
         ):
             if not req or used is None or used >= ratio * req:
                 continue
@@ -97,13 +138,21 @@ def over_requested(usage: pl.DataFrame, costs: pl.DataFrame, *, ratio: float = 0
             if suggest >= req:
                 continue
             saving = spent * (req - suggest) / req
+            if what == "cpu":
+                detail = f"requests {req:g} cores, p95 use {used:.2f} cores; request {suggest:g} cores"
+                measured = "CPU-seconds / wall-seconds of each step run"
+            else:
+                detail = f"requests {_size(req)}, p95 peak {_size(used)}; request {_size(suggest)}"
+                measured = "peak resident memory reported for each step run"
             out.append(
                 Recommendation(
                     f"over-requested-{what}",
                     target,
-                    f"requests {req:g} {unit}, p95 use {used:.2f}; request {suggest:g} {unit}",
+                    detail,
                     _monthly(saving, days),
                     row["currency"],
+                    evidence=f"{row['step_runs']} step runs in {row['runs']} runs, {window}; {measured}",
+                    basis=_basis(saving, days, row["currency"]),
                 )
             )
     return sorted(out, key=lambda r: -r.monthly_saving_micros)
@@ -121,24 +170,47 @@ def repeated_work(costs: pl.DataFrame, usage: pl.DataFrame) -> list[Recommendati
             "step",
             pl.col("tags").str.json_path_match("$.cache_key").alias("cache_key"),
             pl.col("tags").str.json_path_match("$.cache_hit").alias("cache_hit"),
+            pl.col("tags").str.json_path_match("$.cache").alias("cache"),
+            "run_id",
+            "started_ms",
+            "ended_ms",
         )
         .filter(pl.col("cache_key").is_not_null() & (pl.col("cache_hit").fill_null("false") != "true"))
         .join(costs.select(pl.col("usage_id").alias("id"), "cost_micros", "currency"), on="id")
     )
     groups = keyed.group_by("pipeline", "step", "cache_key", "currency").agg(
-        pl.len().alias("runs"), pl.col("cost_micros").sum(), pl.col("cost_micros").min().alias("first")
+        pl.len().alias("runs"),
+        pl.col("cost_micros").sum(),
+        pl.col("cost_micros").min().alias("first"),
+        (pl.col("cache").fill_null("on") == "off").sum().alias("cache_off"),
+        pl.col("run_id").unique().sort().head(3).alias("run_ids"),
+        pl.col("started_ms").min(),
+        pl.col("ended_ms").max(),
     )
     out = []
     for row in groups.filter(pl.col("runs") > 1).iter_rows(named=True):
         saving = row["cost_micros"] - row["first"]
+        if row["cache_off"]:
+            advice = (
+                f"{row['cache_off']} of them ran with the cache switched off (--no-cache / use_cache=False); "
+                "run with the cache on"
+            )
+        else:
+            advice = (
+                "the cache was on but the step opts out of it (@step(cache=False)); "
+                "let it cache if the step is deterministic"
+            )
         out.append(
             Recommendation(
                 "repeated-work",
                 f"{row['pipeline']}/{row['step']}",
-                f"{row['runs']} identical runs (cache key {str(row['cache_key'])[:12]}); "
-                "enable the step cache",
+                f"{row['runs']} identical runs (cache key {str(row['cache_key'])[:12]}); {advice}",
                 _monthly(saving, days),
                 row["currency"],
+                evidence=f"runs {', '.join(map(str, row['run_ids']))}"
+                + (" …" if row["runs"] > 3 else "")
+                + f", {_day(row['started_ms'])}..{_day(row['ended_ms'])}; same code and inputs fingerprint",
+                basis=_basis(saving, days, row["currency"]) + "; every run after the first is avoidable",
             )
         )
     return sorted(out, key=lambda r: -r.monthly_saving_micros)
@@ -170,6 +242,8 @@ def cheaper_model(
         f"{current.currency} per 1,000 predictions",
         saving,
         current.currency,
+        evidence=f"metric and serving cost per 1,000 predictions of {current.model_version} and {best.model_version}",
+        basis=f"{current.predictions_per_month:,} predictions a month at the difference in cost per 1,000",
     )
 
 
@@ -193,9 +267,11 @@ def unused_artifacts(
             Recommendation(
                 "unused-artifact",
                 art.name,
-                f"{art.size_bytes / GIB:.2f} GiB unused for {idle} days",
+                f"{_size(art.size_bytes / GIB)} unused for {idle} days",
                 saving,
                 currency,
+                evidence=f"last recorded use {_day(art.last_used_ms)}; size {art.size_bytes:,} bytes",
+                basis=f"storage at {price_per_gib_month} {currency} per GiB-month from the price catalog",
             )
         )
     return sorted(out, key=lambda r: -r.monthly_saving_micros)

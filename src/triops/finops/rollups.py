@@ -67,16 +67,25 @@ def filter_period(costs: pl.DataFrame, period: str | None) -> pl.DataFrame:
 
 
 def convert_micros(amount: int, from_currency: str, to_currency: str, rates: Mapping[str, Decimal]) -> int:
-    """Convert with rates given as units of ``to_currency`` per one unit of the keyed currency."""
+    """Convert with the catalog's rates: units of the base currency per one unit of each keyed currency
+    (the base currency itself is not keyed). Between two keyed currencies the base is crossed. A
+    currency with no rate is refused, naming it."""
     if from_currency == to_currency:
         return amount
-    if from_currency not in rates:
+    known = ", ".join(sorted(rates)) or "none"
+    if from_currency in rates and to_currency in rates:
+        value = Decimal(amount) * rates[from_currency] / rates[to_currency]
+    elif from_currency in rates:  # to the base currency
+        value = Decimal(amount) * rates[from_currency]
+    elif to_currency in rates:  # from the base currency
+        value = Decimal(amount) / rates[to_currency]
+    else:
         raise InvalidInputError(
             f"no exchange rate from {from_currency} to {to_currency}",
-            hint=f"add {from_currency} to the [rates] table of the price catalog (rates known: "
-            f"{', '.join(sorted(rates)) or 'none'})",
+            hint=f"add {from_currency} or {to_currency} to the [rates] table of the price catalog "
+            f"(rates known: {known})",
         )
-    return int((Decimal(amount) * rates[from_currency]).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
 
 def rollup(
@@ -100,15 +109,15 @@ def rollup(
         .sort("cost_micros", descending=True)
     )
     currencies = sorted(set(grouped["currency"].to_list()))
-    if len(currencies) <= 1 and (currency is None or currencies == [currency] or not currencies):
+    if currency is None or currencies == [currency] or not currencies:
+        if len(currencies) > 1:
+            raise InvalidInputError(
+                f"costs are in more than one currency ({', '.join(currencies)}); they are not added unconverted",
+                hint="pass a report currency (--currency) and keep a [rates] table in the price catalog",
+            )
         return grouped
-    if currency is None or rates is None:
-        raise InvalidInputError(
-            f"costs are in more than one currency ({', '.join(currencies)}) and no exchange rate was given",
-            hint="pass a target currency and add a [rates] table to the price catalog",
-        )
     converted = [
-        convert_micros(int(a), c, currency, rates)
+        convert_micros(int(a), c, currency, rates or {})
         for a, c in zip(grouped["cost_micros"], grouped["currency"], strict=True)
     ]
     return (
@@ -152,8 +161,10 @@ def micros_to_decimal(amount: int) -> Decimal:
 
 
 def format_money(amount_micros: int, currency: str) -> str:
-    value = micros_to_decimal(amount_micros).quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN)
-    return f"{value:,} {currency}"
+    """Kept for callers of this module; the one formatter is ``money.format_money``."""
+    from triops.finops.money import format_money as fmt
+
+    return fmt(amount_micros, currency)
 
 
 def attribute_runs(

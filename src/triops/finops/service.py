@@ -4,20 +4,19 @@ export and import FOCUS. ``FinOpsService`` is also the ``SpendSource`` the ``Bud
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from triops.domain.clock import Clock, SystemClock, utc_ms
-from triops.domain.ids import new_id
 from triops.domain.usage import UsageRecord
 from triops.errors import InvalidInputError
 from triops.finops import budgets as B
+from triops.finops.attribution import Attribution, Authorize, SharedCost
 from triops.finops.costs import empty_costs, price_usage, usage_frame
+from triops.finops.focus_service import FocusFiles
 from triops.finops.prices import PriceBook
 from triops.finops.rollups import convert_micros, period_bounds_ms, rollup
 from triops.store.audit import append_event
@@ -57,7 +56,10 @@ def _budget(row: dict[str, Any]) -> B.Budget:
     )
 
 
-class FinOpsService:
+class FinOpsService(Attribution, FocusFiles):
+    """``authorize(permission, project)`` is the workspace's check against the acting principal (this
+    pillar does not import governance); ``shared`` are the ``[[finops.shared]]`` costs of the settings."""
+
     def __init__(
         self,
         store: Store,
@@ -67,6 +69,8 @@ class FinOpsService:
         required_tags: Sequence[str] = (),
         http: httpx.Client | None = None,
         user: str | None = None,
+        authorize: Authorize | None = None,
+        shared: Sequence[SharedCost] = (),
     ) -> None:
         self.store = store
         self.book = book
@@ -74,6 +78,8 @@ class FinOpsService:
         self.required_tags = tuple(required_tags)
         self.http = http
         self.user = user
+        self.authorize = authorize
+        self.shared = tuple(shared)
 
     # -- usage and costs ---------------------------------------------------------------------------
     def record_usage(self, records: Sequence[UsageRecord]) -> tuple[pl.DataFrame, list[B.Alert]]:
@@ -87,54 +93,94 @@ class FinOpsService:
             repo.insert_costs(conn, costs)
 
         self.store.write(write)
-        alerts: list[B.Alert] = []
-        teams = {r.tags.get("team") for r in records}
-        for project in sorted({r.project for r in records}):
-            team_names: list[str | None] = [t for t in sorted(t for t in teams if t)] or [None]
-            for team in team_names:
-                for budget in self.budgets_for(project, team):
-                    alerts.extend(self.check_alerts(budget))
-        unique = {a.id: a for a in alerts}
-        return costs, list(unique.values())
+        scopes = {(r.project, r.tags.get("team"), r.tags.get("cost_centre")) for r in records}
+        budgets: dict[str, B.Budget] = {}
+        for project, team, centre in scopes:
+            for budget in self.budgets_for(project, team, centre):
+                budgets[budget.id] = budget
+        alerts = [a for b in budgets.values() for a in self.check_alerts(b)]
+        return costs, alerts
 
     def costs(
         self, *, period: str | None = None, project: str | None = None, run_id: str | None = None
     ) -> pl.DataFrame:
+        """Priced cost records; a record without a ``model_version``/``dataset`` tag is attributed from
+        its run's lineage (the model version the run produced, the dataset version it registered)."""
         import polars as pl
+
+        from triops.finops.rollups import attribute_runs
+        from triops.store.repositories.finops_attribution import run_lineage
 
         start, end = period_bounds_ms(period) if period else (None, None)
         with self.store.connect() as conn:
             columns = repo.cost_columns(conn, project=project, run_id=run_id, start_ms=start, end_ms=end)
+            model_of, dataset_of = run_lineage(conn) if columns else ({}, {})
         empty = empty_costs()
         if not columns:
             return empty
         n = len(next(iter(columns.values())))
-        return pl.DataFrame({k: columns.get(k, [None] * n) for k in empty.columns}, schema=empty.schema)
+        frame = pl.DataFrame({k: columns.get(k, [None] * n) for k in empty.columns}, schema=empty.schema)
+        if model_of:
+            frame = attribute_runs(frame, model_of, "model_version")
+        if dataset_of:
+            frame = attribute_runs(frame, dataset_of, "dataset")
+        return frame
 
     def usage(self, *, project: str | None = None) -> pl.DataFrame:
         with self.store.connect() as conn:
             return usage_frame(repo.usage_rows(conn, project=project))
 
     def report(self, by: str, *, period: str | None = None, currency: str | None = None) -> pl.DataFrame:
-        """Metered cost per ``by``; per project, imported FOCUS rows are added with ``source`` = imported."""
+        """Cost per ``by`` with a ``source`` column: ``metered``; per project also ``imported`` (FOCUS
+        rows); and ``shared: <label>`` for each shared-cost allocation by that grouping (stored with
+        ``allocate`` or configured in ``[[finops.shared]]``), shown as its own line. Amounts in different
+        currencies are converted with the catalog's dated rates to ``currency`` or refused."""
         import polars as pl
 
+        from triops.finops.rollups import ROLLUP_KEYS
+
         metered = rollup(self.costs(period=period), by, currency=currency, rates=self.book.rates or None)
-        if by != "project":
-            return metered
-        metered = metered.with_columns(pl.lit("metered").alias("source"))
-        imported = self.imported_totals(period=period)
-        if not imported:
-            return metered
-        rows = pl.DataFrame(imported).select(
-            pl.col("project").cast(pl.String),
-            pl.col("currency").cast(pl.String),
-            pl.col("cost_micros").cast(pl.Int64),
-            pl.col("records").cast(pl.UInt32),
-            pl.lit("imported").alias("source"),
-        )
-        both = pl.concat([metered.with_columns(pl.col("records").cast(pl.UInt32)), rows], how="vertical")
-        if currency is not None:
+        parts = [metered.with_columns(pl.col("records").cast(pl.UInt32), pl.lit("metered").alias("source"))]
+        key = ROLLUP_KEYS.get(by, ("",))[-1]
+        if by == "project":
+            imported = self.imported_totals(period=period)
+            if imported:
+                parts.append(
+                    pl.DataFrame(imported).select(
+                        pl.col("project").cast(pl.String),
+                        pl.col("currency").cast(pl.String),
+                        pl.col("cost_micros").cast(pl.Int64),
+                        pl.col("records").cast(pl.UInt32),
+                        pl.lit("imported").alias("source"),
+                    )
+                )
+        shared_rows = [
+            {
+                key: k,
+                "currency": a["currency"],
+                "cost_micros": v,
+                "records": 0,
+                "source": f"shared: {a['label']}",
+            }
+            for a in self._allocations_for(by, period)
+            for k, v in a["shares"].items()
+        ]
+        if shared_rows and len(ROLLUP_KEYS[by]) == 1:
+            parts.append(
+                pl.DataFrame(
+                    shared_rows,
+                    schema={
+                        key: pl.String,
+                        "currency": pl.String,
+                        "cost_micros": pl.Int64,
+                        "records": pl.UInt32,
+                        "source": pl.String,
+                    },
+                )
+            )
+        both = pl.concat(parts, how="diagonal_relaxed") if len(parts) > 1 else parts[0]
+        currencies = set(both["currency"].to_list())
+        if currency is not None and currencies - {currency}:
             both = both.with_columns(
                 pl.Series(
                     "cost_micros",
@@ -146,7 +192,23 @@ class FinOpsService:
                 ),
                 pl.lit(currency).alias("currency"),
             )
+        elif currency is None and len(currencies) > 1:
+            raise InvalidInputError(
+                f"costs are in more than one currency ({', '.join(sorted(currencies))}); "
+                "they are not added unconverted",
+                hint="pass a report currency (--currency) and keep a [rates] table in the price catalog",
+            )
         return both.sort("cost_micros", descending=True)
+
+    def _allocations_for(self, by: str, period: str | None) -> list[dict[str, Any]]:
+        """Allocations by ``by`` within ``period`` (all of them when no period is given)."""
+        if by not in ("project", "team", "model", "dataset", "pipeline"):
+            return []
+        found = self.allocations(by=by)
+        if period is None:
+            return found
+        start, end = period_bounds_ms(period)
+        return [a for a in found if start <= period_bounds_ms(a["period"])[0] < end]
 
     # -- budgets (SpendSource) ---------------------------------------------------------------------
     def set_budget(self, budget: B.Budget) -> B.Budget:
@@ -173,9 +235,10 @@ class FinOpsService:
         with self.store.connect() as conn:
             return [_budget(r) for r in repo.list_budgets(conn)]
 
-    def budgets_for(self, project: str, team: str | None) -> list[B.Budget]:
+    def budgets_for(self, project: str, team: str | None, cost_centre: str | None = None) -> list[B.Budget]:
         with self.store.connect() as conn:
-            return [_budget(r) for r in repo.budgets_for(conn, project=project, team=team)]
+            rows = repo.budgets_for(conn, project=project, team=team, cost_centre=cost_centre)
+        return [_budget(r) for r in rows]
 
     def spent(self, budget: B.Budget, now: datetime) -> int:
         """Spend in the budget's current period, in its currency (other currencies need catalog rates)."""
@@ -186,10 +249,18 @@ class FinOpsService:
             )
         return sum(convert_micros(v, c, budget.currency, self.book.rates) for c, v in by_currency.items())
 
-    def estimate_run(self, project: str, pipeline: str | None) -> tuple[int | None, int]:
+    def estimate_run(
+        self, project: str, pipeline: str | None, currency: str | None = None
+    ) -> tuple[int | None, int]:
+        """p90 of the latest runs' costs, each run converted to ``currency`` (default: the currency of
+        the latest run) with the catalog's rates; a run in a currency without a rate is refused."""
         with self.store.connect() as conn:
-            totals = repo.run_totals(conn, project=project, pipeline=pipeline)
-        return B.p90(totals), len(totals)
+            totals = repo.run_totals_by_currency(conn, project=project, pipeline=pipeline)
+        if not totals:
+            return None, 0
+        target = currency or totals[0][1]
+        values = [convert_micros(v, c, target, self.book.rates) for v, c in totals]
+        return B.p90(values), len(values)
 
     def status(self) -> list[BudgetStatus]:
         now = self.clock.now()
@@ -199,7 +270,8 @@ class FinOpsService:
         ]
 
     def check_alerts(self, budget: B.Budget) -> list[B.Alert]:
-        """Create an alert for each newly crossed threshold (once per period) and call the webhook."""
+        """Create an alert for each newly crossed threshold (once per period), call the webhook and append
+        a ``budget.alert`` audit event with it (same transaction), so alerts are seen where they happen."""
         now = self.clock.now()
         label = B.current_period(budget.period, now)[0]
         spent = self.spent(budget, now)
@@ -211,6 +283,17 @@ class FinOpsService:
             def write(conn: Any) -> None:
                 for alert in alerts:
                     repo.insert_alert(conn, dataclasses.asdict(alert))
+                    append_event(
+                        conn,
+                        actor=self.user or "local",
+                        action="budget.alert",
+                        object_type="budget",
+                        object_id=budget.id,
+                        before=None,
+                        after=_jsonable(dataclasses.asdict(alert)),
+                        project=budget.name if budget.scope == "project" else None,
+                        at_ms=alert.created_ms,
+                    )
 
             self.store.write(write)
         return alerts
@@ -318,32 +401,6 @@ class FinOpsService:
             price = self.book.lookup(storage_environment, "storage_gib_month", now.date())
             found += unused_artifacts(arts, price.unit_price, price.currency, now, idle_days=idle_days)
         return sorted(found, key=lambda r: -r.monthly_saving_micros)
-
-    # -- FOCUS ---------------------------------------------------------------------------------------
-    def export_focus(self, out: Path, *, period: str | None = None) -> int:
-        from triops.finops.focus import export_focus
-
-        return export_focus(self.costs(period=period), self.book, out)
-
-    def import_focus(self, path: Path, *, default_project: str | None = None) -> tuple[str, int]:
-        """Validate, allocate and store a provider's FOCUS file in one transaction (all or nothing)."""
-        from triops.finops.focus import allocate_focus_rows, read_focus
-
-        rows = allocate_focus_rows(read_focus(path), default_project=default_project)
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        import_id = new_id()
-        now_ms = utc_ms(self.clock.now())
-        count = self.store.write(
-            lambda conn: repo.insert_focus_import(
-                conn, import_id=import_id, source=path.name, sha256=digest, imported_ms=now_ms, rows=rows
-            )
-        )
-        return import_id, count
-
-    def imported_totals(self, *, period: str | None = None) -> list[dict[str, Any]]:
-        start, end = period_bounds_ms(period) if period else (None, None)
-        with self.store.connect() as conn:
-            return repo.focus_totals(conn, start_ms=start, end_ms=end)
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:

@@ -33,7 +33,9 @@ def _problem(status: int, title: str, detail: str, instance: str, **extra: Any) 
 
 
 # Routes that stream their body to disk under a limit of their own (the artifact upload).
-STREAMED_UPLOADS = re.compile(rf"^{API_PREFIX}/runs/[^/]+/artifacts/.+")
+STREAMED_UPLOADS = re.compile(
+    rf"^({API_PREFIX}/runs/[^/]+/artifacts/.+|/(ajax-)?api/2\.0/mlflow-artifacts/artifacts/.+)"
+)
 
 
 class BodySizeLimit:
@@ -171,6 +173,9 @@ def create_app(workspace: Workspace, *, dev: bool = False, max_request_bytes: in
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     add_docs(app, API_PREFIX)
+    from triops.server.mlflow import mount_mlflow
+
+    mount_mlflow(app, workspace, dev=dev)  # MLflow's REST API at /api/2.0 and /ajax-api/2.0 (docs/mlflow.md)
     limit = max_request_bytes or workspace.settings.max_request_bytes
     app.add_middleware(BodySizeLimit, max_bytes=limit)
     app.add_middleware(SecurityHeaders)

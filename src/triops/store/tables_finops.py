@@ -36,6 +36,7 @@ finops_usage = sa.Table(
     sa.Column("requested_memory_gb", sa.Float(precision=53), nullable=False),
     sa.Column("environment", sa.String(100), nullable=False),
     sa.Column("tags", sa.JSON, nullable=False),
+    sa.Column("predictions", sa.BigInteger),
     sa.Index("ix_finops_usage_project_started", "project", "started_ms"),
     sa.Index("ix_finops_usage_run", "run_id"),
 )
@@ -72,7 +73,9 @@ finops_costs = sa.Table(
     sa.Column("cost_micros", sa.BigInteger, nullable=False),
     sa.Column("currency", sa.String(3), nullable=False),
     sa.Column("catalog_version", sa.String(50), nullable=False),
+    sa.Column("predictions", sa.BigInteger),
     sa.Index("ix_finops_costs_project_started", "project", "started_ms"),
+    sa.Index("ix_finops_costs_run", "run_id"),
     sa.Index("ix_finops_costs_team_started", "team", "started_ms"),
     sa.Index("ix_finops_costs_pipeline", "project", "pipeline", "run_id"),
 )
@@ -130,6 +133,7 @@ finops_focus_imports = sa.Table(
     sa.Column("sha256", sa.String(64), nullable=False),
     sa.Column("rows", sa.Integer, nullable=False),
     sa.Column("imported_ms", sa.BigInteger, nullable=False),
+    sa.Index("ix_finops_focus_imports_sha256", "sha256"),
 )
 
 finops_focus_rows = sa.Table(
@@ -158,5 +162,32 @@ finops_focus_rows = sa.Table(
     sa.Column("list_micros", sa.BigInteger, nullable=False),
     sa.Column("contracted_micros", sa.BigInteger, nullable=False),
     sa.Column("tags", sa.Text),
+    sa.Column("billing_period_start_ms", sa.BigInteger),
     sa.Index("ix_finops_focus_rows_project_start", "project", "charge_period_start_ms"),
+    sa.Index("ix_finops_focus_rows_period", "provider", "billing_account_id", "billing_period_start_ms"),
+)
+
+finops_allocations = sa.Table(
+    "finops_allocations",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("label", NAME, nullable=False),
+    sa.Column("period", sa.String(7), nullable=False),
+    sa.Column("by", sa.String(20), nullable=False),
+    sa.Column("amount_micros", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("created_by", NAME),
+    sa.UniqueConstraint("label", "period", "by"),
+    sa.CheckConstraint("amount_micros >= 0", name="allocation_not_negative"),
+)
+
+finops_allocation_shares = sa.Table(
+    "finops_allocation_shares",
+    metadata,
+    sa.Column(
+        "allocation_id", ID, sa.ForeignKey("finops_allocations.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("key", NAME, primary_key=True),
+    sa.Column("amount_micros", sa.BigInteger, nullable=False),
 )

@@ -142,11 +142,54 @@ class RemoteFinOps:
                     handle.write(chunk)
             return int(response.headers.get("x-triops-rows", "0"))
 
-    def import_focus(self, path: Path, *, default_project: str | None = None) -> tuple[str, int]:
+    def import_focus(
+        self, path: Path, *, default_project: str | None = None, replace: bool = False
+    ) -> tuple[str, int]:
         files = {"file": (path.name, path.read_bytes(), "application/octet-stream")}
-        data = {"project": default_project} if default_project else {}
+        data: dict[str, str] = {"project": default_project} if default_project else {}
+        if replace:
+            data["replace"] = "true"
         answer = self.http.json("POST", "/finops/focus", files=files, data=data)
         return str(answer["import_id"]), int(answer["rows"])
+
+    # -- attribution ------------------------------------------------------------------------------------------
+    def record_serving_usage(
+        self, model_version: str, *, project: str, predictions: int, **usage: Any
+    ) -> Any:
+        """Meter a serving window on the server (see ``FinOpsService.record_serving_usage``)."""
+        from triops.domain.usage import UsageRecord
+
+        body = {"model_version": model_version, "project": project, "predictions": predictions, **usage}
+        return UsageRecord.from_dict(self.http.json("POST", "/finops/serving-usage", json=body))
+
+    def model_costs(
+        self,
+        *,
+        project: str | None = None,
+        model_version: str | None = None,
+        period: str | None = None,
+        currency: str | None = None,
+    ) -> list[dict[str, Any]]:
+        return list(
+            self.http.items(
+                "/finops/costs/models",
+                project=project,
+                model_version=model_version,
+                period=period,
+                currency=currency,
+            )
+        )
+
+    def allocate(
+        self, label: str, amount: Any, currency: str, period: str, *, by: str = "project"
+    ) -> dict[str, Any]:
+        body = {"label": label, "amount": str(amount), "currency": currency, "period": period, "by": by}
+        answer: dict[str, Any] = self.http.json("POST", "/finops/allocations", json=body)
+        return answer
+
+    def allocations(self, *, period: str | None = None, by: str | None = None) -> list[dict[str, Any]]:
+        rows = list(self.http.items("/finops/allocations", period=period))
+        return [r for r in rows if by is None or r["by"] == by]
 
 
 __all__ = ["RemoteBudgetStatus", "RemoteFinOps"]

@@ -97,7 +97,7 @@ class RemoteWorkspace(Workspace):
         return RemoteStrategy(self.http)
 
     # -- pipelines: submitted to the server ----------------------------------------------------------------
-    def pipeline_hooks(self, *, override_reason: str | None = None) -> list[Hook]:
+    def pipeline_hooks(self, *, override_reason: str | None = None, **_: Any) -> list[Hook]:
         raise ConfigError(
             "the built-in hooks of a remote workspace run on the server",
             hint="submit the pipeline with ws.run_pipeline; the server applies metering, budgets and gates",
@@ -117,6 +117,7 @@ class RemoteWorkspace(Workspace):
         override_reason: str | None = None,
         listener: Any = None,
         ray_address: str | None = None,
+        environment: str = "local",
     ) -> PipelineRunResult:
         """Submit ``pipeline`` (by its ``package.module:name``) to the server, which runs it with the built-in
         hooks; returns the finished run's record. The module must be installed and allowed on the server."""
@@ -149,6 +150,7 @@ class RemoteWorkspace(Workspace):
             tags=dict(tags) if tags else None,
             override_reason=override_reason,
             listener=listener,
+            environment=None if environment == "local" else environment,
         )
 
     def lineage(self, ref: str, direction: str = "up", depth: int = 3) -> Any:

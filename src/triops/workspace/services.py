@@ -93,11 +93,27 @@ class PillarServices:
     # -- services ------------------------------------------------------------------------------------------
     @cached_property
     def finops(self) -> FinOpsService:
+        from triops.finops.attribution import SharedCost
         from triops.finops.prices import load_price_book
         from triops.finops.service import FinOpsService
 
         book = load_price_book(self.settings.price_catalog)
-        return FinOpsService(self.store, book, self.clock, user=self.principal.name)
+        shared = [SharedCost.parse(s) for s in self.settings.finops_shared]
+        return FinOpsService(
+            self.store,
+            book,
+            self.clock,
+            user=self.principal.name,
+            authorize=self._authorize,
+            required_tags=self.settings.finops_required_tags,
+            shared=shared,
+        )
+
+    def _authorize(self, permission: str, project: str | None) -> None:
+        """A service's permission check against the acting principal (the pillars cannot import it)."""
+        from triops.governance.rbac import require
+
+        require(permission, self.principal, project)
 
     @cached_property
     def models(self) -> ModelRegistry:
@@ -152,12 +168,23 @@ class PillarServices:
         return StrategyService(self, self.clock)  # type: ignore[arg-type]
 
     # -- pipelines -----------------------------------------------------------------------------------------
-    def pipeline_hooks(self, *, override_reason: str | None = None) -> list[Hook]:
-        """The built-in hooks every run gets: contract gates, metering and budgets, lineage, plus the user's."""
+    def pipeline_hooks(
+        self,
+        *,
+        override_reason: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        environment: str = "local",
+        use_cache: bool = True,
+    ) -> list[Hook]:
+        """The built-in hooks every run gets: contract gates, metering and budgets, lineage, plus the user's.
+        ``tags`` (team, cost_centre, model_version, dataset, …) reach every usage and cost record;
+        ``environment`` names the price-catalog environment the run is priced in."""
         from triops.dataops.hooks import ContractGateHook, OpenLineageHook
-        from triops.finops.metering import FinOpsHook
+        from triops.finops.metering import FinOpsHook, recover_journals
         from triops.workspace.gate_records import record_gate_result
 
+        journal = Path(self.settings.home) / "finops-journal"
+        recover_journals(self.finops, journal)  # what a killed run left behind
         hooks: list[Any] = []
         target = self.settings.openlineage_url or self.settings.openlineage_file
         # first, so a step the gate stops still gets its START and FAIL events
@@ -179,7 +206,14 @@ class PillarServices:
                 clock=self.clock,
                 privacy=self.datasets.privacy(),
             ),
-            FinOpsHook(self.finops, environment="local", override_reason=override_reason),
+            FinOpsHook(
+                self.finops,
+                environment=environment,
+                tags=tags,
+                override_reason=override_reason,
+                journal_dir=journal,
+                cache_enabled=use_cache,
+            ),
         ]
         return [*hooks, *self.extra_hooks]
 
@@ -207,6 +241,7 @@ class PillarServices:
         override_reason: str | None = None,
         listener: Any = None,
         ray_address: str | None = None,
+        environment: str = "local",
     ) -> PipelineRunResult:
         """Run ``pipeline`` with the built-in hooks. ``executor="ray", ray_address="host:6379"`` runs it on
         that Ray cluster (its workers are handed this workspace's store URL and artifact root)."""
@@ -224,7 +259,9 @@ class PillarServices:
             project=project,
             executor=executor,
             executor_options=options,
-            hooks=self.pipeline_hooks(override_reason=override_reason),
+            hooks=self.pipeline_hooks(
+                override_reason=override_reason, tags=tags, environment=environment, use_cache=use_cache
+            ),
             use_cache=use_cache,
             on_failure=on_failure,  # type: ignore[arg-type]
             name=name,
@@ -278,7 +315,7 @@ class PillarServices:
     def scorecard(self) -> Scorecard:
         from triops.kpis import scorecard
 
-        return scorecard(self.store)
+        return scorecard(self.store, currency=self.settings.currency, rates=self.finops.book.rates)
 
 
 class Datasets:

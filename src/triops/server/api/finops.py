@@ -34,7 +34,7 @@ CHUNK = 1 << 20
 
 
 class BudgetIn(BaseModel):
-    scope: Literal["project", "team"]
+    scope: Literal["project", "team", "cost_centre"]
     name: Name
     period: Literal["month", "quarter", "year"] = "month"
     amount: Annotated[str, StringConstraints(pattern=r"^\d{1,15}(\.\d{1,6})?$")]
@@ -53,7 +53,16 @@ def _finops(request: Request, ws: Workspace) -> Any:
     book = getattr(request.app.state, "price_book", None)
     if book is None:
         book = request.app.state.price_book = load_price_book(ws.settings.price_catalog)
-    return FinOpsService(ws.store, book, ws.clock, user=ws.principal.name)
+    from triops.finops.attribution import SharedCost
+
+    return FinOpsService(
+        ws.store,
+        book,
+        ws.clock,
+        user=ws.principal.name,
+        required_tags=ws.settings.finops_required_tags,
+        shared=[SharedCost.parse(s) for s in ws.settings.finops_shared],
+    )
 
 
 def _read_costs(ws: Workspace, project: str | None) -> None:
@@ -270,6 +279,9 @@ async def import_focus(
     ws: ActingDep,
     file: Annotated[UploadFile, File(description="a provider's FOCUS export (.csv or .parquet)")],
     project: Annotated[ProjectName | None, Form(description="project for rows without a project tag")] = None,
+    replace: Annotated[
+        bool, Form(description="replace the billing periods the file holds if they were imported before")
+    ] = False,
 ) -> dict[str, Any]:
     """Import a FOCUS file, allocating rows to projects by their tags: every row or none (a bad row is a
     422 naming it and nothing is stored)."""
@@ -286,5 +298,14 @@ async def import_focus(
     with tempfile.TemporaryDirectory(prefix="triops-focus-") as tmp:
         path = Path(tmp) / Path(name).name
         path.write_bytes(data)
-        import_id, rows = _finops(request, ws).import_focus(path, default_project=project)
+        import_id, rows = _finops(request, ws).import_focus(path, default_project=project, replace=replace)
     return {"import_id": import_id, "rows": rows, "source": name}
+
+
+def _include_attribution() -> None:
+    from triops.server.api.finops_attribution import router as attribution
+
+    router.include_router(attribution)
+
+
+_include_attribution()

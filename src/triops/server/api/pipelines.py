@@ -44,6 +44,7 @@ class PipelineSubmit(BaseModel):
         default_factory=dict, max_length=100
     )
     override_reason: Justification | None = None
+    environment: Name = Field(default="local", description="price-catalog environment the run is priced in")
 
 
 class ResumeIn(BaseModel):
@@ -99,6 +100,7 @@ def submit(ws: ActingDep, body: PipelineSubmit) -> dict[str, Any]:
         name=body.name,
         tags=body.tags,
         override_reason=body.override_reason,
+        environment=body.environment,
     )
     return result_out(result)
 

@@ -114,23 +114,25 @@ def spent_by_currency(
 ) -> dict[str, int]:
     """Metered spend plus imported FOCUS spend of a project or team in a window, per currency."""
     totals: dict[str, int] = {}
-    column = finops_costs.c.project if scope == "project" else finops_costs.c.team
+    column = finops_costs.c[scope]  # project, team or cost_centre: a column of its own
     metered = (
         sa.select(finops_costs.c.currency, sa.func.sum(finops_costs.c.cost_micros))
         .where(column == name, finops_costs.c.started_ms >= start_ms, finops_costs.c.started_ms < end_ms)
         .group_by(finops_costs.c.currency)
     )
-    rows_col = finops_focus_rows.c.project if scope == "project" else finops_focus_rows.c.team
-    imported = (
-        sa.select(finops_focus_rows.c.currency, sa.func.sum(finops_focus_rows.c.billed_micros))
-        .where(
-            rows_col == name,
-            finops_focus_rows.c.charge_period_start_ms >= start_ms,
-            finops_focus_rows.c.charge_period_start_ms < end_ms,
+    statements = [metered]
+    rows_col = {"project": finops_focus_rows.c.project, "team": finops_focus_rows.c.team}.get(scope)
+    if rows_col is not None:
+        statements.append(
+            sa.select(finops_focus_rows.c.currency, sa.func.sum(finops_focus_rows.c.billed_micros))
+            .where(
+                rows_col == name,
+                finops_focus_rows.c.charge_period_start_ms >= start_ms,
+                finops_focus_rows.c.charge_period_start_ms < end_ms,
+            )
+            .group_by(finops_focus_rows.c.currency)
         )
-        .group_by(finops_focus_rows.c.currency)
-    )
-    for stmt in (metered, imported):
+    for stmt in statements:
         for currency, amount in conn.execute(stmt):
             totals[currency] = totals.get(currency, 0) + int(amount or 0)
     return totals
@@ -150,6 +152,23 @@ def run_totals(conn: Connection, *, project: str, pipeline: str | None, limit: i
     if pipeline is not None:
         stmt = stmt.where(finops_costs.c.pipeline == pipeline)
     return [int(total) for total, _ in conn.execute(stmt)]
+
+
+def run_totals_by_currency(
+    conn: Connection, *, project: str, pipeline: str | None, limit: int = 100
+) -> list[tuple[int, str]]:
+    """(total, currency) of each of the latest ``limit`` runs of a pipeline, newest first."""
+    c = finops_costs.c
+    stmt = (
+        sa.select(sa.func.sum(c.cost_micros), c.currency, sa.func.max(c.started_ms).label("last"))
+        .where(c.project == project)
+        .group_by(c.run_id, c.currency)
+        .order_by(sa.desc("last"))
+        .limit(limit)
+    )
+    if pipeline is not None:
+        stmt = stmt.where(c.pipeline == pipeline)
+    return [(int(total), str(currency)) for total, currency, _ in conn.execute(stmt)]
 
 
 def _budget(row: Any) -> dict[str, Any]:
@@ -204,10 +223,16 @@ def list_budgets(conn: Connection) -> list[dict[str, Any]]:
     return [_budget(row) for row in conn.execute(stmt)]
 
 
-def budgets_for(conn: Connection, *, project: str, team: str | None) -> list[dict[str, Any]]:
+def budgets_for(
+    conn: Connection, *, project: str, team: str | None, cost_centre: str | None = None
+) -> list[dict[str, Any]]:
     cond = sa.and_(finops_budgets.c.scope == "project", finops_budgets.c.name == project)
     if team:
         cond = sa.or_(cond, sa.and_(finops_budgets.c.scope == "team", finops_budgets.c.name == team))
+    if cost_centre:
+        cond = sa.or_(
+            cond, sa.and_(finops_budgets.c.scope == "cost_centre", finops_budgets.c.name == cost_centre)
+        )
     return [_budget(row) for row in conn.execute(sa.select(finops_budgets).where(cond))]
 
 

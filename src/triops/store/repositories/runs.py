@@ -20,7 +20,7 @@ from triops.domain.ids import new_id
 from triops.domain.records import Metric, Run, RunStatus, StoredArtifact
 from triops.errors import ConflictError, InvalidInputError, NotFoundError
 from triops.store.bulk import insert_rows
-from triops.store.repositories.run_loading import load_runs
+from triops.store.repositories.run_loading import load_runs as load_runs  # re-exported
 from triops.store.tables import (
     artifacts,
     latest_metrics,

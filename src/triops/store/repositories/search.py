@@ -141,6 +141,7 @@ def search_run_ids(
     offset: int = 0,
     after: tuple[int, str] | None = None,
     readable: Collection[str] | None = None,
+    projects_in: Sequence[str] | None = None,
 ) -> list[str]:
     """Run ids matching ``node``, ordered by ``order_by`` then newest first. ``after`` (start ms, id) of the
     last run of a page gives the next page by key, not by offset (default order only). ``readable`` (project
@@ -153,7 +154,7 @@ def search_run_ids(
         return []
     first = order_by[0] if order_by else None
     by_metric = first is not None and first.field.entity == "metric"
-    base = _base_query(conn, project, node, after, readable, project_index=not by_metric)
+    base = _base_query(conn, project, node, after, readable, projects_in, project_index=not by_metric)
     if first is None or first.field.entity == "attribute" or _required(node, first.field):
         query = _ordered(base, conn.dialect.name, node, order_by)
         return list(conn.execute(query.limit(limit).offset(offset)).scalars())
@@ -166,7 +167,7 @@ def search_run_ids(
     if not found and offset:
         counted = sa.select(sa.func.count()).select_from(base.where(has).subquery())
         skip = max(offset - int(conn.execute(counted).scalar_one()), 0)
-    rest = _base_query(conn, project, node, after, readable, project_index=True)
+    rest = _base_query(conn, project, node, after, readable, projects_in, project_index=True)
     missing = _ordered(rest.where(sa.not_(has)), conn.dialect.name, node, order_by[1:])
     return found + list(conn.execute(missing.limit(limit - len(found)).offset(skip)).scalars())
 
@@ -177,6 +178,7 @@ def _base_query(
     node: Node | None,
     after: tuple[int, str] | None,
     readable: Collection[str] | None,
+    projects_in: Sequence[str] | None,
     *,
     project_index: bool,
 ) -> Any:
@@ -196,6 +198,8 @@ def _base_query(
         # column is wrapped so that the planner does not pick the project index and sort every run instead
         column = runs.c.project_id if project_index else sa.func.coalesce(runs.c.project_id, "")
         query = query.where(column == project_id)
+    elif projects_in is not None:  # several projects at once (an MLflow search over experiment ids)
+        query = query.where(runs.c.project_id.in_(readable_project_ids(projects_in)))
     return query
 
 

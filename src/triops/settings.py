@@ -65,6 +65,24 @@ class Settings(BaseSettings):
         description="server: module prefixes whose pipelines clients may run or resume there (JSON list)",
     )
 
+    serving_log_sample_rate: float = Field(
+        default=1.0, ge=0, le=1, description="serving: share of predicted rows whose inputs are logged"
+    )
+    serving_restricted: Literal["hash", "drop"] = Field(
+        default="hash", description="serving: restricted input columns are logged hashed, or not at all"
+    )
+    serving_restricted_columns: list[str] = Field(
+        default_factory=list,
+        description="serving: input columns always logged as restricted, besides those the training "
+        "dataset's contract classifies (e.g. features derived from restricted data; JSON list)",
+    )
+    serving_poll_interval_s: float = Field(
+        default=0.5, gt=0, le=60, description="serving: how often a server checks whether an alias moved"
+    )
+    serving_meter_interval_s: float = Field(
+        default=10.0, gt=0, le=3600, description="serving: how often predictions are metered and priced"
+    )
+
     @field_validator("sqlite_synchronous", mode="before")
     @classmethod
     def _upper(cls, value: Any) -> Any:

@@ -34,6 +34,9 @@ def test_the_demo_runs_the_whole_loop_twice(tmp_path: Path) -> None:
         assert "self-approval refused" in out and "anna approved" in out
         assert "audit verify: OK" in out
         assert "is in production" in out
+        assert re.search(r"single-row requests\s+│\s+1,000 at", out), out
+        assert re.search(r"a logged prediction: .*'female': '\[masked:", out), out
+        assert "per 1,000 predictions" in out
         assert "First roadmap actions" in out
     assert (tmp_path / ".triops-demo" / "triops.db").exists()
     assert not (tmp_path / ".triops").exists()

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from triops.cli.context import console, open_workspace
+from triops.cli.demo_serving import chapter_serving
 from triops.cli.demo_tracking import (
     PROJECT,
     SENSITIVE,
@@ -274,7 +275,7 @@ def chapter_strategy(ws: Workspace, audit_ok: bool | None, command: str = "triop
     from triops.workspace.evidence import collect_evidence
 
     console().rule(
-        "[bold]6 · Where you stand[/]: maturity from this workspace's evidence, first roadmap actions"
+        "[bold]7 · Where you stand[/]: maturity from this workspace's evidence, first roadmap actions"
     )
     summary = demo_summary(collect_evidence(ws.store, audit_verified=audit_ok), clock=ws.clock)
     save_assessment(ws, summary.maturity)  # the baseline `assess progress` and `roadmap` start from
@@ -344,6 +345,7 @@ def demo() -> None:
     chapter_costs(ws, first, second)
     champion = chapter_registry(ws, first, data)
     outcome = chapter_governance(ws, champion)
+    chapter_serving(ws, champion).close()
     out.rule("[bold]Tracking[/]: the same models as tracked experiments with 5-fold cross-validation")
     frame = load_benefits()
     with out.status("training two classifiers with 5-fold cross-validation…"):

@@ -19,9 +19,12 @@ from triops.cli import (
     finops,
     governance,
     imports,
+    kpis,
     models,
+    monitor,
     pipelines,
     runs,
+    serve,
     server,
     strategy,
     tokens,
@@ -78,6 +81,8 @@ app.add_typer(dataops.app, name="contract", help="Data contracts (ODCS v3): init
 app.add_typer(dataops.openlineage_app, name="openlineage", help="OpenLineage events: validate.")
 app.add_typer(datasets.app, name="datasets", help="Dataset versions: register, list, show, diff, profile.")
 app.add_typer(models.app, name="models", help="Model registry: list, show, alias, promote, card.")
+app.add_typer(monitor.app, name="monitor", help="Model monitoring: create, run, show, labels.")
+app.add_typer(monitor.alerts_app, name="alerts", help="Alerts raised by model monitors.")
 strategy.register(app)
 app.command("run", help="Run a pipeline: triops run path/to/file.py:pipeline --param k=v")(pipelines.run_cli)
 app.command("lineage", help="Where an artifact or run came from, or what was made from it.")(
@@ -88,6 +93,10 @@ runs.app.command("resume", help="Re-run a failed, killed or lost pipeline run fr
 )
 app.command("init", help="Create a workspace store in ./.triops (or TRIOPS_HOME / --store).")(db.init)
 app.command("server", help="Run the triops REST API server.")(server.serve)
+app.command("kpis", help="The shared KPI scorecard per project (--record stores a snapshot).")(kpis.kpis_cli)
+app.command("serve", help="Serve a model: triops serve MODEL@ALIAS (follows the alias as it moves).")(
+    serve.serve_model
+)
 
 
 @app.command("demo", help="Run the end-to-end demo on R's Ecdat::Benefits data (nothing is downloaded).")

@@ -169,6 +169,11 @@ def _stored_frame(artifacts: ArtifactStore, version: DatasetVersionRow) -> Any:
     return pl.read_ipc(buffer)
 
 
+def version_frame(artifacts: ArtifactStore, version: DatasetVersionRow) -> Any:
+    """The stored data of a dataset version as a polars frame (None when its bytes were not kept)."""
+    return _stored_frame(artifacts, version) if _kept(artifacts, version) else None
+
+
 def diff_rows(old: DatasetVersionRow, new: DatasetVersionRow) -> DatasetDiff:
     empty = {"row_count": 0, "columns": {}}
     a = old.profile or empty | {

@@ -24,6 +24,10 @@ class Permission(enum.StrEnum):
     MODEL_REGISTER = "model.register"
     MODEL_STAGE = "model.stage"
     MODEL_ALIAS = "model.alias"
+    MODEL_PREDICT = "model.predict"  # call a served model (each prediction is logged and priced)
+    MONITOR_RUN = "monitor.run"  # create a monitor and evaluate its windows (stores results, sends alerts)
+    LABEL_WRITE = "label.write"  # log delayed labels of predictions
+    ALERT_READ = "alert.read"  # read monitoring results and alerts
     DEPLOYMENT_WRITE = "deployment.write"
     APPROVAL_REQUEST = "approval.request"
     APPROVAL_DECIDE = "approval.decide"
@@ -48,7 +52,7 @@ class Role(enum.StrEnum):
 
 
 _P = Permission
-_VIEWER = frozenset({_P.PROJECT_READ, _P.COST_READ})
+_VIEWER = frozenset({_P.PROJECT_READ, _P.COST_READ, _P.ALERT_READ})
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     # Reads runs, datasets, models, costs, the inventory and gate results; changes nothing.
     Role.VIEWER: _VIEWER,
@@ -62,6 +66,9 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
         _P.MODEL_REGISTER,
         _P.MODEL_STAGE,
         _P.MODEL_ALIAS,
+        _P.MODEL_PREDICT,
+        _P.MONITOR_RUN,
+        _P.LABEL_WRITE,
         _P.DEPLOYMENT_WRITE,
         _P.APPROVAL_REQUEST,
         _P.INVENTORY_WRITE,

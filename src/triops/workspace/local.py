@@ -175,6 +175,8 @@ class Workspace(PillarServices):
         self.extra_hooks.append(hook)
 
     def close(self) -> None:
+        if "serving" in self.__dict__:  # write the prediction log before the store goes
+            self.__dict__["serving"].close()
         if self._store is not None and self._owns_store:
             self._store.dispose()
         close = getattr(self._sink, "close", None)

@@ -26,8 +26,10 @@ if TYPE_CHECKING:
     from triops.workspace.remote_datasets import RemoteDatasets
     from triops.workspace.remote_finops import RemoteFinOps
     from triops.workspace.remote_governance import RemoteGovernance
+    from triops.workspace.remote_kpis import RemoteKpis
     from triops.workspace.remote_models import RemoteModels
     from triops.workspace.remote_pipelines import RemotePipelines, RemoteStrategy
+    from triops.workspace.remote_serving import RemoteServing
 
 
 class RemoteWorkspace(Workspace):
@@ -85,6 +87,12 @@ class RemoteWorkspace(Workspace):
         return RemoteGovernance(self.http)
 
     @cached_property
+    def serving(self) -> RemoteServing:  # type: ignore[override]
+        from triops.workspace.remote_serving import RemoteServing
+
+        return RemoteServing(self.http)
+
+    @cached_property
     def pipelines(self) -> RemotePipelines:  # type: ignore[override]
         from triops.workspace.remote_pipelines import RemotePipelines
 
@@ -95,6 +103,12 @@ class RemoteWorkspace(Workspace):
         from triops.workspace.remote_pipelines import RemoteStrategy
 
         return RemoteStrategy(self.http)
+
+    @cached_property
+    def kpis(self) -> RemoteKpis:  # type: ignore[override]
+        from triops.workspace.remote_kpis import RemoteKpis
+
+        return RemoteKpis(self.http)
 
     # -- pipelines: submitted to the server ----------------------------------------------------------------
     def pipeline_hooks(self, *, override_reason: str | None = None, **_: Any) -> list[Hook]:

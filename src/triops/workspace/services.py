@@ -29,7 +29,10 @@ if TYPE_CHECKING:
     from triops.mlops.registry.service import ModelRegistry
     from triops.settings import Settings
     from triops.workspace.governance import GovernanceService
+    from triops.workspace.kpis import KpiService
+    from triops.workspace.monitoring import MonitoringService
     from triops.workspace.pipelines import PipelineService
+    from triops.workspace.serving import ServingService
     from triops.workspace.strategy import StrategyService
 
 
@@ -162,10 +165,28 @@ class PillarServices:
         return PipelineService(self)  # type: ignore[arg-type]
 
     @cached_property
+    def serving(self) -> ServingService:
+        from triops.workspace.serving import ServingService
+
+        return ServingService(self)  # type: ignore[arg-type]
+
+    @cached_property
+    def monitoring(self) -> MonitoringService:
+        from triops.workspace.monitoring import MonitoringService
+
+        return MonitoringService(self)  # type: ignore[arg-type]
+
+    @cached_property
     def strategy(self) -> StrategyService:
         from triops.workspace.strategy import StrategyService
 
         return StrategyService(self, self.clock)  # type: ignore[arg-type]
+
+    @cached_property
+    def kpis(self) -> KpiService:
+        from triops.workspace.kpis import KpiService
+
+        return KpiService(self)  # type: ignore[arg-type]
 
     # -- pipelines -----------------------------------------------------------------------------------------
     def pipeline_hooks(

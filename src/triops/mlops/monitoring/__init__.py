@@ -1,0 +1,1 @@
+"""Model monitoring: windows, drift statistics, delayed labels, performance and fairness over time."""

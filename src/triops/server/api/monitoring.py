@@ -1,0 +1,86 @@
+"""Monitoring API: monitors per model version (``{name}@{alias}`` or ``{name}@v{version}`` in the path),
+their windows, delayed labels and alerts. Thin: every rule and permission lives in ``ws.monitoring``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from triops.server.authz import ActingDep
+from triops.server.http import PROBLEMS
+
+router = APIRouter(tags=["monitoring"], responses=PROBLEMS)
+MAX_LABELS = 100_000
+
+
+def _ref(name: str, alias: str) -> str:
+    """``v3`` after the ``@`` names version 3; anything else is an alias."""
+    if alias[:1] == "v" and alias[1:].isdigit():
+        return f"{name}/{alias[1:]}"
+    return f"{name}@{alias}"
+
+
+class MonitorSpec(BaseModel):
+    reference: str | None = Field(default=None, max_length=300, description="DATASET[/VERSION]")
+    window: str = Field(default="1000", max_length=32, description="rows (1000) or a duration (15m, 1h)")
+    features: list[str] | None = Field(default=None, max_length=1000)
+    sensitive: list[str] = Field(default_factory=list, max_length=100)
+    bins: int = Field(default=10, ge=2, le=1000)
+    contract: str | None = Field(default=None, max_length=1_000_000, description="ODCS YAML text")
+    policies: str | None = Field(default=None, max_length=1_000_000, description="alert policies (YAML text)")
+
+
+class Labels(BaseModel):
+    prediction_ids: list[Annotated[str, Field(max_length=64)]] = Field(max_length=MAX_LABELS)
+    labels: list[str | int | float | bool | None] = Field(max_length=MAX_LABELS)
+
+
+def _yaml_text(value: str | None) -> str | None:
+    # the service reads a value without a newline as a file path; over the API it is always text
+    return None if value is None else (value if "\n" in value else value + "\n")
+
+
+@router.post("/monitoring/labels", summary="Log delayed labels by prediction id")
+def labels(body: Labels, ws: ActingDep) -> dict[str, Any]:
+    """Unknown ids are reported in ``unknown`` and not stored; ids already labelled keep their label."""
+    return ws.monitoring.log_labels(body.prediction_ids, body.labels)
+
+
+@router.get("/monitoring/alerts", summary="Alerts raised by monitors, newest first")
+def alerts(
+    ws: ActingDep,
+    model: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+) -> list[dict[str, Any]]:
+    return ws.monitoring.alerts(model, limit=limit)
+
+
+@router.put("/monitoring/{name}@{alias}", summary="Set up (or replace) the monitor of a model version")
+def create(name: str, alias: str, spec: MonitorSpec, ws: ActingDep) -> dict[str, Any]:
+    return ws.monitoring.create(
+        _ref(name, alias),
+        reference=spec.reference,
+        window=spec.window,
+        features=spec.features,
+        sensitive=spec.sensitive,
+        bins=spec.bins,
+        contract=_yaml_text(spec.contract),
+        policies=_yaml_text(spec.policies),
+    )
+
+
+@router.post("/monitoring/{name}@{alias}/run", summary="Evaluate the windows that are due, raise alerts")
+def run(name: str, alias: str, ws: ActingDep) -> dict[str, Any]:
+    return ws.monitoring.run(_ref(name, alias))
+
+
+@router.get("/monitoring/{name}@{alias}", summary="The monitor, its evaluated windows and its alerts")
+def show(name: str, alias: str, ws: ActingDep) -> dict[str, Any]:
+    return ws.monitoring.show(_ref(name, alias))
+
+
+@router.get("/monitoring/{name}@{alias}/windows/{seq}", summary="One window's full report")
+def window(name: str, alias: str, seq: int, ws: ActingDep) -> dict[str, Any]:
+    return ws.monitoring.window(_ref(name, alias), seq)

@@ -1,0 +1,107 @@
+"""Monitors, evaluated windows, delayed labels and alerts: the rows ``ws.monitoring`` reads and writes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from triops.store.tables_monitoring import monitor_alerts as A
+from triops.store.tables_monitoring import monitor_windows as W
+from triops.store.tables_monitoring import monitors as M
+from triops.store.tables_monitoring import prediction_labels as L
+from triops.store.tables_serving import predictions as P
+
+_CHUNK = 500  # ids per IN (...) query: well under SQLite's and PostgreSQL's parameter limits
+
+
+def monitor(conn: Connection, model: str, version: int) -> dict[str, Any] | None:
+    row = conn.execute(sa.select(M).where(M.c.model == model, M.c.version == version)).first()
+    return None if row is None else dict(row._mapping)
+
+
+def save_monitor(conn: Connection, values: dict[str, Any]) -> None:
+    existing = monitor(conn, values["model"], values["version"])
+    if existing is None:
+        conn.execute(M.insert().values(**values))
+    else:
+        conn.execute(
+            M.update()
+            .where(M.c.id == existing["id"])
+            .values(**{k: v for k, v in values.items() if k != "id"})
+        )
+
+
+def monitors(conn: Connection, model: str | None = None) -> list[dict[str, Any]]:
+    query = sa.select(M).order_by(M.c.model, M.c.version)
+    if model is not None:
+        query = query.where(M.c.model == model)
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def windows(conn: Connection, monitor_id: str) -> list[dict[str, Any]]:
+    query = sa.select(W).where(W.c.monitor_id == monitor_id).order_by(W.c.seq)
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def save_window(conn: Connection, values: dict[str, Any]) -> str:
+    """Insert or replace the window ``(monitor_id, seq)``; returns its id (kept on replace)."""
+    found = conn.execute(
+        sa.select(W.c.id).where(W.c.monitor_id == values["monitor_id"], W.c.seq == values["seq"])
+    ).scalar()
+    if found is None:
+        conn.execute(W.insert().values(**values))
+        return str(values["id"])
+    conn.execute(W.update().where(W.c.id == found).values(**{k: v for k, v in values.items() if k != "id"}))
+    return str(found)
+
+
+def known_predictions(conn: Connection, ids: Sequence[str]) -> dict[str, str]:
+    """Prediction id → model, for the ids that are in the prediction log."""
+    out: dict[str, str] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = list(ids[start : start + _CHUNK])
+        for pid, model in conn.execute(sa.select(P.c.id, P.c.model).where(P.c.id.in_(chunk))):
+            out[str(pid)] = str(model)
+    return out
+
+
+def labels(conn: Connection, ids: Sequence[str]) -> dict[str, Any]:
+    """Prediction id → label, for the ids that have one."""
+    out: dict[str, Any] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = list(ids[start : start + _CHUNK])
+        for pid, label in conn.execute(
+            sa.select(L.c.prediction_id, L.c.label).where(L.c.prediction_id.in_(chunk))
+        ):
+            out[str(pid)] = label
+    return out
+
+
+def insert_labels(conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
+    batch = list(rows)
+    if batch:
+        conn.execute(L.insert(), batch)
+
+
+def alert_keys(conn: Connection, monitor_id: str) -> set[tuple[str, str]]:
+    """(window id, policy) of every alert this monitor raised."""
+    query = sa.select(A.c.window_id, A.c.policy).where(A.c.monitor_id == monitor_id)
+    return {(str(w), str(p)) for w, p in conn.execute(query)}
+
+
+def insert_alert(conn: Connection, values: dict[str, Any]) -> None:
+    conn.execute(A.insert().values(**values))
+
+
+def update_alert(conn: Connection, alert_id: str, **values: Any) -> None:
+    conn.execute(A.update().where(A.c.id == alert_id).values(**values))
+
+
+def alerts(conn: Connection, *, model: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    query = sa.select(A).order_by(A.c.created_ms.desc(), A.c.id.desc()).limit(limit)
+    if model is not None:
+        query = query.where(A.c.model == model)
+    return [dict(r._mapping) for r in conn.execute(query)]

@@ -1,7 +1,7 @@
 """runs: indexes for newest-first pages by (project, start, id) and (start, id)
 
 Revision ID: bch01
-Revises: web01
+Revises: gov01
 Create Date: 2026-11-30 18:24:03.575584
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "bch01"
-down_revision = "web01"
+down_revision = "gov01"
 branch_labels = None
 depends_on = None
 

@@ -13,6 +13,7 @@ import pytest
 
 from triops import Workspace
 from triops.governance import roles
+from triops.governance.rbac import Principal
 from triops.settings import Settings
 
 
@@ -20,7 +21,10 @@ from triops.settings import Settings
 def ws(store_url: str, tmp_path: Path) -> Iterator[Workspace]:
     settings = Settings(home=tmp_path, user="carol")
     workspace = Workspace.open(store_url, artifact_root=tmp_path / "artifacts", settings=settings)
-    roles.bootstrap_owner(workspace.store, "carol")  # a shared store lists runs to those who may read them
+    # a shared store lists runs to those who may read them, and takes runs from those who may write
+    roles.grant(workspace.store, Principal.owner("admin"), "carol", "admin", None)
+    workspace.close()  # reopen: the workspace reads its principal's roles once
+    workspace = Workspace.open(store_url, artifact_root=tmp_path / "artifacts", settings=settings)
     yield workspace
     workspace.close()
 

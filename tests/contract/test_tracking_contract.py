@@ -12,6 +12,7 @@ from triops import Workspace
 from triops.domain.records import RunStatus
 from triops.errors import ConflictError, FilterSyntaxError, InvalidInputError, NotFoundError
 from triops.governance import roles
+from triops.governance.rbac import Principal
 from triops.settings import Settings
 
 
@@ -23,7 +24,7 @@ def ws(store_url: str, tmp_path: Path) -> Iterator[Workspace]:
         settings=Settings(home=tmp_path, flush_interval_s=0.05, user="carol"),
     )
     # on a shared (PostgreSQL) store searches list only runs of projects the user may read
-    roles.bootstrap_owner(workspace.store, "carol")
+    roles.grant(workspace.store, Principal.owner("admin"), "carol", "admin", None)
     yield workspace
     workspace.close()
 

@@ -13,8 +13,6 @@ Run: ``.venv-bench/bin/python benchmarks/workshop.py [--quick]`` (``--quick``: 2
 
 from __future__ import annotations
 
-import argparse
-import json
 import multiprocessing
 import random
 import re
@@ -32,6 +30,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 import api as common
+from _report import Report, parse_args
 
 QUESTIONS = 6
 GROUP_SIZE = 5
@@ -110,9 +109,8 @@ def run_learners(url: str, code: str, n: int, out: Any) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="20 learners (targets still apply)")
-    args = parser.parse_args()
+    args = parse_args(__doc__)
+    report = Report.from_args("workshop", args)
     n = 20 if args.quick else 40
     tmp = Path(tempfile.mkdtemp(prefix="triops-bench-workshop-"))
     proc = None
@@ -154,29 +152,26 @@ def main() -> None:
             projector.get(f"/workshops/{code}/results.json").raise_for_status()
             projector.get(f"/workshops/{code}/projector?part=live").raise_for_status()
             idle.append(time.perf_counter() - start)
-        print(f"projector update with no learner active: p50 {statistics.median(idle) * 1000:.0f} ms")
-        p95 = statistics.quantiles(updates, n=20)[-1] * 1000 if len(updates) >= 2 else float("inf")
-        common.verdict(f"projector update under {n} learners, p95", p95, None, "ms", "≤ 1000 ms",
-                       p95 <= 1000, has_peer=False)  # fmt: skip
+        p95 = statistics.quantiles(updates, n=20)[-1] * 1000 if len(updates) >= 2 else None
+        report.row(f"projector update under {n} learners, p95", p95, "ms", limit=1000)
         complete = final["learners"] == n and final["answers"] == n * QUESTIONS and not errors
-        common.verdict(f"{n} learners joined and answered {QUESTIONS} each", float(final["answers"]), None,
-                       "answers", f"= {n * QUESTIONS}, no errors", complete, has_peer=False)  # fmt: skip
-        print(f"{n} learners finished in {wall:.1f} s; {len(updates)} projector updates; groups "
-              f"{len(final['groups'])}; errors {errors[:3]}")  # fmt: skip
+        report.row(
+            f"answers from {n} learners ({QUESTIONS} each), no errors",
+            float(final["answers"]) if complete else None,
+            "answers",
+            target=f"= {n * QUESTIONS}",
+        )
+        report.note(
+            f"{n} learners finished in {wall:.1f} s; {len(updates)} projector updates; {len(final['groups'])} "
+            f"groups; projector update with no learner active p50 {statistics.median(idle) * 1000:.0f} ms; "
+            f"errors {errors[:3]}"
+        )
         projector.close()
     finally:
         if proc is not None:
             common.stop(proc)
         shutil.rmtree(tmp, ignore_errors=True)
-    from rich.table import Table
-
-    table = Table("measure", "triops", "peer", "ratio", "target", "result", title="benchmarks/workshop.py")
-    for r in common.ROWS:
-        table.add_row(*r)
-    common.console.print(table)
-    print(json.dumps({"rows": [r[:5] for r in common.ROWS], "failed": common.FAILED}, ensure_ascii=False))
-    if common.FAILED:
-        sys.exit(1)
+    report.finish()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """workshop: live strategy workshop sessions
 
 Revision ID: wks01
-Revises: gov01
+Revises: bch01
 Create Date: 2026-11-30 19:50:34.291918
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "wks01"
-down_revision = "gov01"
+down_revision = "bch01"
 branch_labels = None
 depends_on = None
 

@@ -42,6 +42,7 @@ class Permission(enum.StrEnum):
     TOKEN_WRITE = "token.write"
     PROJECT_ADMIN = "project.admin"
     PRICE_WRITE = "price.write"  # change the price catalog (defined for FinOps)
+    WORKSHOP_RUN = "workshop.run"  # open, close, export and delete live strategy workshops
 
 
 class Role(enum.StrEnum):
@@ -74,6 +75,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
         _P.DEPLOYMENT_WRITE,
         _P.APPROVAL_REQUEST,
         _P.INVENTORY_WRITE,
+        _P.WORKSHOP_RUN,
     },
     # Reviews: approves or rejects requests at gates (never their own), reads the audit log.
     Role.APPROVER: _VIEWER | {_P.APPROVAL_DECIDE, _P.AUDIT_READ},
@@ -124,6 +126,7 @@ PERMISSION_ACTIONS: Mapping[Permission, str] = {
     _P.LABEL_WRITE: "log delayed labels of predictions",
     _P.ALERT_READ: "read monitoring results and alerts",
     _P.PRICE_WRITE: "change the price catalog",
+    _P.WORKSHOP_RUN: "open, close, export and delete live strategy workshops",
 }
 
 GLOBAL = "*"  # the project key of a binding that holds in every project

@@ -27,6 +27,8 @@ def mount(app: FastAPI) -> None:
         pages_models,
         pages_pipelines,
         pages_runs,
+        pages_workshop,
+        pages_workshop_learner,
     )
 
     for module in (
@@ -38,6 +40,8 @@ def mount(app: FastAPI) -> None:
         pages_models,
         pages_costs,
         pages_governance,
+        pages_workshop,
+        pages_workshop_learner,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="web-static")

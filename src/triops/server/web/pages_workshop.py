@@ -1,0 +1,170 @@
+"""The facilitator's side of a live workshop: open a session (title, learner level, tools), its console
+with the join code, the projector (live pooled results, polled from ``results.json`` by /static/workshop.js),
+close, export (Markdown, JSON) and delete. ``workshop.run`` is checked by the service."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+
+from triops.errors import InvalidInputError
+from triops.server.web.core import FormDep, Page, PageDep, WebRoute
+from triops.server.web.render import register_section, render
+from triops.server.web.workshop_charts import interval_chart, radar_chart
+from triops.workspace.workshop import LEVELS, TOOLS, WorkshopService
+from triops.workspace.workshop_results import COMPARED, PILLARS, export_json, export_markdown, pooled
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+register_section("Workshops", "/workshops")
+
+LABELS = {
+    "net_value": "Net value (k)",
+    "projects_in_production": "Projects in production",
+    "time_to_production_weeks": "Weeks to production",
+    "total_cost": "Total cost (k)",
+    "incidents": "Incidents",
+}
+
+
+def join_url(page: Page, code: str) -> str:
+    return f"{str(page.request.base_url).rstrip('/')}/w?code={code}"
+
+
+def live_context(data: dict[str, Any]) -> dict[str, Any]:
+    """The projector's live part: pooled numbers plus one interval chart per compared outcome."""
+    charts = []
+    if data["groups"]:
+        for key in ("net_value", "projects_in_production"):
+            bands = [("siloed baseline", *_band(data["groups"][0]["baseline"].get(key)))]
+            bands += [(g["group"], *_band(g["mix"].get(key))) for g in data["groups"]]
+            charts.append(interval_chart(f"{LABELS[key]}: 90 % interval and median by group", bands))
+    radar = None
+    if data["maturity"]["assessed"]:
+        m = data["maturity"]
+        radar = radar_chart(
+            f"Mean maturity by pillar over {m['assessed']} self-assessments (levels 0-4)",
+            PILLARS,
+            [("mean", [float(m["mean"][p] or 0) for p in PILLARS])],
+        )
+    return {
+        "data": data,
+        "charts": charts,
+        "radar": radar,
+        "pillars": PILLARS,
+        "compared": COMPARED,
+        "labels": LABELS,
+    }
+
+
+def _band(summary: dict[str, Any] | None) -> tuple[Any, Any, Any]:
+    s = summary or {}
+    return s.get("low"), s.get("median"), s.get("high")
+
+
+@router.get("/workshops")
+def workshops(page: PageDep) -> Response:
+    service = WorkshopService(page.ws)
+    return render(
+        page.request, "workshop_list.html", page=page, sessions=service.sessions(), levels=LEVELS, tools=TOOLS
+    )
+
+
+@router.post("/workshops")
+def open_workshop(page: PageDep, form: FormDep) -> Response:
+    tools = [t for t in TOOLS if form.get(f"tool_{t}")]
+    raw = form.get("questions", "6").strip() or "6"
+    if not raw.isdigit():
+        raise InvalidInputError("questions must be a whole number")
+    session = WorkshopService(page.ws).open(
+        form.get("title", ""), form.get("level", ""), tools, int(raw), prefill=bool(form.get("prefill"))
+    )
+    return RedirectResponse(f"/workshops/{session['code']}", status_code=303)
+
+
+@router.get("/workshops/{code}")
+def console(page: PageDep, code: str) -> Response:
+    service = WorkshopService(page.ws)
+    session = service.facilitated(code)
+    data = pooled(service, session)
+    return render(
+        page.request,
+        "workshop_console.html",
+        page=page,
+        session=session,
+        join=join_url(page, session["code"]),
+        **live_context(data),
+    )
+
+
+@router.get("/workshops/{code}/projector")
+def projector(page: PageDep, code: str, part: str = "") -> Response:
+    service = WorkshopService(page.ws)
+    session = service.facilitated(code)
+    context = live_context(pooled(service, session))
+    if part == "live":
+        return render(page.request, "workshop_live.html", page=page, session=session, **context)
+    return render(
+        page.request,
+        "workshop_projector.html",
+        page=page,
+        session=session,
+        join=join_url(page, session["code"]),
+        **context,
+    )
+
+
+@router.get("/workshops/{code}/results.json")
+def results(page: PageDep, code: str) -> Response:
+    service = WorkshopService(page.ws)
+    data = pooled(service, service.facilitated(code))
+    runs = [g["ran_ms"] for g in data["groups"]]
+    votes = [p["counts"] for p in data["polls"]]
+    stamp = [data["learners"], data["answers"], runs, data["maturity"]["mean"], votes, data["closed"]]
+    return JSONResponse({**data, "version": json.dumps(stamp)})
+
+
+@router.get("/workshops/{code}/export.json")
+def export_as_json(page: PageDep, code: str) -> Response:
+    service = WorkshopService(page.ws)
+    session = service.facilitated(code)
+    return JSONResponse(
+        export_json(service, session),
+        headers={"Content-Disposition": f'attachment; filename="workshop-{session["code"]}.json"'},
+    )
+
+
+@router.get("/workshops/{code}/export.md")
+def export_as_markdown(page: PageDep, code: str) -> Response:
+    service = WorkshopService(page.ws)
+    session = service.facilitated(code)
+    return PlainTextResponse(
+        export_markdown(service, session),
+        media_type="text/markdown; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="workshop-{session["code"]}.md"'},
+    )
+
+
+@router.post("/workshops/{code}/polls")
+def open_poll(page: PageDep, code: str, form: FormDep) -> Response:
+    options = form.get("options", "").splitlines()
+    WorkshopService(page.ws).open_poll(code, form.get("question", ""), options)
+    return RedirectResponse(f"/workshops/{code}#polls", status_code=303)
+
+
+@router.post("/workshops/{code}/close")
+def close(page: PageDep, code: str, form: FormDep) -> Response:
+    WorkshopService(page.ws).close(code)
+    return RedirectResponse(f"/workshops/{code}", status_code=303)
+
+
+@router.post("/workshops/{code}/delete")
+def delete(page: PageDep, code: str, form: FormDep) -> Response:
+    if form.get("confirm", "").strip().upper() != code.upper():
+        raise InvalidInputError(
+            "confirm: type the workshop's code to delete it", hint="this cannot be undone"
+        )
+    WorkshopService(page.ws).delete(code)
+    return RedirectResponse("/workshops", status_code=303)

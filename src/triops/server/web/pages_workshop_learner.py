@@ -1,0 +1,238 @@
+"""The learners' side of a live workshop: join with the code and a display name (no account), answer the
+scenario assessment with feedback after each answer, run the simulation as a group.
+
+A learner is identified by a random key held in an HttpOnly, SameSite=Strict cookie scoped to ``/w``; the
+join form carries that key and a double-submit CSRF token, every later form the learner's own token. A code
+that does not exist (404) or a closed workshop (409) answers with a page saying so.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from triops.errors import InvalidInputError
+from triops.server.web.core import WebRoute
+from triops.server.web.pages_workshop_wardley import router as wardley_router
+from triops.server.web.render import render
+from triops.server.web.workshop_charts import interval_chart, radar_chart
+from triops.server.web.workshop_learners import LEARNER_COOKIE, check_csrf, service_of
+from triops.workspace.workshop import WorkshopService, maturity_model, normalise_code, sim_controls
+from triops.workspace.workshop_results import COMPARED, PILLARS
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+JOIN_CSRF_COOKIE = "triops_join_csrf"
+
+
+def _form_fields(form: Any) -> dict[str, str]:
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def _join_form(request: Request, code: str = "", error: str | None = None, status: int = 200) -> Response:
+    csrf, key = secrets.token_urlsafe(24), secrets.token_urlsafe(32)
+    response = render(
+        request, "workshop_join.html", status=status, code=code, error=error, join_csrf=csrf, key=key
+    )
+    secure = request.url.scheme == "https"
+    response.set_cookie(JOIN_CSRF_COOKIE, csrf, httponly=True, samesite="strict", secure=secure, path="/w")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/w")
+def join_page(request: Request, code: str = "") -> Response:
+    return _join_form(request, normalise_code(code))
+
+
+@router.post("/w/join")
+async def join(request: Request) -> Response:
+    form = _form_fields(await request.form())
+    check_csrf(form.get("csrf"), request.cookies.get(JOIN_CSRF_COOKIE))
+    service = service_of(request)
+    learner = service.join(form.get("code", ""), form.get("name", ""), form.get("key", ""))
+    session = service.find(form.get("code", ""))
+    assert session is not None
+    response = RedirectResponse(f"/w/{session['code']}", status_code=303)
+    response.set_cookie(
+        LEARNER_COOKIE,
+        form["key"],
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/w",
+        max_age=24 * 3600,
+    )
+    del learner
+    return response
+
+
+def _learner(request: Request, code: str) -> tuple[WorkshopService, dict[str, Any], dict[str, Any] | None]:
+    service = service_of(request)
+    session, learner = service.learner(code, request.cookies.get(LEARNER_COOKIE))
+    return service, session, learner
+
+
+@router.get("/w/{code}")
+def learner_home(request: Request, code: str, feedback: str = "") -> Response:
+    service, session, learner = _learner(request, code)
+    if learner is None:
+        return RedirectResponse(f"/w?code={session['code']}", status_code=303)
+    context: dict[str, Any] = {
+        "session": session,
+        "learner": learner,
+        "closed": session["closed_ms"] is not None,
+    }
+    if "scenarios" in session["tools"]:
+        quiz = service.quiz(session)
+        mine = service.answers_of(learner)
+        context["shown_feedback"] = quiz.answer(feedback, mine[feedback]) if feedback in mine else None
+        context["next_question"] = next((q for q in quiz.questions if q.scenario_id not in mine), None)
+        context["answered"] = len(mine)
+        context["total"] = len(quiz.questions)
+        if len(mine) == len(quiz.questions):
+            context["result"] = service.grade(session, mine)
+    if "simulation" in session["tools"]:
+        level = service.sim_level(session)
+        ctl = sim_controls(level)
+        context["sim_level"] = level
+        context["sim_choices"] = ctl.levers if level == "intro" else ctl.practices
+    polls = service.polls(session)
+    if polls:
+        context["poll"] = polls[0]
+        context["my_vote"] = polls[0]["voters"].get(learner["id"])
+    if "maturity" in session["tools"]:
+        context["dimensions"] = maturity_model().dimensions
+    return render(request, "workshop_learner.html", **context)
+
+
+@router.post("/w/{code}/answer")
+async def answer(request: Request, code: str) -> Response:
+    form = _form_fields(await request.form())
+    service, session, learner = _learner(request, code)
+    if learner is None:
+        return RedirectResponse(f"/w?code={session['code']}", status_code=303)
+    check_csrf(form.get("csrf"), learner["csrf"])
+    scenario = form.get("scenario_id", "")
+    service.answer(code, learner, scenario, form.get("letter", ""))
+    return RedirectResponse(f"/w/{session['code']}?feedback={scenario}#feedback", status_code=303)
+
+
+@router.post("/w/{code}/simulate")
+async def simulate(request: Request, code: str) -> Response:
+    raw = await request.form()
+    form = _form_fields(raw)
+    service, session, learner = _learner(request, code)
+    if learner is None:
+        return RedirectResponse(f"/w?code={session['code']}", status_code=303)
+    check_csrf(form.get("csrf"), learner["csrf"])
+    choices = [v for v in raw.getlist("choice") if isinstance(v, str)]
+    outcome = service.simulate(code, learner, form.get("group", ""), choices)
+    bands = [
+        (name, summary.get("low"), summary.get("median"), summary.get("high"))
+        for name, summary in (
+            ("siloed baseline", outcome["baseline"]["net_value"]),
+            (outcome["group"], outcome["mix"]["net_value"]),
+        )
+    ]
+    chart = interval_chart("Net value (thousands): 90 % interval and median", bands)
+    return render(
+        request,
+        "workshop_sim_result.html",
+        session=session,
+        learner=learner,
+        outcome=outcome,
+        chart=chart,
+        compared=COMPARED,
+    )
+
+
+@router.post("/w/{code}/maturity")
+async def maturity(request: Request, code: str) -> Response:
+    form = _form_fields(await request.form())
+    service, session, learner = _learner(request, code)
+    if learner is None:
+        return RedirectResponse(f"/w?code={session['code']}", status_code=303)
+    check_csrf(form.get("csrf"), learner["csrf"])
+    answers: dict[str, int] = {}
+    for dim in maturity_model().dimensions:
+        raw = form.get(f"dim_{dim.id}", "")
+        if raw not in ("0", "1", "2", "3", "4"):
+            raise InvalidInputError(f"dim_{dim.id}: choose a level 0-4 for {dim.name}")
+        answers[dim.id] = int(raw)
+    result, roadmap = service.assess(code, learner, answers)
+    levels = {p.pillar: p.level for p in result.pillars}
+    chart = radar_chart(
+        "Your maturity by pillar (levels 0-4)",
+        PILLARS,
+        [("your self-assessment", [float(levels.get(p) or 0) for p in PILLARS])],
+    )
+    phases = {days: [a for a in roadmap.actions if a.phase_days == days] for days in (30, 60, 90)}
+    return render(
+        request,
+        "workshop_maturity.html",
+        session=session,
+        learner=learner,
+        result=result,
+        levels=levels,
+        pillars=PILLARS,
+        chart=chart,
+        phases=phases,
+        later=roadmap.later,
+    )
+
+
+router.include_router(wardley_router)
+
+
+@router.post("/w/{code}/roadmap.md")
+async def roadmap_markdown(request: Request, code: str) -> Response:
+    """The learner's edited roadmap as Markdown (nothing stored: the edits live in the posted form)."""
+    form = _form_fields(await request.form())
+    _, session, learner = _learner(request, code)
+    if learner is None:
+        return RedirectResponse(f"/w?code={session['code']}", status_code=303)
+    check_csrf(form.get("csrf"), learner["csrf"])
+    raw = form.get("count", "0")
+    if not raw.isdigit() or int(raw) > 200:
+        raise InvalidInputError("count: the roadmap form is incomplete; reload the page")
+    phases: dict[str, list[str]] = {"30": [], "60": [], "90": [], "later": []}
+    for i in range(1, int(raw) + 1):
+        phase = form.get(f"phase_{i}", "")
+        if phase == "drop":
+            continue
+        if phase not in phases:
+            raise InvalidInputError(f"phase_{i}: choose 30, 60, 90, later or drop")
+        title = " ".join(form.get(f"title_{i}", "").split())[:200]
+        owner = " ".join(form.get(f"owner_{i}", "").split())[:120]
+        done = " ".join(form.get(f"done_{i}", "").split())[:500]
+        phases[phase].append(f"- **{title}** — owner: {owner or 'unassigned'}; done when: {done or '—'}")
+    lines = [f"# 30-60-90-day roadmap ({session['title']})", ""]
+    for phase, items in phases.items():
+        lines += [
+            f"## {'Later' if phase == 'later' else f'First {phase} days'}",
+            "",
+            *(items or ["- nothing"]),
+            "",
+        ]
+    return Response(
+        "\n".join(lines),
+        media_type="text/markdown; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="roadmap.md"', "Cache-Control": "no-store"},
+    )
+
+
+@router.post("/w/{code}/vote")
+async def vote(request: Request, code: str) -> Response:
+    form = _form_fields(await request.form())
+    service, session, learner = _learner(request, code)
+    if learner is None:
+        return RedirectResponse(f"/w?code={session['code']}", status_code=303)
+    check_csrf(form.get("csrf"), learner["csrf"])
+    raw = form.get("choice", "")
+    if not raw.isdigit():
+        raise InvalidInputError("choice: pick one of the poll's options")
+    service.vote(code, learner, form.get("poll_id", ""), int(raw))
+    return RedirectResponse(f"/w/{session['code']}#poll", status_code=303)

@@ -1,0 +1,40 @@
+"""Who a learner is on the workshop pages: the random key in the ``triops_learner`` cookie (HttpOnly,
+SameSite=Strict, scoped to ``/w``), and the learner's own CSRF token on every form after joining."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from fastapi import Request
+
+from triops.server.web.core import CsrfRefused
+from triops.workspace import Workspace
+from triops.workspace.workshop import WorkshopService
+
+LEARNER_COOKIE = "triops_learner"
+
+
+def service_of(request: Request) -> WorkshopService:
+    ws: Workspace = request.app.state.workspace
+    return WorkshopService(ws)
+
+
+def check_csrf(given: str | None, expected: str | None) -> None:
+    """403 (``CsrfRefused``) unless the posted token matches."""
+    if not given or not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise CsrfRefused
+
+
+def learner_of(
+    request: Request, service: WorkshopService, code: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(session, learner) of this browser; ``LookupError`` when it has not joined the workshop (404 when the
+    code does not exist)."""
+    session, learner = service.learner(code, request.cookies.get(LEARNER_COOKIE))
+    if learner is None:
+        raise LookupError(session["code"])
+    return session, learner
+
+
+__all__ = ["LEARNER_COOKIE", "check_csrf", "learner_of", "service_of"]

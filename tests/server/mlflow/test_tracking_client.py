@@ -153,9 +153,9 @@ def test_errors_are_mlflow_shaped(mlflow_client: LiveServer) -> None:
             mlflow.log_param("p", "2")
     assert "immutable" in changed.value.message
     with pytest.raises(MlflowException) as unsupported:
-        client.create_registered_model("churn-model")
+        client.rename_registered_model("churn-model", "other")
     assert unsupported.value.error_code == "NOT_IMPLEMENTED"
-    assert "registry" in unsupported.value.message
+    assert "renaming a registered model" in unsupported.value.message
     assert run.info.run_id
 
 

@@ -1,0 +1,176 @@
+"""Model versions triops records but never loads: MLflow models, which are pickles.
+
+An MLflow model version is a registry version of flavour ``mlflow`` (its ``model_type``). Its artifact is
+a JSON *manifest* triops writes — the MLflow source (``runs:/…``, ``models:/…`` or ``mlflow-artifacts:…``),
+the URI its files download from, its run, and each file's path, sha256 and size (the files themselves are
+content-addressed run artifacts). Nothing here unpickles: ``records.require_loadable`` refuses such a
+version wherever triops would load or serve a model. Stages, aliases, the audit log and the governance
+guards are the registry's own (``ModelRegistry.transition`` / ``set_alias``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from triops.domain.ids import new_id
+from triops.errors import ConflictError, NotFoundError
+from triops.mlops.registry.records import ModelVersion, check_name
+from triops.mlops.registry.records import version_from_row as _version
+from triops.mlops.registry.service import ModelRegistry
+from triops.store import audit
+from triops.store.repositories import registry as repo
+from triops.store.repositories import registry_external as ext_repo
+
+MLFLOW_FLAVOUR = "mlflow"
+MANIFEST_MEDIA_TYPE = "application/vnd.triops.mlflow-model+json"
+
+
+def create_model(
+    registry: ModelRegistry, name: str, *, project_id: str | None, description: str | None, actor: str
+) -> None:
+    """A registered model without versions yet (MLflow creates the model first); audited."""
+    check_name(name, "model name")
+    now = registry.now_ms()
+
+    def write(conn: Any) -> None:
+        if repo.model_row(conn, name, lock=True) is not None:
+            raise ConflictError(
+                f"registered model {name!r} already exists",
+                detail={"field": "name", "mlflow_error_code": "RESOURCE_ALREADY_EXISTS"},
+            )
+        values = {
+            "id": new_id(now),
+            "name": name,
+            "project_id": project_id,
+            "description": description or None,
+            "created_ms": now,
+            "created_by": actor,
+        }
+        repo.create_model(conn, values)
+        audit.append_event(
+            conn,
+            actor=actor,
+            action="model.create",
+            object_type="model",
+            object_id=name,
+            before=None,
+            after={"id": values["id"], "project_id": project_id},
+            at_ms=now,
+        )
+
+    registry.store.write(write)
+
+
+def register_reference(
+    registry: ModelRegistry,
+    name: str,
+    manifest: Mapping[str, Any],
+    *,
+    run_id: str | None,
+    project_id: str | None,
+    description: str | None,
+    actor: str,
+    flavour: str = MLFLOW_FLAVOUR,
+) -> ModelVersion:
+    """The next version of ``name``, of ``flavour``, recording ``manifest`` (never a model's bytes)."""
+    check_name(name, "model name")
+    data = orjson.dumps(dict(manifest), option=orjson.OPT_SORT_KEYS)
+    stored = registry.artifacts.put_bytes(data, MANIFEST_MEDIA_TYPE)
+    now = registry.now_ms()
+
+    def write(conn: Any) -> ModelVersion:
+        repo.record_artifact(conn, stored, now)
+        row = repo.model_row(conn, name, lock=True)
+        if row is None:
+            raise NotFoundError(f"registered model {name!r} does not exist", detail={"field": "name"})
+        if row["project_id"] is None and project_id is not None:
+            ext_repo.set_model_project(conn, str(row["id"]), project_id)
+        values = {
+            "id": new_id(now),
+            "model_id": row["id"],
+            "version": repo.next_version(conn, str(row["id"])),
+            "stage": "development",
+            "run_id": run_id,
+            "artifact_sha256": stored.sha256,
+            "onnx_sha256": None,
+            "onnx_note": f"a model of flavour {flavour!r}: recorded, never loaded by triops",
+            "model_type": flavour,
+            "signature": None,
+            "training_datasets": [],
+            "evaluation_datasets": [],
+            "git_commit": None,
+            "cost_to_train_micros": None,
+            "currency": None,
+            "description": description or None,
+            "created_ms": now,
+            "created_by": actor,
+        }
+        repo.insert_version(conn, values)
+        version = _version(values, name, ())
+        audit.append_event(
+            conn,
+            actor=actor,
+            action="model.register",
+            object_type="model_version",
+            object_id=version.ref,
+            before=None,
+            after={
+                "id": version.id,
+                "flavour": flavour,
+                "source": manifest.get("source"),
+                "manifest_sha256": stored.sha256,
+                "run_id": run_id,
+            },
+            at_ms=now,
+        )
+        return version
+
+    return registry.store.write(write)
+
+
+def manifest_of(registry: ModelRegistry, version: ModelVersion) -> dict[str, Any]:
+    """The manifest of a foreign-flavour version (JSON triops wrote; never a model file)."""
+    if version.model_type != MLFLOW_FLAVOUR:
+        return {}
+    loaded = orjson.loads(registry.artifacts.get_bytes(version.artifact_sha256))
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def describe(registry: ModelRegistry, name: str, version: int | None, text: str, *, actor: str) -> None:
+    """Set the description of a model (``version`` None) or of one version; audited."""
+    now = registry.now_ms()
+    target = registry.get(f"{name}/{version}") if version is not None else None
+
+    def write(conn: Any) -> None:
+        row = repo.model_row(conn, name)
+        if row is None:
+            raise NotFoundError(f"registered model {name!r} does not exist", detail={"field": "name"})
+        if target is None:
+            ext_repo.set_model_description(conn, str(row["id"]), text or None)
+        else:
+            ext_repo.set_version_description(conn, target.id, text or None)
+        audit.append_event(
+            conn,
+            actor=actor,
+            action="model.describe",
+            object_type="model" if target is None else "model_version",
+            object_id=name if target is None else target.ref,
+            before=None,
+            after={"description": text},
+            at_ms=now,
+        )
+
+    registry.store.write(write)
+
+
+__all__ = [
+    "MANIFEST_MEDIA_TYPE",
+    "MLFLOW_FLAVOUR",
+    "create_model",
+    "describe",
+    "manifest_of",
+    "register_reference",
+]

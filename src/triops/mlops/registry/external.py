@@ -74,8 +74,10 @@ def register_reference(
     description: str | None,
     actor: str,
     flavour: str = MLFLOW_FLAVOUR,
+    imported: Mapping[str, Any] | None = None,
 ) -> ModelVersion:
-    """The next version of ``name``, of ``flavour``, recording ``manifest`` (never a model's bytes)."""
+    """The next version of ``name``, of ``flavour``, recording ``manifest`` (never a model's bytes);
+    ``imported`` (where it came from) adds an ``mlflow.import`` audit event in the same transaction."""
     check_name(name, "model name")
     data = orjson.dumps(dict(manifest), option=orjson.OPT_SORT_KEYS)
     stored = registry.artifacts.put_bytes(data, MANIFEST_MEDIA_TYPE)
@@ -126,6 +128,17 @@ def register_reference(
             },
             at_ms=now,
         )
+        if imported is not None:
+            audit.append_event(
+                conn,
+                actor=actor,
+                action="mlflow.import",
+                object_type="model_version",
+                object_id=version.ref,
+                before=None,
+                after=dict(imported),
+                at_ms=now,
+            )
         return version
 
     return registry.store.write(write)

@@ -74,6 +74,8 @@ def test_import_brings_models_versions_and_aliases_once(
     assert "churn" in {m["name"] for m in target.models.list_models()}
     with pytest.raises(InvalidInputError, match="flavour 'mlflow'"):
         target.models.load("churn/2")
+    with pytest.raises(InvalidInputError, match="flavour 'mlflow'"):  # serving refuses it too
+        target.serving.predict("churn@champion", {"a": 1.0, "b": 2.0})
     events = [e for e in target.governance.audit_events(limit=200) if e["action"] == "mlflow.import"]
     imported = sorted(
         (e["after"]["mlflow_model"], e["after"]["mlflow_version"])

@@ -152,6 +152,7 @@ def test_errors_are_mlflow_shaped(mlflow_client: LiveServer) -> None:
         with pytest.raises(MlflowException) as changed:
             mlflow.log_param("p", "2")
     assert "immutable" in changed.value.message
+    client.create_registered_model("churn-model")
     with pytest.raises(MlflowException) as unsupported:
         client.rename_registered_model("churn-model", "other")
     assert unsupported.value.error_code == "NOT_IMPLEMENTED"

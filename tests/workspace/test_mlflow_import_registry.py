@@ -45,6 +45,8 @@ def registry_source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
         mlflow.register_model(f"runs:/{run.info.run_id}/model", "churn")
         client.transition_model_version_stage("churn", "1", "Staging")
         client.set_registered_model_alias("churn", "champion", "2")
+        client.set_registered_model_tag("churn", "team", "risk")
+        client.set_model_version_tag("churn", "2", "validated", "yes")
         mlflow.register_model(f"runs:/{run.info.run_id}/lm", "logged")
         yield uri, run.info.run_id
     finally:
@@ -72,6 +74,9 @@ def test_import_brings_models_versions_and_aliases_once(
         run_id,
     )
     assert "churn" in {m["name"] for m in target.models.list_models()}
+    from triops.mlops.registry.external import tags_of
+
+    assert tags_of(target.models, "churn") == {0: {"team": "risk"}, 2: {"validated": "yes"}}
     with pytest.raises(InvalidInputError, match="flavour 'mlflow'"):
         target.models.load("churn/2")
     with pytest.raises(InvalidInputError, match="flavour 'mlflow'"):  # serving refuses it too

@@ -109,16 +109,15 @@ PROMPT_TAG = "mlflow.prompt.is_prompt"
 
 
 class _RegistryParser(_Parser):
-    """Registry filters: attributes only (``name``, and for versions ``run_id``, ``source_path``,
-    ``version_number``); registry tags are not kept by triops, so ``tags.*`` is refused — except MLflow's
-    prompt marker ``mlflow.prompt.is_prompt``, which the client adds to every search (no triops model is a
-    prompt: callers evaluate it as ``"false"``)."""
+    """Registry filters: ``tags.KEY`` and the ``allowed`` attributes (``name``, and for versions ``run_id``
+    and ``source_path``). MLflow's prompt marker ``mlflow.prompt.is_prompt``, which the client adds to every
+    search, is evaluated by callers as ``"false"`` (no triops model is a prompt)."""
 
     allowed: tuple[str, ...] = ()
 
     def field(self) -> Field:
         found = super().field()
-        if found.entity == "tag" and found.key == PROMPT_TAG:
+        if found.entity == "tag":
             return found
         if found.entity != "attribute":
             raise FilterSyntaxError(

@@ -16,7 +16,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from triops.errors import NotFoundError, TriopsError
+from triops.domain.validation import check_key, tag_text
+from triops.errors import InvalidInputError, NotFoundError, TriopsError
 from triops.governance.rbac import Permission, require
 from triops.mlops.registry import external
 from triops.mlops.tracking.mlflow_sources import SourceModel, SourceVersion
@@ -131,6 +132,7 @@ class RegistryImporter:
                 description=model.description,
                 actor=actor,
             )
+            external.set_tags(self.ws.models, model.name, 0, self._tags(model.tags), actor=actor)
             self.report.models += 1
         experiment = self.mt.experiment_of_run(run)
         manifest = {
@@ -146,7 +148,7 @@ class RegistryImporter:
             "mlflow_stage": version.stage,
             "mlflow_user": version.user,
         }
-        external.register_reference(
+        created = external.register_reference(
             self.ws.models,
             model.name,
             manifest,
@@ -161,10 +163,20 @@ class RegistryImporter:
                 "source": self.location,
             },
         )
+        external.set_tags(self.ws.models, model.name, created.version, self._tags(version.tags), actor=actor)
         self.report.versions += 1
         if version.stage not in ("None", ""):
             self.report.stages_left[version.stage] += 1
         return None
+
+    def _tags(self, tags: dict[str, str]) -> dict[str, str]:
+        out = {}
+        for key, value in tags.items():
+            try:
+                out[check_key(key, "tag key")] = tag_text(key, value)
+            except InvalidInputError:
+                self.report.skipped["registry tag breaks a triops limit"] += 1
+        return out
 
     def _aliases(self, model: SourceModel) -> None:
         done = self._imported(model.name) or {}

@@ -23,6 +23,7 @@ from typing import Any
 
 from triops.domain.filters import evaluate
 from triops.domain.mlflow_filter import PROMPT_TAG, parse_registry_filter
+from triops.domain.validation import check_key, tag_text
 from triops.errors import InvalidInputError, NotFoundError
 from triops.governance.rbac import GLOBAL, Permission, require
 from triops.mlops.registry import external
@@ -52,6 +53,7 @@ class RegisteredModelView:
     description: str | None
     latest: list[ModelVersion]
     aliases: dict[str, int]
+    tags: dict[int, dict[str, str]]  # 0: the model's own, n: version n's
 
 
 def mlflow_stage(stage: str) -> str:
@@ -112,6 +114,8 @@ class MlflowRegistry:
         external.create_model(
             self.models, name, project_id=pid, description=description, actor=self.principal.name
         )
+        own = {k: v for k, v in tags.items() if k != PROJECT_TAG}
+        external.set_tags(self.models, name, 0, _checked(own), actor=self.principal.name)
         return self.model(name)
 
     def model(self, name: str) -> RegisteredModelView:
@@ -134,6 +138,7 @@ class MlflowRegistry:
             description=row["description"],
             latest=self._latest(versions, ()),
             aliases=dict(sorted(aliases.items())),
+            tags=external.tags_of(self.models, name),
         )
 
     @staticmethod
@@ -154,14 +159,29 @@ class MlflowRegistry:
         for name in names:
             if not self.principal.can(Permission.PROJECT_READ, model_project(self.mt.store, name)):
                 continue
-            if node is None or evaluate(node, {"attribute": {"name": name}, "tag": NOT_A_PROMPT}):
-                out.append(self._view(name))
+            view = self._view(name)
+            record = {"attribute": {"name": name}, "tag": {**NOT_A_PROMPT, **view.tags.get(0, {})}}
+            if node is None or evaluate(node, record):
+                out.append(view)
         return out
 
     def latest_versions(self, name: str, stages: Sequence[str]) -> list[ModelVersion]:
         self._project(name)
         wanted = [mlflow_stage(s) for s in stages]
         return self._latest(self.models.versions(name), wanted)
+
+    def set_tag(self, name: str, version: int | str | None, key: str, value: str) -> None:
+        require(Permission.MODEL_REGISTER, self.principal, self._project(name))
+        number = 0 if version is None else _number(version)
+        external.set_tags(self.models, name, number, _checked({key: value}), actor=self.principal.name)
+
+    def delete_tag(self, name: str, version: int | str | None, key: str) -> None:
+        require(Permission.MODEL_REGISTER, self.principal, self._project(name))
+        number = 0 if version is None else _number(version)
+        external.delete_tag(self.models, name, number, key, actor=self.principal.name)
+
+    def version_tags(self, version: ModelVersion) -> dict[str, str]:
+        return external.tags_of(self.models, version.model).get(version.version, {})
 
     def describe(self, name: str, version: int | None, text: str) -> None:
         require(Permission.MODEL_REGISTER, self.principal, self._project(name))
@@ -184,7 +204,13 @@ class MlflowRegistry:
         )
 
     def create_version(
-        self, name: str, source: str, run_id: str, description: str, model_id: str
+        self,
+        name: str,
+        source: str,
+        run_id: str,
+        description: str,
+        model_id: str,
+        tags: Mapping[str, str] | None = None,
     ) -> ModelVersion:
         project = self._project(name)
         src_run, path, logged_id = self._source(source, run_id, model_id)
@@ -216,7 +242,8 @@ class MlflowRegistry:
             "files": sorted(files, key=lambda f: str(f["path"])),
         }
         pid = None if project else project_id(self.mt.store, run.project, self.ws.clock)
-        return external.register_reference(
+        checked = _checked(tags or {})
+        created = external.register_reference(
             self.models,
             name,
             manifest,
@@ -225,6 +252,8 @@ class MlflowRegistry:
             description=description,
             actor=self.principal.name,
         )
+        external.set_tags(self.models, name, created.version, checked, actor=self.principal.name)
+        return created
 
     def version(self, name: str, version: int | str) -> ModelVersion:
         self._project(name)
@@ -243,7 +272,8 @@ class MlflowRegistry:
                     "run_id": v.run_id or "",
                     "source_path": self.manifest(v).get("source", ""),
                 }
-                if node is None or evaluate(node, {"attribute": record, "tag": NOT_A_PROMPT}):
+                tags = {**NOT_A_PROMPT, **model.tags.get(v.version, {})}
+                if node is None or evaluate(node, {"attribute": record, "tag": tags}):
                     out.append(v)
         return out
 
@@ -280,6 +310,10 @@ class MlflowRegistry:
     def by_alias(self, name: str, alias: str) -> ModelVersion:
         self._project(name)
         return self.models.get(f"{name}@{alias}")
+
+
+def _checked(tags: Mapping[str, str]) -> dict[str, str]:
+    return {check_key(k, "tag key"): tag_text(k, v) for k, v in tags.items()}
 
 
 def _number(version: int | str) -> int:

@@ -179,11 +179,76 @@ def describe(registry: ModelRegistry, name: str, version: int | None, text: str,
     registry.store.write(write)
 
 
+def _model_id(conn: Any, name: str) -> str:
+    row = repo.model_row(conn, name)
+    if row is None:
+        raise NotFoundError(f"registered model {name!r} does not exist", detail={"field": "name"})
+    return str(row["id"])
+
+
+def set_tags(
+    registry: ModelRegistry, name: str, version: int, values: Mapping[str, str], *, actor: str
+) -> None:
+    """Tag a model (``version`` 0) or one of its versions; one audited write."""
+    if not values:
+        return
+    if version:
+        registry.get(f"{name}/{version}")  # NotFound names the versions there are
+    now = registry.now_ms()
+
+    def write(conn: Any) -> None:
+        model_id = _model_id(conn, name)
+        for key, value in values.items():
+            ext_repo.set_tag(conn, model_id, version, key, value)
+        audit.append_event(
+            conn,
+            actor=actor,
+            action="model.tag.set",
+            object_type="model_version" if version else "model",
+            object_id=f"{name}/{version}" if version else name,
+            before=None,
+            after=dict(values),
+            at_ms=now,
+        )
+
+    registry.store.write(write)
+
+
+def delete_tag(registry: ModelRegistry, name: str, version: int, key: str, *, actor: str) -> None:
+    now = registry.now_ms()
+
+    def write(conn: Any) -> None:
+        if not ext_repo.delete_tag(conn, _model_id(conn, name), version, key):
+            raise NotFoundError(
+                f"no tag {key!r} on {name}{f'/{version}' if version else ''}", detail={"field": "key"}
+            )
+        audit.append_event(
+            conn,
+            actor=actor,
+            action="model.tag.delete",
+            object_type="model_version" if version else "model",
+            object_id=f"{name}/{version}" if version else name,
+            before={"key": key},
+            after=None,
+            at_ms=now,
+        )
+
+    registry.store.write(write)
+
+
+def tags_of(registry: ModelRegistry, name: str) -> dict[int, dict[str, str]]:
+    with registry.store.connect() as conn:
+        return ext_repo.tags(conn, _model_id(conn, name))
+
+
 __all__ = [
     "MANIFEST_MEDIA_TYPE",
     "MLFLOW_FLAVOUR",
     "create_model",
+    "delete_tag",
     "describe",
     "manifest_of",
     "register_reference",
+    "set_tags",
+    "tags_of",
 ]

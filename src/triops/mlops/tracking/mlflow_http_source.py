@@ -187,6 +187,7 @@ class HttpSource(MlflowSource):
                 str(m.get("description") or ""),
                 int(m.get("creation_timestamp") or 0),
                 aliases={str(a["alias"]): int(a["version"]) for a in m.get("aliases", [])},
+                tags={str(t["key"]): str(t.get("value", "")) for t in m.get("tags", [])},
             )
             name = model.name.replace("'", "\\'")
             for v in self._pages(
@@ -203,6 +204,7 @@ class HttpSource(MlflowSource):
                         str(v.get("description") or ""),
                         str(v.get("user_id") or ""),
                         int(v.get("creation_timestamp") or 0),
+                        {str(t["key"]): str(t.get("value", "")) for t in v.get("tags", [])},
                     )
                 )
             model.versions.sort(key=lambda v: v.version)

@@ -63,6 +63,7 @@ class SourceVersion:
     description: str
     user: str
     created_ms: int
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -72,6 +73,7 @@ class SourceModel:
     created_ms: int
     versions: list[SourceVersion] = field(default_factory=list)
     aliases: dict[str, int] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -280,6 +282,18 @@ class SqlSource(MlflowSource):
                 ):
                     if str(n) in models:
                         models[str(n)].aliases[str(alias)] = int(v)
+            if "registered_model_tags" in names:
+                for n, key, value in conn.execute(
+                    sa.text("SELECT name, key, value FROM registered_model_tags")
+                ):
+                    if str(n) in models:
+                        models[str(n)].tags[str(key)] = str(value or "")
+            if "model_version_tags" in names:
+                by_version = {(m.name, v.version): v for m in models.values() for v in m.versions}
+                q = sa.text("SELECT name, version, key, value FROM model_version_tags")
+                for n, v, key, value in conn.execute(q):
+                    if (str(n), int(v)) in by_version:
+                        by_version[(str(n), int(v))].tags[str(key)] = str(value or "")
         return list(models.values())
 
     def close(self) -> None:

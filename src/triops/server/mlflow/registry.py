@@ -1,7 +1,7 @@
 """MLflow model-registry routes (``model_registry.proto``), thin over ``MlflowRegistry``.
 
 Registered models and model versions are triops registry records (see ``workspace.mlflow_registry``);
-registry tags, renames and deletes are not kept by triops and answer ``NOT_IMPLEMENTED`` naming them.
+renames and deletes answer ``NOT_IMPLEMENTED`` naming them (triops keeps every version).
 """
 
 from __future__ import annotations
@@ -11,11 +11,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import Field
 
-from triops.errors import InvalidInputError
 from triops.mlops.registry.records import ModelVersion
 from triops.server.mlflow.requests import KeyValue, Message, TrackingDep, next_token, page_offset, parse
 from triops.workspace.mlflow import MlflowTracking
-from triops.workspace.mlflow_registry import PROJECT_TAG, TO_MLFLOW, MlflowRegistry, RegisteredModelView
+from triops.workspace.mlflow_registry import TO_MLFLOW, MlflowRegistry, RegisteredModelView
 
 router = APIRouter()
 RM = "/mlflow/registered-models"
@@ -42,7 +41,7 @@ def version_to_wire(reg: MlflowRegistry, v: ModelVersion) -> dict[str, Any]:
         "source": manifest.get("source", f"triops:/models/{v.model}/{v.version}"),
         "run_id": v.run_id or "",
         "status": "READY",
-        "tags": [],
+        "tags": [{"key": k, "value": val} for k, val in reg.version_tags(v).items()],
         "aliases": list(v.aliases),
     }
     if manifest.get("model_id"):
@@ -58,7 +57,7 @@ def model_to_wire(reg: MlflowRegistry, m: RegisteredModelView) -> dict[str, Any]
         "user_id": m.user,
         "description": m.description or "",
         "latest_versions": [version_to_wire(reg, v) for v in m.latest],
-        "tags": [],
+        "tags": [{"key": k, "value": v} for k, v in m.tags.get(0, {}).items()],
         "aliases": [{"alias": a, "version": str(n)} for a, n in m.aliases.items()],
     }
 
@@ -122,22 +121,10 @@ class SetAlias(Alias):
     version: str
 
 
-def _no_tags(tags: list[KeyValue], allowed: tuple[str, ...] = ()) -> dict[str, str]:
-    out = {t.key: t.value for t in tags}
-    extra = sorted(k for k in out if k not in allowed)
-    if extra:
-        raise InvalidInputError(
-            f"registry tags ({', '.join(extra)}) are not kept by triops",
-            hint="put the information in the description, or tag the run",
-            detail={"field": "tags", "mlflow_error_code": "NOT_IMPLEMENTED"},
-        )
-    return out
-
-
 @router.post(f"{RM}/create")
 async def create_model(request: Request, reg: RegistryDep) -> dict[str, Any]:
     b = await parse(request, CreateModel)
-    model = reg.create_model(b.name, b.description, _no_tags(b.tags, (PROJECT_TAG,)))
+    model = reg.create_model(b.name, b.description, {t.key: t.value for t in b.tags})
     return {"registered_model": model_to_wire(reg, model)}
 
 
@@ -176,8 +163,8 @@ async def latest_versions(request: Request, reg: RegistryDep) -> dict[str, Any]:
 @router.post(f"{MV}/create")
 async def create_version(request: Request, reg: RegistryDep) -> dict[str, Any]:
     b = await parse(request, CreateVersion)
-    _no_tags(b.tags)
-    version = reg.create_version(b.name, b.source, b.run_id, b.description, b.model_id)
+    tags = {t.key: t.value for t in b.tags}
+    version = reg.create_version(b.name, b.source, b.run_id, b.description, b.model_id, tags)
     return {"model_version": version_to_wire(reg, version)}
 
 
@@ -217,6 +204,44 @@ async def transition(request: Request, reg: RegistryDep) -> dict[str, Any]:
     b = await parse(request, Transition)
     moved = reg.transition(b.name, b.version, b.stage, b.archive_existing_versions)
     return {"model_version": version_to_wire(reg, moved)}
+
+
+class ModelTag(Message):
+    name: str
+    key: str
+    value: str = ""
+
+
+class VersionTag(ModelTag):
+    version: str
+
+
+@router.post(f"{RM}/set-tag")
+async def set_model_tag(request: Request, reg: RegistryDep) -> dict[str, Any]:
+    b = await parse(request, ModelTag)
+    reg.set_tag(b.name, None, b.key, b.value)
+    return {}
+
+
+@router.delete(f"{RM}/delete-tag")
+async def delete_model_tag(request: Request, reg: RegistryDep) -> dict[str, Any]:
+    b = await parse(request, ModelTag)
+    reg.delete_tag(b.name, None, b.key)
+    return {}
+
+
+@router.post(f"{MV}/set-tag")
+async def set_version_tag(request: Request, reg: RegistryDep) -> dict[str, Any]:
+    b = await parse(request, VersionTag)
+    reg.set_tag(b.name, b.version, b.key, b.value)
+    return {}
+
+
+@router.delete(f"{MV}/delete-tag")
+async def delete_version_tag(request: Request, reg: RegistryDep) -> dict[str, Any]:
+    b = await parse(request, VersionTag)
+    reg.delete_tag(b.name, b.version, b.key)
+    return {}
 
 
 @router.post(f"{RM}/alias")

@@ -158,6 +158,12 @@ def test_bad_registry_input_is_an_mlflow_error_naming_it(mlflow_client: LiveServ
         client.create_model_version("named", f"runs:/{run_id}/nothing-here", run_id)
     assert "no artifacts" in empty.value.message
     client.create_model_version("named", f"runs:/{run_id}/model", run_id)
+    # an MLflow 3 logged model as the source: the same files, the same download URI
+    logged = client.search_logged_models(experiment_ids=[client.get_run(run_id).info.experiment_id])
+    by_id = client.create_model_version("named", f"models:/{logged[0].model_id}", run_id)
+    assert (by_id.version, by_id.run_id) == ("2", run_id)
+    uris = {client.get_model_version_download_uri("named", n) for n in ("1", "2")}
+    assert len(uris) == 1 and next(iter(uris)).endswith(f"/{run_id}/artifacts/model")
     with pytest.raises(MlflowException) as stage:
         client.transition_model_version_stage("named", "1", "Shipped")
     assert stage.value.error_code == "INVALID_PARAMETER_VALUE" and "stage" in stage.value.message

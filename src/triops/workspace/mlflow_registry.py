@@ -17,9 +17,9 @@ one project, which is then used).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from triops.domain.filters import evaluate
 from triops.domain.mlflow_filter import PROMPT_TAG, parse_registry_filter
@@ -151,7 +151,7 @@ class MlflowRegistry:
                 best[v.stage] = v
         return sorted(best.values(), key=lambda v: v.version)
 
-    def search_models(self, filter: str) -> list[RegisteredModelView]:
+    def search_models(self, filter: str, order_by: Sequence[str] = ()) -> list[RegisteredModelView]:
         node = parse_registry_filter(filter, ("name",))
         with self.mt.store.connect() as conn:
             names = repo.model_names(conn)
@@ -163,7 +163,12 @@ class MlflowRegistry:
             record = {"attribute": {"name": name}, "tag": {**NOT_A_PROMPT, **view.tags.get(0, {})}}
             if node is None or evaluate(node, record):
                 out.append(view)
-        return out
+        keys: dict[str, Callable[[RegisteredModelView], Any]] = {
+            "name": lambda m: m.name,
+            "creation_timestamp": lambda m: m.created_ms,
+            "last_updated_timestamp": lambda m: m.updated_ms,
+        }
+        return ordered(out, order_by, keys)
 
     def latest_versions(self, name: str, stages: Sequence[str]) -> list[ModelVersion]:
         self._project(name)
@@ -262,7 +267,7 @@ class MlflowRegistry:
     def manifest(self, version: ModelVersion) -> dict[str, Any]:
         return external.manifest_of(self.models, version)
 
-    def search_versions(self, filter: str) -> list[ModelVersion]:
+    def search_versions(self, filter: str, order_by: Sequence[str] = ()) -> list[ModelVersion]:
         node = parse_registry_filter(filter, ("name", "run_id", "source_path"))
         out = []
         for model in self.search_models(""):
@@ -275,7 +280,14 @@ class MlflowRegistry:
                 tags = {**NOT_A_PROMPT, **model.tags.get(v.version, {})}
                 if node is None or evaluate(node, {"attribute": record, "tag": tags}):
                     out.append(v)
-        return out
+        keys: dict[str, Callable[[ModelVersion], Any]] = {
+            "name": lambda v: v.model,
+            "version_number": lambda v: v.version,
+            "creation_timestamp": lambda v: v.created_ms,
+            "last_updated_timestamp": lambda v: v.created_ms,
+            "run_id": lambda v: v.run_id or "",
+        }
+        return ordered(out, order_by, keys)
 
     def download_uri(self, name: str, version: int | str) -> str:
         found = self.version(name, version)
@@ -310,6 +322,25 @@ class MlflowRegistry:
     def by_alias(self, name: str, alias: str) -> ModelVersion:
         self._project(name)
         return self.models.get(f"{name}@{alias}")
+
+
+T = TypeVar("T")
+
+
+def ordered(items: list[T], order_by: Sequence[str], keys: Mapping[str, Callable[[T], Any]]) -> list[T]:
+    """``items`` sorted by MLflow ``order_by`` entries (``name``, ``version_number DESC``, …); an unknown
+    field is an error naming it."""
+    for entry in reversed(list(order_by)):
+        parts = entry.split()
+        field_name = parts[0].removeprefix("attributes.").removeprefix("attribute.") if parts else ""
+        direction = parts[1].upper() if len(parts) > 1 else "ASC"
+        if field_name not in keys or direction not in ("ASC", "DESC") or len(parts) > 2:
+            raise InvalidInputError(
+                f"order_by {entry!r} is not supported: use one of {', '.join(keys)} with ASC or DESC",
+                detail={"field": "order_by"},
+            )
+        items = sorted(items, key=keys[field_name], reverse=direction == "DESC")
+    return items
 
 
 def _checked(tags: Mapping[str, str]) -> dict[str, str]:

@@ -164,6 +164,11 @@ def test_bad_registry_input_is_an_mlflow_error_naming_it(mlflow_client: LiveServ
     assert (by_id.version, by_id.run_id) == ("2", run_id)
     uris = {client.get_model_version_download_uri("named", n) for n in ("1", "2")}
     assert len(uris) == 1 and next(iter(uris)).endswith(f"/{run_id}/artifacts/model")
+    newest_first = client.search_model_versions("name = 'named'", order_by=["version_number DESC"])
+    assert [v.version for v in newest_first] == ["2", "1"]
+    with pytest.raises(MlflowException) as order:
+        client.search_model_versions("name = 'named'", order_by=["size"])
+    assert order.value.error_code == "INVALID_PARAMETER_VALUE" and "order_by" in order.value.message
     with pytest.raises(MlflowException) as stage:
         client.transition_model_version_stage("named", "1", "Shipped")
     assert stage.value.error_code == "INVALID_PARAMETER_VALUE" and "stage" in stage.value.message

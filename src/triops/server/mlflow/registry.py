@@ -145,7 +145,7 @@ async def update_model(request: Request, reg: RegistryDep) -> dict[str, Any]:
 async def search_models(request: Request, reg: RegistryDep) -> dict[str, Any]:
     b = await parse(request, Search, lists=("order_by",))
     offset = page_offset(b.page_token)
-    found = reg.search_models(b.filter)
+    found = reg.search_models(b.filter, b.order_by)
     page = found[offset : offset + b.max_results]
     return {
         "registered_models": [model_to_wire(reg, m) for m in page],
@@ -185,7 +185,7 @@ async def update_version(request: Request, reg: RegistryDep) -> dict[str, Any]:
 async def search_versions(request: Request, reg: RegistryDep) -> dict[str, Any]:
     b = await parse(request, Search, lists=("order_by",))
     offset = page_offset(b.page_token)
-    found = reg.search_versions(b.filter)
+    found = reg.search_versions(b.filter, b.order_by)
     page = found[offset : offset + b.max_results]
     return {
         "model_versions": [version_to_wire(reg, v) for v in page],

@@ -188,6 +188,11 @@ class MlflowRegistry:
     def version_tags(self, version: ModelVersion) -> dict[str, str]:
         return external.tags_of(self.models, version.model).get(version.version, {})
 
+    def rename(self, name: str, new_name: str) -> RegisteredModelView:
+        require(Permission.MODEL_REGISTER, self.principal, self._project(name))
+        external.rename(self.models, name, new_name, actor=self.principal.name)
+        return self.model(new_name)
+
     def describe(self, name: str, version: int | None, text: str) -> None:
         require(Permission.MODEL_REGISTER, self.principal, self._project(name))
         external.describe(self.models, name, version, text, actor=self.principal.name)

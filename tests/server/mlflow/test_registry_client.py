@@ -178,3 +178,11 @@ def test_bad_registry_input_is_an_mlflow_error_naming_it(mlflow_client: LiveServ
     with pytest.raises(MlflowException) as missing:
         client.get_registered_model("nope")
     assert missing.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    client.create_registered_model("other")
+    with pytest.raises(MlflowException) as taken:
+        client.rename_registered_model("named", "other")
+    assert taken.value.error_code == "RESOURCE_ALREADY_EXISTS"
+    client.rename_registered_model("named", "renamed")
+    assert client.get_registered_model("renamed").name == "renamed"
+    assert [v.version for v in client.search_model_versions("name = 'renamed'")] == ["1", "2"]
+    assert mlflow_client.workspace.models.get("renamed/2").model_type == "mlflow"

@@ -154,9 +154,9 @@ def test_errors_are_mlflow_shaped(mlflow_client: LiveServer) -> None:
     assert "immutable" in changed.value.message
     client.create_registered_model("churn-model")
     with pytest.raises(MlflowException) as unsupported:
-        client.rename_registered_model("churn-model", "other")
+        client.delete_registered_model("churn-model")
     assert unsupported.value.error_code == "NOT_IMPLEMENTED"
-    assert "renaming a registered model" in unsupported.value.message
+    assert "deleting a registered model" in unsupported.value.message
     assert run.info.run_id
 
 

@@ -236,6 +236,33 @@ def delete_tag(registry: ModelRegistry, name: str, version: int, key: str, *, ac
     registry.store.write(write)
 
 
+def rename(registry: ModelRegistry, name: str, new_name: str, *, actor: str) -> None:
+    """Rename a model (its versions, aliases and tags follow: they hang off its id); audited."""
+    check_name(new_name, "model name")
+    now = registry.now_ms()
+
+    def write(conn: Any) -> None:
+        model_id = _model_id(conn, name)
+        if repo.model_row(conn, new_name) is not None:
+            raise ConflictError(
+                f"registered model {new_name!r} already exists",
+                detail={"field": "new_name", "mlflow_error_code": "RESOURCE_ALREADY_EXISTS"},
+            )
+        ext_repo.rename_model(conn, model_id, new_name)
+        audit.append_event(
+            conn,
+            actor=actor,
+            action="model.rename",
+            object_type="model",
+            object_id=new_name,
+            before={"name": name},
+            after={"name": new_name, "id": model_id},
+            at_ms=now,
+        )
+
+    registry.store.write(write)
+
+
 def tags_of(registry: ModelRegistry, name: str) -> dict[int, dict[str, str]]:
     with registry.store.connect() as conn:
         return ext_repo.tags(conn, _model_id(conn, name))
@@ -249,6 +276,7 @@ __all__ = [
     "describe",
     "manifest_of",
     "register_reference",
+    "rename",
     "set_tags",
     "tags_of",
 ]

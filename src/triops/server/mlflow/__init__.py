@@ -30,7 +30,6 @@ UNSUPPORTED = {
     "mlflow/runs/log-model": "the MLflow 1 log-model call",
     "mlflow/metrics/get-history-bulk-interval": "bulk metric history",
     "mlflow/logged-models": "this logged-model call",
-    "mlflow/registered-models/rename": "renaming a registered model (audit events name it)",
     "mlflow/registered-models/delete": "deleting a registered model (triops keeps every version; archive it)",
     "mlflow/model-versions/delete": "deleting a model version (triops keeps every version; archive it)",
     "mlflow/traces": "traces",

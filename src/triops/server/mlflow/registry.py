@@ -1,7 +1,7 @@
 """MLflow model-registry routes (``model_registry.proto``), thin over ``MlflowRegistry``.
 
 Registered models and model versions are triops registry records (see ``workspace.mlflow_registry``);
-renames and deletes answer ``NOT_IMPLEMENTED`` naming them (triops keeps every version).
+deletes answer ``NOT_IMPLEMENTED`` naming them (triops keeps every version).
 """
 
 from __future__ import annotations
@@ -139,6 +139,17 @@ async def update_model(request: Request, reg: RegistryDep) -> dict[str, Any]:
     b = await parse(request, UpdateModel)
     reg.describe(b.name, None, b.description)
     return {"registered_model": model_to_wire(reg, reg.model(b.name))}
+
+
+class Rename(Message):
+    name: str
+    new_name: str
+
+
+@router.post(f"{RM}/rename")
+async def rename_model(request: Request, reg: RegistryDep) -> dict[str, Any]:
+    b = await parse(request, Rename)
+    return {"registered_model": model_to_wire(reg, reg.rename(b.name, b.new_name))}
 
 
 @router.get(f"{RM}/search")

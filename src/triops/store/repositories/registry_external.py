@@ -27,6 +27,10 @@ def set_model_project(conn: Connection, model_id: str, project_id: str) -> None:
     )
 
 
+def rename_model(conn: Connection, model_id: str, new_name: str) -> None:
+    conn.execute(models.update().where(models.c.id == model_id).values(name=new_name))
+
+
 def version_count(conn: Connection, model_id: str) -> int:
     return int(
         conn.execute(
@@ -71,6 +75,7 @@ def tags(conn: Connection, model_id: str) -> dict[int, dict[str, str]]:
 __all__ = [
     "delete_tag",
     "latest_version_ms",
+    "rename_model",
     "set_model_description",
     "set_model_project",
     "set_tag",

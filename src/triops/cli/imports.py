@@ -86,9 +86,22 @@ def import_mlflow_command(
         console.print(f"  skipped {count} runs: {reason}")
     for reason, count in sorted(report.artifacts_skipped.items()):
         console.print(f"  skipped artifacts of {count} runs: {reason}")
+    reg = report.registry
+    if reg.models or reg.versions or reg.aliases:
+        console.print(
+            f"  registry: {reg.models} registered models, {reg.versions} versions (flavour mlflow: recorded, "
+            f"never loaded by triops), {reg.aliases} aliases"
+        )
+    for stage, count in sorted(reg.stages_left.items()):
+        console.print(
+            f"  {count} versions were in MLflow stage {stage}: imported in development; promote them with "
+            "`triops models promote` (gates apply)"
+        )
+    for reason, count in sorted(reg.skipped.items()):
+        console.print(f"  skipped {count} model versions/aliases: {reason}")
     if report.registered_models_skipped:
         console.print(
             f"  skipped {report.registered_models_skipped} registered models "
-            f"({report.model_versions_skipped} versions): MLflow stores models pickled and triops loads no "
-            "pickles; register them again from skops or ONNX files with `triops models`"
+            f"({report.model_versions_skipped} versions): the registry of an MLflow file store is not read; "
+            "import from the tracking server (http://…) or its SQL store instead"
         )

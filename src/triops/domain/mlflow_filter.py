@@ -105,6 +105,49 @@ class _ExperimentParser(_Parser):
         return Field("attribute", mapped)
 
 
+PROMPT_TAG = "mlflow.prompt.is_prompt"
+
+
+class _RegistryParser(_Parser):
+    """Registry filters: ``tags.KEY`` and the ``allowed`` attributes (``name``, and for versions ``run_id``
+    and ``source_path``). MLflow's prompt marker ``mlflow.prompt.is_prompt``, which the client adds to every
+    search, is evaluated by callers as ``"false"`` (no triops model is a prompt)."""
+
+    allowed: tuple[str, ...] = ()
+
+    def field(self) -> Field:
+        found = super().field()
+        if found.entity == "tag":
+            return found
+        if found.entity != "attribute":
+            raise FilterSyntaxError(
+                f"registry filters on {found.entity}s ({found.key!r}) are not supported by triops",
+                column=1,
+                text=self.text,
+                hint="filter on " + ", ".join(self.allowed),
+            )
+        return found
+
+    def attribute(self, name: str, tok: _Tok) -> Field:
+        if name.lower() not in self.allowed:
+            raise FilterSyntaxError(
+                f"registry filter field {name!r} is not supported by triops",
+                column=tok.col,
+                text=self.text,
+                hint="filter on " + ", ".join(self.allowed),
+            )
+        return Field("attribute", name.lower())
+
+
+def parse_registry_filter(text: str, allowed: Sequence[str]) -> Node | None:
+    """Parse a ``SearchRegisteredModels`` / ``SearchModelVersions`` filter over ``allowed`` attributes."""
+    if not text or not text.strip():
+        return None
+    parser = _RegistryParser(text)
+    parser.allowed = tuple(allowed)
+    return parser.parse()
+
+
 def parse_experiment_filter(text: str) -> Node | None:
     """Parse an MLflow ``SearchExperiments`` filter; empty means every experiment (None)."""
     if not text or not text.strip():
@@ -140,4 +183,11 @@ def parse_mlflow_order_by(keys: Sequence[str]) -> list[OrderBy]:
     return out
 
 
-__all__ = ["ATTRIBUTE_ALIASES", "parse_experiment_filter", "parse_mlflow_filter", "parse_mlflow_order_by"]
+__all__ = [
+    "ATTRIBUTE_ALIASES",
+    "PROMPT_TAG",
+    "parse_experiment_filter",
+    "parse_mlflow_filter",
+    "parse_mlflow_order_by",
+    "parse_registry_filter",
+]

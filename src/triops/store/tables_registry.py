@@ -91,3 +91,13 @@ model_cards = sa.Table(
     sa.Column("updated_ms", sa.BigInteger, nullable=False),
     sa.Column("updated_by", sa.String(250), nullable=False),
 )
+
+# MLflow registry tags: ``version`` 0 tags the registered model itself, n > 0 that version
+model_tags = sa.Table(
+    "model_tags",
+    metadata,
+    sa.Column("model_id", ID, sa.ForeignKey("models.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)

@@ -8,9 +8,11 @@
 - Bulk: runs are written in batches, each batch one transaction (runs, params, tags, whole metric
   histories, latest values, artifacts and one audit event per run, action ``mlflow.import``, naming the
   MLflow run id and the source).
+- Registered models, versions and aliases of SQL stores and servers come along as versions of flavour
+  ``mlflow`` (``mlflow_import_models``: recorded, never loaded); a file store's registry is counted, not read.
 - Never silent: deleted runs and experiments, runs whose values break triops' limits, artifacts not on
-  this machine, and registered models (MLflow stores them pickled; triops loads no pickles) are skipped
-  and counted with the reason in the report.
+  this machine, and model versions or aliases that cannot come along are skipped and counted with the
+  reason in the report.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from triops.store import audit as audit_store
 from triops.store.repositories import mlflow as mlflow_repo
 from triops.store.repositories import runs as run_repo
 from triops.workspace.mlflow import LIFECYCLE_TAG
+from triops.workspace.mlflow_import_models import RegistryReport, import_registry
 
 if TYPE_CHECKING:
     from triops.workspace.local import Workspace
@@ -51,8 +54,9 @@ class ImportReport:
     artifacts: int = 0
     skipped: Counter[str] = field(default_factory=Counter)  # reason → how many runs
     artifacts_skipped: Counter[str] = field(default_factory=Counter)
-    registered_models_skipped: int = 0
+    registered_models_skipped: int = 0  # sources whose registry is not read (file stores)
     model_versions_skipped: int = 0
+    registry: RegistryReport = field(default_factory=RegistryReport)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -67,6 +71,7 @@ class ImportReport:
             "artifacts_skipped": dict(self.artifacts_skipped),
             "registered_models_skipped": self.registered_models_skipped,
             "model_versions_skipped": self.model_versions_skipped,
+            **self.registry.to_dict(),
         }
 
 
@@ -133,9 +138,13 @@ class MlflowImporter:
                 done += len(runs)
                 if progress is not None:
                     progress(done, total)
-            counts = source.registry_counts()
-            self.report.registered_models_skipped = counts.registered_models
-            self.report.model_versions_skipped = counts.model_versions
+            models = source.registered_models()
+            if models is None:  # a file store's registry is not read: counted, never silently dropped
+                counts = source.registry_counts()
+                self.report.registered_models_skipped = counts.registered_models
+                self.report.model_versions_skipped = counts.model_versions
+            else:
+                self.report.registry = import_registry(self.ws, self.location, models)
         finally:
             source.close()
         return self.report

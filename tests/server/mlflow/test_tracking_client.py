@@ -152,10 +152,11 @@ def test_errors_are_mlflow_shaped(mlflow_client: LiveServer) -> None:
         with pytest.raises(MlflowException) as changed:
             mlflow.log_param("p", "2")
     assert "immutable" in changed.value.message
+    client.create_registered_model("churn-model")
     with pytest.raises(MlflowException) as unsupported:
-        client.create_registered_model("churn-model")
+        client.delete_registered_model("churn-model")
     assert unsupported.value.error_code == "NOT_IMPLEMENTED"
-    assert "registry" in unsupported.value.message
+    assert "deleting a registered model" in unsupported.value.message
     assert run.info.run_id
 
 

@@ -26,6 +26,8 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-.]{0,99}$")
 NAME_RULE = "names are 1-100 letters, digits, '_', '-' or '.', starting with a letter or digit"
+# versions triops records but never loads: their model_type names the flavour (see registry.external)
+FOREIGN_FLAVOURS = ("mlflow",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +120,18 @@ class LoadedModel:
         if self._onnx is None or self.version.signature is None:
             return None
         return OnnxPredictor(self._onnx, self.version.signature)
+
+
+def require_loadable(version: ModelVersion) -> None:
+    """Refuse a version of a foreign flavour (an MLflow model is a pickle; triops never unpickles)."""
+    if version.model_type in FOREIGN_FLAVOURS:
+        raise InvalidInputError(
+            f"{version.ref} is a model version of flavour {version.model_type!r}: triops records it but "
+            "never loads or serves it (its files are pickles)",
+            hint="load it with the mlflow client (models:/NAME/VERSION), or register a skops/ONNX model "
+            "with `triops models register` to serve it",
+            detail={"field": "flavour", "flavour": version.model_type},
+        )
 
 
 def check_name(value: str, what: str) -> str:

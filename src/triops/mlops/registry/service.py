@@ -29,6 +29,7 @@ from triops.mlops.registry.records import (
     check_name,
     current_git_commit,
     parse_ref,
+    require_loadable,
 )
 from triops.mlops.registry.records import version_from_row as _version
 from triops.mlops.registry.serialization import (
@@ -249,6 +250,7 @@ class ModelRegistry:
     def load(self, ref: str) -> LoadedModel:
         """The model of ``ref``, loaded with skops from its artifact bytes (untrusted types refused)."""
         version = self.get(ref)
+        require_loadable(version)
         model = load_model(self.artifacts.get_bytes(version.artifact_sha256), self.trusted)
         onnx_bytes = self.artifacts.get_bytes(version.onnx_sha256) if version.onnx_sha256 else None
         return LoadedModel(version, model, onnx_bytes)
@@ -256,6 +258,7 @@ class ModelRegistry:
     def model_bytes(self, ref: str) -> tuple[ModelVersion, bytes]:
         """The version of ``ref`` and the bytes of its skops file (never loaded here)."""
         version = self.get(ref)
+        require_loadable(version)
         return version, self.artifacts.get_bytes(version.artifact_sha256)
 
     def evaluations(self, ref: str) -> list[dict[str, Any]]:

@@ -18,7 +18,13 @@ from typing import Any
 import httpx
 
 from triops.errors import ConfigError
-from triops.mlops.tracking.mlflow_sources import MlflowSource, SourceExperiment, SourceRun
+from triops.mlops.tracking.mlflow_sources import (
+    MlflowSource,
+    SourceExperiment,
+    SourceModel,
+    SourceRun,
+    SourceVersion,
+)
 
 API = "/api/2.0/mlflow"
 
@@ -162,6 +168,48 @@ class HttpSource(MlflowSource):
                 with out.open("wb") as f:
                     for chunk in answer.iter_bytes():
                         f.write(chunk)
+
+    def _pages(self, path: str, key: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        token = None
+        while True:
+            page = self._call("GET", path, params={**params, **({"page_token": token} if token else {})})
+            out += page.get(key, [])
+            token = page.get("next_page_token")
+            if not token:
+                return out
+
+    def registered_models(self) -> list[SourceModel] | None:
+        models = []
+        for m in self._pages(f"{API}/registered-models/search", "registered_models", {"max_results": 1000}):
+            model = SourceModel(
+                str(m["name"]),
+                str(m.get("description") or ""),
+                int(m.get("creation_timestamp") or 0),
+                aliases={str(a["alias"]): int(a["version"]) for a in m.get("aliases", [])},
+                tags={str(t["key"]): str(t.get("value", "")) for t in m.get("tags", [])},
+            )
+            name = model.name.replace("'", "\\'")
+            for v in self._pages(
+                f"{API}/model-versions/search",
+                "model_versions",
+                {"filter": f"name = '{name}'", "max_results": 1000},
+            ):
+                model.versions.append(
+                    SourceVersion(
+                        int(v["version"]),
+                        str(v.get("source") or ""),
+                        str(v.get("run_id") or ""),
+                        str(v.get("current_stage") or "None"),
+                        str(v.get("description") or ""),
+                        str(v.get("user_id") or ""),
+                        int(v.get("creation_timestamp") or 0),
+                        {str(t["key"]): str(t.get("value", "")) for t in v.get("tags", [])},
+                    )
+                )
+            model.versions.sort(key=lambda v: v.version)
+            models.append(model)
+        return models
 
     def close(self) -> None:
         self.http.close()

@@ -55,6 +55,28 @@ class SourceRun:
 
 
 @dataclass
+class SourceVersion:
+    version: int
+    source: str
+    run_id: str
+    stage: str  # MLflow's: None, Staging, Production, Archived
+    description: str
+    user: str
+    created_ms: int
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class SourceModel:
+    name: str
+    description: str
+    created_ms: int
+    versions: list[SourceVersion] = field(default_factory=list)
+    aliases: dict[str, int] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class SourceSummary:
     registered_models: int = 0
     model_versions: int = 0
@@ -76,6 +98,10 @@ class MlflowSource:
 
     def registry_counts(self) -> SourceSummary:
         return SourceSummary()
+
+    def registered_models(self) -> list[SourceModel] | None:
+        """The registry (models, versions, aliases), or None when this source's registry is not read."""
+        return None
 
     def artifact_dir(self, run: SourceRun, artifacts_root: Path | None) -> Path | None:
         """A local directory holding the run's artifacts, or None when they are not reachable."""
@@ -220,6 +246,56 @@ class SqlSource(MlflowSource):
             versions = int(conn.execute(sa.text("SELECT count(*) FROM model_versions")).scalar_one())
         return SourceSummary(models, versions)
 
+    def registered_models(self) -> list[SourceModel] | None:
+        if not self.has_registry:
+            return []
+        with self.engine.connect() as conn:
+            names = set(sa.inspect(conn).get_table_names())
+            models = {
+                str(n): SourceModel(str(n), str(d or ""), int(c or 0))
+                for n, d, c in conn.execute(
+                    sa.text("SELECT name, description, creation_time FROM registered_models ORDER BY name")
+                )
+            }
+            rows = conn.execute(
+                sa.text(
+                    "SELECT name, version, source, run_id, current_stage, description, user_id, creation_time "
+                    "FROM model_versions ORDER BY name, version"
+                )
+            )
+            for n, v, src, run, stage, d, user, c in rows:
+                if str(n) in models:
+                    models[str(n)].versions.append(
+                        SourceVersion(
+                            int(v),
+                            str(src or ""),
+                            str(run or ""),
+                            str(stage or "None"),
+                            str(d or ""),
+                            str(user or ""),
+                            int(c or 0),
+                        )
+                    )
+            if "registered_model_aliases" in names:
+                for n, alias, v in conn.execute(
+                    sa.text("SELECT name, alias, version FROM registered_model_aliases")
+                ):
+                    if str(n) in models:
+                        models[str(n)].aliases[str(alias)] = int(v)
+            if "registered_model_tags" in names:
+                for n, key, value in conn.execute(
+                    sa.text("SELECT name, key, value FROM registered_model_tags")
+                ):
+                    if str(n) in models:
+                        models[str(n)].tags[str(key)] = str(value or "")
+            if "model_version_tags" in names:
+                by_version = {(m.name, v.version): v for m in models.values() for v in m.versions}
+                q = sa.text("SELECT name, version, key, value FROM model_version_tags")
+                for n, v, key, value in conn.execute(q):
+                    if (str(n), int(v)) in by_version:
+                        by_version[(str(n), int(v))].tags[str(key)] = str(value or "")
+        return list(models.values())
+
     def close(self) -> None:
         self.engine.dispose()
 
@@ -242,6 +318,13 @@ class FileSource(MlflowSource):
         self.root = root
         if not root.is_dir():
             raise ConfigError(f"{root} is not a directory (an MLflow file store, e.g. ./mlruns)")
+
+    def registry_counts(self) -> SourceSummary:
+        """The file store's registry (``models/<name>/version-<n>``), counted: it is not read."""
+        folder = self.root / "models"
+        models = [p for p in folder.iterdir() if p.is_dir()] if folder.is_dir() else []
+        versions = sum(1 for m in models for v in m.iterdir() if v.name.startswith("version-"))
+        return SourceSummary(len(models), versions)
 
     def _experiment_dirs(self) -> list[tuple[Path, bool]]:
         found = [(p, False) for p in sorted(self.root.iterdir()) if (p / "meta.yaml").is_file()]

@@ -30,8 +30,8 @@ UNSUPPORTED = {
     "mlflow/runs/log-model": "the MLflow 1 log-model call",
     "mlflow/metrics/get-history-bulk-interval": "bulk metric history",
     "mlflow/logged-models": "this logged-model call",
-    "mlflow/registered-models": "the MLflow model registry (use `triops models`)",
-    "mlflow/model-versions": "the MLflow model registry (use `triops models`)",
+    "mlflow/registered-models/delete": "deleting a registered model (triops keeps every version; archive it)",
+    "mlflow/model-versions/delete": "deleting a model version (triops keeps every version; archive it)",
     "mlflow/traces": "traces",
     "mlflow/artifacts/presigned-upload-url": "presigned artifact URLs",
     "mlflow/artifacts/presigned-download-url": "presigned artifact URLs",
@@ -41,7 +41,7 @@ UNSUPPORTED = {
 
 
 def create_mlflow_app(workspace: object, *, dev: bool) -> FastAPI:
-    from triops.server.mlflow import artifacts, models, tracking
+    from triops.server.mlflow import artifacts, models, registry, tracking
 
     sub = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, default_response_class=SafeJSONResponse)
     sub.state.workspace = workspace
@@ -79,6 +79,7 @@ def create_mlflow_app(workspace: object, *, dev: bool) -> FastAPI:
     sub.include_router(tracking.router)
     sub.include_router(artifacts.router)
     sub.include_router(models.router)
+    sub.include_router(registry.router)
     return sub
 
 

@@ -1,7 +1,7 @@
 """mlflow registry: model tags
 
 Revision ID: mlr01
-Revises: bch01
+Revises: wks01
 Create Date: 2026-11-30 19:43:07.754746
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "mlr01"
-down_revision = "bch01"
+down_revision = "wks01"
 branch_labels = None
 depends_on = None
 

@@ -41,9 +41,11 @@ def served_store(tmp_path: Path) -> tuple[str, str, dict[str, str]]:
     now = utc_ms(ws.clock.now())
     _, token = ws.store.write(lambda conn: create_token(conn, "alice", "test", now))
     roles.grant(ws.store, Principal.owner("admin"), "alice", "contributor", None)
+    roles.grant(ws.store, Principal.owner("admin"), "ops", "admin", None)  # who runs `triops serve`
     ws.close()
     env = {
         **os.environ,
+        "TRIOPS_USER": "ops",
         "TRIOPS_HOME": str(tmp_path),
         "TRIOPS_ARTIFACT_ROOT": str(tmp_path / "artifacts"),
         "TRIOPS_FLUSH_INTERVAL_S": "0.2",

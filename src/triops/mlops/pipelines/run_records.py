@@ -94,10 +94,14 @@ class Recorder:
         self.cache: list[CacheEntry] = []
         self.artifacts: list[tuple[str, StoredArtifact]] = []
         self._last = time.monotonic()
+        # the heartbeat thread flushes too: a step that runs for minutes must not keep the ones before it
+        # unrecorded (a run killed meanwhile would show them PENDING)
+        self._lock = threading.RLock()
 
     def step(self, row: StepRunRow) -> None:
-        self.rows[row.id] = row
-        self._maybe_flush()
+        with self._lock:
+            self.rows[row.id] = row
+            self._maybe_flush()
 
     def add(
         self,
@@ -105,16 +109,21 @@ class Recorder:
         entry: CacheEntry | None,
         arts: Sequence[tuple[str, StoredArtifact]],
     ) -> None:
-        self.edges.extend(edges)
-        if entry is not None:
-            self.cache.append(entry)
-        self.artifacts.extend(arts)
+        with self._lock:
+            self.edges.extend(edges)
+            if entry is not None:
+                self.cache.append(entry)
+            self.artifacts.extend(arts)
 
     def _maybe_flush(self) -> None:
         if len(self.rows) + len(self.edges) >= self.every or time.monotonic() - self._last >= self.interval_s:
             self.flush()
 
     def flush(self, finish: Callable[[Connection], None] | None = None) -> None:
+        with self._lock:
+            self._flush(finish)
+
+    def _flush(self, finish: Callable[[Connection], None] | None) -> None:
         rows, edges, cache, arts = list(self.rows.values()), self.edges, self.cache, self.artifacts
         self.rows, self.edges, self.cache, self.artifacts = {}, [], [], []
         self._last = time.monotonic()
@@ -137,8 +146,11 @@ class Heartbeat:
     """A daemon thread that records every ``interval_s`` that this process still runs the run, so that a
     run whose process was killed is marked LOST after the timeout instead of staying RUNNING forever."""
 
-    def __init__(self, store: Store, run_id: str, clock: Clock, interval_s: float) -> None:
+    def __init__(
+        self, store: Store, run_id: str, clock: Clock, interval_s: float, recorder: Recorder | None = None
+    ) -> None:
         self.store, self.run_id, self.clock, self.interval_s = store, run_id, clock, interval_s
+        self.recorder = recorder
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._loop, daemon=True, name=f"triops-heartbeat-{run_id[-8:]}"
@@ -150,6 +162,8 @@ class Heartbeat:
     def _loop(self) -> None:
         while not self._stop.wait(self.interval_s):
             try:
+                if self.recorder is not None:
+                    self.recorder.flush()
                 self.store.write(self._beat)
             except Exception:  # noqa: S112 - a store hiccup: the next beat tries again
                 continue

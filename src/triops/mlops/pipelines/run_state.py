@@ -96,7 +96,7 @@ class RunState:
         self.stop_reason: str | None = None
         self.stopping = False
         self.recorder = Recorder(store, self.run_id, clock)
-        self.heartbeat = Heartbeat(store, self.run_id, clock, heartbeat_s)
+        self.heartbeat = Heartbeat(store, self.run_id, clock, heartbeat_s, self.recorder)
         # what workers on other machines are handed (the executor may name what they reach it by)
         self.worker_root, self.worker_store = worker_settings(executor, store, artifacts)
 

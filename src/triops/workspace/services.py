@@ -469,7 +469,8 @@ class Datasets:
             loaded = load_contract(contract)
         from triops.governance.rbac import Permission, require
 
-        require(Permission.DATASET_WRITE, self.principal, project)
+        # a check reads and stores nothing of the project's: reading the project is enough
+        require(Permission.PROJECT_READ, self.principal, project)
         if reveal:
             self._allow_reveal(
                 project, f"check of {getattr(data, 'name', None) or data!s:.200} against {loaded.id}"

@@ -139,3 +139,9 @@ def test_a_retrained_version_waits_for_a_second_person_then_serving_switches(ws:
     assert ws.monitoring.alerts("claims")[0]["action"]["status"] == "promoted"
     with pytest.raises(ConflictError, match="awaiting approval"):
         ws.monitoring.promote(alert["id"])
+    from triops.workspace.evidence import collect_evidence
+
+    evidence = collect_evidence(ws.store)  # what `triops assess maturity` reads
+    assert evidence.predictions_logged >= 2 * WINDOW and evidence.monitor_windows >= 2
+    assert evidence.monitor_windows_labelled >= 1 and evidence.monitors_with_alert_policies == 1
+    assert evidence.monitor_alerts == 1 and evidence.feedback_promotions == 1

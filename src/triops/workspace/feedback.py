@@ -184,8 +184,11 @@ def _ask_approval(
     detail = blocked.detail if isinstance(blocked.detail, dict) else {}
     if not detail.get("approvals_needed") or any(not r.get("passed") for r in detail.get("rules", [])):
         return
+    from triops.workspace.projects import model_project
+
     try:
         request = ws.governance.request_approval(
+            project=model_project(ws.store, version.model),
             gate="model.alias.champion",
             subject_id=challenger.ref,
             change={"alias": "champion", "from": version.ref, "to": challenger.ref},

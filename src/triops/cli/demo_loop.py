@@ -153,7 +153,8 @@ def chapter_loop(
     )
     model = champion.model
     ws.governance.add_policies(CHAMPION_GATE, source="demo")
-    _raise_budgets(ws, champion_project(ws, model))
+    if champion.run_id:  # the retraining runs where the champion's training run ran
+        _raise_budgets(ws, ws.runs.get(champion.run_id).project)
     settings = settings.model_copy(update={"serving_poll_interval_s": 0.1})
     project = champion_project(ws, model)
     reference = ws.datasets.register(f"{model}-training-split", train, project=project).version

@@ -143,7 +143,14 @@ def retrain_after_alert(ws: Workspace, version: ModelVersion, alert: dict[str, A
     out["new_version"] = challenger.ref
     out["steps"].append(_step(ws, f"registered {challenger.ref}"))
     rows = labelled_rows(ws, version)
-    if rows.height < MIN_COMPARE_ROWS:
+    masked = _masked_columns(rows)
+    if masked:
+        why = (
+            f"the inputs {', '.join(masked)} are masked in the prediction log (restricted), so the paired "
+            "comparison cannot score the logged rows"
+        )
+        out["comparison"] = {"verdict": None, "error": why, "n_rows": rows.height}
+    elif rows.height < MIN_COMPARE_ROWS:
         why = f"{rows.height} labelled production rows; the paired comparison needs {MIN_COMPARE_ROWS}"
         out["comparison"] = {"verdict": None, "error": why, "n_rows": rows.height}
     else:
@@ -154,7 +161,8 @@ def retrain_after_alert(ws: Workspace, version: ModelVersion, alert: dict[str, A
         except (TriopsError, ValueError) as exc:  # e.g. one class only among the labels
             out["comparison"] = {"verdict": None, "error": str(exc)[:300], "n_rows": rows.height}
     verdict = out["comparison"].get("verdict")
-    out["steps"].append(_step(ws, f"paired comparison on {rows.height} labelled rows: {verdict or 'none'}"))
+    done = verdict or f"not run ({str(out['comparison'].get('error', ''))[:120]})"
+    out["steps"].append(_step(ws, f"paired comparison on {rows.height} labelled rows: {done}"))
     try:
         ws.models.set_alias(version.model, "champion", challenger.version)
         out["status"] = "promoted"
@@ -242,6 +250,19 @@ def promote_after_approval(ws: Workspace, alert: dict[str, Any]) -> dict[str, An
     }
     ws.store.write(lambda conn: repo.update_alert(conn, alert["id"], action=action))
     return action
+
+
+def _masked_columns(frame: pl.DataFrame) -> list[str]:
+    """Input columns the prediction log holds hashed (``[masked:…]``), not in clear."""
+    import polars as pl
+
+    return [
+        name
+        for name, dtype in frame.schema.items()
+        if dtype == pl.String
+        and name not in ("id", "request_id", LABEL)
+        and frame.get_column(name).str.starts_with("[masked:").any()
+    ]
 
 
 def _register_output(ws: Workspace, version: ModelVersion, run: Any, newest: Any) -> ModelVersion | None:

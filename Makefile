@@ -18,7 +18,7 @@ export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 SYNC := $(UV) sync --locked --quiet
 
-.PHONY: demo test lock lock-check lint typecheck imports pytest bench bench-quick postgres clean
+.PHONY: demo test lock lock-check lint typecheck imports pytest bench bench-quick postgres clean chromium screenshots
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -42,6 +42,7 @@ $(STAMP_DEV): pyproject.toml uv.lock | $(UV)
 
 demo: $(STAMP_RUN)
 	$(BIN)/triops demo
+	@echo "The dashboard of this workspace: $(BIN)/triops server --dev, then open http://127.0.0.1:8765/"
 
 postgres:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
@@ -58,7 +59,15 @@ typecheck: $(STAMP_DEV)
 imports: $(STAMP_DEV)
 	$(BIN)/lint-imports
 
-pytest: $(STAMP_DEV) postgres
+# The browser tests drive Debian's Chromium (never a browser Playwright downloads).
+chromium:
+	@test -x /usr/bin/chromium || apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }
+
+# Screenshots of the web app's pages (of the workspace `make demo` filled) into docs/img/.
+screenshots: $(STAMP_DEV) chromium
+	$(BIN)/python tools/web_screenshots.py --out docs/img
+
+pytest: $(STAMP_DEV) postgres chromium
 	$(BIN)/pytest -q -n 2 --dist loadgroup
 
 test: lock-check lint typecheck imports pytest

@@ -137,6 +137,11 @@ def test_strategy_tools(platform: Workspace) -> None:
     assert [a.name for a in result.approaches] == ["siloed", "integrated"] and result.runs == 200
     assert result.assumptions_line() == result.to_dict()["assumptions"]
     assert platform.strategy.simulation_parameters()
+    tornado = platform.strategy.sensitivity(["siloed", "integrated"], runs=50, seed=1)
+    assert (
+        tornado.to_dict()
+        == platform.strategy.sensitivity(["siloed", "integrated"], runs=50, seed=1).to_dict()
+    )
     quiz = platform.strategy.quiz(level="novice", seed=7)
     again = platform.strategy.quiz(level="novice", seed=7)
     assert quiz.to_dict() == again.to_dict()

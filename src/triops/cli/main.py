@@ -19,6 +19,7 @@ from triops.cli import (
     finops,
     governance,
     imports,
+    kpis,
     models,
     monitor,
     pipelines,
@@ -92,6 +93,7 @@ runs.app.command("resume", help="Re-run a failed, killed or lost pipeline run fr
 )
 app.command("init", help="Create a workspace store in ./.triops (or TRIOPS_HOME / --store).")(db.init)
 app.command("server", help="Run the triops REST API server.")(server.serve)
+app.command("kpis", help="The shared KPI scorecard per project (--record stores a snapshot).")(kpis.kpis_cli)
 app.command("serve", help="Serve a model: triops serve MODEL@ALIAS (follows the alias as it moves).")(
     serve.serve_model
 )

@@ -178,6 +178,9 @@ def create_app(workspace: Workspace, *, dev: bool = False, max_request_bytes: in
         app.include_router(module.router, prefix=API_PREFIX)
     app.router.add_event_handler("shutdown", lambda: serving.close(app))
     add_docs(app, API_PREFIX)
+    from triops.server.web import mount as mount_web
+
+    mount_web(app)  # the web app's pages at / (docs/web.md)
     from triops.server.mlflow import mount_mlflow
 
     mount_mlflow(app, workspace, dev=dev)  # MLflow's REST API at /api/2.0 and /ajax-api/2.0 (docs/mlflow.md)

@@ -11,6 +11,7 @@ throughout (common random numbers), so the differences come from the effect, not
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -61,6 +62,19 @@ class SensitivityResult:
             "base": self.base,
             "rows": [r.to_dict() for r in self.rows],
         }
+
+
+def sensitivity_from_dict(data: Mapping[str, Any]) -> SensitivityResult:
+    """A result ``SensitivityResult.to_dict`` wrote (as the API sends it) read back into its types."""
+    fields = [f.name for f in dataclasses.fields(SensitivityRow)]
+    return SensitivityResult(
+        outcome=str(data["outcome"]),
+        metric=str(data["metric"]),
+        header=str(data["header"]),
+        rows=tuple(SensitivityRow(**{k: row[k] for k in fields}) for row in data["rows"]),
+        base=float(data["base"]),
+        assumptions=str(data["assumptions"]),
+    )
 
 
 def _stronger(value: float, neutral: float, low: float, high: float) -> float:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from triops.strategy.maturity_model import MaturityModel, StoreEvidence
     from triops.strategy.roadmap import Roadmap
     from triops.strategy.scenarios import Feedback, Quiz, QuizResult
+    from triops.strategy.sensitivity import SensitivityResult
     from triops.strategy.simresult import SimulationResult
     from triops.strategy.wardley_model import WardleyMap
     from triops.strategy.wardley_parse import ParseReport
@@ -107,9 +108,12 @@ class RemoteStrategy:
         result: SimulationResult = simulation_result(data)
         return result
 
-    def sensitivity(self, approaches: Sequence[str] = (), **options: Any) -> Any:
+    def sensitivity(self, approaches: Sequence[str] = (), **options: Any) -> SensitivityResult:
+        from triops.strategy.sensitivity import sensitivity_from_dict
+
         body = self._simulation_body(approaches, options)
-        return self.http.json("POST", "/strategy/simulate/sensitivity", json=body, timeout=RUN_TIMEOUT)
+        data = self.http.json("POST", "/strategy/simulate/sensitivity", json=body, timeout=RUN_TIMEOUT)
+        return sensitivity_from_dict(data)
 
     def controls(self, level: str) -> Any:
         return self._pure.controls(level)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from triops.workspace.remote_datasets import RemoteDatasets
     from triops.workspace.remote_finops import RemoteFinOps
     from triops.workspace.remote_governance import RemoteGovernance
+    from triops.workspace.remote_kpis import RemoteKpis
     from triops.workspace.remote_models import RemoteModels
     from triops.workspace.remote_pipelines import RemotePipelines, RemoteStrategy
     from triops.workspace.remote_serving import RemoteServing
@@ -102,6 +103,12 @@ class RemoteWorkspace(Workspace):
         from triops.workspace.remote_pipelines import RemoteStrategy
 
         return RemoteStrategy(self.http)
+
+    @cached_property
+    def kpis(self) -> RemoteKpis:  # type: ignore[override]
+        from triops.workspace.remote_kpis import RemoteKpis
+
+        return RemoteKpis(self.http)
 
     # -- pipelines: submitted to the server ----------------------------------------------------------------
     def pipeline_hooks(self, *, override_reason: str | None = None, **_: Any) -> list[Hook]:

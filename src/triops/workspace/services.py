@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from triops.mlops.registry.service import ModelRegistry
     from triops.settings import Settings
     from triops.workspace.governance import GovernanceService
+    from triops.workspace.kpis import KpiService
     from triops.workspace.monitoring import MonitoringService
     from triops.workspace.pipelines import PipelineService
     from triops.workspace.serving import ServingService
@@ -198,6 +199,12 @@ class PillarServices:
         from triops.workspace.strategy import StrategyService
 
         return StrategyService(self, self.clock)  # type: ignore[arg-type]
+
+    @cached_property
+    def kpis(self) -> KpiService:
+        from triops.workspace.kpis import KpiService
+
+        return KpiService(self)  # type: ignore[arg-type]
 
     # -- pipelines -----------------------------------------------------------------------------------------
     def pipeline_hooks(

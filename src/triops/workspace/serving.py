@@ -215,7 +215,6 @@ class ServingService:
     def costs(self, model: str | None = None) -> list[dict[str, Any]]:
         """Serving cost per model version: predictions metered, cost, and cost per 1,000 predictions (in
         micro-units of the currency), from the ``serving`` pipeline's cost records."""
-        import orjson
         import polars as pl
 
         from triops.mlops.serving.metering import SERVING_PIPELINE
@@ -223,18 +222,13 @@ class ServingService:
         if model is not None:
             self._readable(model)
         frame = self.ws.finops.costs().filter(pl.col("pipeline") == SERVING_PIPELINE)
-        usage = self.ws.finops.usage().filter(pl.col("pipeline") == SERVING_PIPELINE)
-        counts: dict[str, int] = {}
-        for tags in usage["tags"].to_list():
-            parsed = orjson.loads(tags)
-            key = str(parsed.get("model_version"))
-            counts[key] = counts.get(key, 0) + int(parsed.get("predictions", 0))
-        totals = frame.group_by(["model_version", "currency"]).agg(pl.col("cost_micros").sum())
+        totals = frame.group_by(["model_version", "currency"]).agg(
+            pl.col("cost_micros").sum(), pl.col("predictions").fill_null(0).sum()
+        )
         out = []
-        for version, currency, micros in sorted(totals.iter_rows()):
+        for version, currency, micros, n in sorted(totals.iter_rows()):
             if model is not None and not str(version).startswith(f"{model}/"):
                 continue
-            n = counts.get(str(version), 0)
             out.append(
                 {
                     "model_version": version,

@@ -4,7 +4,8 @@ was busy, turned into usage records the FinOps pillar prices like any step's.
 A serving worker is charged for its *busy* time (the sum of the server-side time of the requests it
 answered), as one requested core plus its resident memory, on the ``serving`` pipeline of the model's
 project, tagged ``model_version`` = ``name/N``. Idle time between requests is not charged. Each record
-also carries the ``predictions`` it covers (a tag), so cost per 1,000 predictions is exact per version.
+also carries the ``predictions`` it covers, so cost per 1,000 predictions is exact per version (FinOps'
+``model_costs`` and ``ws.serving.costs`` read it).
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ class ServingMeter:
                 requested_cpu=1.0,
                 requested_memory_gb=0.0,
                 environment=self.environment,
-                tags={"model_version": f"{t.model}/{t.version}", "predictions": str(t.predictions)},
+                tags={"model_version": f"{t.model}/{t.version}"},
+                predictions=t.predictions,
             )
             for t in tallies.values()
             if t.predictions

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from triops.errors import InvalidInputError
 from triops.governance.rbac import Permission
 from triops.server.authz import ActingDep, require_in
 from triops.server.http import PROBLEMS
@@ -115,6 +116,18 @@ def simulate(ws: ActingDep, body: SimulationIn) -> dict[str, Any]:
 def sensitivity(ws: ActingDep, body: SensitivityIn) -> dict[str, Any]:
     """Tornado data: the assumed effects ranked by how much they move ``metric``."""
     options = _simulation_options(body)
+    if body.levers:
+        raise InvalidInputError(
+            "levers do not apply to a sensitivity run",
+            hint="name approaches or practices; levers belong to a simulation",
+            detail={"field": "levers"},
+        )
+    if options.pop("neutral"):
+        raise InvalidInputError(
+            "neutral does not apply to a sensitivity run",
+            hint="sensitivity sets each assumed effect to neutral and to double by itself; leave neutral out",
+            detail={"field": "neutral"},
+        )
     data: dict[str, Any] = ws.strategy.sensitivity(body.approaches, metric=body.metric, **options).to_dict()
     return data
 

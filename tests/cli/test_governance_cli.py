@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from triops.cli import context
 from triops.cli import governance as cli
 from triops.errors import InvalidInputError, PermissionDeniedError, PolicyError
 from triops.store.engine import Store
-from triops.store.tables_governance import audit_events
+from triops.store.tables_governance import audit_events, audit_head
 
 runner = CliRunner()
 
@@ -51,12 +52,18 @@ def ok(app: object, args: list[str]) -> str:
 def test_role_grant_list_revoke(store: Store) -> None:
     ok(cli.role_app, ["grant", "anna", "approver", "--project", "benefits"])
     rows = json.loads(ok(cli.role_app, ["list", "--json"]))
-    assert [(r["principal"], r["role"], r["project"]) for r in rows] == [("anna", "approver", "benefits")]
+    owner = ("owner", "admin", "*")  # the first user of a fresh SQLite workspace is its owner
+    assert [(r["principal"], r["role"], r["project"]) for r in rows] == [
+        owner,
+        ("anna", "approver", "benefits"),
+    ]
     assert "anna" in ok(cli.role_app, ["list"])
     ok(cli.role_app, ["revoke", "anna", "approver", "--project", "benefits"])
-    assert json.loads(ok(cli.role_app, ["list", "--json"])) == []
+    assert [
+        (r["principal"], r["role"], r["project"]) for r in json.loads(ok(cli.role_app, ["list", "--json"]))
+    ] == [owner]
     perms = json.loads(ok(cli.role_app, ["list", "--permissions", "--json"]))
-    assert {p["role"] for p in perms} == {"viewer", "contributor", "approver", "finops", "admin"}
+    assert {p["role"] for p in perms} == {"viewer", "contributor", "approver", "finops", "admin", "service"}
 
 
 def test_a_user_with_bindings_acts_with_only_those(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -128,24 +135,38 @@ def test_bad_facts_file_is_refused(tmp_path: Path, store: Store) -> None:
 
 def test_audit_verify_seal_export_and_tamper(tmp_path: Path, store: Store) -> None:
     for user in ("a", "b", "c"):
-        ok(cli.role_app, ["grant", user, "viewer"])
-    assert "signed 1 checkpoint" in ok(cli.audit_app, ["seal", "--every", "2"])
-    assert (tmp_path / "home" / "keys" / "audit_ed25519").exists()
+        ok(cli.role_app, ["grant", user, "viewer"])  # after the owner's bootstrap: four events
+    assert "signed 2 checkpoint" in ok(cli.audit_app, ["seal", "--every", "2"])
+    assert (Path(os.environ["XDG_CONFIG_HOME"]) / "triops" / "keys" / "audit_ed25519").exists()
+    assert not (tmp_path / "home" / "keys").exists()  # the key is not kept next to the store
     assert "audit log OK" in ok(cli.audit_app, ["verify"])
     report = json.loads(ok(cli.audit_app, ["verify", "--json"]))
     assert report["ok"]
-    assert report["checked"] == 3
-    assert report["checkpoints_checked"] == 1
+    assert report["checked"] == 4
+    assert report["checkpoints_checked"] == 2
     out = tmp_path / "audit.jsonl"
     ok(cli.audit_app, ["export", "--out", str(out)])
-    assert len(out.read_text().splitlines()) == 3
+    assert len(out.read_text().splitlines()) == 4
     assert "audit log OK" in ok(cli.audit_app, ["verify", "--file", str(out)])
     assert ok(cli.audit_app, ["export"]).splitlines() == out.read_text().splitlines()
     log = json.loads(ok(cli.audit_app, ["log", "--json", "-n", "2"]))
-    assert [e["seq"] for e in log] == [3, 2]
+    assert [e["seq"] for e in log] == [4, 3]
     with store.begin() as conn:
         conn.execute(sa.update(audit_events).where(audit_events.c.seq == 2).values(actor="mallory"))
     result = runner.invoke(cli.audit_app, ["verify"])
+    assert result.exit_code == 1
+    assert "first bad sequence number 2" in result.output
+
+
+def test_audit_witness_out_then_verify_against_it(tmp_path: Path, store: Store) -> None:
+    ok(cli.role_app, ["grant", "a", "viewer"])
+    ticket = tmp_path / "ticket.jsonl"
+    assert "appended the signed head (seq 2)" in ok(cli.audit_app, ["witness", "--out", str(ticket)])
+    assert "audit log OK" in ok(cli.audit_app, ["verify", "--witness", str(ticket)])
+    with store.begin() as conn:
+        conn.execute(sa.delete(audit_events).where(audit_events.c.seq == 2))
+        conn.execute(sa.update(audit_head).values(seq=1))
+    result = runner.invoke(cli.audit_app, ["verify", "--witness", str(ticket)])
     assert result.exit_code == 1
     assert "first bad sequence number 2" in result.output
 

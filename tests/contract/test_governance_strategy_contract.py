@@ -112,8 +112,9 @@ def test_the_audit_log_verifies_exports_and_lists(platform: Workspace) -> None:
     assert count == len(buffer.getvalue().splitlines()) >= 1
     events = platform.governance.audit_events(limit=5)
     assert events and events[0]["action"] == "role.grant"
-    signed, key_id = platform.governance.seal_audit(every=1)
-    assert signed and key_id
+    signed, key_id = platform.governance.seal_audit(every=1)  # a server has signed its head already
+    assert key_id and all(isinstance(seq, int) for seq in signed)
+    assert platform.governance.verify_audit().chain.checkpoints_checked >= 1
 
 
 def test_inventory_and_compliance(platform: Workspace) -> None:

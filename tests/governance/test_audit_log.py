@@ -204,12 +204,13 @@ def test_checkpoints_signed_by_another_key_are_reported(store: Store, key: Audit
     assert {p.kind for p in report.chain.problems} == {"checkpoint"}
 
 
-def test_verify_without_a_key_warns_that_signatures_were_not_checked(store: Store, key: AuditKey) -> None:
+def test_verify_without_a_key_fails_when_there_are_signatures_to_check(store: Store, key: AuditKey) -> None:
     append(store, 10)
     audit.seal(store, key, every=5)
     report = audit.verify(store, None)
-    assert report.ok
-    assert "not checked" in report.warnings[0]
+    assert not report.ok  # removing the key must not turn verification into a warning
+    assert report.first_bad_seq == 5
+    assert report.chain.problems[0].kind == "key"
 
 
 # ------------------------------------------------------------------------------------ tampering in SQL

@@ -138,7 +138,14 @@ def test_demo_flow_fairness_policy_blocks_until_an_independent_approver_approves
     result = gates.enforce_gate(store, promote(0.03), "dora", clock)
     assert result.passed
     assert result.facts["approvals"] == 1
-    assert actions(store)[-4:] == ["gate.evaluate", "approval.request", "approval.approve", "gate.evaluate"]
+    assert actions(store)[-4:] == [
+        "approval.request",
+        "approval.approve",
+        "gate.evaluate",
+        "approval.consume",
+    ]
+    with pytest.raises(GateBlockedError):  # the approval was used by its change: it cannot be used again
+        gates.enforce_gate(store, promote(0.03), "dora", clock)
     assert audit.verify(store, None).ok
 
 

@@ -54,6 +54,7 @@ def start_server(
 def live_server(store_url: str, tmp_path: Path) -> Iterator[LiveServer]:
     ws = Workspace.open(store_url, artifact_root=tmp_path / "artifacts", settings=Settings(home=tmp_path))
     now = utc_ms(ws.clock.now())
+    roles.bootstrap_owner(ws.store, ws.settings.acting_user)  # the server's own user (`init --admin`)
     _, token = ws.store.write(lambda conn: create_token(conn, "alice", "test", now))
     roles.grant(ws.store, Principal.owner("admin"), "alice", "contributor", None)
     server, thread, url = start_server(ws, max_request_bytes=2 * 1024 * 1024)

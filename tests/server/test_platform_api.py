@@ -284,6 +284,11 @@ def test_evaluating_over_the_api_checks_options_and_the_permission(api: Api) -> 
 def test_sensitivity_refuses_what_does_not_apply_to_it_by_name(api: Api) -> None:
     body = {"approaches": ["siloed", "integrated"], "runs": 20}
     assert api.admin.post("/strategy/simulate/sensitivity", json=body).status_code == 200
-    for extra, field in (({"neutral": True}, "neutral"), ({"levers": ["cache"]}, "levers")):
+    too_much = {"runs": 5_000, "projects": 50}
+    for extra, field in (
+        ({"neutral": True}, "neutral"),
+        ({"levers": ["cache"]}, "levers"),
+        (too_much, "runs"),
+    ):
         answer = api.admin.post("/strategy/simulate/sensitivity", json=body | extra)
         assert answer.status_code == 422 and answer.json()["errors"]["field"] == field

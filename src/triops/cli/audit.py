@@ -1,8 +1,9 @@
 """``triops audit``: verify, seal, export and read the tamper-evident audit log (``policy`` and
 ``approval`` live in ``cli/governance.py``, over the same helpers from ``cli/governance_common.py``).
 
-Each command is a thin Typer wrapper over ``triops.governance.audit``; the key that signs checkpoints lives
-outside the store, under the workspace home's ``keys/`` unless the ``audit_key_path`` setting says otherwise.
+Each command is a thin Typer wrapper over ``ws.governance``; the key that signs checkpoints lives outside the
+store and outside ``TRIOPS_HOME`` (``~/.config/triops/keys`` unless ``TRIOPS_AUDIT_KEY_PATH`` says otherwise),
+and every command that wrote events ends by signing the head into the witness file.
 """
 
 from __future__ import annotations
@@ -68,9 +69,16 @@ def audit_verify(
     key: Annotated[
         Path | None, typer.Option("--key", help="audit key (private or .pub) to check signatures")
     ] = None,
+    witness: Annotated[
+        Path | None,
+        typer.Option(
+            "--witness", help="also check against signed heads kept elsewhere (`audit witness --out`)"
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Re-hash the chain and check the signed checkpoints; exit 1 with the first bad sequence number."""
+    """Re-hash the chain, check the signed checkpoints and the witness; exit 1 with the first bad sequence
+    number."""
     from triops.governance import audit
 
     if file is not None:
@@ -78,10 +86,41 @@ def audit_verify(
 
         report = VerifyReport(audit.verify_jsonl(file))
     else:
-        report = _governance().verify_audit(key_path=key)
+        entries = None
+        if witness is not None:
+            from triops.errors import InvalidInputError
+            from triops.governance.witness import read_entries
+
+            try:
+                entries = list(read_entries(witness.read_bytes().splitlines(), str(witness)))
+            except OSError as exc:
+                raise InvalidInputError(f"cannot read the witness {witness}: {exc}") from None
+        report = _governance().verify_audit(key_path=key, witness=entries)
     print_verify(report, as_json)
     if not report.ok:
         raise typer.Exit(1)
+
+
+@audit_app.command("witness")
+def audit_witness(
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="append the signed head to this file (default: print it)"),
+    ] = None,
+) -> None:
+    """Sign the head of the log now and hand it out: keep it outside the store (a ticket, another machine)
+    and check it later with `triops audit verify --witness FILE`."""
+    from triops.governance.witness import append_entry
+
+    head = _governance().witness()
+    if head is None:
+        _say("the audit log is empty: nothing to witness")
+        return
+    if out is None:
+        sys.stdout.write(head.to_line().decode())
+        return
+    append_entry(out, head)
+    _say(f"appended the signed head (seq {head.seq}) to {out}")
 
 
 @audit_app.command("seal")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from triops.cli.context import STATE, console, open_workspace
@@ -9,14 +11,29 @@ from triops.cli.context import STATE, console, open_workspace
 app = typer.Typer(no_args_is_help=True)
 
 
-def init() -> None:
+def init(
+    admin: Annotated[
+        str | None,
+        typer.Option(
+            "--admin", help="make this user the first workspace admin (only while nobody holds a role)"
+        ),
+    ] = None,
+) -> None:
     ws = open_workspace()
     where = ws.url
     if not ws.is_remote:
         from triops.governance.roles import bootstrap_owner
 
-        if bootstrap_owner(ws.store, ws.settings.acting_user, ws.clock) is not None:
-            console().print(f"{ws.settings.acting_user} is the workspace admin")
+        first = admin or ws.settings.acting_user
+        if bootstrap_owner(ws.store, first, ws.clock) is not None:
+            console().print(f"{first} is the workspace admin")
+        elif admin is not None:
+            from triops.errors import ConflictError
+
+            raise ConflictError(
+                "this workspace already has role bindings; the first admin was made before",
+                hint="an admin grants roles: triops role grant USER admin",
+            )
     console().print(f"[green]workspace ready[/] at {where}")
     if not ws.is_remote:
         console().print(f"artifacts under {ws.artifacts.root}")

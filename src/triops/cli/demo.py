@@ -254,7 +254,8 @@ def chapter_governance(ws: Workspace, champion: Any) -> Any:
     out.rule("[bold]5 · Governance[/]: a fairness policy gates production; separation of duties; audit")
     user = ws.settings.acting_user
     roles.bootstrap_owner(ws.store, user, ws.clock)
-    change = ChangeRequest("stage", champion, champion.stage, "production", user)
+    # the approval is bound to the exact change the demo then makes: staging → production
+    change = ChangeRequest("stage", champion, "staging", "production", user)
     facts = gate_facts(ws.models, change, PROJECT)
     key = AuditKey.load_or_create(default_key_path(Path(ws.settings.home), ws.settings.audit_key_path))
     outcome = promote_with_approval(
@@ -262,6 +263,10 @@ def chapter_governance(ws: Workspace, champion: Any) -> Any:
     )
     for step in outcome.steps:
         out.print(f"  • {step}")
+    out.print(
+        "  [dim]a local store is single-user: these names are not authenticated; separation of duties holds "
+        "between token users of `triops server` (docs/security.md)[/]"
+    )
     if outcome.final.passed:
         ws.models.transition(champion.ref, "staging")
         promoted = ws.models.transition(champion.ref, "production")

@@ -62,7 +62,6 @@ def _open_store(catalog: Path | None = None) -> Any:
     with ``--catalog`` on a local store."""
     from triops.cli.context import open_workspace
     from triops.errors import ConfigError
-    from triops.finops.service import FinOpsService
 
     ws = open_workspace()
     if catalog is None or ws.is_remote:
@@ -72,16 +71,7 @@ def _open_store(catalog: Path | None = None) -> Any:
                 hint="see the server's catalog with `triops prices show`",
             )
         return ws.finops
-    local = ws.finops  # settings (required tags, shared costs) and permission checks of the workspace
-    return FinOpsService(
-        ws.store,
-        _book(catalog),
-        ws.clock,
-        user=ws.principal.name,
-        authorize=local.authorize,
-        required_tags=local.required_tags,
-        shared=local.shared,
-    )
+    return ws.finops_priced(_book(catalog))  # the workspace's settings and permission checks
 
 
 def _print(rows: list[dict[str, Any]], as_json: bool, title: str) -> None:

@@ -324,7 +324,11 @@ def run_cli(
     else:
         hooks = tuple(
             ws.pipeline_hooks(
-                override_reason=override_reason, tags=tags, environment=environment, use_cache=not no_cache
+                override_reason=override_reason,
+                tags=tags,
+                environment=environment,
+                use_cache=not no_cache,
+                project=project,  # run.write there, and the budget.override gate for an override
             )
         )
         result = run_command(

@@ -80,3 +80,12 @@ def user_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     for r in rows:
         table.add_row(str(r["name"]), str(r["kind"]), str(from_ms(int(str(r["created_ms"])))))
     console().print(table)
+
+
+@user_app.command("disable", help="Disable a user: their tokens stop working at once (audited).")
+def user_disable(
+    name: str,
+    enable: Annotated[bool, typer.Option("--enable", help="enable a disabled user again")] = False,
+) -> None:
+    open_workspace().governance.disable_user(name, disabled=not enable)
+    console().print(f"user {name!r} {'enabled' if enable else 'disabled'}")

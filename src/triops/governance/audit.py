@@ -1,8 +1,8 @@
 """The tamper-evident audit log: signed checkpoints (Ed25519), verification and JSON Lines export.
 
 Every ``every`` events (default 1,000) the hash of the event at that sequence number is signed with an
-Ed25519 key kept *outside* the database (``settings.audit_key_path`` or ``<home>/keys/audit_ed25519``,
-mode 0600) and stored as a checkpoint. ``verify`` re-hashes the whole chain, checks each checkpoint's
+Ed25519 key kept *outside* the database and outside ``TRIOPS_HOME`` (``settings.audit_key_path`` or
+``~/.config/triops/keys/audit_ed25519``, mode 0600) and stored as a checkpoint. ``verify`` re-hashes the whole chain, checks each checkpoint's
 signature against the key file and reports the first bad sequence number: a modified, deleted, inserted or
 reordered event, a chain rewritten up to a checkpoint, or a tail truncated after one.
 """
@@ -45,7 +45,15 @@ KEY_FILE_NAME = "audit_ed25519"
 
 
 def default_key_path(home: Path, configured: Path | None = None) -> Path:
-    return configured if configured is not None else home / "keys" / KEY_FILE_NAME
+    """The configured key, else a key made before triops kept keys outside ``home`` (still honoured), else
+    ``$XDG_CONFIG_HOME/triops/keys/audit_ed25519``: not next to the database it protects."""
+    if configured is not None:
+        return configured
+    legacy = home / "keys" / KEY_FILE_NAME
+    if legacy.exists():
+        return legacy
+    config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(config) / "triops" / "keys" / KEY_FILE_NAME
 
 
 def _key_id(public: Ed25519PublicKey) -> str:
@@ -270,10 +278,10 @@ def verify(
     for problem in signatures.problems:
         chain.add(problem.seq, problem.kind, problem.message)
     chain.checkpoints_checked = len(rows) if key is not None else 0
-    warnings = []
     if key is None and rows:
-        warnings.append(f"{len(rows)} checkpoint signature(s) not checked: no audit key found")
-    return VerifyReport(chain, warnings)
+        first = int(rows[0]["seq"])
+        chain.add(first, "key", f"{len(rows)} checkpoint signature(s) cannot be checked: no audit key found")
+    return VerifyReport(chain, [])
 
 
 def iter_export_lines(events: Iterable[AuditEvent]) -> Iterator[bytes]:

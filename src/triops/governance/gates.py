@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -22,6 +22,7 @@ from triops.domain.clock import Clock, SystemClock, utc_ms
 from triops.domain.ids import new_id
 from triops.errors import ConflictError, GateBlockedError, InvalidInputError, NotFoundError
 from triops.governance import approvals as ap
+from triops.governance.binding import pick_request, policy_digest
 from triops.governance.facts import GateFacts
 from triops.governance.policies import Gate, GateResult, Policy, evaluate, parse_policies
 from triops.governance.rbac import Permission, Principal, require
@@ -174,14 +175,21 @@ def _decisions(conn: Connection, request_id: str) -> list[ap.Decision]:
 
 
 def approval_status(
-    store: Store, gate: Gate | str, subject_type: str, subject_id: str, clock: Clock | None = None
+    store: Store,
+    gate: Gate | str,
+    subject_type: str,
+    subject_id: str,
+    clock: Clock | None = None,
+    change: Mapping[str, Any] | None = None,
 ) -> tuple[ap.ApprovalRequest, ap.ApprovalState] | None:
-    """The latest request for this change and where it stands, or None if nobody asked yet."""
+    """The request for this change (the newest unconsumed one whose change ``change`` contains; without
+    ``change``, the newest) and where it stands, or None if nobody asked yet."""
     with store.connect() as conn:
-        row = repo.latest_request(conn, Gate(gate).value, subject_type, subject_id)
+        rows = repo.requests_for_subject(conn, Gate(gate).value, subject_type, subject_id)
+        row = pick_request(rows, change)
         if row is None:
             return None
-        request = _request(row)
+        request = _request(dict(row))
         return request, ap.state(request, _decisions(conn, request.id), _now(clock))
 
 
@@ -209,11 +217,19 @@ def request_approval(
         raise InvalidInputError(
             f"no policy at gate {facts.gate!r} asks for approvals for this change", hint="nothing to request"
         )
+    if not facts.change:
+        raise InvalidInputError(
+            "an approval request names the change it approves",
+            hint="give the change, e.g. --change to_stage=production",
+            detail={"field": "change"},
+        )
+    digest = policy_digest(load_policies(store, gate=facts.gate, project=facts.project))
     now = _now(clock)
     with store.begin() as conn:
-        latest = repo.latest_request(conn, facts.gate, facts.subject_type, facts.subject_id)
+        rows = repo.requests_for_subject(conn, facts.gate, facts.subject_type, facts.subject_id)
+        latest = pick_request(rows, facts.change)
         if latest is not None:
-            current = ap.state(_request(latest), _decisions(conn, latest["id"]), now)
+            current = ap.state(_request(dict(latest)), _decisions(conn, latest["id"]), now)
             if current.status is ap.Status.PENDING:
                 raise ConflictError(
                     f"approval request {latest['id']} for this change is still pending",
@@ -250,6 +266,7 @@ def request_approval(
                 "created_ms": now,
                 "expires_ms": request.expires_at_ms,
                 "closed_ms": None,
+                "policy_digest": digest,
             },
         )
         audit_store.append_event(
@@ -264,6 +281,8 @@ def request_approval(
                 "subject": f"{request.subject_type}/{request.subject_id}",
                 "requirements": [r.to_dict() for r in request.requirements],
                 "justification": text,
+                "change": request.change,
+                "policy_digest": digest,
             },
             project=request.project,
             at_ms=now,
@@ -320,16 +339,61 @@ def decide(
 # --------------------------------------------------------------------------------------------- gates
 
 
+def _consume(store: Store, request_id: str, facts: GateFacts, actor: str, clock: Clock | None) -> None:
+    now = _now(clock)
+    with store.begin() as conn:
+        if not repo.consume_request(conn, request_id, now):
+            raise ConflictError(
+                f"approval request {request_id} was already used for a change",
+                hint="an approval is consumed by the change it was given for: ask again",
+            )
+        audit_store.append_event(
+            conn,
+            actor=actor,
+            action="approval.consume",
+            object_type="approval_request",
+            object_id=request_id,
+            before=None,
+            after={
+                "gate": facts.gate,
+                "subject": f"{facts.subject_type}/{facts.subject_id}",
+                "change": facts.change,
+            },
+            project=facts.project,
+            at_ms=now,
+        )
+
+
 def check_gate(
     store: Store, facts: GateFacts, actor: str, *, record: bool = True, clock: Clock | None = None
 ) -> GateResult:
-    """Evaluate the gate for ``facts`` with the approvals of the latest request; record it (audited)."""
-    status = approval_status(store, facts.gate, facts.subject_type, facts.subject_id, clock)
+    """Evaluate the gate for ``facts`` with the approvals of the request bound to this change; record it
+    (audited)."""
+    return _check(store, facts, actor, record=record, clock=clock)[0]
+
+
+def _check(
+    store: Store, facts: GateFacts, actor: str, *, record: bool = True, clock: Clock | None = None
+) -> tuple[GateResult, str | None]:
+    """The gate result and the id of the approved request it relied on (None: no approval used)."""
+    policies = load_policies(store, gate=facts.gate, project=facts.project)
+    status = approval_status(store, facts.gate, facts.subject_type, facts.subject_id, clock, facts.change)
+    stale = False
+    if status is not None:
+        with store.connect() as conn:
+            stored = repo.get_request(conn, status[0].id)
+        wanted = (stored or {}).get("policy_digest")
+        stale = wanted is not None and wanted != policy_digest(policies)
     by_role: dict[str, int] = {}
-    if status is not None and status[1].status in (ap.Status.APPROVED, ap.Status.PENDING):
+    used: str | None = None
+    if status is not None and not stale and status[1].status in (ap.Status.APPROVED, ap.Status.PENDING):
         by_role = status[1].approvals_by_role
         facts = dataclasses.replace(facts, approvals=status[1].approvals)
-    result = evaluate(load_policies(store, gate=facts.gate, project=facts.project), facts, by_role)
+        used = status[0].id if status[1].status is ap.Status.APPROVED else None
+    result = evaluate(policies, facts, by_role)
+    if stale and result.approvals_needed and status is not None:
+        note = f"the gate's policies changed since request {status[0].id} was approved; ask again"
+        result = dataclasses.replace(result, approvals_missing=(*result.approvals_missing, note))
     if status is not None and status[1].status in (
         ap.Status.REJECTED,
         ap.Status.EXPIRED,
@@ -373,12 +437,15 @@ def check_gate(
                 project=facts.project,
                 at_ms=now,
             )
-    return result
+    return result, (used if result.passed and result.approvals_needed else None)
 
 
 def enforce_gate(store: Store, facts: GateFacts, actor: str, clock: Clock | None = None) -> GateResult:
-    """``check_gate`` that raises ``GateBlockedError`` naming every unmet rule and missing approval."""
-    result = check_gate(store, facts, actor, clock=clock)
+    """``check_gate`` that raises ``GateBlockedError`` naming every unmet rule and missing approval. A
+    passing gate consumes the approval it relied on: the next change needs a new one."""
+    result, used = _check(store, facts, actor, clock=clock)
+    if result.passed and used is not None:
+        _consume(store, used, facts, actor, clock)
     if not result.passed:
         raise GateBlockedError(
             f"gate {result.gate} blocked {facts.subject_type} {facts.subject_id!r}: "

@@ -41,6 +41,7 @@ class Permission(enum.StrEnum):
     USER_WRITE = "user.write"
     TOKEN_WRITE = "token.write"
     PROJECT_ADMIN = "project.admin"
+    PRICE_WRITE = "price.write"  # change the price catalog (defined for FinOps)
 
 
 class Role(enum.StrEnum):
@@ -49,6 +50,7 @@ class Role(enum.StrEnum):
     APPROVER = "approver"
     FINOPS = "finops"
     ADMIN = "admin"
+    SERVICE = "service"  # a machine principal: runs pipelines, predicts, runs monitors; decides nothing
 
 
 _P = Permission
@@ -76,9 +78,13 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     # Reviews: approves or rejects requests at gates (never their own), reads the audit log.
     Role.APPROVER: _VIEWER | {_P.APPROVAL_DECIDE, _P.AUDIT_READ},
     # Owns money: budgets, and approves budget overrides.
-    Role.FINOPS: _VIEWER | {_P.BUDGET_WRITE, _P.BUDGET_OVERRIDE, _P.APPROVAL_DECIDE},
+    Role.FINOPS: _VIEWER | {_P.BUDGET_WRITE, _P.BUDGET_OVERRIDE, _P.APPROVAL_DECIDE, _P.PRICE_WRITE},
     # Everything, including roles, users, tokens and policies.
     Role.ADMIN: frozenset(Permission),
+    # A service account (a scheduler, a serving process): runs, predictions and monitors, nothing else.
+    Role.SERVICE: frozenset(
+        {_P.PROJECT_READ, _P.RUN_WRITE, _P.MODEL_PREDICT, _P.MONITOR_RUN, _P.LABEL_WRITE, _P.ALERT_READ}
+    ),
 }
 
 ROLE_DESCRIPTIONS: Mapping[Role, str] = {
@@ -87,6 +93,37 @@ ROLE_DESCRIPTIONS: Mapping[Role, str] = {
     Role.APPROVER: "approves or rejects gated changes it did not request or author; reads the audit log",
     Role.FINOPS: "manages budgets and approves budget overrides",
     Role.ADMIN: "every permission, including roles, users, tokens and policies",
+    Role.SERVICE: "a machine principal: runs pipelines, serves predictions and runs monitors",
+}
+
+# What each permission covers: the one table of actions the services check (docs/security.md shows it).
+PERMISSION_ACTIONS: Mapping[Permission, str] = {
+    _P.PROJECT_READ: "read runs, pipelines, datasets, models, cards, policies, approvals, inventory, scorecard",
+    _P.RUN_WRITE: "start tracked runs, run, submit and resume pipelines, save strategy assessments",
+    _P.DATASET_WRITE: "register and check dataset versions",
+    _P.DATASET_PUBLISH: "publish a dataset version (the dataset.publish gate)",
+    _P.DATASET_READ_RESTRICTED: "see restricted or personal columns in clear",
+    _P.MODEL_REGISTER: "register model versions, regenerate model cards",
+    _P.MODEL_STAGE: "move a model version between stages (gated)",
+    _P.MODEL_ALIAS: "set or remove a model alias (champion is gated)",
+    _P.DEPLOYMENT_WRITE: "create or change a deployment (the deployment gate)",
+    _P.APPROVAL_REQUEST: "ask for an approval at a gate",
+    _P.APPROVAL_DECIDE: "approve or reject a request you did not make, register or author",
+    _P.COST_READ: "read costs, usage, budgets, forecasts, FOCUS exports",
+    _P.BUDGET_WRITE: "set budgets, import FOCUS cost data",
+    _P.BUDGET_OVERRIDE: "run past a budget hard stop (still needs the budget.override gate's approval)",
+    _P.POLICY_WRITE: "add or remove policies",
+    _P.INVENTORY_WRITE: "add or replace AI use cases in the inventory",
+    _P.AUDIT_READ: "read, export and verify the audit log; compliance reports; users and tokens lists",
+    _P.ROLE_WRITE: "grant and revoke roles",
+    _P.USER_WRITE: "create and disable users and service accounts",
+    _P.TOKEN_WRITE: "create and revoke API tokens",
+    _P.PROJECT_ADMIN: "seal the audit log, witness its head",
+    _P.MODEL_PREDICT: "call a served model (each prediction is logged and priced)",
+    _P.MONITOR_RUN: "create a monitor and evaluate its windows",
+    _P.LABEL_WRITE: "log delayed labels of predictions",
+    _P.ALERT_READ: "read monitoring results and alerts",
+    _P.PRICE_WRITE: "change the price catalog",
 }
 
 GLOBAL = "*"  # the project key of a binding that holds in every project
@@ -130,7 +167,7 @@ class Principal:
 
     @classmethod
     def owner(cls, name: str) -> Principal:
-        """The owner of a local single-user workspace: admin everywhere."""
+        """Admin everywhere: the server's ``--dev`` mode and tests; a workspace's owner holds a stored binding."""
         return cls(name=name, roles={GLOBAL: frozenset({Role.ADMIN})})
 
     def roles_in(self, project: str | None) -> frozenset[Role]:

@@ -159,12 +159,18 @@ def bootstrap_owner(store: Store, owner: str, clock: Clock | None = None) -> Bin
     return binding
 
 
-def acting_principal(store: Store, name: str) -> Principal:
-    """Who a local command acts as. A single-user SQLite workspace runs as its owner with ``admin``, unless
-    the acting user (``TRIOPS_USER``) holds role bindings of their own; a shared (PostgreSQL) store uses
-    the bindings only."""
+def acting_principal(store: Store, name: str, clock: Clock | None = None) -> Principal:
+    """Who a local command or SDK call acts as: ``name`` with exactly the roles bound to it.
+
+    A user without bindings holds no permission at all (never admin). The one exception is the creation of
+    a local SQLite workspace: while its store holds no binding whatsoever, the first user to open it becomes
+    its owner (a workspace-wide ``admin`` binding, audited as ``role.bootstrap``). A PostgreSQL store is
+    never bootstrapped implicitly: ``triops init --admin NAME`` does it, once.
+    """
     with store.connect() as conn:
         loaded = load_principal(conn, name)
-    if store.dialect == "sqlite" and not loaded.roles:
-        return Principal.owner(name)
+        fresh = not loaded.roles and store.dialect == "sqlite" and not repo.list_bindings(conn)
+    if fresh and bootstrap_owner(store, name, clock) is not None:
+        with store.connect() as conn:
+            loaded = load_principal(conn, name)
     return loaded

@@ -107,6 +107,7 @@ def create_app(workspace: Workspace, *, dev: bool = False, max_request_bytes: in
     from triops.server.api import (
         workspace as workspace_api,
     )
+    from triops.server.audit_seal import AuditCheckpoint
     from triops.server.docs import add_docs
     from triops.server.http import SafeJSONResponse, SecurityHeaders
 
@@ -187,6 +188,7 @@ def create_app(workspace: Workspace, *, dev: bool = False, max_request_bytes: in
     limit = max_request_bytes or workspace.settings.max_request_bytes
     app.add_middleware(BodySizeLimit, max_bytes=limit)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(AuditCheckpoint, workspace=workspace)
     if dev:  # no authentication: answer only requests addressed to this machine (DNS rebinding)
         from triops.server.hosts import LoopbackHostOnly
 

@@ -104,6 +104,7 @@ users = sa.Table(
     sa.Column("name", sa.String(250), nullable=False, unique=True),
     sa.Column("kind", sa.String(20), nullable=False, server_default="user"),
     sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("disabled_ms", sa.BigInteger),  # a disabled user's tokens stop working at once
 )
 
 api_tokens = sa.Table(

@@ -100,6 +100,8 @@ approval_requests = sa.Table(
     sa.Column("created_ms", sa.BigInteger, nullable=False),
     sa.Column("expires_ms", sa.BigInteger),
     sa.Column("closed_ms", sa.BigInteger),
+    sa.Column("policy_digest", sa.String(64)),  # the policies of the gate the approval satisfies
+    sa.Column("consumed_ms", sa.BigInteger),  # set when the approved change was made: never reused
     sa.Index("ix_approval_requests_subject", "gate", "subject_type", "subject_id"),
 )
 

@@ -8,7 +8,7 @@ seam over ``triops.governance`` and the token repository.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from triops.governance.policies import GateResult, Policy
     from triops.governance.rbac import Principal
     from triops.governance.roles import Binding
+    from triops.governance.witness import WitnessEntry
     from triops.store.engine import Store
 
 DAY_MS = 86_400_000
@@ -67,15 +68,27 @@ class GovernanceService:
         *,
         home: Path,
         audit_key_path: Path | None = None,
+        witness_dir: Path | None = None,
+        checkpoint_every: int = 1000,
     ) -> None:
         self.store = store
         self.principal = principal
         self.clock = clock
         self.home = home
         self.audit_key_path = audit_key_path
+        self.witness_dir = witness_dir
+        self.checkpoint_every = checkpoint_every
 
     def _now(self) -> int:
         return utc_ms(self.clock.now())
+
+    def _need(self, permission: str, project: str | None = None) -> None:
+        from triops.governance.rbac import require
+
+        require(permission, self.principal, project)
+
+    def _can_read(self, project: str | None) -> bool:
+        return self.principal.can("project.read", None if project in (None, "*") else project)
 
     # -- policies and gates --------------------------------------------------------------------------------
     def add_policies(self, text: str, *, source: str = "<api>", project: str | None = None) -> list[Policy]:
@@ -87,7 +100,9 @@ class GovernanceService:
 
     def policies(self, *, gate: str | None = None, project: str | None = None) -> list[dict[str, Any]]:
         from triops.governance.gates import load_policies
+        from triops.workspace.guarded import readable
 
+        readable(self.principal, project, f"project {project!r}")
         return [policy_summary(p) for p in load_policies(self.store, gate=gate, project=project)]
 
     def remove_policy(self, name: str, *, project: str | None = None) -> None:
@@ -101,8 +116,10 @@ class GovernanceService:
         from triops.governance.facts import facts_from_dict
         from triops.governance.gates import check_gate
         from triops.governance.policies import evaluate, parse_policies
+        from triops.workspace.guarded import readable
 
         parsed = facts_from_dict(dict(facts))
+        readable(self.principal, parsed.project, f"project {parsed.project!r}")
         if policy_text is not None:
             return evaluate(parse_policies(policy_text, "<policy>"), parsed, {})
         return check_gate(self.store, parsed, self.principal.name, clock=self.clock)
@@ -122,6 +139,8 @@ class GovernanceService:
         from triops.governance.facts import GateFacts
         from triops.governance.gates import request_approval
 
+        if project is None and subject_type == "model_version":
+            project = self._model_project(subject_id)  # the request lives where the model does
         facts = GateFacts(
             gate=gate,
             subject_type=subject_type,
@@ -129,13 +148,53 @@ class GovernanceService:
             project=project,
             change=dict(change or {}),
         )
+        if author is None:
+            author = self._registrant(subject_type, subject_id)
         return request_approval(
             self.store, self.principal, facts, justification=justification, author=author, clock=self.clock
         )
 
-    def decide(self, request_id: str, verdict: str, justification: str) -> ApprovalState:
-        from triops.governance.gates import decide
+    def _model_project(self, subject_id: str) -> str | None:
+        from triops.mlops.registry.records import parse_ref
+        from triops.workspace.projects import model_project
 
+        try:
+            return model_project(self.store, parse_ref(subject_id)[0])
+        except Exception:  # a subject that is no model reference lives in no project
+            return None
+
+    def _registrant(self, subject_type: str, subject_id: str) -> str | None:
+        """Who registered a model version (separation of duties keeps them from approving its changes)."""
+        if subject_type != "model_version":
+            return None
+        from triops.mlops.registry.records import parse_ref
+        from triops.store.repositories import registry as repo
+
+        try:
+            name, _, number = parse_ref(subject_id)
+        except Exception:  # a subject that is no model reference has no registrant to exclude
+            return None
+        with self.store.connect() as conn:
+            model = repo.model_row(conn, name)
+            rows = [] if model is None else list(repo.version_rows(conn, str(model["id"])))
+        matches = [r for r in rows if number is None or int(r["version"]) == number]
+        return str(matches[-1]["created_by"]) if matches else None
+
+    def decide(self, request_id: str, verdict: str, justification: str) -> ApprovalState:
+        from triops.errors import PermissionDeniedError
+        from triops.governance.gates import decide
+        from triops.store.repositories import governance as repo
+
+        with self.store.connect() as conn:
+            row = repo.get_request(conn, request_id)
+        if row is not None:
+            registrant = self._registrant(str(row["subject_type"]), str(row["subject_id"]))
+            if registrant is not None and registrant == self.principal.name:
+                raise PermissionDeniedError(
+                    f"{self.principal.name!r} registered {row['subject_id']!r} and cannot decide on its changes",
+                    hint="separation of duties: someone else must approve",
+                    detail={"permission": "approval.decide", "principal": self.principal.name},
+                )
         return decide(self.store, self.principal, request_id, verdict, justification, clock=self.clock)
 
     def approve(self, request_id: str, justification: str) -> ApprovalState:
@@ -150,7 +209,8 @@ class GovernanceService:
         from triops.store.repositories import governance as repo
 
         with self.store.connect() as conn:
-            return repo.list_requests(conn, status=status, project=project, limit=100_000)
+            rows = repo.list_requests(conn, status=status, project=project, limit=100_000)
+        return [r for r in rows if self._can_read(r.get("project"))]
 
     # -- roles, users, tokens ------------------------------------------------------------------------------
     def grant(self, user: str, role: str, project: str | None = None) -> Binding:
@@ -166,7 +226,8 @@ class GovernanceService:
     def bindings(self, *, user: str | None = None, project: str | None = None) -> list[Binding]:
         from triops.governance.roles import list_bindings
 
-        return list_bindings(self.store, principal=user, project=project)
+        rows = list_bindings(self.store, principal=user, project=project)
+        return [b for b in rows if self._can_read(b.project)]
 
     def role_permissions(self) -> list[dict[str, Any]]:
         return role_permission_rows()
@@ -174,20 +235,31 @@ class GovernanceService:
     def create_user(self, name: str, *, service: bool = False) -> dict[str, Any]:
         from triops.store.repositories.tokens import ensure_user
 
+        self._need("user.write")
         kind = "service" if service else "user"
-        now = self._now()
-        self.store.write(lambda conn: ensure_user(conn, name, now, kind))
+        now, actor = self._now(), self.principal.name
+        self.store.write(lambda conn: ensure_user(conn, name, now, kind, actor=actor))
         return {"name": name, "kind": kind}
+
+    def disable_user(self, name: str, *, disabled: bool = True) -> None:
+        """Disable a user (their tokens stop working at once) or, with ``disabled=False``, enable them."""
+        from triops.store.repositories.tokens import set_user_disabled
+
+        self._need("user.write")
+        now, actor = self._now(), self.principal.name
+        self.store.write(lambda conn: set_user_disabled(conn, name, now, actor, disabled))
 
     def users(self) -> list[dict[str, Any]]:
         from triops.store.repositories.tokens import list_users
 
+        self._need("audit.read")
         with self.store.connect() as conn:
             return [dict(r) for r in list_users(conn)]
 
     def create_token(self, user: str, *, name: str = "cli", expires_days: int | None = None) -> IssuedToken:
         from triops.store.repositories.tokens import create_token
 
+        self._need("token.write")
         now = self._now()
         expires = now + expires_days * DAY_MS if expires_days else None
         actor = self.principal.name
@@ -197,12 +269,14 @@ class GovernanceService:
     def tokens(self) -> list[dict[str, Any]]:
         from triops.store.repositories.tokens import list_tokens
 
+        self._need("audit.read")
         with self.store.connect() as conn:
             return [dict(r) for r in list_tokens(conn)]
 
     def revoke_token(self, token_id: str) -> None:
         from triops.store.repositories.tokens import revoke_token
 
+        self._need("token.write")
         now, actor = self._now(), self.principal.name
         self.store.write(lambda conn: revoke_token(conn, token_id, now, actor))
 
@@ -221,15 +295,55 @@ class GovernanceService:
         public = key_path.with_name(key_path.name + ".pub")
         return AuditKey.load(public) if public.exists() else None
 
-    def verify_audit(self, *, key_path: Path | None = None) -> VerifyReport:
-        from triops.governance.audit import verify
+    def witness_path(self) -> Path:
+        """The append-only file of signed heads for this store (outside the store and ``TRIOPS_HOME``)."""
+        from triops.governance.witness import witness_file
 
-        return verify(self.store, self.audit_key(path=key_path))
+        return witness_file(self.witness_dir, self.store.url)
+
+    def verify_audit(
+        self, *, key_path: Path | None = None, witness: Sequence[WitnessEntry] | None = None
+    ) -> VerifyReport:
+        """Re-hash the chain, check the signed checkpoints, and check it against the witness file and any
+        ``witness`` entries given (e.g. a head copied elsewhere): the first bad sequence number is reported."""
+        from triops.governance.audit import verify
+        from triops.governance.witness import check_witness, load_witness
+
+        self._need("audit.read")
+        key = self.audit_key(path=key_path)
+        report = verify(self.store, key)
+        entries = [*load_witness(self.witness_path()), *(witness or ())]
+        check_witness(self.store, entries, key, report.chain)
+        if key is None and entries:
+            report.chain.add(entries[0].seq, "key", "the witness cannot be checked: no audit key found")
+        return report
+
+    def checkpoint(self) -> WitnessEntry | None:
+        """Sign what is due (every N events, and the head) and append the head to the witness. Called by
+        the workspace itself (``Workspace.checkpoint_audit``) at the end of every command, session and request;
+        asked for explicitly, it needs ``audit.read``."""
+        from triops.governance.witness import checkpoint_head
+
+        self._need("audit.read")
+        key = self.audit_key(create=True)
+        assert key is not None
+        return checkpoint_head(
+            self.store, key, self.witness_path(), every=self.checkpoint_every, clock=self.clock
+        )
+
+    def witness(self) -> WitnessEntry | None:
+        """The signed head (after signing what is due), to copy outside: ``triops audit witness --out F``."""
+        from triops.governance.witness import signed_head
+
+        self._need("audit.read")
+        self.checkpoint()
+        return signed_head(self.store)
 
     def seal_audit(self, *, every: int = 1000) -> tuple[list[int], str]:
         """Sign the checkpoints that are due; returns their sequence numbers and the key id."""
         from triops.governance.audit import seal
 
+        self._need("project.admin")
         key = self.audit_key(create=True)
         assert key is not None
         return seal(self.store, key, every=every, clock=self.clock), key.key_id
@@ -237,6 +351,7 @@ class GovernanceService:
     def export_audit(self, out: IO[bytes]) -> int:
         from triops.governance.audit import export_jsonl
 
+        self._need("audit.read")
         return export_jsonl(self.store, out)
 
     def audit_events(
@@ -244,6 +359,7 @@ class GovernanceService:
     ) -> list[dict[str, Any]]:
         from triops.store import audit as audit_store
 
+        self._need("audit.read", project)
         with self.store.connect() as conn:
             events = audit_store.list_events(conn, object_id=object_id, project=project, limit=limit)
         return [e.to_dict() for e in events]
@@ -257,16 +373,19 @@ class GovernanceService:
     def use_cases(self, *, project: str | None = None) -> list[UseCase]:
         from triops.governance.compliance import list_use_cases
 
-        return list_use_cases(self.store, project=project)
+        return [u for u in list_use_cases(self.store, project=project) if self._can_read(u.project)]
 
     def export_inventory(self, fmt: str = "csv", *, project: str | None = None) -> str:
         from triops.governance.compliance import export_inventory
+        from triops.workspace.guarded import readable
 
+        readable(self.principal, project, f"project {project!r}")
         return export_inventory(self.store, fmt, project=project)
 
     def compliance_report(self, framework: str) -> FrameworkReport:
         from triops.governance.compliance import compliance_report
 
+        self._need("project.read")
         return compliance_report(self.store, framework)
 
 

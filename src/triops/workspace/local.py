@@ -122,7 +122,7 @@ class Workspace(PillarServices):
         if self._principal is None:
             from triops.governance.roles import acting_principal
 
-            self._principal = acting_principal(self.store, self.settings.acting_user)
+            self._principal = acting_principal(self.store, self.settings.acting_user, self.clock)
         return self._principal
 
     def acting_as(self, principal: Principal) -> Workspace:
@@ -150,7 +150,10 @@ class Workspace(PillarServices):
         name: str | None = None,
         tags: Mapping[str, Any] | None = None,
     ) -> ActiveRun:
+        from triops.governance.rbac import Permission, require
+
         check_project_name(project)
+        require(Permission.RUN_WRITE, self.principal, project)
         if name is not None:
             check_name(name, "run name", allow_empty=True)
         checked_tags = {str(k): tag_text(str(k), v) for k, v in (tags or {}).items()}
@@ -168,14 +171,34 @@ class Workspace(PillarServices):
         ``on_failure``); it runs after the built-in ones on every ``run_pipeline``."""
         self.extra_hooks.append(hook)
 
+    def checkpoint_audit(self) -> None:
+        """Sign the audit log's head (and the checkpoints due) and append it to the witness, if events were
+        written since the last checkpoint. Runs at the end of every command, session and server request."""
+        if self._store is None:
+            return
+        from triops.governance.audit import AuditKey, default_key_path
+        from triops.governance.witness import checkpoint_head, witness_file
+        from triops.store import audit as audit_store
+
+        with self._store.connect() as conn:  # nothing new since the last signed head: touch no key
+            if audit_store.head(conn)[0] <= audit_store.last_checkpoint_seq(conn):
+                return
+        settings = self.settings
+        key = AuditKey.load_or_create(default_key_path(Path(settings.home), settings.audit_key_path))
+        witness = witness_file(settings.audit_witness_dir, self._store.url)
+        checkpoint_head(self._store, key, witness, every=settings.audit_checkpoint_every, clock=self.clock)
+
     def close(self) -> None:
         if "serving" in self.__dict__:  # write the prediction log before the store goes
             self.__dict__["serving"].close()
-        if self._store is not None and self._owns_store:
-            self._store.dispose()
         close = getattr(self._sink, "close", None)
         if callable(close):
-            close()
+            close()  # first: its last buffered writes belong under the signed head
+        if self._store is not None and self._owns_store:
+            try:
+                self.checkpoint_audit()
+            finally:
+                self._store.dispose()
 
     def __enter__(self) -> Workspace:
         return self

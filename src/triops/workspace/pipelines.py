@@ -59,9 +59,11 @@ class PipelineService:
         """The record of a pipeline run (status, steps) as ``ws.run_pipeline`` returned it, without outputs."""
         from triops.mlops.pipelines.runner import PipelineRunResult
         from triops.store.repositories import pipelines as repo
+        from triops.workspace.guarded import readable
 
         self.mark_lost()  # a run whose process died shows as LOST, here and over the API
         run = self.ws.runs.get(run_id)
+        readable(self.ws.principal, run.project, f"run {run_id!r}")
         with self.ws.store.connect() as conn:
             record = repo.get_pipeline_run(conn, run_id)
             steps = repo.list_step_runs(conn, run_id)
@@ -99,10 +101,12 @@ class PipelineService:
         allowed_modules: Sequence[str] | None = None,
     ) -> PipelineRunResult:
         """Re-run a FAILED, KILLED or LOST run from its failed step (the built-in hooks on)."""
+        from triops.governance.rbac import Permission, require
         from triops.mlops.pipelines.runner import resume_run
         from triops.mlops.pipelines.targets import load_target
         from triops.store.repositories import pipelines as repo
 
+        require(Permission.RUN_WRITE, self.ws.principal, self.run(run_id).project)
         pipeline = None
         if allowed_modules is not None:
             with self.ws.store.connect() as conn:

@@ -3,7 +3,8 @@ token's user. The audit key stays with the server: ``verify_audit`` and ``seal_a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from triops.governance.inventory import UseCase
     from triops.governance.policies import GateResult, Policy
     from triops.governance.roles import Binding
+    from triops.governance.witness import WitnessEntry
 
 
 class RemoteGovernance:
@@ -135,18 +137,37 @@ class RemoteGovernance:
     def tokens(self) -> list[dict[str, Any]]:
         return list(self.http.items("/governance/tokens"))
 
+    def disable_user(self, name: str, *, disabled: bool = True) -> None:
+        self.http.json("PUT", f"/governance/users/{name}/disabled", json={"disabled": disabled})
+
     def revoke_token(self, token_id: str) -> None:
         self.http.call("DELETE", f"/governance/tokens/{token_id}")
 
     # -- audit ---------------------------------------------------------------------------------------------
-    def verify_audit(self, *, key_path: Path | None = None) -> VerifyReport:
+    def verify_audit(
+        self, *, key_path: Path | None = None, witness: Sequence[WitnessEntry] | None = None
+    ) -> VerifyReport:
         if key_path is not None:
             raise ConfigError(
                 "a remote workspace verifies with the server's audit key",
                 hint="to check with a key of your own, export the log and verify the file",
             )
-        report: VerifyReport = verify_report(self.http.get("/governance/audit/verify"))
+        if witness:
+            body = {"witness": [dataclasses.asdict(e) for e in witness]}
+            report: VerifyReport = verify_report(
+                self.http.json("POST", "/governance/audit/verify", json=body)
+            )
+            return report
+        report = verify_report(self.http.get("/governance/audit/verify"))
         return report
+
+    def witness(self) -> WitnessEntry | None:
+        """The server's signed audit head, to keep outside it."""
+        from triops.governance.witness import WitnessEntry
+
+        data = self.http.get("/governance/audit/witness")
+        head = data.get("head")
+        return None if head is None else WitnessEntry(**head)
 
     def seal_audit(self, *, every: int = 1000) -> tuple[list[int], str]:
         answer = self.http.json("POST", "/governance/audit/seal", json={"every": every})

@@ -121,19 +121,36 @@ class PillarServices:
     def finops(self) -> FinOpsService:
         from triops.finops.attribution import SharedCost
         from triops.finops.prices import load_price_book
-        from triops.finops.service import FinOpsService
+        from triops.workspace.guarded import GovernedFinOps, with_principal
 
         book = load_price_book(self.settings.price_catalog)
-        shared = [SharedCost.parse(s) for s in self.settings.finops_shared]
-        return FinOpsService(
+        service = GovernedFinOps(
             self.store,
             book,
             self.clock,
             user=self.principal.name,
             authorize=self._authorize,
             required_tags=self.settings.finops_required_tags,
-            shared=shared,
+            shared=[SharedCost.parse(s) for s in self.settings.finops_shared],
         )
+        return with_principal(service, self.principal)  # type: ignore[no-any-return]
+
+    def finops_priced(self, book: Any) -> FinOpsService:
+        """``ws.finops`` priced with another catalog (``--catalog``; the server's, read once): the same
+        settings and permission checks, acting as the same principal."""
+        from triops.workspace.guarded import GovernedFinOps, with_principal
+
+        local = self.finops
+        service = GovernedFinOps(
+            self.store,
+            book,
+            self.clock,
+            user=self.principal.name,
+            authorize=self._authorize,
+            required_tags=local.required_tags,
+            shared=local.shared,
+        )
+        return with_principal(service, self.principal)  # type: ignore[no-any-return]
 
     def _authorize(self, permission: str, project: str | None) -> None:
         """A service's permission check against the acting principal (the pillars cannot import it)."""
@@ -143,9 +160,10 @@ class PillarServices:
 
     @cached_property
     def models(self) -> ModelRegistry:
-        from triops.mlops.registry.service import ModelRegistry
+        from triops.workspace.guarded import GovernedRegistry, with_principal
 
-        registry = ModelRegistry(self.store, self.artifacts, clock=self.clock, actor=self.principal.name)
+        registry = GovernedRegistry(self.store, self.artifacts, clock=self.clock, actor=self.principal.name)
+        with_principal(registry, self.principal)
         registry.guards.append(self._governance_guard)
         return registry
 
@@ -154,7 +172,8 @@ class PillarServices:
         gate bound to them, with the approvals of a request for that very change."""
         from triops.governance.gates import enforce_gate
 
-        facts = gate_facts(self.models, change, None)
+        project = self.models.project_of(change.version.model)  # type: ignore[attr-defined]
+        facts = gate_facts(self.models, change, project)
         if change.action == "alias" and not guards_alias(self.store, facts):
             return
         enforce_gate(self.store, facts, change.actor, self.clock)
@@ -174,6 +193,8 @@ class PillarServices:
             self.clock,
             home=Path(self.settings.home),
             audit_key_path=self.settings.audit_key_path,
+            witness_dir=self.settings.audit_witness_dir,
+            checkpoint_every=self.settings.audit_checkpoint_every,
         )
 
     @cached_property
@@ -214,10 +235,20 @@ class PillarServices:
         tags: Mapping[str, str] | None = None,
         environment: str = "local",
         use_cache: bool = True,
+        project: str | None = None,
     ) -> list[Hook]:
         """The built-in hooks every run gets: contract gates, metering and budgets, lineage, plus the user's.
         ``tags`` (team, cost_centre, model_version, dataset, …) reach every usage and cost record;
-        ``environment`` names the price-catalog environment the run is priced in."""
+        ``environment`` names the price-catalog environment the run is priced in.
+
+        With ``project``, the principal needs ``run.write`` there; an ``override_reason`` (run past a budget
+        hard stop) first passes the ``budget.override`` gate, whichever path asked for the hooks."""
+        from triops.governance.rbac import Permission, require
+
+        if project is not None:
+            require(Permission.RUN_WRITE, self.principal, project)
+        if override_reason:
+            self._check_budget_override(project or "default", override_reason)
         from triops.dataops.hooks import ContractGateHook, OpenLineageHook
         from triops.finops.metering import FinOpsHook, recover_journals
         from triops.workspace.gate_records import record_gate_result
@@ -288,8 +319,13 @@ class PillarServices:
         from triops.mlops.pipelines.runner import run_pipeline
 
         options = ray_options(executor, ray_address)
-        if override_reason:
-            self._check_budget_override(project, override_reason)
+        hooks = self.pipeline_hooks(
+            override_reason=override_reason,
+            tags=tags,
+            environment=environment,
+            use_cache=use_cache,
+            project=project,
+        )
         return run_pipeline(
             self.store,
             self.artifacts,
@@ -298,9 +334,7 @@ class PillarServices:
             project=project,
             executor=executor,
             executor_options=options,
-            hooks=self.pipeline_hooks(
-                override_reason=override_reason, tags=tags, environment=environment, use_cache=use_cache
-            ),
+            hooks=hooks,
             use_cache=use_cache,
             on_failure=on_failure,  # type: ignore[arg-type]
             name=name,
@@ -345,15 +379,21 @@ class PillarServices:
         sensitive: Sequence[str] = (),
         **options: Any,
     ) -> Any:
+        from triops.governance.rbac import Permission, require
         from triops.mlops.evaluation.records import evaluate_version
+        from triops.mlops.registry.records import parse_ref
 
+        project = self.models.project_of(parse_ref(model_ref)[0])  # type: ignore[attr-defined]
+        require(Permission.MODEL_REGISTER, self.principal, project)
         return evaluate_version(
             self.models, model_ref, data, target=target, task=task, sensitive=tuple(sensitive), **options
         )
 
     def scorecard(self) -> Scorecard:
+        from triops.governance.rbac import Permission, require
         from triops.kpis import scorecard
 
+        require(Permission.PROJECT_READ, self.principal, None)
         return scorecard(self.store, currency=self.settings.currency, rates=self.finops.book.rates)
 
 
@@ -370,7 +410,7 @@ class Datasets:
         clock: Clock,
         *,
         artifacts: ArtifactStore | None = None,
-        principal: Principal | None = None,
+        principal: Principal,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -412,7 +452,9 @@ class Datasets:
         """Check, profile and store ``data`` as the next version of ``name`` (its bytes kept as an artifact
         unless ``keep_data`` is False, so later diffs are exact)."""
         from triops.dataops.datasets import register_dataset
+        from triops.governance.rbac import Permission, require
 
+        require(Permission.DATASET_WRITE, self.principal, project)
         return register_dataset(
             self.store,
             project_id=self._project_id(project),
@@ -447,6 +489,9 @@ class Datasets:
             loaded = contract
         else:
             loaded = load_contract(contract)
+        from triops.governance.rbac import Permission, require
+
+        require(Permission.DATASET_WRITE, self.principal, project)
         if reveal:
             self._allow_reveal(
                 project, f"check of {getattr(data, 'name', None) or data!s:.200} against {loaded.id}"
@@ -454,10 +499,10 @@ class Datasets:
         return check(loaded, data, clock=self.clock, privacy=self.privacy(reveal=reveal), **options)
 
     def _allow_reveal(self, project: str, what: str) -> None:
-        from triops.governance.rbac import Permission, Principal, require
+        from triops.governance.rbac import Permission, require
         from triops.store import audit as audit_store
 
-        principal = self.principal or Principal.owner("local")
+        principal = self.principal
         require(Permission.DATASET_READ_RESTRICTED, principal, project)
         now = utc_ms(self.clock.now())
         self.store.write(
@@ -475,11 +520,15 @@ class Datasets:
         )
 
     def _existing_project_id(self, project: str) -> str:
-        """Reads look the project up; only ``register`` may create one."""
+        """Reads look the project up; only ``register`` may create one. A project the principal cannot read
+        is as absent as one that does not exist."""
         import sqlalchemy as sa
 
         from triops.errors import NotFoundError
         from triops.store.tables import projects
+        from triops.workspace.guarded import readable
+
+        readable(self.principal, project, f"project {project!r}")
 
         with self.store.connect() as conn:
             found = conn.execute(sa.select(projects.c.id).where(projects.c.name == project)).scalar()

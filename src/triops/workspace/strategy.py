@@ -62,6 +62,13 @@ def simulation_parameters() -> list[dict[str, Any]]:
     ]
 
 
+def _require(ws: Workspace, permission: str) -> None:
+    """The store-backed strategy tools read or write workspace-wide records."""
+    from triops.governance.rbac import require
+
+    require(permission, ws.principal, None)
+
+
 class StrategyService:
     """The strategy tools; ``ws`` is needed only by the store-backed ones (evidence, saved assessments)."""
 
@@ -147,7 +154,9 @@ class StrategyService:
         """What the store shows about practice, with the audit log verified as part of it."""
         from triops.workspace.evidence import gather_evidence
 
-        return gather_evidence(self._workspace())
+        ws = self._workspace()
+        _require(ws, "project.read")
+        return gather_evidence(ws)
 
     def assess_maturity(
         self,
@@ -172,6 +181,7 @@ class StrategyService:
         from triops.store.repositories.assessments import save_assessment
 
         ws = self._workspace()
+        _require(ws, "run.write")
         payload = result.to_dict()
         summary = {"overall": result.overall, "pillars": {p.pillar: p.level for p in result.pillars}}
         now = utc_ms(self.clock.now())
@@ -182,7 +192,9 @@ class StrategyService:
         from triops.store.repositories.assessments import list_assessments
         from triops.strategy.maturity import MaturityResult
 
-        with self._workspace().store.connect() as conn:
+        ws = self._workspace()
+        _require(ws, "project.read")
+        with ws.store.connect() as conn:
             rows = list_assessments(conn, "maturity", limit)
         return sorted((MaturityResult.from_dict(r["payload"]) for r in rows), key=lambda r: r.assessed_at_ms)
 

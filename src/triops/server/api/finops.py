@@ -48,21 +48,11 @@ class BudgetIn(BaseModel):
 def _finops(request: Request, ws: Workspace) -> Any:
     """``ws.finops`` with the price catalog read once per server, not per request."""
     from triops.finops.prices import load_price_book
-    from triops.finops.service import FinOpsService
 
     book = getattr(request.app.state, "price_book", None)
     if book is None:
         book = request.app.state.price_book = load_price_book(ws.settings.price_catalog)
-    from triops.finops.attribution import SharedCost
-
-    return FinOpsService(
-        ws.store,
-        book,
-        ws.clock,
-        user=ws.principal.name,
-        required_tags=ws.settings.finops_required_tags,
-        shared=[SharedCost.parse(s) for s in ws.settings.finops_shared],
-    )
+    return ws.finops_priced(book)
 
 
 def _read_costs(ws: Workspace, project: str | None) -> None:

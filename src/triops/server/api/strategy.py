@@ -49,6 +49,11 @@ class SensitivityIn(SimulationIn):
     metric: Annotated[str, Field(max_length=100)] = "net_value"
 
 
+MAX_SENSITIVITY_WORK = 1_100_000
+"""runs × projects × weeks of one sensitivity request (it simulates every assumed effect twice); the CLI's
+defaults (2,000 × 5 × 104) fit, so one request cannot hold a worker for minutes"""
+
+
 class Attempt(BaseModel):
     """What identifies a quiz attempt: the same values give the same questions and letters."""
 
@@ -116,6 +121,14 @@ def simulate(ws: ActingDep, body: SimulationIn) -> dict[str, Any]:
 def sensitivity(ws: ActingDep, body: SensitivityIn) -> dict[str, Any]:
     """Tornado data: the assumed effects ranked by how much they move ``metric``."""
     options = _simulation_options(body)
+    work = body.runs * body.projects * body.weeks
+    if work > MAX_SENSITIVITY_WORK:
+        raise InvalidInputError(
+            f"runs × projects × weeks is {work:,}; a sensitivity request may simulate at most "
+            f"{MAX_SENSITIVITY_WORK:,}",
+            hint="lower runs, projects or weeks (or run `triops simulate --sensitivity` locally)",
+            detail={"field": "runs", "limit": MAX_SENSITIVITY_WORK},
+        )
     if body.levers:
         raise InvalidInputError(
             "levers do not apply to a sensitivity run",

@@ -162,6 +162,33 @@ def list_requests(
     return [dict(r) for r in conn.execute(stmt).mappings()]
 
 
+def requests_for_subject(
+    conn: Connection, gate: str, subject_type: str, subject_id: str, limit: int = 200
+) -> list[dict[str, Any]]:
+    """The requests for one subject at one gate, newest first."""
+    stmt = (
+        sa.select(approval_requests)
+        .where(
+            approval_requests.c.gate == gate,
+            approval_requests.c.subject_type == subject_type,
+            approval_requests.c.subject_id == subject_id,
+        )
+        .order_by(approval_requests.c.created_ms.desc(), approval_requests.c.id.desc())
+        .limit(limit)
+    )
+    return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+def consume_request(conn: Connection, request_id: str, now_ms: int) -> bool:
+    """Mark an approved request as used by its change; False if something else used it first."""
+    result = conn.execute(
+        sa.update(approval_requests)
+        .where(approval_requests.c.id == request_id, approval_requests.c.consumed_ms.is_(None))
+        .values(consumed_ms=now_ms)
+    )
+    return bool(result.rowcount)
+
+
 def set_request_status(conn: Connection, request_id: str, status: str, closed_ms: int | None) -> None:
     conn.execute(
         sa.update(approval_requests)

@@ -30,7 +30,9 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def ensure_user(conn: Connection, name: str, now_ms: int, kind: str = "user") -> str:
+def ensure_user(
+    conn: Connection, name: str, now_ms: int, kind: str = "user", actor: str | None = None
+) -> str:
     check_name(name, "user name")
     if kind not in ("user", "service"):
         raise InvalidInputError(f"invalid user kind {kind!r}", hint="use 'user' or 'service'")
@@ -41,7 +43,7 @@ def ensure_user(conn: Connection, name: str, now_ms: int, kind: str = "user") ->
     conn.execute(users.insert().values(id=user_id, name=name, kind=kind, created_ms=now_ms))
     append_event(
         conn,
-        actor=name,
+        actor=actor or name,
         action="user.create",
         object_type="user",
         object_id=user_id,
@@ -53,8 +55,29 @@ def ensure_user(conn: Connection, name: str, now_ms: int, kind: str = "user") ->
 
 
 def list_users(conn: Connection) -> list[dict[str, object]]:
-    rows = conn.execute(sa.select(users.c.name, users.c.kind, users.c.created_ms).order_by(users.c.name))
+    rows = conn.execute(
+        sa.select(users.c.name, users.c.kind, users.c.created_ms, users.c.disabled_ms).order_by(users.c.name)
+    )
     return [dict(r._mapping) for r in rows]
+
+
+def set_user_disabled(conn: Connection, name: str, now_ms: int, actor: str, disabled: bool = True) -> None:
+    """Disable (or re-enable) a user: a disabled user's tokens authenticate nobody. Audited."""
+    row = conn.execute(sa.select(users.c.id, users.c.disabled_ms).where(users.c.name == name)).first()
+    if row is None:
+        raise NotFoundError(f"no user {name!r}", hint="list users with `triops user list`")
+    value = now_ms if disabled else None
+    conn.execute(users.update().where(users.c.id == row[0]).values(disabled_ms=value))
+    append_event(
+        conn,
+        actor=actor,
+        action="user.disable" if disabled else "user.enable",
+        object_type="user",
+        object_id=str(row[0]),
+        before={"name": name, "disabled_ms": row[1]},
+        after={"name": name, "disabled_ms": value},
+        at_ms=now_ms,
+    )
 
 
 def create_token(
@@ -67,7 +90,7 @@ def create_token(
 ) -> tuple[str, str]:
     """Returns (token id, the token itself). The token is not stored and cannot be shown again."""
     check_name(token_name, "token name")
-    user_id = ensure_user(conn, user_name, now_ms)
+    user_id = ensure_user(conn, user_name, now_ms, actor=actor)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token_id = new_id(now_ms)
     conn.execute(
@@ -105,13 +128,16 @@ def authenticate(conn: Connection, token: str, now_ms: int) -> Principal | None:
             users.c.id,
             users.c.name,
             users.c.kind,
+            users.c.disabled_ms,
         )
         .join(users, users.c.id == api_tokens.c.user_id)
         .where(api_tokens.c.token_hash == hash_token(token))
     ).first()
     if row is None:
         return None
-    token_id, expires_ms, revoked_ms, user_id, user_name, kind = row
+    token_id, expires_ms, revoked_ms, user_id, user_name, kind, disabled_ms = row
+    if disabled_ms is not None:
+        return None
     if revoked_ms is not None or (expires_ms is not None and expires_ms <= now_ms):
         return None
     return Principal(user_id=user_id, user_name=user_name, kind=kind, token_id=token_id)
@@ -127,6 +153,16 @@ def revoke_token(conn: Connection, token_id: str, now_ms: int, actor: str = "loc
         raise NotFoundError(
             f"no active token with id {token_id!r}", hint="list tokens with `triops token list`"
         )
+    append_event(
+        conn,
+        actor=actor,
+        action="token.revoke",
+        object_type="token",
+        object_id=token_id,
+        before={"revoked_ms": None},
+        after={"revoked_ms": now_ms},
+        at_ms=now_ms,
+    )
 
 
 def list_tokens(conn: Connection) -> list[dict[str, object]]:

@@ -1,0 +1,198 @@
+"""The attacks of issue 14, replayed through the SDK on SQLite and PostgreSQL: each one now fails the attacker.
+
+dora grants herself admin; eve approves alice's request; vic (a viewer) stages a model, moves ``champion``,
+mints a token for the admin and sets a budget; carl approves the promotion of the model he registered; one
+approval given "for staging" moves a model to production, and one approval is used twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from triops import Workspace
+from triops.errors import GateBlockedError, NotFoundError, PermissionDeniedError
+from triops.finops.budgets import new_budget
+from triops.settings import Settings
+from triops.store.audit import iter_events
+
+ANY_STAGE = """\
+name: every-stage-needs-an-approver
+gate: model.stage
+rules:
+  - name: always
+    expr: "true"
+approvals: {role: approver, count: 1}
+"""
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path
+
+
+@pytest.fixture
+def admin(store_url: str, home: Path) -> Iterator[Workspace]:
+    ws = Workspace.open(store_url, artifact_root=home / "artifacts", settings=Settings(home=home))
+    yield ws
+    ws.close()
+
+
+def as_user(admin: Workspace, name: str, home: Path) -> Workspace:
+    """A second process's view: the same store opened by ``name`` (TRIOPS_USER)."""
+    return Workspace.open(
+        admin.url, artifact_root=home / "artifacts", settings=Settings(home=home, user=name)
+    )
+
+
+def _model(ws: Workspace, name: str = "benefit-takeup", project: str = "benefits") -> str:
+    x = pl.DataFrame({"a": [0.0, 1.0, 2.0, 3.0] * 10, "b": [1.0, 0.0, 1.0, 0.0] * 10})
+    model = LogisticRegression().fit(x.to_numpy(), [0, 1, 0, 1] * 10)
+    return ws.models.register(name, model, training_frame=x, git_commit=None, onnx=False, project=project).ref
+
+
+def _enforce_stage(ws: Workspace, ref: str, to_stage: str) -> None:
+    """The stage gate for a change the registry would refuse for other reasons (the model is there already)."""
+    from triops.governance.facts import GateFacts
+    from triops.governance.gates import enforce_gate
+
+    facts = GateFacts(
+        gate="model.stage",
+        subject_type="model_version",
+        subject_id=ref,
+        project="benefits",
+        change={"from_stage": "staging", "to_stage": to_stage},
+    )
+    enforce_gate(ws.store, facts, ws.principal.name, ws.clock)
+
+
+def test_an_unbound_user_holds_no_rights_not_even_on_sqlite(admin: Workspace, home: Path) -> None:
+    assert admin.principal.can("role.write", None)  # the owner
+    dora = as_user(admin, "dora", home)
+    assert dora.principal.roles == {}
+    with pytest.raises(PermissionDeniedError, match=r"role\.write"):
+        dora.governance.grant("dora", "admin")
+    with pytest.raises(PermissionDeniedError, match=r"run\.write"):
+        dora.start_run("benefits")
+    dora.close()
+
+
+def test_eve_without_a_role_cannot_approve_alices_request(admin: Workspace, home: Path) -> None:
+    admin.governance.add_policies(ANY_STAGE)
+    admin.governance.grant("alice", "contributor", "benefits")
+    ref = _model(admin)
+    alice = as_user(admin, "alice", home)
+    request = alice.governance.request_approval(
+        gate="model.stage",
+        subject_id=ref,
+        change={"to_stage": "staging"},
+        justification="tests",
+        project="benefits",
+    )
+    eve = as_user(admin, "eve", home)
+    with pytest.raises(PermissionDeniedError):
+        eve.governance.approve(request.id, "looks fine")
+    alice.close()
+    eve.close()
+
+
+def test_a_viewer_changes_nothing(admin: Workspace, home: Path) -> None:
+    ref = _model(admin)
+    admin.governance.grant("vic", "viewer", "benefits")
+    vic = as_user(admin, "vic", home)
+    assert vic.models.get(ref).ref == ref  # reads are fine
+    with pytest.raises(PermissionDeniedError, match=r"model\.stage"):
+        vic.models.transition(ref, "staging")
+    with pytest.raises(PermissionDeniedError, match=r"model\.alias"):
+        vic.models.set_alias("benefit-takeup", "champion", 1)
+    with pytest.raises(PermissionDeniedError, match=r"token\.write"):
+        vic.governance.create_token(admin.principal.name)
+    with pytest.raises(PermissionDeniedError, match=r"user\.write"):
+        vic.governance.create_user("mallory")
+    with pytest.raises(PermissionDeniedError, match=r"budget\.write"):
+        vic.finops.set_budget(
+            new_budget("project", "benefits", "month", Decimal("1"), "EUR", clock=vic.clock)
+        )
+    with pytest.raises(PermissionDeniedError, match=r"audit\.read"):
+        vic.governance.verify_audit()
+    vic.close()
+
+
+def test_a_model_in_a_project_you_cannot_read_does_not_exist(admin: Workspace, home: Path) -> None:
+    ref = _model(admin, project="secret")
+    admin.governance.grant("vic", "viewer", "benefits")
+    vic = as_user(admin, "vic", home)
+    with pytest.raises(NotFoundError):
+        vic.models.get(ref)
+    assert vic.models.list_models() == []
+    vic.close()
+
+
+def test_the_registrant_cannot_approve_the_promotion_of_their_model(admin: Workspace, home: Path) -> None:
+    admin.governance.add_policies(ANY_STAGE)
+    admin.governance.grant("carl", "contributor", "benefits")
+    admin.governance.grant("carl", "approver", "benefits")
+    carl = as_user(admin, "carl", home)
+    ref = _model(carl)
+    request = admin.governance.request_approval(
+        gate="model.stage",
+        subject_id=ref,
+        change={"to_stage": "staging"},
+        justification="tests",
+        project="benefits",
+    )
+    with pytest.raises(PermissionDeniedError, match="registered"):
+        carl.governance.approve(request.id, "my model is fine")
+    carl.close()
+
+
+def test_an_approval_is_bound_to_its_change_and_used_once(admin: Workspace, home: Path) -> None:
+    admin.governance.add_policies(ANY_STAGE)
+    admin.governance.grant("anna", "approver", "benefits")
+    ref = _model(admin)
+    anna = as_user(admin, "anna", home)
+    request = admin.governance.request_approval(
+        gate="model.stage", subject_id=ref, change={"to_stage": "staging"}, justification="staging tests"
+    )
+    anna.governance.approve(request.id, "fine for staging tests")
+    assert admin.models.transition(ref, "staging").stage == "staging"
+    with pytest.raises(GateBlockedError):  # the staging approval does not cover production
+        admin.models.transition(ref, "production")
+    with pytest.raises(GateBlockedError):  # nor is it reusable for staging again
+        _enforce_stage(admin, ref, "staging")
+    live = admin.governance.request_approval(
+        gate="model.stage", subject_id=ref, change={"to_stage": "production"}, justification="go live"
+    )
+    anna.governance.approve(live.id, "fairness reviewed")
+    admin.governance.add_policies(ANY_STAGE.replace("every-stage", "second"))  # the policies move on
+    with pytest.raises(GateBlockedError, match="policies changed"):
+        admin.models.transition(ref, "production")
+    again = admin.governance.request_approval(
+        gate="model.stage", subject_id=ref, change={"to_stage": "production"}, justification="go live"
+    )
+    anna.governance.approve(again.id, "reviewed under the new policies")
+    assert admin.models.transition(ref, "production").stage == "production"
+    with admin.store.connect() as conn:
+        actions = [e.action for e in iter_events(conn)]
+    assert actions.count("approval.consume") == 2
+    anna.close()
+
+
+def test_budget_and_token_changes_are_audited_under_the_real_actor(admin: Workspace, home: Path) -> None:
+    admin.governance.grant("fin", "finops", "benefits")
+    fin = as_user(admin, "fin", home)
+    fin.finops.set_budget(new_budget("project", "benefits", "month", Decimal("10"), "EUR", clock=fin.clock))
+    issued = admin.governance.create_token("svc", name="ci")
+    admin.governance.revoke_token(issued.id)
+    admin.governance.disable_user("svc")
+    with admin.store.connect() as conn:
+        events = {e.action: e.actor for e in iter_events(conn)}
+    owner = admin.principal.name
+    assert events["budget.set"] == "fin"
+    assert events["token.create"] == events["token.revoke"] == events["user.disable"] == owner
+    fin.close()

@@ -84,6 +84,33 @@ def test_moving_champion_needs_the_approval_bound_to_that_move(ws: Workspace) ->
     ]
 
 
+def test_an_approval_for_another_move_does_not_let_champion_move(ws: Workspace) -> None:
+    _two_versions(ws)
+    ws.governance.add_policies(POLICY)
+    carl = ws.acting_as(Principal.from_bindings("carl", [(None, "contributor")]))
+    ava = ws.acting_as(Principal.from_bindings("ava", [(None, "approver")]))
+    other = carl.governance.request_approval(
+        gate="model.alias.champion",
+        subject_id="claims/2",
+        change={"alias": "production", "to": "claims/2"},
+        justification="for the production alias only",
+    )
+    ava.governance.approve(other.id, "production alias reviewed")
+    with pytest.raises(GateBlockedError, match="approval"):
+        carl.models.set_alias("claims", "champion", 2)  # the approval is bound to the production move
+    right = carl.governance.request_approval(
+        gate="model.alias.champion",
+        subject_id="claims/2",
+        change={"alias": "champion", "from": "claims/1", "to": "claims/2"},
+        justification="retrained on the newest passing data",
+    )
+    ava.governance.approve(right.id, "evaluation and card checked")
+    carl.models.set_alias("claims", "champion", 2)
+    assert ws.models.get("claims@champion").version == 2
+    with pytest.raises(GateBlockedError, match="approval"):
+        carl.models.set_alias("claims", "champion", 1)  # moving it back is a new move: gated too
+
+
 def test_aliases_no_policy_names_move_freely_and_named_ones_are_gated(ws: Workspace) -> None:
     _two_versions(ws)
     ws.governance.add_policies(POLICY)

@@ -11,12 +11,14 @@ bounded memory.
 The data holds a few failures of every rule, so every tool reports failures (ours also fetches up to 20
 sample rows per failing rule). Each timing is the best of ``--repeat`` runs, measured in the same process.
 
-    .venv-bench/bin/python benchmarks/dataops.py [--quick] [--skip-csv]
+A peer that is not installed or fails is NOT MEASURED (fails the run unless ``--allow-missing``).
+``--skip-csv`` leaves out the large-CSV row (say so when quoting the figures).
+
+    .venv-bench/bin/python benchmarks/dataops.py [--quick] [--skip-csv] [--allow-missing]
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import resource
 import subprocess
@@ -33,8 +35,8 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 import numpy as np
 import polars as pl
+from _report import Report, measure_peer, parse_args
 from rich.console import Console
-from rich.table import Table
 
 from triops.dataops.checks import check
 from triops.dataops.contracts import parse_contract
@@ -147,12 +149,10 @@ def ours(df: Any) -> Any:
     return check(parse_contract(CONTRACT), df)
 
 
-def great_expectations(pdf: Any) -> Callable[[], Any] | None:
-    try:
-        import great_expectations as gx
-        import great_expectations.expectations as gxe
-    except ImportError:
-        return None
+def great_expectations(pdf: Any) -> Callable[[], Any]:
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
     context = gx.get_context(mode="ephemeral")
     try:
         from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -188,11 +188,9 @@ def great_expectations(pdf: Any) -> Callable[[], Any] | None:
     return run
 
 
-def pandera(df: pl.DataFrame) -> Callable[[], Any] | None:
-    try:
-        import pandera.polars as pa
-    except ImportError:
-        return None
+def pandera(df: pl.DataFrame) -> Callable[[], Any]:
+    import pandera.polars as pa
+
     schema = pa.DataFrameSchema(
         {
             "id": pa.Column(int, nullable=False, unique=True),
@@ -276,21 +274,19 @@ def csv_in_child(path: Path) -> tuple[int, float, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="100k rows and a 200 MB CSV")
-    parser.add_argument("--skip-csv", action="store_true", help="skip the large-CSV memory check")
-    parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args()
+    args = parse_args(__doc__, **{"--skip-csv": "skip the large-CSV memory check"})
+    report = Report.from_args("benchmarks/dataops.py", args)
+    repeat = 5
     n = 100_000 if args.quick else 1_000_000
     csv_bytes = (200 if args.quick else 2048) * (1 << 20)
     console = Console()
     df = make_data(n)
-    report = ours(df)
+    checked = ours(df)
     # the contract's 10 rules, plus a type rule per typed column (the data has the declared types: they pass)
-    rules = [r for r in report.results if r.kind != "type"]
+    rules = [r for r in checked.results if r.kind != "type"]
     assert len(rules) == 10
-    assert all(r.passed for r in report.results if r.kind == "type")
-    assert sum(not r.passed for r in rules) == 10, report.summary()
+    assert all(r.passed for r in checked.results if r.kind == "type")
+    assert sum(not r.passed for r in rules) == 10, checked.summary()
     assert all(r.samples for r in rules), "every failing rule carries its sample rows"
     counts = hand_written(df)
     assert sorted(counts.values()) == sorted(r.failing_rows for r in rules)
@@ -298,105 +294,63 @@ def main() -> None:
     parse_contract(CONTRACT)
     validation_ms = (time.perf_counter() - start) * 1000
 
-    table = Table("measure", "ours", "peer", "ratio", "target", "result", title=f"dataops checks, {n:,} rows")
-
-    def row(
-        measure: str, our: float, peer: float | None, ratio: float | None, target: str, ok: bool | None
-    ) -> None:
-        result = "peer not installed" if ok is None else ("[green]PASS[/]" if ok else "[red]FAIL[/]")
-        table.add_row(
-            measure,
-            f"{our:.3f} s",
-            "-" if peer is None else f"{peer:.3f} s",
-            "-" if ratio is None else f"{ratio:.2f}x",
-            target,
-            result,
-        )
-
-    t_ours, t_hand = best_pair(lambda: ours(df), lambda: hand_written(df), args.repeat)
-    row(
-        "vs hand-written polars",
+    t_ours, t_hand = best_pair(lambda: ours(df), lambda: hand_written(df), repeat)
+    report.row(
+        f"check {n:,} rows × 10 rules vs hand-written polars",
         t_ours,
-        t_hand,
-        t_ours / t_hand,
-        f"ours <= {RATIO_POLARS}x",
-        t_ours / t_hand <= RATIO_POLARS,
+        "s",
+        peer=t_hand,
+        peer_name="hand-written polars",
+        min_ratio=1 / RATIO_POLARS,
     )
     # the same with uniqueness counted on sorted values, as ours does (n_unique hashes instead): shown so
     # the ratio above is not read as more than it is
-    _, t_sorted = best_pair(lambda: ours(df), lambda: hand_written(df, sorted_unique=True), args.repeat)
-    table.add_row(
-        "  hand-written, sort-based unique",
-        f"{t_ours:.3f} s",
-        f"{t_sorted:.3f} s",
-        f"{t_ours / t_sorted:.2f}x",
-        "info",
-        "-",
-    )
+    _, t_sorted = best_pair(lambda: ours(df), lambda: hand_written(df, sorted_unique=True), repeat)
+    report.row("  vs hand-written, sort-based unique (info)", t_ours, "s", peer=t_sorted, peer_name="polars")
     # what the failing-row samples (masked) add to a check of data with failures
-    _, t_bare = best_pair(
-        lambda: ours(df), lambda: check(parse_contract(CONTRACT), df, samples=0), args.repeat
+    _, t_bare = best_pair(lambda: ours(df), lambda: check(parse_contract(CONTRACT), df, samples=0), repeat)
+    report.row("  vs ours without samples (info)", t_ours, "s", peer=t_bare, peer_name="ours, samples=0")
+    gx_time, why = measure_peer(lambda: best(great_expectations(df.to_pandas()), 1))
+    report.row(
+        f"check {n:,} rows × 10 rules vs Great Expectations 1.x",
+        t_ours,
+        "s",
+        peer=gx_time,
+        peer_name="Great Expectations",
+        note=why,
+        min_ratio=RATIO_GE,
     )
-    table.add_row(
-        "  ours without samples", f"{t_ours:.3f} s", f"{t_bare:.3f} s", f"{t_ours / t_bare:.2f}x", "info", "-"
+    pa_time, why = measure_peer(lambda: best(pandera(df), repeat))
+    report.row(
+        f"check {n:,} rows × 10 rules vs pandera (polars)",
+        t_ours,
+        "s",
+        peer=pa_time,
+        peer_name="pandera",
+        note=why,
+        min_ratio=RATIO_PANDERA,
     )
-    gx_run = great_expectations(df.to_pandas())
-    if gx_run is None:
-        row("vs Great Expectations 1.x", t_ours, None, None, f">= {RATIO_GE:g}x faster", None)
-    else:
-        t_gx = best(gx_run, 1)
-        row(
-            "vs Great Expectations 1.x",
-            t_ours,
-            t_gx,
-            t_gx / t_ours,
-            f">= {RATIO_GE:g}x faster",
-            t_gx / t_ours >= RATIO_GE,
-        )
-    pa_run = pandera(df)
-    if pa_run is None:
-        row("vs pandera (polars)", t_ours, None, None, f">= {RATIO_PANDERA:g}x faster", None)
-    else:
-        t_pa = best(pa_run, args.repeat)
-        row(
-            "vs pandera (polars)",
-            t_ours,
-            t_pa,
-            t_pa / t_ours,
-            f">= {RATIO_PANDERA:g}x faster",
-            t_pa / t_ours >= RATIO_PANDERA,
-        )
-    table.caption = (
+    report.note(
         f"ours = parse + validate the contract against the official ODCS schema ({validation_ms:.1f} ms) + check "
         f"+ {sum(len(r.samples) for r in rules)} sample rows of the 10 failing rules, masked"
     )
-    if args.quick:
-        table.caption += "; --quick: 100k rows, where fixed costs dominate; the targets are set for 1M rows"
-    console.print(table)
-
     if args.skip_csv:
-        return
+        report.note("--skip-csv: the large-CSV memory row was not measured")
+        report.finish()
     with tempfile.TemporaryDirectory(dir="/tmp") as tmp:
         path = Path(tmp) / "big.csv"
-        console.print(f"writing a {csv_bytes / (1 << 30):.2f} GB CSV to {path} …")
-        rows = write_csv(path, csv_bytes)
+        with console.status(f"writing a {csv_bytes / (1 << 30):.2f} GB CSV to {path} …"):
+            rows = write_csv(path, csv_bytes)
         size = os.path.getsize(path)
-        checked, seconds, peak = csv_in_child(path)
-        assert checked == rows
-    mem = Table(
-        "measure", "file", "rows", "time", "peak RSS", "target", "result", title="large CSV, streaming"
+        checked_rows, seconds, peak = csv_in_child(path)
+        assert checked_rows == rows
+    report.row(
+        f"check a {size / (1 << 30):.2f} GB CSV ({rows:,} rows, {seconds:.1f} s) in a child: peak RSS",
+        peak / (1 << 20),
+        "MB",
+        limit=RSS_LIMIT / (1 << 20),
     )
-    ok = peak <= RSS_LIMIT
-    mem.add_row(
-        "check in a child process",
-        f"{size / (1 << 30):.2f} GB",
-        f"{rows:,}",
-        f"{seconds:.1f} s",
-        f"{peak / (1 << 20):.0f} MB",
-        "<= 1024 MB",
-        "[green]PASS[/]" if ok else "[red]FAIL[/]",
-    )
-    console.print(mem)
+    report.finish()
 
 
 if __name__ == "__main__":

@@ -7,12 +7,14 @@ fairness gaps. The peer is MLflow's
 against a temporary SQLite tracking store). MLflow computes point metrics only (no intervals, no slices),
 so the ratio understates the work triops does per second.
 
-    .venv-bench/bin/python benchmarks/evaluation.py [--quick]
+The ratio is MLflow's time over ours on the same rows; a missing MLflow is NOT MEASURED (fails the run
+unless ``--allow-missing``).
+
+    .venv-bench/bin/python benchmarks/evaluation.py [--quick] [--allow-missing]
 """
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 import time
 import warnings
@@ -20,8 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from rich.console import Console
-from rich.table import Table
+from _report import Report, measure_peer, parse_args
 
 from triops.mlops.evaluation.evaluate import evaluate_classification
 
@@ -51,12 +52,10 @@ def ours(frame: pd.DataFrame, resamples: int) -> float:
     return elapsed
 
 
-def mlflow_evaluate(frame: pd.DataFrame) -> float | None:
-    try:
-        import mlflow
-    except ImportError:
-        return None
+def mlflow_evaluate(frame: pd.DataFrame) -> float:
     import logging
+
+    import mlflow
 
     logging.getLogger("mlflow").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp:
@@ -82,34 +81,32 @@ def mlflow_evaluate(frame: pd.DataFrame) -> float | None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="10,000 rows and 200 resamples")
-    args = parser.parse_args()
+    args = parse_args(__doc__)
+    report = Report.from_args("benchmarks/evaluation.py", args)
     n, resamples = (10_000, 200) if args.quick else (100_000, 1_000)
     frame = data(n)
     ours(frame.head(1000), 10)  # imports and first-call set-up are not what is measured
     ours_s = min(ours(frame, resamples) for _ in range(2))
-    peer_s = mlflow_evaluate(frame)
+    peer_s, why = measure_peer(lambda: mlflow_evaluate(frame))
     points_s = min(ours(frame, 0) for _ in range(2))
-    table = Table(title=f"Evaluation: {n:,} rows, {resamples:,} bootstrap resamples, 2 sensitive attributes")
-    for col in ("measure", "triops", "MLflow evaluate", "MLflow / triops", "target", "result"):
-        table.add_column(col)
-    peer = "peer not installed" if peer_s is None else f"{peer_s:.2f} s (point metrics)"
-    for measure, ours_time, target in (
-        ("metrics + 95 % intervals + 2 slices", ours_s, TARGET_S),
-        ("metrics + 2 slices (no intervals)", points_s, None),
-    ):
-        ratio = "-" if peer_s is None else f"{peer_s / ours_time:.2f}"
-        verdict = "-" if target is None else ("[green]PASS[/]" if ours_time <= target else "[red]FAIL[/]")
-        table.add_row(
-            measure,
-            f"{ours_time:.2f} s",
-            peer,
-            ratio,
-            "-" if target is None else f"<= {target:.0f} s",
-            verdict,
-        )
-    Console().print(table)
+    report.row(
+        f"{n:,} rows: metrics + 95 % intervals ({resamples:,} resamples) + 2 slices",
+        ours_s,
+        "s",
+        peer=peer_s,
+        peer_name="MLflow evaluate (point metrics only)",
+        note=why,
+        limit=TARGET_S,
+    )
+    report.row(
+        f"{n:,} rows: metrics + 2 slices (no intervals)",
+        points_s,
+        "s",
+        peer=peer_s,
+        peer_name="MLflow evaluate (point metrics only)",
+        note=why,
+    )
+    report.finish()
 
 
 if __name__ == "__main__":

@@ -7,11 +7,12 @@ with ``Decimal`` per record; ``csv.writer`` per FOCUS row), timed in the same pr
 extrapolated linearly to the full size.
 
     .venv-bench/bin/python benchmarks/finops.py [--quick]
+
+Targets scale with the size in ``--quick`` (100k rows: a tenth of the time).
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import tempfile
@@ -22,8 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-from rich.console import Console
-from rich.table import Table
+from _report import Report, parse_args
 
 from triops.finops.costs import price_usage
 from triops.finops.focus import export_focus, to_focus
@@ -107,13 +107,11 @@ def best(fn: object, repeat: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smaller sizes for a smoke run")
-    args = parser.parse_args()
+    args = parse_args(__doc__)
+    report = Report.from_args("benchmarks/finops.py", args)
     n = 100_000 if args.quick else 1_000_000
     sample = 5_000 if args.quick else 20_000
     book = load_price_book()
-    console = Console(width=140)
 
     frame = usage(n)
     price_usage(frame.head(1000), book)  # warm-up
@@ -136,31 +134,24 @@ def main() -> None:
         ours_export = best(export, 2)
     peer_export = best(lambda: python_export(focus_all.head(sample)), 1) * rows / sample
 
-    table = Table(title=f"FinOps benchmark ({'quick' if args.quick else 'full'})")
-    for col in ("measure", "ours", "peer (plain Python)", "ratio", "target", "result"):
-        table.add_column(col)
     scale = 1_000_000 / n
-    checks = [
-        (f"price {n:,} usage records", ours_price, peer_price, n, PRICING_TARGET_S / scale),
-        (
-            f"FOCUS 1.2 export, {rows:,} rows (Parquet)",
-            ours_export,
-            peer_export,
-            rows,
-            EXPORT_TARGET_S / scale,
-        ),
-    ]
-    for name, ours, peer, count, target in checks:
-        ok = ours <= target
-        table.add_row(
-            name,
-            f"{ours:.3f} s ({count / ours:,.0f} rows/s)",
-            f"{peer:.2f} s ({count / peer:,.0f} rows/s)",
-            f"{peer / ours:.0f}x faster",
-            f"<= {target:.2f} s",
-            "[green]PASS[/green]" if ok else "[red]FAIL[/red]",
-        )
-    console.print(table)
+    report.row(
+        f"price {n:,} usage records",
+        ours_price,
+        "s",
+        peer=peer_price,
+        peer_name=f"Python Decimal loop ({sample:,}, extrapolated)",
+        limit=PRICING_TARGET_S / scale,
+    )
+    report.row(
+        f"FOCUS 1.2 export, {rows:,} rows (Parquet)",
+        ours_export,
+        "s",
+        peer=peer_export,
+        peer_name=f"csv.writer loop ({sample:,}, extrapolated)",
+        limit=EXPORT_TARGET_S / scale,
+    )
+    report.finish()
 
 
 if __name__ == "__main__":

@@ -5,17 +5,17 @@ so the baseline is the same weekly model written as a plain Python loop over eve
 implementation), timed in the same process on a smaller sample and extrapolated linearly to the full size.
 
     .venv-bench/bin/python benchmarks/simulation.py [--quick]
+
+The baseline is our own reference loop, not a published peer, so the row always has a figure.
 """
 
 from __future__ import annotations
 
-import argparse
 import random
 import statistics
 import time
 
-from rich.console import Console
-from rich.table import Table
+from _report import Report, parse_args
 
 from triops.strategy.sensitivity import sensitivity
 from triops.strategy.simparams import Effective, effective_parameters, load_parameters
@@ -77,12 +77,10 @@ def python_loop(eff: Effective, runs: int, projects: int, weeks: int, seed: int)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smaller sizes for a smoke run")
-    args = parser.parse_args()
+    args = parse_args(__doc__)
+    report = Report.from_args("benchmarks/simulation.py", args)
     runs, projects, weeks = (1_000, 5, 104) if args.quick else (10_000, 5, 104)
     loop_runs = 20 if args.quick else 200
-    console = Console(width=120)
 
     simulate(["integrated"], runs=100, projects=projects, weeks=weeks)  # warm-up: imports, data file
     times, cpu = [], []
@@ -101,44 +99,22 @@ def main() -> None:
     python_loop(eff, loop_runs, projects, weeks, 0)
     loop = (time.perf_counter() - t0) * runs / loop_runs
 
-    table = Table(title=f"simulation: {runs:,} runs x {projects} projects x {weeks} weeks")
-    for col in ("measure", "ours (numpy)", "baseline (Python loop)", "ratio", "target", "result"):
-        table.add_column(col)
-    table.add_row(
-        "one approach, seconds (median of 3)",
-        f"{ours:.3f}",
-        f"{loop:.1f} (from {loop_runs} runs, extrapolated)",
-        f"{loop / ours:.0f}x faster",
-        f"<= {TARGET_S:.0f} s",
-        "PASS" if ours <= TARGET_S else "FAIL",
+    size = f"{runs:,} runs × {projects} projects × {weeks} weeks"
+    report.row(
+        f"simulate one approach, {size} (median of 3)",
+        ours,
+        "s",
+        peer=loop,
+        peer_name=f"Python loop ({loop_runs} runs, extrapolated)",
+        limit=TARGET_S,
     )
-    table.add_row(
-        "ours against the 2 s target",
-        f"{ours / TARGET_S:.0%} of target",
-        "-",
-        "-",
-        "<= 100%",
-        "PASS" if ours <= TARGET_S else "FAIL",
-    )
-    table.add_row(
-        "one approach, CPU seconds (median of 3)", f"{statistics.median(cpu):.3f}", "-", "-", "-", "info"
-    )
-    table.add_row("three approaches compared, seconds", f"{three:.3f}", "-", "-", "-", "info")
+    report.row("  CPU seconds of the same (median of 3)", statistics.median(cpu), "s")
+    report.row(f"three approaches compared, {size}", three, "s")
+    sensitivity_runs = 200 if args.quick else 2_000
     t0 = time.perf_counter()
-    sensitivity(
-        ["siloed", "integrated"], runs=2_000 if not args.quick else 200, projects=projects, weeks=weeks
-    )
-    table.add_row(
-        "--sensitivity (2,000 runs, 18 effects x 2), seconds",
-        f"{time.perf_counter() - t0:.3f}",
-        "-",
-        "-",
-        "-",
-        "info",
-    )
-    console.print(table)
-    if ours > TARGET_S:
-        raise SystemExit(1)
+    sensitivity(["siloed", "integrated"], runs=sensitivity_runs, projects=projects, weeks=weeks)
+    report.row(f"--sensitivity ({sensitivity_runs:,} runs, 18 effects × 2)", time.perf_counter() - t0, "s")
+    report.finish()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ import pytest
 from triops import Workspace
 from triops.domain.records import RunStatus
 from triops.errors import ConflictError, FilterSyntaxError, InvalidInputError, NotFoundError
+from triops.governance import roles
+from triops.governance.rbac import Principal
 from triops.settings import Settings
 
 
@@ -19,8 +21,10 @@ def ws(store_url: str, tmp_path: Path) -> Iterator[Workspace]:
     workspace = Workspace.open(
         store_url,
         artifact_root=tmp_path / "artifacts",
-        settings=Settings(home=tmp_path, flush_interval_s=0.05),
+        settings=Settings(home=tmp_path, flush_interval_s=0.05, user="carol"),
     )
+    # on a shared (PostgreSQL) store searches list only runs of projects the user may read
+    roles.grant(workspace.store, Principal.owner("admin"), "carol", "admin", None)
     yield workspace
     workspace.close()
 

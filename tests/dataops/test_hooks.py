@@ -171,5 +171,5 @@ def test_an_unreachable_lineage_endpoint_never_stops_the_run(caplog: pytest.LogC
     run = RunContext(RUN, "benefits", "train", {}, "local", ())
     hook.before_run(run)
     hook.after_run(run, RunOutcome(RUN, "FINISHED", None, {}))
-    assert len(hook.undelivered) == 2 and hook.emitted == []
+    assert len(hook.undelivered) == 2 and hook.emitted == 0
     assert "OpenLineage event not delivered" in caplog.text

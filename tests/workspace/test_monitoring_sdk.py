@@ -314,3 +314,24 @@ def test_an_unreachable_webhook_is_recorded_and_the_alert_kept(ws: Workspace) ->
     assert alert["delivery"]["ok"] is False and alert["delivery"]["error"]
     [stored] = ws.monitoring.alerts("claims")
     assert stored["id"] == alert["id"] and stored["delivery"]["ok"] is False
+
+
+def test_the_reference_profile_is_kept_for_the_monitors_next_runs(ws: Workspace) -> None:
+    from triops.workspace.monitoring_window import reference_profile
+
+    register_served(ws)
+    settings = ws.monitoring.create("claims@champion", window=str(WINDOW))
+    _traffic(ws)
+    first = ws.monitoring.run("claims@champion")["windows"]
+
+    def not_again() -> Any:
+        raise AssertionError("the reference was loaded and profiled again")
+
+    version = ws.models.get("claims@champion")
+    references, prediction, _, _ = reference_profile(ws, version, settings, not_again)
+    assert set(references) == {"age", "tenure"} and prediction is not None
+    _traffic(ws)  # the same two windows again, evaluated on the kept profile
+    second = ws.monitoring.run("claims@champion")["windows"]
+    assert [w["seq"] for w in second] == [2, 3]
+    for before, after in zip(first, second, strict=True):
+        assert after["facts"]["drift"] == before["facts"]["drift"]

@@ -6,6 +6,9 @@ artifacts in namespace ``triops/<project>``: ``<step>.<output>@<sha256 prefix>``
 ``<input>@<sha256 prefix>`` for what came from outside the run. Each carries the schema facet when its
 columns can be read; an input a contract gate checked carries the data-quality metrics and assertions
 facets, on the step that consumed it and, for data from outside, on the pipeline's event too.
+
+To a file, events are built as plain dicts (``openlineage_events``) and appended with one unbuffered write
+each to a file held open while a run emits; to an HTTP endpoint they go through openlineage-python's client.
 """
 
 from __future__ import annotations
@@ -14,12 +17,12 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-
-from openlineage.client.event_v2 import RunEvent
+from typing import Any
 
 from triops.dataops.gate import GateResult
 from triops.dataops.hook_context import Link, RunCtx, RunEnd, StepCtx, StepOutcome
 from triops.dataops.openlineage import LineageDataset, ParentJob, emit, run_event
+from triops.dataops.openlineage_events import JsonLinesSink, event_document
 from triops.dataops.report import CheckReport
 from triops.domain.clock import Clock, SystemClock
 from triops.errors import ConfigError, RemoteError
@@ -46,6 +49,8 @@ class _Run:
     steps: dict[str, _Step] = field(default_factory=dict)
 
     def datasets_for(self, digests: Sequence[str]) -> list[LineageDataset]:
+        if not self.reports:
+            return [self.datasets[d] for d in digests]
         return [replace(self.datasets[d], report=self.reports.get(d)) for d in digests]
 
 
@@ -70,8 +75,11 @@ class OpenLineageHook:
         self._namespace = namespace
         self._fields_of = fields_of
         self._runs: dict[str, _Run] = {}
-        self.emitted: list[RunEvent] = []
-        self.undelivered: list[RunEvent] = []
+        text = str(target)
+        self._sink = None if text.startswith(("http://", "https://")) else JsonLinesSink(Path(text))
+        self.emitted = 0  # a count: keeping every event of a long run would only grow the heap
+        # what the target refused: RunEvents for an HTTP endpoint, their documents (dicts) for a file
+        self.undelivered: list[Any] = []
 
     # -- what a run knows ------------------------------------------------------------------------------
     def _run(self, run_id: str, project: str = "default", pipeline: str = "pipeline") -> _Run:
@@ -94,16 +102,24 @@ class OpenLineageHook:
             if digest is not None:
                 run.reports[digest] = report
 
-    def _send(self, event: RunEvent) -> None:
+    def _send(self, event_type: str, **fields: Any) -> None:
         # lineage is a record of the run, not part of it: an unreachable endpoint must not stop the
         # pipeline, so the event is kept and the failure logged and counted instead
+        event: Any
+        if self._sink is not None:
+            event = event_document(event_type, **fields)
+        else:
+            event = run_event(event_type, **fields)
         try:
-            emit([event], self._target)
+            if self._sink is not None:
+                self._sink.write(event)
+            else:
+                emit([event], self._target)
         except (RemoteError, ConfigError, OSError) as exc:
             self.undelivered.append(event)
             _log.warning("OpenLineage event not delivered to %s: %s", self._target, exc)
             return
-        self.emitted.append(event)
+        self.emitted += 1
 
     def _step_event(
         self,
@@ -116,18 +132,16 @@ class OpenLineageHook:
         run = self._runs[run_id]
         record = run.steps[step]
         self._send(
-            run_event(
-                event_type,
-                run_id=record.run_id,
-                job_name=f"{run.pipeline}.{step}",
-                job_namespace=self._job_namespace(run),
-                event_time=self._clock.now(),
-                inputs=run.datasets_for(record.inputs),
-                outputs=run.datasets_for(outputs),
-                error=error,
-                parent=ParentJob(run_id, self._job_namespace(run), run.pipeline),
-                job_type="STEP",
-            )
+            event_type,
+            run_id=record.run_id,
+            job_name=f"{run.pipeline}.{step}",
+            job_namespace=self._job_namespace(run),
+            event_time=self._clock.now(),
+            inputs=run.datasets_for(record.inputs),
+            outputs=run.datasets_for(outputs),
+            error=error,
+            parent=ParentJob(run_id, self._job_namespace(run), run.pipeline),
+            job_type="STEP",
         )
         record.ended = event_type != "START"
 
@@ -135,14 +149,12 @@ class OpenLineageHook:
     def before_run(self, ctx: RunCtx) -> None:
         run = self._runs[ctx.run_id] = _Run(ctx.project, ctx.pipeline)
         self._send(
-            run_event(
-                "START",
-                run_id=ctx.run_id,
-                job_name=ctx.pipeline,
-                job_namespace=self._job_namespace(run),
-                event_time=self._clock.now(),
-                job_type="PIPELINE",
-            )
+            "START",
+            run_id=ctx.run_id,
+            job_name=ctx.pipeline,
+            job_namespace=self._job_namespace(run),
+            event_time=self._clock.now(),
+            job_type="PIPELINE",
         )
 
     def before_step(self, ctx: StepCtx) -> None:
@@ -177,15 +189,15 @@ class OpenLineageHook:
                 self._step_event(ctx.run_id, step, "FAIL", error=error or "the run ended first")
         self._runs.pop(ctx.run_id, None)
         self._send(
-            run_event(
-                "FAIL" if failed else "COMPLETE",
-                run_id=ctx.run_id,
-                job_name=ctx.pipeline,
-                job_namespace=self._job_namespace(run),
-                event_time=self._clock.now(),
-                inputs=run.datasets_for([d for d in run.external if d not in run.produced]),
-                outputs=run.datasets_for(list(run.produced)),
-                error=error,
-                job_type="PIPELINE",
-            )
+            "FAIL" if failed else "COMPLETE",
+            run_id=ctx.run_id,
+            job_name=ctx.pipeline,
+            job_namespace=self._job_namespace(run),
+            event_time=self._clock.now(),
+            inputs=run.datasets_for([d for d in run.external if d not in run.produced]),
+            outputs=run.datasets_for(list(run.produced)),
+            error=error,
+            job_type="PIPELINE",
         )
+        if self._sink is not None and not self._runs:
+            self._sink.close()  # the next run opens it again

@@ -9,7 +9,7 @@ other pillars (model cards, evaluations, contracts, monitoring, costs …) is pa
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from triops.domain.clock import Clock, SystemClock, utc_ms
@@ -94,9 +94,11 @@ def get_use_case(store: Store, name_or_id: str) -> UseCase:
     return _from_row(row)
 
 
-def list_use_cases(store: Store, *, project: str | None = None) -> list[UseCase]:
+def list_use_cases(
+    store: Store, *, project: str | None = None, readable: Collection[str] | None = None
+) -> list[UseCase]:
     with store.connect() as conn:
-        return [_from_row(r) for r in repo.list_use_cases(conn, project=project)]
+        return [_from_row(r) for r in repo.list_use_cases(conn, project=project, readable=readable)]
 
 
 def export_inventory(store: Store, fmt: str, *, project: str | None = None) -> str:

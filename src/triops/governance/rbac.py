@@ -185,6 +185,18 @@ class Principal:
     def can(self, permission: Permission | str, project: str | None) -> bool:
         return Permission(permission) in self.permissions_in(project)
 
+    def projects_with(self, permission: Permission | str) -> frozenset[str] | None:
+        """The projects in which the principal holds ``permission``; ``None`` when it holds everywhere.
+        Listings put this into their SQL query, so a page never counts a row the principal cannot see."""
+        perm = Permission(permission)
+        if any(perm in ROLE_PERMISSIONS[role] for role in self.roles.get(GLOBAL, frozenset())):
+            return None
+        return frozenset(
+            project
+            for project, held in self.roles.items()
+            if project != GLOBAL and any(perm in ROLE_PERMISSIONS[role] for role in held)
+        )
+
     def has_role(self, role: Role | str, project: str | None) -> bool:
         """Holds ``role`` (or ``admin``, which stands in for every role) in ``project``."""
         held = self.roles_in(project)

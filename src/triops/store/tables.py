@@ -33,7 +33,9 @@ runs = sa.Table(
     sa.Column("user_name", sa.String(250)),
     # last sign of life of the process running a pipeline run; RUNNING past the timeout becomes LOST
     sa.Column("heartbeat_ms", sa.BigInteger),
-    sa.Index("ix_runs_project_start", "project_id", "start_ms"),
+    # newest-first listings and searches read runs in (start, id) order from an index and stop after a page
+    sa.Index("ix_runs_project_start_id", "project_id", "start_ms", "id"),
+    sa.Index("ix_runs_start_id", "start_ms", "id"),
     sa.Index("ix_runs_status_heartbeat", "status", "heartbeat_ms"),
 )
 

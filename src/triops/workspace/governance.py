@@ -209,8 +209,9 @@ class GovernanceService:
         from triops.store.repositories import governance as repo
 
         with self.store.connect() as conn:
-            rows = repo.list_requests(conn, status=status, project=project, limit=100_000)
-        return [r for r in rows if self._can_read(r.get("project"))]
+            return repo.list_requests(
+                conn, status=status, project=project, limit=100_000, readable=self._readable()
+            )
 
     # -- roles, users, tokens ------------------------------------------------------------------------------
     def grant(self, user: str, role: str, project: str | None = None) -> Binding:
@@ -373,7 +374,13 @@ class GovernanceService:
     def use_cases(self, *, project: str | None = None) -> list[UseCase]:
         from triops.governance.compliance import list_use_cases
 
-        return [u for u in list_use_cases(self.store, project=project) if self._can_read(u.project)]
+        return list_use_cases(self.store, project=project, readable=self._readable())
+
+    def _readable(self) -> frozenset[str] | None:
+        """The projects the acting principal may read (``None``: every one); listings query by it."""
+        from triops.governance.rbac import Permission
+
+        return self.principal.projects_with(Permission.PROJECT_READ)
 
     def export_inventory(self, fmt: str = "csv", *, project: str | None = None) -> str:
         from triops.governance.compliance import export_inventory

@@ -53,7 +53,7 @@ class Workspace(PillarServices):
         self._artifacts = artifacts
         self._principal = principal
         self._owns_store = owns_store
-        self.runs = RunQueries(sink)
+        self.runs = RunQueries(sink, readable=None if store is None else self._readable_projects)
         self.extra_hooks: list[Any] = []
 
     @classmethod
@@ -124,6 +124,12 @@ class Workspace(PillarServices):
 
             self._principal = acting_principal(self.store, self.settings.acting_user, self.clock)
         return self._principal
+
+    def _readable_projects(self) -> frozenset[str] | None:
+        """Projects the acting principal may read (``None``: every one); listings filter by it in SQL."""
+        from triops.governance.rbac import Permission
+
+        return self.principal.projects_with(Permission.PROJECT_READ)
 
     def acting_as(self, principal: Principal) -> Workspace:
         """A view of this workspace whose services act as ``principal`` (the server makes one per request).

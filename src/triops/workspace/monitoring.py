@@ -296,9 +296,10 @@ class MonitoringService:
 
         version, _ = self._version(ref, Permission.MONITOR_RUN)
         mon = self._monitor(version)
-        return run_monitor(self.ws, version, mon, self._stored_reference(mon))
+        row = self._stored_reference_row(mon)  # a reference that is gone is refused even when profiled
+        return run_monitor(self.ws, version, mon, lambda: self._reference_frame(row))
 
-    def _stored_reference(self, mon: dict[str, Any]) -> pl.DataFrame:
+    def _stored_reference_row(self, mon: dict[str, Any]) -> Any:
         from triops.store.repositories.dataops import _row
         from triops.store.tables_dataops import dataset_versions as dv
 
@@ -306,4 +307,4 @@ class MonitoringService:
             found = conn.execute(sa.select(dv).where(dv.c.id == mon["reference_dataset_id"])).first()
         if found is None:
             raise NotFoundError(f"reference dataset {mon['reference_dataset_id']} of the monitor is gone")
-        return self._reference_frame(_row(found))
+        return _row(found)

@@ -21,6 +21,8 @@ from triops.errors import TriopsError
 from triops.store.repositories import monitoring as repo
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import polars as pl
 
     from triops.governance.alert_rules import AlertDecision
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
 
 
 def run_monitor(
-    ws: Workspace, version: ModelVersion, mon: dict[str, Any], reference: pl.DataFrame
+    ws: Workspace, version: ModelVersion, mon: dict[str, Any], reference: Callable[[], pl.DataFrame]
 ) -> dict[str, Any]:
     """Evaluate what is due; returns ``{"windows": [...evaluated...], "alerts": [...raised...], "pending"}``."""
     from triops.governance.alert_rules import evaluate_alerts, parse_alert_policies

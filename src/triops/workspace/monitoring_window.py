@@ -9,8 +9,11 @@ policies and the audit log records each alert), while the statistics themselves 
 from __future__ import annotations
 
 import json
+import threading
 import urllib.error
 import urllib.request
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -69,17 +72,53 @@ def reference_scores(
     return pl.Series("prediction", np.asarray(model.predict(x))), None, None
 
 
+_Profile = tuple[dict[str, FeatureReference], FeatureReference | None, Any, str | None]
+_PROFILES: OrderedDict[tuple[Any, ...], _Profile] = OrderedDict()
+_PROFILES_KEPT = 4  # a million-row, ten-feature reference profile holds ~80 MB
+_PROFILES_LOCK = threading.Lock()
+
+
+def reference_profile(
+    ws: Workspace, version: ModelVersion, mon: dict[str, Any], reference: Callable[[], pl.DataFrame]
+) -> _Profile:
+    """The reference's per-feature profile (sorted values, bins, category counts) and the prediction
+    reference, made once per monitor and kept for its next runs in this process (the last few monitors):
+    a dataset version and a model version never change, so the key is the store, the monitor, its reference
+    dataset version, the model version, the features and the bins. ``reference`` loads the frame when the
+    profile is not kept."""
+    rules = DriftRules(bins=int(mon["bins"]))
+    features = tuple(mon["features"])
+    key = (ws.store.url, mon["id"], mon["reference_dataset_id"], version.ref, features, rules.bins)
+    with _PROFILES_LOCK:
+        kept = _PROFILES.get(key)
+        if kept is not None:
+            _PROFILES.move_to_end(key)
+            return kept
+    frame = reference()
+    references = build_references(frame, list(features), rules.bins)
+    scores, pos_label, note = reference_scores(ws, version, frame)
+    prediction_ref = None
+    if scores is not None:
+        prediction_ref = build_references(pl.DataFrame([scores]), ["prediction"], rules.bins)["prediction"]
+    profile = (references, prediction_ref, pos_label, note)
+    with _PROFILES_LOCK:
+        _PROFILES[key] = profile
+        while len(_PROFILES) > _PROFILES_KEPT:
+            _PROFILES.popitem(last=False)
+    return profile
+
+
 def build_context(
-    ws: Workspace, version: ModelVersion, mon: dict[str, Any], reference: pl.DataFrame, ids: list[str]
+    ws: Workspace,
+    version: ModelVersion,
+    mon: dict[str, Any],
+    reference: Callable[[], pl.DataFrame],
+    ids: list[str],
 ) -> Context:
     from triops.store.repositories import monitoring as repo
 
     rules = DriftRules(bins=int(mon["bins"]))
-    references = build_references(reference, list(mon["features"]), rules.bins)
-    scores, pos_label, note = reference_scores(ws, version, reference)
-    prediction_ref = None
-    if scores is not None:
-        prediction_ref = build_references(pl.DataFrame([scores]), ["prediction"], rules.bins)["prediction"]
+    references, prediction_ref, pos_label, note = reference_profile(ws, version, mon, reference)
     with ws.store.connect() as conn:
         labels = repo.labels(conn, ids)
     contract = None

@@ -52,7 +52,7 @@ def gate_facts(registry: ModelRegistry, change: ChangeRequest, project: str | No
     from triops.governance.policies import Gate
     from triops.mlops.evaluation.records import version_facts
 
-    facts = version_facts(registry, change.version.ref)
+    facts = version_facts(registry, change.version.ref, change.version)
     gate = Gate.MODEL_STAGE if change.action == "stage" else Gate.MODEL_ALIAS_CHAMPION
     card = facts.get("card_completeness")
     return GateFacts(
@@ -160,10 +160,13 @@ class PillarServices:
 
     @cached_property
     def models(self) -> ModelRegistry:
+        from triops.governance.rbac import Permission
         from triops.workspace.guarded import GovernedRegistry, with_principal
 
         registry = GovernedRegistry(self.store, self.artifacts, clock=self.clock, actor=self.principal.name)
         with_principal(registry, self.principal)
+        # listings read only models of projects the principal may read (in the query)
+        registry.readable = lambda: self.principal.projects_with(Permission.PROJECT_READ)
         registry.guards.append(self._governance_guard)
         return registry
 

@@ -57,6 +57,24 @@ def test_ks_on_large_samples_equals_scipy_and_its_p_value_is_close() -> None:
     assert st.wasserstein(values, diff) == pytest.approx(stats.wasserstein_distance(a, b), rel=TOL)
 
 
+@settings(max_examples=300, deadline=None)
+@given(samples, samples)
+def test_the_one_merge_ks_and_wasserstein_equal_scipy(a: np.ndarray, b: np.ndarray) -> None:
+    # the monitor's path: both statistics from one merge, in integers, with the window in scratch memory
+    d, w = st.ks_and_wasserstein(np.sort(a), st.sorted_window(b))
+    assert d == pytest.approx(stats.ks_2samp(a, b).statistic, abs=TOL)
+    assert w == pytest.approx(stats.wasserstein_distance(a, b), rel=TOL, abs=TOL)
+
+
+def test_the_one_merge_on_large_tied_samples_and_reused_scratch_equals_scipy() -> None:
+    rng = np.random.default_rng(11)
+    a = rng.normal(size=200_000)
+    for b in (rng.normal(0.05, 1.2, 150_000).round(2), rng.normal(size=300_000), rng.normal(size=100)):
+        d, w = st.ks_and_wasserstein(np.sort(a), st.sorted_window(b))
+        assert d == pytest.approx(stats.ks_2samp(a, b).statistic, abs=TOL)
+        assert w == pytest.approx(stats.wasserstein_distance(a, b), rel=TOL)
+
+
 @pytest.mark.parametrize("en", [6_000, 20_000])
 def test_ks_large_sample_p_value_tracks_scipys_finite_n_distribution(en: int) -> None:
     ref = np.zeros(2 * en)  # n·m/(n+m) = en for two samples of 2·en rows

@@ -18,7 +18,7 @@ from triops.mlops.evaluation.evaluate import (
     positive_proba,
     require_columns,
 )
-from triops.mlops.registry.service import ModelRegistry
+from triops.mlops.registry.service import ModelRegistry, ModelVersion
 from triops.mlops.registry.signature import to_pandas
 from triops.store.repositories import registry as repo
 
@@ -88,16 +88,21 @@ def record_comparison(
     return record_id
 
 
-def evaluations_of(registry: ModelRegistry, ref: str) -> list[dict[str, Any]]:
-    """Every evaluation and comparison involving ``ref``, newest first."""
-    version = registry.get(ref)
+def evaluations_of(
+    registry: ModelRegistry, ref: str, version: ModelVersion | None = None
+) -> list[dict[str, Any]]:
+    """Every evaluation and comparison involving ``ref`` (``version``, when the caller has read it), newest
+    first."""
+    version = version or registry.get(ref)
     with registry.store.connect() as conn:
         return [dict(row) for row in repo.evaluation_rows(conn, [version.id])]
 
 
-def latest_evaluation(registry: ModelRegistry, ref: str) -> dict[str, Any] | None:
-    version = registry.get(ref)
-    for row in evaluations_of(registry, ref):
+def latest_evaluation(
+    registry: ModelRegistry, ref: str, version: ModelVersion | None = None
+) -> dict[str, Any] | None:
+    version = version or registry.get(ref)
+    for row in evaluations_of(registry, ref, version):
         if row["kind"] == "evaluation" and row["model_version_id"] == version.id:
             return row
     return None
@@ -178,15 +183,15 @@ def compare_versions(
     return comparison, record
 
 
-def version_facts(registry: ModelRegistry, ref: str) -> dict[str, Any]:
+def version_facts(registry: ModelRegistry, ref: str, version: ModelVersion | None = None) -> dict[str, Any]:
     """What policy gates read about a version, as plain data (the workspace maps it to ``GateFacts``).
 
     ``metrics`` and ``intervals`` come from the latest evaluation; ``fairness_gaps`` holds, per gap
     (``demographic_parity_difference``, ``equalized_odds_difference``), the largest over the sensitive
     attributes, and ``fairness_gap_upper`` the largest high end of their bootstrap intervals; ``card_completeness`` is the stored card's figure (None before a card is generated).
     """
-    version = registry.get(ref)
-    latest = latest_evaluation(registry, ref)
+    version = version or registry.get(ref)
+    latest = latest_evaluation(registry, ref, version)
     result: dict[str, Any] = latest["result"] if latest else {}
     metrics = {k: v["value"] for k, v in result.get("metrics", {}).items() if v.get("value") is not None}
     intervals = {

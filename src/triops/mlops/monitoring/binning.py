@@ -54,11 +54,21 @@ def is_numeric(dtype: pl.DataType) -> bool:
 
 
 def numeric_values(series: pl.Series) -> tuple[FloatArray, float]:
-    """Non-null, non-NaN values as float64, and the share of rows that were null or NaN."""
+    """Non-null, non-NaN values as float64, and the share of rows that were null or NaN. Without nulls or
+    NaN a Float64 column comes back as polars' own buffer (read-only, no copy): sort it with ``np.sort``."""
     total = series.len()
-    values = series.drop_nulls().cast(pl.Float64).to_numpy()
-    values = values[~np.isnan(values)]
-    return np.ascontiguousarray(values, dtype=np.float64), (1.0 - values.size / total) if total else 0.0
+    present = series.drop_nulls() if series.null_count() else series
+    values = present.cast(pl.Float64).to_numpy() if present.dtype != pl.Float64 else present.to_numpy()
+    nan = np.isnan(values)
+    if nan.any():
+        values = values[~nan]
+    return values, (1.0 - values.size / total) if total else 0.0
+
+
+def sorted_numeric_values(series: pl.Series) -> tuple[FloatArray, float]:
+    """``numeric_values`` sorted ascending, in an array of its own (one copy, made by the sort)."""
+    values, null_fraction = numeric_values(series)
+    return np.sort(values), null_fraction
 
 
 def quantile_edges(sorted_values: FloatArray, bins: int) -> FloatArray:
@@ -76,8 +86,7 @@ def sorted_bin_counts(sorted_values: FloatArray, edges: FloatArray) -> FloatArra
 
 
 def numeric_reference(series: pl.Series, bins: int) -> NumericReference:
-    values, null_fraction = numeric_values(series)
-    values.sort()
+    values, null_fraction = sorted_numeric_values(series)
     edges = quantile_edges(values, bins)
     std = float(np.std(values)) if values.size else 0.0
     return NumericReference(series.name, values, edges, sorted_bin_counts(values, edges), null_fraction, std)
@@ -85,7 +94,8 @@ def numeric_reference(series: pl.Series, bins: int) -> NumericReference:
 
 def category_counts(series: pl.Series) -> tuple[dict[str, float], float]:
     total = series.len()
-    present = series.drop_nulls().cast(pl.String)
+    present = series.drop_nulls() if series.null_count() else series
+    present = present if present.dtype == pl.String else present.cast(pl.String)
     counted = present.value_counts()
     counts = {str(k): float(v) for k, v in zip(counted[:, 0].to_list(), counted[:, 1].to_list(), strict=True)}
     return counts, (1.0 - present.len() / total) if total else 0.0

@@ -120,18 +120,16 @@ def _binned(
 
 
 def numeric_drift(reference: NumericReference, series: pl.Series, rules: DriftRules) -> FeatureDrift:
-    current, null_fraction = numeric_values(series)
-    current.sort()
+    values, null_fraction = numeric_values(series)
+    current = st.sorted_window(values)  # scratch memory, used only within this call
     n_ref, n_cur = reference.sorted_values.size, current.size
     results: dict[str, StatisticResult] = {}
     if min(n_ref, n_cur) < rules.min_rows:
         why = f"{min(n_ref, n_cur)} rows; needs {rules.min_rows} on each side"
         results = {name: _insufficient(why) for name in STATISTICS}
     else:
-        values, diff = st.ecdf_difference(reference.sorted_values, current)
-        d = st.ks_statistic(diff)
+        d, w = st.ks_and_wasserstein(reference.sorted_values, current)
         results["ks"] = StatisticResult("ok", d, st.ks_p_value(d, reference.sorted_values, current), d)
-        w = st.wasserstein(values, diff)
         results["wasserstein"] = StatisticResult(
             "ok", w, effect_size=w / reference.std if reference.std else None
         )

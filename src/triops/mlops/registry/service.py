@@ -10,7 +10,8 @@ registered ``guards`` (governance gates, wired by the workspace), which raise to
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from triops.artifacts import ArtifactStore
@@ -55,7 +56,10 @@ class ModelRegistry:
         actor: str = "local",
         trusted: Sequence[str] = (),
         guards: Sequence[Guard] = (),
+        readable: Callable[[], Collection[str] | None] | None = None,
     ) -> None:
+        # the projects the acting principal may read (None: all), for listings; set by the workspace
+        self.readable = readable
         self.store = store
         self.artifacts = artifacts
         self.clock = clock or SystemClock()
@@ -188,16 +192,19 @@ class ModelRegistry:
                 )
             row = repo.version_by_id(conn, alias_map[alias])
         else:
-            numbers = repo.version_numbers(conn, model_id)
-            if not numbers:
-                raise NotFoundError(f"model {name!r} has no versions", hint="register one first")
-            target = numbers[-1] if number is None else number
-            if target not in numbers:
-                raise NotFoundError(
-                    f"model {name!r} has no version {target}",
-                    hint="versions: " + ", ".join(str(n) for n in numbers),
-                )
-            row = repo.version_row(conn, model_id, target)
+            # one query on the (model, version) key; the list of versions is read only to explain a miss
+            row = repo.version_row(conn, model_id, number) if number is not None else None
+            if row is None:
+                numbers = repo.version_numbers(conn, model_id)
+                if not numbers:
+                    raise NotFoundError(f"model {name!r} has no versions", hint="register one first")
+                target = numbers[-1] if number is None else number
+                if target not in numbers:
+                    raise NotFoundError(
+                        f"model {name!r} has no version {target}",
+                        hint="versions: " + ", ".join(str(n) for n in numbers),
+                    )
+                row = repo.version_row(conn, model_id, target)
         assert row is not None
         names = [a for a, vid in alias_map.items() if vid == row["id"]]
         return _version(row, name, names)
@@ -216,25 +223,28 @@ class ModelRegistry:
             ]
 
     def list_models(self) -> list[dict[str, Any]]:
-        """One summary per model: latest version, its stage, and every alias with its version."""
+        """One summary per model you can read: latest version, its stage, and every alias with its version.
+        The readable projects are part of the query (a model of another project is never read)."""
+        readable = None if self.readable is None else self.readable()
         with self.store.connect() as conn:
+            rows = repo.model_rows(conn, readable)
             latest = repo.latest_versions(conn)
-            out = []
-            for model in repo.model_rows(conn):
-                alias_map = repo.aliases(conn, str(model["id"]))
-                numbers = {str(r["id"]): int(r["version"]) for r in repo.version_rows(conn, str(model["id"]))}
-                top = latest.get(str(model["id"]))
-                out.append(
-                    {
-                        "name": model["name"],
-                        "latest_version": int(top["version"]) if top else None,
-                        "latest_stage": top["stage"] if top else None,
-                        "versions": len(numbers),
-                        "aliases": {a: numbers.get(v) for a, v in alias_map.items()},
-                        "description": model["description"],
-                    }
-                )
-            return out
+            counts, alias_map = repo.model_summaries(conn, [str(m["id"]) for m in rows])
+        out = []
+        for model in rows:
+            model_id = str(model["id"])
+            top = latest.get(model_id)
+            out.append(
+                {
+                    "name": model["name"],
+                    "latest_version": int(top["version"]) if top else None,
+                    "latest_stage": top["stage"] if top else None,
+                    "versions": counts.get(model_id, 0),
+                    "aliases": alias_map.get(model_id, {}),
+                    "description": model["description"],
+                }
+            )
+        return out
 
     def load(self, ref: str) -> LoadedModel:
         """The model of ``ref``, loaded with skops from its artifact bytes (untrusted types refused)."""
@@ -357,6 +367,7 @@ class ModelRegistry:
                     f"{version.ref} moved to {current.stage} meanwhile", hint="read it again and retry"
                 )
             repo.set_stage(conn, version.id, stage)
+            moved = replace(current, stage=stage)
             audit.append_event(
                 conn,
                 actor=who,
@@ -367,7 +378,7 @@ class ModelRegistry:
                 after={"stage": stage},
                 at_ms=now,
             )
-            return self._resolve(conn, version.ref)
+            return moved
 
         return self.store.write(write)
 

@@ -18,7 +18,7 @@ import threading
 import time
 import traceback
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any, Protocol
@@ -42,10 +42,12 @@ from triops.domain.validation import (
     param_text,
     tag_text,
 )
+from triops.domain.wire import run_to_wire
 from triops.errors import ConflictError, InvalidInputError
 from triops.store.engine import Store
 from triops.store.repositories import runs as run_repo
-from triops.store.repositories.search import search_runs
+from triops.store.repositories.run_loading import load_run_wires
+from triops.store.repositories.search import search_run_ids, search_runs
 
 MetricRow = tuple[str, float, int, int]
 _time_ns = time.time_ns
@@ -142,13 +144,37 @@ class StoreTrackingSink:
         limit: int,
         offset: int,
         after: tuple[int, str] | None = None,
+        readable: Collection[str] | None = None,
     ) -> list[Run]:
         node = parse_filter(filter)
         orders: list[OrderBy] = parse_orderings(order_by)
         with self.store.connect() as conn:
             return search_runs(
-                conn, project=project, node=node, order_by=orders, limit=limit, offset=offset, after=after
+                conn,
+                project=project,
+                node=node,
+                order_by=orders,
+                limit=limit,
+                offset=offset,
+                after=after,
+                readable=readable,
             )
+
+    def search_wire(
+        self,
+        project: str | None,
+        filter: str,
+        limit: int,
+        after: tuple[int, str] | None,
+        readable: Collection[str] | None,
+    ) -> list[dict[str, Any]]:
+        """Newest-first runs in their JSON wire form, read straight from the rows (no records in between)."""
+        node = parse_filter(filter)
+        with self.store.connect() as conn:
+            ids = search_run_ids(
+                conn, project=project, node=node, order_by=[], limit=limit, after=after, readable=readable
+            )
+            return load_run_wires(conn, ids)
 
 
 _ACTIVE: weakref.WeakSet[ActiveRun] = weakref.WeakSet()
@@ -373,8 +399,12 @@ def _guess_media_type(name: str) -> str:
 class RunQueries:
     """``ws.runs``: find and read runs."""
 
-    def __init__(self, sink: TrackingSink) -> None:
+    def __init__(
+        self, sink: TrackingSink, readable: Callable[[], Collection[str] | None] | None = None
+    ) -> None:
         self._sink = sink
+        # the projects the acting principal may read (None: all); a local store puts them into the query
+        self._readable = readable
 
     def get(self, run_id: str) -> Run:
         return self._sink.get_run(run_id)
@@ -401,14 +431,33 @@ class RunQueries:
         orders = list(order_by or [])
         if len(orders) > MAX_ORDER_KEYS:
             parse_orderings(orders)  # refuses it, naming the limit, before anything is sent
-        if after is None:
-            return self._sink.search(project, filter, orders, limit, offset)
-        if orders:
+        if after is not None and orders:
             raise InvalidInputError(
                 "after= pages the default order only", hint="drop order_by, or use offset="
             )
-        search: Any = self._sink.search
-        return list(search(project, filter, [], limit, offset, after))
+        readable = None if self._readable is None else self._readable()
+        if after is None and readable is None:
+            return self._sink.search(project, filter, orders, limit, offset)
+        search: Any = self._sink.search  # a local sink: keyset paging and the readable projects in SQL
+        return list(search(project, filter, orders, limit, offset, after, readable))
+
+    def search_wire(
+        self, project: str | None, filter: str, limit: int, after: tuple[int, str] | None
+    ) -> list[dict[str, Any]]:
+        """``search(project, filter, limit=limit, after=after)`` in the JSON wire form (``run_to_wire``), for
+        the server's listings: a local store builds it straight from the rows."""
+        sink = self._sink
+        if not isinstance(sink, StoreTrackingSink):
+            found = self.search(project, filter, limit=limit, after=after)
+            return [run_to_wire(r.to_dict()) for r in found]
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_SEARCH_LIMIT:
+            raise InvalidInputError(
+                f"limit {limit!r} is out of range", hint=f"use 1 <= limit <= {MAX_SEARCH_LIMIT}"
+            )
+        if project is not None:
+            check_project_name(project)
+        readable = None if self._readable is None else self._readable()
+        return sink.search_wire(project, filter, limit, after, readable)
 
     def metric_history(self, run_id: str, key: str) -> list[Metric]:
         return self._sink.metric_history(run_id, key)

@@ -73,11 +73,7 @@ def _version_out(version: ModelVersion) -> dict[str, Any]:
 @router.get("", response_model=PageOut)
 def list_models(ws: ActingDep, limit: LimitQuery = 100, cursor: CursorQuery = None) -> dict[str, Any]:
     """Every model you can read: latest version, its stage, aliases."""
-    rows = [
-        r
-        for r in ws.models.list_models()
-        if ws.principal.can(Permission.PROJECT_READ, model_project(ws.store, r["name"]))
-    ]
+    rows = ws.models.list_models()  # only models in projects you can read (filtered in the query)
     page = paginate(rows, lambda r: (r["name"],), Listing.of("models"), cursor, limit)
     return page.out(lambda r: r)
 

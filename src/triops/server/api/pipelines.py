@@ -14,9 +14,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, Field, StringConstraints
 
-from triops.domain.wire import run_to_wire
 from triops.errors import NotFoundError
 from triops.governance.rbac import Permission
+from triops.server.api.run_pages import runs_page
 from triops.server.authz import ActingDep, readable, require_in
 from triops.server.http import PROBLEMS
 from triops.server.pagination import CursorQuery, LimitQuery, Listing, PageOut, paginate
@@ -79,14 +79,8 @@ def list_pipeline_runs(
     """Pipeline runs, newest first (in projects you can read)."""
     if project is not None:
         readable(ws, project, f"project {project!r}")
-    runs = [
-        r for r in ws.runs.search(project=project, filter="attributes.kind = 'pipeline'", limit=100_000)
-        if ws.principal.can(Permission.PROJECT_READ, r.project)
-    ]  # fmt: skip
     listing = Listing.of("pipeline-runs", project=project)
-    key = lambda r: (int(r.start_time.timestamp() * 1000), r.id)  # noqa: E731
-    page = paginate(runs, key, listing, cursor, limit, descending=True)
-    return page.out(lambda r: run_to_wire(r.to_dict()))
+    return runs_page(ws, listing, project, "attributes.kind = 'pipeline'", limit, cursor)
 
 
 @router.post("/pipelines/runs", status_code=201)

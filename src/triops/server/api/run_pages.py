@@ -7,18 +7,17 @@ at the start and runs logged meanwhile never shift a page.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from triops.domain.clock import utc_ms
-from triops.domain.wire import run_to_wire
 from triops.errors import InvalidInputError
-from triops.governance.rbac import Permission
 from triops.server.authz import ActingDep, readable
 from triops.server.http import PROBLEMS, SafeJSONResponse
 from triops.server.pagination import CursorQuery, LimitQuery, Listing, PageOut
 from triops.server.schemas import ProjectName
+from triops.workspace import Workspace
 
 router = APIRouter(tags=["runs"], responses=PROBLEMS)
 FilterQuery = Annotated[str, Query(max_length=4000, description="search filter (docs/tracking.md)")]
@@ -36,7 +35,15 @@ def list_runs(
     read. (The page is written straight to JSON: FastAPI's encoder would cost more than the query.)"""
     if project is not None:
         readable(ws, project, f"project {project!r}")
-    listing = Listing.of("runs", project=project, filter=filter)
+    page = runs_page(ws, Listing.of("runs", project=project, filter=filter), project, filter, limit, cursor)
+    return SafeJSONResponse(page)
+
+
+def runs_page(
+    ws: Workspace, listing: Listing, project: str | None, filter: str, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """One page of runs newest first, read by key in the database; the acting workspace puts the readable
+    projects into the query, so a page holds only visible runs and never hints at a hidden match."""
     after = listing.decode(cursor)
     key: tuple[int, str] | None = None
     if after is not None:
@@ -45,16 +52,12 @@ def list_runs(
                 "invalid cursor: its key does not fit this listing", detail={"parameter": "cursor"}
             )
         key = (after[0], after[1])
-    out: list[dict[str, Any]] = []
-    while True:
-        batch = ws.runs.search(project=project, filter=filter, limit=limit + 1, after=key)
-        for position, run in enumerate(batch[:limit]):
-            key = (utc_ms(run.start_time), run.id)
-            if ws.principal.can(Permission.PROJECT_READ, run.project):
-                out.append(run_to_wire(run.to_dict()))
-            if len(out) == limit:
-                last_of_all = len(batch) <= limit and position == len(batch) - 1
-                next_cursor = None if last_of_all else listing.encode([key[0], key[1]])
-                return SafeJSONResponse({"items": out, "next_cursor": next_cursor})
-        if len(batch) <= limit:
-            return SafeJSONResponse({"items": out, "next_cursor": None})
+    batch = ws.runs.search_wire(project, filter, limit + 1, key)
+    out = batch[:limit]
+    next_cursor = None
+    if len(batch) > limit:
+        last = batch[limit - 1]
+        # start times are whole milliseconds: round, never truncate, the float the ISO text gives back
+        start_ms = round(datetime.fromisoformat(last["start_time"]).timestamp() * 1000)
+        next_cursor = listing.encode([start_ms, last["id"]])
+    return {"items": out, "next_cursor": next_cursor}

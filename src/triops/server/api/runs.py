@@ -28,7 +28,7 @@ from triops.errors import InvalidInputError
 from triops.governance.rbac import Permission
 from triops.mlops.tracking.active_run import StoreTrackingSink
 from triops.server.auth import PrincipalDep
-from triops.server.authz import authorize, authorize_run, roles_of
+from triops.server.authz import ActingDep, authorize, authorize_run, readable, roles_of
 from triops.server.http import PROBLEMS
 from triops.store.repositories.runs import project_names
 
@@ -159,14 +159,12 @@ def metric_history(request: Request, who: PrincipalDep, run_id: str, key: str) -
 
 
 @router.post("/runs/search")
-def search_runs(
-    request: Request, who: PrincipalDep, body: Annotated[SearchRequest, Body()]
-) -> dict[str, list[dict[str, Any]]]:
+def search_runs(ws: ActingDep, body: Annotated[SearchRequest, Body()]) -> dict[str, list[dict[str, Any]]]:
+    """Runs matching the filter in the projects you can read: the readable projects are part of the query,
+    so ``limit``/``offset`` count only runs you may see (a page never hints at a hidden match)."""
     if body.project is not None:
-        authorize(request, who, Permission.PROJECT_READ, body.project)
-    principal = roles_of(request, who)
-    runs = request.app.state.workspace.runs.search(
+        readable(ws, body.project, f"project {body.project!r}")
+    runs = ws.runs.search(
         project=body.project, filter=body.filter, order_by=body.order_by, limit=body.limit, offset=body.offset
     )
-    readable = [r for r in runs if principal.can(Permission.PROJECT_READ, r.project)]
-    return {"runs": [run_to_wire(r.to_dict()) for r in readable]}
+    return {"runs": [run_to_wire(r.to_dict()) for r in runs]}

@@ -4,6 +4,7 @@ their transaction so the audit event of a change commits with it."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import sqlalchemy as sa
@@ -151,9 +152,17 @@ def latest_request(conn: Connection, gate: str, subject_type: str, subject_id: s
 
 
 def list_requests(
-    conn: Connection, *, status: str | None = None, project: str | None = None, limit: int = 100
+    conn: Connection,
+    *,
+    status: str | None = None,
+    project: str | None = None,
+    limit: int = 100,
+    readable: Collection[str] | None = None,
 ) -> list[dict[str, Any]]:
+    """Approval requests newest first; ``readable`` (project names, ``None`` = all) is part of the query."""
     stmt = sa.select(approval_requests)
+    if readable is not None:
+        stmt = stmt.where(approval_requests.c.project.in_(sorted(readable)))
     if status is not None:
         stmt = stmt.where(approval_requests.c.status == status)
     if project is not None:
@@ -232,8 +241,13 @@ def get_use_case(conn: Connection, name_or_id: str) -> dict[str, Any] | None:
     return None if row is None else dict(row)
 
 
-def list_use_cases(conn: Connection, *, project: str | None = None) -> list[dict[str, Any]]:
+def list_use_cases(
+    conn: Connection, *, project: str | None = None, readable: Collection[str] | None = None
+) -> list[dict[str, Any]]:
+    """Use cases by name; ``readable`` (project names, ``None`` = all) is part of the query."""
     stmt = sa.select(use_cases)
+    if readable is not None:
+        stmt = stmt.where(use_cases.c.project.in_(sorted(readable)))
     if project is not None:
         stmt = stmt.where(use_cases.c.project == project)
     return [dict(r) for r in conn.execute(stmt.order_by(use_cases.c.name)).mappings()]

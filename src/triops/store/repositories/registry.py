@@ -6,7 +6,7 @@ allowed and appends the audit events in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,7 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, RowMapping
 
 from triops.domain.records import StoredArtifact
-from triops.store.tables import artifacts
+from triops.store.tables import artifacts, projects
 from triops.store.tables_registry import evaluations, model_aliases, model_cards, model_versions, models
 
 
@@ -135,8 +135,41 @@ def latest_versions(conn: Connection) -> dict[str, RowMapping]:
     return {str(r["model_id"]): r for r in conn.execute(query).mappings()}
 
 
-def model_rows(conn: Connection) -> list[RowMapping]:
-    return list(conn.execute(sa.select(models).order_by(models.c.name)).mappings())
+def model_rows(conn: Connection, readable: Collection[str] | None = None) -> list[RowMapping]:
+    """Models by name; ``readable`` (project names, ``None`` = all) is part of the query: a model of
+    another project, or a workspace-wide one, is left out when it is given."""
+    query = sa.select(models).order_by(models.c.name)
+    if readable is not None:
+        ids = sa.select(projects.c.id).where(projects.c.name.in_(sorted(readable)))
+        query = query.where(models.c.project_id.in_(ids))
+    return list(conn.execute(query).mappings())
+
+
+def model_summaries(
+    conn: Connection, model_ids: Collection[str]
+) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+    """For ``model_ids``: the number of versions of each, and its aliases with their version numbers (two
+    queries, whatever the number of models)."""
+    if not model_ids:
+        return {}, {}
+    counts = {
+        str(m): int(n)
+        for m, n in conn.execute(
+            sa.select(model_versions.c.model_id, sa.func.count())
+            .where(model_versions.c.model_id.in_(list(model_ids)))
+            .group_by(model_versions.c.model_id)
+        )
+    }
+    alias_query = (
+        sa.select(model_aliases.c.model_id, model_aliases.c.alias, model_versions.c.version)
+        .join(model_versions, model_versions.c.id == model_aliases.c.version_id)
+        .where(model_aliases.c.model_id.in_(list(model_ids)))
+        .order_by(model_aliases.c.alias)
+    )
+    found: dict[str, dict[str, int]] = {}
+    for model_id, alias, version in conn.execute(alias_query):
+        found.setdefault(str(model_id), {})[str(alias)] = int(version)
+    return counts, found
 
 
 def insert_evaluation(conn: Connection, values: Mapping[str, Any]) -> None:

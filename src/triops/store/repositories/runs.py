@@ -16,11 +16,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
-from triops.domain.clock import from_ms
 from triops.domain.ids import new_id
-from triops.domain.records import ArtifactRef, Metric, Run, RunStatus, StoredArtifact
+from triops.domain.records import Metric, Run, RunStatus, StoredArtifact
 from triops.errors import ConflictError, InvalidInputError, NotFoundError
 from triops.store.bulk import insert_rows
+from triops.store.repositories.run_loading import load_runs as load_runs  # re-exported
 from triops.store.tables import (
     artifacts,
     latest_metrics,
@@ -299,75 +299,6 @@ def add_run_artifacts(
         [(run_id, name, s.sha256, now_ms) for name, s in items],
         skip_conflicts_on=("run_id", "name"),
     )
-
-
-def load_runs(conn: Connection, run_ids: Sequence[str]) -> list[Run]:
-    """Full Run records (params, tags, latest metrics, artifacts) for ``run_ids``, in the order given."""
-    if not run_ids:
-        return []
-    ids = list(run_ids)
-    base = {
-        r["id"]: r
-        for r in conn.execute(
-            sa.select(runs, projects.c.name.label("project"))
-            .join(projects, projects.c.id == runs.c.project_id)
-            .where(runs.c.id.in_(ids))
-        ).mappings()
-    }
-    p: dict[str, dict[str, str]] = {i: {} for i in ids}
-    t: dict[str, dict[str, str]] = {i: {} for i in ids}
-    m: dict[str, dict[str, float]] = {i: {} for i in ids}
-    a: dict[str, list[ArtifactRef]] = {i: [] for i in ids}
-    for rid, k, v in conn.execute(
-        sa.select(params.c.run_id, params.c.key, params.c.value).where(params.c.run_id.in_(ids))
-    ):
-        p[rid][k] = v
-    for rid, k, v in conn.execute(
-        sa.select(tags.c.run_id, tags.c.key, tags.c.value).where(tags.c.run_id.in_(ids))
-    ):
-        t[rid][k] = v
-    for rid, k, v, nan in conn.execute(
-        sa.select(
-            latest_metrics.c.run_id, latest_metrics.c.key, latest_metrics.c.value, latest_metrics.c.is_nan
-        ).where(latest_metrics.c.run_id.in_(ids))
-    ):
-        m[rid][k] = math.nan if nan else float(v)
-    for rid, name, sha, size, media in conn.execute(
-        sa.select(
-            run_artifacts.c.run_id,
-            run_artifacts.c.name,
-            artifacts.c.sha256,
-            artifacts.c.size,
-            artifacts.c.media_type,
-        )
-        .join(artifacts, artifacts.c.sha256 == run_artifacts.c.sha256)
-        .where(run_artifacts.c.run_id.in_(ids))
-        .order_by(run_artifacts.c.name)
-    ):
-        a[rid].append(ArtifactRef(name, sha, int(size), media))
-    out = []
-    for rid in ids:
-        row = base.get(rid)
-        if row is None:
-            continue
-        out.append(
-            Run(
-                id=rid,
-                project=row["project"],
-                name=row["name"],
-                status=RunStatus(row["status"]),
-                kind=row["kind"],
-                start_time=from_ms(row["start_ms"]),
-                end_time=from_ms(row["end_ms"]) if row["end_ms"] is not None else None,
-                error=row["error"],
-                user=row["user_name"],
-                params=p[rid],
-                tags=t[rid],
-                metrics=m[rid],
-                artifacts=tuple(a[rid]),
-            )
-        )
-    return out
 
 
 def get_run(conn: Connection, run_id: str) -> Run:

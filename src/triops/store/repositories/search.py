@@ -3,7 +3,7 @@ parameters: user text only ever reaches the database as a parameter value, never
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from triops.domain.filters import BoolOp, Comparison, Field, Node, Not, OrderBy
 from triops.domain.records import Run
-from triops.store.repositories.runs import load_runs
+from triops.store.repositories.run_loading import load_runs
 from triops.store.tables import latest_metrics, params, projects, runs, tags
 
 _ATTRIBUTE_COLUMNS = {
@@ -65,6 +65,11 @@ def _exists(table: sa.Table, key: str, *conditions: ColumnElement[bool]) -> Colu
     return sa.exists().where(table.c.run_id == runs.c.id, table.c.key == key, *conditions)
 
 
+def readable_project_ids(names: Collection[str]) -> Any:
+    """A sub-select of the ids of the projects named ``names``: the readable-project condition of a listing."""
+    return sa.select(projects.c.id).where(projects.c.name.in_(sorted(names)))
+
+
 def _present(field: Field) -> ColumnElement[bool]:
     return _exists(_ENTITY_TABLES[field.entity], field.key)
 
@@ -111,6 +116,21 @@ def _required(node: Node | None, field: Field) -> bool:
     return False
 
 
+def _conjuncts(node: Node | None) -> list[Node]:
+    if node is None:
+        return []
+    if isinstance(node, BoolOp) and node.op == "and":
+        return [part for item in node.items for part in _conjuncts(item)]
+    return [node]
+
+
+def _real_value(field: Field) -> ColumnElement[bool]:
+    """The run has ``field`` with a value that sorts (for metrics: not NaN)."""
+    if field.entity == "metric":
+        return _exists(latest_metrics, field.key, latest_metrics.c.is_nan == sa.false())
+    return _present(field)
+
+
 def search_run_ids(
     conn: Connection,
     *,
@@ -120,35 +140,98 @@ def search_run_ids(
     limit: int,
     offset: int = 0,
     after: tuple[int, str] | None = None,
+    readable: Collection[str] | None = None,
     projects_in: Sequence[str] | None = None,
 ) -> list[str]:
     """Run ids matching ``node``, ordered by ``order_by`` then newest first. ``after`` (start ms, id) of the
-    last run of a page gives the next page by key, not by offset (default order only)."""
-    dialect = conn.dialect.name
-    query = sa.select(runs.c.id).where(compile_filter(node, dialect))
+    last run of a page gives the next page by key, not by offset (default order only). ``readable`` (project
+    names; ``None`` = every project) is part of the query, so limit and offset count only visible runs.
+
+    Ordered by a metric, param or tag, runs missing it (or with NaN) come last: the page is read from the runs
+    that have it first (an inner join the (key, value) index can drive and stop early), then, if the page is
+    not full, from the runs without it, so neither query sorts every run."""
+    if readable is not None and not readable:
+        return []
+    first = order_by[0] if order_by else None
+    by_metric = first is not None and first.field.entity == "metric"
+    base = _base_query(conn, project, node, after, readable, projects_in, project_index=not by_metric)
+    if first is None or first.field.entity == "attribute" or _required(node, first.field):
+        query = _ordered(base, conn.dialect.name, node, order_by)
+        return list(conn.execute(query.limit(limit).offset(offset)).scalars())
+    has = _real_value(first.field)
+    present = _ordered(base.where(has), conn.dialect.name, node, order_by, inner=first.field)
+    found = list(conn.execute(present.limit(limit).offset(offset)).scalars())
+    if len(found) == limit:
+        return found
+    skip = 0
+    if not found and offset:
+        counted = sa.select(sa.func.count()).select_from(base.where(has).subquery())
+        skip = max(offset - int(conn.execute(counted).scalar_one()), 0)
+    rest = _base_query(conn, project, node, after, readable, projects_in, project_index=True)
+    missing = _ordered(rest.where(sa.not_(has)), conn.dialect.name, node, order_by[1:])
+    return found + list(conn.execute(missing.limit(limit - len(found)).offset(skip)).scalars())
+
+
+def _base_query(
+    conn: Connection,
+    project: str | None,
+    node: Node | None,
+    after: tuple[int, str] | None,
+    readable: Collection[str] | None,
+    projects_in: Sequence[str] | None,
+    *,
+    project_index: bool,
+) -> Any:
+    query = sa.select(runs.c.id).where(compile_filter(node, conn.dialect.name))
+    if readable is not None:
+        query = query.where(runs.c.project_id.in_(readable_project_ids(readable)))
     if after is not None:
         start_ms, run_id = after
         query = query.where(
             sa.or_(runs.c.start_ms < start_ms, sa.and_(runs.c.start_ms == start_ms, runs.c.id < run_id))
         )
     if project is not None:
-        query = query.join(projects, projects.c.id == runs.c.project_id).where(projects.c.name == project)
+        # one value from a sub-select, not a join: the (project, start, id) index then gives the order, and a
+        # query stops after ``limit`` matches instead of sorting every run of the project
+        project_id = sa.select(projects.c.id).where(projects.c.name == project).scalar_subquery()
+        # ordered by a metric, its (key, value) index should drive the query: the project
+        # column is wrapped so that the planner does not pick the project index and sort every run instead
+        column = runs.c.project_id if project_index else sa.func.coalesce(runs.c.project_id, "")
+        query = query.where(column == project_id)
     elif projects_in is not None:  # several projects at once (an MLflow search over experiment ids)
-        query = query.join(projects, projects.c.id == runs.c.project_id).where(
-            projects.c.name.in_(list(projects_in))
-        )
+        query = query.where(runs.c.project_id.in_(readable_project_ids(projects_in)))
+    return query
+
+
+def _ordered(
+    query: Any, dialect: str, node: Node | None, order_by: Sequence[OrderBy], inner: Field | None = None
+) -> Any:
     order: list[Any] = []
     for i, spec in enumerate(order_by):
         if spec.field.entity == "attribute":
             column: Any = _ATTRIBUTE_COLUMNS[spec.field.key]
+            if not column.nullable:
+                # never missing: no "missing last" term, so an index on the column can give the order
+                order.append(column.desc() if spec.descending else column.asc())
+                continue
             missing: Any = column.is_(None)
         else:
             table = _ENTITY_TABLES[spec.field.entity].alias(f"order_{i}")
             on = sa.and_(table.c.run_id == runs.c.id, table.c.key == spec.field.key)
             column = table.c.value if spec.field.entity == "metric" else _text(table.c.value, dialect)
-            if _required(node, spec.field):
-                # every match has the value: an inner join lets the (key, value) index drive the ordering
-                query = query.join(table, on)
+            if spec.field == inner or _required(node, spec.field):
+                # every match has the value: an inner join lets the (key, value) index drive the ordering;
+                # the filter's own conditions on the key narrow the index range it reads
+                pushed = [
+                    _apply(table.c.value, part.op, part.value, dialect)
+                    for part in _conjuncts(node)
+                    if isinstance(part, Comparison)
+                    and part.field == spec.field
+                    and part.op not in ("is null", "is not null")
+                ]
+                if spec.field.entity == "metric":
+                    pushed.append(table.c.is_nan == sa.false())
+                query = query.join(table, sa.and_(on, *pushed))
                 order.append(column.desc() if spec.descending else column.asc())
                 continue
             query = query.outerjoin(table, on)
@@ -159,8 +242,7 @@ def search_run_ids(
         order.append(sa.case((missing, 1), else_=0))
         order.append(column.desc() if spec.descending else column.asc())
     order.extend([runs.c.start_ms.desc(), runs.c.id.desc()])
-    query = query.order_by(*order).limit(limit).offset(offset)
-    return list(conn.execute(query).scalars())
+    return query.order_by(*order)
 
 
 def search_runs(
@@ -172,8 +254,16 @@ def search_runs(
     limit: int,
     offset: int = 0,
     after: tuple[int, str] | None = None,
+    readable: Collection[str] | None = None,
 ) -> list[Run]:
     ids = search_run_ids(
-        conn, project=project, node=node, order_by=order_by, limit=limit, offset=offset, after=after
+        conn,
+        project=project,
+        node=node,
+        order_by=order_by,
+        limit=limit,
+        offset=offset,
+        after=after,
+        readable=readable,
     )
     return load_runs(conn, ids)

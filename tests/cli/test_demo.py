@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -37,6 +38,25 @@ def test_the_demo_runs_the_whole_loop_twice(tmp_path: Path) -> None:
         assert re.search(r"single-row requests\s+│\s+1,000 at", out), out
         assert re.search(r"a logged prediction: .*'female': '\[masked:", out), out
         assert "per 1,000 predictions" in out
+        assert re.search(r"normal traffic: 1,000 rows in one HTTP request → benefits-ui/\d+", out), out
+        assert re.search(r"performance on the late labels: ROC AUC [\d.]+ → [\d.]+ \(a drop\)", out), out
+        assert "alert drift-or-performance-drop" in out and "gate blocked" in out
+        assert re.search(r"self-approval by \S+ refused", out) and "anna (approver) approved the move" in out
+        assert re.search(r"serving switched while [\d,]+ requests ran .*, 0 failed", out), out
+        assert "the loop's timeline" in out and "from alert to switch and cost" in out
         assert "First roadmap actions" in out
+        assessed = subprocess.run(
+            [str(exe), "assess", "maturity", "--json", "--no-save", "--no-interactive"],
+            cwd=tmp_path,
+            env={**env, "TRIOPS_HOME": str(tmp_path / ".triops-demo")},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert assessed.returncode == 0, assessed.stderr[-2000:]
+        [monitoring] = [
+            d for d in json.loads(assessed.stdout)["dimensions"] if d["dimension"] == "model_monitoring"
+        ]
+        assert monitoring["evidence_level"] == 4, monitoring  # drift, late labels, alerts, gated retraining
     assert (tmp_path / ".triops-demo" / "triops.db").exists()
     assert not (tmp_path / ".triops").exists()

@@ -105,3 +105,6 @@ def test_monitor_bad_input_is_one_line(store: tuple[dict[str, str], list[str]], 
     assert unmonitored.returncode == 1 and "has no monitor" in unmonitored.stderr
     no_alias = _cli(env, "monitor", "show", "claims@nope")
     assert no_alias.returncode == 1 and "no alias 'nope'" in no_alias.stderr
+    no_alert = _cli(env, "alerts", "promote", "nope")
+    assert no_alert.returncode == 1 and "no alert 'nope'" in no_alert.stderr
+    assert "Traceback" not in no_alert.stderr

@@ -80,12 +80,16 @@ def test_monitoring_over_http(live: tuple[str, dict[str, str]]) -> None:
         assert [w["labelled"] for w in shown["windows"]] == [200, 0]
         report = client.get("/monitoring/claims@champion/windows/1").json()["report"]
         assert {f["feature"] for f in report["features"]} == {"age", "tenure"}
+        waiting = client.post(f"/monitoring/alerts/{alert['id']}/promote")  # no on_breach: retrain
+        assert waiting.status_code == 409 and "awaiting approval" in waiting.json()["detail"]
     with _client(live, "vera") as viewer:
         assert [a["id"] for a in viewer.get("/monitoring/alerts").json()] == [alert["id"]]
         denied = viewer.post("/monitoring/claims@champion/run")
         assert denied.status_code == 403 and "monitor.run" in denied.json()["detail"]
         denied = viewer.post("/monitoring/labels", json={"prediction_ids": ids[:1], "labels": [1]})
         assert denied.status_code == 403 and "label.write" in denied.json()["detail"]
+        denied = viewer.post(f"/monitoring/alerts/{alert['id']}/promote")
+        assert denied.status_code == 403 and "monitor.run" in denied.json()["detail"]
 
 
 def test_monitoring_bad_input_is_problem_json(live: tuple[str, dict[str, str]]) -> None:
@@ -98,6 +102,8 @@ def test_monitoring_bad_input_is_problem_json(live: tuple[str, dict[str, str]]) 
         assert no_alias.status_code == 404 and "no alias 'nope'" in no_alias.json()["detail"]
         no_monitor = client.post("/monitoring/claims@champion/run")
         assert no_monitor.status_code == 404 and "has no monitor" in no_monitor.json()["detail"]
+        no_alert = client.post("/monitoring/alerts/nope/promote")
+        assert no_alert.status_code == 404 and "no alert 'nope'" in no_alert.json()["detail"]
         bad_window = client.put("/monitoring/claims@champion", json={"window": "sometimes"})
         assert bad_window.status_code == 422 and "window" in bad_window.json()["detail"]
         bad_policy = client.put("/monitoring/claims@champion", json={"policies": "alerts: 3"})

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from triops.cli.context import console, open_workspace
+from triops.cli.demo_loop import chapter_loop
 from triops.cli.demo_serving import chapter_serving
 from triops.cli.demo_tracking import (
     PROJECT,
@@ -273,6 +274,15 @@ def chapter_governance(ws: Workspace, champion: Any) -> Any:
     return outcome
 
 
+def _splits(ws: Workspace, first: Any) -> tuple[Any, Any]:
+    """The pipeline's training and held-out splits (encoded features, the label): the loop's monitoring
+    reference and its traffic."""
+    from triops.mlops.pipelines.materializers import load
+
+    train, test = (load(first.outputs[f"split/{k}"], ws.artifacts) for k in ("train", "test"))
+    return train, test.to_pandas()
+
+
 def chapter_strategy(ws: Workspace, audit_ok: bool | None, command: str = "triops") -> None:
     from triops.cli.strategy import print_demo_summary
     from triops.cli.strategy_assess import save_assessment
@@ -280,7 +290,7 @@ def chapter_strategy(ws: Workspace, audit_ok: bool | None, command: str = "triop
     from triops.workspace.evidence import collect_evidence
 
     console().rule(
-        "[bold]7 · Where you stand[/]: maturity from this workspace's evidence, first roadmap actions"
+        "[bold]8 · Where you stand[/]: maturity from this workspace's evidence, first roadmap actions"
     )
     summary = demo_summary(collect_evidence(ws.store, audit_verified=audit_ok), clock=ws.clock)
     save_assessment(ws, summary.maturity)  # the baseline `assess progress` and `roadmap` start from
@@ -350,7 +360,9 @@ def demo() -> None:
     chapter_costs(ws, first, second)
     champion = chapter_registry(ws, first, data)
     outcome = chapter_governance(ws, champion)
-    chapter_serving(ws, champion).close()
+    session = chapter_serving(ws, champion)
+    session.close()
+    chapter_loop(ws, champion, *_splits(ws, first), session.settings)
     out.rule("[bold]Tracking[/]: the same models as tracked experiments with 5-fold cross-validation")
     frame = load_benefits()
     with out.status("training two classifiers with 5-fold cross-validation…"):

@@ -1,4 +1,5 @@
-"""``triops monitor create|run|show|labels`` and ``triops alerts list``: model monitoring from the shell."""
+"""``triops monitor create|run|show|labels`` and ``triops alerts list|promote``: model monitoring from the
+shell."""
 
 from __future__ import annotations
 
@@ -208,12 +209,13 @@ def list_alerts(
     from rich.table import Table
 
     table = Table(title="alerts")
-    for col in ("when", "model", "policy", "severity", "window", "webhook", "action"):
+    for col in ("when", "id", "model", "policy", "severity", "window", "webhook", "action"):
         table.add_column(col)
     for a in rows:
         delivery, action = a.get("delivery") or {}, a.get("action") or {}
         table.add_row(
             _when(a["created_ms"]),
+            a["id"],
             f"{a['model']}/{a['version']}",
             a["policy"],
             a["severity"],
@@ -226,3 +228,20 @@ def list_alerts(
             "-" if not action else str(action.get("status")),
         )
     console().print(table)
+
+
+@alerts_app.command(
+    "promote", help="Move champion to the version an alert's retraining produced, once its gate passes."
+)
+def promote(
+    alert_id: Annotated[str, typer.Argument(help="the alert's id (triops alerts list)")],
+    as_json: AS_JSON = False,
+) -> None:
+    action = _local().monitoring.promote(alert_id)
+    if as_json:
+        print_json(action)
+        return
+    from triops.cli.demo_loop import timeline_table
+
+    console().print(f"champion → {action['new_version']} (promoted by {action['promoted_by']})")
+    console().print(timeline_table(action.get("steps") or [], action.get("currency")))

@@ -57,6 +57,14 @@ FIGURES: dict[str, str] = {
     "audit_events": "audit events",
     "use_cases": "AI systems in the inventory",
     "audit_verified": "audit log verified",
+    "predictions_logged": "predictions in the prediction log",
+    "monitors": "model versions with a monitor",
+    "monitors_with_alert_policies": "monitors with alert thresholds (policies)",
+    "monitor_windows": "monitoring windows evaluated (drift)",
+    "monitor_windows_labelled": "monitoring windows with labelled feedback (performance)",
+    "monitor_alerts": "monitoring alerts raised",
+    "retrain_runs_gated": "retraining runs an alert triggered that passed the contract gate",
+    "feedback_promotions": "retrained versions an alert led to that passed the promotion gate",
 }
 
 
@@ -96,6 +104,14 @@ class StoreEvidence:
     policies_active: int = 0
     audit_events: int = 0
     use_cases: int = 0
+    predictions_logged: int = 0
+    monitors: int = 0
+    monitors_with_alert_policies: int = 0
+    monitor_windows: int = 0
+    monitor_windows_labelled: int = 0
+    monitor_alerts: int = 0
+    retrain_runs_gated: int = 0
+    feedback_promotions: int = 0
     audit_verified: bool | None = None
 
     def count(self, name: str) -> int:

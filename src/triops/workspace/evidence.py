@@ -189,6 +189,39 @@ def _budgets(conn: Connection) -> dict[str, int]:
     return {"projects": len(projects), "projects_with_budget": len(projects & budgeted)}
 
 
+def _monitoring(conn: Connection) -> dict[str, int]:
+    """Prediction log, monitors, labelled windows, alerts, and the feedback loop's retrainings."""
+    tags, runs = metadata.tables["tags"], metadata.tables["runs"]
+    retrains = set(
+        conn.execute(
+            sa.select(tags.c.run_id).where(tags.c.key == "triggered_by", tags.c.value == "monitor.alert")
+        ).scalars()
+    )
+    gated = set(
+        conn.execute(sa.select(tags.c.run_id).where(tags.c.key.like("triops.gate.%")).distinct()).scalars()
+    )
+    finished = set(
+        conn.execute(
+            sa.select(runs.c.id).where(runs.c.id.in_(retrains), runs.c.status == "FINISHED")
+        ).scalars()
+    ) if retrains else set()  # fmt: skip
+    alerts = _table("monitor_alerts")
+    promoted = 0
+    if alerts is not None:
+        actions = conn.execute(sa.select(alerts.c.action).where(alerts.c.action.is_not(None))).scalars()
+        promoted = sum(1 for a in actions if (_json(a) or {}).get("status") == "promoted")
+    return {
+        "predictions_logged": _count(conn, "predictions"),
+        "monitors": _count(conn, "monitors"),
+        "monitors_with_alert_policies": _count(conn, "monitors", lambda t: t.c.policies.is_not(None)),
+        "monitor_windows": _count(conn, "monitor_windows"),
+        "monitor_windows_labelled": _count(conn, "monitor_windows", lambda t: t.c.labelled > 0),
+        "monitor_alerts": _count(conn, "monitor_alerts"),
+        "retrain_runs_gated": len(finished & gated),
+        "feedback_promotions": promoted,
+    }
+
+
 def collect_evidence(store: Store, audit_verified: bool | None = None) -> StoreEvidence:
     """Every figure the maturity model reads, counted from the store; ``audit_verified`` as checked."""
     with store.connect() as conn:
@@ -206,6 +239,7 @@ def collect_evidence(store: Store, audit_verified: bool | None = None) -> StoreE
             **_tracked(conn),
             **_models(conn),
             **_budgets(conn),
+            **_monitoring(conn),
         }
     return StoreEvidence(**figures, audit_verified=audit_verified)
 

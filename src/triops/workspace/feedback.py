@@ -10,8 +10,12 @@ It crosses every pillar, so it lives here, in the composition layer:
 2. the version the retraining run registered is compared with the alerting version (the champion) on the
    labelled production rows of the prediction log, with the paired test (McNemar and paired bootstrap);
 3. the new version is proposed as ``champion``: the alias moves through the registry, so the policy gate
-   and its approvals (separation of duties) apply; a blocked gate leaves the alert ``awaiting_approval``;
-4. the loop's elapsed time and the retraining run's cost are recorded with the alert.
+   and its approvals (separation of duties) apply. A gate that waits only for approvals gets an approval
+   request for that very move (alias, from, to), asked by whoever ran the monitor, and leaves the alert
+   ``awaiting_approval``; once a second person has approved, ``promote_after_approval`` (``ws.monitoring
+   .promote``) moves the alias — serving follows the alias without failing a request;
+4. the loop's elapsed time, the retraining run's cost and a timeline (what, when, who, cost) are recorded
+   with the alert.
 
 A version that no pipeline run produced, or whose pipeline cannot be imported, is a clear error kept with the
 alert (the alert itself is stored before any of this starts).
@@ -24,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from triops.errors import GateBlockedError, NotFoundError, PipelineError, TriopsError
+from triops.domain.clock import utc_ms
+from triops.errors import ConflictError, GateBlockedError, NotFoundError, PipelineError, TriopsError
 
 if TYPE_CHECKING:
     import polars as pl
@@ -33,6 +38,7 @@ if TYPE_CHECKING:
     from triops.workspace.local import Workspace
 
 LABEL = "__label__"
+_DONE = {"approve": "approved", "reject": "rejected"}
 MIN_COMPARE_ROWS = 30
 
 
@@ -87,6 +93,9 @@ def retrain_after_alert(ws: Workspace, version: ModelVersion, alert: dict[str, A
 
     started = time.perf_counter()
     out: dict[str, Any] = {"action": "retrain", "alert": alert["id"], "from_version": version.ref}
+    out["steps"] = [
+        _step(ws, f"alert {alert['policy']} on {version.ref}", at_ms=alert.get("created_ms")),
+    ]
     if version.run_id is None:
         raise NotFoundError(
             f"model version {version.ref} was not produced by a pipeline run; its pipeline is unknown",
@@ -121,6 +130,9 @@ def retrain_after_alert(ws: Workspace, version: ModelVersion, alert: dict[str, A
         tags={"triggered_by": "monitor.alert", "alert": alert["id"], "retrains": version.ref},
     )
     out |= {"run_id": run.run_id, "run_status": run.status} | _run_cost(ws, run.run_id)
+    out["steps"].append(
+        _step(ws, f"retraining run {run.run_id} {run.status.lower()}", cost_micros=out["cost_micros"])
+    )
     if run.status != "FINISHED":
         out |= {"status": "failed", "error": run.error or f"the retraining run ended {run.status}"}
         return _timed(out, started)
@@ -129,8 +141,16 @@ def retrain_after_alert(ws: Workspace, version: ModelVersion, alert: dict[str, A
         out |= {"status": "failed", "error": f"the retraining run {run.run_id} produced no model"}
         return _timed(out, started)
     out["new_version"] = challenger.ref
+    out["steps"].append(_step(ws, f"registered {challenger.ref}"))
     rows = labelled_rows(ws, version)
-    if rows.height < MIN_COMPARE_ROWS:
+    masked = _masked_columns(rows)
+    if masked:
+        why = (
+            f"the inputs {', '.join(masked)} are masked in the prediction log (restricted), so the paired "
+            "comparison cannot score the logged rows"
+        )
+        out["comparison"] = {"verdict": None, "error": why, "n_rows": rows.height}
+    elif rows.height < MIN_COMPARE_ROWS:
         why = f"{rows.height} labelled production rows; the paired comparison needs {MIN_COMPARE_ROWS}"
         out["comparison"] = {"verdict": None, "error": why, "n_rows": rows.height}
     else:
@@ -140,12 +160,109 @@ def retrain_after_alert(ws: Workspace, version: ModelVersion, alert: dict[str, A
             out["comparison"] = {"verdict": comparison.verdict, "n_rows": rows.height}
         except (TriopsError, ValueError) as exc:  # e.g. one class only among the labels
             out["comparison"] = {"verdict": None, "error": str(exc)[:300], "n_rows": rows.height}
+    verdict = out["comparison"].get("verdict")
+    done = verdict or f"not run ({str(out['comparison'].get('error', ''))[:120]})"
+    out["steps"].append(_step(ws, f"paired comparison on {rows.height} labelled rows: {done}"))
     try:
         ws.models.set_alias(version.model, "champion", challenger.version)
         out["status"] = "promoted"
+        out["steps"].append(_step(ws, f"gate passed; champion → {challenger.ref}"))
     except GateBlockedError as exc:
         out |= {"status": "awaiting_approval", "gate": str(exc)}
+        out["steps"].append(_step(ws, f"gate blocked champion → {challenger.ref}"))
+        _ask_approval(ws, version, challenger, alert, exc, out)
     return _timed(out, started)
+
+
+def _step(ws: Workspace, what: str, *, at_ms: int | None = None, who: str | None = None,
+          cost_micros: int = 0) -> dict[str, Any]:  # fmt: skip
+    when = at_ms if at_ms is not None else utc_ms(ws.clock.now())
+    return {"what": what, "at_ms": when, "who": who or ws.principal.name, "cost_micros": cost_micros}
+
+
+def _ask_approval(
+    ws: Workspace,
+    version: ModelVersion,
+    challenger: ModelVersion,
+    alert: dict[str, Any],
+    blocked: GateBlockedError,
+    out: dict[str, Any],
+) -> None:
+    """A gate that only waits for approvals gets a request bound to this move; failing rules get none."""
+    detail = blocked.detail if isinstance(blocked.detail, dict) else {}
+    if not detail.get("approvals_needed") or any(not r.get("passed") for r in detail.get("rules", [])):
+        return
+    from triops.workspace.projects import model_project
+
+    try:
+        request = ws.governance.request_approval(
+            project=model_project(ws.store, version.model),
+            gate="model.alias.champion",
+            subject_id=challenger.ref,
+            change={"alias": "champion", "from": version.ref, "to": challenger.ref},
+            justification=f"the feedback loop retrained {version.ref} after alert {alert['id']} "
+            f"({alert['policy']}); {challenger.ref} is proposed as champion",
+        )
+    except TriopsError as exc:
+        out["approval_error"] = str(exc)
+        return
+    out["approval_request"] = request.id
+    out["steps"].append(_step(ws, f"approval requested ({request.id})"))
+
+
+def promote_after_approval(ws: Workspace, alert: dict[str, Any]) -> dict[str, Any]:
+    """Move ``champion`` to the version the loop retrained for ``alert`` once its gate passes (the approval
+    of someone other than the requester is in); the alert's action records the approval and the move.
+    Raises ``GateBlockedError`` (the alert stays ``awaiting_approval``) while approvals are missing."""
+    from triops.store.repositories import governance as gov_repo
+    from triops.store.repositories import monitoring as repo
+
+    action = dict(alert.get("action") or {})
+    if action.get("status") != "awaiting_approval" or not action.get("new_version"):
+        raise ConflictError(
+            f"alert {alert['id']} has no retrained version awaiting approval "
+            f"(its action is {action.get('status') or 'none'})",
+            hint="see triops alerts list",
+        )
+    ws.models.set_alias(alert["model"], "champion", action["new_version"])
+    steps = list(action.get("steps") or [])
+    if action.get("approval_request"):
+        with ws.store.connect() as conn:
+            decisions = gov_repo.list_decisions(conn, action["approval_request"])
+        steps += [
+            _step(
+                ws,
+                f"{_DONE.get(d['verdict'], d['verdict'])}: {d['justification']}",
+                at_ms=d["at_ms"],
+                who=d["approver"],
+            )
+            for d in decisions
+        ]
+    steps.append(_step(ws, f"gate passed; champion → {action['new_version']}"))
+    now = utc_ms(ws.clock.now())
+    first = min((s["at_ms"] for s in steps), default=now)
+    action |= {
+        "status": "promoted",
+        "promoted_by": ws.principal.name,
+        "promoted_ms": now,
+        "steps": steps,
+        "loop_elapsed_s": round((now - first) / 1000, 3),
+    }
+    ws.store.write(lambda conn: repo.update_alert(conn, alert["id"], action=action))
+    return action
+
+
+def _masked_columns(frame: pl.DataFrame) -> list[str]:
+    """Input columns the prediction log holds hashed (``[masked:…]``), not in clear."""
+    import polars as pl
+
+    return [
+        name
+        for name, dtype in frame.schema.items()
+        if dtype == pl.String
+        and name not in ("id", "request_id", LABEL)
+        and frame.get_column(name).str.starts_with("[masked:").any()
+    ]
 
 
 def _register_output(ws: Workspace, version: ModelVersion, run: Any, newest: Any) -> ModelVersion | None:

@@ -8,7 +8,8 @@
   breaches to the feedback loop.
 - ``log_labels(prediction_ids, labels)`` stores delayed labels by prediction id; unknown ids are reported,
   not stored; a label already stored is kept (reported as such).
-- ``show(ref)`` and ``alerts(model=None)`` read it back.
+- ``show(ref)`` and ``alerts(model=None)`` read it back; ``promote(alert_id)`` finishes a retraining that
+  waited at the promotion gate, once a second person approved it.
 
 Permissions (checked against ``ws.principal`` in the model's project): ``monitor.run`` to create and run,
 ``label.write`` to log labels, ``alert.read`` to read; a model in a project the caller cannot read does not
@@ -276,6 +277,18 @@ class MonitoringService:
         if model is not None:
             self._version(model, Permission.ALERT_READ)
         return [r for r in rows if self.ws.principal.can(Permission.ALERT_READ, projects[r["model"]])]
+
+    def promote(self, alert_id: str) -> dict[str, Any]:
+        """Finish the feedback loop of an alert ``awaiting_approval``: move ``champion`` to the retrained
+        version through the promotion gate (its approval bound to that move); returns the alert's action."""
+        from triops.workspace.feedback import promote_after_approval
+
+        with self.ws.store.connect() as conn:
+            found = repo.alert(conn, alert_id)
+        if found is None:
+            raise NotFoundError(f"no alert {alert_id!r}", hint="see triops alerts list")
+        self._version(f"{found['model']}/{found['version']}", Permission.MONITOR_RUN)
+        return promote_after_approval(self.ws, found)
 
     # -- running -----------------------------------------------------------------------------------------
     def run(self, ref: str) -> dict[str, Any]:

@@ -62,7 +62,7 @@ def gate_facts(registry: ModelRegistry, change: ChangeRequest, project: str | No
         project=project,
         change={"from_stage": str(change.before), "to_stage": str(change.after)}
         if change.action == "stage"
-        else {"alias": "champion", "from": str(change.before), "to": str(change.after)},
+        else {"alias": alias_of(change), "from": change.before or "", "to": change.version.ref},
         metrics={k: float(v) for k, v in facts.get("metrics", {}).items()},
         intervals={
             k: Interval(float(v["low"]), float(v["high"])) for k, v in facts.get("intervals", {}).items()
@@ -72,6 +72,29 @@ def gate_facts(registry: ModelRegistry, change: ChangeRequest, project: str | No
         card_completeness=None if card is None else float(card),
         labels={"model": str(facts.get("model")), "author": str(facts.get("created_by"))},
     )
+
+
+def alias_of(change: ChangeRequest) -> str:
+    """The alias an alias change moves: the registry writes ``after`` as ``"<alias>→<model>/<version>"``
+    (``before`` and ``after`` hold versions, never the alias name)."""
+    return str(change.after or "").partition("→")[0]
+
+
+def guards_alias(store: Store, facts: GateFacts) -> bool:
+    """Whether an alias move goes through the ``model.alias.champion`` gate: always for ``champion``; for
+    another alias, when a policy of that gate names it in a condition on ``change.alias`` that holds
+    (``when: change.alias == "production"``)."""
+    from triops.governance.gates import load_policies
+    from triops.governance.policies import Gate, evaluate
+
+    if facts.change.get("alias") == "champion":
+        return True
+    naming = [
+        p
+        for p in load_policies(store, gate=Gate.MODEL_ALIAS_CHAMPION, project=facts.project)
+        if p.when is not None and "change.alias" in p.when
+    ]
+    return bool(naming) and bool(evaluate(naming, facts).policies)
 
 
 class PillarServices:
@@ -148,13 +171,15 @@ class PillarServices:
         return registry
 
     def _governance_guard(self, change: ChangeRequest) -> None:
-        """Stage changes and moves of the ``champion`` alias pass the policy gates bound to them."""
-        if change.action == "alias" and change.after != "champion" and change.before != "champion":
-            return
+        """Stage changes and moves of a guarded alias (``champion``, or one a policy names) pass the policy
+        gate bound to them, with the approvals of a request for that very change."""
         from triops.governance.gates import enforce_gate
 
         project = self.models.project_of(change.version.model)  # type: ignore[attr-defined]
-        enforce_gate(self.store, gate_facts(self.models, change, project), change.actor, self.clock)
+        facts = gate_facts(self.models, change, project)
+        if change.action == "alias" and not guards_alias(self.store, facts):
+            return
+        enforce_gate(self.store, facts, change.actor, self.clock)
 
     @cached_property
     def datasets(self) -> Datasets:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from triops.server.authz import ActingDep
@@ -55,6 +55,15 @@ def alerts(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
 ) -> list[dict[str, Any]]:
     return ws.monitoring.alerts(model, limit=limit)
+
+
+@router.post(
+    "/monitoring/alerts/{alert_id}/promote",
+    summary="Finish a retraining that waited at the promotion gate: move champion once approved",
+)
+def promote(alert_id: Annotated[str, Path(max_length=64)], ws: ActingDep) -> dict[str, Any]:
+    """409 naming the missing approval while the gate blocks; the alert's action once the alias moved."""
+    return ws.monitoring.promote(alert_id)
 
 
 @router.put("/monitoring/{name}@{alias}", summary="Set up (or replace) the monitor of a model version")

@@ -100,6 +100,11 @@ def update_alert(conn: Connection, alert_id: str, **values: Any) -> None:
     conn.execute(A.update().where(A.c.id == alert_id).values(**values))
 
 
+def alert(conn: Connection, alert_id: str) -> dict[str, Any] | None:
+    row = conn.execute(sa.select(A).where(A.c.id == alert_id)).first()
+    return None if row is None else dict(row._mapping)
+
+
 def alerts(conn: Connection, *, model: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
     query = sa.select(A).order_by(A.c.created_ms.desc(), A.c.id.desc()).limit(limit)
     if model is not None:

@@ -95,6 +95,10 @@ def split_ref(ref: str) -> tuple[str, str]:
     return check_name(model, "model name"), check_name(alias, "alias")
 
 
+SERVING_PRINCIPAL = "triops-serving"
+"""the machine principal a serving session loads models and records usage as (audited under this name)"""
+
+
 class ServingService:
     """``ws.serving`` (see the module docstring)."""
 
@@ -110,7 +114,11 @@ class ServingService:
         from triops.workspace.projects import model_project
         from triops.workspace.serving_session import ServingSession
 
-        ws = self.ws
+        # the session loads versions and records usage as the serving system itself (a machine principal
+        # with the service role); who may predict is checked per request against the caller
+        from triops.governance.rbac import GLOBAL, Principal, Role
+
+        ws = self.ws.acting_as(Principal(SERVING_PRINCIPAL, {GLOBAL: frozenset({Role.SERVICE})}))
         return ServingSession(
             ws.store,
             ws.models,

@@ -58,6 +58,12 @@ def cluster() -> Iterator[Any]:
 
 @pytest.fixture
 def ws(pg_schema_url: str, tmp_path: Path) -> Iterator[Workspace]:
+    from triops.governance.roles import bootstrap_owner
+    from triops.store.engine import create_store
+
+    store = create_store(pg_schema_url)
+    bootstrap_owner(store, Settings.load().acting_user)  # a PostgreSQL store has no implicit owner
+    store.dispose()
     workspace = Workspace.open(
         pg_schema_url, artifact_root=tmp_path / "shared-artifacts", settings=Settings(home=tmp_path / "home")
     )

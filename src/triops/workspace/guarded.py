@@ -193,7 +193,16 @@ class GovernedFinOps(FinOpsService):
     def costs(
         self, *, period: str | None = None, project: str | None = None, run_id: str | None = None
     ) -> pl.DataFrame:
-        self._read(project)
+        if run_id is not None and project is None:
+            # one run's costs need cost.read in the run's project, not everywhere
+            from triops.store.repositories.runs import run_project
+
+            with self.store.connect() as conn:
+                owner = run_project(conn, run_id)
+            readable(self.principal, owner, f"run {run_id!r}")
+            require(Permission.COST_READ, self.principal, owner)
+        else:
+            self._read(project)
         return super().costs(period=period, project=project, run_id=run_id)
 
     def usage(self, *, project: str | None = None) -> pl.DataFrame:

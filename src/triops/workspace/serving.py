@@ -110,13 +110,12 @@ class ServingService:
     def open_session(self, settings: Settings | None = None) -> ServingSession:
         """A new serving session on this workspace (a server holds one and closes it at shutdown);
         ``settings`` overrides the workspace's (e.g. other ``serving_*`` values for this session)."""
-        from triops.mlops.tracking.active_run import StoreTrackingSink
-        from triops.workspace.projects import model_project
-        from triops.workspace.serving_session import ServingSession
-
         # the session loads versions and records usage as the serving system itself (a machine principal
         # with the service role); who may predict is checked per request against the caller
         from triops.governance.rbac import GLOBAL, Principal, Role
+        from triops.mlops.tracking.active_run import StoreTrackingSink
+        from triops.workspace.projects import model_project
+        from triops.workspace.serving_session import ServingSession
 
         ws = self.ws.acting_as(Principal(SERVING_PRINCIPAL, {GLOBAL: frozenset({Role.SERVICE})}))
         return ServingSession(

@@ -36,7 +36,13 @@ class Seeded:
 
 
 def seed(store_url: str, home: Path) -> Seeded:
-    settings = Settings(home=home, server_pipeline_modules=["tests.mlops.pipelines"])
+    # the key and witness pinned to this workspace: the seeded store outlives the per-test XDG folders
+    settings = Settings(
+        home=home,
+        server_pipeline_modules=["tests.mlops.pipelines"],
+        audit_key_path=home.parent / f"{home.name}-keys" / "audit_ed25519",
+        audit_witness_dir=home.parent / f"{home.name}-witness",
+    )
     ws = Workspace.open(store_url, artifact_root=home / "artifacts", settings=settings)
     run_ids = []
     for i, (c, penalty) in enumerate([(0.1, "l2"), (1.0, "l2"), (10.0, "none")]):

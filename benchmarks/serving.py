@@ -21,18 +21,16 @@ import asyncio
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
 import numpy as np
 import orjson
 import pandas as pd
+from api import free_port, stop, wait_for  # the same server helpers as the API benchmark
 from rich.console import Console
 from rich.table import Table
 
@@ -63,36 +61,6 @@ def verdict(
 
 
 ALLOW_MISSING = False
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(url: str, proc: subprocess.Popen[bytes], seconds: float = 180) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"server at {url} did not start")
-        time.sleep(0.2)
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    try:
-        if os.getpgid(proc.pid) == proc.pid:
-            os.killpg(proc.pid, signal.SIGTERM)
-        else:
-            proc.terminate()
-        proc.wait(timeout=60)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        proc.kill()
 
 
 def data(n: int = 5000, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
@@ -186,7 +154,7 @@ def start_triops(home: Path) -> tuple[subprocess.Popen[bytes], int]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    wait_for(f"http://127.0.0.1:{port}/healthz", proc)
+    wait_for(f"http://127.0.0.1:{port}/healthz", proc, seconds=180)
     return proc, port
 
 
@@ -261,7 +229,7 @@ def start_mlflow(home: Path) -> tuple[subprocess.Popen[bytes], int] | None:
         start_new_session=True,
     )
     try:
-        wait_for(f"http://127.0.0.1:{port}/ping", proc)
+        wait_for(f"http://127.0.0.1:{port}/ping", proc, seconds=180)
     except RuntimeError:
         stop(proc)
         return None

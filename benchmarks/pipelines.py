@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -109,25 +110,12 @@ def cached_big(megabytes: int = 100) -> None:
 
 
 # ---- ours ----
-def ours_per_step(tmp: Path, n: int) -> float:
-    (tmp / "ours").mkdir(parents=True, exist_ok=True)
-    store, arts = fresh_store(tmp / "ours")
-    flow = many_steps(n)
-    run_pipeline(store, arts, many_steps(5), use_cache=False)  # warm imports and connections
-    start = time.perf_counter()
-    result = run_pipeline(store, arts, flow, use_cache=False)
-    elapsed = time.perf_counter() - start
-    assert result.status == "FINISHED", result.error
-    store.dispose()
-    return elapsed / n
-
-
-def bare_gated_per_step(tmp: Path, n: int) -> tuple[float, float]:
-    """(wall, CPU) seconds per step of the bare runner (no hook) on the pipeline the hooked row runs."""
+def bare_per_step(tmp: Path, n: int, flow_of: Callable[[int], Pipeline] = many_steps) -> tuple[float, float]:
+    """(wall, CPU) seconds per step of the bare runner (no hook) on ``flow_of(n)``, after a warm-up run."""
     tmp.mkdir(parents=True, exist_ok=True)
     store, arts = fresh_store(tmp)
-    run_pipeline(store, arts, gated_steps(5), use_cache=False)  # warm imports and connections
-    flow = gated_steps(n)
+    run_pipeline(store, arts, flow_of(5), use_cache=False)  # warm imports and connections
+    flow = flow_of(n)
     start, cpu = time.perf_counter(), time.process_time()
     result = run_pipeline(store, arts, flow, use_cache=False)
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
@@ -295,7 +283,7 @@ def main() -> None:
         tmp = Path(name)
         # best of three for every side: one timing of a sub-second loop moves by 10-20 % on a shared machine
         with console.status("orchestration overhead (ours)"):
-            ours = min(ours_per_step(tmp / f"ours-{i}", steps) for i in range(REPEATS))
+            ours = min(bare_per_step(tmp / f"ours-{i}" / "ours", steps)[0] for i in range(REPEATS))
         measured: list[float] = []
         for peer_name, measure in (
             ("Prefect 3 tasks", lambda: prefect_per_task(tmp, steps)),
@@ -318,7 +306,7 @@ def main() -> None:
         with console.status("ws.run_pipeline with the built-in hooks, and the bare runner on the same steps"):
             bare, bare_cpu, hooked, hooked_cpu = (float("inf"),) * 4
             for i in range(REPEATS):  # interleaved, so both sides see the same load
-                wall, cpu = bare_gated_per_step(tmp / f"bare-{i}", steps)
+                wall, cpu = bare_per_step(tmp / f"bare-{i}", steps, gated_steps)
                 bare, bare_cpu = min(bare, wall), min(bare_cpu, cpu)
                 wall, cpu = ours_with_hooks_per_step(tmp / f"hooked-{i}", steps)
                 hooked, hooked_cpu = min(hooked, wall), min(hooked_cpu, cpu)

@@ -181,8 +181,8 @@ class GovernedFinOps(FinOpsService):
 
     principal: Principal
 
-    def _read(self, project: str | None) -> None:
-        readable(self.principal, project, f"project {project!r}")
+    def _read(self, project: str | None, what: str | None = None) -> None:
+        readable(self.principal, project, what or f"project {project!r}")
         require(Permission.COST_READ, self.principal, project)
 
     def record_usage(self, records: Sequence[UsageRecord]) -> tuple[pl.DataFrame, list[B.Alert]]:
@@ -198,9 +198,7 @@ class GovernedFinOps(FinOpsService):
             from triops.store.repositories.runs import run_project
 
             with self.store.connect() as conn:
-                owner = run_project(conn, run_id)
-            readable(self.principal, owner, f"run {run_id!r}")
-            require(Permission.COST_READ, self.principal, owner)
+                self._read(run_project(conn, run_id), f"run {run_id!r}")
         else:
             self._read(project)
         return super().costs(period=period, project=project, run_id=run_id)

@@ -25,7 +25,7 @@ def _contract_text(contract: Any) -> str | None:
     return Path(contract).read_text(encoding="utf-8")
 
 
-def _upload(data: Any, name: str) -> tuple[str, bytes]:
+def upload_body(data: Any, name: str) -> tuple[str, bytes]:
     """The file name and bytes to upload for ``data``."""
     from triops.dataops.sources import Source, open_source
 
@@ -56,7 +56,7 @@ class RemoteDatasets:
         keep_data: bool = True,
         skip_unsupported: bool = False,
     ) -> Any:
-        filename, content = _upload(data, name)
+        filename, content = upload_body(data, name)
         files: dict[str, Any] = {"file": (filename, content, "application/octet-stream")}
         text = _contract_text(contract)
         if text is not None:
@@ -94,7 +94,7 @@ class RemoteDatasets:
                 "reveal=True is not offered over the API",
                 hint="check on the server's store with `triops contract check --show-restricted`",
             )
-        filename, content = _upload(data, "data")
+        filename, content = upload_body(data, "data")
         text = _contract_text(contract) or ""
         files = {
             "file": (filename, content, "application/octet-stream"),

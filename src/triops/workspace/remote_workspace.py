@@ -185,9 +185,9 @@ class RemoteWorkspace(Workspace):
         import json
 
         from triops.mlops.evaluation.evaluate import evaluation_from_dict
-        from triops.workspace.remote_datasets import _upload
+        from triops.workspace.remote_datasets import upload_body
 
-        filename, content = _upload(data, "evaluation")
+        filename, content = upload_body(data, "evaluation")
         form: dict[str, Any] = {"target": target, "task": task, "options": json.dumps(options)}
         if sensitive:
             form["sensitive"] = list(sensitive)

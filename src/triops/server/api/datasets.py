@@ -58,7 +58,7 @@ def _summary(row: Any) -> dict[str, Any]:
 
 
 @contextmanager
-def _upload_path(data: bytes, filename: str | None) -> Iterator[Path]:
+def upload_path(data: bytes, filename: str | None) -> Iterator[Path]:
     """The upload as a temporary file whose suffix tells its format (the reader goes by suffix)."""
     name = check_download_name(filename or "", "file name")
     suffix = Path(name).suffix.lower()
@@ -94,7 +94,7 @@ def _contract(text: str | None) -> Any:
     return parse_contract(text, where="<contract>") if text else None
 
 
-def _source(path: Path, name: str, uri: str) -> Any:
+def upload_source(path: Path, name: str, uri: str) -> Any:
     from triops.dataops.sources import open_source
 
     return dataclasses.replace(open_source(path, name=name), uri=uri)
@@ -119,8 +119,8 @@ async def register_upload(
         readable(ws, ws.runs.get(run_id).project, f"run {run_id!r}")
     parsed = _contract(_contract_text(await contract.read() if contract is not None else None))
     data = await file.read()
-    with _upload_path(data, file.filename) as path:
-        source = _source(path, name, f"upload:{file.filename}")
+    with upload_path(data, file.filename) as path:
+        source = upload_source(path, name, f"upload:{file.filename}")
         registered = ws.datasets.register(
             name,
             source,
@@ -253,9 +253,9 @@ async def check_contract(
         raise InvalidInputError("the contract is empty", detail={"field": "contract"})
     parsed = _contract(text)
     data = await file.read()
-    with _upload_path(data, file.filename) as path:
+    with upload_path(data, file.filename) as path:
         report = ws.datasets.check(
-            parsed, _source(path, Path(file.filename or "data").stem, f"upload:{file.filename}")
+            parsed, upload_source(path, Path(file.filename or "data").stem, f"upload:{file.filename}")
         )
     out: dict[str, Any] = report.to_dict()
     return out

@@ -13,14 +13,14 @@ from fastapi import APIRouter, File, Form, UploadFile
 
 from triops.errors import InvalidInputError
 from triops.governance.rbac import Permission
-from triops.server.api.datasets import _source, _upload_path
+from triops.mlops.evaluation.evaluate import TASKS
+from triops.server.api.datasets import upload_path, upload_source
 from triops.server.authz import ActingDep, readable, require_in
 from triops.server.http import PROBLEMS
 from triops.server.schemas import ModelName, Version
 from triops.workspace.projects import model_project
 
 router = APIRouter(prefix="/models", tags=["models"], responses=PROBLEMS)
-TASKS = ("classification", "regression")
 OPTIONS = {"resamples": int, "seed": int, "confidence": float, "threshold": float, "min_group_size": int}
 """the evaluation options a client may set, with their types (anything else is refused by name)"""
 MAX_OPTIONS_BYTES = 4096
@@ -81,12 +81,12 @@ async def evaluate(
     project = model_project(ws.store, name)
     readable(ws, project, f"model {name!r}")
     require_in(ws, Permission.MODEL_REGISTER, project)
-    if task not in TASKS:
+    if task not in TASKS:  # before reading the upload and loading the model
         raise InvalidInputError(f"unknown task {task!r}", hint="task is one of: " + ", ".join(TASKS))
     parsed = parse_options(options)
     data = await file.read()
-    with _upload_path(data, file.filename) as path:
-        frame = _source(path, "evaluation", f"upload:{file.filename}").lazy().collect()
+    with upload_path(data, file.filename) as path:
+        frame = upload_source(path, "evaluation", f"upload:{file.filename}").lazy().collect()
         result, record = ws.evaluate(
             f"{name}/{version}", frame, target=target, task=task, sensitive=sensitive or (), **parsed
         )

@@ -133,3 +133,12 @@ def test_a_writer_far_behind_makes_the_caller_wait_instead_of_growing() -> None:
     blocked.join(30)
     writer.close()
     assert sum(written) == 6
+
+
+def test_inputs_holding_unicode_line_separators_stay_one_row_each() -> None:
+    # U+2028, U+2029 and U+0085 are legal unescaped in JSON text; a row must never be split at them
+    rows = [{"age": i, "income": 1.0, "zip": "a\u2028b\u2029c\x85d"} for i in range(50)]
+    policy = LogPolicy(protected={"income": "classification: restricted"}, salt=SALT, drop=True)
+    logged = expand(entry(rows, policy))
+    assert len(logged) == 50
+    assert [orjson.loads(out[7]) for out in logged] == [{"age": r["age"], "zip": r["zip"]} for r in rows]

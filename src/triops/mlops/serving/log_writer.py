@@ -118,7 +118,8 @@ def _inputs_json(entry: LogEntry, pick: Callable[[], float]) -> list[str | None]
                     del columns[name]
                 else:
                     columns[name] = _masked(policy, name, columns[name])
-        out = list(pl.DataFrame(columns, strict=False).write_ndjson().splitlines())
+        # split on "\n" only: str.splitlines also breaks at U+2028, U+0085 … that JSON leaves unescaped
+        out = list(pl.DataFrame(columns, strict=False).write_ndjson().split("\n")[:-1])
     if policy.sample_rate < 1.0:
         out = [text if pick() < policy.sample_rate else None for text in out]
     return out

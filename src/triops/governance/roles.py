@@ -170,7 +170,9 @@ def acting_principal(store: Store, name: str, clock: Clock | None = None) -> Pri
     with store.connect() as conn:
         loaded = load_principal(conn, name)
         fresh = not loaded.roles and store.dialect == "sqlite" and not repo.list_bindings(conn)
-    if fresh and bootstrap_owner(store, name, clock) is not None:
+    if fresh:
+        bootstrap_owner(store, name, clock)
+        # Reloaded even when another process bootstrapped first: it may have made this same user the owner.
         with store.connect() as conn:
             loaded = load_principal(conn, name)
     return loaded

@@ -26,10 +26,13 @@ class Settings(BaseSettings):
     flush_every: int = Field(default=5000, ge=1, description="flush the metric buffer after this many")
     flush_interval_s: float = Field(default=0.5, gt=0, le=60, description="flush at least this often")
     run_heartbeat_s: float = Field(
-        default=10.0, gt=0, le=3600, description="how often a pipeline run records that its process is alive"
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="how often a running pipeline or tracked run records that its process is alive",
     )
     run_lost_after_s: float = Field(
-        default=120.0, gt=0, description="a RUNNING pipeline run without a heartbeat this long is marked LOST"
+        default=120.0, gt=0, description="a RUNNING run without a heartbeat this long is marked LOST"
     )
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
     sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(

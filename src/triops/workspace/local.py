@@ -170,6 +170,7 @@ class Workspace(PillarServices):
             flush_every=self.settings.flush_every,
             flush_interval_s=self.settings.flush_interval_s,
             clock=self.clock,
+            heartbeat_s=self.settings.run_heartbeat_s,
         )
 
     def add_hook(self, hook: Any) -> None:

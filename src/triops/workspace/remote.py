@@ -95,6 +95,9 @@ class HttpTrackingSink:
     def finish_run(self, run_id: str, status: RunStatus, error: str | None) -> None:
         self._call("POST", f"/runs/{run_id}/finish", json={"status": status.value, "error": error})
 
+    def beat(self, run_id: str) -> bool:
+        return bool(self._call("POST", f"/runs/{run_id}/heartbeat").json()["alive"])
+
     def get_run(self, run_id: str) -> Run:
         return _run_from_wire(self._call("GET", f"/runs/{run_id}").json())
 

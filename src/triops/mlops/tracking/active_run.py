@@ -12,6 +12,7 @@ Where the runs go is a ``TrackingSink``: the local store (``StoreTrackingSink``)
 from __future__ import annotations
 
 import atexit
+import logging
 import signal
 import sys
 import threading
@@ -45,12 +46,14 @@ from triops.domain.validation import (
 from triops.domain.wire import run_to_wire
 from triops.errors import ConflictError, InvalidInputError
 from triops.store.engine import Store
+from triops.store.repositories import liveness
 from triops.store.repositories import runs as run_repo
 from triops.store.repositories.run_loading import load_run_wires
 from triops.store.repositories.search import search_run_ids, search_runs
 
 MetricRow = tuple[str, float, int, int]
 _time_ns = time.time_ns
+_log = logging.getLogger(__name__)
 _INT64_MIN, _INT64_MAX = INT64_MIN, INT64_MAX
 
 
@@ -63,6 +66,7 @@ class TrackingSink(Protocol):
     def set_tags(self, run_id: str, values: Mapping[str, str]) -> None: ...
     def log_artifact(self, run_id: str, name: str, data: bytes | Path, media_type: str) -> StoredArtifact: ...
     def finish_run(self, run_id: str, status: RunStatus, error: str | None) -> None: ...
+    def beat(self, run_id: str) -> bool: ...
     def get_run(self, run_id: str) -> Run: ...
     def metric_history(self, run_id: str, key: str) -> list[Metric]: ...
     def search(
@@ -127,6 +131,11 @@ class StoreTrackingSink:
     def finish_run(self, run_id: str, status: RunStatus, error: str | None) -> None:
         text = None if error is None else clean_text(error)
         self.store.write(lambda conn: run_repo.finish_run(conn, run_id, status.value, self._now(), text))
+
+    def beat(self, run_id: str) -> bool:
+        """The run's process is alive (see store/repositories/liveness.py); False once the run has ended."""
+        now = self._now()
+        return self.store.write(lambda conn: liveness.beat_tracked(conn, run_id, now))
 
     def get_run(self, run_id: str) -> Run:
         with self.store.connect() as conn:
@@ -223,6 +232,7 @@ class ActiveRun:
         flush_every: int = 5000,
         flush_interval_s: float = 0.5,
         clock: Clock | None = None,
+        heartbeat_s: float | None = None,
     ) -> None:
         self._sink = sink
         self.id = run.id
@@ -231,7 +241,9 @@ class ActiveRun:
         self._clock = clock or SystemClock()
         self._flush_every = flush_every
         self._max_buffer = max(flush_every * 20, 100_000)
-        self._interval = flush_interval_s
+        self._interval = flush_interval_s if heartbeat_s is None else min(flush_interval_s, heartbeat_s)
+        self._heartbeat_s = heartbeat_s
+        self._last_beat = 0.0
         self._buffer: list[MetricRow] = []
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
@@ -322,21 +334,49 @@ class ActiveRun:
                 batch, self._buffer = self._buffer, []
             if batch:
                 try:
-                    self._sink.log_metrics(self.id, batch)
+                    self._write_batch(batch)
                 except BaseException:
                     with self._lock:  # put them back so a later flush can retry
                         self._buffer[:0] = batch
                     raise
 
+    def _write_batch(self, batch: list[MetricRow]) -> None:
+        try:
+            self._sink.log_metrics(self.id, batch)
+        except ConflictError:
+            # marked LOST while this process was asleep: a heartbeat proves it alive and revives the run
+            if self._heartbeat_s is None or not self._sink.beat(self.id):
+                raise
+            self._last_beat = time.monotonic()
+            self._sink.log_metrics(self.id, batch)
+
     def _write_loop(self) -> None:
+        self._beat()
         while not self._stop.is_set():
             self._wake.wait(self._interval)
             self._wake.clear()
+            self._beat()
             try:
                 self.flush()
             except Exception as exc:  # surfaced on the next flush/exit by the caller's thread
                 self._writer_error = exc
                 time.sleep(min(self._interval, 0.5))
+
+    def _beat(self) -> None:
+        """Record that this process is alive, at most every ``heartbeat_s`` (a run silent past the store's
+        ``run_lost_after_s`` is marked LOST). Beats first, so a run marked LOST while this process slept is
+        RUNNING again before the buffered metrics are written."""
+        if self._heartbeat_s is None:
+            return
+        now = time.monotonic()
+        if now - self._last_beat < self._heartbeat_s:
+            return
+        try:
+            self._sink.beat(self.id)
+        except Exception as exc:  # a missed beat is retried next time; the run's data is not at stake
+            _log.warning("run %s: heartbeat failed: %s", self.id, exc)
+            return
+        self._last_beat = now
 
     def _finish(self, status: RunStatus, error: str | None) -> None:
         if self._finished:

@@ -111,6 +111,13 @@ def finish_run(request: Request, who: PrincipalDep, run_id: str, body: RunFinish
     return run_to_wire(sink.get_run(run_id).to_dict())
 
 
+@router.post("/runs/{run_id}/heartbeat")
+def heartbeat(request: Request, who: PrincipalDep, run_id: str) -> dict[str, bool]:
+    """A tracked run's process is alive; ``alive`` is false once the run has ended (see liveness.py)."""
+    authorize_run(request, who, Permission.RUN_WRITE, run_id)
+    return {"alive": _sink(request).beat(run_id)}
+
+
 @router.post("/runs/{run_id}/params", status_code=204, response_model=None, response_class=Response)
 def log_params(request: Request, who: PrincipalDep, run_id: str, body: KeyValues) -> None:
     authorize_run(request, who, Permission.RUN_WRITE, run_id)

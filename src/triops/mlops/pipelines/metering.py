@@ -58,15 +58,33 @@ def current_rss_bytes() -> int:
 
 
 def oom_kills() -> int | None:
-    """How many processes the kernel's out-of-memory killer has killed in this process's cgroup (cgroup v2
-    ``memory.events``: ``oom_kill``), or None where that is not readable. A rise while a step ran is the
-    evidence that its worker was killed for memory."""
+    """How many processes the kernel's out-of-memory killer has killed in this process's memory cgroup
+    (cgroup v2 ``memory.events``, or v1 ``memory.oom_control``: ``oom_kill``), or None where neither is
+    readable. A rise while a step ran is the evidence that its worker was killed for memory."""
     try:
         with open("/proc/self/cgroup", encoding="ascii") as fh:
-            line = next((x for x in fh.read().splitlines() if x.startswith("0::")), None)
-        if line is None:
-            return None
-        with open(f"/sys/fs/cgroup{line[3:].rstrip('/')}/memory.events", encoding="ascii") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return None
+    candidates = []
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        path = path.rstrip("/")
+        if controllers == "":
+            candidates.append(f"/sys/fs/cgroup{path}/memory.events")
+            candidates.append(f"/sys/fs/cgroup/unified{path}/memory.events")
+        elif "memory" in controllers.split(","):
+            candidates.append(f"/sys/fs/cgroup/memory{path}/memory.oom_control")
+    for candidate in candidates:
+        count = _oom_kill_field(candidate)
+        if count is not None:
+            return count
+    return None
+
+
+def _oom_kill_field(path: str) -> int | None:
+    try:
+        with open(path, encoding="ascii") as fh:
             for row in fh:
                 key, _, value = row.partition(" ")
                 if key == "oom_kill":

@@ -16,6 +16,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -163,7 +164,7 @@ class LocalExecutor:
         cgroup while it ran, or its worker's RSS went over the step's ``memory_gb``. None otherwise."""
         before, after = self._oom_before.get(task.step_run_id), oom_kills()
         if before is not None and after is not None and after > before:
-            return "the kernel's out-of-memory killer (memory.events oom_kill)"
+            return "the kernel's out-of-memory killer (its cgroup's oom_kill count rose)"
         if task.memory_bytes and peak > task.memory_bytes:
             return f"out of memory: over the step's memory_gb={task.memory_bytes / 2**30:g}"
         return None
@@ -257,10 +258,16 @@ def _exit_code(pool: ProcessPoolExecutor, pid: int | None) -> int | None:
     code = getattr(process, "exitcode", None)
     if code is not None:
         return int(code)
+    # The pool notices a dead worker when its pipe closes, which happens early in the kernel's exit path: on
+    # a loaded machine the process may not be a zombie yet. Wait a moment for that; a bystander that still
+    # runs after it is alive (the pool resubmits its step).
+    deadline = time.monotonic() + 1.0
     try:
         proc = psutil.Process(pid)
-        if proc.status() != psutil.STATUS_ZOMBIE:
-            return None
+        while proc.status() not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD):
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.02)
         return -signal.SIGKILL
     except psutil.NoSuchProcess:
         return -signal.SIGKILL

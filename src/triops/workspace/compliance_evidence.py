@@ -196,19 +196,35 @@ def _monitoring(conn: Connection) -> Found:
         found.setdefault("alert", []).append(
             Evidence("alert", label, link, f"triops alerts list --model {quote_arg(model)}")
         )
-    predictions = table_of("predictions")
-    if predictions is not None:
-        p = predictions
-        for model, version, count in conn.execute(
-            sa.select(p.c.model, p.c.version, sa.func.count())
-            .group_by(p.c.model, p.c.version)
-            .order_by(sa.func.max(p.c.time_ms).desc())
-            .limit(LIMIT)
-        ):
-            label = f"{model}/{version}: {count} logged predictions"
-            link = _api(f"/models/{_seg(model)}/predictions", version=version)
-            found.setdefault("prediction_log", []).append(Evidence("prediction_log", label, link))
+    found.update(_predictions(conn))
     return found
+
+
+def _predictions(conn: Connection, scan: int = 50) -> Found:
+    """Model versions with logged predictions: the newest versions first, each looked up on the log's index
+    (never a scan of a log that may hold millions of rows)."""
+    predictions, mv, models = table_of("predictions"), table_of("model_versions"), table_of("models")
+    if predictions is None or mv is None or models is None:
+        return {}
+    p = predictions
+    recent = conn.execute(
+        sa.select(models.c.name, mv.c.version)
+        .join(models, models.c.id == mv.c.model_id)
+        .order_by(mv.c.created_ms.desc())
+        .limit(scan)
+    )
+    found: list[Evidence] = []
+    for model, version in recent:
+        last = conn.execute(
+            sa.select(sa.func.max(p.c.time_ms)).where(p.c.model == model, p.c.version == version)
+        ).scalar()
+        if last is None:
+            continue
+        link = _api(f"/models/{_seg(model)}/predictions", version=version)
+        found.append(Evidence("prediction_log", f"{model}/{version}: predictions logged", link))
+        if len(found) == LIMIT:
+            break
+    return {"prediction_log": found} if found else {}
 
 
 # ---------------------------------------------------------------------------------------------- FinOps
@@ -238,7 +254,7 @@ def finops(conn: Connection) -> Found:
             .order_by(sa.func.max(u.c.started_ms).desc())
             .limit(LIMIT)
         ):
-            label = f"{project}: {records} metered runs, {float(cpu_s or 0):.1f} CPU s, {float(gpu_s or 0):.1f} GPU s"
+            label = f"{project}: {records} metered step runs, {float(cpu_s or 0):.1f} CPU s, {float(gpu_s or 0):.1f} GPU s"
             link = _api("/finops/costs/records", project=project)
             found.setdefault("usage", []).append(
                 Evidence("usage", label, link, "triops cost report --by resource")

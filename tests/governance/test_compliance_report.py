@@ -303,3 +303,23 @@ def test_cli_statement_add_then_report_shows_it(sqlite_store_url: str) -> None:
     bad = runner.invoke(app, [*store, "compliance", "statement", "add", "--framework", "eu-ai-act", "--item",
                               "Art. 99", "--text", "x"])  # fmt: skip
     assert bad.exit_code != 0 and "has no item 'Art. 99'" in str(bad.exception)
+
+
+@pytest.mark.parametrize(
+    ("link", "page"),
+    [
+        ("/api/v1/models/m/versions/2/evaluations", "/models/m/2"),
+        ("/api/v1/datasets/scores/versions/1?project=p", "/datasets/p/scores/1"),
+        ("/api/v1/runs/r-1", "/runs/r-1"),
+        ("/api/v1/lineage/r-1", "/pipelines/r-1"),
+        ("/api/v1/finops/costs/records?project=p", "/costs"),
+        ("/api/v1/monitoring/m@v2/windows/0", "/models/m/2"),
+        ("/api/v1/governance/audit/events?object_id=m%2F1", "/governance#audit"),
+        ("/api/v1/governance/inventory", "/governance#inventory"),
+        ("/api/v1/governance/compliance/eu-ai-act/statements?item=Annex+IV%287%29", "/governance#compliance"),
+    ],
+)
+def test_the_web_page_links_evidence_to_the_page_that_shows_it(link: str, page: str) -> None:
+    from triops.server.web.pages_governance import web_link
+
+    assert web_link(link) == page

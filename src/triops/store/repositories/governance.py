@@ -281,7 +281,10 @@ def recent_ids(conn: Connection, kind: str, limit: int = 5) -> list[tuple[str, s
     elif kind == "gate_evaluation":  # (subject, label): the audit log shows a subject's evaluations
         g = gate_evaluations
         rows = conn.execute(
-            sa.select(g.c.subject_id, g.c.gate, g.c.passed).order_by(g.c.at_ms.desc()).limit(limit)
+            sa.select(g.c.subject_id, g.c.gate, g.c.passed)
+            .group_by(g.c.subject_id, g.c.gate, g.c.passed)
+            .order_by(sa.func.max(g.c.at_ms).desc())
+            .limit(limit)
         )
         return [(str(s), f"{gate} on {s}: {'passed' if ok else 'blocked'}") for s, gate, ok in rows]
     elif kind == "approval":

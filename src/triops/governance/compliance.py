@@ -11,6 +11,7 @@ counts as its evidence. ``compliance_report`` maps it all onto a framework.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
@@ -118,7 +119,7 @@ def _q(path: str, **params: str | None) -> str:
     return f"{fw.API_PREFIX}{path}" + (f"?{query}" if query else "")
 
 
-def _policy(ident: str, label: str) -> fw.Evidence:
+def _policy(label: str) -> fw.Evidence:
     return fw.Evidence("policy", label, _q("/governance/policies"), "triops policy list")
 
 
@@ -134,12 +135,10 @@ def _audited(kind: str, object_id: str, label: str) -> fw.Evidence:
 
 def quote_arg(value: str) -> str:
     """A shell-safe argument for the CLI command of an evidence link."""
-    import shlex
-
     return shlex.quote(value)
 
 
-def _binding(_: str, label: str) -> fw.Evidence:
+def _binding(label: str) -> fw.Evidence:
     user = label.split(":", 1)[0]
     return fw.Evidence(
         "role_binding",
@@ -165,7 +164,7 @@ def collect_evidence(store: Store) -> dict[str, list[fw.Evidence]]:
     with store.connect() as conn:
         counts = repo.governance_counts(conn)
         for kind, count in counts.items():
-            if not count:
+            if not count or kind == "inventory":  # the use cases are read whole below
                 continue
             if kind == "audit_log":
                 last, _ = audit_store.head(conn)
@@ -176,11 +175,11 @@ def collect_evidence(store: Store) -> dict[str, list[fw.Evidence]]:
                 continue
             rows = repo.recent_ids(conn, kind)
             if kind == "policy":
-                evidence[kind] = [_policy(i, label) for i, label in rows]
+                evidence[kind] = [_policy(label) for _, label in rows]
             elif kind in ("gate_evaluation", "approval"):
                 evidence[kind] = [_audited(kind, i, label) for i, label in rows]
             elif kind == "role_binding":
-                evidence[kind] = [_binding(i, label) for i, label in rows]
+                evidence[kind] = [_binding(label) for _, label in rows]
             elif kind == "audit_checkpoint":
                 evidence[kind] = [_checkpoint(i, label) for i, label in rows]
         use_cases = [_from_row(r) for r in repo.list_use_cases(conn)]

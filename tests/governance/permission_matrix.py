@@ -215,7 +215,6 @@ OPERATIONS: tuple[Operation, ...] = (
         P.AUDIT_READ,
         lambda ws, s: ws.governance.compliance_report("eu-ai-act"),
         lambda s: ("GET", "/governance/compliance/eu-ai-act", None),
-        ("compliance", "report", "--framework", "eu-ai-act", "--json"),
     ),
     Operation(
         "record a compliance statement",

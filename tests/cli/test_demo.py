@@ -44,6 +44,10 @@ def test_the_demo_runs_the_whole_loop_twice(tmp_path: Path) -> None:
         assert re.search(r"self-approval by \S+ refused", out) and "anna (approver) approved the move" in out
         assert re.search(r"serving switched while [\d,]+ requests ran .*, 0 failed", out), out
         assert "the loop's timeline" in out and "from alert to switch and cost" in out
+        assert re.search(
+            r"EU AI Act evidence from every pillar:\s+\d+\s+of\s+17\s+items\s+present\s+\(Art\.\s+10,\s+Art\.\s+11,",
+            out,
+        ), out
         assert "First roadmap actions" in out
         assessed = subprocess.run(
             [str(exe), "assess", "maturity", "--json", "--no-save", "--no-interactive"],

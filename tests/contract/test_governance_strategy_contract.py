@@ -129,8 +129,16 @@ def test_inventory_and_compliance(platform: Workspace) -> None:
     assert (
         report.framework
         and report.items
-        and {i.status for i in report.items} <= {"present", "partial", "missing"}
+        and {i.status for i in report.items} <= {"present", "partial", "missing", "needs-statement"}
     )
+    said = platform.governance.record_statement(
+        "eu-ai-act", "Annex IV(8)", "kept in the DMS, ref DoC-2026-01"
+    )
+    assert said["item"] == "Annex IV(8)"
+    (listed,) = platform.governance.statements("eu-ai-act", item="Annex IV(8)")
+    assert listed["id"] == said["id"]
+    items = {i.id: i for i in platform.governance.compliance_report("eu-ai-act").items}
+    assert items["Annex IV(8)"].status == "present" and items["Annex IV(7)"].status == "needs-statement"
 
 
 def test_strategy_tools(platform: Workspace) -> None:

@@ -211,6 +211,33 @@ OPERATIONS: tuple[Operation, ...] = (
         lambda s: ("POST", "/governance/inventory", {"use_case": USE_CASE, "replace": True}),
     ),
     Operation(
+        "read the compliance report",
+        P.AUDIT_READ,
+        lambda ws, s: ws.governance.compliance_report("eu-ai-act"),
+        lambda s: ("GET", "/governance/compliance/eu-ai-act", None),
+    ),
+    Operation(
+        "record a compliance statement",
+        P.INVENTORY_WRITE,
+        lambda ws, s: ws.governance.record_statement("eu-ai-act", "Annex IV(7)", "EN ISO/IEC 42001 applied"),
+        lambda s: (
+            "POST",
+            "/governance/compliance/eu-ai-act/statements",
+            {"item": "Annex IV(7)", "text": "EN ISO/IEC 42001 applied"},
+        ),
+        (
+            "compliance",
+            "statement",
+            "add",
+            "--framework",
+            "eu-ai-act",
+            "--item",
+            "Annex IV(7)",
+            "--text",
+            "x",
+        ),
+    ),
+    Operation(
         "register a dataset",
         P.DATASET_WRITE,
         lambda ws, s: ws.datasets.register("d", pl.DataFrame({"x": [1, 2]}), project=PROJECT),

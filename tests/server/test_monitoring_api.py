@@ -29,7 +29,7 @@ def live(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     register_served(ws.acting_as(Principal.owner("admin")))
     tokens = {}
     now = utc_ms(ws.clock.now())
-    for name, role in (("alice", "contributor"), ("vera", "viewer")):
+    for name, role in (("alice", "contributor"), ("vera", "viewer"), ("audra", "approver")):
         _, tokens[name] = ws.store.write(lambda conn, name=name: create_token(conn, name, "test", now))
         roles.grant(ws.store, Principal.owner("admin"), name, role, None)
     server, thread, url = start_server(ws)
@@ -90,6 +90,18 @@ def test_monitoring_over_http(live: tuple[str, dict[str, str]]) -> None:
         assert denied.status_code == 403 and "label.write" in denied.json()["detail"]
         denied = viewer.post(f"/monitoring/alerts/{alert['id']}/promote")
         assert denied.status_code == 403 and "monitor.run" in denied.json()["detail"]
+        denied = viewer.get("/governance/compliance/eu-ai-act")
+        assert denied.status_code == 403 and "audit.read" in denied.json()["detail"]
+    with _client(live, "audra") as auditor:  # the compliance report's monitoring evidence resolves
+        items = auditor.get("/governance/compliance/eu-ai-act").json()["items"]
+        art72 = next(i for i in items if i["id"] == "Art. 72")
+        assert art72["status"] == "present", art72["missing"]
+        monitoring = {"monitoring", "monitor_window", "alert", "prediction_log"}
+        links = {e["link"] for i in items for e in i["evidence"] if e["kind"] in monitoring}
+        assert len(links) >= 4
+        root = live[0].removesuffix("/api/v1")
+        for link in links:  # links are API routes from the server's root (/api/v1/…)
+            assert auditor.get(root + link).status_code == 200, link
 
 
 def test_monitoring_bad_input_is_problem_json(live: tuple[str, dict[str, str]]) -> None:

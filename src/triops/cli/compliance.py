@@ -145,29 +145,39 @@ def _compliance() -> None:
 
 
 def print_report(report: FrameworkReport, as_json: bool, missing_only: bool) -> None:
+    from triops.governance.frameworks import STATUS_TEXT, STATUSES
+
     if as_json:
         _json(report.to_dict())
         return
     items = [i for i in report.items if not missing_only or i.status != "present"]
-    colour = {"present": "green", "partial": "yellow", "missing": "red"}
-    _say(
-        f"{report.framework}: {report.count('present')} present, {report.count('partial')} partial, "
-        f"{report.count('missing')} missing"
-    )
+    colour = {"present": "green", "partial": "yellow", "missing": "red", "needs-statement": "magenta"}
+    _say(f"{report.framework}: " + ", ".join(f"{report.count(s)} {STATUS_TEXT[s]}" for s in STATUSES))
     from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=f"evidence for {report.framework}")
-    for column in ("item", "status", "evidence (links)", "missing"):
+    for column in ("item", "status", "evidence (API route · command)", "missing"):
         table.add_column(column)
     for item in items:
+        shown = [
+            f"{e.label}\n  {e.link}" + (f"\n  $ {e.command}" if e.command else "") for e in item.evidence
+        ]
+        missing = list(item.missing)
+        if item.statement is not None and item.status != "present":
+            missing.append(f"a human statement: {item.statement}")
         table.add_row(
             f"{item.id}\n[dim]{escape(item.title)}[/]",
-            f"[{colour[item.status]}]{item.status}[/]",
-            escape("\n".join(f"{e.label} → {e.link}" for e in item.evidence)),
-            escape(", ".join(item.missing)),
+            f"[{colour[item.status]}]{STATUS_TEXT[item.status]}[/]",
+            escape("\n".join(shown)),
+            escape("\n".join(missing)),
         )
     _console().print(table)
+    if any(i.statement is not None and i.status != "present" for i in items):
+        _say(
+            f'record a statement: triops compliance statement add --framework {report.framework} --item "ID" '
+            '--text "…" [--reference URL]'
+        )
 
 
 @compliance_app.command("report")
@@ -178,8 +188,56 @@ def compliance_report(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """For each framework item: the evidence the store holds (with links) or what is missing."""
+    """For each framework item: the evidence every pillar holds (with the API route and the command that
+    show it), the statements recorded, and what is missing. Needs audit.read."""
     print_report(_governance().compliance_report(framework), as_json, missing_only)
+
+
+statement_app = typer.Typer(
+    help="Human statements for framework items the store cannot show (audited).", no_args_is_help=True
+)
+compliance_app.add_typer(statement_app, name="statement")
+FrameworkOpt = Annotated[str, typer.Option("--framework", help="nist-ai-rmf or eu-ai-act")]
+
+
+@statement_app.command("add")
+def statement_add(
+    framework: FrameworkOpt,
+    item: Annotated[str, typer.Option("--item", help='the item id, e.g. "GOVERN 2.2" or "Annex IV(7)"')],
+    text: Annotated[str, typer.Option("--text", help="the statement (what the item asks)")],
+    reference: Annotated[
+        str | None,
+        typer.Option("--reference", help="where a supporting document is kept (URL, path, ticket)"),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record a statement for ITEM: stored, audited, and counted as its evidence. Needs inventory.write."""
+    row = _governance().record_statement(framework, item, text, reference=reference)
+    if as_json:
+        _json(row)
+        return
+    _say(f"recorded statement {row['id']} for {row['framework']} {row['item']} (audited)")
+
+
+@statement_app.command("list")
+def statement_list(
+    framework: FrameworkOpt,
+    item: Annotated[str | None, typer.Option("--item", help="only this item's statements")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Statements recorded for a framework, newest first. Needs audit.read."""
+    rows = _governance().statements(framework, item=item)
+    if as_json:
+        _json(rows)
+        return
+    _table(
+        f"statements for {framework}",
+        ["item", "statement", "reference", "recorded by", "id"],
+        [
+            [str(r["item"]), str(r["text"]), str(r["reference"] or ""), str(r["recorded_by"]), str(r["id"])]
+            for r in rows
+        ],
+    )
 
 
 # ---------------------------------------------------------------------------------------------- approval

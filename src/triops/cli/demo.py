@@ -292,6 +292,12 @@ def chapter_strategy(ws: Workspace, audit_ok: bool | None, command: str = "triop
     console().rule(
         "[bold]8 · Where you stand[/]: maturity from this workspace's evidence, first roadmap actions"
     )
+    report = ws.governance.compliance_report("eu-ai-act")
+    console().print(
+        f"EU AI Act evidence from every pillar: {report.count('present')} of {len(report.items)} items present"
+        f" ({', '.join(i.id for i in report.items if i.status == 'present')}); the rest and what each needs: "
+        f"{command} compliance report --framework eu-ai-act (or nist-ai-rmf: 72 subcategories)"
+    )
     summary = demo_summary(collect_evidence(ws.store, audit_verified=audit_ok), clock=ws.clock)
     save_assessment(ws, summary.maturity)  # the baseline `assess progress` and `roadmap` start from
     print_demo_summary(summary, out=console(), command=command)

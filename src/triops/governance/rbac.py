@@ -115,7 +115,7 @@ PERMISSION_ACTIONS: Mapping[Permission, str] = {
     _P.BUDGET_WRITE: "set budgets, import FOCUS cost data",
     _P.BUDGET_OVERRIDE: "run past a budget hard stop (still needs the budget.override gate's approval)",
     _P.POLICY_WRITE: "add or remove policies",
-    _P.INVENTORY_WRITE: "add or replace AI use cases in the inventory",
+    _P.INVENTORY_WRITE: "add or replace AI use cases in the inventory; record compliance statements",
     _P.AUDIT_READ: "read, export and verify the audit log; compliance reports; users and tokens lists",
     _P.ROLE_WRITE: "grant and revoke roles",
     _P.USER_WRITE: "create and disable users and service accounts",

@@ -143,3 +143,16 @@ use_cases = sa.Table(
     sa.Column("created_ms", sa.BigInteger, nullable=False),
     sa.Column("updated_ms", sa.BigInteger, nullable=False),
 )
+
+compliance_statements = sa.Table(
+    "compliance_statements",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("framework", sa.String(40), nullable=False),
+    sa.Column("item", sa.String(40), nullable=False),  # the official id, e.g. "GOVERN 2.2"
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("reference", sa.Text),  # where a supporting document is kept (a URL, a file, a ticket)
+    sa.Column("recorded_by", sa.String(250), nullable=False),
+    sa.Column("recorded_ms", sa.BigInteger, nullable=False),
+    sa.Index("ix_compliance_statements_item", "framework", "item", "recorded_ms"),
+)

@@ -27,12 +27,12 @@ if TYPE_CHECKING:
     from triops.workspace import Workspace
 
 
-def _table(name: str) -> sa.Table | None:
+def table_of(name: str) -> sa.Table | None:
     return metadata.tables.get(name)
 
 
 def _count(conn: Connection, table_name: str, *where: Any) -> int:
-    table = _table(table_name)
+    table = table_of(table_name)
     if table is None:
         return 0
     query = sa.select(sa.func.count()).select_from(table)
@@ -41,19 +41,19 @@ def _count(conn: Connection, table_name: str, *where: Any) -> int:
     return int(conn.execute(query).scalar_one())
 
 
-def _json(raw: Any) -> Any:
+def json_value(raw: Any) -> Any:
     """A JSON column's value (some drivers return the text)."""
     return json.loads(raw) if isinstance(raw, str) else raw
 
 
 def _listed(raw: Any) -> bool:
     """A JSON list column that names at least one thing."""
-    value = _json(raw)
+    value = json_value(raw)
     return isinstance(value, list) and len(value) > 0
 
 
-def _has_fairness(raw: Any) -> bool:
-    value = _json(raw)
+def has_fairness(raw: Any) -> bool:
+    value = json_value(raw)
     return isinstance(value, dict) and bool(value.get("fairness"))
 
 
@@ -67,7 +67,7 @@ class _Version:
 
 
 def _versions(conn: Connection) -> list[_Version]:
-    mv = _table("model_versions")
+    mv = table_of("model_versions")
     if mv is None:
         return []
     rows = conn.execute(sa.select(mv.c.id, mv.c.stage, mv.c.run_id, mv.c.training_datasets, mv.c.git_commit))
@@ -79,24 +79,24 @@ def _versions(conn: Connection) -> list[_Version]:
     ]
 
 
-def _version_facts(conn: Connection) -> dict[str, set[str]]:
+def version_facts(conn: Connection) -> dict[str, set[str]]:
     """Model version ids that were evaluated, evaluated by group, carded, carded from records, approved
     and passed a policy gate (approvals and gates name a version ``model/number``)."""
     facts: dict[str, set[str]] = defaultdict(set)
-    ev = _table("evaluations")
+    ev = table_of("evaluations")
     if ev is not None:
         rows = conn.execute(sa.select(ev.c.model_version_id, ev.c.result).where(ev.c.kind == "evaluation"))
         for version_id, result in rows:
             facts["evaluated"].add(version_id)
-            if _has_fairness(result):
+            if has_fairness(result):
                 facts["sliced"].add(version_id)
-    cards = _table("model_cards")
+    cards = table_of("model_cards")
     if cards is not None:
         for version_id, content in conn.execute(sa.select(cards.c.model_version_id, cards.c.content)):
             facts["carded"].add(version_id)
             if content is not None:
                 facts["generated"].add(version_id)
-    mv, models = _table("model_versions"), _table("models")
+    mv, models = table_of("model_versions"), table_of("models")
     if mv is None or models is None:
         return facts
     ref_to_id = {
@@ -105,7 +105,7 @@ def _version_facts(conn: Connection) -> dict[str, set[str]]:
             sa.select(mv.c.id, models.c.name, mv.c.version).join(models, models.c.id == mv.c.model_id)
         )
     }
-    requests, gates = _table("approval_requests"), _table("gate_evaluations")
+    requests, gates = table_of("approval_requests"), table_of("gate_evaluations")
     if requests is not None:
         approved = conn.execute(
             sa.select(requests.c.subject_id).where(
@@ -123,7 +123,7 @@ def _version_facts(conn: Connection) -> dict[str, set[str]]:
 
 def _models(conn: Connection) -> dict[str, int]:
     versions = _versions(conn)
-    facts = _version_facts(conn)
+    facts = version_facts(conn)
     production = [v for v in versions if v.stage == "production"]
     return {
         "model_versions": len(versions),
@@ -149,7 +149,7 @@ def _models(conn: Connection) -> dict[str, int]:
 
 
 def _pipelines(conn: Connection) -> dict[str, int]:
-    runs, tags, pr = metadata.tables["runs"], metadata.tables["tags"], _table("pipeline_runs")
+    runs, tags, pr = metadata.tables["runs"], metadata.tables["tags"], table_of("pipeline_runs")
     gated = set(
         conn.execute(sa.select(tags.c.run_id).where(tags.c.key.like("triops.gate.%")).distinct()).scalars()
     )
@@ -158,7 +158,7 @@ def _pipelines(conn: Connection) -> dict[str, int]:
     if pr is not None:
         for run_id, name in conn.execute(sa.select(pr.c.run_id, pr.c.pipeline)):
             by_pipeline[name].append(run_id)
-    costs = _table("finops_costs")
+    costs = table_of("finops_costs")
     costed: set[str] = set()
     if costs is not None:
         costed = set(conn.execute(sa.select(costs.c.run_id).distinct()).scalars())
@@ -182,7 +182,7 @@ def _tracked(conn: Connection) -> dict[str, int]:
 
 def _budgets(conn: Connection) -> dict[str, int]:
     projects = set(conn.execute(sa.select(metadata.tables["projects"].c.name)).scalars())
-    budgets = _table("finops_budgets")
+    budgets = table_of("finops_budgets")
     budgeted: set[str] = set()
     if budgets is not None:
         budgeted = set(conn.execute(sa.select(budgets.c.name).where(budgets.c.scope == "project")).scalars())
@@ -205,11 +205,11 @@ def _monitoring(conn: Connection) -> dict[str, int]:
             sa.select(runs.c.id).where(runs.c.id.in_(retrains), runs.c.status == "FINISHED")
         ).scalars()
     ) if retrains else set()  # fmt: skip
-    alerts = _table("monitor_alerts")
+    alerts = table_of("monitor_alerts")
     promoted = 0
     if alerts is not None:
         actions = conn.execute(sa.select(alerts.c.action).where(alerts.c.action.is_not(None))).scalars()
-        promoted = sum(1 for a in actions if (_json(a) or {}).get("status") == "promoted")
+        promoted = sum(1 for a in actions if (json_value(a) or {}).get("status") == "promoted")
     return {
         "predictions_logged": _count(conn, "predictions"),
         "monitors": _count(conn, "monitors"),
@@ -271,7 +271,7 @@ def collect_inventory(store: Store, as_of: str = "") -> StoreInventory:
     with store.connect() as conn:
         projects = metadata.tables["projects"]
         names = {pid: name for pid, name in conn.execute(sa.select(projects.c.id, projects.c.name))}
-        runs, pr = metadata.tables["runs"], _table("pipeline_runs")
+        runs, pr = metadata.tables["runs"], table_of("pipeline_runs")
         pipeline_of: dict[str, str] = {}
         pipelines: dict[str, str] = {}
         if pr is not None:
@@ -284,9 +284,9 @@ def collect_inventory(store: Store, as_of: str = "") -> StoreInventory:
                 pipeline_of[run_id] = pipeline
                 pipelines.setdefault(pipeline, names.get(project_id, ""))
         models: dict[str, ModelRecord] = {}
-        mv, mt = _table("model_versions"), _table("models")
+        mv, mt = table_of("model_versions"), table_of("models")
         if mv is not None and mt is not None:
-            facts = _version_facts(conn)
+            facts = version_facts(conn)
             versions = conn.execute(
                 sa.select(mt.c.name, mt.c.project_id, mv.c.id, mv.c.stage, mv.c.run_id, runs.c.project_id)
                 .join(mt, mt.c.id == mv.c.model_id)
@@ -309,14 +309,14 @@ def collect_inventory(store: Store, as_of: str = "") -> StoreInventory:
                     (seen.pipeline if seen else None) or pipeline_of.get(run_id or ""),
                 )
         datasets: dict[str, tuple[str, str, bool]] = {}
-        dv = _table("dataset_versions")
+        dv = table_of("dataset_versions")
         if dv is not None:
             for name, project_id, contract in conn.execute(
                 sa.select(dv.c.name, dv.c.project_id, dv.c.contract_id).order_by(dv.c.created_ms.desc())
             ):
                 old = datasets.get(name)
                 datasets[name] = (name, names.get(project_id, ""), bool(contract) or bool(old and old[2]))
-        steps = _table("step_runs")
+        steps = table_of("step_runs")
         executors: tuple[str, ...] = ()
         if steps is not None:
             executors = tuple(sorted(conn.execute(sa.select(steps.c.executor).distinct()).scalars()))

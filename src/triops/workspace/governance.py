@@ -1,5 +1,6 @@
-"""``ws.governance``: policies, gate checks, approvals, roles, users, tokens, the audit log, the inventory and
-compliance reports, as one service acting as the workspace's principal.
+"""``ws.governance``: policies, gate checks, approvals, roles, users, tokens, the audit log, and (from
+``governance_compliance.ComplianceMixin``) the inventory, compliance reports and statements, as one service
+acting as the workspace's principal.
 
 The CLI and the server call these methods (never the store) so a local and a remote workspace offer the
 same calls; ``triops.workspace.remote_governance`` is the same surface over HTTP. Each method is a thin
@@ -14,12 +15,11 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from triops.domain.clock import Clock, utc_ms
+from triops.workspace.governance_compliance import ComplianceMixin
 
 if TYPE_CHECKING:
     from triops.governance.approvals import ApprovalRequest, ApprovalState
     from triops.governance.audit import AuditKey, VerifyReport
-    from triops.governance.frameworks import FrameworkReport
-    from triops.governance.inventory import UseCase
     from triops.governance.policies import GateResult, Policy
     from triops.governance.rbac import Principal
     from triops.governance.roles import Binding
@@ -59,7 +59,7 @@ def role_permission_rows() -> list[dict[str, Any]]:
     ]
 
 
-class GovernanceService:
+class GovernanceService(ComplianceMixin):
     def __init__(
         self,
         store: Store,
@@ -81,11 +81,6 @@ class GovernanceService:
 
     def _now(self) -> int:
         return utc_ms(self.clock.now())
-
-    def _need(self, permission: str, project: str | None = None) -> None:
-        from triops.governance.rbac import require
-
-        require(permission, self.principal, project)
 
     def _can_read(self, project: str | None) -> bool:
         return self.principal.can("project.read", None if project in (None, "*") else project)
@@ -364,36 +359,6 @@ class GovernanceService:
         with self.store.connect() as conn:
             events = audit_store.list_events(conn, object_id=object_id, project=project, limit=limit)
         return [e.to_dict() for e in events]
-
-    # -- inventory and compliance --------------------------------------------------------------------------
-    def add_use_case(self, data: Mapping[str, Any], *, replace: bool = False) -> UseCase:
-        from triops.governance.compliance import add_use_case
-
-        return add_use_case(self.store, self.principal, data, replace=replace, clock=self.clock)
-
-    def use_cases(self, *, project: str | None = None) -> list[UseCase]:
-        from triops.governance.compliance import list_use_cases
-
-        return list_use_cases(self.store, project=project, readable=self._readable())
-
-    def _readable(self) -> frozenset[str] | None:
-        """The projects the acting principal may read (``None``: every one); listings query by it."""
-        from triops.governance.rbac import Permission
-
-        return self.principal.projects_with(Permission.PROJECT_READ)
-
-    def export_inventory(self, fmt: str = "csv", *, project: str | None = None) -> str:
-        from triops.governance.compliance import export_inventory
-        from triops.workspace.guarded import readable
-
-        readable(self.principal, project, f"project {project!r}")
-        return export_inventory(self.store, fmt, project=project)
-
-    def compliance_report(self, framework: str) -> FrameworkReport:
-        from triops.governance.compliance import compliance_report
-
-        self._need("project.read")
-        return compliance_report(self.store, framework)
 
 
 __all__ = ["GovernanceService", "IssuedToken", "policy_summary", "role_permission_rows"]

@@ -207,5 +207,17 @@ class RemoteGovernance:
         report: FrameworkReport = framework_report(self.http.get(f"/governance/compliance/{framework}"))
         return report
 
+    def record_statement(
+        self, framework: str, item: str, text: str, *, reference: str | None = None
+    ) -> dict[str, Any]:
+        body = {"item": item, "text": text, "reference": reference}
+        row: dict[str, Any] = self.http.json(
+            "POST", f"/governance/compliance/{framework}/statements", json=body
+        )
+        return row
+
+    def statements(self, framework: str, *, item: str | None = None) -> list[dict[str, Any]]:
+        return list(self.http.items(f"/governance/compliance/{framework}/statements", item=item))
+
 
 __all__ = ["RemoteGovernance"]

@@ -224,6 +224,8 @@ def framework_report(data: Mapping[str, Any]) -> Any:
             i["status"],
             tuple(build(Evidence, e) for e in i.get("evidence", [])),
             tuple(m["kind"] if isinstance(m, dict) else m for m in i.get("missing", [])),
+            (i.get("statement") or {}).get("needed"),
+            str(data["framework"]),
         )
         for i in data.get("items", [])
     )

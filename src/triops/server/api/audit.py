@@ -157,7 +157,40 @@ def export_inventory(
 
 @router.get("/compliance/{framework}")
 def compliance(ws: ActingDep, framework: Framework) -> dict[str, Any]:
-    """For each item of the framework: the evidence the store holds (with links) or what is missing."""
-    require_in(ws, Permission.PROJECT_READ, None)
+    """For each item of the framework (all 72 NIST AI RMF subcategories, or the EU AI Act obligations): the
+    evidence every pillar holds, each with the API route and the CLI command that show it, the statements
+    recorded, what is missing, and where to record a statement an item needs. Needs ``audit.read``."""
+    require_in(ws, Permission.AUDIT_READ, None)
     data: dict[str, Any] = ws.governance.compliance_report(framework).to_dict()
     return data
+
+
+class StatementIn(BaseModel):
+    item: Annotated[str, Field(min_length=1, max_length=40, description='the item id, e.g. "GOVERN 2.2"')]
+    text: Annotated[str, Field(min_length=1, max_length=4000, description="the statement")]
+    reference: Annotated[
+        str | None, Field(max_length=2000, description="where a supporting document is kept")
+    ] = None
+
+
+@router.post("/compliance/{framework}/statements", status_code=201)
+def record_statement(ws: ActingDep, framework: Framework, body: StatementIn) -> dict[str, Any]:
+    """Record a human statement for a framework item (audited); it then counts as the item's evidence.
+    Needs ``inventory.write``."""
+    return ws.governance.record_statement(framework, body.item, body.text, reference=body.reference)
+
+
+@router.get("/compliance/{framework}/statements", response_model=PageOut)
+def statements(
+    ws: ActingDep,
+    framework: Framework,
+    item: Annotated[str | None, Query(max_length=40)] = None,
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+) -> dict[str, Any]:
+    """Statements recorded for the framework (one item's, when given), newest first. Needs ``audit.read``."""
+    rows = ws.governance.statements(framework, item=item)
+    listing = Listing.of("compliance-statements", framework=framework, item=item)
+    return paginate(
+        rows, lambda r: (int(r["recorded_ms"]), str(r["id"])), listing, cursor, limit, descending=True
+    ).out(lambda r: r)

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
 
 from triops.errors import InvalidInputError
+from triops.governance.frameworks import STATUS_TEXT
 from triops.governance.rbac import Permission
 from triops.server.web.core import FormDep, PageDep, WebRoute
 from triops.server.web.render import render
@@ -20,15 +21,30 @@ MAX_JUSTIFICATION = 2000
 
 
 def web_link(link: str) -> str:
-    """The web page for an evidence link of the compliance report (``/audit``, ``/governance/KIND/ID`` …)."""
-    if link.startswith("/audit"):
-        return "/governance#audit"
-    if link.startswith("/inventory"):
-        return "/governance#inventory"
-    if link.startswith("/governance/"):
-        kind = link.split("/")[2]
-        return "/governance#approvals" if kind.startswith("approval") else f"/governance#{kind}"
-    return "/governance"
+    """The web page for an evidence link of the compliance report (an API route ``/api/v1/…``)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    parts = urlsplit(link)
+    path = parts.path.removeprefix("/api/v1").strip("/").split("/")
+    query = parse_qs(parts.query)
+    head = path[0] if path else ""
+    if head == "models" and len(path) >= 4 and path[2] == "versions":
+        return f"/models/{path[1]}/{path[3]}"
+    if head == "datasets" and len(path) >= 4 and path[2] == "versions":
+        return f"/datasets/{query.get('project', ['default'])[0]}/{path[1]}/{path[3]}"
+    if head == "runs" and len(path) >= 2:
+        return f"/runs/{path[1]}"
+    if head == "lineage" and len(path) >= 2:
+        return f"/pipelines/{path[1]}"
+    if head == "finops":
+        return "/costs"
+    if head == "monitoring" and len(path) >= 2 and "@v" in path[1]:
+        model, version = path[1].rsplit("@v", 1)
+        return f"/models/{model}/{version}"
+    if head == "governance" and len(path) >= 2:
+        section = {"audit": "audit", "inventory": "inventory", "approvals": "approvals"}.get(path[1])
+        return f"/governance#{section or 'compliance'}"
+    return "/governance#compliance"
 
 
 @router.get("/governance")
@@ -48,7 +64,7 @@ def governance(page: PageDep, framework: Framework = "nist-ai-rmf") -> Response:
         events = ws.governance.audit_events(limit=20)
     inventory = [uc for uc in ws.governance.use_cases() if can(Permission.PROJECT_READ, uc.project)]
     compliance = None
-    if can(Permission.PROJECT_READ, None):
+    if can(Permission.AUDIT_READ, None):
         compliance = ws.governance.compliance_report(framework).to_dict()
         for item in compliance["items"]:
             for e in item["evidence"]:
@@ -63,6 +79,7 @@ def governance(page: PageDep, framework: Framework = "nist-ai-rmf") -> Response:
         events=events,
         inventory=inventory,
         compliance=compliance,
+        status_text=STATUS_TEXT,
         framework=framework,
         can_decide=any(can(Permission.APPROVAL_DECIDE, a.get("project")) for a in pending),
     )

@@ -1,5 +1,5 @@
 """SQL for governance records: role bindings, policies, gate evaluations, approval requests and decisions,
-and the AI use-case inventory. SQLAlchemy Core with bound parameters only; callers pass the connection of
+the AI use-case inventory and compliance statements. SQLAlchemy Core with bound parameters only; callers pass the connection of
 their transaction so the audit event of a change commits with it."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from triops.store.tables_governance import (
     approvals,
     audit_checkpoints,
     audit_events,
+    compliance_statements,
     gate_evaluations,
     policies,
     role_bindings,
@@ -277,12 +278,22 @@ def recent_ids(conn: Connection, kind: str, limit: int = 5) -> list[tuple[str, s
     """(id, label) of the most recent records of a governance evidence kind."""
     if kind == "policy":
         stmt: Any = sa.select(policies.c.id, policies.c.name).where(policies.c.active.is_(True)).limit(limit)
-    elif kind == "gate_evaluation":
-        stmt = sa.select(gate_evaluations.c.id, gate_evaluations.c.gate).order_by(
-            gate_evaluations.c.at_ms.desc()
+    elif kind == "gate_evaluation":  # (subject, label): the audit log shows a subject's evaluations
+        g = gate_evaluations
+        rows = conn.execute(
+            sa.select(g.c.subject_id, g.c.gate, g.c.passed)
+            .group_by(g.c.subject_id, g.c.gate, g.c.passed)
+            .order_by(sa.func.max(g.c.at_ms).desc())
+            .limit(limit)
         )
+        return [(str(s), f"{gate} on {s}: {'passed' if ok else 'blocked'}") for s, gate, ok in rows]
     elif kind == "approval":
-        stmt = sa.select(approvals.c.request_id, approvals.c.approver).order_by(approvals.c.at_ms.desc())
+        a = approvals
+        rows = conn.execute(
+            sa.select(a.c.request_id, a.c.approver, a.c.verdict).order_by(a.c.at_ms.desc()).limit(limit)
+        )
+        done = {"approve": "approved", "reject": "rejected"}
+        return [(str(r), f"{who} {done.get(v, v)} request {r}") for r, who, v in rows]
     elif kind == "role_binding":
         stmt = sa.select(role_bindings.c.id, role_bindings.c.principal + ":" + role_bindings.c.role)
     elif kind == "audit_checkpoint":
@@ -294,3 +305,20 @@ def recent_ids(conn: Connection, kind: str, limit: int = 5) -> list[tuple[str, s
     else:
         return []
     return [(str(a), str(b)) for a, b in conn.execute(stmt.limit(limit))]
+
+
+# ----------------------------------------------------------------------------- compliance statements
+
+
+def insert_statement(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(sa.insert(compliance_statements).values(**row))
+
+
+def list_statements(conn: Connection, framework: str, item: str | None = None) -> list[dict[str, Any]]:
+    """Statements recorded for ``framework`` (one item's, when given), newest first."""
+    t = compliance_statements
+    stmt = sa.select(t).where(t.c.framework == framework)
+    if item is not None:
+        stmt = stmt.where(t.c.item == item)
+    stmt = stmt.order_by(t.c.recorded_ms.desc(), t.c.id.desc())
+    return [dict(r._mapping) for r in conn.execute(stmt)]

@@ -6,21 +6,31 @@ Writes are atomic (a temporary name, then a rename) and idempotent: the same byt
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from triops.domain.records import StoredArtifact
-from triops.errors import InvalidInputError, NotFoundError
+from triops.errors import ArtifactIntegrityError, InvalidInputError, NotFoundError
 from triops.files import make_private_dirs
 
 _CHUNK = 1 << 20
+# downloads up to this size are read and checked whole before the first byte is sent
+_VERIFY_FIRST = 64 << 20
 
-__all__ = ["ArtifactStore", "ArtifactTooLarge", "ArtifactWriter", "StoredArtifact"]
+__all__ = [
+    "ArtifactStore",
+    "ArtifactTooLarge",
+    "ArtifactWriter",
+    "StoredArtifact",
+    "VerifiedReader",
+    "check_digest",
+]
 
 # Folders known to exist, per artifact root and process: steps open many short-lived ArtifactStores.
 _MADE_DIRS: dict[str, set[str]] = {}
@@ -146,25 +156,119 @@ class ArtifactStore:
             self._fs.mv(tmp, loc)
 
     def get_bytes(self, sha256: str) -> bytes:
-        with self.open(sha256) as fh:
-            return fh.read()
+        """The blob's bytes, hashed as they are read: bytes that no longer hash to ``sha256`` (a swapped or
+        damaged file) raise ``ArtifactIntegrityError`` naming the blob and both digests."""
+        with self._raw(sha256) as fh:
+            hasher = hashlib.sha256()
+            parts = []
+            while chunk := fh.read(_CHUNK):
+                hasher.update(chunk)
+                parts.append(chunk)
+        check_digest(sha256, hasher.hexdigest(), self.root)
+        return b"".join(parts)
 
     @contextmanager
-    def open(self, sha256: str) -> Iterator[IO[bytes]]:
+    def open(self, sha256: str, *, verify: bool = True) -> Iterator[IO[bytes]]:
+        """The blob as a binary file. With ``verify`` (the default) it is a forward-only reader that hashes
+        what it returns and raises ``ArtifactIntegrityError`` on reaching the end if the bytes do not hash
+        to ``sha256``; ``verify=False`` gives the plain, seekable file for partial reads (a Parquet footer),
+        whose content is not trusted as the blob."""
+        with self._raw(sha256) as fh:
+            # a RawIOBase is a binary file to every reader; typeshed does not call it IO[bytes]
+            yield cast(IO[bytes], VerifiedReader(fh, sha256, self.root)) if verify else fh
+
+    def stream(self, sha256: str, small: int = _VERIFY_FIRST) -> Iterator[bytes]:
+        """The blob in chunks for a download. Opened (and a blob up to ``small`` bytes read and checked)
+        before the first chunk, so a missing or swapped small blob is an error before anything is sent; a
+        larger one is hashed as it streams and a mismatch raises at its end, cutting the response short."""
+        if self.size(sha256) <= small:
+            return iter([self.get_bytes(sha256)])
+        opened = ExitStack()
+        reader = opened.enter_context(self.open(sha256))
+
+        def chunks() -> Iterator[bytes]:
+            with opened:
+                while chunk := reader.read(_CHUNK):
+                    yield chunk
+
+        return chunks()
+
+    def size(self, sha256: str) -> int:
+        loc = self.location(sha256)
+        try:
+            return os.path.getsize(loc) if self._local else int(self._fs.size(loc))
+        except FileNotFoundError as exc:
+            raise self._missing(sha256) from exc
+
+    def _missing(self, sha256: str) -> NotFoundError:
+        return NotFoundError(
+            f"artifact {sha256} is not in the artifact store at {self.root}",
+            hint="it may have been removed by hand; re-log it",
+        )
+
+    @contextmanager
+    def _raw(self, sha256: str) -> Iterator[IO[bytes]]:
         loc = self.location(sha256)
         try:
             fh = open(loc, "rb") if self._local else self._fs.open(loc, "rb")  # noqa: SIM115
         except FileNotFoundError as exc:
-            raise NotFoundError(
-                f"artifact {sha256} is not in the artifact store at {self.root}",
-                hint="it may have been removed by hand; re-log it",
-            ) from exc
+            raise self._missing(sha256) from exc
         with fh:
             yield fh
 
     def local_path(self, sha256: str) -> Path | None:
         """The file path for a local root (for zero-copy reads), else None."""
         return Path(self.location(sha256)) if self._local else None
+
+
+def check_digest(expected: str, found: str, where: str) -> None:
+    """``ArtifactIntegrityError`` unless ``found`` (the hash of the bytes read) is ``expected`` (their name)."""
+    if found != expected:
+        raise ArtifactIntegrityError(
+            f"artifact {expected} in {where} does not match its content: expected sha256 {expected}, "
+            f"found {found}",
+            hint="the blob was replaced or damaged after it was written; nothing was loaded from it. "
+            "Restore it from a backup, or re-run what produced it",
+            detail={"blob": expected, "expected": expected, "found": found},
+        )
+
+
+class VerifiedReader(io.RawIOBase):
+    """A forward-only view of a blob that hashes every byte it returns and checks the digest at the end."""
+
+    def __init__(self, raw: IO[bytes], sha256: str, where: str) -> None:
+        super().__init__()
+        self._raw, self._sha, self._where = raw, sha256, where
+        self._hasher = hashlib.sha256()
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._raw.read(len(view))
+        n = len(data)
+        view[:n] = data
+        self._account(data)
+        return n
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = self._raw.read() if size is None or size < 0 else self._raw.read(size)
+        self._account(data)
+        if size is None or size < 0:
+            self._account(b"")
+        return data
+
+    def readall(self) -> bytes:
+        return self.read(-1)
+
+    def _account(self, data: bytes) -> None:
+        if data:
+            self._hasher.update(data)
+        elif not self._done:
+            self._done = True
+            check_digest(self._sha, self._hasher.hexdigest(), self._where)
 
 
 class ArtifactTooLarge(InvalidInputError):

@@ -121,6 +121,7 @@ class PipelineService:
             hooks=tuple(self.ws.pipeline_hooks()) if hooks is None else hooks,
             clock=self.ws.clock,
             heartbeat_s=self.ws.settings.run_heartbeat_s,
+            trusted_types=self.ws.settings.trusted_model_types,
             lost_after_s=self.ws.settings.run_lost_after_s,
         )
 

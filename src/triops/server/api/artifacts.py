@@ -3,8 +3,6 @@ download by run and name or by sha256, streamed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import ExitStack
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -59,16 +57,8 @@ def _blob_response(request: Request, ws: Any, sha256: str, filename: str) -> Res
     }
     if not_modified(request, etag):
         return Response(status_code=304, headers=headers)
-    # entered here, not in the generator, so a missing blob is a 404 before any byte is sent
-    opened = ExitStack()
-    handle = opened.enter_context(ws.artifacts.open(sha256))
-
-    def chunks() -> Iterator[bytes]:
-        with opened:
-            while chunk := handle.read(1 << 20):
-                yield chunk
-
-    return StreamingResponse(chunks(), media_type=OCTET, headers=headers)
+    # a missing blob is a 404, and a small swapped one a problem, before any byte is sent
+    return StreamingResponse(ws.artifacts.stream(sha256), media_type=OCTET, headers=headers)
 
 
 @router.get("/runs/{run_id}/artifacts/{name:path}")

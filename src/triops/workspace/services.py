@@ -377,9 +377,10 @@ class PillarServices:
         enforce_gate(self.store, facts, self.principal.name, self.clock)
 
     def lineage(self, ref: str, direction: str = "up", depth: int = 3) -> Any:
-        from triops.mlops.pipelines.lineage import lineage
+        """As ``ws.pipelines.lineage``: checked against ``project.read`` (NotFound otherwise)."""
+        from triops.workspace.lineage_access import readable_lineage
 
-        return lineage(self.store, ref, direction=direction, depth=depth)  # type: ignore[arg-type]
+        return readable_lineage(self, ref, direction=direction, depth=depth)  # type: ignore[arg-type]
 
     # -- evaluation and KPIs -------------------------------------------------------------------------------
     def evaluate(
@@ -583,6 +584,7 @@ class Datasets:
         step runs that read or wrote its bytes (a tree of ``LineageNode``)."""
         from triops.errors import NotFoundError
         from triops.mlops.pipelines.lineage import LineageNode, lineage
+        from triops.workspace.lineage_access import prune_unreadable
 
         row = self.get(name, version, project=project)
         children = []
@@ -594,9 +596,10 @@ class Datasets:
                     break
         if row.run_id:
             children.append(LineageNode("run", row.run_id, f"run {row.run_id}", run_id=row.run_id))
-        return LineageNode(
+        node = LineageNode(
             "dataset", row.id, f"{row.name}/{row.version}", size=row.row_count, children=tuple(children)
         )
+        return prune_unreadable(self.store, self.principal, node)
 
 
 __all__ = ["Datasets", "PillarServices", "gate_facts", "load_artifact"]

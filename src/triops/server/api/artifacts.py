@@ -14,7 +14,7 @@ from triops.errors import NotFoundError
 from triops.governance.rbac import Permission
 from triops.mlops.tracking.active_run import StoreTrackingSink
 from triops.server.auth import PrincipalDep
-from triops.server.authz import authorize_run, roles_of
+from triops.server.authz import authorize_run, roles_of, stored_run
 from triops.server.http import OCTET, PROBLEMS, check_download_name, disposition, etag_of, not_modified
 from triops.store.repositories.runs import projects_with_artifact
 
@@ -68,7 +68,7 @@ def download_run_artifact(request: Request, who: PrincipalDep, run_id: str, name
     check_download_name(name, "artifact name")
     authorize_run(request, who, Permission.PROJECT_READ, run_id)
     ws = request.app.state.workspace
-    run = ws.runs.get(run_id)
+    run = stored_run(request, run_id)
     for ref in run.artifacts:
         if ref.name == name:
             return _blob_response(request, ws, ref.sha256, name)

@@ -6,14 +6,13 @@ Writes are atomic (a temporary name, then a rename) and idempotent: the same byt
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any
 
 from triops.domain.records import StoredArtifact
 from triops.errors import ArtifactIntegrityError, InvalidInputError, NotFoundError
@@ -28,7 +27,6 @@ __all__ = [
     "ArtifactTooLarge",
     "ArtifactWriter",
     "StoredArtifact",
-    "VerifiedReader",
     "check_digest",
 ]
 
@@ -169,13 +167,18 @@ class ArtifactStore:
 
     @contextmanager
     def open(self, sha256: str, *, verify: bool = True) -> Iterator[IO[bytes]]:
-        """The blob as a binary file. With ``verify`` (the default) it is a forward-only reader that hashes
-        what it returns and raises ``ArtifactIntegrityError`` on reaching the end if the bytes do not hash
-        to ``sha256``; ``verify=False`` gives the plain, seekable file for partial reads (a Parquet footer),
-        whose content is not trusted as the blob."""
+        """The blob as a seekable binary file. With ``verify`` (the default) its bytes are hashed first and
+        ``ArtifactIntegrityError`` raised if they do not hash to ``sha256``: a reader that seeks (Parquet,
+        ``np.load``) cannot be checked as it reads. Prefer ``get_bytes`` or ``stream``, which hash in the
+        same pass as the read; ``verify=False`` is for partial reads (a Parquet footer) that load nothing."""
         with self._raw(sha256) as fh:
-            # a RawIOBase is a binary file to every reader; typeshed does not call it IO[bytes]
-            yield cast(IO[bytes], VerifiedReader(fh, sha256, self.root)) if verify else fh
+            if verify:
+                hasher = hashlib.sha256()
+                while chunk := fh.read(_CHUNK):
+                    hasher.update(chunk)
+                check_digest(sha256, hasher.hexdigest(), self.root)
+                fh.seek(0)
+            yield fh
 
     def stream(self, sha256: str, small: int = _VERIFY_FIRST) -> Iterator[bytes]:
         """The blob in chunks for a download. Opened (and a blob up to ``small`` bytes read and checked)
@@ -184,12 +187,15 @@ class ArtifactStore:
         if self.size(sha256) <= small:
             return iter([self.get_bytes(sha256)])
         opened = ExitStack()
-        reader = opened.enter_context(self.open(sha256))
+        raw = opened.enter_context(self._raw(sha256))
 
         def chunks() -> Iterator[bytes]:
+            hasher = hashlib.sha256()
             with opened:
-                while chunk := reader.read(_CHUNK):
+                while chunk := raw.read(_CHUNK):
+                    hasher.update(chunk)
                     yield chunk
+            check_digest(sha256, hasher.hexdigest(), self.root)
 
         return chunks()
 
@@ -231,44 +237,6 @@ def check_digest(expected: str, found: str, where: str) -> None:
             "Restore it from a backup, or re-run what produced it",
             detail={"blob": expected, "expected": expected, "found": found},
         )
-
-
-class VerifiedReader(io.RawIOBase):
-    """A forward-only view of a blob that hashes every byte it returns and checks the digest at the end."""
-
-    def __init__(self, raw: IO[bytes], sha256: str, where: str) -> None:
-        super().__init__()
-        self._raw, self._sha, self._where = raw, sha256, where
-        self._hasher = hashlib.sha256()
-        self._done = False
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        data = self._raw.read(len(view))
-        n = len(data)
-        view[:n] = data
-        self._account(data)
-        return n
-
-    def read(self, size: int | None = -1) -> bytes:
-        data = self._raw.read() if size is None or size < 0 else self._raw.read(size)
-        self._account(data)
-        if size is None or size < 0:
-            self._account(b"")
-        return data
-
-    def readall(self) -> bytes:
-        return self.read(-1)
-
-    def _account(self, data: bytes) -> None:
-        if data:
-            self._hasher.update(data)
-        elif not self._done:
-            self._done = True
-            check_digest(self._sha, self._hasher.hexdigest(), self._where)
 
 
 class ArtifactTooLarge(InvalidInputError):

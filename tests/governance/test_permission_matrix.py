@@ -36,7 +36,6 @@ from triops.governance.rbac import Permission
 from triops.settings import Settings
 from triops.store.repositories.tokens import create_token
 
-
 # how the CLI words NotFound (exit 1 like every error): an absent object and an unreadable one alike
 NOT_FOUND_PHRASES = ("does not exist", "is neither a pipeline run id", "no step run used or produced")
 

@@ -87,7 +87,9 @@ def test_the_setting_takes_only_exact_harmless_names(entry: str, tmp_path: Path)
     assert repr(entry) in str(info.value)
 
 
-def test_an_exact_name_in_the_setting_allows_that_type(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_exact_name_in_the_setting_allows_that_type(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from tests.mlops.registry.test_serialization import HomeMadeClassifier
 
     name = f"{HomeMadeClassifier.__module__}.{HomeMadeClassifier.__qualname__}"

@@ -32,9 +32,7 @@ class RunQueries:
         run = self._sink.get_run(run_id)
         readable = None if self._readable is None else self._readable()
         if readable is not None and run.project not in readable:
-            raise NotFoundError(
-                f"run {run_id!r} does not exist", hint="list runs with `triops runs list`"
-            )
+            raise NotFoundError(f"run {run_id!r} does not exist", hint="list runs with `triops runs list`")
         return run
 
     def search(

@@ -2,7 +2,9 @@
 
 Built in: polars and pandas frames → Parquet, numpy arrays → ``.npy`` (``allow_pickle=False``), scikit-learn
 estimators → skops, JSON-able values → canonical JSON. Other types need ``register_materializer``. The hash
-is computed once, when the value is materialised; cache checks reuse it.
+is computed once, when the value is materialised; cache checks reuse it. Reading a value back re-hashes its
+bytes in the same pass (a swapped blob is refused), and a scikit-learn value loads through the one
+allow-list loader of model files (``triops.mlops.registry.safe_load``).
 """
 
 from __future__ import annotations

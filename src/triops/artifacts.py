@@ -154,16 +154,12 @@ class ArtifactStore:
             self._fs.mv(tmp, loc)
 
     def get_bytes(self, sha256: str) -> bytes:
-        """The blob's bytes, hashed as they are read: bytes that no longer hash to ``sha256`` (a swapped or
+        """The blob's bytes, hashed once they are in memory (no second read): bytes that no longer hash to ``sha256`` (a swapped or
         damaged file) raise ``ArtifactIntegrityError`` naming the blob and both digests."""
         with self._raw(sha256) as fh:
-            hasher = hashlib.sha256()
-            parts = []
-            while chunk := fh.read(_CHUNK):
-                hasher.update(chunk)
-                parts.append(chunk)
-        check_digest(sha256, hasher.hexdigest(), self.root)
-        return b"".join(parts)
+            data: bytes = fh.read()
+        check_digest(sha256, hashlib.sha256(data).hexdigest(), self.root)  # the bytes in hand, not a re-read
+        return data
 
     @contextmanager
     def open(self, sha256: str, *, verify: bool = True) -> Iterator[IO[bytes]]:

@@ -75,11 +75,7 @@ def check_trusted_names(names: Iterable[str], where: str = SETTING) -> tuple[str
 def untrusted_types(data: bytes, trusted: Iterable[str] = ()) -> list[str]:
     """Types in a skops archive outside the allow-list (skops' defaults, ``TRUSTED_MODEL_TYPES``,
     ``trusted``), in the order skops reports them."""
-    import skops.io as sio
-
-    check_archive(data)
-    allowed = set(TRUSTED_MODEL_TYPES) | set(check_trusted_names(trusted))
-    return [t for t in sio.get_untrusted_types(data=data) if t not in allowed]
+    return _refused(_named_types(data), trusted)
 
 
 def load_model(data: bytes, trusted: Iterable[str] = (), *, blob: str | None = None) -> Any:
@@ -87,8 +83,8 @@ def load_model(data: bytes, trusted: Iterable[str] = (), *, blob: str | None = N
     ``blob`` (a sha256 or file name) says which file in the error."""
     import skops.io as sio
 
-    trusted_list = list(trusted)
-    unknown = untrusted_types(data, trusted_list)
+    named = _named_types(data)
+    unknown = _refused(named, trusted)
     if unknown:
         which = f"model file {blob}" if blob else "model file"
         raise InvalidInputError(
@@ -98,9 +94,21 @@ def load_model(data: bytes, trusted: Iterable[str] = (), *, blob: str | None = N
             "[triops] in triops.toml); see docs/security.md",
             detail={"untrusted_types": unknown, "blob": blob},
         )
-    # only now, with every name checked: skops needs the exact list of its non-default types it may build
-    present = sio.get_untrusted_types(data=data)
-    return sio.loads(data, trusted=present or None)
+    # every name is on the allow-list: skops is told exactly which of its non-default types it may build
+    return sio.loads(data, trusted=named or None)
+
+
+def _named_types(data: bytes) -> list[str]:
+    """The types in the archive that skops' default set does not hold (read from its schema, nothing built)."""
+    import skops.io as sio
+
+    check_archive(data)
+    return list(sio.get_untrusted_types(data=data))
+
+
+def _refused(named: list[str], trusted: Iterable[str]) -> list[str]:
+    allowed = set(TRUSTED_MODEL_TYPES) | set(check_trusted_names(trusted))
+    return [t for t in named if t not in allowed]
 
 
 def check_archive(data: bytes) -> None:

@@ -10,17 +10,25 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import IO, Any
 
 from triops.domain.records import StoredArtifact
-from triops.errors import InvalidInputError, NotFoundError
+from triops.errors import ArtifactIntegrityError, InvalidInputError, NotFoundError
 from triops.files import make_private_dirs
 
 _CHUNK = 1 << 20
+# downloads up to this size are read and checked whole before the first byte is sent
+_VERIFY_FIRST = 64 << 20
 
-__all__ = ["ArtifactStore", "ArtifactTooLarge", "ArtifactWriter", "StoredArtifact"]
+__all__ = [
+    "ArtifactStore",
+    "ArtifactTooLarge",
+    "ArtifactWriter",
+    "StoredArtifact",
+    "check_digest",
+]
 
 # Folders known to exist, per artifact root and process: steps open many short-lived ArtifactStores.
 _MADE_DIRS: dict[str, set[str]] = {}
@@ -146,25 +154,85 @@ class ArtifactStore:
             self._fs.mv(tmp, loc)
 
     def get_bytes(self, sha256: str) -> bytes:
-        with self.open(sha256) as fh:
-            return fh.read()
+        """The blob's bytes, hashed once they are in memory (no second read): bytes that no longer hash to ``sha256`` (a swapped or
+        damaged file) raise ``ArtifactIntegrityError`` naming the blob and both digests."""
+        with self._raw(sha256) as fh:
+            data: bytes = fh.read()
+        check_digest(sha256, hashlib.sha256(data).hexdigest(), self.root)  # the bytes in hand, not a re-read
+        return data
 
     @contextmanager
-    def open(self, sha256: str) -> Iterator[IO[bytes]]:
+    def open(self, sha256: str, *, verify: bool = True) -> Iterator[IO[bytes]]:
+        """The blob as a seekable binary file. With ``verify`` (the default) its bytes are hashed first and
+        ``ArtifactIntegrityError`` raised if they do not hash to ``sha256``: a reader that seeks (Parquet,
+        ``np.load``) cannot be checked as it reads. Prefer ``get_bytes`` or ``stream``, which hash in the
+        same pass as the read; ``verify=False`` is for partial reads (a Parquet footer) that load nothing."""
+        with self._raw(sha256) as fh:
+            if verify:
+                hasher = hashlib.sha256()
+                while chunk := fh.read(_CHUNK):
+                    hasher.update(chunk)
+                check_digest(sha256, hasher.hexdigest(), self.root)
+                fh.seek(0)
+            yield fh
+
+    def stream(self, sha256: str, small: int = _VERIFY_FIRST) -> Iterator[bytes]:
+        """The blob in chunks for a download. Opened (and a blob up to ``small`` bytes read and checked)
+        before the first chunk, so a missing or swapped small blob is an error before anything is sent; a
+        larger one is hashed as it streams and a mismatch raises at its end, cutting the response short."""
+        if self.size(sha256) <= small:
+            return iter([self.get_bytes(sha256)])
+        opened = ExitStack()
+        raw = opened.enter_context(self._raw(sha256))
+
+        def chunks() -> Iterator[bytes]:
+            hasher = hashlib.sha256()
+            with opened:
+                while chunk := raw.read(_CHUNK):
+                    hasher.update(chunk)
+                    yield chunk
+            check_digest(sha256, hasher.hexdigest(), self.root)
+
+        return chunks()
+
+    def size(self, sha256: str) -> int:
+        loc = self.location(sha256)
+        try:
+            return os.path.getsize(loc) if self._local else int(self._fs.size(loc))
+        except FileNotFoundError as exc:
+            raise self._missing(sha256) from exc
+
+    def _missing(self, sha256: str) -> NotFoundError:
+        return NotFoundError(
+            f"artifact {sha256} is not in the artifact store at {self.root}",
+            hint="it may have been removed by hand; re-log it",
+        )
+
+    @contextmanager
+    def _raw(self, sha256: str) -> Iterator[IO[bytes]]:
         loc = self.location(sha256)
         try:
             fh = open(loc, "rb") if self._local else self._fs.open(loc, "rb")  # noqa: SIM115
         except FileNotFoundError as exc:
-            raise NotFoundError(
-                f"artifact {sha256} is not in the artifact store at {self.root}",
-                hint="it may have been removed by hand; re-log it",
-            ) from exc
+            raise self._missing(sha256) from exc
         with fh:
             yield fh
 
     def local_path(self, sha256: str) -> Path | None:
         """The file path for a local root (for zero-copy reads), else None."""
         return Path(self.location(sha256)) if self._local else None
+
+
+def check_digest(expected: str, found: str, where: str) -> None:
+    """``ArtifactIntegrityError`` unless ``found`` (the hash of the bytes read) is ``expected`` (their name)."""
+    if found != expected:
+        raise ArtifactIntegrityError(
+            f"artifact {expected} in {where} does not match its content: expected sha256 {expected}, "
+            f"found {found}",
+            hint="the blob was replaced or damaged after it was written; nothing was loaded from it. "
+            "Restore it from a backup, or re-run what produced it",
+            detail={"blob": expected, "expected": expected, "found": found},
+        )
 
 
 class ArtifactTooLarge(InvalidInputError):

@@ -12,7 +12,8 @@ problem JSON using ``status`` and ``type_slug``.
     ├── ConflictError               a write that contradicts stored state (params are immutable …)
     ├── StoreError                  the store cannot be used
     │   ├── StoreCorruptError       the database file is not a readable store (never overwritten)
-    │   └── StoreVersionError       written by a newer triops; refused, never altered
+    │   ├── StoreVersionError       written by a newer triops; refused, never altered
+    │   └── ArtifactIntegrityError  a blob's bytes no longer hash to its name (names both digests)
     ├── AuthError                   401: missing or wrong credentials (no detail on purpose)
     ├── PermissionDeniedError       403: authenticated, but the role lacks a named permission
     ├── RemoteError                 a triops server answered with an error or could not be reached
@@ -109,6 +110,10 @@ class StoreCorruptError(StoreError):
 
 class StoreVersionError(StoreError):
     type_slug = "store-version"
+
+
+class ArtifactIntegrityError(StoreError):
+    type_slug = "artifact-integrity"
 
 
 class AuthError(TriopsError):

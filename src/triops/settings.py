@@ -74,6 +74,12 @@ class Settings(BaseSettings):
         description="server: module prefixes whose pipelines clients may run or resume there (JSON list)",
     )
 
+    trusted_model_types: list[str] = Field(
+        default_factory=list,
+        description="exact type names (as skops reports them) a model file may hold besides triops' "
+        "allow-list; no prefixes (JSON list; docs/security.md)",
+    )
+
     serving_log_sample_rate: float = Field(
         default=1.0, ge=0, le=1, description="serving: share of predicted rows whose inputs are logged"
     )
@@ -91,6 +97,16 @@ class Settings(BaseSettings):
     serving_meter_interval_s: float = Field(
         default=10.0, gt=0, le=3600, description="serving: how often predictions are metered and priced"
     )
+
+    @field_validator("trusted_model_types")
+    @classmethod
+    def _exact_types(cls, value: list[str]) -> list[str]:
+        from triops.mlops.registry.safe_load import check_trusted_names
+
+        try:
+            return list(check_trusted_names(value))
+        except ConfigError as exc:  # pydantic reports ValueErrors with the field's location
+            raise ValueError(f"{exc.message} ({exc.hint})") from None
 
     @field_validator("sqlite_synchronous", mode="before")
     @classmethod

@@ -18,6 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from triops import Workspace
 from triops.finops.budgets import new_budget
 from triops.governance.rbac import ROLE_PERMISSIONS, Permission, Role
+from triops.mlops.pipelines.authoring import pipeline, step
 
 PROJECT = "benefits"
 ROLES: tuple[str, ...] = (*(r.value for r in Role), "none")  # "none": a user with no binding at all
@@ -55,18 +56,38 @@ class Seeded:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+@step
+def _numbers() -> list[int]:
+    return [1, 2, 3]
+
+
+@step
+def _total(values: list[int]) -> int:
+    return sum(values)
+
+
+@pipeline
+def _tiny() -> None:
+    _total(_numbers())
+
+
 def seed(admin: Workspace) -> Seeded:
-    """A model ``m`` in the project, a policy asking an approver before production, a pending request, and
-    every role bound workspace-wide to its own user (``r-viewer`` …; ``r-none`` holds nothing)."""
+    """A model ``m`` in the project, a policy asking an approver before production, a pending request, a
+    tracked run with a metric and a pipeline run in the project, and every role bound workspace-wide to its
+    own user (``r-viewer`` …; ``r-none`` holds nothing)."""
     admin.governance.add_policies(STAGE_POLICY)
     admin.models.register("m", tiny_model(), git_commit=None, onnx=False, project=PROJECT)
     request = admin.governance.request_approval(
         gate="model.stage", subject_id="m/1", change={"to_stage": "production"}, justification="go live"
     )
+    with admin.start_run(PROJECT, name="seeded") as run:
+        run.log_metric("loss", 0.5)
+    piped = admin.run_pipeline(_tiny, project=PROJECT, use_cache=False)
     for role in Role:
         admin.governance.grant(user_of(role.value), role.value)
     admin.governance.create_user(user_of("none"))
-    return Seeded(request_id=request.id)
+    output = next(iter(piped.outputs.values())).sha256
+    return Seeded(request_id=request.id, extra={"run": run.id, "pipeline": piped.run_id, "output": output})
 
 
 Sdk = Callable[[Workspace, Seeded], Any]
@@ -80,6 +101,8 @@ class Operation:
     sdk: Sdk
     rest: Rest | None = None
     cli: tuple[str, ...] | None = None
+    #: the roles the console-script sample runs it as (default: one that may, one that may not, unbound)
+    cli_roles: tuple[str, ...] | None = None
 
 
 def _run(ws: Workspace, _: Seeded) -> None:
@@ -90,6 +113,34 @@ def _run(ws: Workspace, _: Seeded) -> None:
 P = Permission
 OPERATIONS: tuple[Operation, ...] = (
     Operation("start a run", P.RUN_WRITE, _run, lambda s: ("POST", "/runs", {"project": PROJECT})),
+    Operation(
+        "read a run",
+        P.PROJECT_READ,
+        lambda ws, s: ws.runs.get(s.extra["run"]),
+        lambda s: ("GET", f"/runs/{s.extra['run']}", None),
+        ("runs", "show", "{run}"),
+        ("none",),  # the unbound user must see nothing; the allowed path is in tests/cli
+    ),
+    Operation(
+        "read a metric history",
+        P.PROJECT_READ,
+        lambda ws, s: ws.runs.metric_history(s.extra["run"], "loss"),
+        lambda s: ("GET", f"/runs/{s.extra['run']}/metrics/loss", None),
+    ),
+    Operation(
+        "read a pipeline run's lineage",
+        P.PROJECT_READ,
+        lambda ws, s: ws.lineage(s.extra["pipeline"]),
+        lambda s: ("GET", f"/lineage/{s.extra['pipeline']}", None),
+        ("lineage", "{pipeline}"),
+        ("none",),
+    ),
+    Operation(
+        "read an artifact's lineage",
+        P.PROJECT_READ,
+        lambda ws, s: ws.pipelines.lineage(s.extra["output"], direction="up"),
+        lambda s: ("GET", f"/lineage/{s.extra['output']}", None),
+    ),
     Operation(
         "read a model",
         P.PROJECT_READ,
@@ -256,6 +307,9 @@ def cli_sample() -> list[tuple[Operation, str]]:
     picked = []
     for op in OPERATIONS:
         if op.cli is None:
+            continue
+        if op.cli_roles is not None:
+            picked += [(op, role) for role in op.cli_roles]
             continue
         may = [r for r in ROLES if allowed(r, op.permission)]
         yes = next((r for r in may if r != "admin"), "admin")

@@ -158,6 +158,7 @@ def run_command(
     console: Console | None = None,
     executor_options: Mapping[str, Any] | None = None,
     heartbeat_s: float = 10.0,
+    trusted_types: Sequence[str] = (),
     tags: dict[str, str] | None = None,
 ) -> PipelineRunResult:
     """Run ``path/or/module:pipeline`` with a live view of its steps (or quietly with ``as_json``)."""
@@ -185,6 +186,7 @@ def run_command(
             target=target,
             executor_options=executor_options,
             heartbeat_s=heartbeat_s,
+            trusted_types=trusted_types,
             tags=tags,
         )
 
@@ -201,6 +203,7 @@ def resume_command(
     hooks: Sequence[Hook] = (),
     console: Console | None = None,
     heartbeat_s: float = 10.0,
+    trusted_types: Sequence[str] = (),
     lost_after_s: float = 120.0,
 ) -> PipelineRunResult:
     """Re-run a failed, killed or lost pipeline run from its failed step."""
@@ -217,6 +220,7 @@ def resume_command(
             hooks=hooks,
             listener=listener,
             heartbeat_s=heartbeat_s,
+            trusted_types=trusted_types,
             lost_after_s=lost_after_s,
         )
 
@@ -344,6 +348,7 @@ def run_cli(
             hooks=hooks,
             tags=tags,
             heartbeat_s=ws.settings.run_heartbeat_s,
+            trusted_types=ws.settings.trusted_model_types,
             executor_options=options,
         )
         print_alerts(hooks, as_json)
@@ -408,6 +413,7 @@ def resume_cli(
             as_json=as_json,
             hooks=tuple(ws.pipeline_hooks()),
             heartbeat_s=ws.settings.run_heartbeat_s,
+            trusted_types=ws.settings.trusted_model_types,
             lost_after_s=ws.settings.run_lost_after_s,
         )
     if as_json:

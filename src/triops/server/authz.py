@@ -14,6 +14,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from triops.domain.records import Run
 from triops.errors import NotFoundError
 from triops.governance.rbac import Permission, Principal, require
 from triops.governance.roles import load_principal
@@ -65,8 +66,15 @@ def readable(ws: Workspace, project: str | None, what: str) -> None:
 
 def authorize_run(request: Request, who: TokenPrincipal, permission: Permission, run_id: str) -> None:
     """Check ``permission`` in the project of ``run_id`` (NotFound first if there is no such run)."""
-    project = request.app.state.workspace.runs.get(run_id).project
-    authorize(request, who, permission, project)
+    authorize(request, who, permission, stored_run(request, run_id).project)
+
+
+def stored_run(request: Request, run_id: str) -> Run:
+    """The run as stored, read as the server (no permission check: the caller decides who may see it)."""
+    from triops.mlops.tracking.active_run import StoreTrackingSink
+
+    ws = request.app.state.workspace
+    return StoreTrackingSink(ws.store, ws.artifacts, ws.clock, None).get_run(run_id)
 
 
 __all__ = [
@@ -77,4 +85,5 @@ __all__ = [
     "readable",
     "require_in",
     "roles_of",
+    "stored_run",
 ]

@@ -272,7 +272,7 @@ def _register_output(ws: Workspace, version: ModelVersion, run: Any, newest: Any
     from triops.workspace.services import load_artifact
 
     for ref in run.outputs.values():
-        model = load_artifact(ws.artifacts, ref.sha256, ref.media_type)
+        model = load_artifact(ws.artifacts, ref.sha256, ref.media_type, ws.settings.trusted_model_types)
         if not hasattr(model, "predict"):
             continue
         frame = version_frame(ws.artifacts, newest) if newest is not None else None

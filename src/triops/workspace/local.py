@@ -16,7 +16,8 @@ from triops.artifacts import ArtifactStore
 from triops.domain.clock import Clock, SystemClock
 from triops.domain.validation import check_name, check_project_name, tag_text
 from triops.errors import ConfigError
-from triops.mlops.tracking.active_run import ActiveRun, RunQueries, StoreTrackingSink, TrackingSink
+from triops.mlops.tracking.active_run import ActiveRun, StoreTrackingSink, TrackingSink
+from triops.mlops.tracking.run_queries import RunQueries
 from triops.settings import Settings
 from triops.store.engine import Store, create_store
 from triops.store.migrate import upgrade

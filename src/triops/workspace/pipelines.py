@@ -88,9 +88,11 @@ class PipelineService:
         return run_dag(self.steps(run_id))
 
     def lineage(self, ref: str, *, direction: str = "up", depth: int = 3) -> LineageNode:
-        from triops.mlops.pipelines.lineage import lineage
+        """Where an artifact or a pipeline run came from (``up``) or what was made from it (``down``), in
+        projects you can read (NotFound otherwise, as if absent)."""
+        from triops.workspace.lineage_access import readable_lineage
 
-        return lineage(self.ws.store, ref, direction=direction, depth=depth)  # type: ignore[arg-type]
+        return readable_lineage(self.ws, ref, direction=direction, depth=depth)
 
     def resume(
         self,
@@ -121,6 +123,7 @@ class PipelineService:
             hooks=tuple(self.ws.pipeline_hooks()) if hooks is None else hooks,
             clock=self.ws.clock,
             heartbeat_s=self.ws.settings.run_heartbeat_s,
+            trusted_types=self.ws.settings.trusted_model_types,
             lost_after_s=self.ws.settings.run_lost_after_s,
         )
 

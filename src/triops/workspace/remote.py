@@ -121,4 +121,10 @@ class HttpTrackingSink:
         return [_run_from_wire(r) for r in self._call("POST", "/runs/search", json=body).json()["runs"]]
 
     def download_artifact(self, run_id: str, name: str) -> bytes:
-        return self._call("GET", f"/runs/{run_id}/artifacts/{name}").content
+        from triops.workspace.remote_http import verify_download
+
+        response = self._call("GET", f"/runs/{run_id}/artifacts/{name}")
+        etag = response.headers.get("etag", "").strip('"')  # the blob's sha256, as the server names it
+        if etag:
+            verify_download(response.content, etag, f"run {run_id} artifact {name!r} from the server")
+        return response.content

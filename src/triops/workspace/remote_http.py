@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from triops.errors import (
+    ArtifactIntegrityError,
     AuthError,
     BudgetExceededError,
     ConflictError,
@@ -38,6 +39,7 @@ _BY_STATUS: dict[int, type[TriopsError]] = {
 }
 # problem "type" slugs that name a more precise class than the status does
 _BY_SLUG: dict[str, type[TriopsError]] = {
+    "artifact-integrity": ArtifactIntegrityError,
     "gate-blocked": GateBlockedError,
     "policy": PolicyError,
     "data-contract": DataContractError,
@@ -117,6 +119,15 @@ class HttpTransport:
         elif isinstance(errors, list):
             error.detail = {"errors": errors}
         return error
+
+
+def verify_download(data: bytes, sha256: str, server: str) -> None:
+    """Downloaded bytes hash to the blob they were asked for, or ``ArtifactIntegrityError`` naming it."""
+    import hashlib
+
+    from triops.artifacts import check_digest
+
+    check_digest(sha256, hashlib.sha256(data).hexdigest(), server)
 
 
 def _params(params: Mapping[str, Any]) -> dict[str, Any]:

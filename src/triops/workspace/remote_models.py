@@ -12,7 +12,7 @@ from typing import Any
 
 from triops.errors import ConfigError, InvalidInputError
 from triops.mlops.registry.records import LoadedModel, ModelVersion, check_name, current_git_commit, parse_ref
-from triops.workspace.remote_http import HttpTransport
+from triops.workspace.remote_http import HttpTransport, verify_download
 from triops.workspace.remote_wire import model_version
 
 SAMPLE_ROWS = 10_000
@@ -61,6 +61,7 @@ class RemoteModels:
     def model_bytes(self, ref: str) -> tuple[ModelVersion, bytes]:
         version = self.get(ref)
         data = self.http.call("GET", f"/models/{version.model}/versions/{version.version}/file").content
+        verify_download(data, version.artifact_sha256, self.http.base_url)
         return version, data
 
     def load(self, ref: str) -> LoadedModel:
@@ -71,7 +72,9 @@ class RemoteModels:
         if version.onnx_sha256:
             path = f"/models/{version.model}/versions/{version.version}/file"
             onnx = self.http.call("GET", path, params={"kind": "onnx"}).content
-        return LoadedModel(version, load_model(data, self.trusted), onnx)
+            verify_download(onnx, version.onnx_sha256, self.http.base_url)
+        blob = f"{version.ref} ({version.artifact_sha256})"
+        return LoadedModel(version, load_model(data, self.trusted, blob=blob), onnx)
 
     def evaluations(self, ref: str) -> list[dict[str, Any]]:
         return list(self.http.items(f"{self.version_path(ref)}/evaluations"))

@@ -66,7 +66,7 @@ class RemoteWorkspace(Workspace):
     def models(self) -> RemoteModels:  # type: ignore[override]
         from triops.workspace.remote_models import RemoteModels
 
-        return RemoteModels(self.http)
+        return RemoteModels(self.http, self.settings.trusted_model_types)
 
     @cached_property
     def datasets(self) -> RemoteDatasets:  # type: ignore[override]

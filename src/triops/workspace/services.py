@@ -36,14 +36,15 @@ if TYPE_CHECKING:
     from triops.workspace.strategy import StrategyService
 
 
-def load_artifact(artifacts: ArtifactStore, sha256: str, media_type: str) -> Any:
-    """Read a materialised artifact back with the materializer that wrote its media type."""
+def load_artifact(artifacts: ArtifactStore, sha256: str, media_type: str, trusted: Sequence[str] = ()) -> Any:
+    """Read a materialised artifact back with the materializer that wrote its media type (a model file
+    through the one allow-list loader, ``trusted`` naming extra exact types)."""
     from triops.mlops.pipelines.materializers import MaterializedRef, load, materializer_for_media_type
 
     mat = materializer_for_media_type(media_type)
     if mat is None:
         return artifacts.get_bytes(sha256)
-    return load(MaterializedRef(sha256, 0, media_type, mat.name), artifacts)
+    return load(MaterializedRef(sha256, 0, media_type, mat.name), artifacts, trusted=trusted)
 
 
 def gate_facts(registry: ModelRegistry, change: ChangeRequest, project: str | None) -> GateFacts:
@@ -163,7 +164,13 @@ class PillarServices:
         from triops.governance.rbac import Permission
         from triops.workspace.guarded import GovernedRegistry, with_principal
 
-        registry = GovernedRegistry(self.store, self.artifacts, clock=self.clock, actor=self.principal.name)
+        registry = GovernedRegistry(
+            self.store,
+            self.artifacts,
+            clock=self.clock,
+            actor=self.principal.name,
+            trusted=self.settings.trusted_model_types,
+        )
         with_principal(registry, self.principal)
         # listings read only models of projects the principal may read (in the query)
         registry.readable = lambda: self.principal.projects_with(Permission.PROJECT_READ)
@@ -274,7 +281,9 @@ class PillarServices:
 
         hooks += [
             ContractGateHook(
-                lambda sha, media: load_artifact(self.artifacts, sha, media),
+                lambda sha, media: load_artifact(
+                    self.artifacts, sha, media, self.settings.trusted_model_types
+                ),
                 report=on_gate,
                 clock=self.clock,
                 privacy=self.datasets.privacy(),
@@ -297,7 +306,7 @@ class PillarServices:
 
         if media_type != PARQUET_MEDIA_TYPE:
             return None
-        with self.artifacts.open(sha256) as handle:
+        with self.artifacts.open(sha256, verify=False) as handle:  # the footer only: no content is trusted
             return parquet_columns(handle)
 
     def run_pipeline(
@@ -346,6 +355,7 @@ class PillarServices:
             listener=listener,
             clock=self.clock,
             heartbeat_s=self.settings.run_heartbeat_s,
+            trusted_types=self.settings.trusted_model_types,
         )
 
     def _check_budget_override(self, project: str, reason: str) -> None:
@@ -367,9 +377,10 @@ class PillarServices:
         enforce_gate(self.store, facts, self.principal.name, self.clock)
 
     def lineage(self, ref: str, direction: str = "up", depth: int = 3) -> Any:
-        from triops.mlops.pipelines.lineage import lineage
+        """As ``ws.pipelines.lineage``: checked against ``project.read`` (NotFound otherwise)."""
+        from triops.workspace.lineage_access import readable_lineage
 
-        return lineage(self.store, ref, direction=direction, depth=depth)  # type: ignore[arg-type]
+        return readable_lineage(self, ref, direction=direction, depth=depth)  # type: ignore[arg-type]
 
     # -- evaluation and KPIs -------------------------------------------------------------------------------
     def evaluate(
@@ -573,6 +584,7 @@ class Datasets:
         step runs that read or wrote its bytes (a tree of ``LineageNode``)."""
         from triops.errors import NotFoundError
         from triops.mlops.pipelines.lineage import LineageNode, lineage
+        from triops.workspace.lineage_access import prune_unreadable
 
         row = self.get(name, version, project=project)
         children = []
@@ -584,9 +596,10 @@ class Datasets:
                     break
         if row.run_id:
             children.append(LineageNode("run", row.run_id, f"run {row.run_id}", run_id=row.run_id))
-        return LineageNode(
+        node = LineageNode(
             "dataset", row.id, f"{row.name}/{row.version}", size=row.row_count, children=tuple(children)
         )
+        return prune_unreadable(self.store, self.principal, node)
 
 
 __all__ = ["Datasets", "PillarServices", "gate_facts", "load_artifact"]

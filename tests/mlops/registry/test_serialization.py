@@ -53,7 +53,7 @@ def test_skops_round_trip_predicts_the_same() -> None:
 def test_untrusted_type_is_refused_with_its_name() -> None:
     data = dump_model(HomeMadeClassifier().fit(None, None))
     assert untrusted_types(data) == [f"{__name__}.HomeMadeClassifier"]
-    with pytest.raises(InvalidInputError, match=r"untrusted type\(s\): .*HomeMadeClassifier") as info:
+    with pytest.raises(InvalidInputError, match=r"not on the allow-list: .*HomeMadeClassifier") as info:
         load_model(data)
     assert info.value.detail["untrusted_types"] == [f"{__name__}.HomeMadeClassifier"]
 

@@ -2,7 +2,9 @@
 
 Built in: polars and pandas frames → Parquet, numpy arrays → ``.npy`` (``allow_pickle=False``), scikit-learn
 estimators → skops, JSON-able values → canonical JSON. Other types need ``register_materializer``. The hash
-is computed once, when the value is materialised; cache checks reuse it.
+is computed once, when the value is materialised; cache checks reuse it. Reading a value back re-hashes its
+bytes in the same pass (a swapped blob is refused), and a scikit-learn value loads through the one
+allow-list loader of model files (``triops.mlops.registry.safe_load``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import json
 import re
 import sys
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -114,9 +116,6 @@ def _numpy_load(fh: IO[bytes]) -> Any:
 
 
 # ---- scikit-learn via skops ----
-_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
-
-
 _SKOPS_ID = re.compile(rb'"__id__": (\d+)|"(\d+)\.(\w+)"')
 
 
@@ -155,18 +154,14 @@ def _sklearn_save(obj: Any, fh: IO[bytes]) -> None:
     fh.write(_normalise_zip(sio.dumps(obj)))
 
 
-def _sklearn_load(fh: IO[bytes]) -> Any:
-    import skops.io as sio
+def _sklearn_load(fh: IO[bytes], trusted: Sequence[str] = (), blob: str | None = None) -> Any:
+    """Through the one allow-list loader of model files (exact type names, nothing trusted by prefix)."""
+    from triops.mlops.registry.safe_load import load_model
 
-    data = fh.read()
-    untrusted = sio.get_untrusted_types(data=data)
-    refused = [t for t in untrusted if not t.startswith(_TRUSTED_PREFIXES)]
-    if refused:
-        raise MaterializerError(
-            f"the stored estimator contains types outside scikit-learn/numpy/scipy: {', '.join(refused)}",
-            hint="load it yourself with skops.io.load(..., trusted=[...]) after reviewing these types",
-        )
-    return sio.loads(data, trusted=untrusted)
+    try:
+        return load_model(fh.read(), trusted, blob=blob)
+    except InvalidInputError as exc:
+        raise MaterializerError(exc.message, hint=exc.hint, detail=exc.detail) from None
 
 
 # ---- JSON ----
@@ -302,14 +297,15 @@ def materialize(obj: Any, artifacts: ArtifactStore, *, step: str = "?") -> Mater
     return MaterializedRef(stored.sha256, stored.size, mat.media_type, mat.name)
 
 
-def load(ref: MaterializedRef, artifacts: ArtifactStore) -> Any:
+def load(ref: MaterializedRef, artifacts: ArtifactStore, *, trusted: Sequence[str] = ()) -> Any:
+    """The value of ``ref``. Its bytes are hashed as they are read (a blob that no longer matches its sha256
+    is an error, nothing is built from it); a model file loads only if every type in it is on the
+    allow-list (plus the exact names in ``trusted``)."""
     mat = get_materializer(ref.materializer)
-    path = artifacts.local_path(ref.sha256)
-    if path is not None and ref.materializer in ("numpy", "polars"):
-        with path.open("rb") as fh:
-            return mat.load(fh)
-    with artifacts.open(ref.sha256) as fh:
-        return mat.load(fh)
+    data = artifacts.get_bytes(ref.sha256)
+    if mat.load is _sklearn_load:
+        return _sklearn_load(io.BytesIO(data), trusted, f"artifact {ref.sha256}")
+    return mat.load(io.BytesIO(data))
 
 
 __all__ = [

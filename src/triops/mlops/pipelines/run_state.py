@@ -75,11 +75,14 @@ class RunState:
         reuse: Mapping[str, tuple[str, dict[str, MaterializedRef]]],
         resumed_from: str | None,
         heartbeat_s: float = 10.0,
+        trusted_types: Sequence[str] = (),
     ) -> None:
         self.store, self.artifacts, self.pipeline, self.dag = store, artifacts, pipeline, dag
         self.values, self.project, self.executor, self.hooks = values, project, executor, hooks
         self.use_cache, self.on_failure, self.clock, self.listener = use_cache, on_failure, clock, listener
         self.reuse, self.resumed_from = reuse, resumed_from
+        # extra exact type names a step input that is a model file may hold (the trusted_model_types setting)
+        self.trusted_types = tuple(trusted_types)
         self.run_id = new_id(utc_ms(clock.now()))
         self.order = dag.order()
         self.position = {n: i for i, n in enumerate(self.order)}
@@ -284,7 +287,9 @@ class RunState:
             return None
         now = utc_ms(self.clock.now())
         self._set(node, status="RUNNING", cache_key=key, started_ms=now)
-        task = step_task(node, row.id, step_, literals, inputs, self.worker_root, self.worker_store)
+        task = step_task(
+            node, row.id, step_, literals, inputs, self.worker_root, self.worker_store, self.trusted_types
+        )
         return self.executor.submit(task, step_)
 
     def _succeeded(

@@ -112,6 +112,7 @@ def step_task(
     inputs: dict[str, MaterializedRef],
     artifact_root: str,
     store_url: str | None = None,
+    trusted_types: tuple[str, ...] = (),
 ) -> StepTask:
     return StepTask(
         step_run_id=step_run_id,
@@ -130,6 +131,7 @@ def step_task(
         artifact_root=artifact_root,
         memory_bytes=int(step.resources.memory_gb * 2**30),
         store_url=store_url,
+        trusted_types=trusted_types,
     )
 
 

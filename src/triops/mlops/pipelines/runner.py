@@ -50,6 +50,7 @@ def run_pipeline(
     resumed_from: str | None = None,
     reuse: Mapping[str, tuple[str, dict[str, MaterializedRef]]] | None = None,
     heartbeat_s: float = 10.0,
+    trusted_types: Sequence[str] = (),
 ) -> PipelineRunResult:
     """Run ``pipeline`` and return its record. A failed step or a hook's stop gives status FAILED (call
     ``.raise_for_status()`` to raise); Ctrl-C records the run KILLED and re-raises KeyboardInterrupt."""
@@ -80,6 +81,7 @@ def run_pipeline(
             reuse=reuse or {},
             resumed_from=resumed_from,
             heartbeat_s=heartbeat_s,
+            trusted_types=tuple(trusted_types),
         )
         try:
             run.create(target or target_of(pipeline), runner_executor.name, name, user_name, tags or {})
@@ -116,6 +118,7 @@ def resume_run(
     listener: Listener | None = None,
     clock: Clock | None = None,
     heartbeat_s: float = 10.0,
+    trusted_types: Sequence[str] = (),
     lost_after_s: float = 120.0,
 ) -> PipelineRunResult:
     """Re-run a FAILED, KILLED or LOST pipeline run as a new run, reusing the outputs of every step that
@@ -168,6 +171,7 @@ def resume_run(
         resumed_from=run_id,
         reuse=reuse,
         heartbeat_s=heartbeat_s,
+        trusted_types=trusted_types,
     )
 
 

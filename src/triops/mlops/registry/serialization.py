@@ -1,8 +1,7 @@
 """Safe model files: skops for scikit-learn models, ONNX (skl2onnx + onnxruntime) for portable serving.
 
-Nothing here unpickles bytes. ``load_model`` reads a skops archive, whose loader only builds objects of
-types it is told to trust; before loading, every type in the archive is checked against skops' default
-trusted set plus the caller's ``trusted`` list, and any other type refuses the file, naming each one.
+Nothing here unpickles bytes. ``load_model`` (from ``safe_load``, the one loader for model files) reads a
+skops archive only if every type in it is on the allow-list of exact names, naming each one it refuses.
 
 ``export_onnx`` converts a fitted model where skl2onnx supports it and keeps the result only if
 onnxruntime's predictions agree with the model's own within ``ONNX_TOLERANCE`` on sample rows; otherwise
@@ -11,9 +10,7 @@ it says why not (the model still serves through skops).
 
 from __future__ import annotations
 
-import io
-import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,23 +18,13 @@ import numpy as np
 import numpy.typing as npt
 
 from triops.errors import InvalidInputError
+from triops.mlops.registry.safe_load import load_model, untrusted_types
 from triops.mlops.registry.signature import Signature, to_pandas
 
 SKOPS_MEDIA_TYPE = "application/vnd.skops+zip"
 ONNX_MEDIA_TYPE = "application/vnd.onnx"
 ONNX_TOLERANCE = 1e-5
 _ONNX_CHECK_ROWS = 1000
-# scikit-learn's own internal state types that skops rebuilds but does not trust by default; triops
-# trusts them because they belong to estimators it supports (trees, boosting, neighbours, MLP).
-SKLEARN_TRUSTED = (
-    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-    "sklearn.metrics._dist_metrics.EuclideanDistance64",
-    "sklearn.neighbors._kd_tree.KDTree",
-    "sklearn.neighbors._ball_tree.BallTree",
-    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
-    "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
-    "sklearn.tree._tree.Tree",
-)
 
 
 def dump_model(model: object) -> bytes:
@@ -52,46 +39,6 @@ def dump_model(model: object) -> bytes:
             hint="register scikit-learn compatible estimators built from library types",
         ) from exc
     return data
-
-
-def untrusted_types(data: bytes, trusted: Iterable[str] = ()) -> list[str]:
-    """Types in a skops archive that neither skops' defaults, ``SKLEARN_TRUSTED`` nor ``trusted`` allow."""
-    import skops.io as sio
-
-    _check_archive(data)
-    allowed = set(trusted) | set(SKLEARN_TRUSTED)
-    return [t for t in sio.get_untrusted_types(data=data) if t not in allowed]
-
-
-def load_model(data: bytes, trusted: Iterable[str] = ()) -> Any:
-    """Load skops bytes, refusing the file if it holds any type not trusted (each one named)."""
-    import skops.io as sio
-
-    trusted_list = list(trusted)
-    unknown = untrusted_types(data, trusted_list)
-    if unknown:
-        raise InvalidInputError(
-            f"model file holds {len(unknown)} untrusted type(s): {', '.join(unknown)}",
-            hint="inspect the model's origin; if you trust these types pass them as trusted=[...]",
-            detail={"untrusted_types": unknown},
-        )
-    present = sio.get_untrusted_types(data=data)
-    return sio.loads(data, trusted=present or None)
-
-
-def _check_archive(data: bytes) -> None:
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise InvalidInputError(f"model data is a {type(data).__name__}, not bytes")
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = archive.namelist()
-    except zipfile.BadZipFile as exc:
-        raise InvalidInputError(
-            "model data is not a skops archive (not a zip file)",
-            hint="triops only loads models it saved with skops; it never unpickles other files",
-        ) from exc
-    if "schema.json" not in names:
-        raise InvalidInputError("model data is a zip file without skops' schema.json; refusing to load it")
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,3 +157,15 @@ class OnnxPredictor:
 
 def _fitted_on_frame(model: Any) -> bool:
     return hasattr(model, "feature_names_in_")
+
+
+__all__ = [
+    "ONNX_MEDIA_TYPE",
+    "SKOPS_MEDIA_TYPE",
+    "OnnxExport",
+    "OnnxPredictor",
+    "dump_model",
+    "export_onnx",
+    "load_model",
+    "untrusted_types",
+]

@@ -251,7 +251,8 @@ class ModelRegistry:
         """The model of ``ref``, loaded with skops from its artifact bytes (untrusted types refused)."""
         version = self.get(ref)
         require_loadable(version)
-        model = load_model(self.artifacts.get_bytes(version.artifact_sha256), self.trusted)
+        sha = version.artifact_sha256
+        model = load_model(self.artifacts.get_bytes(sha), self.trusted, blob=f"{version.ref} ({sha})")
         onnx_bytes = self.artifacts.get_bytes(version.onnx_sha256) if version.onnx_sha256 else None
         return LoadedModel(version, model, onnx_bytes)
 

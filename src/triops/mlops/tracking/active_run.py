@@ -19,31 +19,27 @@ import threading
 import time
 import traceback
 import weakref
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any, Protocol
 
 from triops.artifacts import ArtifactStore, StoredArtifact
 from triops.domain.clock import Clock, SystemClock, utc_ms
-from triops.domain.filters import MAX_ORDER_KEYS, OrderBy, parse_filter, parse_orderings
+from triops.domain.filters import OrderBy, parse_filter, parse_orderings
 from triops.domain.ids import new_id
 from triops.domain.records import Metric, Run, RunStatus
 from triops.domain.validation import (
     INT64_MAX,
     INT64_MIN,
-    MAX_SEARCH_LIMIT,
-    check_int64,
     check_key,
     check_metric_value,
     check_name,
-    check_project_name,
     check_step,
     clean_text,
     param_text,
     tag_text,
 )
-from triops.domain.wire import run_to_wire
 from triops.errors import ConflictError, InvalidInputError
 from triops.store.engine import Store
 from triops.store.repositories import liveness
@@ -434,70 +430,3 @@ def _guess_media_type(name: str) -> str:
         if name.endswith(suffix):
             return media
     return mimetypes.guess_type(name)[0] or "application/octet-stream"
-
-
-class RunQueries:
-    """``ws.runs``: find and read runs."""
-
-    def __init__(
-        self, sink: TrackingSink, readable: Callable[[], Collection[str] | None] | None = None
-    ) -> None:
-        self._sink = sink
-        # the projects the acting principal may read (None: all); a local store puts them into the query
-        self._readable = readable
-
-    def get(self, run_id: str) -> Run:
-        return self._sink.get_run(run_id)
-
-    def search(
-        self,
-        project: str | None = None,
-        filter: str = "",
-        order_by: Sequence[str] | None = None,
-        limit: int = 1000,
-        offset: int = 0,
-        after: tuple[int, str] | None = None,
-    ) -> list[Run]:
-        """Runs matching ``filter``, ordered by ``order_by`` then newest first. ``after`` = (start ms, id) of
-        the last run of the previous page walks pages by key (stable; the default order only, local stores)."""
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_SEARCH_LIMIT:
-            raise InvalidInputError(
-                f"limit {limit!r} is out of range", hint=f"use 1 <= limit <= {MAX_SEARCH_LIMIT}"
-            )
-        if check_int64(offset, "offset") < 0:
-            raise InvalidInputError(f"offset {offset} is negative", hint="use offset >= 0")
-        if project is not None:
-            check_project_name(project)
-        orders = list(order_by or [])
-        if len(orders) > MAX_ORDER_KEYS:
-            parse_orderings(orders)  # refuses it, naming the limit, before anything is sent
-        if after is not None and orders:
-            raise InvalidInputError(
-                "after= pages the default order only", hint="drop order_by, or use offset="
-            )
-        readable = None if self._readable is None else self._readable()
-        if after is None and readable is None:
-            return self._sink.search(project, filter, orders, limit, offset)
-        search: Any = self._sink.search  # a local sink: keyset paging and the readable projects in SQL
-        return list(search(project, filter, orders, limit, offset, after, readable))
-
-    def search_wire(
-        self, project: str | None, filter: str, limit: int, after: tuple[int, str] | None
-    ) -> list[dict[str, Any]]:
-        """``search(project, filter, limit=limit, after=after)`` in the JSON wire form (``run_to_wire``), for
-        the server's listings: a local store builds it straight from the rows."""
-        sink = self._sink
-        if not isinstance(sink, StoreTrackingSink):
-            found = self.search(project, filter, limit=limit, after=after)
-            return [run_to_wire(r.to_dict()) for r in found]
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_SEARCH_LIMIT:
-            raise InvalidInputError(
-                f"limit {limit!r} is out of range", hint=f"use 1 <= limit <= {MAX_SEARCH_LIMIT}"
-            )
-        if project is not None:
-            check_project_name(project)
-        readable = None if self._readable is None else self._readable()
-        return sink.search_wire(project, filter, limit, after, readable)
-
-    def metric_history(self, run_id: str, key: str) -> list[Metric]:
-        return self._sink.metric_history(run_id, key)

@@ -3,8 +3,6 @@ download by run and name or by sha256, streamed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import ExitStack
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -16,7 +14,7 @@ from triops.errors import NotFoundError
 from triops.governance.rbac import Permission
 from triops.mlops.tracking.active_run import StoreTrackingSink
 from triops.server.auth import PrincipalDep
-from triops.server.authz import authorize_run, roles_of
+from triops.server.authz import authorize_run, roles_of, stored_run
 from triops.server.http import OCTET, PROBLEMS, check_download_name, disposition, etag_of, not_modified
 from triops.store.repositories.runs import projects_with_artifact
 
@@ -59,16 +57,8 @@ def _blob_response(request: Request, ws: Any, sha256: str, filename: str) -> Res
     }
     if not_modified(request, etag):
         return Response(status_code=304, headers=headers)
-    # entered here, not in the generator, so a missing blob is a 404 before any byte is sent
-    opened = ExitStack()
-    handle = opened.enter_context(ws.artifacts.open(sha256))
-
-    def chunks() -> Iterator[bytes]:
-        with opened:
-            while chunk := handle.read(1 << 20):
-                yield chunk
-
-    return StreamingResponse(chunks(), media_type=OCTET, headers=headers)
+    # a missing blob is a 404, and a small swapped one a problem, before any byte is sent
+    return StreamingResponse(ws.artifacts.stream(sha256), media_type=OCTET, headers=headers)
 
 
 @router.get("/runs/{run_id}/artifacts/{name:path}")
@@ -78,7 +68,7 @@ def download_run_artifact(request: Request, who: PrincipalDep, run_id: str, name
     check_download_name(name, "artifact name")
     authorize_run(request, who, Permission.PROJECT_READ, run_id)
     ws = request.app.state.workspace
-    run = ws.runs.get(run_id)
+    run = stored_run(request, run_id)
     for ref in run.artifacts:
         if ref.name == name:
             return _blob_response(request, ws, ref.sha256, name)

@@ -166,7 +166,7 @@ async def register_version(
     require_in(ws, Permission.MODEL_REGISTER, project)
     if meta.run_id is not None:
         readable(ws, ws.runs.get(meta.run_id).project, f"run {meta.run_id!r}")
-    model = load_model(await file.read(), ws.models.trusted)
+    model = load_model(await file.read(), ws.models.trusted, blob=f"upload {file.filename or name!r}")
     frame = _sample(await sample.read() if sample is not None else None)
     signature = Signature.from_dict(meta.signature) if meta.signature else None
     version = ws.models.register(

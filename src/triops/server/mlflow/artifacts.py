@@ -9,7 +9,6 @@ directly under a path. Permissions are the run's: ``run.write`` to upload, ``pro
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -73,15 +72,9 @@ async def upload(request: Request, mt: TrackingDep, path: str) -> dict[str, Any]
 def download(request: Request, mt: TrackingDep, path: str) -> Response:
     run_id, name = _split(path)
     ref = mt.artifact(run_id, name)
-    handle = mt.ws.artifacts.open(ref.sha256)
-
-    def chunks() -> Iterator[bytes]:
-        with handle as blob:
-            while chunk := blob.read(1 << 20):
-                yield chunk
-
+    chunks = mt.ws.artifacts.stream(ref.sha256)  # checked against its sha256 (ArtifactStore.stream)
     headers = {"ETag": etag_of(ref.sha256), "X-Content-Type-Options": "nosniff"}
-    return StreamingResponse(chunks(), media_type=OCTET, headers=headers)
+    return StreamingResponse(chunks, media_type=OCTET, headers=headers)
 
 
 class ListRequest(Message):

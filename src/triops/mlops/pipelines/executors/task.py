@@ -55,6 +55,8 @@ class StepTask:
     memory_bytes: int = 0
     #: set for workers on other machines (Ray): the store they must reach, checked with the artifact root
     store_url: str | None = None
+    #: exact type names a model-file input may hold besides the built-in allow-list (never prefixes)
+    trusted_types: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,7 +241,7 @@ def execute_task(
             if memory is not None and ref.sha256 in memory:
                 kwargs[arg] = memory[ref.sha256]
             else:
-                kwargs[arg] = materializers.load(ref, artifacts)
+                kwargs[arg] = materializers.load(ref, artifacts, trusted=task.trusted_types)
                 if memory is not None:
                     memory[ref.sha256] = kwargs[arg]
         while True:

@@ -67,7 +67,7 @@ def prepare_triops(home: Path, n_runs: int, n_costs: int, n_audit: int) -> str:
     from triops.store.tables import latest_metrics, metrics, params
     from triops.store.tables import runs as runs_table
 
-    ws = Workspace.open(f"sqlite:///{home}/triops.db", settings=Settings(home=home))
+    ws = Workspace.open(f"sqlite:///{home}/triops.db", settings=Settings(home=home, user="bench"))
     now = utc_ms(ws.clock.now())
     _, token = ws.store.write(lambda conn: create_token(conn, "bench", "bench", now))
     roles.grant(ws.store, Principal.owner("root"), "bench", "admin", None)

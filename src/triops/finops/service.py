@@ -4,6 +4,8 @@ export and import FOCUS. ``FinOpsService`` is also the ``SpendSource`` the ``Bud
 from __future__ import annotations
 
 import dataclasses
+import threading
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -346,25 +348,36 @@ class FinOpsService(Attribution, FocusFiles):
 
     # -- forecast, anomalies, recommendations ------------------------------------------------------
     def daily_spend(self, *, project: str | None = None, currency: str | None = None) -> dict[date, int]:
-        import polars as pl
+        """Spend per UTC day, summed in SQL per day and currency, then converted to ``currency`` (default:
+        the one currency in use; several without ``currency`` is refused)."""
+        from datetime import timedelta
 
-        costs = self.costs(project=project)
-        if costs.height == 0:
+        from triops.store.repositories.finops_outlook import daily_totals
+
+        with self.store.connect() as conn:
+            rows = daily_totals(conn, project=project)
+        if not rows:
             return {}
-        currencies = costs["currency"].unique().to_list()
+        currencies = sorted({cur for _, cur, _ in rows})
         target = currency or (currencies[0] if len(currencies) == 1 else None)
         if target is None:
             raise InvalidInputError(
-                f"spend is in {', '.join(sorted(currencies))}",
+                f"spend is in {', '.join(currencies)}",
                 hint="pass --currency and add rates to the catalog",
             )
-        daily = costs.group_by(
-            pl.from_epoch("started_ms", time_unit="ms").dt.date().alias("day"), "currency"
-        ).agg(pl.col("cost_micros").sum())
+        epoch = date(1970, 1, 1)
         out: dict[date, int] = {}
-        for day, cur, amount in daily.iter_rows():
-            out[day] = out.get(day, 0) + convert_micros(int(amount), cur, target, self.book.rates)
+        for day_number, cur, amount in rows:
+            day = epoch + timedelta(days=day_number)
+            out[day] = out.get(day, 0) + convert_micros(amount, cur, target, self.book.rates)
         return out
+
+    def currencies(self, *, project: str | None = None) -> list[str]:
+        """The currencies the cost records in scope are in."""
+        from triops.store.repositories.finops_outlook import cost_currencies
+
+        with self.store.connect() as conn:
+            return cost_currencies(conn, project=project)
 
     def forecast(self, *, project: str | None = None, as_of: date | None = None) -> Forecast:
         from triops.finops.forecast import forecast_month_end
@@ -382,13 +395,9 @@ class FinOpsService(Attribution, FocusFiles):
         """Over-requested resources and repeated work (from metered usage) and unused artifacts (priced at
         ``storage_environment``'s storage price; default ``local`` when the catalog has it). Cheaper models
         need serving data: see ``recommend.cheaper_model``."""
-        from triops.finops.recommend import ArtifactUse, over_requested, repeated_work, unused_artifacts
+        from triops.finops.recommend import ArtifactUse, unused_artifacts
 
-        usage = self.usage(project=project)
-        costs = self.costs(project=project)
-        found: list[Recommendation] = []
-        if costs.height:
-            found += over_requested(usage, costs) + repeated_work(costs, usage)
+        found: list[Recommendation] = list(self._usage_recommendations(project))
         if storage_environment is None and "local" in self.book.environments:
             storage_environment = "local"
         if project is None and storage_environment is not None:
@@ -401,6 +410,33 @@ class FinOpsService(Attribution, FocusFiles):
             price = self.book.lookup(storage_environment, "storage_gib_month", now.date())
             found += unused_artifacts(arts, price.unit_price, price.currency, now, idle_days=idle_days)
         return sorted(found, key=lambda r: -r.monthly_saving_micros)
+
+    def _usage_recommendations(self, project: str | None) -> tuple[Recommendation, ...]:
+        """Over-requested resources and repeated work, from the narrow columns they read; kept per store
+        until its cost records change (their fingerprint is one aggregate query), so a page showing them
+        does not re-read every record on each view."""
+        from triops.finops.recommend import over_requested, repeated_work
+        from triops.store.repositories.finops_outlook import cost_fingerprint, recommendation_frames
+
+        with self.store.connect() as conn:
+            key = (project, cost_fingerprint(conn, project=project))
+            cached = _RECOMMENDATIONS.get(self.store, {}).get(key)
+            if cached is not None:
+                return cached
+            usage, costs = recommendation_frames(conn, project=project)
+        found = tuple(over_requested(usage, costs) + repeated_work(costs, usage)) if costs.height else ()
+        with _RECOMMENDATIONS_LOCK:
+            per_store = _RECOMMENDATIONS.setdefault(self.store, {})
+            if len(per_store) >= 32:
+                per_store.clear()
+            per_store[key] = found
+        return found
+
+
+_RECOMMENDATIONS: weakref.WeakKeyDictionary[Store, dict[tuple[Any, ...], tuple[Recommendation, ...]]] = (
+    weakref.WeakKeyDictionary()
+)
+_RECOMMENDATIONS_LOCK = threading.Lock()
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:

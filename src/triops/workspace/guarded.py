@@ -234,6 +234,10 @@ class GovernedFinOps(FinOpsService):
         self._read(project)
         return super().daily_spend(project=project, currency=currency)
 
+    def currencies(self, *, project: str | None = None) -> list[str]:
+        self._read(project)
+        return super().currencies(project=project)
+
     def forecast(self, *, project: str | None = None, as_of: date | None = None) -> Forecast:
         self._read(project)
         return super().forecast(project=project, as_of=as_of)

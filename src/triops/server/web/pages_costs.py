@@ -101,8 +101,7 @@ def outlook(page: PageDep, project: str = "") -> Response:
     if project:
         readable(ws, project, f"project {project!r}")
     require_in(ws, Permission.COST_READ, project or None)
-    frame = ws.finops.costs(project=project or None)
-    currencies = sorted({str(c) for c in frame["currency"].to_list()})
+    currencies = ws.finops.currencies(project=project or None)
     forecast = ws.finops.forecast(project=project or None) if len(currencies) == 1 else None
     recommendations = ws.finops.recommend(project=project or None)
     return render(

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     import httpx
     import polars as pl
 
-    from triops.finops.forecast import Anomaly, Forecast
+    from triops.finops.forecast import Anomaly, BurnDown, Forecast
     from triops.finops.recommend import Recommendation
 
 
@@ -383,6 +383,27 @@ class FinOpsService(Attribution, FocusFiles):
         from triops.finops.forecast import forecast_month_end
 
         return forecast_month_end(self.daily_spend(project=project), as_of or self.clock.now().date())
+
+    def burn_down(self, budget: B.Budget) -> BurnDown:
+        """The budget's current period day by day (spend in its currency, then the forecast to the end)."""
+        from datetime import timedelta
+
+        from triops.finops.forecast import burn_down
+        from triops.store.repositories.finops_outlook import DAY_MS, scope_daily_totals
+
+        now = self.clock.now()
+        _, start_ms, end_ms = B.current_period(budget.period, now)
+        with self.store.connect() as conn:
+            rows = scope_daily_totals(
+                conn, scope=budget.scope, name=budget.name, start_ms=start_ms, end_ms=end_ms
+            )
+        epoch = date(1970, 1, 1)
+        daily: dict[date, int] = {}
+        for day_number, cur, amount in rows:
+            day = epoch + timedelta(days=day_number)
+            daily[day] = daily.get(day, 0) + convert_micros(amount, cur, budget.currency, self.book.rates)
+        start, end = epoch + timedelta(days=start_ms // DAY_MS), epoch + timedelta(days=end_ms // DAY_MS)
+        return burn_down(daily, start, end, now.astimezone(UTC).date(), budget.amount_micros)
 
     def anomalies(self, *, project: str | None = None) -> list[Anomaly]:
         from triops.finops.forecast import daily_anomalies

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from triops.store.tables_finops import finops_costs, finops_usage
+from triops.store.tables_finops import finops_costs, finops_focus_rows, finops_usage
 
 if TYPE_CHECKING:
     import polars as pl
@@ -36,6 +36,30 @@ def daily_totals(
         .group_by(day, finops_costs.c.currency)
     )
     return [(int(d), str(c), int(v or 0)) for d, c, v in conn.execute(stmt)]
+
+
+def scope_daily_totals(
+    conn: Connection, *, scope: str, name: str, start_ms: int, end_ms: int
+) -> list[tuple[int, str, int]]:
+    """A budget scope's spend per day and currency in a window, metered plus imported FOCUS rows (what
+    ``spent_by_currency`` adds up for the budget, day by day)."""
+    column = finops_costs.c[scope]  # project, team or cost_centre: a column of its own
+    day = (finops_costs.c.started_ms // DAY_MS).label("day")
+    statements = [
+        sa.select(day, finops_costs.c.currency, sa.func.sum(finops_costs.c.cost_micros))
+        .where(column == name, finops_costs.c.started_ms >= start_ms, finops_costs.c.started_ms < end_ms)
+        .group_by(day, finops_costs.c.currency)
+    ]
+    rows_col = {"project": finops_focus_rows.c.project, "team": finops_focus_rows.c.team}.get(scope)
+    if rows_col is not None:
+        start = finops_focus_rows.c.charge_period_start_ms
+        focus_day = (start // DAY_MS).label("day")
+        statements.append(
+            sa.select(focus_day, finops_focus_rows.c.currency, sa.func.sum(finops_focus_rows.c.billed_micros))
+            .where(rows_col == name, start >= start_ms, start < end_ms)
+            .group_by(focus_day, finops_focus_rows.c.currency)
+        )
+    return [(int(d), str(c), int(v or 0)) for stmt in statements for d, c, v in conn.execute(stmt)]
 
 
 def cost_currencies(conn: Connection, *, project: str | None = None) -> list[str]:
@@ -119,4 +143,10 @@ def recommendation_frames(
     return usage, costs
 
 
-__all__ = ["cost_currencies", "cost_fingerprint", "daily_totals", "recommendation_frames"]
+__all__ = [
+    "cost_currencies",
+    "cost_fingerprint",
+    "daily_totals",
+    "recommendation_frames",
+    "scope_daily_totals",
+]

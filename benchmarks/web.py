@@ -10,7 +10,7 @@
 Both servers run as their own processes on loopback with one worker. A peer that is not installed or does not
 start counts as NOT MEASURED and fails the run unless ``--allow-missing``.
 Run: ``.venv-bench/bin/python benchmarks/web.py [--quick] [--allow-missing] [--pages-only]`` (``--pages-only``
-skips MLflow, whose search row then shows "not measured": at full size its endpoint takes minutes a call).
+skips MLflow, whose search row then shows "not measured"; its endpoint took 15 s a call at 10,000 runs).
 """
 
 from __future__ import annotations

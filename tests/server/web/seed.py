@@ -89,6 +89,17 @@ def seed(store_url: str, home: Path) -> Seeded:
         project="alpha",
         change={"from_stage": "development", "to_stage": "production"},
     )
+    for project in ("alpha", "secret"):  # recorded gate decisions: one alice may read, one she may not
+        ws.governance.check_gate(
+            {
+                "gate": "model.stage",
+                "subject_type": "model_version",
+                "subject_id": version.ref if project == "alpha" else "hidden-model/1",
+                "project": project,
+                "change": {"from_stage": "development", "to_stage": "production"},
+                "metrics": {"roc_auc": 0.81},
+            }
+        )
     now = utc_ms(ws.clock.now())
     alice_id, alice = ws.store.write(lambda conn: create_token(conn, "alice", "web", now))
     _, bob = ws.store.write(lambda conn: create_token(conn, "bob", "web", now))

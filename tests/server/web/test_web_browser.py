@@ -194,7 +194,15 @@ def test_governance_verifies_the_audit_log_and_monitoring_shows_drift(
 
 
 def test_projects_pipelines_and_dataset_lists_are_accessible(page: Any, web: WebServer) -> None:
-    for path in ("/projects", "/pipelines", "/datasets", "/models", f"/runs/{web.seeded.run_ids[0]}"):
+    paths = (
+        "/projects",
+        "/pipelines",
+        "/datasets",
+        "/models",
+        "/governance/gates",
+        f"/runs/{web.seeded.run_ids[0]}",
+    )
+    for path in paths:
         page.goto(web.url + path)
         assert page.locator("h1").count() == 1
         check_page(page)

@@ -237,3 +237,18 @@ def test_monitoring_pages_show_drift_performance_and_alerts_to_who_may_read_them
     assert "claims" not in alice.get("/monitoring").text
     hidden = alice.get("/monitoring/claims/1")
     assert hidden.status_code == 404 and "does not exist" in hidden.text
+
+
+def test_gate_decisions_show_their_rules_reasons_and_facts_to_who_may_read_them(web: WebServer) -> None:
+    alice = login(web, web.seeded.alice)
+    page = alice.get("/governance/gates")
+    assert page.status_code == 200
+    table = page.text.split('id="gate-decisions"')[1].split("</table>")[0]
+    assert "model.stage" in table and "ui-model" in table and "hidden-model" not in table
+    assert '<span class="status failed">' in table  # blocked: the approval is still pending
+    section = page.text.split('class="gate-decision"')[1].split("</section>")[0]
+    assert "<dt>metrics.roc_auc</dt><dd>0.81</dd>" in section
+    assert 'class="gate-rules"' in section
+    assert alice.get("/governance/gates?project=secret").status_code == 404
+    bad = alice.get("/governance/gates?gate=model.nope")
+    assert bad.status_code == 422 and "gate" in bad.text

@@ -1,4 +1,4 @@
-"""workshop: learners' saved roadmaps and Wardley maps
+"""workshop: learners' saved roadmaps and Wardley maps; runs: index by kind for the pipeline runs page
 
 Revision ID: wbb01
 Revises: mlr01
@@ -27,8 +27,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("learner_id", "kind", name=op.f("pk_workshop_works")),
     )
     op.create_index("ix_workshop_works_session", "workshop_works", ["session_id"], unique=False)
+    op.create_index("ix_runs_kind_start_id", "runs", ["kind", "start_ms", "id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_runs_kind_start_id", table_name="runs")
     op.drop_index("ix_workshop_works_session", table_name="workshop_works")
     op.drop_table("workshop_works")

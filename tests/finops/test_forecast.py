@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from triops.errors import InvalidInputError
-from triops.finops.forecast import daily_anomalies, forecast_month_end, robust_z_scores
+from triops.finops.forecast import burn_down, daily_anomalies, forecast_month_end, robust_z_scores
 
 
 def test_steady_spend_forecasts_the_month_exactly() -> None:
@@ -73,3 +73,22 @@ def test_robust_scores_are_shift_invariant(values: list[int], shift: int) -> Non
     a = robust_z_scores([float(v) for v in values])
     b = robust_z_scores([float(v + shift) for v in values])
     assert a == pytest.approx(b, rel=1e-6, abs=1e-6)
+
+
+def test_burn_down_accumulates_the_period_and_forecasts_its_end() -> None:
+    # November: 2 on the 1st, nothing on the 2nd, 4 on the 3rd; seen on the 3rd, mean 2 a day
+    daily = {date(2026, 11, 1): 2, date(2026, 11, 3): 4, date(2026, 10, 31): 99, date(2026, 12, 1): 99}
+    burn = burn_down(daily, date(2026, 11, 1), date(2026, 12, 1), date(2026, 11, 3), 50)
+    assert burn.days == 30 and burn.spent == (2, 2, 6)
+    assert burn.forecast[0] == 6 and len(burn.forecast) == 28  # from the 3rd to the 30th
+    assert burn.forecast_end_micros == 6 + 2 * 27 == 60
+    assert burn.over_on == date(2026, 11, 26)  # 50 on the 25th is within; 52 on the 26th is over
+    within = burn_down(daily, date(2026, 11, 1), date(2026, 12, 1), date(2026, 11, 3), 1_000)
+    assert within.over_on is None
+
+
+def test_burn_down_after_the_period_stops_at_its_last_day() -> None:
+    daily = {date(2026, 11, d): 1 for d in range(1, 31)}
+    burn = burn_down(daily, date(2026, 11, 1), date(2026, 12, 1), date(2026, 12, 5), 10)
+    assert len(burn.spent) == 30 and burn.spent[-1] == 30 and burn.forecast == (30,)
+    assert burn.over_on == date(2026, 11, 11)

@@ -161,6 +161,21 @@ def test_forecast_and_recommendations_from_the_store(store: Store, book: PriceBo
     assert svc.anomalies() == []
     kinds = {r.kind for r in svc.recommend()}
     assert "over-requested-cpu" in kinds
+    # a day earlier: the daily sums (grouped by UTC day in SQL) match the records' own totals per day
+    svc.record_usage([make_usage(requested_cpu=8.0, started_ms=NOV_2 - 86_400_000, run_id="r0")])
+    frame = svc.costs()
+    by_day = frame.group_by(pl.from_epoch("started_ms", time_unit="ms").dt.date()).agg(
+        pl.col("cost_micros").sum()
+    )
+    assert svc.daily_spend() == dict(by_day.iter_rows())
+    assert svc.currencies() == ["USD"]
+    # recommendations are kept until the cost records change, then read again
+    before = {r.kind: r.monthly_saving_micros for r in svc.recommend()}
+    svc.record_usage([make_usage(requested_cpu=8.0, cpu_s=1800.0, run_id="r2")])
+    after = {r.kind: r.monthly_saving_micros for r in svc.recommend()}
+    assert after["over-requested-cpu"] > before["over-requested-cpu"]
+    cpu = next(r for r in svc.recommend(project="churn") if r.kind == "over-requested-cpu")
+    assert cpu.evidence.startswith("3 step runs in 3 runs")
 
 
 def test_focus_export_then_import_joins_cloud_bills(

@@ -102,3 +102,50 @@ def daily_anomalies(daily: Mapping[date, int], *, threshold: float = ANOMALY_THR
         for d, s in zip(days, scores, strict=True)
         if abs(s) > threshold
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class BurnDown:
+    """A budget's period day by day: cumulative spend up to ``as_of`` and, from there, the forecast at the
+    period's mean daily spend so far (days without spend count as zero), beside the budget amount."""
+
+    start: date
+    days: int
+    as_of: date
+    amount_micros: int
+    spent: tuple[int, ...]
+    """cumulative spend at the end of each day from ``start`` to ``as_of``"""
+    forecast: tuple[int, ...]
+    """cumulative forecast at the end of each day from ``as_of`` to the period's last day"""
+
+    @property
+    def forecast_end_micros(self) -> int:
+        return self.forecast[-1] if self.forecast else (self.spent[-1] if self.spent else 0)
+
+    @property
+    def over_on(self) -> date | None:
+        """The first day the spend or its forecast exceeds the budget (``None``: it stays within)."""
+        from datetime import timedelta
+
+        for i, value in enumerate((*self.spent, *self.forecast[1:])):
+            if value > self.amount_micros:
+                return self.start + timedelta(days=i)
+        return None
+
+
+def burn_down(daily: Mapping[date, int], start: date, end: date, as_of: date, amount_micros: int) -> BurnDown:
+    """The burn-down of a period ``[start, end)`` from its daily spend, observed up to ``as_of``."""
+    from datetime import timedelta
+
+    days = (end - start).days
+    observed = max(1, min((as_of - start).days + 1, days))
+    spent: list[int] = []
+    total = 0
+    for i in range(observed):
+        total += int(daily.get(start + timedelta(days=i), 0))
+        spent.append(total)
+    mean = total / observed
+    forecast = [total + round(mean * k) for k in range(days - observed + 1)]
+    return BurnDown(
+        start, days, start + timedelta(days=observed - 1), amount_micros, tuple(spent), tuple(forecast)
+    )

@@ -17,6 +17,7 @@ from triops.finops import budgets as B
 from triops.finops.attribution import Attribution, Authorize, SharedCost
 from triops.finops.costs import empty_costs, price_usage, usage_frame
 from triops.finops.focus_service import FocusFiles
+from triops.finops.outlook import Outlook
 from triops.finops.prices import PriceBook
 from triops.finops.rollups import convert_micros, period_bounds_ms, rollup
 from triops.store.audit import append_event
@@ -26,9 +27,6 @@ from triops.store.repositories import finops as repo
 if TYPE_CHECKING:
     import httpx
     import polars as pl
-
-    from triops.finops.forecast import Anomaly, Forecast
-    from triops.finops.recommend import Recommendation
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +54,7 @@ def _budget(row: dict[str, Any]) -> B.Budget:
     )
 
 
-class FinOpsService(Attribution, FocusFiles):
+class FinOpsService(Attribution, FocusFiles, Outlook):
     """``authorize(permission, project)`` is the workspace's check against the acting principal (this
     pillar does not import governance); ``shared`` are the ``[[finops.shared]]`` costs of the settings."""
 
@@ -343,64 +341,6 @@ class FinOpsService(Attribution, FocusFiles):
         return B.BudgetHook(
             self, self.clock, override_reason=override_reason, on_override=self.record_override
         )
-
-    # -- forecast, anomalies, recommendations ------------------------------------------------------
-    def daily_spend(self, *, project: str | None = None, currency: str | None = None) -> dict[date, int]:
-        import polars as pl
-
-        costs = self.costs(project=project)
-        if costs.height == 0:
-            return {}
-        currencies = costs["currency"].unique().to_list()
-        target = currency or (currencies[0] if len(currencies) == 1 else None)
-        if target is None:
-            raise InvalidInputError(
-                f"spend is in {', '.join(sorted(currencies))}",
-                hint="pass --currency and add rates to the catalog",
-            )
-        daily = costs.group_by(
-            pl.from_epoch("started_ms", time_unit="ms").dt.date().alias("day"), "currency"
-        ).agg(pl.col("cost_micros").sum())
-        out: dict[date, int] = {}
-        for day, cur, amount in daily.iter_rows():
-            out[day] = out.get(day, 0) + convert_micros(int(amount), cur, target, self.book.rates)
-        return out
-
-    def forecast(self, *, project: str | None = None, as_of: date | None = None) -> Forecast:
-        from triops.finops.forecast import forecast_month_end
-
-        return forecast_month_end(self.daily_spend(project=project), as_of or self.clock.now().date())
-
-    def anomalies(self, *, project: str | None = None) -> list[Anomaly]:
-        from triops.finops.forecast import daily_anomalies
-
-        return daily_anomalies(self.daily_spend(project=project))
-
-    def recommend(
-        self, *, project: str | None = None, storage_environment: str | None = None, idle_days: int = 90
-    ) -> list[Recommendation]:
-        """Over-requested resources and repeated work (from metered usage) and unused artifacts (priced at
-        ``storage_environment``'s storage price; default ``local`` when the catalog has it). Cheaper models
-        need serving data: see ``recommend.cheaper_model``."""
-        from triops.finops.recommend import ArtifactUse, over_requested, repeated_work, unused_artifacts
-
-        usage = self.usage(project=project)
-        costs = self.costs(project=project)
-        found: list[Recommendation] = []
-        if costs.height:
-            found += over_requested(usage, costs) + repeated_work(costs, usage)
-        if storage_environment is None and "local" in self.book.environments:
-            storage_environment = "local"
-        if project is None and storage_environment is not None:
-            now = self.clock.now()
-            with self.store.connect() as conn:
-                arts = [
-                    ArtifactUse(str(a["name"]), int(a["size"]), int(a["last_used_ms"]))
-                    for a in repo.artifact_last_use(conn)
-                ]
-            price = self.book.lookup(storage_environment, "storage_gib_month", now.date())
-            found += unused_artifacts(arts, price.unit_price, price.currency, now, idle_days=idle_days)
-        return sorted(found, key=lambda r: -r.monthly_saving_micros)
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:

@@ -37,6 +37,7 @@ runs = sa.Table(
     sa.Index("ix_runs_project_start_id", "project_id", "start_ms", "id"),
     sa.Index("ix_runs_start_id", "start_ms", "id"),
     sa.Index("ix_runs_status_heartbeat", "status", "heartbeat_ms"),
+    sa.Index("ix_runs_kind_start_id", "kind", "start_ms", "id"),  # the pipeline runs page
 )
 
 params = sa.Table(

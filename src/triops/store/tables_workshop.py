@@ -97,3 +97,14 @@ workshop_votes = sa.Table(
     sa.Column("choice", sa.Integer, nullable=False),
     sa.Column("voted_ms", sa.BigInteger, nullable=False),
 )
+
+workshop_works = sa.Table(
+    "workshop_works",
+    metadata,
+    sa.Column("learner_id", ID, primary_key=True),
+    sa.Column("kind", sa.String(16), primary_key=True),  # roadmap (edited 30-60-90 actions) | wardley (OWM)
+    sa.Column("session_id", ID, nullable=False),
+    sa.Column("content", sa.JSON, nullable=False),
+    sa.Column("saved_ms", sa.BigInteger, nullable=False),
+    sa.Index("ix_workshop_works_session", "session_id"),
+)

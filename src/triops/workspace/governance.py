@@ -119,6 +119,14 @@ class GovernanceService(ComplianceMixin):
             return evaluate(parse_policies(policy_text, "<policy>"), parsed, {})
         return check_gate(self.store, parsed, self.principal.name, clock=self.clock)
 
+    def gate_evaluations(
+        self, *, project: str | None = None, gate: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """Recorded gate decisions the caller may read, newest first (``workspace.gate_history``)."""
+        from triops.workspace.gate_history import gate_evaluations
+
+        return gate_evaluations(self.principal, self.store, project=project, gate=gate, limit=limit)
+
     # -- approvals -----------------------------------------------------------------------------------------
     def request_approval(
         self,

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from triops.domain.usage import UsageRecord
     from triops.finops import budgets as B
-    from triops.finops.forecast import Anomaly, Forecast
+    from triops.finops.forecast import Anomaly, BurnDown, Forecast
     from triops.finops.recommend import Recommendation
     from triops.finops.service import BudgetStatus
     from triops.mlops.registry.records import ModelVersion
@@ -234,9 +234,17 @@ class GovernedFinOps(FinOpsService):
         self._read(project)
         return super().daily_spend(project=project, currency=currency)
 
+    def currencies(self, *, project: str | None = None) -> list[str]:
+        self._read(project)
+        return super().currencies(project=project)
+
     def forecast(self, *, project: str | None = None, as_of: date | None = None) -> Forecast:
         self._read(project)
         return super().forecast(project=project, as_of=as_of)
+
+    def burn_down(self, budget: B.Budget) -> BurnDown:
+        self._read(_budget_project(budget), f"budget {budget.name!r}")
+        return super().burn_down(budget)
 
     def anomalies(self, *, project: str | None = None) -> list[Anomaly]:
         self._read(project)

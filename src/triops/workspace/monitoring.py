@@ -255,6 +255,29 @@ class MonitoringService:
             "alerts": [a for a in alerts if a["monitor_id"] == mon["id"]],
         }
 
+    def monitors(self) -> list[dict[str, Any]]:
+        """Every monitor the caller may read (``alert.read`` in its model's project): model, version,
+        project, window, features and how many windows were evaluated, with the latest window's facts."""
+        from triops.workspace.projects import model_project
+
+        with self.ws.store.connect() as conn:
+            rows = repo.monitors(conn)
+            projects = {m: model_project(self.ws.store, m) for m in {r["model"] for r in rows}}
+            readable = [r for r in rows if self.ws.principal.can(Permission.ALERT_READ, projects[r["model"]])]
+            latest = repo.latest_windows(conn, [r["id"] for r in readable])
+        return [
+            {
+                "model": r["model"],
+                "version": r["version"],
+                "project": projects[r["model"]] or "default",
+                "window": r["window"],
+                "features": r["features"],
+                "windows": latest.get(r["id"], (0, None))[0],
+                "latest": latest.get(r["id"], (0, None))[1],
+            }
+            for r in readable
+        ]
+
     def window(self, ref: str, seq: int) -> dict[str, Any]:
         """One evaluated window with its full report (per-feature statistics, performance, quality)."""
         version, _ = self._version(ref, Permission.ALERT_READ)

@@ -6,6 +6,7 @@ This is the one place where DataOps, MLOps, FinOps and governance meet; they nev
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -591,7 +592,8 @@ class Datasets:
         for sha in dict.fromkeys(s for s in (row.artifact_sha256, row.content_hash) if s):
             for direction in ("up", "down"):
                 try:
-                    children.append(lineage(self.store, sha, direction=direction, depth=depth))
+                    walked = lineage(self.store, sha, direction=direction, depth=depth)
+                    children.append(dataclasses.replace(walked, direction=direction))
                 except NotFoundError:
                     break
         if row.run_id:

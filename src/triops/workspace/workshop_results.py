@@ -11,6 +11,7 @@ from typing import Any
 
 from triops.store.repositories import workshops as repo
 from triops.workspace.workshop import WorkshopService
+from triops.workspace.workshop_works import roadmap_markdown, works
 
 PILLARS = ("dataops", "mlops", "finops", "governance", "culture")
 COMPARED = ("net_value", "projects_in_production", "time_to_production_weeks", "total_cost", "incidents")
@@ -23,6 +24,7 @@ def pooled(service: WorkshopService, session: dict[str, Any]) -> dict[str, Any]:
         runs = repo.group_runs(conn, session["id"])
         maturity = repo.maturity_rows(conn, session["id"])
         polls = repo.polls(conn, session["id"])
+        saved = repo.works(conn, session["id"])
     names = {lr["id"]: lr["display_name"] for lr in learners}
     scenarios = []
     if "scenarios" in session["tools"]:
@@ -91,6 +93,9 @@ def pooled(service: WorkshopService, session: dict[str, Any]) -> dict[str, Any]:
             }
             for p in polls
         ],
+        "works": [
+            {"learner": w["display_name"], "kind": w["kind"], "saved_ms": w["saved_ms"]} for w in saved
+        ],
         "maturity": {
             "assessed": len(maturity),
             "mean": {p: (sum(v) / len(v) if v else None) for p, v in levels.items()},
@@ -104,6 +109,7 @@ def export_json(service: WorkshopService, session: dict[str, Any]) -> dict[str, 
     with service.ws.store.connect() as conn:
         learners = repo.learners(conn, session["id"])
     return {
+        "works": works(service, session),
         "workshop": {
             k: session[k] for k in ("code", "title", "level", "tools", "questions", "seed", "facilitator")
         }
@@ -160,6 +166,17 @@ def export_markdown(service: WorkshopService, session: dict[str, Any]) -> str:
         for p in PILLARS:
             lines.append(f"| {p} | {_num(m['mean'][p])} | {_num(m['low'][p])} | {_num(m['high'][p])} |")
         lines.append("")
+    saved = works(service, session)
+    roadmaps = [w for w in saved if w["kind"] == "roadmap"]
+    if roadmaps:
+        lines += [f"## Roadmaps ({len(roadmaps)} saved)", ""]
+        for w in roadmaps:
+            lines += roadmap_markdown(f"Roadmap of {w['learner']}", w["content"]["actions"], level=3)
+    maps = [w for w in saved if w["kind"] == "wardley"]
+    if maps:
+        lines += [f"## Wardley maps ({len(maps)} saved)", ""]
+        for w in maps:
+            lines += [f"### Map of {w['learner']}", "", "```owm", w["content"]["text"].rstrip(), "```", ""]
     return "\n".join(lines)
 
 

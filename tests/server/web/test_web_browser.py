@@ -122,6 +122,8 @@ def test_dataset_version_shows_failing_rules_profile_and_lineage(page: Any, web:
     assert "version 2" in page.locator("h1").inner_text()
     assert "failed" in page.locator("#rules").inner_text()
     assert page.locator("svg.chart").count() >= 1
+    assert "-500" in page.locator("#diff-summary").inner_text()  # the diff is a table, not JSON
+    assert page.locator("svg.lineage-graph").count() == 1
     check_page(page)
 
 
@@ -140,6 +142,7 @@ def test_costs_page_shows_the_projects_the_user_may_read(page: Any, web: WebServ
     page.goto(web.url + "/costs?by=pipeline")
     assert "numbers" in page.locator("#cost-report").inner_text()
     assert "needs" in page.content()  # no workspace-wide cost.read: no workspace-wide FOCUS export
+    assert page.locator("figure.burn-down svg polyline").count() >= 2  # the budget's burn-down
     check_page(page)
 
 
@@ -171,18 +174,35 @@ def test_governance_approve_with_justification(page: Any, web: WebServer) -> Non
     assert "audit.read" in page.locator("#audit").inner_text()  # alice may not verify the audit log
 
 
-def test_governance_verifies_the_audit_log_for_who_may_read_it(browser: Any, dev_web: WebServer) -> None:
+def test_governance_verifies_the_audit_log_and_monitoring_shows_drift(
+    browser: Any, dev_web: WebServer
+) -> None:
     context = browser.new_context()
     page = context.new_page()
     page.goto(dev_web.url + "/governance?framework=eu-ai-act")
     assert page.locator("#audit-verify").inner_text().startswith("ok")
     assert page.locator("#compliance-items a").count() > 0  # evidence links to the page that holds it
     check_page(page)
+    page.get_by_role("link", name="Monitoring").click()
+    page.get_by_role("link", name="claims v1").click()
+    assert "age" in page.locator("#latest-drift").inner_text()
+    assert page.locator("svg.chart polyline").count() >= 2  # PSI over the windows, one line per feature
+    check_page(page)
+    page.goto(dev_web.url + "/monitoring")
+    check_page(page)
     context.close()
 
 
 def test_projects_pipelines_and_dataset_lists_are_accessible(page: Any, web: WebServer) -> None:
-    for path in ("/projects", "/pipelines", "/datasets", "/models", f"/runs/{web.seeded.run_ids[0]}"):
+    paths = (
+        "/projects",
+        "/pipelines",
+        "/datasets",
+        "/models",
+        "/governance/gates",
+        f"/runs/{web.seeded.run_ids[0]}",
+    )
+    for path in paths:
         page.goto(web.url + path)
         assert page.locator("h1").count() == 1
         check_page(page)

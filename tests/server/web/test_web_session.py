@@ -196,3 +196,59 @@ def test_a_malformed_address_is_an_html_page_naming_the_field(web: WebServer) ->
     assert "text/html" in answer.headers["content-type"]
     assert "offset" in answer.text
     assert client.get("/datasets/alpha/benefits/two").status_code == 422
+
+
+def test_a_dataset_diff_is_tables_and_its_lineage_a_graph(web: WebServer) -> None:
+    page = login(web, web.seeded.alice).get("/datasets/alpha/benefits/2").text
+    summary = page.split('id="diff-summary"')[1].split("</table>")[0]
+    assert re.search(r"Rows</th><td[^>]*>600</td><td[^>]*>100</td><td[^>]*>-500<", summary)
+    assert re.search(r"Failing rules</th><td[^>]*>1 of 50</td><td[^>]*>6 of 50</td><td[^>]*>\+5<", summary)
+    assert "Same columns and types." in page.split('id="diff-schema"')[1].split("</table>")[0]
+    shift = page.split('id="diff-shift"')[1].split("</table>")[0]
+    assert re.search(
+        r"<th scope=\"row\">state</th><td[^>]*>[\d.]+</td><td[^>]*>[\d.]+</td><td>major</td>", shift
+    )
+    assert "<pre>" not in page.split("Changes since")[1]  # no JSON dump
+    assert '<svg class="chart lineage-graph" role="img"' in page and "Lineage as a list" in page
+
+
+def test_budgets_have_a_burn_down_with_a_forecast(web: WebServer) -> None:
+    page = login(web, web.seeded.alice).get("/costs").text
+    figure = page.split('<figure class="burn-down">')[1].split("</figure>")[0]
+    assert "<title>burn-down of budget project alpha" in figure
+    assert figure.count("<polyline") + figure.count("<circle") == 3  # budget, spent, forecast
+    assert "by the period's end" in figure
+
+
+def test_monitoring_pages_show_drift_performance_and_alerts_to_who_may_read_them(
+    web: WebServer, dev_web: WebServer
+) -> None:
+    owner = _client(dev_web)
+    listing = owner.get("/monitoring").text
+    assert re.search(r'<a href="/monitoring"[^>]*>Monitoring</a>', listing)  # nav, via register_section
+    assert re.search(r'href="/monitoring/claims/1">claims v1</a>', listing)
+    assert "drifted" in listing.split('id="alerts"')[1] and "alerts per day" in listing
+    detail = owner.get("/monitoring/claims/1").text
+    latest = detail.split('id="latest-drift"')[1].split("</table>")[0]
+    assert '<th scope="row">age</th>' in latest and '<th scope="row">tenure</th>' in latest
+    assert "<title>PSI per feature over the windows of claims/1</title>" in detail
+    assert re.search(r"roc_auc</td><td[^>]*>0\.\d+</td><td[^>]*>0\.\d+ – 0\.\d+</td>", detail)
+    alice = login(web, web.seeded.alice)  # no role in the model's project
+    assert "claims" not in alice.get("/monitoring").text
+    hidden = alice.get("/monitoring/claims/1")
+    assert hidden.status_code == 404 and "does not exist" in hidden.text
+
+
+def test_gate_decisions_show_their_rules_reasons_and_facts_to_who_may_read_them(web: WebServer) -> None:
+    alice = login(web, web.seeded.alice)
+    page = alice.get("/governance/gates")
+    assert page.status_code == 200
+    table = page.text.split('id="gate-decisions"')[1].split("</table>")[0]
+    assert "model.stage" in table and "ui-model" in table and "hidden-model" not in table
+    assert '<span class="status failed">' in table  # blocked: the approval is still pending
+    section = page.text.split('class="gate-decision"')[1].split("</section>")[0]
+    assert "<dt>metrics.roc_auc</dt><dd>0.81</dd>" in section
+    assert 'class="gate-rules"' in section
+    assert alice.get("/governance/gates?project=secret").status_code == 404
+    bad = alice.get("/governance/gates?gate=model.nope")
+    assert bad.status_code == 422 and "gate" in bad.text

@@ -102,6 +102,11 @@ def test_a_facilitator_and_three_learners_at_once(browser: Any, workshop_web: Wo
     linus.wait_for_selector("#roadmap-30")
     assert linus.locator("svg.radar").count() == 1
     check_page(linus)
+    linus.locator("#roadmap-form input[type=text] >> nth=0").fill("Head of data")
+    linus.get_by_role("button", name="Save my roadmap").click()
+    linus.wait_for_url(re.compile(r"/roadmap\?saved=1$"))
+    assert linus.locator("#roadmap-form input[type=text] >> nth=0").input_value() == "Head of data"
+    check_page(linus)
 
     grace = learners[1][1]
     grace.goto(f"{url}/w/{code}")
@@ -112,6 +117,9 @@ def test_a_facilitator_and_three_learners_at_once(browser: Any, workshop_web: Wo
     grace.locator("#owm").press("Control+End")
     grace.keyboard.type("\ncomponent Kettle [0.33, 0.77]\n")
     grace.wait_for_function("() => document.querySelector('#preview svg').textContent.includes('Kettle')")
+    grace.get_by_role("button", name="Save my map").click()
+    grace.wait_for_selector("p.notice[role=status]")
+    grace.locator("#owm").press("Control+End")
     grace.keyboard.type("component Broken [9]\n")
     grace.wait_for_selector("#preview [role=alert]")
     assert "line" in grace.locator("#preview [role=alert]").inner_text()
@@ -133,3 +141,9 @@ def test_a_facilitator_and_three_learners_at_once(browser: Any, workshop_web: Wo
     check_page(facilitator)
     for name, _ in learners:
         assert name in facilitator.locator("#scores").inner_text()
+    facilitator.wait_for_selector("#works", timeout=90_000)  # the saved roadmap and map, listed live
+    facilitator.get_by_role("link", name="Show every saved roadmap and map").click()
+    work = facilitator.locator("main").inner_text()
+    assert f"Roadmap of {learners[2][0]}" in work and "Head of data" in work
+    assert f"Wardley map of {learners[1][0]}" in work and facilitator.locator(".saved-map svg").count() == 1
+    check_page(facilitator)

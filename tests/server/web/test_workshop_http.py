@@ -198,6 +198,13 @@ def _answers_of(server: WorkshopServer, code: str) -> list[object]:
         return list(conn.execute(sa.select(answers).where(answers.c.session_id == sid)))
 
 
+def _works(server: WorkshopServer, code: str) -> int:
+    sessions, works = metadata.tables["workshop_sessions"], metadata.tables["workshop_works"]
+    with server.ws.store.connect() as conn:
+        sid = conn.execute(sa.select(sessions.c.id).where(sessions.c.code == code)).scalar_one()
+        return len(conn.execute(sa.select(works).where(works.c.session_id == sid)).all())
+
+
 def test_export_and_delete(workshop_web: WorkshopServer) -> None:
     carol = login(workshop_web.url, workshop_web.carol)
     code = open_workshop(carol, "Export me")
@@ -227,7 +234,7 @@ def test_export_and_delete(workshop_web: WorkshopServer) -> None:
     sessions = metadata.tables["workshop_sessions"]
     with workshop_web.ws.store.connect() as conn:
         assert conn.execute(sa.select(sessions).where(sessions.c.code == code)).first() is None
-        for table in ("workshop_learners", "workshop_answers", "workshop_group_runs"):
+        for table in ("workshop_learners", "workshop_answers", "workshop_group_runs", "workshop_works"):
             t = metadata.tables[table]
             rows = conn.execute(sa.select(t).where(t.c.session_id.notin_(sa.select(sessions.c.id)))).all()
             assert rows == [], table  # nothing of the deleted session is left
@@ -272,10 +279,27 @@ def test_wardley_editor_draws_the_text_and_names_its_problems(workshop_web: Work
     assert broken.status_code == 200 and "cannot be drawn" in broken.text and "line 1" in broken.text
     assert "<svg" not in broken.text
     assert ada.post(f"/w/{code}/wardley", data={"text": text}).status_code == 403
+    # a map that cannot be drawn is not saved; one that can is kept, reopened, projected and exported
+    refused = ada.post(f"/w/{code}/wardley?part=save", data={"csrf": csrf, "text": "component Cup [2, x]\n"})
+    assert refused.status_code == 422 and "not saved" in refused.text
+    saved = ada.post(f"/w/{code}/wardley?part=save", data={"csrf": csrf, "text": text})
+    assert saved.status_code == 200 and "Saved." in saved.text
+    assert "component Water [0.4, 0.9]" in ada.get(f"/w/{code}/wardley").text
+    shown = carol.get(f"/workshops/{code}/work").text
+    assert "Wardley map of Ada" in shown and "<svg" in shown and ">Water<" in shown
+    assert "```owm\ntitle Tea" in carol.get(f"/workshops/{code}/export.md").text
     stranger = client(workshop_web.url)
     assert stranger.get(f"/w/{code}/wardley").status_code == 303  # not joined: to the join page
     other = open_workshop(carol, "No maps")
     assert ada.get(f"/w/{other}/wardley").status_code == 303
+    sessions, works = metadata.tables["workshop_sessions"], metadata.tables["workshop_works"]
+    with workshop_web.ws.store.connect() as conn:
+        sid = conn.execute(sa.select(sessions.c.id).where(sessions.c.code == code)).scalar_one()
+    assert _works(workshop_web, code) == 1
+    console = carol.get(f"/workshops/{code}")
+    carol.post(f"/workshops/{code}/delete", data={"csrf": csrf_of(console.text), "confirm": code})
+    with workshop_web.ws.store.connect() as conn:  # deleted with the session
+        assert conn.execute(sa.select(works).where(works.c.session_id == sid)).all() == []
 
 
 def test_the_roadmap_is_edited_and_downloaded_as_markdown(workshop_web: WorkshopServer) -> None:
@@ -305,6 +329,30 @@ def test_the_roadmap_is_edited_and_downloaded_as_markdown(workshop_web: Workshop
     bad = ada.post(f"/w/{code}/roadmap.md", data={**form, "phase_3": "tomorrow"})
     assert bad.status_code == 422 and "phase_3" in bad.text
     assert ada.post(f"/w/{code}/roadmap.md", data={**form, "csrf": "stale"}).status_code == 403
+    # saved with the session: shown again for more edits, projected, exported; a second save replaces it
+    assert ada.post(f"/w/{code}/roadmap", data={**form, "csrf": "stale"}).status_code == 403
+    assert _works(workshop_web, code) == 0
+    saved = ada.post(f"/w/{code}/roadmap", data=form)
+    assert saved.status_code == 303 and saved.headers["location"] == f"/w/{code}/roadmap?saved=1"
+    mine = ada.get(saved.headers["location"]).text
+    assert "Saved." in mine and titles[1] not in mine
+    assert re.search(r'name="owner_\d+" value="Chief data officer"', mine)
+    assert f'href="/w/{code}/roadmap"' in ada.get(f"/w/{code}").text
+    assert ada.post(f"/w/{code}/roadmap", data=form).status_code == 303
+    assert _works(workshop_web, code) == 1
+    live = carol.get(f"/workshops/{code}/projector?part=live").text
+    assert "Ada: 30-60-90-day roadmap" in live and f"/workshops/{code}/work?learner=Ada" in live
+    shown = carol.get(f"/workshops/{code}/work?learner=Ada").text
+    assert "Roadmap of Ada" in shown and "Chief data officer" in shown
+    assert "### Roadmap of Ada" in carol.get(f"/workshops/{code}/export.md").text
+    [work] = carol.get(f"/workshops/{code}/export.json").json()["works"]
+    assert work["learner"] == "Ada" and work["kind"] == "roadmap"
+    assert {
+        "phase": "later",
+        "title": titles[0],
+        "owner": "Chief data officer",
+        "done": "signed off",
+    } in work["content"]["actions"]
 
 
 def test_a_linked_workshop_prefills_the_maturity_form_with_store_evidence(

@@ -29,10 +29,12 @@ class LineageNode:
     size: int | None = None
     children: tuple[LineageNode, ...] = ()
     truncated: bool = False
+    direction: str | None = None
+    """on the root of a walk joined under a dataset: "up" (what it came from) or "down" (what was made)"""
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"kind": self.kind, "id": self.id, "label": self.label}
-        for key in ("run_id", "status", "media_type", "size"):
+        for key in ("run_id", "status", "media_type", "size", "direction"):
             if getattr(self, key) is not None:
                 data[key] = getattr(self, key)
         if self.truncated:

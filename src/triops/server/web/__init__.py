@@ -25,6 +25,7 @@ def mount(app: FastAPI) -> None:
         pages_governance,
         pages_home,
         pages_models,
+        pages_monitoring,
         pages_pipelines,
         pages_runs,
         pages_workshop,
@@ -44,6 +45,7 @@ def mount(app: FastAPI) -> None:
         pages_workshop_learner,
     ):
         app.include_router(module.router)
+    pages_monitoring.install(app)  # a section of its own through register_section
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="web-static")
 
 

@@ -11,10 +11,11 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from triops.finops.service import BudgetStatus
 from triops.governance.rbac import Permission
 from triops.server.authz import readable, require_in
 from triops.server.http import disposition
-from triops.server.web.charts import bar_chart
+from triops.server.web.charts import bar_chart, line_chart
 from triops.server.web.core import Page, PageDep, WebRoute
 from triops.server.web.render import render
 
@@ -67,13 +68,7 @@ def costs(page: PageDep, by: Grouping = "project", project: str = "") -> Respons
         for cur in currencies
     ]
     budgets = [
-        {
-            "budget": s.budget,
-            "period": s.period_label,
-            "spent": s.spent_micros,
-            "pct": s.pct,
-            "burn": s.spent_micros / s.budget.amount_micros * 100,
-        }
+        _budget_row(page, s)
         for s in page.ws.finops.status()
         if page.ws.principal.can(Permission.COST_READ, s.budget.name if s.budget.scope == "project" else None)
     ]
@@ -93,6 +88,34 @@ def costs(page: PageDep, by: Grouping = "project", project: str = "") -> Respons
     )
 
 
+def _budget_row(page: Page, status: BudgetStatus) -> dict[str, Any]:
+    """A budget's burn this period with its burn-down chart: cumulative spend, the forecast to the period's
+    end at the mean daily spend so far, and the budget amount."""
+    budget = status.budget
+    burn = page.ws.finops.burn_down(budget)
+    amount = budget.amount_micros / 1e6
+    chart = line_chart(
+        f"burn-down of budget {budget.scope} {budget.name}, {status.period_label}, in {budget.currency}",
+        [
+            ("budget", [(1.0, amount), (float(burn.days), amount)]),
+            ("spent", [(float(i + 1), v / 1e6) for i, v in enumerate(burn.spent)]),
+            ("forecast", [(float(len(burn.spent) + k), v / 1e6) for k, v in enumerate(burn.forecast)]),
+        ],
+        x_label="day of the period",
+    )
+    return {
+        "budget": budget,
+        "period": status.period_label,
+        "spent": status.spent_micros,
+        "pct": status.pct,
+        "burn": status.spent_micros / budget.amount_micros * 100,
+        "forecast_end": burn.forecast_end_micros,
+        "over_on": burn.over_on,
+        "as_of": burn.as_of,
+        "chart": chart,
+    }
+
+
 @router.get("/costs/outlook")
 def outlook(page: PageDep, project: str = "") -> Response:
     """The month-end forecast with its interval and the savings recommendations with their evidence (a page
@@ -101,8 +124,7 @@ def outlook(page: PageDep, project: str = "") -> Response:
     if project:
         readable(ws, project, f"project {project!r}")
     require_in(ws, Permission.COST_READ, project or None)
-    frame = ws.finops.costs(project=project or None)
-    currencies = sorted({str(c) for c in frame["currency"].to_list()})
+    currencies = ws.finops.currencies(project=project or None)
     forecast = ws.finops.forecast(project=project or None) if len(currencies) == 1 else None
     recommendations = ws.finops.recommend(project=project or None)
     return render(

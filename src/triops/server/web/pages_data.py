@@ -1,6 +1,7 @@
 """Datasets: every version per project, one version's contract results (failing samples as stored — cells
 of restricted or personal columns are masked in the store and stay masked here), its profile, the diff
-with the previous version and its lineage (upstream runs and steps, downstream steps that read it)."""
+with the previous version as tables (schema, rows, quality, shift per column) and its lineage drawn as a
+graph (upstream runs and steps, downstream steps that read it) with the same nodes listed as text."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from triops.errors import NotFoundError
 from triops.server.authz import readable
 from triops.server.web.charts import bar_chart
 from triops.server.web.core import PageDep, WebRoute
+from triops.server.web.lineage_chart import lineage_svg
 from triops.server.web.render import render
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -53,6 +55,19 @@ def _flatten(node: Any, depth: int = 0, out: list[dict[str, Any]] | None = None)
     return out
 
 
+def _quality(row: Any) -> dict[str, Any]:
+    """What the diff compares of a version's quality: score, contract result and failing rules."""
+    results = (row.quality or {}).get("results") or []
+    return {
+        "version": row.version,
+        "rows": row.row_count,
+        "score": row.score,
+        "passed": row.passed if row.contract_id else None,
+        "failing": sum(1 for r in results if not r.get("passed", True)),
+        "rules": len(results),
+    }
+
+
 @router.get("/datasets/{project}/{name}/{version}")
 def dataset_version(page: PageDep, project: str, name: str, version: int) -> Response:
     readable(page.ws, project, f"dataset {name!r}")
@@ -66,10 +81,13 @@ def dataset_version(page: PageDep, project: str, name: str, version: int) -> Res
         [(c, float(p.get("null_share") or 0.0) * 100) for c, p in columns.items()],
         unit="%",
     )
-    diff = None
+    diff = previous = None
     if version > 1:
-        diff = page.ws.datasets.diff(name, version - 1, version, project=project).to_dict()
-    lineage = _flatten(page.ws.datasets.lineage(name, version, project=project))
+        diff = page.ws.datasets.diff(name, version - 1, version, project=project)
+        previous = _quality(page.ws.datasets.get(name, version - 1, project=project))
+    tree = page.ws.datasets.lineage(name, version, project=project)
+    graph, _ = lineage_svg(tree)
+    lineage = _flatten(tree)
     return render(
         page.request,
         "dataset.html",
@@ -81,6 +99,9 @@ def dataset_version(page: PageDep, project: str, name: str, version: int) -> Res
         columns=columns,
         nulls=nulls,
         diff=diff,
+        previous=previous,
+        current=_quality(row),
         lineage=lineage,
+        graph=graph,
         protected=quality.get("protected") or {},
     )

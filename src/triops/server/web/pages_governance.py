@@ -1,6 +1,7 @@
 """Governance: the approval queue (approve or reject with a justification; separation of duties and roles
 are enforced by the service), the audit log's verification, the AI use-case inventory and a compliance
-report whose evidence links to the page that holds it."""
+report whose evidence links to the page that holds it; the policy gates' decisions with their facts and
+reasons (``/governance/gates``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from triops.errors import InvalidInputError
 from triops.governance.frameworks import STATUS_TEXT
+from triops.governance.policies import Gate
 from triops.governance.rbac import Permission
 from triops.server.web.core import FormDep, PageDep, WebRoute
 from triops.server.web.render import render
@@ -18,6 +20,7 @@ from triops.server.web.render import render
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 Framework = Literal["nist-ai-rmf", "eu-ai-act"]
 MAX_JUSTIFICATION = 2000
+GATES = [g.value for g in Gate]
 
 
 def web_link(link: str) -> str:
@@ -98,3 +101,35 @@ def decide(page: PageDep, request_id: str, form: FormDep) -> Response:
         )
     page.ws.governance.decide(request_id, verdict, justification)
     return RedirectResponse("/governance#approvals", status_code=303)
+
+
+def _flat(facts: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """The facts a gate saw as ``name: value`` lines (nested maps as dotted names)."""
+    out: list[tuple[str, Any]] = []
+    for key, value in sorted(facts.items()):
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            out += _flat(value, name + ".")
+        elif value not in (None, {}, [], ""):
+            out.append((name, value))
+    return out
+
+
+@router.get("/governance/gates")
+def gate_decisions(page: PageDep, project: str = "", gate: str = "") -> Response:
+    """Policy gate decisions with the facts they saw and each rule's reason (``project.read`` applies; an
+    unreadable project is 404)."""
+    if gate and gate not in GATES:
+        raise InvalidInputError(f"gate: {gate!r} is not a gate", hint=f"use one of {', '.join(GATES)}")
+    rows = page.ws.governance.gate_evaluations(project=project or None, gate=gate or None, limit=200)
+    decisions = [{**r, "facts": _flat(r["result"].get("facts") or {})} for r in rows]
+    return render(
+        page.request,
+        "governance_gates.html",
+        page=page,
+        decisions=decisions,
+        project=project,
+        gate=gate,
+        gates=GATES,
+        projects=page.ws.kpis.projects(),
+    )

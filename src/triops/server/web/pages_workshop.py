@@ -1,6 +1,6 @@
 """The facilitator's side of a live workshop: open a session (title, learner level, tools), its console
 with the join code, the projector (live pooled results, polled from ``results.json`` by /static/workshop.js),
-close, export (Markdown, JSON) and delete. ``workshop.run`` is checked by the service."""
+the learners' saved roadmaps and Wardley maps (``/work``), close, export (Markdown, JSON) and delete. ``workshop.run`` is checked by the service."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from markupsafe import Markup
 
 from triops.errors import InvalidInputError
 from triops.server.web.core import FormDep, Page, PageDep, WebRoute
@@ -16,6 +17,7 @@ from triops.server.web.render import register_section, render
 from triops.server.web.workshop_charts import interval_chart, radar_chart
 from triops.workspace.workshop import LEVELS, TOOLS, WorkshopService
 from triops.workspace.workshop_results import COMPARED, PILLARS, export_json, export_markdown, pooled
+from triops.workspace.workshop_works import PHASES, works
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 register_section("Workshops", "/workshops")
@@ -122,8 +124,34 @@ def results(page: PageDep, code: str) -> Response:
     data = pooled(service, service.facilitated(code))
     runs = [g["ran_ms"] for g in data["groups"]]
     votes = [p["counts"] for p in data["polls"]]
-    stamp = [data["learners"], data["answers"], runs, data["maturity"]["mean"], votes, data["closed"]]
+    saved = [w["saved_ms"] for w in data["works"]]
+    stamp = [data["learners"], data["answers"], runs, data["maturity"]["mean"], votes, data["closed"], saved]
     return JSONResponse({**data, "version": json.dumps(stamp)})
+
+
+@router.get("/workshops/{code}/work")
+def learners_work(page: PageDep, code: str, learner: str = "") -> Response:
+    """The learners' saved roadmaps and Wardley maps, big enough for the projector (one learner with
+    ``?learner=NAME``)."""
+    service = WorkshopService(page.ws)
+    session = service.facilitated(code)
+    saved = works(service, session)
+    shown = [w for w in saved if not learner or w["learner"] == learner]
+    maps = {}
+    for w in shown:
+        if w["kind"] == "wardley":
+            maps[w["learner"]] = Markup(page.ws.strategy.wardley_render(w["content"]["text"]).svg)  # noqa: S704 - the renderer escapes every text
+    return render(
+        page.request,
+        "workshop_work.html",
+        page=page,
+        session=session,
+        names=sorted({w["learner"] for w in saved}),
+        learner=learner,
+        works=shown,
+        maps=maps,
+        phases=PHASES,
+    )
 
 
 @router.get("/workshops/{code}/export.json")

@@ -22,6 +22,7 @@ from triops.server.web.workshop_charts import interval_chart, radar_chart
 from triops.server.web.workshop_learners import LEARNER_COOKIE, check_csrf, service_of
 from triops.workspace.workshop import WorkshopService, maturity_model, normalise_code, sim_controls
 from triops.workspace.workshop_results import COMPARED, PILLARS
+from triops.workspace.workshop_works import MAX_ACTIONS, PHASES, roadmap_markdown, save_roadmap, work_of
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 JOIN_CSRF_COOKIE = "triops_join_csrf"
@@ -105,6 +106,7 @@ def learner_home(request: Request, code: str, feedback: str = "") -> Response:
         context["my_vote"] = polls[0]["voters"].get(learner["id"])
     if "maturity" in session["tools"]:
         context["dimensions"] = maturity_model().dimensions
+        context["saved_roadmap"] = work_of(service, session, learner, "roadmap") is not None
     return render(request, "workshop_learner.html", **context)
 
 
@@ -169,7 +171,14 @@ async def maturity(request: Request, code: str) -> Response:
         PILLARS,
         [("your self-assessment", [float(levels.get(p) or 0) for p in PILLARS])],
     )
-    phases = {days: [a for a in roadmap.actions if a.phase_days == days] for days in (30, 60, 90)}
+    phases = {
+        str(days): [
+            {"title": a.title, "owner": a.owner_role, "done": a.done.description, "reason": a.reason}
+            for a in roadmap.actions
+            if a.phase_days == days
+        ]
+        for days in (30, 60, 90)
+    }
     return render(
         request,
         "workshop_maturity.html",
@@ -187,40 +196,71 @@ async def maturity(request: Request, code: str) -> Response:
 router.include_router(wardley_router)
 
 
+def _roadmap_actions(form: dict[str, str]) -> list[dict[str, str]]:
+    """The edited roadmap posted by the roadmap form (actions moved to "drop" are left out)."""
+    raw = form.get("count", "0")
+    if not raw.isdigit() or int(raw) > MAX_ACTIONS:
+        raise InvalidInputError("count: the roadmap form is incomplete; reload the page")
+    actions = []
+    for i in range(1, int(raw) + 1):
+        phase = form.get(f"phase_{i}", "")
+        if phase == "drop":
+            continue
+        if phase not in PHASES:
+            raise InvalidInputError(f"phase_{i}: choose 30, 60, 90, later or drop")
+        actions.append(
+            {
+                "phase": phase,
+                "title": " ".join(form.get(f"title_{i}", "").split())[:200],
+                "owner": " ".join(form.get(f"owner_{i}", "").split())[:120],
+                "done": " ".join(form.get(f"done_{i}", "").split())[:500],
+            }
+        )
+    return actions
+
+
 @router.post("/w/{code}/roadmap.md")
-async def roadmap_markdown(request: Request, code: str) -> Response:
-    """The learner's edited roadmap as Markdown (nothing stored: the edits live in the posted form)."""
+async def roadmap_download(request: Request, code: str) -> Response:
+    """The learner's edited roadmap as Markdown, from the posted form (saving it is a separate button)."""
     form = _form_fields(await request.form())
     _, session, learner = _learner(request, code)
     if learner is None:
         return RedirectResponse(f"/w?code={session['code']}", status_code=303)
     check_csrf(form.get("csrf"), learner["csrf"])
-    raw = form.get("count", "0")
-    if not raw.isdigit() or int(raw) > 200:
-        raise InvalidInputError("count: the roadmap form is incomplete; reload the page")
-    phases: dict[str, list[str]] = {"30": [], "60": [], "90": [], "later": []}
-    for i in range(1, int(raw) + 1):
-        phase = form.get(f"phase_{i}", "")
-        if phase == "drop":
-            continue
-        if phase not in phases:
-            raise InvalidInputError(f"phase_{i}: choose 30, 60, 90, later or drop")
-        title = " ".join(form.get(f"title_{i}", "").split())[:200]
-        owner = " ".join(form.get(f"owner_{i}", "").split())[:120]
-        done = " ".join(form.get(f"done_{i}", "").split())[:500]
-        phases[phase].append(f"- **{title}** — owner: {owner or 'unassigned'}; done when: {done or '—'}")
-    lines = [f"# 30-60-90-day roadmap ({session['title']})", ""]
-    for phase, items in phases.items():
-        lines += [
-            f"## {'Later' if phase == 'later' else f'First {phase} days'}",
-            "",
-            *(items or ["- nothing"]),
-            "",
-        ]
+    lines = roadmap_markdown(f"30-60-90-day roadmap ({session['title']})", _roadmap_actions(form))
     return Response(
         "\n".join(lines),
         media_type="text/markdown; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="roadmap.md"', "Cache-Control": "no-store"},
+    )
+
+
+@router.post("/w/{code}/roadmap")
+async def roadmap_save(request: Request, code: str) -> Response:
+    """Store the learner's edited roadmap with the session (the facilitator can project it; it is in the
+    export and deleted with the session), then show it again for more edits."""
+    form = _form_fields(await request.form())
+    service, session, learner = _learner(request, code)
+    if learner is None:
+        return RedirectResponse(f"/w?code={session['code']}", status_code=303)
+    check_csrf(form.get("csrf"), learner["csrf"])
+    save_roadmap(service, code, learner, _roadmap_actions(form))
+    return RedirectResponse(f"/w/{session['code']}/roadmap?saved=1", status_code=303)
+
+
+@router.get("/w/{code}/roadmap")
+def roadmap_page(request: Request, code: str, saved: int = 0) -> Response:
+    service, session, learner = _learner(request, code)
+    if learner is None:
+        return RedirectResponse(f"/w?code={session['code']}", status_code=303)
+    content = work_of(service, session, learner, "roadmap")
+    if content is None:
+        return RedirectResponse(f"/w/{session['code']}#maturity", status_code=303)
+    phases = {
+        phase: [{**a, "reason": ""} for a in content["actions"] if a["phase"] == phase] for phase in PHASES
+    }
+    return render(
+        request, "workshop_roadmap.html", session=session, learner=learner, phases=phases, saved=bool(saved)
     )
 
 

@@ -1,6 +1,7 @@
 """The workshop's Wardley map editor: OWM text beside the live SVG. Typing redraws the map (the page's own
 script posts the text to ``?part=preview`` after a pause and swaps in the answer); without the script the
-Draw button does the same. Nothing is stored: learners keep their text by copying it or printing the page.
+Draw button does the same. Save stores the learner's map with the session (only a map that draws), so the
+facilitator can project it and it goes into the export; the editor opens on the saved map.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from triops.server.web.render import environment, render
 from triops.server.web.workshop_learners import check_csrf, learner_of, service_of
 from triops.strategy.wardley import write
 from triops.workspace.workshop import WorkshopService
+from triops.workspace.workshop_works import save_map, work_of
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 MAX_TEXT = 20_000
@@ -48,13 +50,15 @@ def editor(request: Request, code: str) -> Response:
         session, learner = _editor(request, service, code)
     except LookupError:
         return RedirectResponse(f"/w?code={code}", status_code=303)
-    text = write(service.ws.strategy.wardley_default())
+    saved = work_of(service, session, learner, "wardley")
+    text = saved["text"] if saved else write(service.ws.strategy.wardley_default())
     return render(
         request,
         "workshop_wardley.html",
         session=session,
         learner=learner,
         text=text,
+        saved=False,
         **preview(service, text),
     )
 
@@ -72,7 +76,17 @@ async def draw(request: Request, code: str, part: str = "") -> Response:
     raw = form.get("text")
     text = raw if isinstance(raw, str) else ""
     shown = preview(service, text)
+    if part == "save":
+        save_map(service, code, learner, text)
     if part == "preview":
         body = environment().get_template("workshop_wardley_preview.html").render(**shown)
         return HTMLResponse(body, headers={"Cache-Control": "no-store"})
-    return render(request, "workshop_wardley.html", session=session, learner=learner, text=text, **shown)
+    return render(
+        request,
+        "workshop_wardley.html",
+        session=session,
+        learner=learner,
+        text=text,
+        saved=part == "save",
+        **shown,
+    )

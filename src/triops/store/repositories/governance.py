@@ -108,9 +108,20 @@ def insert_gate_evaluation(conn: Connection, row: dict[str, Any]) -> None:
 
 
 def list_gate_evaluations(
-    conn: Connection, *, subject_type: str | None = None, subject_id: str | None = None, limit: int = 100
+    conn: Connection,
+    *,
+    subject_type: str | None = None,
+    subject_id: str | None = None,
+    limit: int = 100,
+    projects: frozenset[str] | None = None,
+    gate: str | None = None,
 ) -> list[dict[str, Any]]:
+    """Newest first; only those of ``projects`` when given (a decision without a project is then left out)."""
     stmt = sa.select(gate_evaluations)
+    if projects is not None:
+        stmt = stmt.where(gate_evaluations.c.project.in_(sorted(projects)))
+    if gate is not None:
+        stmt = stmt.where(gate_evaluations.c.gate == gate)
     if subject_type is not None:
         stmt = stmt.where(gate_evaluations.c.subject_type == subject_type)
     if subject_id is not None:

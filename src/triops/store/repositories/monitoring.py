@@ -46,6 +46,29 @@ def windows(conn: Connection, monitor_id: str) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in conn.execute(query)]
 
 
+def latest_windows(conn: Connection, monitor_ids: Sequence[str]) -> dict[str, tuple[int, dict[str, Any]]]:
+    """Per monitor: how many windows were evaluated and the newest one (without its full report)."""
+    out: dict[str, tuple[int, dict[str, Any]]] = {}
+    for start in range(0, len(monitor_ids), _CHUNK):
+        chunk = list(monitor_ids[start : start + _CHUNK])
+        per_monitor = sa.select(W.c.monitor_id, sa.func.count(), sa.func.max(W.c.seq))
+        counts = {
+            m: (int(n), int(last))
+            for m, n, last in conn.execute(
+                per_monitor.where(W.c.monitor_id.in_(chunk)).group_by(W.c.monitor_id)
+            )
+        }
+        if not counts:
+            continue
+        newest = sa.select(
+            W.c.monitor_id, W.c.seq, W.c.start_ms, W.c.end_ms, W.c.rows, W.c.labelled, W.c.facts
+        )
+        keys = [sa.and_(W.c.monitor_id == m, W.c.seq == last) for m, (_, last) in counts.items()]
+        for row in conn.execute(newest.where(sa.or_(*keys))).mappings():
+            out[row["monitor_id"]] = (counts[row["monitor_id"]][0], dict(row))
+    return out
+
+
 def save_window(conn: Connection, values: dict[str, Any]) -> str:
     """Insert or replace the window ``(monitor_id, seq)``; returns its id (kept on replace)."""
     found = conn.execute(

@@ -18,6 +18,7 @@ from triops.store.tables_workshop import (
     workshop_polls,
     workshop_sessions,
     workshop_votes,
+    workshop_works,
 )
 
 
@@ -58,7 +59,14 @@ def close_session(conn: Connection, session_id: str, now_ms: int) -> None:
 
 
 def delete_session(conn: Connection, session_id: str) -> None:
-    tables = (workshop_answers, workshop_group_runs, workshop_maturity, workshop_votes, workshop_polls)
+    tables = (
+        workshop_answers,
+        workshop_group_runs,
+        workshop_maturity,
+        workshop_votes,
+        workshop_polls,
+        workshop_works,
+    )
     for table in (*tables, workshop_learners):
         conn.execute(table.delete().where(table.c.session_id == session_id))
     conn.execute(workshop_sessions.delete().where(workshop_sessions.c.id == session_id))
@@ -195,3 +203,28 @@ def add_vote(conn: Connection, values: dict[str, Any], now_ms: int) -> bool:
         return False
     conn.execute(t.insert().values(**values, voted_ms=now_ms))
     return True
+
+
+def save_work(conn: Connection, values: dict[str, Any], now_ms: int) -> None:
+    """A learner's saved roadmap or map replaces the one saved before."""
+    table = workshop_works
+    conn.execute(
+        table.delete().where(table.c.learner_id == values["learner_id"], table.c.kind == values["kind"])
+    )
+    conn.execute(table.insert().values(**values, saved_ms=now_ms))
+
+
+def works(conn: Connection, session_id: str) -> list[dict[str, Any]]:
+    """Every saved roadmap and map of a session with its learner's display name, by name then kind."""
+    table = workshop_works
+    query = (
+        sa.select(table, workshop_learners.c.display_name)
+        .join(workshop_learners, workshop_learners.c.id == table.c.learner_id)
+        .where(table.c.session_id == session_id)
+        .order_by(workshop_learners.c.display_name, table.c.kind)
+    )
+    rows = [dict(r) for r in conn.execute(query).mappings()]
+    for r in rows:
+        if isinstance(r["content"], str):
+            r["content"] = json.loads(r["content"])
+    return rows

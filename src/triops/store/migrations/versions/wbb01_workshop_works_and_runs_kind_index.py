@@ -1,7 +1,7 @@
 """workshop: learners' saved roadmaps and Wardley maps; runs: index by kind for the pipeline runs page
 
 Revision ID: wbb01
-Revises: mlr01
+Revises: cmp01
 Create Date: 2026-11-30 21:45:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "wbb01"
-down_revision = "mlr01"
+down_revision = "cmp01"
 branch_labels = None
 depends_on = None
 

@@ -111,11 +111,15 @@ def test_import_brings_runs_over_once(
     assert target.artifacts.get_bytes(parent.artifacts[0].sha256) == b"report"
     child = target.runs.get(ids["child"])
     assert child.tags["mlflow.parentRunId"] == ids["parent"]
+    assert child.parent_id == ids["parent"]  # the nested run is a child run of its imported parent
+    assert report.parents_linked == 1 and not report.parents_not_linked
+    assert [r.id for r in target.runs.children(ids["parent"])] == [ids["child"]]
     assert target.runs.get(ids["plain"]).project == "default"
     # a second import adds nothing and says why
     again = import_mlflow(target, uri)
     assert again.runs_imported == 0
     assert again.skipped["already imported"] == 3
+    assert again.parents_linked == 0 and not again.parents_not_linked
     assert len(target.runs.search(project="Churn-Model-v1")) == 2
     assert len(target.runs.metric_history(ids["parent"], "loss")) == 10
     # every imported run is audited as imported, with its MLflow id
@@ -209,3 +213,4 @@ def test_import_from_a_tracking_server_over_http(
     assert target.artifacts.get_bytes(parent.artifacts[0].sha256) == b"report"
     assert again.runs_imported == 0
     assert again.skipped["already imported"] == 3
+    assert again.parents_linked == 0 and not again.parents_not_linked

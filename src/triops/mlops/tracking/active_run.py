@@ -45,6 +45,7 @@ from triops.domain.validation import (
 )
 from triops.domain.wire import run_to_wire
 from triops.errors import ConflictError, InvalidInputError
+from triops.mlops.tracking.parents import children_filter
 from triops.store.engine import Store
 from triops.store.repositories import liveness
 from triops.store.repositories import runs as run_repo
@@ -60,7 +61,14 @@ _INT64_MIN, _INT64_MAX = INT64_MIN, INT64_MAX
 class TrackingSink(Protocol):
     """Where tracked runs are written and read: the local store or a remote triops server."""
 
-    def create_run(self, project: str, name: str, tags: Mapping[str, str], kind: str = "tracked") -> Run: ...
+    def create_run(
+        self,
+        project: str,
+        name: str,
+        tags: Mapping[str, str],
+        kind: str = "tracked",
+        parent_id: str | None = None,
+    ) -> Run: ...
     def log_metrics(self, run_id: str, rows: Sequence[MetricRow]) -> None: ...
     def log_params(self, run_id: str, values: Mapping[str, str]) -> None: ...
     def set_tags(self, run_id: str, values: Mapping[str, str]) -> None: ...
@@ -86,7 +94,14 @@ class StoreTrackingSink:
     def _now(self) -> int:
         return utc_ms(self.clock.now())
 
-    def create_run(self, project: str, name: str, tags: Mapping[str, str], kind: str = "tracked") -> Run:
+    def create_run(
+        self,
+        project: str,
+        name: str,
+        tags: Mapping[str, str],
+        kind: str = "tracked",
+        parent_id: str | None = None,
+    ) -> Run:
         check_name(name, "run name", allow_empty=True)
         run_id = new_id()
 
@@ -101,6 +116,7 @@ class StoreTrackingSink:
                 start_ms=self._now(),
                 user_name=self.user,
                 tags=tags,
+                parent_id=parent_id,
             )
 
         self.store.write(write)
@@ -238,6 +254,7 @@ class ActiveRun:
         self.id = run.id
         self.project = run.project
         self.name = run.name
+        self.parent_id = run.parent_id
         self._clock = clock or SystemClock()
         self._flush_every = flush_every
         self._max_buffer = max(flush_every * 20, 100_000)
@@ -498,6 +515,10 @@ class RunQueries:
             check_project_name(project)
         readable = None if self._readable is None else self._readable()
         return sink.search_wire(project, filter, limit, after, readable)
+
+    def children(self, run_id: str, limit: int = 1000) -> list[Run]:
+        """The runs nested directly under ``run_id`` that you can read, newest first."""
+        return self.search(filter=children_filter(run_id), limit=limit)
 
     def metric_history(self, run_id: str, key: str) -> list[Metric]:
         return self._sink.metric_history(run_id, key)

@@ -62,7 +62,10 @@ def create_run(
     start_ms: int,
     user_name: str | None,
     tags: Mapping[str, str],
+    parent_id: str | None = None,
 ) -> None:
+    if parent_id is not None:
+        _require_parent(conn, parent_id)
     conn.execute(
         runs.insert().values(
             id=run_id,
@@ -72,9 +75,47 @@ def create_run(
             status=RunStatus.RUNNING.value,
             start_ms=start_ms,
             user_name=user_name,
+            parent_id=parent_id,
         )
     )
     set_tags(conn, run_id, tags)
+
+
+MAX_NESTING = 1000  # a walk up the parents stops here: deeper is a broken chain, not a real experiment
+
+
+def _require_parent(conn: Connection, parent_id: str) -> None:
+    if conn.execute(sa.select(runs.c.id).where(runs.c.id == parent_id)).first() is None:
+        raise NotFoundError(
+            f"parent run {parent_id!r} does not exist",
+            hint="nest the run under an existing run (`triops runs list`)",
+            detail={"field": "parent_id"},
+        )
+
+
+def set_parent(conn: Connection, run_id: str, parent_id: str | None) -> None:
+    """Nest ``run_id`` under ``parent_id`` (``None``: at the top). A run is never its own ancestor."""
+    _require_run(conn, run_id)
+    if parent_id is not None:
+        _require_parent(conn, parent_id)
+        current: str | None = parent_id
+        for _ in range(MAX_NESTING):
+            if current is None:
+                break
+            if current == run_id:
+                raise InvalidInputError(
+                    f"run {run_id} cannot be nested under {parent_id}: it would be its own ancestor",
+                    hint="choose a parent that is not the run itself or one of its children",
+                    detail={"field": "parent_id"},
+                )
+            current = conn.execute(sa.select(runs.c.parent_id).where(runs.c.id == current)).scalar()
+        else:
+            raise InvalidInputError(
+                f"run {parent_id} is nested more than {MAX_NESTING} levels deep",
+                hint="nest the run under a run nearer the top",
+                detail={"field": "parent_id"},
+            )
+    conn.execute(runs.update().where(runs.c.id == run_id).values(parent_id=parent_id))
 
 
 def run_project(conn: Connection, run_id: str) -> str:

@@ -241,6 +241,13 @@ def test_log_batch_rejects_bad_metrics_naming_the_field(mlflow_client: LiveServe
     assert answer.status_code == 400
     assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
     assert "metrics[0].value" in answer.json()["message"]
+    not_an_object = httpx.post(
+        f"{mlflow_client.url}/api/2.0/mlflow/runs/log-batch",
+        headers={"Authorization": f"Bearer {mlflow_client.token}"},
+        json={"run_id": run.info.run_id, "metrics": [{"key": "a", "value": 1.0}, 5]},
+    )
+    assert not_an_object.status_code == 400
+    assert not_an_object.json()["message"] == "metrics[1] must be a Metric object"
     unknown = httpx.get(
         f"{mlflow_client.url}/ajax-api/2.0/mlflow/no/such/thing",
         headers={"Authorization": f"Bearer {mlflow_client.token}"},

@@ -54,7 +54,7 @@ def list_runs(
     ws = open_workspace()
     _mark_lost(ws)
     if parent is not None:
-        from triops.mlops.tracking.parents import children_filter
+        from triops.mlops.tracking.queries import children_filter
 
         nested = children_filter(_resolve(ws, parent))
         filter = f"{nested} and ({filter})" if filter.strip() else nested
@@ -164,7 +164,7 @@ def show(
             table.add_row(c.id, safe(c.name), _status(c), c.start_time.strftime("%m-%d %H:%M"))
         out.print(table)
     if extra.get("steps"):
-        from triops.cli.pipelines import step_table
+        from triops.cli.pipelines_render import step_table
         from triops.workspace.remote_wire import step_run
 
         out.print(step_table([step_run(s) for s in extra["steps"]], title="steps"))

@@ -18,7 +18,7 @@ from triops.domain.records import Run
 from triops.domain.validation import check_name, check_project_name, tag_text
 from triops.errors import ConfigError
 from triops.mlops.tracking.active_run import ActiveRun, RunQueries, StoreTrackingSink, TrackingSink
-from triops.mlops.tracking.parents import PARENT_FIELD, parent_id_of, readable_parent
+from triops.mlops.tracking.queries import PARENT_FIELD, parent_id_of, readable_parent
 from triops.settings import Settings
 from triops.store.engine import Store, create_store
 from triops.store.migrate import upgrade

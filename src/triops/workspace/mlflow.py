@@ -31,7 +31,7 @@ from triops.domain.validation import check_key, check_project_name, param_text, 
 from triops.errors import ConflictError, InvalidInputError, NotFoundError
 from triops.governance.rbac import Permission, require
 from triops.mlops.tracking.active_run import StoreTrackingSink
-from triops.mlops.tracking.parents import parent_id_of, readable_parent
+from triops.mlops.tracking.queries import parent_id_of, readable_parent
 from triops.store import audit as audit_store
 from triops.store.repositories import mlflow as mlflow_repo
 from triops.store.repositories import runs as run_repo

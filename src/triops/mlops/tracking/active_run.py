@@ -19,187 +19,31 @@ import threading
 import time
 import traceback
 import weakref
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Any, Protocol
+from typing import Any
 
-from triops.artifacts import ArtifactStore, StoredArtifact
-from triops.domain.clock import Clock, SystemClock, utc_ms
-from triops.domain.filters import MAX_ORDER_KEYS, OrderBy, parse_filter, parse_orderings
-from triops.domain.ids import new_id
+from triops.artifacts import StoredArtifact
+from triops.domain.clock import Clock, SystemClock
 from triops.domain.records import Metric, Run, RunStatus
 from triops.domain.validation import (
     INT64_MAX,
     INT64_MIN,
-    MAX_SEARCH_LIMIT,
-    check_int64,
     check_key,
     check_metric_value,
-    check_name,
-    check_project_name,
     check_step,
-    clean_text,
     param_text,
     tag_text,
 )
-from triops.domain.wire import run_to_wire
 from triops.errors import ConflictError, InvalidInputError
-from triops.mlops.tracking.parents import children_filter
-from triops.store.engine import Store
-from triops.store.repositories import liveness
-from triops.store.repositories import runs as run_repo
-from triops.store.repositories.run_loading import load_run_wires
-from triops.store.repositories.search import search_run_ids, search_runs
+from triops.mlops.tracking.queries import RunQueries as RunQueries  # re-exported
+from triops.mlops.tracking.sinks import MetricRow, TrackingSink
+from triops.mlops.tracking.sinks import StoreTrackingSink as StoreTrackingSink  # re-exported
 
-MetricRow = tuple[str, float, int, int]
 _time_ns = time.time_ns
 _log = logging.getLogger(__name__)
 _INT64_MIN, _INT64_MAX = INT64_MIN, INT64_MAX
-
-
-class TrackingSink(Protocol):
-    """Where tracked runs are written and read: the local store or a remote triops server."""
-
-    def create_run(
-        self,
-        project: str,
-        name: str,
-        tags: Mapping[str, str],
-        kind: str = "tracked",
-        parent_id: str | None = None,
-    ) -> Run: ...
-    def log_metrics(self, run_id: str, rows: Sequence[MetricRow]) -> None: ...
-    def log_params(self, run_id: str, values: Mapping[str, str]) -> None: ...
-    def set_tags(self, run_id: str, values: Mapping[str, str]) -> None: ...
-    def log_artifact(self, run_id: str, name: str, data: bytes | Path, media_type: str) -> StoredArtifact: ...
-    def finish_run(self, run_id: str, status: RunStatus, error: str | None) -> None: ...
-    def beat(self, run_id: str) -> bool: ...
-    def get_run(self, run_id: str) -> Run: ...
-    def metric_history(self, run_id: str, key: str) -> list[Metric]: ...
-    def search(
-        self, project: str | None, filter: str, order_by: Sequence[str], limit: int, offset: int
-    ) -> list[Run]: ...
-
-
-class StoreTrackingSink:
-    """A TrackingSink on the local SQL store and artifact root."""
-
-    def __init__(self, store: Store, artifacts: ArtifactStore, clock: Clock, user: str | None) -> None:
-        self.store = store
-        self.artifacts = artifacts
-        self.clock = clock
-        self.user = user
-
-    def _now(self) -> int:
-        return utc_ms(self.clock.now())
-
-    def create_run(
-        self,
-        project: str,
-        name: str,
-        tags: Mapping[str, str],
-        kind: str = "tracked",
-        parent_id: str | None = None,
-    ) -> Run:
-        check_name(name, "run name", allow_empty=True)
-        run_id = new_id()
-
-        def write(conn: Any) -> None:
-            project_id = run_repo.ensure_project(conn, project, self._now())
-            run_repo.create_run(
-                conn,
-                run_id=run_id,
-                project_id=project_id,
-                name=name or f"run-{run_id[-8:]}",
-                kind=kind,
-                start_ms=self._now(),
-                user_name=self.user,
-                tags=tags,
-                parent_id=parent_id,
-            )
-
-        self.store.write(write)
-        return self.get_run(run_id)
-
-    def log_metrics(self, run_id: str, rows: Sequence[MetricRow]) -> None:
-        self.store.write(lambda conn: run_repo.insert_metrics(conn, run_id, rows))
-
-    def log_params(self, run_id: str, values: Mapping[str, str]) -> None:
-        self.store.write(lambda conn: run_repo.log_params(conn, run_id, values))
-
-    def set_tags(self, run_id: str, values: Mapping[str, str]) -> None:
-        self.store.write(lambda conn: run_repo.set_tags(conn, run_id, values))
-
-    def log_artifact(self, run_id: str, name: str, data: bytes | Path, media_type: str) -> StoredArtifact:
-        stored = (
-            self.artifacts.put_bytes(data, media_type)
-            if isinstance(data, bytes)
-            else self.artifacts.put_file(data, media_type)
-        )
-        return self.attach_artifact(run_id, name, stored)
-
-    def attach_artifact(self, run_id: str, name: str, stored: StoredArtifact) -> StoredArtifact:
-        """Record a blob already in the artifact store (a streamed upload) as ``name`` of the run."""
-        self.store.write(lambda conn: run_repo.add_run_artifact(conn, run_id, name, stored, self._now()))
-        return stored
-
-    def finish_run(self, run_id: str, status: RunStatus, error: str | None) -> None:
-        text = None if error is None else clean_text(error)
-        self.store.write(lambda conn: run_repo.finish_run(conn, run_id, status.value, self._now(), text))
-
-    def beat(self, run_id: str) -> bool:
-        """The run's process is alive (see store/repositories/liveness.py); False once the run has ended."""
-        now = self._now()
-        return self.store.write(lambda conn: liveness.beat_tracked(conn, run_id, now))
-
-    def get_run(self, run_id: str) -> Run:
-        with self.store.connect() as conn:
-            return run_repo.get_run(conn, run_id)
-
-    def metric_history(self, run_id: str, key: str) -> list[Metric]:
-        with self.store.connect() as conn:
-            return run_repo.metric_history(conn, run_id, key)
-
-    def search(
-        self,
-        project: str | None,
-        filter: str,
-        order_by: Sequence[str],
-        limit: int,
-        offset: int,
-        after: tuple[int, str] | None = None,
-        readable: Collection[str] | None = None,
-    ) -> list[Run]:
-        node = parse_filter(filter)
-        orders: list[OrderBy] = parse_orderings(order_by)
-        with self.store.connect() as conn:
-            return search_runs(
-                conn,
-                project=project,
-                node=node,
-                order_by=orders,
-                limit=limit,
-                offset=offset,
-                after=after,
-                readable=readable,
-            )
-
-    def search_wire(
-        self,
-        project: str | None,
-        filter: str,
-        limit: int,
-        after: tuple[int, str] | None,
-        readable: Collection[str] | None,
-    ) -> list[dict[str, Any]]:
-        """Newest-first runs in their JSON wire form, read straight from the rows (no records in between)."""
-        node = parse_filter(filter)
-        with self.store.connect() as conn:
-            ids = search_run_ids(
-                conn, project=project, node=node, order_by=[], limit=limit, after=after, readable=readable
-            )
-            return load_run_wires(conn, ids)
 
 
 _ACTIVE: weakref.WeakSet[ActiveRun] = weakref.WeakSet()
@@ -453,72 +297,4 @@ def _guess_media_type(name: str) -> str:
     return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
-class RunQueries:
-    """``ws.runs``: find and read runs."""
-
-    def __init__(
-        self, sink: TrackingSink, readable: Callable[[], Collection[str] | None] | None = None
-    ) -> None:
-        self._sink = sink
-        # the projects the acting principal may read (None: all); a local store puts them into the query
-        self._readable = readable
-
-    def get(self, run_id: str) -> Run:
-        return self._sink.get_run(run_id)
-
-    def search(
-        self,
-        project: str | None = None,
-        filter: str = "",
-        order_by: Sequence[str] | None = None,
-        limit: int = 1000,
-        offset: int = 0,
-        after: tuple[int, str] | None = None,
-    ) -> list[Run]:
-        """Runs matching ``filter``, ordered by ``order_by`` then newest first. ``after`` = (start ms, id) of
-        the last run of the previous page walks pages by key (stable; the default order only, local stores)."""
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_SEARCH_LIMIT:
-            raise InvalidInputError(
-                f"limit {limit!r} is out of range", hint=f"use 1 <= limit <= {MAX_SEARCH_LIMIT}"
-            )
-        if check_int64(offset, "offset") < 0:
-            raise InvalidInputError(f"offset {offset} is negative", hint="use offset >= 0")
-        if project is not None:
-            check_project_name(project)
-        orders = list(order_by or [])
-        if len(orders) > MAX_ORDER_KEYS:
-            parse_orderings(orders)  # refuses it, naming the limit, before anything is sent
-        if after is not None and orders:
-            raise InvalidInputError(
-                "after= pages the default order only", hint="drop order_by, or use offset="
-            )
-        readable = None if self._readable is None else self._readable()
-        if after is None and readable is None:
-            return self._sink.search(project, filter, orders, limit, offset)
-        search: Any = self._sink.search  # a local sink: keyset paging and the readable projects in SQL
-        return list(search(project, filter, orders, limit, offset, after, readable))
-
-    def search_wire(
-        self, project: str | None, filter: str, limit: int, after: tuple[int, str] | None
-    ) -> list[dict[str, Any]]:
-        """``search(project, filter, limit=limit, after=after)`` in the JSON wire form (``run_to_wire``), for
-        the server's listings: a local store builds it straight from the rows."""
-        sink = self._sink
-        if not isinstance(sink, StoreTrackingSink):
-            found = self.search(project, filter, limit=limit, after=after)
-            return [run_to_wire(r.to_dict()) for r in found]
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_SEARCH_LIMIT:
-            raise InvalidInputError(
-                f"limit {limit!r} is out of range", hint=f"use 1 <= limit <= {MAX_SEARCH_LIMIT}"
-            )
-        if project is not None:
-            check_project_name(project)
-        readable = None if self._readable is None else self._readable()
-        return sink.search_wire(project, filter, limit, after, readable)
-
-    def children(self, run_id: str, limit: int = 1000) -> list[Run]:
-        """The runs nested directly under ``run_id`` that you can read, newest first."""
-        return self.search(filter=children_filter(run_id), limit=limit)
-
-    def metric_history(self, run_id: str, key: str) -> list[Metric]:
-        return self._sink.metric_history(run_id, key)
+__all__ = ["ActiveRun", "MetricRow", "RunQueries", "StoreTrackingSink", "TrackingSink"]

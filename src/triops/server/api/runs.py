@@ -27,7 +27,7 @@ from triops.domain.wire import float_from_wire, float_to_wire, run_to_wire
 from triops.errors import InvalidInputError
 from triops.governance.rbac import Permission
 from triops.mlops.tracking.active_run import StoreTrackingSink
-from triops.mlops.tracking.parents import PARENT_FIELD, parent_id_of, readable_parent
+from triops.mlops.tracking.queries import PARENT_FIELD, parent_id_of, readable_parent
 from triops.server.auth import PrincipalDep
 from triops.server.authz import ActingDep, authorize, authorize_run, readable, roles_of
 from triops.server.http import PROBLEMS

@@ -214,3 +214,29 @@ def test_import_from_a_tracking_server_over_http(
     assert again.runs_imported == 0
     assert again.skipped["already imported"] == 3
     assert again.parents_linked == 0 and not again.parents_not_linked
+
+
+def test_nested_runs_link_once_their_parent_is_imported(
+    sqlite_store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A child whose parent is in a deleted experiment stays unlinked (counted, tag kept); importing the
+    parent later links it."""
+    from mlflow.tracking import MlflowClient
+
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    uri = f"file:{tmp_path / 'mlruns'}"
+    source = MlflowClient(uri)
+    gone, kept = source.create_experiment("gone"), source.create_experiment("kept")
+    parent = source.create_run(gone).info.run_id
+    child = source.create_run(kept, tags={"mlflow.parentRunId": parent}).info.run_id
+    source.delete_experiment(gone)
+    with Workspace.open(sqlite_store_url, settings=Settings(home=tmp_path)) as ws:
+        first = import_mlflow(ws, uri)
+        assert first.runs_imported == 1 and first.parents_linked == 0
+        assert first.parents_not_linked == {"its parent run is not in the store": 1}
+        assert ws.runs.get(child).parent_id is None
+        assert ws.runs.get(child).tags["mlflow.parentRunId"] == parent
+        second = import_mlflow(ws, uri, include_deleted=True)
+        assert second.runs_imported == 1 and second.parents_linked == 1
+        assert ws.runs.get(child).parent_id == parent

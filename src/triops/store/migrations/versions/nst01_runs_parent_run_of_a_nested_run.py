@@ -1,7 +1,7 @@
 """runs: parent run of a nested run
 
 Revision ID: nst01
-Revises: mlr01
+Revises: cmp01
 Create Date: 2026-11-30 21:35:00.785764
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "nst01"
-down_revision = "mlr01"
+down_revision = "cmp01"
 branch_labels = None
 depends_on = None
 

@@ -111,11 +111,15 @@ def test_import_brings_runs_over_once(
     assert target.artifacts.get_bytes(parent.artifacts[0].sha256) == b"report"
     child = target.runs.get(ids["child"])
     assert child.tags["mlflow.parentRunId"] == ids["parent"]
+    assert child.parent_id == ids["parent"]  # the nested run is a child run of its imported parent
+    assert report.parents_linked == 1 and not report.parents_not_linked
+    assert [r.id for r in target.runs.children(ids["parent"])] == [ids["child"]]
     assert target.runs.get(ids["plain"]).project == "default"
     # a second import adds nothing and says why
     again = import_mlflow(target, uri)
     assert again.runs_imported == 0
     assert again.skipped["already imported"] == 3
+    assert again.parents_linked == 0 and not again.parents_not_linked
     assert len(target.runs.search(project="Churn-Model-v1")) == 2
     assert len(target.runs.metric_history(ids["parent"], "loss")) == 10
     # every imported run is audited as imported, with its MLflow id
@@ -209,3 +213,30 @@ def test_import_from_a_tracking_server_over_http(
     assert target.artifacts.get_bytes(parent.artifacts[0].sha256) == b"report"
     assert again.runs_imported == 0
     assert again.skipped["already imported"] == 3
+    assert again.parents_linked == 0 and not again.parents_not_linked
+
+
+def test_nested_runs_link_once_their_parent_is_imported(
+    sqlite_store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A child whose parent is in a deleted experiment stays unlinked (counted, tag kept); importing the
+    parent later links it."""
+    from mlflow.tracking import MlflowClient
+
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    uri = f"file:{tmp_path / 'mlruns'}"
+    source = MlflowClient(uri)
+    gone, kept = source.create_experiment("gone"), source.create_experiment("kept")
+    parent = source.create_run(gone).info.run_id
+    child = source.create_run(kept, tags={"mlflow.parentRunId": parent}).info.run_id
+    source.delete_experiment(gone)
+    with Workspace.open(sqlite_store_url, settings=Settings(home=tmp_path)) as ws:
+        first = import_mlflow(ws, uri)
+        assert first.runs_imported == 1 and first.parents_linked == 0
+        assert first.parents_not_linked == {"its parent run is not in the store": 1}
+        assert ws.runs.get(child).parent_id is None
+        assert ws.runs.get(child).tags["mlflow.parentRunId"] == parent
+        second = import_mlflow(ws, uri, include_deleted=True)
+        assert second.runs_imported == 1 and second.parents_linked == 1
+        assert ws.runs.get(child).parent_id == parent

@@ -82,6 +82,10 @@ def import_mlflow_command(
     for name, project in sorted(report.projects.items()):
         note = "" if name == project else f"  (renamed from {name!r})"
         console.print(f"  experiment {name} → project {project}{note}")
+    if report.parents_linked:
+        console.print(f"  linked {report.parents_linked} nested runs to their parent runs")
+    for reason, count in sorted(report.parents_not_linked.items()):
+        console.print(f"  left {count} nested runs unlinked: {reason}")
     for reason, count in sorted(report.skipped.items()):
         console.print(f"  skipped {count} runs: {reason}")
     for reason, count in sorted(report.artifacts_skipped.items()):

@@ -7,37 +7,27 @@ The work is in plain functions taking a store and an artifact store (``run_comma
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from triops.cli.context import console as shared_console
+from triops.cli.pipelines_render import STATUS_STYLE as STATUS_STYLE  # re-exported
+from triops.cli.pipelines_render import LiveView, lineage_tree, summary
+from triops.cli.pipelines_render import step_table as step_table  # re-exported: `runs show` prints it
 from triops.errors import InvalidInputError
 
 if TYPE_CHECKING:
-    from rich.console import Console, RenderableType
+    from rich.console import Console
 
     from triops.artifacts import ArtifactStore
     from triops.mlops.pipelines.hooks import Hook
     from triops.mlops.pipelines.lineage import LineageNode
     from triops.mlops.pipelines.runner import PipelineRunResult
     from triops.store.engine import Store
-    from triops.store.repositories.pipelines import StepRunRow
 
 app = typer.Typer(no_args_is_help=True, help="Run pipelines, resume them and walk their lineage.")
-
-STATUS_STYLE = {
-    "PENDING": "dim",
-    "RUNNING": "cyan",
-    "CACHED": "blue",
-    "DONE": "green",
-    "FAILED": "red",
-    "SKIPPED": "dim",
-    "KILLED": "yellow",
-    "FINISHED": "green",
-}
 
 
 def parse_params(pairs: Sequence[str]) -> dict[str, Any]:
@@ -56,90 +46,18 @@ def parse_params(pairs: Sequence[str]) -> dict[str, Any]:
     return params
 
 
-def _elapsed(row: StepRunRow) -> str:
-    if row.status == "RUNNING" and row.started_ms:
-        return f"{max(0.0, time.time() - row.started_ms / 1000):.1f}s"
-    if row.wall_s is not None and row.status in ("DONE", "FAILED", "KILLED"):
-        return f"{row.wall_s:.2f}s"
-    return ""
-
-
-def _bytes(n: int | None) -> str:
-    if not n:
-        return ""
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return ""
-
-
-def step_table(rows: Sequence[StepRunRow], title: str | None = None) -> RenderableType:
-    """A table of step runs (status, elapsed, CPU, peak memory, I/O); ``triops runs show`` can print it."""
-    from rich.table import Table
-
-    table = Table(title=title)
-    for column in ("step", "status", "elapsed", "cpu s", "peak mem", "read", "written", "note"):
-        table.add_column(column, no_wrap=column in ("step", "status"))
-    for row in rows:
-        style = STATUS_STYLE.get(row.status, "white")
-        note = (row.error or "").splitlines()[0][:80] if row.error else ""
-        if row.status == "CACHED" and row.cached_from:
-            note = f"cache hit (step run …{row.cached_from[-8:]})"
-        table.add_row(
-            row.step,
-            f"[{style}]{row.status}[/]",
-            _elapsed(row),
-            f"{row.cpu_s:.2f}" if row.cpu_s is not None and row.status != "CACHED" else "",
-            _bytes(row.peak_rss_bytes),
-            _bytes(row.bytes_read),
-            _bytes(row.bytes_written),
-            note,
-        )
-    return table
-
-
-class _LiveView:
-    def __init__(self, title: str) -> None:
-        self.title = title
-        self.rows: dict[str, StepRunRow] = {}
-
-    def __call__(self, row: StepRunRow) -> None:
-        self.rows[row.step] = row
-
-    def render(self) -> RenderableType:
-        rows = self.rows.copy()  # the refresh thread reads while the runner writes
-        return step_table(sorted(rows.values(), key=lambda r: r.position), self.title)
-
-
-def _summary(out: Console, result: PipelineRunResult) -> None:
-    style = STATUS_STYLE.get(result.status, "white")
-    counts: dict[str, int] = {}
-    for row in result.steps:
-        counts[row.status] = counts.get(row.status, 0) + 1
-    parts = ", ".join(f"{n} {s.lower()}" for s, n in counts.items())
-    out.print(
-        f"run [bold]{result.run_id}[/] of [bold]{result.pipeline}[/]: [{style}]{result.status}[/] ({parts})"
-    )
-    if result.error:
-        out.print(f"[red]{result.error}[/]")
-    if result.status != "FINISHED":
-        out.print(f"resume with: triops runs resume {result.run_id}")
-
-
 def _execute(out: Console, as_json: bool, title: str, call: Any) -> PipelineRunResult:
     if as_json:
         result: PipelineRunResult = call(None)
         return result
     from rich.live import Live
 
-    view = _LiveView(title)
+    view = LiveView(title)
     with Live(get_renderable=view.render, console=out, refresh_per_second=8, transient=False):
         result = call(view)
     if not out.is_terminal:
         out.line()
-    _summary(out, result)
+    summary(out, result)
     return result
 
 
@@ -225,29 +143,6 @@ def resume_command(
         )
 
     return _execute(out, as_json, f"resuming {run_id}", call)
-
-
-def lineage_tree(node: LineageNode) -> RenderableType:
-    from rich.tree import Tree
-
-    def label(n: LineageNode) -> str:
-        if n.kind == "artifact":
-            size = f", {_bytes(n.size)}" if n.size else ""
-            return f"[bold]{n.label}[/] [dim]{n.id[:12]} ({n.media_type}{size})[/]"
-        if n.kind == "step":
-            style = STATUS_STYLE.get(n.status or "", "white")
-            return f"step [bold]{n.label}[/] [{style}]{n.status}[/] [dim]run {n.run_id}[/]"
-        return f"[bold]{n.label}[/]"
-
-    def add(tree: Tree, n: LineageNode) -> None:
-        for child in n.children:
-            add(tree.add(label(child)), child)
-        if n.truncated:
-            tree.add("[dim]… more[/]")
-
-    root = Tree(label(node))
-    add(root, node)
-    return root
 
 
 def lineage_command(

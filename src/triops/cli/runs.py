@@ -46,10 +46,18 @@ def list_runs(
         list[str] | None, typer.Option("--order-by", "-o", help="e.g. 'metrics.auc desc'")
     ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=100_000)] = 50,
+    parent: Annotated[
+        str | None, typer.Option("--parent", help="only the runs nested under this run (id or its tail)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     ws = open_workspace()
     _mark_lost(ws)
+    if parent is not None:
+        from triops.mlops.tracking.queries import children_filter
+
+        nested = children_filter(_resolve(ws, parent))
+        filter = f"{nested} and ({filter})" if filter.strip() else nested
     runs = ws.runs.search(project=project, filter=filter, order_by=order_by or [], limit=limit)
     if as_json:
         print_json([r.to_dict() for r in runs])
@@ -107,6 +115,9 @@ def _metric_columns(runs: list[Run], order_by: list[str], most: int = 3) -> list
     return keys[:most]
 
 
+_MAX_CHILDREN = 100
+
+
 @app.command("show", help="Show one run: status, params, metrics, tags, artifacts and error.")
 def show(
     run_id: Annotated[str, typer.Argument(help="a run id, or its last 8+ characters")],
@@ -117,8 +128,9 @@ def show(
     run_id = _resolve(ws, run_id)
     extra = _run_extras(ws, run_id)  # first: a server marks a dead pipeline run LOST as it reads its steps
     run = ws.runs.get(run_id)
+    children = ws.runs.children(run.id, limit=_MAX_CHILDREN)
     if as_json:
-        print_json({**run.to_dict(), **extra})
+        print_json({**run.to_dict(), **extra, "children": [c.id for c in children]})
         return
     from rich.table import Table
 
@@ -128,6 +140,8 @@ def show(
     out.print(f"[bold]{safe(run.name)}[/] ({run.id}) in project [bold]{safe(run.project)}[/]: {_status(run)}")
     who = safe(run.user or "unknown")
     out.print(f"started {run.start_time:%Y-%m-%d %H:%M:%S} UTC, by {who}, kind {safe(run.kind)}")
+    if run.parent_id:
+        out.print(f"nested under run {run.parent_id}")
     for title, values in (("params", run.params), ("metrics", run.metrics), ("tags", run.tags)):
         if values:
             table = Table("key", "value", title=title, title_justify="left")
@@ -139,8 +153,18 @@ def show(
         for a in run.artifacts:
             table.add_row(safe(a.name), a.sha256[:16] + "…", f"{a.size:,}", safe(a.media_type))
         out.print(table)
+    if children:
+        more = (
+            " (the newest; list them all with `triops runs list --parent`)"
+            if len(children) == _MAX_CHILDREN
+            else ""
+        )
+        table = Table("id", "name", "status", "started", title=f"child runs{more}", title_justify="left")
+        for c in children:
+            table.add_row(c.id, safe(c.name), _status(c), c.start_time.strftime("%m-%d %H:%M"))
+        out.print(table)
     if extra.get("steps"):
-        from triops.cli.pipelines import step_table
+        from triops.cli.pipelines_render import step_table
         from triops.workspace.remote_wire import step_run
 
         out.print(step_table([step_run(s) for s in extra["steps"]], title="steps"))

@@ -13,12 +13,13 @@ Whatever the contract asks that triops cannot check stops the check with an erro
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
 
+from triops.dataops.check_inputs import chunks, refuse_missing, sorted_repeats, typing_hints, value_types
+from triops.dataops.check_results import age_result, date_result, row_result, rule_result, with_samples
 from triops.dataops.contracts import Contract, protected_columns, schema_object
 from triops.dataops.expressions import (
     Field,
@@ -32,13 +33,10 @@ from triops.dataops.privacy import Privacy
 from triops.dataops.report import MAX_SAMPLES, CheckReport, RuleResult
 from triops.dataops.rules import Rule, RuleSet, UnsupportedRule, compile_rules
 from triops.dataops.samples import as_records, collect_samples, protected_in_data
-from triops.dataops.sla import parse_moment
 from triops.dataops.sources import Source, line_numbers, open_source
 from triops.dataops.sql_rules import run_duckdb, sql_expected, sql_passes, sql_query, sql_value
 from triops.domain.clock import Clock, SystemClock, utc_ms
 from triops.errors import DataContractError, InvalidInputError
-
-_RATE_KINDS = ("null_values", "missing_values", "invalid_values", "duplicate_values", "out_of_range")
 
 
 def check(
@@ -120,14 +118,14 @@ class _Run:
         rules = list(self.ruleset.rules)
         skipped = list(self.ruleset.skipped)
         present = list(schema.names())
-        _refuse_missing(source, wanted, rules, schema, present)
+        refuse_missing(source, wanted, rules, schema, present)
         now = self.clock.now()
         fields: dict[tuple[str, ...], Field | None] = {}
         for rule in rules:
             path = tuple(rule.params.get("path") or ())
             if path and path not in fields:
                 fields[path] = resolve_field(path, schema, rule.location)
-        logical, missing = _typing_hints(rules)
+        logical, missing = typing_hints(rules)
         values: dict[tuple[str, ...], pl.Expr] = {}
         bad_type: dict[tuple[str, ...], pl.Expr] = {}
         for path, fld in fields.items():
@@ -137,7 +135,7 @@ class _Run:
             values[path], bad_type[path] = typed(
                 fld.expr, fld.dtype, spec[0], spec[1], missing.get(path, ()), fld.name
             )
-        vtypes = _value_types(schema, values)
+        vtypes = value_types(schema, values)
         flags: dict[str, pl.Expr] = {}
         aggs: list[pl.Expr] = [pl.len().alias("__rows__")]
         aggs += [pl.col(c).null_count().alias(f"__null_{i}") for i, c in enumerate(present)]
@@ -211,10 +209,10 @@ class _Run:
         queries += [sql_query(r, typed_lf, names) for r in sql_rules if r.params["engine"] != "duckdb"]
         frames = source.collect(queries, streaming=self.streaming)
         row = frames[0].row(0, named=True)
-        for expr_group in _chunks(heavy, 2):
+        for expr_group in chunks(heavy, 2):
             row.update(source.collect([lf.select(expr_group)], streaming=True)[0].row(0, named=True))
         for fld, i in sorted_keys:
-            row[f"__r{i}"], row[f"__rep{i}"] = _sorted_repeats(source, lf, fld)
+            row[f"__r{i}"], row[f"__rep{i}"] = sorted_repeats(source, lf, fld)
         row_count = int(row["__rows__"])
         nulls = {c: int(row[f"__null_{i}"]) for i, c in enumerate(present)}
         if source.kind == "csv" and present and nulls[present[-1]] > 0:
@@ -235,21 +233,23 @@ class _Run:
                     frame = next(sql_frames)
                 measured = sql_value(rule, frame)
                 results.append(
-                    _result(rule, sql_passes(rule, measured), 0, 0.0, measured, sql_expected(rule, measured))
+                    rule_result(
+                        rule, sql_passes(rule, measured), 0, 0.0, measured, sql_expected(rule, measured)
+                    )
                 )
             elif rule.kind == "freshness":
-                results.append(_age_result(rule, row[f"__r{i}"], now))
+                results.append(age_result(rule, row[f"__r{i}"], now))
             elif rule.kind == "source_age":
                 result = self._source_age(rule, source, now, skipped)
                 if result is not None:
                     results.append(result)
             elif rule.kind == "contract_date":
-                results.append(_date_result(rule, now))
+                results.append(date_result(rule, now))
             elif rule.kind == "row_count":
                 passed = rule.threshold.passes(row_count)
-                results.append(_result(rule, passed, 0, 0.0, float(row_count), rule.threshold.describe()))
+                results.append(rule_result(rule, passed, 0, 0.0, float(row_count), rule.threshold.describe()))
             else:
-                results.append(_row_result(rule, int(row[f"__r{i}"] or 0), row_count))
+                results.append(row_result(rule, int(row[f"__r{i}"] or 0), row_count))
         failing_rows, exact = self._failing_rows(lf, source, row, results, flags, keyed, repeats)
         results, protected = self._with_samples(
             lf, source, schema, rules, flags, repeats, row, results, row_count
@@ -334,7 +334,9 @@ class _Run:
             return None
         age = (now - moment).total_seconds()
         limit = float(rule.params["max_age_s"])
-        return _result(rule, age <= limit, 0, 0.0, age, f"age <= {limit:g} s ({origin} {moment.isoformat()})")
+        return rule_result(
+            rule, age <= limit, 0, 0.0, age, f"age <= {limit:g} s ({origin} {moment.isoformat()})"
+        )
 
     def _with_samples(
         self,
@@ -374,147 +376,5 @@ class _Run:
                 out.append(r)
                 continue
             records = tuple(as_records(frame, lines, protected, self.privacy))
-            out.append(_replace_samples(r, records))
+            out.append(with_samples(r, records))
         return out, protected
-
-
-def _rule(rules: list[Rule], rule_id: str) -> Rule:
-    return next(r for r in rules if r.id == rule_id)
-
-
-def _sorted_repeats(source: Source, lf: pl.LazyFrame, fld: Field) -> tuple[int, list[Any]]:
-    """(rows beyond each value's first occurrence, the repeated values) of one column of a file, from ONE
-    sorted copy of its non-null values compared with itself shifted by a zero-copy slice: the streaming
-    query's sort plus its shifted twin held the column three times (a 2 GB CSV went past 1 GB of memory)."""
-    column = source.collect([lf.select(fld.expr.drop_nulls().alias("v"))], streaming=True)[0]["v"]
-    column = column.sort()
-    if column.len() < 2:
-        return 0, []
-    repeated = column.slice(1) == column.slice(0, column.len() - 1)
-    return int(repeated.sum()), column.slice(1).filter(repeated).unique(maintain_order=True).to_list()
-
-
-def _chunks(items: list[pl.Expr], size: int) -> list[list[pl.Expr]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-def _refuse_missing(
-    source: Source, wanted: list[str], rules: list[Rule], schema: pl.Schema, present: list[str]
-) -> None:
-    missing = [c for c in wanted if c not in schema and not any(n.startswith(f"{c}.") for n in present)]
-    for rule in rules:
-        for col in rule.params.get("properties", []) if rule.kind == "duplicate_values" else []:
-            if str(col) not in schema and str(col) not in missing:
-                missing.append(str(col))
-    if missing:
-        raise DataContractError(
-            f"{source.name}: the contract names column(s) {', '.join(map(repr, missing))} that the data lacks",
-            hint=f"columns present: {', '.join(present) or '(none)'}",
-            detail={"missing": missing, "present": present},
-        )
-
-
-def _typing_hints(
-    rules: list[Rule],
-) -> tuple[dict[tuple[str, ...], tuple[str, str | None]], dict[tuple[str, ...], tuple[str, ...]]]:
-    logical: dict[tuple[str, ...], tuple[str, str | None]] = {}
-    missing: dict[tuple[str, ...], tuple[str, ...]] = {}
-    for rule in rules:
-        path = tuple(rule.params.get("path") or ())
-        if rule.kind == "type":
-            logical[path] = (str(rule.params["logical_type"]), rule.params.get("format"))
-        elif rule.kind in ("range", "out_of_range"):
-            numeric = all(isinstance(b, int | float) for b in rule.params["bounds"].values())
-            declared = rule.params.get("logical_type") or ("number" if numeric else None)
-            if declared:
-                logical.setdefault(path, (str(declared), None))
-        elif rule.kind == "missing_values":
-            tokens = tuple(str(v) for v in rule.params.get("missingValues", []) if v is not None)
-            missing[path] = missing.get(path, ()) + tokens
-    return logical, missing
-
-
-def _value_types(
-    schema: pl.Schema, values: Mapping[tuple[str, ...], pl.Expr]
-) -> dict[tuple[str, ...], pl.DataType]:
-    if not values:
-        return {}
-    keys = list(values)
-    probe = (
-        pl.LazyFrame(schema=schema)
-        .select(**{f"v{i}": values[k] for i, k in enumerate(keys)})
-        .collect_schema()
-    )
-    return {k: probe[f"v{i}"] for i, k in enumerate(keys)}
-
-
-def _result(rule: Rule, passed: bool, count: int, share: float, measured: Any, expected: str) -> RuleResult:
-    return RuleResult(
-        rule.id,
-        rule.kind,
-        rule.column,
-        rule.severity,
-        rule.dimension,
-        rule.description,
-        passed,
-        count,
-        share,
-        measured,
-        expected,
-        location=rule.location,
-    )
-
-
-def _row_result(rule: Rule, count: int, rows: int) -> RuleResult:
-    share = count / rows if rows else 0.0
-    measured = share * 100 if rule.threshold.unit == "percent" else float(count)
-    passed = rule.threshold.passes(measured)
-    if rule.kind in _RATE_KINDS or rule.threshold.checks != (("mustBe", 0),) or rule.threshold.unit != "rows":
-        expected = rule.threshold.describe()
-    else:
-        expected = "every value of the declared type" if rule.kind == "type" else "no failing rows"
-    return _result(rule, passed, count, share, measured, expected)
-
-
-def _age_result(rule: Rule, newest: Any, now: dt.datetime) -> RuleResult:
-    limit = float(rule.params["max_age_s"])
-    if newest is None:
-        age = math.inf
-    else:
-        moment = newest if isinstance(newest, dt.datetime) else dt.datetime.combine(newest, dt.time())
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=dt.UTC)
-        age = (now - moment).total_seconds()
-    return _result(rule, age <= limit, 0, 0.0, age, f"age <= {limit:g} s")
-
-
-def _date_result(rule: Rule, now: dt.datetime) -> RuleResult:
-    moment = parse_moment(rule.params["moment"])
-    assert moment is not None
-    passed = now <= moment if rule.params["op"] == "<=" else now >= moment
-    return _result(
-        rule,
-        passed,
-        0,
-        0.0,
-        None,
-        f"checked {'on or before' if rule.params['op'] == '<=' else 'on or after'} {moment.isoformat()}",
-    )
-
-
-def _replace_samples(result: RuleResult, samples: tuple[dict[str, Any], ...]) -> RuleResult:
-    return RuleResult(
-        result.rule,
-        result.kind,
-        result.column,
-        result.severity,
-        result.dimension,
-        result.description,
-        result.passed,
-        result.failing_rows,
-        result.failing_share,
-        result.measured,
-        result.expected,
-        samples,
-        result.location,
-    )

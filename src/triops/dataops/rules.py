@@ -15,151 +15,26 @@ returns it so the report lists it as not checked. Pure: no data is touched here.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from open_data_contract_standard.model import DataQuality, SchemaObject, SchemaProperty
 
 from triops.dataops.contracts import Contract, schema_index
 from triops.dataops.formats import check_format
-from triops.errors import DataContractError
-
-DIMENSIONS = ("completeness", "validity", "uniqueness", "freshness")
-_DIMENSION_OF = {
-    "required": "completeness",
-    "null_values": "completeness",
-    "missing_values": "completeness",
-    "unique": "uniqueness",
-    "duplicate_values": "uniqueness",
-    "freshness": "freshness",
-    "source_age": "freshness",
-    "retention": "freshness",
-}
-METRICS = {
-    # v3.1 metric names (also accepted under the deprecated ``rule:`` key)
-    "nullValues": "null_values",
-    "missingValues": "missing_values",
-    "invalidValues": "invalid_values",
-    "duplicateValues": "duplicate_values",
-    "rowCount": "row_count",
-    # v3.0.x rule names
-    "nullCheck": "null_values",
-    "duplicateCount": "duplicate_values",
-    "validValues": "invalid_values",
-    "between": "out_of_range",
-    "minCheck": "out_of_range",
-    "maxCheck": "out_of_range",
-}
-_ARGUMENTS = {
-    "null_values": set(),
-    "missing_values": {"missingValues"},
-    "invalid_values": {"validValues", "pattern"},
-    "duplicate_values": {"properties"},
-    "row_count": set(),
-    "out_of_range": set(),
-}
-_OPS = (
-    "mustBe",
-    "mustNotBe",
-    "mustBeGreaterThan",
-    "mustBeGreaterOrEqualTo",
-    "mustBeLessThan",
-    "mustBeLessOrEqualTo",
-    "mustBeBetween",
-    "mustNotBeBetween",
+from triops.dataops.rule_model import (  # Rule, RuleSet, … re-exported: their import path stays rules
+    METRIC_ARGUMENTS,
+    METRICS,
+    ZERO,
+    Rule,
+    RuleSet,
+    Threshold,
+    UnsupportedError,
+    UnsupportedRule,
+    severity_of,
+    threshold_of,
+    unsupported,
 )
-SEVERITIES = {"error": "error", "warning": "warning", "warn": "warning", "info": "info"}
-NOT_ROW_LEVEL = ("row_count", "sql", "freshness", "source_age", "contract_date")
-
-
-@dataclass(frozen=True, slots=True)
-class Threshold:
-    """``mustBe…`` comparisons of ODCS, on a count of rows or a percentage of rows."""
-
-    checks: tuple[tuple[str, Any], ...]
-    unit: str = "rows"
-
-    def passes(self, value: Any) -> bool:
-        return all(_compare(op, value, bound) for op, bound in self.checks)
-
-    def describe(self) -> str:
-        suffix = "%" if self.unit == "percent" else ""
-        return " and ".join(f"{op} {bound}{suffix}" for op, bound in self.checks)
-
-
-def _compare(op: str, value: Any, bound: Any) -> bool:
-    if op == "mustBe":
-        return bool(value == bound)
-    if op == "mustNotBe":
-        return bool(value != bound)
-    if op == "mustBeGreaterThan":
-        return bool(value > bound)
-    if op == "mustBeGreaterOrEqualTo":
-        return bool(value >= bound)
-    if op == "mustBeLessThan":
-        return bool(value < bound)
-    if op == "mustBeLessOrEqualTo":
-        return bool(value <= bound)
-    low, high = bound
-    inside = bool(low <= value <= high)
-    return inside if op == "mustBeBetween" else not inside
-
-
-ZERO = Threshold((("mustBe", 0),))
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    id: str
-    kind: str
-    column: str | None
-    severity: str
-    description: str
-    params: Mapping[str, Any] = field(default_factory=dict)
-    threshold: Threshold = ZERO
-    location: str = ""
-    """The contract field the rule comes from, e.g. ``schema[0].properties[2].quality[0]``."""
-
-    @property
-    def dimension(self) -> str:
-        return _DIMENSION_OF.get(self.kind, "validity")
-
-    @property
-    def row_level(self) -> bool:
-        """True when single rows fail the rule (so failing rows can be sampled)."""
-        return self.kind not in NOT_ROW_LEVEL
-
-
-@dataclass(frozen=True, slots=True)
-class UnsupportedRule:
-    """Something in the contract triops cannot check, named by its field."""
-
-    location: str
-    what: str
-    reason: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"location": self.location, "what": self.what, "reason": self.reason}
-
-    def error(self) -> DataContractError:
-        return DataContractError(
-            f"{self.location} ({self.what}): {self.reason}",
-            hint="remove it or rewrite it as a rule triops runs (see docs/dataops.md#rules-triops-runs); "
-            "or pass --skip-unsupported (skip_unsupported=True) to check the rest and list it as not checked",
-            detail={"field": self.location, "what": self.what},
-        )
-
-
-class _Unsupported(Exception):
-    def __init__(self, item: UnsupportedRule) -> None:
-        super().__init__(item.reason)
-        self.item = item
-
-
-@dataclass(frozen=True, slots=True)
-class RuleSet:
-    rules: tuple[Rule, ...]
-    skipped: tuple[UnsupportedRule, ...] = ()
+from triops.errors import DataContractError
 
 
 def compile_rules(contract: Contract, obj: SchemaObject, *, skip_unsupported: bool = False) -> RuleSet:
@@ -174,7 +49,7 @@ def compile_rules(contract: Contract, obj: SchemaObject, *, skip_unsupported: bo
             rules.extend(make(*args))
         except NotForThisObject as exc:
             skipped.append(UnsupportedRule(exc.location, exc.what, exc.reason))
-        except _Unsupported as exc:
+        except UnsupportedError as exc:
             if not skip_unsupported:
                 raise exc.item.error() from None
             skipped.append(exc.item)
@@ -195,10 +70,6 @@ def compile_rules(contract: Contract, obj: SchemaObject, *, skip_unsupported: bo
             )
         seen.add(rule.id)
     return RuleSet(tuple(rules), tuple(skipped))
-
-
-def unsupported(location: str, what: str, reason: str) -> _Unsupported:
-    return _Unsupported(UnsupportedRule(location, what, reason))
 
 
 def _walk_property(prop: SchemaProperty, where: str, parent: tuple[str, ...], attempt: Any) -> None:
@@ -391,24 +262,6 @@ def _composite_key(prop: SchemaProperty) -> bool:
     return prop.primaryKeyPosition is not None and prop.primaryKeyPosition > 1
 
 
-def severity_of(value: str | None, where: str) -> str:
-    text = (value or "error").strip().lower()
-    if text not in SEVERITIES:
-        raise unsupported(
-            f"{where}.severity", str(value), "is not a severity triops knows (error, warning, info)"
-        )
-    return SEVERITIES[text]
-
-
-def threshold_of(q: DataQuality, default: Threshold, where: str) -> Threshold:
-    checks = tuple((op, getattr(q, op)) for op in _OPS if getattr(q, op) is not None)
-    unit_text = (q.unit or "rows").strip().lower()
-    if unit_text not in ("rows", "row", "percent", "%"):
-        raise unsupported(f"{where}.unit", str(q.unit), "is not a unit triops measures (rows or percent)")
-    unit = "percent" if unit_text in ("percent", "%") else "rows"
-    return Threshold(checks, unit) if checks else Threshold(default.checks, unit)
-
-
 def _quality_rules(
     q: DataQuality, prop: SchemaProperty | None, path: tuple[str, ...], where: str, index: int
 ) -> list[Rule]:
@@ -440,7 +293,7 @@ def _quality_rules(
         )
     kind = METRICS[str(metric)]
     args = dict(q.arguments or {})
-    unknown = sorted(set(args) - _ARGUMENTS[kind])
+    unknown = sorted(set(args) - METRIC_ARGUMENTS[kind])
     if unknown:
         raise unsupported(f"{where}.arguments.{unknown[0]}", unknown[0], f"is not an argument of {metric}")
     name = q.name or str(metric)
@@ -478,3 +331,15 @@ def _custom_bounds(q: DataQuality, metric: str, where: str) -> dict[str, Any]:
             f"{where}.customProperties", metric, f"needs customProperties {' and '.join(missing)}"
         )
     return {("minimum" if k == "min" else "maximum"): found[k] for k in wanted}
+
+
+__all__ = [
+    "Rule",
+    "RuleSet",
+    "Threshold",
+    "UnsupportedRule",
+    "compile_rules",
+    "severity_of",
+    "threshold_of",
+    "unsupported",
+]

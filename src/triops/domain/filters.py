@@ -13,7 +13,7 @@ Grammar (keywords are case-insensitive)::
     key         := name ("." name)*  |  `any text`  |  "any text"
     op          := "=" | "==" | "!=" | "<>" | "<" | "<=" | ">" | ">=" | "like" | "ilike"
     value       := number | 'text' | "text"          (quotes are doubled to escape: 'it''s')
-    attribute   := status | name | kind | user | id | start_time | end_time   (times in unix ms)
+    attribute   := status | name | kind | user | id | parent_id | start_time | end_time   (times in unix ms)
 
 Limits, so that no filter can exhaust the parser, the SQL compiler or the database (each refused with an
 ``InvalidInputError`` naming the limit): ``MAX_FILTER_LENGTH`` characters, ``MAX_FILTER_DEPTH`` levels of
@@ -43,7 +43,7 @@ ENTITY_PREFIXES = {
     "tags": "tag",
     "tag": "tag",
 }
-ATTRIBUTES = ("status", "name", "kind", "user", "id", "start_time", "end_time")
+ATTRIBUTES = ("status", "name", "kind", "user", "id", "parent_id", "start_time", "end_time")
 NUMERIC_ATTRIBUTES = ("start_time", "end_time")
 COMPARISON_OPS = ("=", "!=", "<", "<=", ">", ">=", "like", "ilike")
 _OP_ALIASES = {"==": "=", "<>": "!="}

@@ -70,6 +70,7 @@ class Run:
     tags: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     artifacts: tuple[ArtifactRef, ...] = ()
+    parent_id: str | None = None  # the run this one is nested under
 
     @property
     def duration_s(self) -> float | None:
@@ -89,6 +90,7 @@ class Run:
             "duration_s": self.duration_s,
             "error": self.error,
             "user": self.user,
+            "parent_id": self.parent_id,
             "params": dict(self.params),
             "tags": dict(self.tags),
             "metrics": dict(self.metrics),

@@ -33,11 +33,15 @@ runs = sa.Table(
     sa.Column("user_name", sa.String(250)),
     # last sign of life of the process running a pipeline run; RUNNING past the timeout becomes LOST
     sa.Column("heartbeat_ms", sa.BigInteger),
+    # the run this one is nested under (an MLflow nested run). No foreign key: runs are never deleted, the
+    # services check the parent exists, and SQLite could only add one by rebuilding the runs table
+    sa.Column("parent_id", ID),
     # newest-first listings and searches read runs in (start, id) order from an index and stop after a page
     sa.Index("ix_runs_project_start_id", "project_id", "start_ms", "id"),
     sa.Index("ix_runs_start_id", "start_ms", "id"),
     sa.Index("ix_runs_status_heartbeat", "status", "heartbeat_ms"),
     sa.Index("ix_runs_kind_start_id", "kind", "start_ms", "id"),  # the pipeline runs page
+    sa.Index("ix_runs_parent_start_id", "parent_id", "start_ms", "id"),
 )
 
 params = sa.Table(

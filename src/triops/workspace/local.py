@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from triops.artifacts import ArtifactStore
 from triops.domain.clock import Clock, SystemClock
+from triops.domain.records import Run
 from triops.domain.validation import check_name, check_project_name, tag_text
 from triops.errors import ConfigError
 from triops.mlops.tracking.active_run import ActiveRun, StoreTrackingSink, TrackingSink
+from triops.mlops.tracking.queries import PARENT_FIELD, parent_id_of, readable_parent
 from triops.mlops.tracking.run_queries import RunQueries
 from triops.settings import Settings
 from triops.store.engine import Store, create_store
@@ -153,18 +155,34 @@ class Workspace(PillarServices):
     # -- tracking ------------------------------------------------------------------------------------------
     def start_run(
         self,
-        project: str = "default",
+        project: str | None = None,
         name: str | None = None,
         tags: Mapping[str, Any] | None = None,
+        *,
+        parent: ActiveRun | Run | str | None = None,
     ) -> ActiveRun:
+        """Start a run in ``project`` (default: the parent's project, else ``default``). ``parent`` (a run,
+        or its id) nests it under a run you can read, in any project (as MLflow nests runs)."""
         from triops.governance.rbac import Permission, require
 
+        parent_id = None
+        if parent is not None:
+            parent_id = parent_id_of(parent)
+            principal = self.principal
+            found = readable_parent(
+                lambda p: principal.can(Permission.PROJECT_READ, p),
+                self._sink.get_run,
+                parent_id,
+                PARENT_FIELD,
+            )
+            project = project if project is not None else found.project
+        project = project if project is not None else "default"
         check_project_name(project)
         require(Permission.RUN_WRITE, self.principal, project)
         if name is not None:
             check_name(name, "run name", allow_empty=True)
         checked_tags = {str(k): tag_text(str(k), v) for k, v in (tags or {}).items()}
-        run = self._sink.create_run(project, name or "", checked_tags)
+        run = self._sink.create_run(project, name or "", checked_tags, parent_id=parent_id)
         return ActiveRun(
             self._sink,
             run,

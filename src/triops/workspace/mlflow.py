@@ -4,7 +4,9 @@ The mapping (documented in docs/mlflow.md):
 
 - an MLflow **experiment** is a triops **project**; its experiment id is the project id, except the project
   ``default``, which is MLflow's experiment ``0`` (named ``Default``);
-- an MLflow **run** is a triops run (same id); a nested run is a run tagged ``mlflow.parentRunId``;
+- an MLflow **run** is a triops run (same id); a nested run is a child run: the ``mlflow.parentRunId`` tag
+  (at create-run, set-tag or log-batch) sets the run's parent link, deleting the tag clears it, and the tag is
+  kept and returned as MLflow expects (a parent that does not exist or cannot be read is refused);
 - deleting a run through MLflow keeps all of it (triops never destroys tracked records) and tags it
   ``triops.lifecycle_stage = deleted``; searches hide it unless asked for deleted runs; restore removes
   the tag.
@@ -29,6 +31,7 @@ from triops.domain.validation import check_key, check_project_name, param_text, 
 from triops.errors import ConflictError, InvalidInputError, NotFoundError
 from triops.governance.rbac import Permission, require
 from triops.mlops.tracking.active_run import StoreTrackingSink
+from triops.mlops.tracking.queries import parent_id_of, readable_parent
 from triops.store import audit as audit_store
 from triops.store.repositories import mlflow as mlflow_repo
 from triops.store.repositories import runs as run_repo
@@ -44,6 +47,7 @@ DEFAULT_EXPERIMENT_NAME = "Default"
 LIFECYCLE_TAG = "triops.lifecycle_stage"
 INPUT_TAG_PREFIX = "triops.mlflow.input."  # + a digest of the input: its DatasetInput JSON
 RUN_NAME_TAG = "mlflow.runName"
+PARENT_TAG = "mlflow.parentRunId"
 VIEW_TYPES = ("ACTIVE_ONLY", "DELETED_ONLY", "ALL")
 MLFLOW_STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
 
@@ -161,11 +165,25 @@ class MlflowTracking:
         require(Permission.RUN_WRITE, self.principal, project)
         checked = {check_key(k, "tag key"): tag_text(k, v) for k, v in tags.items()}
         name = run_name or checked.get(RUN_NAME_TAG, "")
-        run = self.sink.create_run(project, name, checked)
+        parent_id = self._parent(checked)
+        run = self.sink.create_run(project, name, checked, parent_id=parent_id)
         if RUN_NAME_TAG not in checked:
             self.sink.set_tags(run.id, {RUN_NAME_TAG: run.name})
             return self.sink.get_run(run.id)
         return run
+
+    def _parent(self, tags: Mapping[str, str]) -> str | None:
+        """The parent a ``mlflow.parentRunId`` tag names, if the principal can read it."""
+        parent_id = tags.get(PARENT_TAG)
+        if parent_id is None:
+            return None
+        principal = self.principal
+        return readable_parent(
+            lambda p: principal.can(Permission.PROJECT_READ, p),
+            self.sink.get_run,
+            parent_id_of(parent_id),
+            f"tags.{PARENT_TAG}",
+        ).id
 
     def get_run(self, run_id: str) -> Run:
         self._run_project(run_id, Permission.PROJECT_READ)
@@ -228,9 +246,12 @@ class MlflowTracking:
         checked_params = {check_key(k, "param key"): param_text(k, v) for k, v in params.items()}
         checked_tags = {check_key(k, "tag key"): tag_text(k, v) for k, v in tags.items()}
         new_name = checked_tags.get(RUN_NAME_TAG)
+        parent_id = self._parent(checked_tags)
 
         def write(conn: Any) -> None:
             run_repo.log_params(conn, run_id, checked_params)
+            if parent_id is not None:  # first: a refused link (a cycle) leaves the tag unchanged too
+                run_repo.set_parent(conn, run_id, parent_id)
             run_repo.set_tags(conn, run_id, checked_tags)
             run_repo.insert_metrics(conn, run_id, metrics)
             if new_name:
@@ -259,7 +280,13 @@ class MlflowTracking:
 
     def delete_tag(self, run_id: str, key: str) -> None:
         self._run_project(run_id, Permission.RUN_WRITE)
-        removed = self.store.write(lambda conn: mlflow_repo.delete_tag(conn, run_id, key))
+
+        def write(conn: Any) -> int:
+            if key == PARENT_TAG:  # the tag and the link are one fact: the run is back at the top
+                run_repo.set_parent(conn, run_id, None)
+            return mlflow_repo.delete_tag(conn, run_id, key)
+
+        removed = self.store.write(write)
         if not removed:
             raise NotFoundError(f"no tag {key!r} on run {run_id}", detail={"field": "key"})
 
@@ -346,6 +373,7 @@ __all__ = [
     "DEFAULT_EXPERIMENT_ID",
     "INPUT_TAG_PREFIX",
     "LIFECYCLE_TAG",
+    "PARENT_TAG",
     "MlflowTracking",
     "experiment_id_of",
     "experiment_name_of",

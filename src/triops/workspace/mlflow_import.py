@@ -3,6 +3,8 @@
 - An experiment becomes a project (``Default`` → ``default``; other names made valid project names, the
   renames reported). A run keeps its MLflow run id as its triops id (so ``runs:/<id>`` references and
   ``mlflow.parentRunId`` tags stay true) and carries the tag ``triops.mlflow.run_id``.
+- A nested run (tagged ``mlflow.parentRunId``) is linked to its parent once both are imported (the parent
+  may come in a later batch, or a later import); a parent that is not in the store is counted, not linked.
 - Idempotent: a run whose id is already in the store is skipped ("already imported"); re-running an
   import adds only what is new.
 - Bulk: runs are written in batches, each batch one transaction (runs, params, tags, whole metric
@@ -33,7 +35,7 @@ from triops.mlops.tracking.mlflow_sources import MlflowSource, SourceRun, open_s
 from triops.store import audit as audit_store
 from triops.store.repositories import mlflow as mlflow_repo
 from triops.store.repositories import runs as run_repo
-from triops.workspace.mlflow import LIFECYCLE_TAG
+from triops.workspace.mlflow import LIFECYCLE_TAG, PARENT_TAG
 from triops.workspace.mlflow_import_models import RegistryReport, import_registry
 
 if TYPE_CHECKING:
@@ -57,6 +59,8 @@ class ImportReport:
     registered_models_skipped: int = 0  # sources whose registry is not read (file stores)
     model_versions_skipped: int = 0
     registry: RegistryReport = field(default_factory=RegistryReport)
+    parents_linked: int = 0
+    parents_not_linked: Counter[str] = field(default_factory=Counter)  # reason → how many child runs
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -67,6 +71,8 @@ class ImportReport:
             "params": self.params,
             "tags": self.tags,
             "artifacts": self.artifacts,
+            "parents_linked": self.parents_linked,
+            "parents_not_linked": dict(self.parents_not_linked),
             "runs_skipped": dict(self.skipped),
             "artifacts_skipped": dict(self.artifacts_skipped),
             "registered_models_skipped": self.registered_models_skipped,
@@ -113,6 +119,7 @@ class MlflowImporter:
         self.batch = batch
         self.report = ImportReport(location)
         self.source: MlflowSource | None = None
+        self._parents: dict[str, str] = {}  # child run id → the parent its mlflow.parentRunId tag names
 
     def run(self, progress: Callable[[int, int], None] | None = None) -> ImportReport:
         source = open_source(self.location, self.token)
@@ -138,6 +145,7 @@ class MlflowImporter:
                 done += len(runs)
                 if progress is not None:
                     progress(done, total)
+            self._link_parents()
             models = source.registered_models()
             if models is None:  # a file store's registry is not read: counted, never silently dropped
                 counts = source.registry_counts()
@@ -189,12 +197,14 @@ class MlflowImporter:
         for run in batch:
             if run.id in present:
                 self.report.skipped["already imported"] += 1
-                continue
-            reason = self._wanted(run, experiments, project_of)
-            if reason is not None:
-                self.report.skipped[reason] += 1
-                continue
-            todo.append(run)
+            else:
+                reason = self._wanted(run, experiments, project_of)
+                if reason is not None:
+                    self.report.skipped[reason] += 1
+                    continue
+                todo.append(run)
+            if PARENT_TAG in run.tags:  # linked after every batch is in (a parent may come later)
+                self._parents[run.id] = run.tags[PARENT_TAG]
         if not todo:
             return
         blobs = {run.id: self._artifacts(run) for run in todo}
@@ -264,6 +274,31 @@ class MlflowImporter:
         self.report.tags += sum(len(r.tags) for r in todo)
         self.report.metrics += sum(len(r.metrics) for r in todo)
         self.report.artifacts += sum(len(b) for b in blobs.values())
+
+    def _link_parents(self) -> None:
+        """Link every imported nested run to its parent, when the parent is in the store too."""
+        pairs = self._parents
+        if not pairs:
+            return
+        report = self.report
+
+        def write(conn: Any) -> None:
+            current = mlflow_repo.parent_ids(conn, list(pairs))
+            existing = mlflow_repo.parent_ids(conn, sorted(set(pairs.values())))
+            for child, parent in pairs.items():
+                if current.get(child) == parent:
+                    continue  # linked by an earlier import
+                if parent not in existing:
+                    report.parents_not_linked["its parent run is not in the store"] += 1
+                    continue
+                try:
+                    run_repo.set_parent(conn, child, parent)
+                except InvalidInputError:
+                    report.parents_not_linked["the link would make a run its own ancestor"] += 1
+                    continue
+                report.parents_linked += 1
+
+        self.ws.store.write(write)
 
 
 def import_mlflow(

@@ -39,6 +39,7 @@ def _run_from_wire(data: dict[str, Any]) -> Run:
         artifacts=tuple(
             ArtifactRef(a["name"], a["sha256"], a["size"], a["media_type"]) for a in data.get("artifacts", [])
         ),
+        parent_id=data.get("parent_id"),
     )
 
 
@@ -53,8 +54,17 @@ class HttpTrackingSink:
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         return self.transport.call(method, path, **kwargs)
 
-    def create_run(self, project: str, name: str, tags: Mapping[str, str], kind: str = "tracked") -> Run:
-        body = {"project": project, "name": name, "tags": dict(tags), "kind": kind}
+    def create_run(
+        self,
+        project: str,
+        name: str,
+        tags: Mapping[str, str],
+        kind: str = "tracked",
+        parent_id: str | None = None,
+    ) -> Run:
+        body: dict[str, Any] = {"project": project, "name": name, "tags": dict(tags), "kind": kind}
+        if parent_id is not None:
+            body["parent_id"] = parent_id
         return _run_from_wire(self._call("POST", "/runs", json=body).json())
 
     def log_metrics(self, run_id: str, rows: Sequence[MetricRow]) -> None:

@@ -119,9 +119,38 @@ def test_nested_runs_and_search_with_filters(mlflow_client: LiveServer) -> None:
     # an unsupported filter field is an error naming it, never ignored
     with pytest.raises(MlflowException, match="datasets"):
         mlflow.search_runs(experiment_ids=[exp_id], filter_string="datasets.name = 'x'")
-    # the child runs are triops runs carrying their parent
-    child = mlflow_client.workspace.runs.get(children[0].info.run_id)
+    # the child runs are triops child runs of the parent (and keep MLflow's tag)
+    ws = mlflow_client.workspace
+    child = ws.runs.get(children[0].info.run_id)
     assert child.tags["mlflow.parentRunId"] == parent.info.run_id
+    assert child.parent_id == parent.info.run_id
+    assert sorted(r.name for r in ws.runs.children(parent.info.run_id)) == ["d2", "d4", "d8"]
+    assert ws.runs.get(parent.info.run_id).parent_id is None
+    client = MlflowClient()
+    outer_id, middle_id, inner_id = parent.info.run_id, children[0].info.run_id, children[1].info.run_id
+    # set-tag moves a run under another parent (two levels deep here); deleting the tag puts it at the top
+    client.set_tag(inner_id, "mlflow.parentRunId", middle_id)
+    assert [r.id for r in ws.runs.children(middle_id)] == [inner_id]
+    client.set_tag(inner_id, "mlflow.parentRunId", outer_id)
+    assert ws.runs.get(inner_id).parent_id == outer_id
+    assert client.get_run(inner_id).data.tags["mlflow.parentRunId"] == outer_id
+    client.delete_tag(inner_id, "mlflow.parentRunId")
+    assert ws.runs.get(inner_id).parent_id is None
+    # a run is never its own ancestor; the refused tag leaves the run as it was
+    with pytest.raises(MlflowException, match="its own ancestor") as cycle:
+        client.set_tag(outer_id, "mlflow.parentRunId", middle_id)
+    assert cycle.value.error_code == "INVALID_PARAMETER_VALUE"
+    assert "mlflow.parentRunId" not in client.get_run(outer_id).data.tags
+    # a parent that does not exist is refused by name, not stored as a dangling tag
+    with pytest.raises(MlflowException, match=r"mlflow\.parentRunId") as missing:
+        client.create_run(exp_id, tags={"mlflow.parentRunId": "0" * 32})
+    assert missing.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    # a child started through the triops SDK shows under its parent in MLflow too
+    with ws.start_run(parent=outer_id, name="sdk-child") as sdk_child:
+        pass
+    assert sdk_child.parent_id == outer_id
+    assert client.get_run(sdk_child.id).data.tags["mlflow.parentRunId"] == outer_id
+    assert {r.name for r in ws.runs.children(outer_id)} == {"d2", "d8", "sdk-child"}
 
 
 def test_delete_and_restore_keep_the_run(mlflow_client: LiveServer) -> None:
@@ -212,6 +241,13 @@ def test_log_batch_rejects_bad_metrics_naming_the_field(mlflow_client: LiveServe
     assert answer.status_code == 400
     assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
     assert "metrics[0].value" in answer.json()["message"]
+    not_an_object = httpx.post(
+        f"{mlflow_client.url}/api/2.0/mlflow/runs/log-batch",
+        headers={"Authorization": f"Bearer {mlflow_client.token}"},
+        json={"run_id": run.info.run_id, "metrics": [{"key": "a", "value": 1.0}, 5]},
+    )
+    assert not_an_object.status_code == 400
+    assert not_an_object.json()["message"] == "metrics[1] must be a Metric object"
     unknown = httpx.get(
         f"{mlflow_client.url}/ajax-api/2.0/mlflow/no/such/thing",
         headers={"Authorization": f"Bearer {mlflow_client.token}"},

@@ -19,167 +19,31 @@ import threading
 import time
 import traceback
 import weakref
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Any, Protocol
+from typing import Any
 
-from triops.artifacts import ArtifactStore, StoredArtifact
-from triops.domain.clock import Clock, SystemClock, utc_ms
-from triops.domain.filters import OrderBy, parse_filter, parse_orderings
-from triops.domain.ids import new_id
+from triops.artifacts import StoredArtifact
+from triops.domain.clock import Clock, SystemClock
 from triops.domain.records import Metric, Run, RunStatus
 from triops.domain.validation import (
     INT64_MAX,
     INT64_MIN,
     check_key,
     check_metric_value,
-    check_name,
     check_step,
-    clean_text,
     param_text,
     tag_text,
 )
 from triops.errors import ConflictError, InvalidInputError
-from triops.store.engine import Store
-from triops.store.repositories import liveness
-from triops.store.repositories import runs as run_repo
-from triops.store.repositories.run_loading import load_run_wires
-from triops.store.repositories.search import search_run_ids, search_runs
+from triops.mlops.tracking.run_queries import RunQueries as RunQueries  # re-exported
+from triops.mlops.tracking.sinks import MetricRow, TrackingSink
+from triops.mlops.tracking.sinks import StoreTrackingSink as StoreTrackingSink  # re-exported
 
-MetricRow = tuple[str, float, int, int]
 _time_ns = time.time_ns
 _log = logging.getLogger(__name__)
 _INT64_MIN, _INT64_MAX = INT64_MIN, INT64_MAX
-
-
-class TrackingSink(Protocol):
-    """Where tracked runs are written and read: the local store or a remote triops server."""
-
-    def create_run(self, project: str, name: str, tags: Mapping[str, str], kind: str = "tracked") -> Run: ...
-    def log_metrics(self, run_id: str, rows: Sequence[MetricRow]) -> None: ...
-    def log_params(self, run_id: str, values: Mapping[str, str]) -> None: ...
-    def set_tags(self, run_id: str, values: Mapping[str, str]) -> None: ...
-    def log_artifact(self, run_id: str, name: str, data: bytes | Path, media_type: str) -> StoredArtifact: ...
-    def finish_run(self, run_id: str, status: RunStatus, error: str | None) -> None: ...
-    def beat(self, run_id: str) -> bool: ...
-    def get_run(self, run_id: str) -> Run: ...
-    def metric_history(self, run_id: str, key: str) -> list[Metric]: ...
-    def search(
-        self, project: str | None, filter: str, order_by: Sequence[str], limit: int, offset: int
-    ) -> list[Run]: ...
-
-
-class StoreTrackingSink:
-    """A TrackingSink on the local SQL store and artifact root."""
-
-    def __init__(self, store: Store, artifacts: ArtifactStore, clock: Clock, user: str | None) -> None:
-        self.store = store
-        self.artifacts = artifacts
-        self.clock = clock
-        self.user = user
-
-    def _now(self) -> int:
-        return utc_ms(self.clock.now())
-
-    def create_run(self, project: str, name: str, tags: Mapping[str, str], kind: str = "tracked") -> Run:
-        check_name(name, "run name", allow_empty=True)
-        run_id = new_id()
-
-        def write(conn: Any) -> None:
-            project_id = run_repo.ensure_project(conn, project, self._now())
-            run_repo.create_run(
-                conn,
-                run_id=run_id,
-                project_id=project_id,
-                name=name or f"run-{run_id[-8:]}",
-                kind=kind,
-                start_ms=self._now(),
-                user_name=self.user,
-                tags=tags,
-            )
-
-        self.store.write(write)
-        return self.get_run(run_id)
-
-    def log_metrics(self, run_id: str, rows: Sequence[MetricRow]) -> None:
-        self.store.write(lambda conn: run_repo.insert_metrics(conn, run_id, rows))
-
-    def log_params(self, run_id: str, values: Mapping[str, str]) -> None:
-        self.store.write(lambda conn: run_repo.log_params(conn, run_id, values))
-
-    def set_tags(self, run_id: str, values: Mapping[str, str]) -> None:
-        self.store.write(lambda conn: run_repo.set_tags(conn, run_id, values))
-
-    def log_artifact(self, run_id: str, name: str, data: bytes | Path, media_type: str) -> StoredArtifact:
-        stored = (
-            self.artifacts.put_bytes(data, media_type)
-            if isinstance(data, bytes)
-            else self.artifacts.put_file(data, media_type)
-        )
-        return self.attach_artifact(run_id, name, stored)
-
-    def attach_artifact(self, run_id: str, name: str, stored: StoredArtifact) -> StoredArtifact:
-        """Record a blob already in the artifact store (a streamed upload) as ``name`` of the run."""
-        self.store.write(lambda conn: run_repo.add_run_artifact(conn, run_id, name, stored, self._now()))
-        return stored
-
-    def finish_run(self, run_id: str, status: RunStatus, error: str | None) -> None:
-        text = None if error is None else clean_text(error)
-        self.store.write(lambda conn: run_repo.finish_run(conn, run_id, status.value, self._now(), text))
-
-    def beat(self, run_id: str) -> bool:
-        """The run's process is alive (see store/repositories/liveness.py); False once the run has ended."""
-        now = self._now()
-        return self.store.write(lambda conn: liveness.beat_tracked(conn, run_id, now))
-
-    def get_run(self, run_id: str) -> Run:
-        with self.store.connect() as conn:
-            return run_repo.get_run(conn, run_id)
-
-    def metric_history(self, run_id: str, key: str) -> list[Metric]:
-        with self.store.connect() as conn:
-            return run_repo.metric_history(conn, run_id, key)
-
-    def search(
-        self,
-        project: str | None,
-        filter: str,
-        order_by: Sequence[str],
-        limit: int,
-        offset: int,
-        after: tuple[int, str] | None = None,
-        readable: Collection[str] | None = None,
-    ) -> list[Run]:
-        node = parse_filter(filter)
-        orders: list[OrderBy] = parse_orderings(order_by)
-        with self.store.connect() as conn:
-            return search_runs(
-                conn,
-                project=project,
-                node=node,
-                order_by=orders,
-                limit=limit,
-                offset=offset,
-                after=after,
-                readable=readable,
-            )
-
-    def search_wire(
-        self,
-        project: str | None,
-        filter: str,
-        limit: int,
-        after: tuple[int, str] | None,
-        readable: Collection[str] | None,
-    ) -> list[dict[str, Any]]:
-        """Newest-first runs in their JSON wire form, read straight from the rows (no records in between)."""
-        node = parse_filter(filter)
-        with self.store.connect() as conn:
-            ids = search_run_ids(
-                conn, project=project, node=node, order_by=[], limit=limit, after=after, readable=readable
-            )
-            return load_run_wires(conn, ids)
 
 
 _ACTIVE: weakref.WeakSet[ActiveRun] = weakref.WeakSet()
@@ -234,6 +98,7 @@ class ActiveRun:
         self.id = run.id
         self.project = run.project
         self.name = run.name
+        self.parent_id = run.parent_id
         self._clock = clock or SystemClock()
         self._flush_every = flush_every
         self._max_buffer = max(flush_every * 20, 100_000)
@@ -430,3 +295,6 @@ def _guess_media_type(name: str) -> str:
         if name.endswith(suffix):
             return media
     return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+__all__ = ["ActiveRun", "MetricRow", "RunQueries", "StoreTrackingSink", "TrackingSink"]

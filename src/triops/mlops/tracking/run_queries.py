@@ -14,7 +14,8 @@ from triops.domain.records import Metric, Run
 from triops.domain.validation import MAX_SEARCH_LIMIT, check_int64, check_project_name
 from triops.domain.wire import run_to_wire
 from triops.errors import InvalidInputError, NotFoundError
-from triops.mlops.tracking.active_run import StoreTrackingSink, TrackingSink
+from triops.mlops.tracking.queries import children_filter
+from triops.mlops.tracking.sinks import StoreTrackingSink, TrackingSink
 
 
 class RunQueries:
@@ -84,6 +85,10 @@ class RunQueries:
             check_project_name(project)
         readable = None if self._readable is None else self._readable()
         return sink.search_wire(project, filter, limit, after, readable)
+
+    def children(self, run_id: str, limit: int = 1000) -> list[Run]:
+        """The runs nested directly under ``run_id`` that you can read, newest first."""
+        return self.search(filter=children_filter(run_id), limit=limit)
 
     def metric_history(self, run_id: str, key: str) -> list[Metric]:
         self.get(run_id)  # NotFound unless its project is readable

@@ -27,6 +27,7 @@ from triops.domain.wire import float_from_wire, float_to_wire, run_to_wire
 from triops.errors import InvalidInputError
 from triops.governance.rbac import Permission
 from triops.mlops.tracking.active_run import StoreTrackingSink
+from triops.mlops.tracking.queries import PARENT_FIELD, parent_id_of, readable_parent
 from triops.server.auth import PrincipalDep
 from triops.server.authz import ActingDep, authorize, authorize_run, readable, roles_of
 from triops.server.http import PROBLEMS
@@ -50,6 +51,7 @@ class RunCreate(BaseModel):
     name: str = Field(default="", max_length=MAX_NAME_LENGTH)
     tags: dict[str, str] = Field(default_factory=dict, max_length=MAX_VALUES_BATCH)
     kind: str = Field(default="tracked", max_length=20)
+    parent_id: str | None = Field(default=None, max_length=MAX_NAME_LENGTH)
 
 
 class RunFinish(BaseModel):
@@ -91,9 +93,17 @@ def create_run(request: Request, principal: PrincipalDep, body: RunCreate) -> di
     check_project_name(body.project)
     check_name(body.name, "run name", allow_empty=True)
     check_name(body.kind, "run kind")
-    authorize(request, principal, Permission.RUN_WRITE, body.project)
+    roles = authorize(request, principal, Permission.RUN_WRITE, body.project)
     tags = {check_key(k, "tag key"): tag_text(k, v) for k, v in body.tags.items()}
-    run = _sink(request, principal.user_name).create_run(body.project, body.name, tags, body.kind)
+    sink = _sink(request, principal.user_name)
+    if body.parent_id is not None:  # any run the caller can read (404 otherwise), as MLflow nests runs
+        readable_parent(
+            lambda p: roles.can(Permission.PROJECT_READ, p),
+            sink.get_run,
+            parent_id_of(body.parent_id),
+            PARENT_FIELD,
+        )
+    run = sink.create_run(body.project, body.name, tags, body.kind, parent_id=body.parent_id)
     return run_to_wire(run.to_dict())
 
 

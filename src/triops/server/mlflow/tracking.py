@@ -88,8 +88,9 @@ class DeleteTag(RunRef):
 
 
 class LogBatch(RunRef):
-    # plain dicts, checked by metric_rows: a pydantic model per metric costs more than storing it
-    metrics: list[dict[str, Any]] = Field(default_factory=list, max_length=MAX_METRIC_BATCH)
+    # entries checked by metric_rows: a pydantic model (or even a dict check) per metric costs more than
+    # storing it; profiled, validating list[dict[str, Any]] was an eighth of a LogBatch request's time
+    metrics: list[Any] = Field(default_factory=list, max_length=MAX_METRIC_BATCH)
     params: list[KeyValue] = Field(default_factory=list, max_length=MAX_VALUES_BATCH)
     tags: list[KeyValue] = Field(default_factory=list, max_length=MAX_VALUES_BATCH)
 
@@ -117,11 +118,15 @@ def _int64(value: Any, where: str) -> int:
     raise InvalidInputError(f"{where} must be a 64-bit integer, got {value!r:.40}", detail={"field": where})
 
 
-def metric_rows(items: list[dict[str, Any]]) -> list[tuple[str, float, int, int]]:
+def metric_rows(items: list[Any]) -> list[tuple[str, float, int, int]]:
     """LogBatch metrics (``key``, ``value``, ``timestamp``, ``step``) as rows; a bad entry is an error naming
     its index and field."""
     rows = []
     for i, m in enumerate(items):
+        if type(m) is not dict:
+            raise InvalidInputError(
+                f"metrics[{i}] must be a Metric object", detail={"field": f"metrics[{i}]"}
+            )
         key = m.get("key")
         if not isinstance(key, str):
             raise InvalidInputError(

@@ -28,6 +28,7 @@ from triops.store.repositories.mlflow import ProjectRow
 from triops.workspace.mlflow import (
     INPUT_TAG_PREFIX,
     LIFECYCLE_TAG,
+    PARENT_TAG,
     experiment_id_of,
     experiment_name_of,
     lifecycle_of,
@@ -109,6 +110,14 @@ def run_info_to_wire(run: Run, experiment_id: str) -> dict[str, Any]:
     return info
 
 
+def _mlflow_tags(run: Run) -> dict[str, str]:
+    """The run's tags as MLflow shows them: a child run started through triops (no MLflow tag) carries
+    ``mlflow.parentRunId`` too, so MLflow clients and UIs nest it."""
+    if run.parent_id is None or PARENT_TAG in run.tags:
+        return run.tags
+    return {**run.tags, PARENT_TAG: run.parent_id}
+
+
 def run_to_wire(run: Run, experiment_id: str, metrics: list[tuple[str, float, int, int]]) -> dict[str, Any]:
     return {
         "info": run_info_to_wire(run, experiment_id),
@@ -119,7 +128,7 @@ def run_to_wire(run: Run, experiment_id: str, metrics: list[tuple[str, float, in
             "params": [{"key": k, "value": v} for k, v in run.params.items()],
             "tags": [
                 {"key": k, "value": v}
-                for k, v in run.tags.items()
+                for k, v in _mlflow_tags(run).items()
                 if k != LIFECYCLE_TAG and not k.startswith(HIDDEN_TAG_PREFIXES)
             ],
         },

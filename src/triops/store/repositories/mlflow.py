@@ -92,6 +92,7 @@ __all__ = [
     "insert_metric_history",
     "last_run_ms",
     "latest_metric_rows",
+    "parent_ids",
     "project_by_id",
     "project_by_name",
     "rename_run",
@@ -126,6 +127,19 @@ def existing_run_ids(conn: Connection, run_ids: Sequence[str]) -> set[str]:
     if not ids:
         return set()
     return {str(r) for r in conn.execute(sa.select(runs.c.id).where(runs.c.id.in_(ids))).scalars()}
+
+
+def parent_ids(conn: Connection, run_ids: Sequence[str]) -> dict[str, str | None]:
+    """{run id: its parent id or None} for the runs of ``run_ids`` that exist."""
+    out: dict[str, str | None] = {}
+    ids = list(run_ids)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for run_id, parent in conn.execute(
+            sa.select(runs.c.id, runs.c.parent_id).where(runs.c.id.in_(chunk))
+        ):
+            out[str(run_id)] = None if parent is None else str(parent)
+    return out
 
 
 def insert_imported_runs(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:

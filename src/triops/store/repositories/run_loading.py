@@ -59,6 +59,7 @@ def _parts(conn: Connection, ids: list[str]) -> _Parts:
         runs.c.end_ms,
         runs.c.error,
         runs.c.user_name,
+        runs.c.parent_id,
     )
     query = (
         sa.select(*columns).join(projects, projects.c.id == runs.c.project_id).where(runs.c.id.in_(wanted))
@@ -109,7 +110,7 @@ def load_runs(conn: Connection, run_ids: Sequence[str]) -> list[Run]:
         row = parts.base.get(rid)
         if row is None:
             continue
-        _, project, name, status, kind, start_ms, end_ms, error, user = row
+        _, project, name, status, kind, start_ms, end_ms, error, user, parent = row
         out.append(
             Run(
                 id=rid,
@@ -125,6 +126,7 @@ def load_runs(conn: Connection, run_ids: Sequence[str]) -> list[Run]:
                 tags=parts.tags[rid],
                 metrics=parts.metrics[rid],
                 artifacts=tuple(parts.artifacts[rid]),
+                parent_id=parent,
             )
         )
     return out
@@ -145,7 +147,7 @@ def load_run_wires(conn: Connection, run_ids: Sequence[str]) -> list[dict[str, A
         row = parts.base.get(rid)
         if row is None:
             continue
-        _, project, name, status, kind, start_ms, end_ms, error, user = row
+        _, project, name, status, kind, start_ms, end_ms, error, user, parent = row
         out.append(
             {
                 "id": rid,
@@ -158,6 +160,7 @@ def load_run_wires(conn: Connection, run_ids: Sequence[str]) -> list[dict[str, A
                 "duration_s": None if end_ms is None else (end_ms - start_ms) / 1000,
                 "error": error,
                 "user": user,
+                "parent_id": parent,
                 "params": parts.params[rid],
                 "tags": parts.tags[rid],
                 "metrics": {k: float_to_wire(v) for k, v in parts.metrics[rid].items()},

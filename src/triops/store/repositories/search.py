@@ -21,6 +21,7 @@ _ATTRIBUTE_COLUMNS = {
     "kind": runs.c.kind,
     "user": runs.c.user_name,
     "id": runs.c.id,
+    "parent_id": runs.c.parent_id,
     "start_time": runs.c.start_ms,
     "end_time": runs.c.end_ms,
 }

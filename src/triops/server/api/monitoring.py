@@ -30,6 +30,9 @@ class MonitorSpec(BaseModel):
     bins: int = Field(default=10, ge=2, le=1000)
     contract: str | None = Field(default=None, max_length=1_000_000, description="ODCS YAML text")
     policies: str | None = Field(default=None, max_length=1_000_000, description="alert policies (YAML text)")
+    every: str | None = Field(
+        default=None, max_length=32, description="run on a schedule this often (15m, 1h); none: by hand"
+    )
 
 
 class Labels(BaseModel):
@@ -77,7 +80,20 @@ def create(name: str, alias: str, spec: MonitorSpec, ws: ActingDep) -> dict[str,
         bins=spec.bins,
         contract=_yaml_text(spec.contract),
         policies=_yaml_text(spec.policies),
+        every=spec.every,
     )
+
+
+@router.post("/monitoring/run-due", summary="Run every scheduled monitor that is due (each as its runner)")
+def run_due(ws: ActingDep) -> list[dict[str, Any]]:
+    """For cron and other schedulers: the monitors the caller may run (``monitor.run``) whose next run is
+    due, each holding its lease; one outcome per monitor run."""
+    return ws.monitoring.run_due()
+
+
+@router.get("/monitoring/{name}@{alias}/settings", summary="The monitor's settings and schedule")
+def settings(name: str, alias: str, ws: ActingDep) -> dict[str, Any]:
+    return ws.monitoring.settings(_ref(name, alias))
 
 
 @router.post("/monitoring/{name}@{alias}/run", summary="Evaluate the windows that are due, raise alerts")

@@ -110,3 +110,53 @@ def alerts(conn: Connection, *, model: str | None = None, limit: int = 100) -> l
     if model is not None:
         query = query.where(A.c.model == model)
     return [dict(r._mapping) for r in conn.execute(query)]
+
+
+# -- schedules and leases ------------------------------------------------------------------------------------
+def due_monitors(conn: Connection, now_ms: int) -> list[dict[str, Any]]:
+    """Scheduled monitors whose next run is due and whose lease is free (or expired), oldest due first."""
+    query = (
+        sa.select(M)
+        .where(
+            M.c.every_s.is_not(None),
+            M.c.next_due_ms <= now_ms,
+            sa.or_(M.c.lease_until_ms.is_(None), M.c.lease_until_ms < now_ms),
+        )
+        .order_by(M.c.next_due_ms, M.c.id)
+    )
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def take_lease(conn: Connection, monitor_id: str, owner: str, now_ms: int, until_ms: int) -> bool:
+    """Take the monitor's run lease when it is free, expired or already ``owner``'s; one conditional UPDATE,
+    so of two processes racing for it exactly one wins (on SQLite and on PostgreSQL alike)."""
+    result = conn.execute(
+        M.update()
+        .where(
+            M.c.id == monitor_id,
+            sa.or_(
+                M.c.lease_owner.is_(None),
+                M.c.lease_until_ms.is_(None),
+                M.c.lease_until_ms < now_ms,
+                M.c.lease_owner == owner,
+            ),
+        )
+        .values(lease_owner=owner, lease_until_ms=until_ms)
+    )
+    return bool(result.rowcount == 1)
+
+
+def renew_lease(conn: Connection, monitor_id: str, owner: str, until_ms: int) -> bool:
+    result = conn.execute(
+        M.update().where(M.c.id == monitor_id, M.c.lease_owner == owner).values(lease_until_ms=until_ms)
+    )
+    return bool(result.rowcount == 1)
+
+
+def release_lease(conn: Connection, monitor_id: str, owner: str, **after: Any) -> None:
+    """Give the lease up (only ``owner``'s), recording ``after`` (last run, next due) in the same UPDATE."""
+    conn.execute(
+        M.update()
+        .where(M.c.id == monitor_id, M.c.lease_owner == owner)
+        .values(lease_owner=None, lease_until_ms=None, **after)
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from triops.server.authz import ActingDep
@@ -40,14 +40,23 @@ class Labels(BaseModel):
     labels: list[str | int | float | bool | None] = Field(max_length=MAX_LABELS)
 
 
+def _flush_served(request: Request) -> None:
+    """This server's own predictions are in the log before a run reads it or labels join it (as
+    ``ws.monitoring`` flushes the session of its own process)."""
+    found = getattr(request.app.state, "serving_session", None)
+    if found is not None:
+        found.flush()
+
+
 def _yaml_text(value: str | None) -> str | None:
     # the service reads a value without a newline as a file path; over the API it is always text
     return None if value is None else (value if "\n" in value else value + "\n")
 
 
 @router.post("/monitoring/labels", summary="Log delayed labels by prediction id")
-def labels(body: Labels, ws: ActingDep) -> dict[str, Any]:
+def labels(body: Labels, request: Request, ws: ActingDep) -> dict[str, Any]:
     """Unknown ids are reported in ``unknown`` and not stored; ids already labelled keep their label."""
+    _flush_served(request)
     return ws.monitoring.log_labels(body.prediction_ids, body.labels)
 
 
@@ -85,9 +94,10 @@ def create(name: str, alias: str, spec: MonitorSpec, ws: ActingDep) -> dict[str,
 
 
 @router.post("/monitoring/run-due", summary="Run every scheduled monitor that is due (each as its runner)")
-def run_due(ws: ActingDep) -> list[dict[str, Any]]:
+def run_due(request: Request, ws: ActingDep) -> list[dict[str, Any]]:
     """For cron and other schedulers: the monitors the caller may run (``monitor.run``) whose next run is
     due, each holding its lease; one outcome per monitor run."""
+    _flush_served(request)
     return ws.monitoring.run_due()
 
 
@@ -97,7 +107,8 @@ def settings(name: str, alias: str, ws: ActingDep) -> dict[str, Any]:
 
 
 @router.post("/monitoring/{name}@{alias}/run", summary="Evaluate the windows that are due, raise alerts")
-def run(name: str, alias: str, ws: ActingDep) -> dict[str, Any]:
+def run(name: str, alias: str, request: Request, ws: ActingDep) -> dict[str, Any]:
+    _flush_served(request)
     return ws.monitoring.run(_ref(name, alias))
 
 

@@ -103,6 +103,12 @@ def create(
         str | None,
         typer.Option(help="run on a schedule this often (30s, 15m, 1h): triops server runs it, or --due"),
     ] = None,
+    evaluation: Annotated[
+        str | None,
+        typer.Option(
+            help="dataset of the production rows in clear, with prediction_id (the loop's paired test)"
+        ),
+    ] = None,
     as_json: AS_JSON = False,
 ) -> None:
     contract_text, policies_text = _read(contract, "--contract"), _read(policies, "--policies")
@@ -116,6 +122,7 @@ def create(
         contract=contract_text,
         policies=policies_text,
         every=every,
+        evaluation=evaluation,
     )
     if as_json:
         print_json(settings)

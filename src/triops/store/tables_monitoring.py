@@ -44,6 +44,9 @@ monitors = sa.Table(
     sa.Column("lease_until_ms", sa.BigInteger),
     sa.Column("last_run_ms", sa.BigInteger),
     sa.Column("last_run", sa.JSON),
+    # labelled production rows in clear, kept as a governed dataset with a ``prediction_id`` column: the
+    # feedback loop re-scores the logged predictions whose inputs the log holds masked from it
+    sa.Column("evaluation_dataset", sa.String(250)),
     sa.UniqueConstraint("model", "version", name="uq_monitors_model_version"),
 )
 

@@ -146,10 +146,13 @@ class MonitoringService:
         contract: str | None = None,
         policies: str | None = None,
         every: str | None = None,
+        evaluation: str | None = None,
     ) -> dict[str, Any]:
         """Set up (or replace) the monitor of the version ``ref`` points at; returns its settings. ``every``
         (a duration: ``15m``, ``1h``) schedules it: ``triops server`` runs it that often (see
-        ``monitoring_schedule``); without it, it runs when asked."""
+        ``monitoring_schedule``); without it, it runs when asked. ``evaluation`` names a dataset of the
+        production rows in clear with a ``prediction_id`` column: the feedback loop's paired comparison
+        re-scores the labelled predictions from it when the log holds their inputs masked."""
         from triops.governance.alert_rules import parse_alert_policies
         from triops.mlops.monitoring.drift import DriftRules
         from triops.mlops.monitoring.windows import WindowSpec
@@ -175,6 +178,14 @@ class MonitoringService:
             if name not in columns:
                 raise InvalidInputError(
                     f"features: the reference {row.name}/{row.version} has no column {name!r}"
+                )
+        if evaluation is not None:
+            found = self.ws.datasets.get(evaluation, project=project)
+            frame = self._reference_frame(found)
+            if "prediction_id" not in frame.columns:
+                raise InvalidInputError(
+                    f"evaluation: the dataset {evaluation!r} has no column 'prediction_id'",
+                    hint="keep each production row with the prediction id its request was answered with",
                 )
         policy_text = _text(policies, "policies")
         if policy_text is not None:
@@ -202,6 +213,7 @@ class MonitoringService:
             "created_by": self.ws.principal.name,
             "every_s": every_s,
             "next_due_ms": None if every_s is None else now + every_s * 1000,
+            "evaluation_dataset": evaluation,
         }
 
         def write(conn: Any) -> None:

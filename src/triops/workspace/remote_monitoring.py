@@ -46,6 +46,7 @@ class RemoteMonitoring:
         contract: str | None = None,
         policies: str | None = None,
         every: str | None = None,
+        evaluation: str | None = None,
     ) -> dict[str, Any]:
         body = {
             "reference": reference,
@@ -56,6 +57,7 @@ class RemoteMonitoring:
             "contract": _text(contract, "contract"),
             "policies": _text(policies, "policies"),
             "every": every,
+            "evaluation": evaluation,
         }
         found: dict[str, Any] = self.http.json("PUT", self._path(ref), json=body)
         return found

@@ -33,6 +33,11 @@ class MonitorSpec(BaseModel):
     every: str | None = Field(
         default=None, max_length=32, description="run on a schedule this often (15m, 1h); none: by hand"
     )
+    evaluation: str | None = Field(
+        default=None,
+        max_length=250,
+        description="dataset of the production rows in clear with prediction_id (the loop's paired test)",
+    )
 
 
 class Labels(BaseModel):
@@ -90,6 +95,7 @@ def create(name: str, alias: str, spec: MonitorSpec, ws: ActingDep) -> dict[str,
         contract=_yaml_text(spec.contract),
         policies=_yaml_text(spec.policies),
         every=spec.every,
+        evaluation=spec.evaluation,
     )
 
 

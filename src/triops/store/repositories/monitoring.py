@@ -22,6 +22,11 @@ def monitor(conn: Connection, model: str, version: int) -> dict[str, Any] | None
     return None if row is None else dict(row._mapping)
 
 
+def monitor_by_id(conn: Connection, monitor_id: str) -> dict[str, Any] | None:
+    row = conn.execute(sa.select(M).where(M.c.id == monitor_id)).first()
+    return None if row is None else dict(row._mapping)
+
+
 def save_monitor(conn: Connection, values: dict[str, Any]) -> None:
     existing = monitor(conn, values["model"], values["version"])
     if existing is None:

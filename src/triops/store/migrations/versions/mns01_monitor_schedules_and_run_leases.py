@@ -1,4 +1,4 @@
-"""monitoring: monitor schedules and run leases
+"""monitoring: monitor schedules, run leases and the evaluation dataset of the feedback loop
 
 Revision ID: mns01
 Revises: mlr01
@@ -22,6 +22,7 @@ _COLUMNS = (
     ("lease_until_ms", sa.BigInteger()),
     ("last_run_ms", sa.BigInteger()),
     ("last_run", sa.JSON()),
+    ("evaluation_dataset", sa.String(length=250)),
 )
 
 

@@ -64,12 +64,21 @@ def save_window(conn: Connection, values: dict[str, Any]) -> str:
 
 
 def known_predictions(conn: Connection, ids: Sequence[str]) -> dict[str, str]:
-    """Prediction id → model, for the ids that are in the prediction log."""
+    """Prediction id → model, for the ids that are in the prediction log (as rows, or as rows of a batch
+    record: ``<request id>/<row>`` with the row within the batch)."""
+    from triops.store.repositories.serving import batch_rows
+
     out: dict[str, str] = {}
     for start in range(0, len(ids), _CHUNK):
         chunk = list(ids[start : start + _CHUNK])
         for pid, model in conn.execute(sa.select(P.c.id, P.c.model).where(P.c.id.in_(chunk))):
             out[str(pid)] = str(model)
+    split = [(pid, *str(pid).partition("/")[::2]) for pid in ids if pid not in out]
+    batches = batch_rows(conn, [request for _, request, index in split if index.isdigit()])
+    for pid, request, index in split:
+        found = batches.get(request)
+        if found is not None and index.isdigit() and str(int(index)) == index and int(index) < found[1]:
+            out[str(pid)] = found[0]
     return out
 
 

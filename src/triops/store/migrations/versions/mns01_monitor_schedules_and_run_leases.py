@@ -1,4 +1,5 @@
-"""monitoring: monitor schedules, run leases and the evaluation dataset of the feedback loop
+"""monitoring and serving: monitor schedules, run leases, the evaluation dataset of the feedback loop;
+the prediction log's batch table
 
 Revision ID: mns01
 Revises: mlr01
@@ -30,9 +31,33 @@ def upgrade() -> None:
     with op.batch_alter_table("monitors") as batch:
         for name, type_ in _COLUMNS:
             batch.add_column(sa.Column(name, type_, nullable=True))
+    op.create_table(
+        "prediction_batches",
+        sa.Column("request_id", sa.String(length=36), nullable=False),
+        sa.Column("model", sa.String(length=100), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("model_version_id", sa.String(length=36), nullable=False),
+        sa.Column("alias", sa.String(length=100), nullable=True),
+        sa.Column("time_ms", sa.BigInteger(), nullable=False),
+        sa.Column("rows", sa.Integer(), nullable=False),
+        sa.Column("inputs", sa.Text(), nullable=True),
+        sa.Column("outputs", sa.Text(), nullable=False),
+        sa.Column("scores", sa.Text(), nullable=True),
+        sa.Column("latency_ms", sa.Float(), nullable=False),
+        sa.Column("principal", sa.String(length=250), nullable=True),
+        sa.PrimaryKeyConstraint("request_id", name=op.f("pk_prediction_batches")),
+    )
+    op.create_index(
+        "ix_prediction_batches_model_version_time",
+        "prediction_batches",
+        ["model", "version", "time_ms"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_prediction_batches_model_version_time", table_name="prediction_batches")
+    op.drop_table("prediction_batches")
     with op.batch_alter_table("monitors") as batch:
         for name, _ in reversed(_COLUMNS):
             batch.drop_column(name)

@@ -186,7 +186,7 @@ def chapter_loop(
         # with the prediction id it was answered with; the log itself holds female and nonwhite hashed.
         kept = pd.concat(
             [
-                rows[FEATURES].assign(prediction_id=[f"{rid}/{i}" for i in range(len(rows))])
+                rows[list(FEATURES)].assign(prediction_id=[f"{rid}/{i}" for i in range(len(rows))])
                 for rid, rows in sent
             ]
         )

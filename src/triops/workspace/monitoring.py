@@ -362,6 +362,7 @@ class MonitoringService:
         its runner, holding its lease; for cron (``triops monitor run --due``). One outcome per run."""
         from triops.workspace import monitoring_schedule as schedule
 
+        self.ws.serving.flush()  # this process's own predictions are in the log before the runs read it
         return schedule.run_due(self.ws, owner=schedule.process_owner("due"), trigger="due")
 
     def _stored_reference_row(self, mon: dict[str, Any]) -> Any:

@@ -47,7 +47,9 @@ def test_the_demo_runs_the_whole_loop_twice(tmp_path: Path) -> None:
             r"\(re-identified in benefits-ui-production-rows/1\): \w",
             out,
         ), out
-        assert re.search(r"McNemar p = [\d.]+", out) and re.search(r"roc_auc: [\d.]+ → [\d.]+ \(Δ", out), out
+        assert re.search(r"McNemar p = [\d.]+", out) and re.search(
+            r"(accuracy|brier): [\d.]+ → [\d.]+ \(Δ", out
+        ), out
         assert re.search(r"self-approval by \S+ refused", out) and "anna (approver) approved the move" in out
         assert re.search(r"serving switched while [\d,]+ requests ran .*, 0 failed", out), out
         assert "the loop's timeline" in out and "from alert to switch and cost" in out

@@ -1,4 +1,4 @@
-"""``ws.monitoring`` through the public SDK with the same assertions on local SQLite, local PostgreSQL and a
+"""``ws.monitoring`` through the public SDK with the same assertions on local SQLite and a
 real server (``Workspace.open("http://…", token=…)``): set-up with a schedule, runs, delayed labels, reads,
 alerts, ``run_due`` and the errors, with the same return types."""
 
@@ -16,6 +16,8 @@ WINDOW = 200
 POLICIES = "alerts:\n  - name: drifted\n    expr: drift.psi.max > 0.2\n    severity: critical\n"
 
 
+# PostgreSQL runs the same leased runs in tests/workspace/test_monitoring_sdk.py; two platforms keep it short
+@pytest.mark.parametrize("platform", ["sqlite", "server"], indirect=True)
 def test_monitoring_is_the_same_locally_and_remotely(platform: Workspace) -> None:
     register_served(platform)
     made = platform.monitoring.create("claims@champion", window=str(WINDOW), policies=POLICIES, every="1h")

@@ -98,6 +98,20 @@ class Settings(BaseSettings):
         default=10.0, gt=0, le=3600, description="serving: how often predictions are metered and priced"
     )
 
+    monitor_poll_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="monitoring: how often a server looks for monitors that are due",
+    )
+    monitor_lease_s: float = Field(
+        default=300.0,
+        ge=2,
+        le=86400,
+        description="monitoring: how long a monitor run's lease lasts before it is renewed (another process "
+        "takes a lease that was not renewed: its holder died)",
+    )
+
     @field_validator("trusted_model_types")
     @classmethod
     def _exact_types(cls, value: list[str]) -> list[str]:

@@ -41,6 +41,15 @@ def test_the_demo_runs_the_whole_loop_twice(tmp_path: Path) -> None:
         assert re.search(r"normal traffic: 1,000 rows in one HTTP request → benefits-ui/\d+", out), out
         assert re.search(r"performance on the late labels: ROC AUC [\d.]+ → [\d.]+ \(a drop\)", out), out
         assert "alert drift-or-performance-drop" in out and "gate blocked" in out
+        # the paired test runs on the production rows in clear kept as a dataset; the log keeps them hashed
+        assert re.search(
+            r"paired comparison, benefits-ui/\d+ vs benefits-ui/\d+ on 2,000 labelled production rows "
+            r"\(re-identified in benefits-ui-production-rows/1\): \w",
+            out,
+        ), out
+        assert re.search(r"McNemar p = [\d.]+", out) and re.search(
+            r"(accuracy|brier): [\d.]+ → [\d.]+ \(Δ", out
+        ), out
         assert re.search(r"self-approval by \S+ refused", out) and "anna (approver) approved the move" in out
         assert re.search(r"serving switched while [\d,]+ requests ran .*, 0 failed", out), out
         assert "the loop's timeline" in out and "from alert to switch and cost" in out

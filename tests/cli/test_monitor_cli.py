@@ -58,10 +58,14 @@ def test_monitor_commands_end_to_end(store: tuple[dict[str, str], list[str]], tm
     policies = tmp_path / "alerts.yaml"
     policies.write_text(POLICIES)
     created = _cli(
-        env, "monitor", "create", "claims@champion", "--window", "200", "--policies", str(policies)
-    )
+        env, "monitor", "create", "claims@champion", "--window", "200", "--policies", str(policies),
+        "--every", "1h",
+    )  # fmt: skip
     assert created.returncode == 0, created.stderr
     assert "windows of 200" in created.stdout and "age, tenure" in created.stdout
+    assert "runs every 3600 s" in created.stdout
+    due = _cli(env, "monitor", "run", "--due")  # what cron runs: nothing is due for an hour
+    assert due.returncode == 0 and "no monitor is due" in due.stdout, due.stderr
 
     ran = _cli(env, "monitor", "run", "claims@champion", "--json")
     assert ran.returncode == 0, ran.stderr
@@ -101,6 +105,8 @@ def test_monitor_bad_input_is_one_line(store: tuple[dict[str, str], list[str]], 
     invalid = _cli(env, "monitor", "create", "claims@champion", "--policies", str(bad))
     assert invalid.returncode == 1 and "alerts[0].expr is not valid CEL" in invalid.stderr
     assert "Traceback" not in invalid.stderr
+    neither = _cli(env, "monitor", "run")
+    assert neither.returncode == 1 and "MODEL@ALIAS or --due" in neither.stderr
     unmonitored = _cli(env, "monitor", "run", "claims@champion")
     assert unmonitored.returncode == 1 and "has no monitor" in unmonitored.stderr
     no_alias = _cli(env, "monitor", "show", "claims@nope")

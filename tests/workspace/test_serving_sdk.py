@@ -184,3 +184,40 @@ def test_sdk_predictions_are_durable_on_sigterm(tmp_path: Path) -> None:
         assert owner.serving.costs("claims")[0]["predictions"] == 20  # and priced at exit
     finally:
         root.close()
+
+
+def test_batch_records_read_back_row_by_row_and_page_with_single_rows(ws: Workspace) -> None:
+    import time
+
+    from tests.mlops.serving.helpers import claimants
+
+    register_served(ws)
+    first = ws.serving.predict("claims@champion", row(0))
+    time.sleep(0.005)
+    batch = ws.serving.predict("claims@champion", claimants(40, seed=4)[["age", "tenure", "income"]])
+    time.sleep(0.005)
+    last = ws.serving.predict("claims@champion", row(1))
+    ws.serving.flush()
+    every = list(ws.serving.predictions("claims", 1))
+    expected = [first.request_id, *sorted(f"{batch.request_id}/{i}" for i in range(40)), last.request_id]
+    assert [r.id for r in every] == expected  # (time, id) order, a batch's ids sorted as text
+    middle = next(r for r in every if r.id == f"{batch.request_id}/7")
+    assert middle.output == batch.outputs[7] and middle.score == batch.scores[7]  # type: ignore[index]
+    assert str(middle.inputs["income"]).startswith("[masked:")  # type: ignore[index]
+    paged: list[str] = []
+    after = None
+    while True:  # pages of 7 cross the batch and the single rows around it
+        page = list(ws.serving.predictions("claims", 1, after=after, limit=7))
+        paged += [r.id for r in page]
+        if len(page) < 7:
+            break
+        after = (page[-1].time_ms, page[-1].id)
+    assert paged == expected and ws.serving.counts("claims") == {"claims/1": 42}
+    assert [
+        r.id for r in ws.serving.predictions("claims", ids=[f"{batch.request_id}/3", last.request_id])
+    ] == [
+        f"{batch.request_id}/3",
+        last.request_id,
+    ]
+    known = ws.monitoring.log_labels([f"{batch.request_id}/39", f"{batch.request_id}/40"], [1, 0])
+    assert known["stored"] == 1 and known["unknown"] == [f"{batch.request_id}/40"]

@@ -143,8 +143,10 @@ def chapter_loop(
     pipeline's splits with the encoded features and the label: the monitor's reference and the traffic;
     ``settings`` the serving chapter's (restricted derived columns)."""
     import httpx
+    import pandas as pd
 
     from triops.cli.demo_pipeline import FEATURES, TARGET
+    from triops.cli.demo_serving import DERIVED_RESTRICTED
     from triops.governance import roles
     from triops.governance.rbac import Principal
 
@@ -160,19 +162,6 @@ def chapter_loop(
     settings = settings.model_copy(update={"serving_poll_interval_s": 0.1})
     project = champion_project(ws, model)
     reference = ws.datasets.register(f"{model}-training-split", train, project=project).version
-    ws.monitoring.create(
-        f"{model}@champion",
-        reference=f"{reference.name}/{reference.version}",
-        window=str(WINDOW),
-        features=MONITORED,
-        policies=ALERTS,
-    )
-    out.print(
-        f"monitor on {champion.ref}: windows of {WINDOW:,} predictions, features {', '.join(MONITORED)} "
-        f"against its training split ({reference.name}/{reference.version}); alert policy: "
-        f"{ALERTS.split('expr: ')[1].splitlines()[0]} → retrain; policy champion-needs-approver gates "
-        "champion moves"
-    )
     server, thread, url, token = _serve(ws, model, settings)
     path = f"/api/v1/models/{model}@champion/predict"
     client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
@@ -193,6 +182,30 @@ def chapter_loop(
             time.sleep(0.005)  # two requests in one millisecond have no order in the log
         session = app_session(server)
         session.flush()
+        # The agency keeps its case records (restricted columns in clear) as a governed dataset, each row
+        # with the prediction id it was answered with; the log itself holds female and nonwhite hashed.
+        kept = pd.concat(
+            [
+                rows[list(FEATURES)].assign(prediction_id=[f"{rid}/{i}" for i in range(len(rows))])
+                for rid, rows in sent
+            ]
+        )
+        production = ws.datasets.register(f"{model}-production-rows", kept, project=project).version
+        ws.monitoring.create(
+            f"{model}@champion",
+            reference=f"{reference.name}/{reference.version}",
+            window=str(WINDOW),
+            features=MONITORED,
+            policies=ALERTS,
+            evaluation=production.name,
+        )
+        out.print(
+            f"monitor on {champion.ref}: windows of {WINDOW:,} predictions, features {', '.join(MONITORED)} "
+            f"against its training split ({reference.name}/{reference.version}); alert policy: "
+            f"{ALERTS.split('expr: ')[1].splitlines()[0]} → retrain; policy champion-needs-approver gates "
+            f"champion moves; the loop's paired test re-scores the production rows in clear from "
+            f"{production.name}/{production.version} (the log keeps {', '.join(DERIVED_RESTRICTED)} hashed)"
+        )
         for request_id, rows in sent:  # the labels arrive late: take-up is known weeks afterwards
             ws.monitoring.log_labels(
                 [f"{request_id}/{i}" for i in range(len(rows))], rows[TARGET].astype(int).tolist()
@@ -209,9 +222,9 @@ def chapter_loop(
         out.print(
             f"[yellow]alert[/] {alert['policy']} on window {alert['facts']['window']['index']} → "
             f"retraining run {str(action.get('run_id'))[-12:]} {action.get('run_status')}, new version "
-            f"{action.get('new_version')}; paired comparison: "
-            f"{(action.get('comparison') or {}).get('verdict') or (action.get('comparison') or {}).get('error')}"
+            f"{action.get('new_version')}"
         )
+        paired_test(action)
         if action.get("status") != "awaiting_approval":
             out.print(f"[red]the loop ended {action.get('status')}: {action.get('error')}[/]")
             return action
@@ -251,6 +264,28 @@ def chapter_loop(
         client.close()
         server.should_exit = True
         thread.join(timeout=30)
+
+
+def paired_test(action: dict[str, Any]) -> None:
+    """The champion/challenger paired comparison of the loop: its rows, verdict, McNemar and per metric."""
+    found = action.get("comparison") or {}
+    if not found.get("verdict"):
+        console().print(f"[red]paired comparison not run[/]: {found.get('error')}")
+        return
+    source = action.get("comparison_rows")
+    console().print(
+        f"paired comparison, {action.get('from_version')} vs {action.get('new_version')} on "
+        f"{found['n_rows']:,} labelled production rows"
+        + (f" (re-identified in {source})" if source else "")
+        + f": [bold]{found['verdict']}[/]; McNemar p = {_num(found.get('mcnemar_p_value'))} "
+        f"({found.get('champion_only_correct')} rows right only for the champion, "
+        f"{found.get('challenger_only_correct')} only for the challenger)"
+    )
+    for d in found.get("differences") or []:
+        console().print(
+            f"  {d['metric']}: {_num(d['champion'])} → {_num(d['challenger'])} "
+            f"(Δ {_num(d['difference'])}, 95% CI [{_num(d['low'])}, {_num(d['high'])}], p = {_num(d['p_value'])})"
+        )
 
 
 def champion_project(ws: Workspace, model: str) -> str:

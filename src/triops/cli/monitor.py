@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from triops.cli.context import console, open_workspace, print_json
-from triops.errors import ConfigError, InvalidInputError
+from triops.errors import InvalidInputError
 
 app = typer.Typer(no_args_is_help=True)
 alerts_app = typer.Typer(no_args_is_help=True)
@@ -21,13 +21,18 @@ AS_JSON = Annotated[bool, typer.Option("--json", help="print JSON")]
 
 
 def _local() -> Any:
-    ws = open_workspace()
-    if ws.is_remote:
-        raise ConfigError(
-            "monitoring runs on the store itself, not through --store http://",
-            hint="run it where the store is, or call the server's /api/v1/monitoring routes",
-        )
-    return ws
+    """The workspace, a store or a server (``--store http://…``): ``ws.monitoring`` is the same on both."""
+    return open_workspace()
+
+
+def _read(path: Path | None, what: str) -> str | None:
+    """A file's text for the service (which takes text with a newline, or a path on its own machine)."""
+    if path is None:
+        return None
+    if not path.is_file():
+        raise InvalidInputError(f"{what}: no file {str(path)!r}")
+    text = path.read_text(encoding="utf-8")
+    return text if "\n" in text else text + "\n"
 
 
 def _fmt(value: Any) -> str:
@@ -94,11 +99,19 @@ def create(
     policies: Annotated[
         Path | None, typer.Option(help="alert policies (YAML, see docs/monitoring.md)")
     ] = None,
+    every: Annotated[
+        str | None,
+        typer.Option(help="run on a schedule this often (30s, 15m, 1h): triops server runs it, or --due"),
+    ] = None,
+    evaluation: Annotated[
+        str | None,
+        typer.Option(
+            help="dataset of the production rows in clear, with prediction_id (the loop's paired test)"
+        ),
+    ] = None,
     as_json: AS_JSON = False,
 ) -> None:
-    for path, what in ((contract, "--contract"), (policies, "--policies")):
-        if path is not None and not path.is_file():
-            raise InvalidInputError(f"{what}: no file {str(path)!r}")
+    contract_text, policies_text = _read(contract, "--contract"), _read(policies, "--policies")
     settings = _local().monitoring.create(
         ref,
         reference=reference,
@@ -106,8 +119,10 @@ def create(
         features=feature or None,
         sensitive=sensitive or (),
         bins=bins,
-        contract=str(contract) if contract else None,
-        policies=str(policies) if policies else None,
+        contract=contract_text,
+        policies=policies_text,
+        every=every,
+        evaluation=evaluation,
     )
     if as_json:
         print_json(settings)
@@ -116,11 +131,48 @@ def create(
         f"monitor of {settings['model']}/{settings['version']}: windows of {settings['window']}, "
         f"features {', '.join(settings['features'])}"
         + (f", sensitive {', '.join(settings['sensitive'])}" if settings["sensitive"] else "")
+        + (f"; runs every {settings['every_s']} s" if settings.get("every_s") else "")
     )
 
 
-@app.command("run", help="Evaluate the windows that are due and raise alerts.")
-def run(ref: REF, as_json: AS_JSON = False) -> None:
+def _run_due(as_json: bool) -> None:
+    outcomes = _local().monitoring.run_due()
+    if as_json:
+        print_json(outcomes)
+        return
+    if not outcomes:
+        console().print("no monitor is due")
+    for o in outcomes:
+        ref = f"{o['model']}/{o['version']}"
+        if o["status"] == "ok":
+            console().print(
+                f"{ref} (as {o['runner']}): {o['windows']} window(s) evaluated, {o['alerts']} alert(s)"
+            )
+        else:
+            console().print(f"[red]{ref} (as {o['runner']}) failed:[/] {o.get('error')}")
+
+
+@app.command(
+    "run", help="Evaluate the windows that are due and raise alerts (--due: every scheduled monitor)."
+)
+def run(
+    ref: Annotated[
+        str | None, typer.Argument(help="MODEL@ALIAS or MODEL/VERSION", metavar="MODEL@ALIAS")
+    ] = None,
+    due: Annotated[
+        bool, typer.Option("--due", help="run every scheduled monitor that is due, each as its runner (cron)")
+    ] = False,
+    as_json: AS_JSON = False,
+) -> None:
+    if due == (ref is not None):
+        raise InvalidInputError(
+            "give MODEL@ALIAS or --due, not both or neither",
+            hint="triops monitor run benefits@champion, or triops monitor run --due",
+        )
+    if due:
+        _run_due(as_json)
+        return
+    assert ref is not None
     result = _local().monitoring.run(ref)
     if as_json:
         print_json(result)

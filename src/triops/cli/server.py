@@ -24,6 +24,10 @@ def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8765,
     dev: Annotated[bool, typer.Option("--dev", help="no authentication; loopback only")] = False,
+    scheduler: Annotated[
+        bool,
+        typer.Option("--scheduler/--no-scheduler", help="run scheduled monitors (monitor create --every)"),
+    ] = True,
 ) -> None:
     if dev and not _is_loopback(host):
         raise ConfigError(
@@ -45,6 +49,7 @@ def serve(
     # (two engines on one SQLite file in one process is how a server lost confirmed writes).
     close_workspace()
     os.environ["TRIOPS_SERVER_DEV"] = "1" if dev else "0"
+    os.environ["TRIOPS_SERVER_SCHEDULER"] = "1" if scheduler else "0"
     mode = "[yellow]dev mode, no auth[/]" if dev else "bearer tokens required"
     console().print(f"triops server on http://{host}:{port} ({mode}); API at /api/v1, docs at /api/v1/docs")
     # The interfaces do not import each other: uvicorn loads the app by name.

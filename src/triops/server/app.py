@@ -87,7 +87,11 @@ class _TooLarge(Exception):
     pass
 
 
-def create_app(workspace: Workspace, *, dev: bool = False, max_request_bytes: int | None = None) -> FastAPI:
+def create_app(
+    workspace: Workspace, *, dev: bool = False, max_request_bytes: int | None = None, scheduler: bool = False
+) -> FastAPI:
+    """The app on ``workspace``; ``scheduler`` runs scheduled monitors in a background thread from startup
+    to shutdown (``triops server`` turns it on; see ``triops.workspace.monitoring_schedule``)."""
     from triops.server.api import (
         artifacts,
         audit,
@@ -178,6 +182,8 @@ def create_app(workspace: Workspace, *, dev: bool = False, max_request_bytes: in
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.router.add_event_handler("shutdown", lambda: serving.close(app))
+    if scheduler:
+        _schedule_monitors(app, workspace)
     add_docs(app, API_PREFIX)
     from triops.server.web import mount as mount_web
 
@@ -196,10 +202,27 @@ def create_app(workspace: Workspace, *, dev: bool = False, max_request_bytes: in
     return app
 
 
+def _schedule_monitors(app: FastAPI, workspace: Workspace) -> None:
+    from triops.workspace.monitoring_schedule import MonitorScheduler
+
+    def start() -> None:
+        app.state.monitor_scheduler = MonitorScheduler(workspace).start()
+
+    def stop() -> None:  # on SIGTERM too: uvicorn shuts the app down, the run in progress finishes first
+        found = getattr(app.state, "monitor_scheduler", None)
+        if found is not None:
+            found.stop()
+
+    app.router.add_event_handler("startup", start)
+    app.router.add_event_handler("shutdown", stop)
+
+
 def app_from_environment() -> FastAPI:
     """The app for ``uvicorn triops.server.app:app_from_environment --factory``: the workspace comes from the
-    settings (TRIOPS_STORE_URL, TRIOPS_HOME …) and ``TRIOPS_SERVER_DEV=1`` turns authentication off."""
+    settings (TRIOPS_STORE_URL, TRIOPS_HOME …), ``TRIOPS_SERVER_DEV=1`` turns authentication off and
+    ``TRIOPS_SERVER_SCHEDULER=0`` the monitor scheduler."""
     import os
 
     dev = os.environ.get("TRIOPS_SERVER_DEV") == "1"
-    return create_app(Workspace.open(), dev=dev)
+    scheduler = os.environ.get("TRIOPS_SERVER_SCHEDULER", "1") != "0"
+    return create_app(Workspace.open(), dev=dev, scheduler=scheduler)

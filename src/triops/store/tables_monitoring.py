@@ -2,7 +2,9 @@
 
 - ``monitors``: one per model version (name, version), with its reference (a dataset version id, by default
   the version's training dataset), window spec, features, sensitive attributes, bins, the training contract
-  (ODCS YAML text, optional) and the alert policies (YAML text, optional).
+  (ODCS YAML text, optional) and the alert policies (YAML text, optional); its schedule (``every_s``,
+  ``next_due_ms``), the lease of the run in progress (``lease_owner``, ``lease_until_ms``) and the outcome
+  of its last run.
 - ``monitor_windows``: one per evaluated window: the prediction-log rows it covers (by time and by the first
   and last prediction id), its facts (the JSON the alert policies read) and the full report.
 - ``prediction_labels``: a delayed label per prediction id (the prediction log's ``id``), written once.
@@ -34,6 +36,17 @@ monitors = sa.Table(
     sa.Column("policies", sa.Text),
     sa.Column("created_ms", sa.BigInteger, nullable=False),
     sa.Column("created_by", sa.String(250), nullable=False),
+    # the schedule: run every ``every_s`` seconds, next at ``next_due_ms`` (NULL: run by hand only)
+    sa.Column("every_s", sa.Integer),
+    sa.Column("next_due_ms", sa.BigInteger),
+    # one run at a time: whoever holds an unexpired lease runs the monitor; the others leave it alone
+    sa.Column("lease_owner", sa.String(250)),
+    sa.Column("lease_until_ms", sa.BigInteger),
+    sa.Column("last_run_ms", sa.BigInteger),
+    sa.Column("last_run", sa.JSON),
+    # labelled production rows in clear, kept as a governed dataset with a ``prediction_id`` column: the
+    # feedback loop re-scores the logged predictions whose inputs the log holds masked from it
+    sa.Column("evaluation_dataset", sa.String(250)),
     sa.UniqueConstraint("model", "version", name="uq_monitors_model_version"),
 )
 

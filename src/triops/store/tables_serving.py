@@ -8,6 +8,12 @@ row out), ``output`` the prediction, ``score`` the positive-class probability of
 
 Rows of one request are found by the primary key alone (``id = r OR id LIKE 'r/%'``), so the log carries
 one secondary index only: every index costs the hot insert path.
+
+``prediction_batches`` holds a batch request (``BATCH_FROM`` rows or more, inputs not sampled) as one row,
+column-wise: ``inputs`` a JSON object of input column → values (restricted columns hashed or dropped),
+``outputs`` and ``scores`` JSON lists. Its rows are the predictions ``<request id>/<row>``; the read API
+expands them, so readers see one prediction per row either way. One row per request instead of a thousand
+is what keeps logging off the cost of a batch prediction.
 """
 
 from __future__ import annotations
@@ -34,4 +40,22 @@ predictions = sa.Table(
     sa.Column("latency_ms", sa.Float, nullable=False),
     sa.Column("principal", sa.String(250)),
     sa.Index("ix_predictions_model_version_time", "model", "version", "time_ms"),
+)
+
+prediction_batches = sa.Table(
+    "prediction_batches",
+    metadata,
+    sa.Column("request_id", ID, primary_key=True),
+    sa.Column("model", sa.String(100), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("model_version_id", ID, nullable=False),
+    sa.Column("alias", sa.String(100)),
+    sa.Column("time_ms", sa.BigInteger, nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("inputs", sa.Text),
+    sa.Column("outputs", sa.Text, nullable=False),
+    sa.Column("scores", sa.Text),
+    sa.Column("latency_ms", sa.Float, nullable=False),
+    sa.Column("principal", sa.String(250)),
+    sa.Index("ix_prediction_batches_model_version_time", "model", "version", "time_ms"),
 )

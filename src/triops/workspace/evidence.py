@@ -31,6 +31,14 @@ def table_of(name: str) -> sa.Table | None:
     return metadata.tables.get(name)
 
 
+def _batch_rows(conn: Connection) -> int:
+    """Predictions logged as rows of batch records (``prediction_batches``)."""
+    table = _table("prediction_batches")
+    if table is None:
+        return 0
+    return int(conn.execute(sa.select(sa.func.coalesce(sa.func.sum(table.c.rows), 0))).scalar_one())
+
+
 def _count(conn: Connection, table_name: str, *where: Any) -> int:
     table = table_of(table_name)
     if table is None:
@@ -211,7 +219,7 @@ def _monitoring(conn: Connection) -> dict[str, int]:
         actions = conn.execute(sa.select(alerts.c.action).where(alerts.c.action.is_not(None))).scalars()
         promoted = sum(1 for a in actions if (json_value(a) or {}).get("status") == "promoted")
     return {
-        "predictions_logged": _count(conn, "predictions"),
+        "predictions_logged": _count(conn, "predictions") + _batch_rows(conn),
         "monitors": _count(conn, "monitors"),
         "monitors_with_alert_policies": _count(conn, "monitors", lambda t: t.c.policies.is_not(None)),
         "monitor_windows": _count(conn, "monitor_windows"),

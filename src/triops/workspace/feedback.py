@@ -8,7 +8,10 @@ It crosses every pillar, so it lives here, in the composition layer:
    the training dataset; other parameters are the original run's. The model the run outputs (its first
    output with ``predict``) is registered as the next version, trained on that dataset version;
 2. the version the retraining run registered is compared with the alerting version (the champion) on the
-   labelled production rows of the prediction log, with the paired test (McNemar and paired bootstrap);
+   labelled production rows of the prediction log, with the paired test (McNemar and paired bootstrap).
+   Where the log holds inputs masked (restricted columns), the rows are re-identified by prediction id in
+   the monitor's evaluation dataset (the production rows in clear, governed as a dataset): its inputs, the
+   log's late labels; without one the comparison is reported as not run, naming the masked columns;
 3. the new version is proposed as ``champion``: the alias moves through the registry, so the policy gate
    and its approvals (separation of duties) apply. A gate that waits only for approvals gets an approval
    request for that very move (alias, from, to), asked by whoever ran the monitor, and leaves the alert
@@ -145,11 +148,16 @@ def retrain_after_alert(ws: Workspace, version: ModelVersion, alert: dict[str, A
     rows = labelled_rows(ws, version)
     masked = _masked_columns(rows)
     if masked:
+        rows, source = reidentified(ws, version, alert, rows)
+        if source is not None:
+            out["comparison_rows"] = source
+    if masked and rows.height == 0:
         why = (
             f"the inputs {', '.join(masked)} are masked in the prediction log (restricted), so the paired "
-            "comparison cannot score the logged rows"
+            "comparison cannot score the logged rows; name the production rows in clear (a dataset with "
+            "prediction_id) as the monitor's evaluation dataset"
         )
-        out["comparison"] = {"verdict": None, "error": why, "n_rows": rows.height}
+        out["comparison"] = {"verdict": None, "error": why, "n_rows": 0}
     elif rows.height < MIN_COMPARE_ROWS:
         why = f"{rows.height} labelled production rows; the paired comparison needs {MIN_COMPARE_ROWS}"
         out["comparison"] = {"verdict": None, "error": why, "n_rows": rows.height}
@@ -157,7 +165,7 @@ def retrain_after_alert(ws: Workspace, version: ModelVersion, alert: dict[str, A
         try:
             frame = rows.drop("id")
             comparison, _ = compare_versions(ws.models, version.ref, challenger.ref, frame, target=LABEL)
-            out["comparison"] = {"verdict": comparison.verdict, "n_rows": rows.height}
+            out["comparison"] = comparison.to_dict()  # verdict, n_rows, McNemar, paired bootstrap per metric
         except (TriopsError, ValueError) as exc:  # e.g. one class only among the labels
             out["comparison"] = {"verdict": None, "error": str(exc)[:300], "n_rows": rows.height}
     verdict = out["comparison"].get("verdict")
@@ -250,6 +258,36 @@ def promote_after_approval(ws: Workspace, alert: dict[str, Any]) -> dict[str, An
     }
     ws.store.write(lambda conn: repo.update_alert(conn, alert["id"], action=action))
     return action
+
+
+def reidentified(
+    ws: Workspace, version: ModelVersion, alert: dict[str, Any], logged: pl.DataFrame
+) -> tuple[pl.DataFrame, str | None]:
+    """The labelled logged predictions whose inputs the log holds masked, re-identified in the monitor's
+    evaluation dataset (its newest version: the production rows in clear, governed as a dataset, with a
+    ``prediction_id`` column): the dataset's inputs, the log's late labels. Empty without one."""
+    import polars as pl
+
+    from triops.dataops.datasets import version_frame
+    from triops.store.repositories import monitoring as repo
+    from triops.workspace.projects import model_project
+
+    empty = logged.clear()
+    with ws.store.connect() as conn:
+        mon = repo.monitor_by_id(conn, alert["monitor_id"]) if alert.get("monitor_id") else None
+    name = (mon or {}).get("evaluation_dataset")
+    if not name or version.signature is None:
+        return empty, None
+    found = ws.datasets.get(name, project=model_project(ws.store, version.model) or "default")
+    frame = version_frame(ws.artifacts, found)
+    names = version.signature.names()
+    if frame is None or "prediction_id" not in frame.columns or not set(names) <= set(frame.columns):
+        return empty, None
+    labels = logged.select(pl.col("id"), pl.col(LABEL))
+    joined = frame.select([pl.col("prediction_id").cast(pl.String).alias("id"), *names]).join(
+        labels, on="id", how="inner"
+    )
+    return joined, f"{found.name}/{found.version}"
 
 
 def _masked_columns(frame: pl.DataFrame) -> list[str]:

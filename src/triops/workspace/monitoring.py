@@ -2,6 +2,9 @@
 
 - ``create(ref, reference=None, window="1000", ...)`` sets a monitor up for the version ``ref`` points at
   (``model@alias`` or ``model/version``); the reference defaults to the version's training dataset version.
+- ``create(..., every="15m")`` schedules it: ``triops server`` runs due monitors in the background and
+  ``run_due()`` runs them once (cron); a run holds the monitor's lease in the store, so one process runs a
+  monitor at a time (``triops.workspace.monitoring_schedule``).
 - ``run(ref)`` evaluates every complete window of the prediction log not yet evaluated, or whose labels
   grew since (delayed labels), stores each window's facts and report, evaluates the alert policies on the
   facts, stores and audits each breach, POSTs it to the policy's webhook, and hands ``on_breach: retrain``
@@ -36,6 +39,23 @@ if TYPE_CHECKING:
     from triops.workspace.local import Workspace
 
 MAX_LABELS = 1_000_000
+
+
+def _every(value: str | None) -> int | None:
+    """A schedule's interval in seconds, from a duration (``30s``, ``15m``, ``1h``, ``1d``)."""
+    from triops.mlops.monitoring.windows import WindowSpec
+
+    if value is None or str(value).strip().lower() in ("", "off", "none"):
+        return None
+    try:
+        spec = WindowSpec.parse(str(value))
+    except InvalidInputError:
+        spec = WindowSpec(count=1)
+    if spec.every is None:
+        raise InvalidInputError(
+            f"every: {value!r} is not a duration", hint="e.g. every='15m' (s, m, h, d or w)"
+        )
+    return int(spec.every.total_seconds())
 
 
 def _text(value: str | None, what: str) -> str | None:
@@ -125,8 +145,14 @@ class MonitoringService:
         bins: int = 10,
         contract: str | None = None,
         policies: str | None = None,
+        every: str | None = None,
+        evaluation: str | None = None,
     ) -> dict[str, Any]:
-        """Set up (or replace) the monitor of the version ``ref`` points at; returns its settings."""
+        """Set up (or replace) the monitor of the version ``ref`` points at; returns its settings. ``every``
+        (a duration: ``15m``, ``1h``) schedules it: ``triops server`` runs it that often (see
+        ``monitoring_schedule``); without it, it runs when asked. ``evaluation`` names a dataset of the
+        production rows in clear with a ``prediction_id`` column: the feedback loop's paired comparison
+        re-scores the labelled predictions from it when the log holds their inputs masked."""
         from triops.governance.alert_rules import parse_alert_policies
         from triops.mlops.monitoring.drift import DriftRules
         from triops.mlops.monitoring.windows import WindowSpec
@@ -135,6 +161,7 @@ class MonitoringService:
 
         version, project = self._version(ref, Permission.MONITOR_RUN)
         spec = WindowSpec.parse(str(window))
+        every_s = _every(every)
         DriftRules(bins=int(bins))
         row = self._reference_row(version, project, reference)
         columns = set(self._reference_frame(row).columns)
@@ -151,6 +178,14 @@ class MonitoringService:
             if name not in columns:
                 raise InvalidInputError(
                     f"features: the reference {row.name}/{row.version} has no column {name!r}"
+                )
+        if evaluation is not None:
+            found = self.ws.datasets.get(evaluation, project=project)
+            frame = self._reference_frame(found)
+            if "prediction_id" not in frame.columns:
+                raise InvalidInputError(
+                    f"evaluation: the dataset {evaluation!r} has no column 'prediction_id'",
+                    hint="keep each production row with the prediction id its request was answered with",
                 )
         policy_text = _text(policies, "policies")
         if policy_text is not None:
@@ -176,6 +211,9 @@ class MonitoringService:
             "policies": policy_text,
             "created_ms": now,
             "created_by": self.ws.principal.name,
+            "every_s": every_s,
+            "next_due_ms": None if every_s is None else now + every_s * 1000,
+            "evaluation_dataset": evaluation,
         }
 
         def write(conn: Any) -> None:
@@ -188,7 +226,8 @@ class MonitoringService:
                 object_id=version.ref,
                 before=None,
                 after={
-                    k: values[k] for k in ("window", "features", "sensitive", "bins", "reference_dataset_id")
+                    k: values[k]
+                    for k in ("window", "features", "sensitive", "bins", "reference_dataset_id", "every_s")
                 },
                 project=project,
                 at_ms=now,
@@ -315,12 +354,39 @@ class MonitoringService:
 
     # -- running -----------------------------------------------------------------------------------------
     def run(self, ref: str) -> dict[str, Any]:
+        """Evaluate the windows that are due now, holding the monitor's lease (a 409 naming the holder when
+        another process is running it); audited as ``monitor.run``."""
+        from triops.workspace import monitoring_schedule as schedule
+
+        version, _ = self._version(ref, Permission.MONITOR_RUN)
+        mon = self._monitor(version)
+        owner = schedule.process_owner(f"run by {self.ws.principal.name}")
+        with schedule.leased(self.ws, mon, owner) as lease:
+            if lease is None:
+                raise schedule.refuse_held(self.ws, mon)
+            at = utc_ms(self.ws.clock.now())
+            result = self.run_leased(version.ref)
+            outcome = schedule.summary(result, trigger="manual", by=owner, at_ms=at)
+            lease.after = {"last_run_ms": at, "last_run": outcome}
+            lease.audit = schedule.audit_run(self.ws, mon, outcome)
+        return result
+
+    def run_leased(self, ref: str) -> dict[str, Any]:
+        """``run`` for a caller that already holds the monitor's lease (``monitoring_schedule``)."""
         from triops.workspace.monitoring_run import run_monitor
 
         version, _ = self._version(ref, Permission.MONITOR_RUN)
         mon = self._monitor(version)
         row = self._stored_reference_row(mon)  # a reference that is gone is refused even when profiled
         return run_monitor(self.ws, version, mon, lambda: self._reference_frame(row))
+
+    def run_due(self) -> list[dict[str, Any]]:
+        """Run every scheduled monitor that is due and that the caller may run (``monitor.run``), each as
+        its runner, holding its lease; for cron (``triops monitor run --due``). One outcome per run."""
+        from triops.workspace import monitoring_schedule as schedule
+
+        self.ws.serving.flush()  # this process's own predictions are in the log before the runs read it
+        return schedule.run_due(self.ws, owner=schedule.process_owner("due"), trigger="due")
 
     def _stored_reference_row(self, mon: dict[str, Any]) -> Any:
         from triops.store.repositories.dataops import _row

@@ -1,6 +1,6 @@
 """``RemoteWorkspace``: what ``Workspace.open("http://…", token=…)`` returns. It offers the local surface
 (``ws.runs``, ``ws.start_run``, ``ws.models``, ``ws.datasets``, ``ws.finops``, ``ws.governance``,
-``ws.pipelines``, ``ws.strategy``, ``ws.run_pipeline``, ``ws.lineage``, ``ws.scorecard``) through clients of
+``ws.serving``, ``ws.monitoring``, ``ws.pipelines``, ``ws.strategy``, ``ws.run_pipeline``, ``ws.lineage``, ``ws.scorecard``) through clients of
 the server's API, acting as the token's user. It has no store or artifact root of its own.
 """
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from triops.workspace.remote_governance import RemoteGovernance
     from triops.workspace.remote_kpis import RemoteKpis
     from triops.workspace.remote_models import RemoteModels
+    from triops.workspace.remote_monitoring import RemoteMonitoring
     from triops.workspace.remote_pipelines import RemotePipelines, RemoteStrategy
     from triops.workspace.remote_serving import RemoteServing
 
@@ -91,6 +92,12 @@ class RemoteWorkspace(Workspace):
         from triops.workspace.remote_serving import RemoteServing
 
         return RemoteServing(self.http)
+
+    @cached_property
+    def monitoring(self) -> RemoteMonitoring:  # type: ignore[override]
+        from triops.workspace.remote_monitoring import RemoteMonitoring
+
+        return RemoteMonitoring(self.http, self.models)
 
     @cached_property
     def pipelines(self) -> RemotePipelines:  # type: ignore[override]

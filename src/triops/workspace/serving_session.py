@@ -34,7 +34,7 @@ from triops.mlops.serving.predictor import Predictor
 from triops.mlops.tracking.active_run import StoreTrackingSink
 from triops.settings import Settings
 from triops.store.engine import Store
-from triops.store.repositories.serving import insert_predictions
+from triops.store.repositories.serving import insert_log
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +220,7 @@ class ServingSession:
 
     # -- background work -----------------------------------------------------------------------------
     def _write_log(self, rows: list[Any]) -> None:
-        self.store.write(lambda conn: insert_predictions(conn, rows))
+        self.store.write(lambda conn: insert_log(conn, rows))
 
     def flush(self) -> None:
         """Make every logged prediction durable and price the usage metered so far."""

@@ -12,8 +12,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from triops.mlops.serving.log_writer import LogEntry, LogPolicy, PredictionLogWriter, expand
+from triops.mlops.serving.log_writer import (
+    BATCH_FROM,
+    LogEntry,
+    LogPolicy,
+    PredictionLogWriter,
+    batch,
+    count_rows,
+    expand,
+)
 from triops.mlops.serving.records import prediction_ids
+from triops.store.repositories.serving import expand_batch
 
 SALT = b"s" * 32
 
@@ -142,3 +151,31 @@ def test_inputs_holding_unicode_line_separators_stay_one_row_each() -> None:
     logged = expand(entry(rows, policy))
     assert len(logged) == 50
     assert [orjson.loads(out[7]) for out in logged] == [{"age": r["age"], "zip": r["zip"]} for r in rows]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {"age": st.integers(0, 120), "income": st.floats(0, 1e6), "zip": st.text(max_size=5)}
+        ),
+        min_size=BATCH_FROM,
+        max_size=60,
+    ),
+    st.booleans(),
+)
+def test_a_batch_record_reads_back_as_the_rows_it_stands_for(
+    rows: list[dict[str, object]], drop: bool
+) -> None:
+    policy = LogPolicy(protected={"income": "classification: restricted"}, salt=SALT, drop=drop)
+    one = entry(rows, policy)
+    record = batch(one)
+    assert record is not None and record.rows == len(rows) == count_rows([record])
+    as_rows = [
+        {"id": r[0], "inputs": orjson.loads(r[7]), "output": orjson.loads(r[8]), "score": r[9]}
+        for r in expand(one)
+    ]
+    read = [{k: r[k] for k in ("id", "inputs", "output", "score")} for r in expand_batch(record._asdict())]
+    assert orjson.dumps(read) == orjson.dumps(as_rows)  # NaN compares equal as JSON null
+    assert batch(entry(rows[: BATCH_FROM - 1], policy)) is None  # few rows: row by row
+    assert batch(entry(rows, LogPolicy(sample_rate=0.5))) is None  # sampled: row by row

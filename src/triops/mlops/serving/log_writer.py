@@ -2,8 +2,10 @@
 
 ``log`` is what the request path calls: it appends one ``LogEntry`` (a whole request, unexpanded) under a
 lock and returns. The writer thread wakes every ``flush_interval_s`` (or when ``flush_every`` rows wait),
-expands entries into rows — restricted input columns hashed or dropped, inputs sampled — serialises them
-with orjson and hands them to ``write`` in one batch (one transaction). ``flush()``/``close()``, interpreter
+turns entries into log records — restricted input columns hashed or dropped, inputs sampled — serialises
+them with orjson and hands them to ``write`` in one batch (one transaction). A request of ``BATCH_FROM``
+rows or more whose inputs are all kept becomes one ``Batch`` (its columns, outputs and scores as JSON
+arrays: one stored row, no per-row work); smaller or sampled requests become one ``Row`` per prediction. ``flush()``/``close()``, interpreter
 exit and SIGTERM (through the server's shutdown or ``install_exit_handlers``) make everything durable; a
 process killed with SIGKILL loses at most the rows of the last interval. When the writer falls more than
 ``max_pending`` rows behind, ``log`` waits for it (back-pressure instead of unbounded memory).
@@ -30,7 +32,8 @@ import orjson
 from triops.mlops.serving.records import prediction_ids
 
 Row = tuple[Any, ...]
-Writer = Callable[[list[Row]], None]
+Writer = Callable[[list[Any]], None]
+"""takes the records of a flush: ``Row`` tuples and ``Batch`` records, in order, in one transaction"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +79,66 @@ class LogEntry(NamedTuple):
 
 
 _VECTOR_FROM = 16  # rows from which inputs are serialised column-wise by polars (one Rust pass)
+BATCH_FROM = 16  # rows from which a request is logged as one column-wise ``Batch``
+
+
+class Batch(NamedTuple):
+    """A batch request as one log record (``records.BATCH_COLUMNS`` order; JSON already serialised)."""
+
+    request_id: str
+    model: str
+    version: int
+    model_version_id: str
+    alias: str | None
+    time_ms: int
+    rows: int
+    inputs: str | None
+    outputs: str
+    scores: str | None
+    latency_ms: float
+    principal: str | None
+
+
+def batch(entry: LogEntry) -> Batch | None:
+    """``entry`` as one column-wise record, or ``None`` when it is logged row by row (few rows, sampling)."""
+    policy, n = entry.policy, entry.rows
+    if n < BATCH_FROM or policy.sample_rate < 1.0:
+        return None
+    data = entry.inputs
+    columns: dict[str, Any] = (
+        dict(data) if isinstance(data, Mapping) else {str(k): [r[k] for r in data] for k in data[0]}
+    )
+    for name in policy.protected:
+        if name in columns:
+            if policy.drop:
+                del columns[name]
+            else:
+                columns[name] = _masked(policy, name, columns[name])
+    dumps, numpy = orjson.dumps, orjson.OPT_SERIALIZE_NUMPY
+    return Batch(
+        entry.request_id,
+        entry.model,
+        entry.version,
+        entry.model_version_id,
+        entry.alias,
+        entry.time_ms,
+        n,
+        dumps(columns, option=numpy).decode(),
+        dumps(entry.outputs, option=numpy).decode(),
+        None if entry.scores is None else dumps(entry.scores, option=numpy).decode(),
+        entry.latency_ms,
+        entry.principal,
+    )
+
+
+def records_of(entry: LogEntry, rng: random.Random | None = None) -> list[Row | Batch]:
+    """What the log stores of one request: one ``Batch``, or its ``Row``s."""
+    found = batch(entry)
+    return [found] if found is not None else list(expand(entry, rng))
+
+
+def count_rows(records: Sequence[Row | Batch]) -> int:
+    return sum(r.rows if type(r) is Batch else 1 for r in records)
 
 
 def _masked(policy: LogPolicy, name: str, values: Sequence[Any]) -> list[Any]:
@@ -244,18 +307,19 @@ class PredictionLogWriter:
             entries = self._take()
             if not entries:
                 return
-            rows: list[Row] = []
+            rows: list[Row | Batch] = []
             for entry in entries:
-                rows.extend(expand(entry, self._rng))
+                rows.extend(records_of(entry, self._rng))
             try:
                 self._write(rows)
             except BaseException:
                 with self._lock:  # keep the rows for the next attempt, in order
                     self._entries[:0] = entries
                 raise
+            written = count_rows(rows)
             with self._lock:
-                self._pending_rows -= len(rows)
-                self.written += len(rows)
+                self._pending_rows -= written
+                self.written += written
                 self._drained.notify_all()
 
     def _loop(self) -> None:

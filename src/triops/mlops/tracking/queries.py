@@ -1,5 +1,5 @@
-"""``ws.runs``: finding and reading runs through a workspace's tracking sink (the acting principal's readable
-projects are part of the query on a local store), and child runs.
+"""Child runs: finding a parent (``ws.start_run(parent=…)``) the acting principal may read, and the filter of
+the runs nested under one (``ws.runs`` itself is in run_queries.py).
 
 Child runs: MLflow lets a nested run's parent live in another experiment, and so does triops: a run may be
 nested under any run the acting principal can read (``project.read`` in the parent's project), while starting

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from triops.server.authz import ActingDep
@@ -30,11 +30,27 @@ class MonitorSpec(BaseModel):
     bins: int = Field(default=10, ge=2, le=1000)
     contract: str | None = Field(default=None, max_length=1_000_000, description="ODCS YAML text")
     policies: str | None = Field(default=None, max_length=1_000_000, description="alert policies (YAML text)")
+    every: str | None = Field(
+        default=None, max_length=32, description="run on a schedule this often (15m, 1h); none: by hand"
+    )
+    evaluation: str | None = Field(
+        default=None,
+        max_length=250,
+        description="dataset of the production rows in clear with prediction_id (the loop's paired test)",
+    )
 
 
 class Labels(BaseModel):
     prediction_ids: list[Annotated[str, Field(max_length=64)]] = Field(max_length=MAX_LABELS)
     labels: list[str | int | float | bool | None] = Field(max_length=MAX_LABELS)
+
+
+def _flush_served(request: Request) -> None:
+    """This server's own predictions are in the log before a run reads it or labels join it (as
+    ``ws.monitoring`` flushes the session of its own process)."""
+    found = getattr(request.app.state, "serving_session", None)
+    if found is not None:
+        found.flush()
 
 
 def _yaml_text(value: str | None) -> str | None:
@@ -43,8 +59,9 @@ def _yaml_text(value: str | None) -> str | None:
 
 
 @router.post("/monitoring/labels", summary="Log delayed labels by prediction id")
-def labels(body: Labels, ws: ActingDep) -> dict[str, Any]:
+def labels(body: Labels, request: Request, ws: ActingDep) -> dict[str, Any]:
     """Unknown ids are reported in ``unknown`` and not stored; ids already labelled keep their label."""
+    _flush_served(request)
     return ws.monitoring.log_labels(body.prediction_ids, body.labels)
 
 
@@ -77,11 +94,27 @@ def create(name: str, alias: str, spec: MonitorSpec, ws: ActingDep) -> dict[str,
         bins=spec.bins,
         contract=_yaml_text(spec.contract),
         policies=_yaml_text(spec.policies),
+        every=spec.every,
+        evaluation=spec.evaluation,
     )
 
 
+@router.post("/monitoring/run-due", summary="Run every scheduled monitor that is due (each as its runner)")
+def run_due(request: Request, ws: ActingDep) -> list[dict[str, Any]]:
+    """For cron and other schedulers: the monitors the caller may run (``monitor.run``) whose next run is
+    due, each holding its lease; one outcome per monitor run."""
+    _flush_served(request)
+    return ws.monitoring.run_due()
+
+
+@router.get("/monitoring/{name}@{alias}/settings", summary="The monitor's settings and schedule")
+def settings(name: str, alias: str, ws: ActingDep) -> dict[str, Any]:
+    return ws.monitoring.settings(_ref(name, alias))
+
+
 @router.post("/monitoring/{name}@{alias}/run", summary="Evaluate the windows that are due, raise alerts")
-def run(name: str, alias: str, ws: ActingDep) -> dict[str, Any]:
+def run(name: str, alias: str, request: Request, ws: ActingDep) -> dict[str, Any]:
+    _flush_served(request)
     return ws.monitoring.run(_ref(name, alias))
 
 

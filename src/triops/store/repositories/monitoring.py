@@ -22,6 +22,11 @@ def monitor(conn: Connection, model: str, version: int) -> dict[str, Any] | None
     return None if row is None else dict(row._mapping)
 
 
+def monitor_by_id(conn: Connection, monitor_id: str) -> dict[str, Any] | None:
+    row = conn.execute(sa.select(M).where(M.c.id == monitor_id)).first()
+    return None if row is None else dict(row._mapping)
+
+
 def save_monitor(conn: Connection, values: dict[str, Any]) -> None:
     existing = monitor(conn, values["model"], values["version"])
     if existing is None:
@@ -82,12 +87,21 @@ def save_window(conn: Connection, values: dict[str, Any]) -> str:
 
 
 def known_predictions(conn: Connection, ids: Sequence[str]) -> dict[str, str]:
-    """Prediction id → model, for the ids that are in the prediction log."""
+    """Prediction id → model, for the ids that are in the prediction log (as rows, or as rows of a batch
+    record: ``<request id>/<row>`` with the row within the batch)."""
+    from triops.store.repositories.serving import batch_rows
+
     out: dict[str, str] = {}
     for start in range(0, len(ids), _CHUNK):
         chunk = list(ids[start : start + _CHUNK])
         for pid, model in conn.execute(sa.select(P.c.id, P.c.model).where(P.c.id.in_(chunk))):
             out[str(pid)] = str(model)
+    split = [(pid, *str(pid).partition("/")[::2]) for pid in ids if pid not in out]
+    batches = batch_rows(conn, [request for _, request, index in split if index.isdigit()])
+    for pid, request, index in split:
+        found = batches.get(request)
+        if found is not None and index.isdigit() and str(int(index)) == index and int(index) < found[1]:
+            out[str(pid)] = found[0]
     return out
 
 
@@ -133,3 +147,53 @@ def alerts(conn: Connection, *, model: str | None = None, limit: int = 100) -> l
     if model is not None:
         query = query.where(A.c.model == model)
     return [dict(r._mapping) for r in conn.execute(query)]
+
+
+# -- schedules and leases ------------------------------------------------------------------------------------
+def due_monitors(conn: Connection, now_ms: int) -> list[dict[str, Any]]:
+    """Scheduled monitors whose next run is due and whose lease is free (or expired), oldest due first."""
+    query = (
+        sa.select(M)
+        .where(
+            M.c.every_s.is_not(None),
+            M.c.next_due_ms <= now_ms,
+            sa.or_(M.c.lease_until_ms.is_(None), M.c.lease_until_ms < now_ms),
+        )
+        .order_by(M.c.next_due_ms, M.c.id)
+    )
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def take_lease(conn: Connection, monitor_id: str, owner: str, now_ms: int, until_ms: int) -> bool:
+    """Take the monitor's run lease when it is free, expired or already ``owner``'s; one conditional UPDATE,
+    so of two processes racing for it exactly one wins (on SQLite and on PostgreSQL alike)."""
+    result = conn.execute(
+        M.update()
+        .where(
+            M.c.id == monitor_id,
+            sa.or_(
+                M.c.lease_owner.is_(None),
+                M.c.lease_until_ms.is_(None),
+                M.c.lease_until_ms < now_ms,
+                M.c.lease_owner == owner,
+            ),
+        )
+        .values(lease_owner=owner, lease_until_ms=until_ms)
+    )
+    return bool(result.rowcount == 1)
+
+
+def renew_lease(conn: Connection, monitor_id: str, owner: str, until_ms: int) -> bool:
+    result = conn.execute(
+        M.update().where(M.c.id == monitor_id, M.c.lease_owner == owner).values(lease_until_ms=until_ms)
+    )
+    return bool(result.rowcount == 1)
+
+
+def release_lease(conn: Connection, monitor_id: str, owner: str, **after: Any) -> None:
+    """Give the lease up (only ``owner``'s), recording ``after`` (last run, next due) in the same UPDATE."""
+    conn.execute(
+        M.update()
+        .where(M.c.id == monitor_id, M.c.lease_owner == owner)
+        .values(lease_owner=None, lease_until_ms=None, **after)
+    )

@@ -206,7 +206,7 @@ def _predictions(conn: Connection, scan: int = 50) -> Found:
     predictions, mv, models = table_of("predictions"), table_of("model_versions"), table_of("models")
     if predictions is None or mv is None or models is None:
         return {}
-    p = predictions
+    p, batches = predictions, table_of("prediction_batches")
     recent = conn.execute(
         sa.select(models.c.name, mv.c.version)
         .join(models, models.c.id == mv.c.model_id)
@@ -218,6 +218,12 @@ def _predictions(conn: Connection, scan: int = 50) -> Found:
         last = conn.execute(
             sa.select(sa.func.max(p.c.time_ms)).where(p.c.model == model, p.c.version == version)
         ).scalar()
+        if last is None and batches is not None:  # served only in batches (one record per request)
+            last = conn.execute(
+                sa.select(sa.func.max(batches.c.time_ms)).where(
+                    batches.c.model == model, batches.c.version == version
+                )
+            ).scalar()
         if last is None:
             continue
         link = _api(f"/models/{_seg(model)}/predictions", version=version)

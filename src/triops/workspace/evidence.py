@@ -33,7 +33,7 @@ def table_of(name: str) -> sa.Table | None:
 
 def _batch_rows(conn: Connection) -> int:
     """Predictions logged as rows of batch records (``prediction_batches``)."""
-    table = _table("prediction_batches")
+    table = table_of("prediction_batches")
     if table is None:
         return 0
     return int(conn.execute(sa.select(sa.func.coalesce(sa.func.sum(table.c.rows), 0))).scalar_one())

@@ -197,7 +197,8 @@ def run_due(
 
 
 class MonitorScheduler:
-    """The server's background thread running due monitors (see the module docstring)."""
+    """The server's background thread: runs due monitors (see the module docstring) and marks runs whose
+    heartbeat stopped LOST (store/repositories/liveness.py) every poll."""
 
     def __init__(self, ws: Workspace, *, poll_s: float | None = None) -> None:
         from triops.governance.rbac import GLOBAL, Principal, Role
@@ -215,7 +216,14 @@ class MonitorScheduler:
         return self
 
     def _loop(self) -> None:
+        from triops.mlops.pipelines.runner import mark_lost_runs
+
+        settings = self.ws.settings
         while not self._stop.is_set():
+            try:  # runs whose process died show as LOST without anyone listing them (cheap: an index read)
+                mark_lost_runs(self.ws.store, self.ws.clock, settings.run_lost_after_s)
+            except Exception as exc:
+                self.last_error = f"{type(exc).__name__}: {exc}"[:500]
             try:
                 self.runs += len(run_due(self.ws, owner=self.owner, trigger="schedule", stop=self._stop))
                 self.last_error = None

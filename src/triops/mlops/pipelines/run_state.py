@@ -7,7 +7,6 @@ from __future__ import annotations
 import heapq
 from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -35,6 +34,7 @@ from triops.mlops.pipelines.run_records import (
 from triops.mlops.pipelines.run_steps import (
     cache_entry,
     cached_changes,
+    evolve_row,
     json_params,
     lookup_cache,
     outcome_changes,
@@ -102,7 +102,7 @@ class RunState:
 
     # ---- recording ----
     def _set(self, node: str, **changes: Any) -> StepRunRow:
-        row = replace(self.rows[node], **changes)
+        row = evolve_row(self.rows[node], changes)
         self.rows[node] = row
         self.recorder.step(row)
         if self.listener is not None:

@@ -8,8 +8,10 @@ order of scheduling, recording and hook calls.
 
 from __future__ import annotations
 
+import operator
 import sys
 from collections.abc import Mapping
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,18 @@ from triops.mlops.pipelines.run_records import link
 from triops.store.engine import Store
 from triops.store.repositories import pipelines as repo
 from triops.store.repositories.pipelines import CacheEntry, StepRunRow
+
+
+_ROW_FIELDS = tuple(f.name for f in fields(StepRunRow))
+_row_values = operator.attrgetter(*_ROW_FIELDS)
+
+
+def evolve_row(row: StepRunRow, changes: Mapping[str, Any]) -> StepRunRow:
+    """``dataclasses.replace(row, **changes)`` at a fraction of its cost (twice per step): the fields are
+    read by one C-level getter instead of a ``getattr`` and an init check each."""
+    values = dict(zip(_ROW_FIELDS, _row_values(row), strict=True))
+    values.update(changes)
+    return StepRunRow(**values)
 
 
 def json_params(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -258,6 +272,7 @@ def step_result(row: StepRunRow, outputs: Mapping[str, MaterializedRef], cached:
 
 __all__ = [
     "cache_entry",
+    "evolve_row",
     "cached_changes",
     "json_params",
     "lookup_cache",

@@ -28,7 +28,6 @@ from triops.store.engine import Store
 from triops.store.repositories import pipelines as repo
 from triops.store.repositories.pipelines import CacheEntry, StepRunRow
 
-
 _ROW_FIELDS = tuple(f.name for f in fields(StepRunRow))
 _row_values = operator.attrgetter(*_ROW_FIELDS)
 
@@ -192,6 +191,7 @@ def cached_changes(key: str, source: str, now: int) -> dict[str, Any]:
         "wall_s": 0.0,
         "cpu_s": 0.0,
         "peak_rss_bytes": 0,
+        "step_memory_bytes": 0,
         "bytes_read": 0,
         "bytes_written": 0,
         "gpu_s": 0.0,
@@ -216,6 +216,7 @@ def outcome_changes(outcome: TaskOutcome) -> dict[str, Any]:
         "gpu_s": u.gpu_s,
         "gpu_model": u.gpu_model,
         "import_s": u.import_s,
+        "step_memory_bytes": u.step_memory_bytes,
     }
 
 
@@ -255,6 +256,7 @@ def step_result(row: StepRunRow, outputs: Mapping[str, MaterializedRef], cached:
         row.gpu_s or 0.0,
         row.gpu_model,
         row.import_s or 0.0,
+        row.step_memory_bytes,
     )
     return StepResult(
         row.step,
@@ -272,8 +274,8 @@ def step_result(row: StepRunRow, outputs: Mapping[str, MaterializedRef], cached:
 
 __all__ = [
     "cache_entry",
-    "evolve_row",
     "cached_changes",
+    "evolve_row",
     "json_params",
     "lookup_cache",
     "outcome_changes",

@@ -3,6 +3,7 @@ alerts, overrides and imported FOCUS rows. Frames go in and out as polars DataFr
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -34,11 +35,12 @@ def _batches(rows: Sequence[Any]) -> Iterable[Sequence[Any]]:
 
 
 _USAGE_COLUMNS = tuple(c.name for c in finops_usage.columns)
+_usage_row = operator.attrgetter(*_USAGE_COLUMNS)
 
 
 def insert_usage(conn: Connection, records: Sequence[UsageRecord]) -> int:
     """One driver ``executemany`` per 5,000 records (a pipeline run stores its steps' records in batches)."""
-    rows = [tuple(getattr(r, c) for c in _USAGE_COLUMNS) for r in records]
+    rows = [_usage_row(r) for r in records]
     for chunk in _batches(rows):
         insert_rows(conn, finops_usage, _USAGE_COLUMNS, chunk)
     return len(rows)

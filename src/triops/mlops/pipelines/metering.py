@@ -13,10 +13,12 @@ are unmapped, so memory a step allocates and frees before it returns is still se
 
 One trap: ``ru_maxrss`` is the larger of the memory map's high-water mark and a per-process figure the
 kernel raises whenever a thread exits (and at exec, from the pre-exec image), which ``clear_refs`` does not
-reset. When that figure is above the resident size at the start, ``ru_maxrss`` can only show a peak above
-it; below it the meter reads the map's own mark (``VmHWM`` in ``/proc/self/status``), a slower read taken
-only in that case. Where the mark cannot be reset (macOS), the step's memory is how far it raised the
-process's lifetime peak: a lower bound.
+reset (a long-lived process that once was larger, then freed memory and ended a thread, is in that state).
+When that figure is above the resident size at the start, ``ru_maxrss`` can only show a peak above it;
+below it the meter reads the map's own mark (``VmHWM`` in ``/proc/self/status``, some tens of microseconds)
+for a step that ran at least ``EXACT_AFTER_S``, and for a shorter one takes the resident size at its end (a
+lower bound, missing only what it freed before returning, over under a millisecond). Where the mark cannot
+be reset (macOS), the step's memory is how far it raised the process's lifetime peak: a lower bound.
 """
 
 from __future__ import annotations
@@ -163,13 +165,14 @@ class Meter:
         self.started_ms = time.time_ns() // 1_000_000
         self._t0 = time.perf_counter()
 
-    def _step_memory(self, peak: int) -> int:
+    def _step_memory(self, peak: int, wall: float) -> int:
         if not self._reset or self._rss0 is None:
             return max(0, peak - self._max0)  # how far the step raised the lifetime peak: a lower bound
         if peak <= self._max0 and self._max0 > self._rss0 + _SLACK:
             # ru_maxrss is held up by the per-process figure (see the module's docstring): read the map's
-            # own mark instead
-            peak = _map_high_water() or peak
+            # own mark, or for a very short step its resident size now
+            mark = _map_high_water() if wall >= EXACT_AFTER_S else _resident_bytes()
+            peak = self._rss0 if mark is None else mark
         return max(0, peak - self._rss0)
 
     def stop(
@@ -189,11 +192,12 @@ class Meter:
             wall * gpus if model else 0.0,
             model,
             import_s,
-            self._step_memory(peak),
+            self._step_memory(peak, wall),
         )
 
 
 _SLACK = 4 << 20  # resident size moves a little between the reset and the statm read
+EXACT_AFTER_S = 0.001
 
 
 __all__ = ["Meter", "current_rss_bytes", "gpu_model", "oom_kills", "peak_rss_bytes", "reset_peak_rss"]

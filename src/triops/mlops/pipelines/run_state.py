@@ -99,6 +99,9 @@ class RunState:
         self.heartbeat = Heartbeat(store, self.run_id, clock, heartbeat_s, self.recorder)
         # what workers on other machines are handed (the executor may name what they reach it by)
         self.worker_root, self.worker_store = worker_settings(executor, store, artifacts)
+        # an executor that runs a step where it is called (inline) is asked directly, without a Future
+        self.run_now = getattr(executor, "run_now", None) if not executor.remote else None
+        self.resources = {n: node.step.resources.to_dict() for n, node in dag.nodes.items()}
 
     # ---- recording ----
     def _set(self, node: str, **changes: Any) -> StepRunRow:
@@ -201,7 +204,9 @@ class RunState:
                 while ready and not self.stopping:
                     _, node = heapq.heappop(ready)
                     future = self._launch(node, ready)
-                    if future is not None:
+                    if isinstance(future, TaskOutcome):
+                        self._complete(node, future, ready)
+                    elif future is not None:
                         if future.done() and not self.executor.remote:  # inline: in call order
                             self._complete(node, future.result(), ready)
                         else:
@@ -249,7 +254,7 @@ class RunState:
         self._call_hooks("after_run", self.run_ctx, outcome)
 
     # ---- steps ----
-    def _launch(self, node: str, ready: list[tuple[int, str]]) -> Future[TaskOutcome] | None:
+    def _launch(self, node: str, ready: list[tuple[int, str]]) -> Future[TaskOutcome] | TaskOutcome | None:
         spec = self.dag.nodes[node]
         step_ = spec.step
         inputs = step_inputs(spec, self.artifact_literals[node], self.outputs)
@@ -268,6 +273,7 @@ class RunState:
             inputs=inputs,
             literals=literals,
             key=key,
+            resources=self.resources[node],
         )
         self.contexts[node] = ctx
         reason = self._gate("before_step", ctx, f"before step {node!r}")
@@ -285,6 +291,9 @@ class RunState:
         now = utc_ms(self.clock.now())
         self._set(node, status="RUNNING", cache_key=key, started_ms=now)
         task = step_task(node, row.id, step_, literals, inputs, self.worker_root, self.worker_store)
+        if self.run_now is not None:
+            outcome: TaskOutcome = self.run_now(task, step_)
+            return outcome
         return self.executor.submit(task, step_)
 
     def _succeeded(

@@ -101,6 +101,7 @@ def step_context(
     inputs: Mapping[str, MaterializedRef],
     literals: Mapping[str, Any],
     key: str,
+    resources: Mapping[str, float] | None = None,
 ) -> StepContext:
     return StepContext(
         run_id,
@@ -110,7 +111,7 @@ def step_context(
         step_run_id,
         tuple(link(a, r) for a, r in inputs.items()),
         literals,
-        step.resources.to_dict(),
+        step.resources.to_dict() if resources is None else resources,
         step.contracts,
         executor,
         key,

@@ -287,7 +287,7 @@ class FinOpsHook:
 
     def after_run(self, ctx: Any, outcome: Any) -> None:
         try:
-            self.flush(getattr(ctx, "project", None))
+            self.flush()  # the run is over: no step is left to stop, so its spend is not re-read
             if self.attribution is not None:
                 values = self.attribution(ctx.run_id)
                 if values:

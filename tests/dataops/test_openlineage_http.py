@@ -44,7 +44,7 @@ def receiver() -> Iterator[str]:
     _Receiver.received = []
     _Receiver.gate.set()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     _Receiver.gate.set()

@@ -30,6 +30,37 @@ def make_private_dirs(path: Path) -> None:
         os.chmod(folder, PRIVATE_DIR)
 
 
+def _umask() -> int | None:
+    """The process's umask from ``/proc/self/status`` (Linux ≥ 4.7), read without changing it."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def make_private_dir(path: str) -> None:
+    """Create the folder ``path`` (0700) whose parent is expected to exist; parents are made only if
+    missing. The hot path of content-addressed writes: one ``mkdir``, and no ``chmod`` when the umask
+    leaves the owner's bits alone (it is read once per process)."""
+    try:
+        os.mkdir(path, PRIVATE_DIR)
+    except FileExistsError:
+        return
+    except FileNotFoundError:
+        make_private_dirs(Path(path))
+        return
+    if _OWNER_MASKED[0]:
+        os.chmod(path, PRIVATE_DIR)
+
+
+_mask = _umask()
+_OWNER_MASKED = [_mask is None or bool(_mask & PRIVATE_DIR)]
+
+
 def create_private_file(path: Path) -> bool:
     """Make an empty 0600 file at ``path`` (and 0700 folders above it) if there is none; True if made."""
     make_private_dirs(path.parent)

@@ -46,11 +46,13 @@ def size_text(n: int | None) -> str:
 
 
 def step_table(rows: Sequence[StepRunRow], title: str | None = None) -> RenderableType:
-    """A table of step runs (status, elapsed, CPU, peak memory, I/O); ``triops runs show`` can print it."""
+    """A table of step runs (status, elapsed, CPU, memory, I/O); ``triops runs show`` can print it. "step
+    mem" is the step's own peak memory (what FinOps prices), "process peak" its process's peak RSS."""
     from rich.table import Table
 
     table = Table(title=title)
-    for column in ("step", "status", "elapsed", "cpu s", "peak mem", "read", "written", "note"):
+    columns = ("step", "status", "elapsed", "cpu s", "step mem", "process peak", "read", "written", "note")
+    for column in columns:
         table.add_column(column, no_wrap=column in ("step", "status"))
     for row in rows:
         style = STATUS_STYLE.get(row.status, "white")
@@ -62,6 +64,7 @@ def step_table(rows: Sequence[StepRunRow], title: str | None = None) -> Renderab
             f"[{style}]{row.status}[/]",
             elapsed(row),
             f"{row.cpu_s:.2f}" if row.cpu_s is not None and row.status != "CACHED" else "",
+            size_text(row.step_memory_bytes),
             size_text(row.peak_rss_bytes),
             size_text(row.bytes_read),
             size_text(row.bytes_written),

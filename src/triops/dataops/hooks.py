@@ -9,6 +9,7 @@ content address, and where lineage goes.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +21,11 @@ from triops.dataops.hook_context import StepCtx
 from triops.dataops.lineage_hook import OpenLineageHook
 from triops.dataops.privacy import Privacy
 from triops.domain.clock import Clock, SystemClock
+
+# Contracts parsed by any gate of this process, by (path, mtime, size): each run builds its own hook, and
+# parsing and validating a contract costs more than a thousand trivial steps. The gate only reads them.
+_PARSED: dict[tuple[str, int, int], Contract] = {}
+_PARSED_MAX = 64
 
 Loader = Callable[[str, str], Any]  # (sha256, media_type) -> data
 Reporter = Callable[[str, str, GateResult], None]  # (run_id, step, result)
@@ -51,7 +57,7 @@ class ContractGateHook:
     def _contract(self, path: str) -> Contract:
         full = str(self._base / path) if self._base is not None and not Path(path).is_absolute() else path
         if full not in self._contracts:
-            self._contracts[full] = load_contract(full)
+            self._contracts[full] = _parsed(full)
         return self._contracts[full]
 
     def before_run(self, ctx: Any) -> None:
@@ -83,6 +89,21 @@ class ContractGateHook:
 
     def on_failure(self, ctx: Any, result: Any) -> None:
         return None
+
+
+def _parsed(path: str) -> Contract:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return load_contract(path)  # says what is wrong with the path
+    key = (path, stat.st_mtime_ns, stat.st_size)
+    contract = _PARSED.get(key)
+    if contract is None:
+        contract = load_contract(path)
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[key] = contract
+    return contract
 
 
 __all__ = ["ContractGateHook", "OpenLineageHook"]

@@ -7,8 +7,10 @@ artifacts in namespace ``triops/<project>``: ``<step>.<output>@<sha256 prefix>``
 columns can be read; an input a contract gate checked carries the data-quality metrics and assertions
 facets, on the step that consumed it and, for data from outside, on the pipeline's event too.
 
-To a file, events are built as plain dicts (``openlineage_events``) and appended with one unbuffered write
-each to a file held open while a run emits; to an HTTP endpoint they go through openlineage-python's client.
+Events are built as plain dicts (``openlineage_events``). To a file, each is appended with one unbuffered
+write to a file held open while a run emits; to an HTTP endpoint, each is queued for a background thread
+that posts them one by one (``openlineage_http``: the specification has no batch format), and the queue is
+flushed when the run ends, so a slow endpoint never holds up a step.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ from typing import Any
 
 from triops.dataops.gate import GateResult
 from triops.dataops.hook_context import Link, RunCtx, RunEnd, StepCtx, StepOutcome
-from triops.dataops.openlineage import LineageDataset, ParentJob, emit, run_event
+from triops.dataops.openlineage import LineageDataset, ParentJob
 from triops.dataops.openlineage_events import JsonLinesSink, event_document
+from triops.dataops.openlineage_http import HttpLineageSender
 from triops.dataops.report import CheckReport
 from triops.domain.clock import Clock, SystemClock
-from triops.errors import ConfigError, RemoteError
+from triops.errors import ConfigError
 
 _log = logging.getLogger("triops.lineage")
 FieldsReader = Callable[[str, str], Sequence[tuple[str, str]] | None]  # (sha256, media_type) -> columns
@@ -47,11 +50,19 @@ class _Run:
     external: list[str] = field(default_factory=list)
     reports: dict[str, CheckReport] = field(default_factory=dict)  # sha256 → the gate's report
     steps: dict[str, _Step] = field(default_factory=dict)
+    parent: ParentJob | None = None  # this run as its steps' parent, made once
+
+    def as_parent(self, run_id: str, namespace: str) -> ParentJob:
+        if self.parent is None:
+            self.parent = ParentJob(run_id, namespace, self.pipeline)
+        return self.parent
 
     def datasets_for(self, digests: Sequence[str]) -> list[LineageDataset]:
-        if not self.reports:
-            return [self.datasets[d] for d in digests]
-        return [replace(self.datasets[d], report=self.reports.get(d)) for d in digests]
+        reports = self.reports
+        return [
+            replace(self.datasets[d], report=reports[d]) if d in reports else self.datasets[d]
+            for d in digests
+        ]
 
 
 class OpenLineageHook:
@@ -60,7 +71,8 @@ class OpenLineageHook:
     ``fields_of`` reads an artifact's columns for the schema facet; ``record_gate`` (wire it to the contract
     gate's ``report``) adds the data-quality facets of each checked input. Register this hook before the
     contract gate so a step the gate stops still has its START and FAIL. An event the target refuses is
-    logged (logger ``triops.lineage``) and kept in ``undelivered``; the run goes on."""
+    logged (logger ``triops.lineage``) and kept in ``undelivered`` (as its document); the run goes on.
+    ``emitted`` counts the events written or, for HTTP, delivered (all of them once the run has ended)."""
 
     def __init__(
         self,
@@ -76,10 +88,16 @@ class OpenLineageHook:
         self._fields_of = fields_of
         self._runs: dict[str, _Run] = {}
         text = str(target)
-        self._sink = None if text.startswith(("http://", "https://")) else JsonLinesSink(Path(text))
-        self.emitted = 0  # a count: keeping every event of a long run would only grow the heap
-        # what the target refused: RunEvents for an HTTP endpoint, their documents (dicts) for a file
-        self.undelivered: list[Any] = []
+        http = text.startswith(("http://", "https://"))
+        self._sink = None if http else JsonLinesSink(Path(text))
+        self._http = HttpLineageSender(text) if http else None
+        self._written = 0  # a count: keeping every event of a long run would only grow the heap
+        # the documents of the events the target refused (the HTTP sender's own list for an endpoint)
+        self.undelivered: list[Any] = self._http.undelivered if self._http is not None else []
+
+    @property
+    def emitted(self) -> int:
+        return self._written + (self._http.delivered if self._http is not None else 0)
 
     # -- what a run knows ------------------------------------------------------------------------------
     def _run(self, run_id: str, project: str = "default", pipeline: str = "pipeline") -> _Run:
@@ -105,21 +123,18 @@ class OpenLineageHook:
     def _send(self, event_type: str, **fields: Any) -> None:
         # lineage is a record of the run, not part of it: an unreachable endpoint must not stop the
         # pipeline, so the event is kept and the failure logged and counted instead
-        event: Any
-        if self._sink is not None:
-            event = event_document(event_type, **fields)
-        else:
-            event = run_event(event_type, **fields)
+        event = event_document(event_type, **fields)
+        if self._http is not None:
+            self._http.send(event)  # queued: posted by the sender's thread, never on the step's path
+            return
         try:
             if self._sink is not None:
                 self._sink.write(event)
-            else:
-                emit([event], self._target)
-        except (RemoteError, ConfigError, OSError) as exc:
+        except (ConfigError, OSError) as exc:
             self.undelivered.append(event)
             _log.warning("OpenLineage event not delivered to %s: %s", self._target, exc)
             return
-        self.emitted += 1
+        self._written += 1
 
     def _step_event(
         self,
@@ -140,7 +155,7 @@ class OpenLineageHook:
             inputs=run.datasets_for(record.inputs),
             outputs=run.datasets_for(outputs),
             error=error,
-            parent=ParentJob(run_id, self._job_namespace(run), run.pipeline),
+            parent=run.as_parent(run_id, self._job_namespace(run)),
             job_type="STEP",
         )
         record.ended = event_type != "START"
@@ -199,5 +214,9 @@ class OpenLineageHook:
             error=error,
             job_type="PIPELINE",
         )
+        if self._http is not None:
+            self._http.flush()  # every event of the run sent (or given up on) before the run returns
+            if not self._runs:
+                self._http.close()
         if self._sink is not None and not self._runs:
             self._sink.close()  # the next run opens it again

@@ -82,6 +82,17 @@ def _check_uuid(value: str) -> None:
         ) from exc
 
 
+@functools.lru_cache(maxsize=64)  # the same for every step of a run; documents are only serialised
+def _parent_facet(parent: ParentJob) -> dict[str, Any]:
+    _check_uuid(parent.run_id)
+    return {
+        "_producer": PRODUCER,
+        "_schemaURL": _PARENT_FACET,
+        "job": {"facets": {}, "name": parent.name, "namespace": parent.namespace},
+        "run": {"facets": {}, "runId": parent.run_id},
+    }
+
+
 def event_document(
     event_type: str,
     *,
@@ -110,13 +121,7 @@ def event_document(
             "programmingLanguage": "python",
         }
     if parent is not None:
-        _check_uuid(parent.run_id)
-        run_facets["parent"] = {
-            "_producer": PRODUCER,
-            "_schemaURL": _PARENT_FACET,
-            "job": {"facets": {}, "name": parent.name, "namespace": parent.namespace},
-            "run": {"facets": {}, "runId": parent.run_id},
-        }
+        run_facets["parent"] = _parent_facet(parent)
     return {
         "eventTime": event_time.isoformat(),
         "eventType": event_type,

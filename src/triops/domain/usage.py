@@ -43,6 +43,10 @@ class UsageRecord:
     tags: dict[str, str] = field(default_factory=dict)
     #: predictions served in this record (serving usage); 0 for pipeline steps
     predictions: int = 0
+    #: the step's own peak memory (its process's peak RSS while it ran minus the RSS when it started),
+    #: which memory is priced on; None where it was not measured (serving, older records): then
+    #: ``peak_rss_bytes`` is
+    step_memory_bytes: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("wall_s", "cpu_s", "gpu_s", "requested_cpu", "requested_memory_gb"):
@@ -66,6 +70,12 @@ class UsageRecord:
                     f"usage record {self.id}: {name} is {value!r}; it must be an integer ≥ 0",
                     hint="bytes and unix-millisecond times are non-negative integers",
                 )
+        memory = self.step_memory_bytes
+        if memory is not None and (isinstance(memory, bool) or not isinstance(memory, int) or memory < 0):
+            raise InvalidInputError(
+                f"usage record {self.id}: step_memory_bytes is {memory!r}; it must be an integer ≥ 0",
+                hint="bytes are non-negative integers (or leave it out where it was not measured)",
+            )
         if self.ended_ms < self.started_ms:
             raise InvalidInputError(
                 f"usage record {self.id} ends ({self.ended_ms}) before it starts ({self.started_ms})",
@@ -99,7 +109,13 @@ class UsageRecord:
             "environment": self.environment,
             "tags": dict(self.tags),
             "predictions": self.predictions,
+            "step_memory_bytes": self.step_memory_bytes,
         }
+
+    @property
+    def memory_bytes(self) -> int:
+        """The memory this record is priced on: the step's own peak where measured, else peak RSS."""
+        return self.peak_rss_bytes if self.step_memory_bytes is None else self.step_memory_bytes
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> UsageRecord:

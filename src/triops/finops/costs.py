@@ -3,7 +3,9 @@
 One cost row per usage record and resource with a non-zero quantity. Quantities charged:
 
 - ``cpu_core_hour``: max(requested cores * wall seconds, CPU seconds used) / 3600;
-- ``memory_gib_hour``: max(requested GiB, peak RSS GiB) * wall seconds / 3600;
+- ``memory_gib_hour``: max(requested GiB, the step's own peak memory in GiB) * wall seconds / 3600 (the
+  step's peak is its process's peak RSS while it ran minus the RSS when it started; records that did not
+  measure it, such as serving, are charged on peak RSS);
 - ``gpu_hour:<MODEL>``: GPU seconds / 3600;
 - ``network_gib``: (bytes read + bytes written) / GiB.
 
@@ -13,6 +15,7 @@ every total is then an exact integer sum, never a float sum.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -49,9 +52,11 @@ USAGE_COLUMNS = (
     "requested_memory_gb",
     "environment",
     "predictions",
+    "step_memory_bytes",
     "tags",
 )
 TAG_COLUMNS = ALLOCATION_TAGS + ATTRIBUTION_TAGS
+_USAGE_GETTER = operator.attrgetter(*USAGE_COLUMNS[:-1])
 COST_KEYS = (
     "usage_id",
     "run_id",
@@ -67,18 +72,23 @@ COST_KEYS = (
 )
 
 
+def _usage_values(record: UsageRecord) -> tuple[Any, ...]:
+    return _USAGE_GETTER(record)
+
+
 def usage_frame(records: Sequence[UsageRecord]) -> pl.DataFrame:
     """Usage records as a columnar frame (tags as a JSON string plus one column per allocation tag)."""
     import polars as pl
 
-    columns: dict[str, list[Any]] = {name: [] for name in USAGE_COLUMNS}
-    tag_cols: dict[str, list[str | None]] = {name: [] for name in TAG_COLUMNS}
-    for record in records:
-        for name in USAGE_COLUMNS[:-1]:
-            columns[name].append(getattr(record, name))
-        columns["tags"].append(orjson.dumps(record.tags, option=orjson.OPT_SORT_KEYS).decode())
-        for name in TAG_COLUMNS:
-            tag_cols[name].append(record.tags.get(name))
+    # one C-level getter per record and a transpose: this runs for every batch a pipeline run stores
+    values = list(zip(*map(_usage_values, records), strict=True)) if records else []
+    columns: dict[str, list[Any]] = {
+        name: list(values[i]) if values else [] for i, name in enumerate(USAGE_COLUMNS[:-1])
+    }
+    columns["tags"] = [orjson.dumps(r.tags, option=orjson.OPT_SORT_KEYS).decode() for r in records]
+    tag_cols: dict[str, list[str | None]] = {
+        name: [r.tags.get(name) for r in records] for name in TAG_COLUMNS
+    }
     schema = {
         "id": pl.String,
         "run_id": pl.String,
@@ -99,6 +109,7 @@ def usage_frame(records: Sequence[UsageRecord]) -> pl.DataFrame:
         "requested_memory_gb": pl.Float64,
         "environment": pl.String,
         "predictions": pl.Int64,
+        "step_memory_bytes": pl.Int64,
         "tags": pl.String,
     }
     frame = pl.DataFrame(columns, schema=schema)
@@ -187,6 +198,8 @@ def price_usage(
     df = usage if isinstance(usage, pl.DataFrame) else usage_frame(usage)
     if "predictions" not in df.columns:  # frames built before serving usage existed
         df = df.with_columns(pl.lit(0, dtype=pl.Int64).alias("predictions"))
+    if "step_memory_bytes" not in df.columns:  # frames built before steps measured their own memory
+        df = df.with_columns(pl.lit(None, dtype=pl.Int64).alias("step_memory_bytes"))
     _check_usage_columns(df)
     if required_tags:
         check_required_tags(df, required_tags)
@@ -202,7 +215,9 @@ def price_usage(
     quantities: dict[str, np.ndarray] = {
         "cpu_core_hour": np.maximum(df["requested_cpu"].to_numpy() * wall, df["cpu_s"].to_numpy()) / 3600.0,
         "memory_gib_hour": np.maximum(
-            df["requested_memory_gb"].to_numpy(), df["peak_rss_bytes"].to_numpy() / GIB
+            df["requested_memory_gb"].to_numpy(),
+            # the step's own peak where measured, else the process's peak RSS (serving, older records)
+            df["step_memory_bytes"].fill_null(df["peak_rss_bytes"]).to_numpy() / GIB,
         )
         * wall
         / 3600.0,

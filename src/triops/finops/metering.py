@@ -45,6 +45,10 @@ from triops.finops.service import FinOpsService
 JOURNAL_SUFFIX = ".jsonl"
 
 
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
 class QuickPricer:
     """Unit prices of one environment on one day, in micros, for pricing single records in memory."""
 
@@ -64,7 +68,7 @@ class QuickPricer:
 
     def price(self, r: UsageRecord) -> int:
         cpu = max(r.requested_cpu * r.wall_s, r.cpu_s) / 3600.0
-        mem = max(r.requested_memory_gb, r.peak_rss_bytes / GIB) * r.wall_s / 3600.0
+        mem = max(r.requested_memory_gb, r.memory_bytes / GIB) * r.wall_s / 3600.0
         total = self._cost("cpu_core_hour", cpu) + self._cost("memory_gib_hour", mem)
         total += self._cost("network_gib", (r.bytes_read + r.bytes_written) / GIB)
         if r.gpu_s > 0:
@@ -81,7 +85,8 @@ class Journal:
         self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
 
     def append(self, record: UsageRecord) -> None:
-        os.write(self.fd, orjson.dumps(record.to_dict()) + b"\n")
+        # orjson serialises the dataclass itself: the same keys as to_dict, without building the dict
+        os.write(self.fd, orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
 
     def clear(self) -> None:
         os.ftruncate(self.fd, 0)
@@ -157,6 +162,7 @@ class FinOpsHook:
         self.flush_interval_s = float(flush_interval_s)
         self.attribution = attribution
         self.cache_enabled = cache_enabled  # recorded so a recommendation knows the cache was off
+        self._step_tags = {**self.tags, **({} if cache_enabled else {"cache": "off"})}
         # the pre-flight check (estimate + spent) and override recording are the budget rules' own
         self.budgets = BudgetHook(
             _Tagged(service, self.tags),
@@ -222,14 +228,12 @@ class FinOpsHook:
     def usage_record(self, ctx: Any, result: Any) -> UsageRecord:
         usage = result.usage
         resources: Mapping[str, float] = getattr(ctx, "resources", None) or {}
-        tags = dict(self.tags)
+        tags = dict(self._step_tags)
         cache_key = getattr(ctx, "cache_key", None)
         if cache_key:
             tags["cache_key"] = str(cache_key)
         if getattr(result, "cached", False):
             tags["cache_hit"] = "true"
-        if not self.cache_enabled:
-            tags["cache"] = "off"
         started = int(result.started_ms)
         return UsageRecord(
             id=new_id(started),
@@ -243,6 +247,7 @@ class FinOpsHook:
             wall_s=float(usage.wall_s),
             cpu_s=float(usage.cpu_s),
             peak_rss_bytes=int(usage.peak_rss_bytes),
+            step_memory_bytes=_optional_int(getattr(usage, "step_memory_bytes", None)),
             bytes_read=int(usage.bytes_read),
             bytes_written=int(usage.bytes_written),
             gpu_s=float(usage.gpu_s),
@@ -282,7 +287,7 @@ class FinOpsHook:
 
     def after_run(self, ctx: Any, outcome: Any) -> None:
         try:
-            self.flush(getattr(ctx, "project", None))
+            self.flush()  # the run is over: no step is left to stop, so its spend is not re-read
             if self.attribution is not None:
                 values = self.attribution(ctx.run_id)
                 if values:

@@ -106,6 +106,15 @@ def _size(gib: float) -> str:
     return f"{gib:.2f} GiB" if gib >= 1 else f"{gib * 1024:.0f} MiB"
 
 
+def _step_memory(frame: pl.DataFrame) -> pl.Expr:
+    """The step's own peak memory in bytes, else (records that did not measure it) its peak RSS."""
+    import polars as pl
+
+    if "step_memory_bytes" not in frame.columns:
+        return pl.col("peak_rss_bytes")
+    return pl.col("step_memory_bytes").fill_null(pl.col("peak_rss_bytes"))
+
+
 def over_requested(usage: pl.DataFrame, costs: pl.DataFrame, *, ratio: float = 0.5) -> list[Recommendation]:
     """Steps using less than ``ratio`` of requested CPU or memory (p95 over their runs)."""
     import polars as pl
@@ -117,7 +126,8 @@ def over_requested(usage: pl.DataFrame, costs: pl.DataFrame, *, ratio: float = 0
     ).filter(pl.col("wall_s") > 0)
     stats = joined.group_by("pipeline", "step", "currency").agg(
         (pl.col("cpu_s") / pl.col("wall_s")).quantile(0.95).alias("cpu_p95"),
-        (pl.col("peak_rss_bytes") / GIB).quantile(0.95).alias("mem_p95"),
+        # the step's own memory (not its process's) where measured
+        (_step_memory(joined) / GIB).quantile(0.95).alias("mem_p95"),
         pl.col("requested_cpu").median().alias("cpu_req"),
         pl.col("requested_memory_gb").median().alias("mem_req"),
         pl.col("cpu_micros").sum(),

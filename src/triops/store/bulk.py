@@ -41,7 +41,13 @@ def insert_rows(
     if skip_conflicts_on:
         sql += f" ON CONFLICT ({', '.join(skip_conflicts_on)}) DO NOTHING"
     if json_at:
-        rows = [tuple(json.dumps(v) if i in json_at else v for i, v in enumerate(r)) for r in rows]
+        converted = []
+        for row in rows:
+            values = list(row)
+            for i in json_at:
+                values[i] = json.dumps(values[i])
+            converted.append(tuple(values))
+        rows = converted
     conn.exec_driver_sql(sql, [tuple(r) for r in rows])
 
 

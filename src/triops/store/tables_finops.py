@@ -37,6 +37,8 @@ finops_usage = sa.Table(
     sa.Column("environment", sa.String(100), nullable=False),
     sa.Column("tags", sa.JSON, nullable=False),
     sa.Column("predictions", sa.BigInteger),
+    # the step's own peak memory, priced as memory; NULL (serving, older records): peak_rss_bytes is
+    sa.Column("step_memory_bytes", sa.BigInteger),
     sa.Index("ix_finops_usage_project_started", "project", "started_ms"),
     sa.Index("ix_finops_usage_run", "run_id"),
 )

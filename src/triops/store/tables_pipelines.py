@@ -56,6 +56,9 @@ step_runs = sa.Table(
     sa.Column("gpu_model", sa.String(100)),
     # seconds the worker spent importing the step's module before the step started (not part of wall_s)
     sa.Column("import_s", sa.Float(precision=53)),
+    # the step's own peak memory (peak RSS while it ran minus RSS when it started); peak_rss_bytes is the
+    # whole process's
+    sa.Column("step_memory_bytes", sa.BigInteger),
     sa.Column("resources", sa.JSON, nullable=False),
     sa.Column("executor", sa.String(20), nullable=False),
     sa.CheckConstraint(

@@ -62,6 +62,9 @@ class StepUsage:
     gpu_model: str | None = None
     #: wall seconds spent importing the step's module in a fresh worker, before the step (not in wall_s)
     import_s: float = 0.0
+    #: the step's own peak memory: the peak resident size of its process while it ran, minus the resident
+    #: size when it started (``peak_rss_bytes`` is the process's whole peak); None where not measured
+    step_memory_bytes: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -72,6 +75,7 @@ class StepUsage:
             "bytes_written": self.bytes_written,
             "gpu_s": self.gpu_s,
             "gpu_model": self.gpu_model,
+            "step_memory_bytes": self.step_memory_bytes,
         }
 
 

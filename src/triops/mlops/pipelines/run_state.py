@@ -7,7 +7,6 @@ from __future__ import annotations
 import heapq
 from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -35,6 +34,7 @@ from triops.mlops.pipelines.run_records import (
 from triops.mlops.pipelines.run_steps import (
     cache_entry,
     cached_changes,
+    evolve_row,
     json_params,
     lookup_cache,
     outcome_changes,
@@ -102,10 +102,13 @@ class RunState:
         self.heartbeat = Heartbeat(store, self.run_id, clock, heartbeat_s, self.recorder)
         # what workers on other machines are handed (the executor may name what they reach it by)
         self.worker_root, self.worker_store = worker_settings(executor, store, artifacts)
+        # an executor that runs a step where it is called (inline) is asked directly, without a Future
+        self.run_now = getattr(executor, "run_now", None) if not executor.remote else None
+        self.resources = {n: node.step.resources.to_dict() for n, node in dag.nodes.items()}
 
     # ---- recording ----
     def _set(self, node: str, **changes: Any) -> StepRunRow:
-        row = replace(self.rows[node], **changes)
+        row = evolve_row(self.rows[node], changes)
         self.rows[node] = row
         self.recorder.step(row)
         if self.listener is not None:
@@ -204,7 +207,9 @@ class RunState:
                 while ready and not self.stopping:
                     _, node = heapq.heappop(ready)
                     future = self._launch(node, ready)
-                    if future is not None:
+                    if isinstance(future, TaskOutcome):
+                        self._complete(node, future, ready)
+                    elif future is not None:
                         if future.done() and not self.executor.remote:  # inline: in call order
                             self._complete(node, future.result(), ready)
                         else:
@@ -252,7 +257,7 @@ class RunState:
         self._call_hooks("after_run", self.run_ctx, outcome)
 
     # ---- steps ----
-    def _launch(self, node: str, ready: list[tuple[int, str]]) -> Future[TaskOutcome] | None:
+    def _launch(self, node: str, ready: list[tuple[int, str]]) -> Future[TaskOutcome] | TaskOutcome | None:
         spec = self.dag.nodes[node]
         step_ = spec.step
         inputs = step_inputs(spec, self.artifact_literals[node], self.outputs)
@@ -271,6 +276,7 @@ class RunState:
             inputs=inputs,
             literals=literals,
             key=key,
+            resources=self.resources[node],
         )
         self.contexts[node] = ctx
         reason = self._gate("before_step", ctx, f"before step {node!r}")
@@ -290,6 +296,9 @@ class RunState:
         task = step_task(
             node, row.id, step_, literals, inputs, self.worker_root, self.worker_store, self.trusted_types
         )
+        if self.run_now is not None:
+            outcome: TaskOutcome = self.run_now(task, step_)
+            return outcome
         return self.executor.submit(task, step_)
 
     def _succeeded(

@@ -8,8 +8,10 @@ order of scheduling, recording and hook calls.
 
 from __future__ import annotations
 
+import operator
 import sys
 from collections.abc import Mapping
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,17 @@ from triops.mlops.pipelines.run_records import link
 from triops.store.engine import Store
 from triops.store.repositories import pipelines as repo
 from triops.store.repositories.pipelines import CacheEntry, StepRunRow
+
+_ROW_FIELDS = tuple(f.name for f in fields(StepRunRow))
+_row_values = operator.attrgetter(*_ROW_FIELDS)
+
+
+def evolve_row(row: StepRunRow, changes: Mapping[str, Any]) -> StepRunRow:
+    """``dataclasses.replace(row, **changes)`` at a fraction of its cost (twice per step): the fields are
+    read by one C-level getter instead of a ``getattr`` and an init check each."""
+    values = dict(zip(_ROW_FIELDS, _row_values(row), strict=True))
+    values.update(changes)
+    return StepRunRow(**values)
 
 
 def json_params(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -88,6 +101,7 @@ def step_context(
     inputs: Mapping[str, MaterializedRef],
     literals: Mapping[str, Any],
     key: str,
+    resources: Mapping[str, float] | None = None,
 ) -> StepContext:
     return StepContext(
         run_id,
@@ -97,7 +111,7 @@ def step_context(
         step_run_id,
         tuple(link(a, r) for a, r in inputs.items()),
         literals,
-        step.resources.to_dict(),
+        step.resources.to_dict() if resources is None else resources,
         step.contracts,
         executor,
         key,
@@ -180,6 +194,7 @@ def cached_changes(key: str, source: str, now: int) -> dict[str, Any]:
         "wall_s": 0.0,
         "cpu_s": 0.0,
         "peak_rss_bytes": 0,
+        "step_memory_bytes": 0,
         "bytes_read": 0,
         "bytes_written": 0,
         "gpu_s": 0.0,
@@ -204,6 +219,7 @@ def outcome_changes(outcome: TaskOutcome) -> dict[str, Any]:
         "gpu_s": u.gpu_s,
         "gpu_model": u.gpu_model,
         "import_s": u.import_s,
+        "step_memory_bytes": u.step_memory_bytes,
     }
 
 
@@ -243,6 +259,7 @@ def step_result(row: StepRunRow, outputs: Mapping[str, MaterializedRef], cached:
         row.gpu_s or 0.0,
         row.gpu_model,
         row.import_s or 0.0,
+        row.step_memory_bytes,
     )
     return StepResult(
         row.step,
@@ -261,6 +278,7 @@ def step_result(row: StepRunRow, outputs: Mapping[str, MaterializedRef], cached:
 __all__ = [
     "cache_entry",
     "cached_changes",
+    "evolve_row",
     "json_params",
     "lookup_cache",
     "outcome_changes",

@@ -3,6 +3,7 @@ alerts, overrides and imported FOCUS rows. Frames go in and out as polars DataFr
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +12,7 @@ from sqlalchemy.engine import Connection
 
 from triops.domain.usage import UsageRecord
 from triops.errors import NotFoundError
+from triops.store.bulk import insert_rows
 from triops.store.tables_finops import (
     finops_alerts,
     finops_budgets,
@@ -27,23 +29,29 @@ if TYPE_CHECKING:
 BATCH = 5000
 
 
-def _batches(rows: Sequence[dict[str, Any]]) -> Iterable[Sequence[dict[str, Any]]]:
+def _batches(rows: Sequence[Any]) -> Iterable[Sequence[Any]]:
     for start in range(0, len(rows), BATCH):
         yield rows[start : start + BATCH]
 
 
+_USAGE_COLUMNS = tuple(c.name for c in finops_usage.columns)
+_usage_row = operator.attrgetter(*_USAGE_COLUMNS)
+
+
 def insert_usage(conn: Connection, records: Sequence[UsageRecord]) -> int:
-    rows = [r.to_dict() for r in records]
+    """One driver ``executemany`` per 5,000 records (a pipeline run stores its steps' records in batches)."""
+    rows = [_usage_row(r) for r in records]
     for chunk in _batches(rows):
-        conn.execute(finops_usage.insert(), list(chunk))
+        insert_rows(conn, finops_usage, _USAGE_COLUMNS, chunk)
     return len(rows)
 
 
 def insert_costs(conn: Connection, costs: pl.DataFrame) -> int:
     names = {c.name for c in finops_costs.columns}
-    rows = costs.select([c for c in costs.columns if c in names]).to_dicts()
+    columns = [c for c in costs.columns if c in names]
+    rows = costs.select(columns).rows()
     for chunk in _batches(rows):
-        conn.execute(finops_costs.insert(), list(chunk))
+        insert_rows(conn, finops_costs, columns, chunk)
     return len(rows)
 
 

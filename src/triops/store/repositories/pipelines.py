@@ -5,6 +5,7 @@ Writes are batched by the runner: one transaction records many step runs, edges 
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -58,6 +59,7 @@ class StepRunRow:
     gpu_s: float | None = None
     gpu_model: str | None = None
     import_s: float | None = None
+    step_memory_bytes: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -100,6 +102,7 @@ _MUTABLE = (
     "gpu_s",
     "gpu_model",
     "import_s",
+    "step_memory_bytes",
 )
 
 
@@ -123,16 +126,20 @@ def get_pipeline_run(conn: Connection, run_id: str) -> PipelineRunRow:
 _STEP_FIELDS = tuple(f.name for f in fields(StepRunRow))
 _EDGE_FIELDS = tuple(f.name for f in fields(LineageEdge))
 _CACHE_FIELDS = tuple(f.name for f in fields(CacheEntry))
+# one C-level getter per row: a run writes every step's row at least twice
+_step_values = operator.attrgetter(*_STEP_FIELDS)
+_mutable_values = operator.attrgetter(*_MUTABLE, "id")
+_edge_values = operator.attrgetter(*_EDGE_FIELDS)
 
 
 def insert_step_runs(conn: Connection, rows: Sequence[StepRunRow]) -> None:
-    insert_rows(conn, step_runs, _STEP_FIELDS, [tuple(getattr(r, f) for f in _STEP_FIELDS) for r in rows])
+    insert_rows(conn, step_runs, _STEP_FIELDS, [_step_values(r) for r in rows])
 
 
 def update_step_runs(conn: Connection, rows: Sequence[StepRunRow]) -> None:
     """Write the mutable columns (status, timing, error, metering) of ``rows``, matched by id."""
     # every step is written at least twice (start, end): the driver's executemany keeps that cheap
-    values = [(*(getattr(r, n) for n in _MUTABLE), r.id) for r in rows]
+    values = [_mutable_values(r) for r in rows]
     update_rows(conn, step_runs, "id", _MUTABLE, values)
 
 
@@ -155,7 +162,7 @@ def get_step_runs(conn: Connection, ids: Sequence[str]) -> list[StepRunRow]:
 
 
 def insert_edges(conn: Connection, edges: Sequence[LineageEdge]) -> None:
-    values = [tuple(getattr(e, f) for f in _EDGE_FIELDS) for e in edges]
+    values = [_edge_values(e) for e in edges]
     insert_rows(
         conn, lineage_edges, _EDGE_FIELDS, values, skip_conflicts_on=("step_run_id", "direction", "name")
     )

@@ -18,8 +18,12 @@ class InlineExecutor:
 
     def submit(self, task: StepTask, step: Step) -> Future[TaskOutcome]:
         future: Future[TaskOutcome] = Future()
-        future.set_result(execute_task(task, fn=step.fn, return_type=step.return_type, memory=self.memory))
+        future.set_result(self.run_now(task, step))
         return future
+
+    def run_now(self, task: StepTask, step: Step) -> TaskOutcome:
+        """Run the step here and return its outcome (the runner's path: no Future to make and wait on)."""
+        return execute_task(task, fn=step.fn, return_type=step.return_type, memory=self.memory)
 
     def cancel_running(self, reason: str) -> None:
         return None  # nothing runs concurrently

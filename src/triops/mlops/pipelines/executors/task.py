@@ -19,7 +19,7 @@ import traceback
 import types
 import typing
 from collections.abc import Callable, MutableMapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -270,10 +270,10 @@ def execute_task(
             outputs[name] = ref
             if memory is not None:
                 memory[ref.sha256] = obj
-        usage = replace(
-            meter.stop(
-                bytes_read=bytes_read, bytes_written=sum(r.size for r in outputs.values()), gpus=task.gpus
-            ),
+        usage = meter.stop(
+            bytes_read=bytes_read,
+            bytes_written=sum(r.size for r in outputs.values()),
+            gpus=task.gpus,
             import_s=import_s,
         )
         return TaskOutcome(
@@ -289,7 +289,7 @@ def execute_task(
     except Exception as exc:
         if not meter.started_ms:
             meter.start()  # failed while importing the step: nothing of the step ran
-        usage = replace(meter.stop(gpus=task.gpus), import_s=import_s)
+        usage = meter.stop(gpus=task.gpus, import_s=import_s)
         if isinstance(exc, _TypeMismatchError | MaterializerError | StepTimeoutError | PipelineError):
             message = str(exc)
         else:

@@ -47,10 +47,18 @@ def check_gate(
 
 
 def _check(
-    store: Store, facts: GateFacts, actor: str, *, record: bool = True, clock: Clock | None = None
+    store: Store,
+    facts: GateFacts,
+    actor: str,
+    *,
+    record: bool = True,
+    clock: Clock | None = None,
+    record_unguarded: bool = True,
 ) -> tuple[GateResult, str | None]:
     """The gate result and the id of the approved request it relied on (None: no approval used)."""
     policies = gate_policies(store, facts.gate, facts.project)
+    if not policies and not record_unguarded:
+        record = False
     status = approval_status(store, facts.gate, facts.subject_type, facts.subject_id, clock, facts.change)
     stale = False
     if status is not None:
@@ -115,29 +123,42 @@ def _check(
 
 
 def enforce_gate(
-    store: Store, facts: GateFacts, actor: str, clock: Clock | None = None, *, consume_approval: bool = True
+    store: Store,
+    facts: GateFacts,
+    actor: str,
+    clock: Clock | None = None,
+    *,
+    consume_approval: bool = True,
+    record_unguarded: bool = True,
 ) -> GateResult:
     """``check_gate`` that raises ``GateBlockedError`` naming every unmet rule and missing approval. A
     passing gate consumes the approval it relied on: the next change needs a new one. A deployment passes
     ``consume_approval=False``: serving the same version at the same endpoint again (a restart, another
-    worker) is the same change, so its approval holds until it expires."""
-    result, used = _check(store, facts, actor, clock=clock)
+    worker) is the same change, so its approval holds until it expires. ``record_unguarded=False`` records
+    nothing when no policy is bound to the gate in the subject's scope (frequent changes: dataset versions,
+    endpoints loading)."""
+    result, used = _check(store, facts, actor, clock=clock, record_unguarded=record_unguarded)
     if result.passed and used is not None and consume_approval:
         consume(store, used, facts, actor, clock)
     if not result.passed:
-        raise GateBlockedError(
-            f"gate {result.gate} blocked {facts.subject_type} {facts.subject_id!r}: "
-            + "; ".join(result.reasons),
-            hint="fix the failing rules, or get the approvals: triops approval request / approve",
-            detail=result.to_dict(),
-        )
+        raise blocked_error(result, facts)
     return result
+
+
+def blocked_error(result: GateResult, facts: GateFacts) -> GateBlockedError:
+    """The error a blocked gate raises: every unmet rule (``policy/rule: reason``) and missing approval."""
+    return GateBlockedError(
+        f"gate {result.gate} blocked {facts.subject_type} {facts.subject_id!r}: " + "; ".join(result.reasons),
+        hint="fix the failing rules, or get the approvals: triops approval request / approve",
+        detail=result.to_dict(),
+    )
 
 
 __all__ = [
     "BUILTIN_POLICIES",
     "add_policies",
     "approval_status",
+    "blocked_error",
     "check_gate",
     "decide",
     "enforce_gate",

@@ -90,7 +90,7 @@ class RemoteWorkspace(Workspace):
     def serving(self) -> RemoteServing:  # type: ignore[override]
         from triops.workspace.remote_serving import RemoteServing
 
-        return RemoteServing(self.http)
+        return RemoteServing(self.http, self.models)
 
     @cached_property
     def pipelines(self) -> RemotePipelines:  # type: ignore[override]

@@ -213,13 +213,17 @@ class RuleEvaluator:
         self._time_limit_s = time_limit_s
         self._env = celpy.Environment()  # interpreted: the AST is walked, never compiled to Python
         self._activation = {name: celpy.adapter.json_to_cel(value) for name, value in facts.items()}
+        self.unknown: list[str] = []  # the facts the last rule read that are not known
 
     def run(self, expr: str) -> tuple[bool | None, str | None]:
-        """(value, error): the boolean result, or None and why it could not be had."""
+        """(value, error): the boolean result, or None and why it could not be had. ``unknown`` then
+        names the facts the rule reads that are not known (a rule false only for want of them says so)."""
         celpy = self._celpy
         ast = None
+        self.unknown = []
         try:
             ast = self._env.compile(expr)
+            self.unknown = unknown_facts(fact_paths(ast), self._facts)
             refused = check_rule(ast)  # a rule stored before the bounds existed is held to them too
             if refused is not None:
                 return None, refused
@@ -236,13 +240,16 @@ class RuleEvaluator:
             return bool(value), None
         return None, f"the rule gave {type(value).__name__} {value!s:.60}, not true or false"
 
+    def unknown_text(self) -> str | None:
+        """``fact X is not known (null)`` for the last rule's unknown facts, or None."""
+        if not self.unknown:
+            return None
+        names = ", ".join(self.unknown)
+        return f"fact {names} {'is' if len(self.unknown) == 1 else 'are'} not known (null)"
+
     def _why(self, ast: Any, exc: BaseException) -> str:
         """The error, naming the facts the rule reads that are not known (the usual cause)."""
-        missing = [] if ast is None else unknown_facts(fact_paths(ast), self._facts)
-        if missing:
-            names = ", ".join(missing)
-            return f"fact {names} {'is' if len(missing) == 1 else 'are'} not known (null)"
-        return _short(exc)
+        return self.unknown_text() or _short(exc)
 
 
 __all__ = [

@@ -342,9 +342,9 @@ def evaluate(
             if ok:
                 results.append(RuleResult(policy.name, rule.name, rule.expr, True, rule.reason))
             elif error is None:
-                results.append(
-                    RuleResult(policy.name, rule.name, rule.expr, False, f"not met: {rule.reason}")
-                )
+                unknown = evaluator.unknown_text()
+                why = f"not met ({unknown})" if unknown else "not met"
+                results.append(RuleResult(policy.name, rule.name, rule.expr, False, f"{why}: {rule.reason}"))
             else:
                 reason = f"could not be evaluated ({error}): {rule.reason}"
                 results.append(RuleResult(policy.name, rule.name, rule.expr, False, reason, error))

@@ -66,8 +66,7 @@ def serving_cost_facts(store: Store, ref: str) -> tuple[Decimal | None, str | No
     if len(found) != 1 or found[0][2] <= 0:
         return None, None
     currency, micros, predictions = found[0]
-    per_1k = Decimal(micros) * 1000 / Decimal(predictions) / Decimal(1_000_000)
-    return per_1k.quantize(Decimal("0.000001")), currency
+    return Decimal(micros) * 1000 / Decimal(predictions) / Decimal(1_000_000), currency
 
 
 def version_gate_facts(

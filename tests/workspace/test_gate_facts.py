@@ -73,10 +73,8 @@ rules:
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> Iterator[Workspace]:
-    root = Workspace.open(
-        f"sqlite:///{tmp_path / 'triops.db'}", artifact_root=tmp_path / "a", settings=Settings(home=tmp_path)
-    )
+def ws(sqlite_store_url: str, tmp_path: Path) -> Iterator[Workspace]:
+    root = Workspace.open(sqlite_store_url, artifact_root=tmp_path / "a", settings=Settings(home=tmp_path))
     yield root.acting_as(Principal.owner("olivia"))
     root.close()
 

@@ -330,6 +330,7 @@ def evaluate(
     results: list[RuleResult] = []
     applied: list[str] = []
     needed: dict[Role, ApprovalRule] = {}
+    asking: dict[Role, list[str]] = {}  # the policies that ask each role, named in what is missing
     for policy in applicable(policies, gate):
         if policy.when is not None:
             applies, error = evaluator.run(policy.when)
@@ -349,12 +350,14 @@ def evaluate(
                 reason = f"could not be evaluated ({error}): {rule.reason}"
                 results.append(RuleResult(policy.name, rule.name, rule.expr, False, reason, error))
         if policy.approvals is not None:
+            asking.setdefault(policy.approvals.role, []).append(policy.name)
             current = needed.get(policy.approvals.role)
             if current is None or policy.approvals.count > current.count:
                 needed[policy.approvals.role] = policy.approvals
     have = approvals_by_role or {}
     missing = tuple(
-        f"needs {rule.count} approval(s) from role {role.value}, has {have.get(role.value, 0)}"
+        f"{', '.join(asking[role])}: needs {rule.count} approval(s) from role {role.value}, "
+        f"has {have.get(role.value, 0)}"
         for role, rule in needed.items()
         if have.get(role.value, 0) < rule.count
     )

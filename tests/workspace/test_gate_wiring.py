@@ -1,7 +1,7 @@
-"""The ``deployment`` gate runs when a version is served, the ``dataset.publish`` gate when a dataset version is
-registered, and removing an alias passes the alias gate like setting one, on the SDK, the CLI and the REST
-API: a blocked change is ``GateBlockedError`` / 409 / exit 1 naming the policy and the reason, and nothing
-is served, stored or removed."""
+"""The ``deployment`` gate runs when a version is served, the ``dataset.publish`` gate when a dataset version
+is registered, and removing an alias passes the alias gate like setting one, on the SDK, the CLI and the
+REST API: a blocked change is ``GateBlockedError`` / 409 / exit 1 naming the policy and the reason, and
+nothing is served, stored or removed."""
 
 from __future__ import annotations
 
@@ -159,6 +159,12 @@ def test_blocked_deploy_publish_and_alias_removal_over_the_api_and_the_cli(
             assert upload.status_code == 409 and "publish-checked-data/contract" in upload.text, upload.text
             removed = carl.delete("/models/claims/aliases/champion")
             assert removed.status_code == 409 and "champion-needs-approver" in removed.text, removed.text
+            mlflow = carl.request(  # the MLflow registry's delete-alias
+                "DELETE",
+                f"{url}/api/2.0/mlflow/registered-models/alias",
+                json={"name": "claims", "alias": "champion"},
+            )
+            assert mlflow.is_error and "champion-needs-approver" in mlflow.json()["message"], mlflow.text
         remote = Workspace.open(url, token=token, settings=Settings(home=tmp_path / "b"))
         try:  # the remote SDK: the same gate, the same error
             with pytest.raises(GateBlockedError, match="serve-checked-data/contract"):

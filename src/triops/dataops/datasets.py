@@ -1,9 +1,9 @@
 """Dataset versions as a service: hash, profile, check and score data, then store it as the next version.
 
 ``register_dataset`` is what ``ws.datasets.register(name, data, contract=…)`` calls; the workspace hands it
-the ``dataset.publish`` gate, which sees the checked and scored version before anything is stored. The passed flag comes
-from the check report and nothing else, so a failed check is stored as a failed version, never as passed.
-With an artifact store, the data itself is kept as a content-addressed artifact (its sha256 is the
+the ``dataset.publish`` gate, which sees the checked and scored version before anything is stored. The passed
+flag comes from the check report and nothing else, so a failed check is stored as a failed version, never as
+passed. With an artifact store, the data itself is kept as a content-addressed artifact (its sha256 is the
 version's content hash), so ``diff_versions`` can count both versions exactly; without it (or for versions
 stored before), the diff is estimated from the stored profiles and says so.
 

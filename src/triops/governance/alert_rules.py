@@ -10,9 +10,10 @@ An alert policy file holds a list under ``alerts:``::
         webhook: http://127.0.0.1:9000/alerts   # optional: POSTed the alert as JSON
 
 A policy *breaches* when its expression is true. The expression runs in the same sandboxed CEL interpreter as
-gate rules (no regular expressions, standard functions only, the same size, cost and time bounds). A fact that is not known (a statistic marked
-insufficient, performance before any label arrived) is ``null``; CEL's ``||`` is true when any side is true
-even if another side errs, so one unknown fact does not hide a breach of another. An expression that cannot
+gate rules (no regular expressions, standard functions only, the same size, cost and time bounds). A fact
+that is not known (a statistic marked insufficient, performance before any label arrived) is ``null``;
+CEL's ``||`` is true when any side is true even if another side errs, so one unknown fact does not hide a
+breach of another. An expression that cannot
 be decided is *not* a breach; its error is kept with the window so it is visible, not silent.
 """
 

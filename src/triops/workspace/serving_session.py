@@ -1,12 +1,12 @@
 """A serving session: the endpoints a process serves, its prediction-log writer and its meter.
 
 One session per serving process (``triops serve`` and ``triops server`` each hold one; the SDK's
-``ws.serving`` makes one on first predict). A version is served only after it passes the ``deployment``
-gate (``deploy_gate``), when its endpoint opens and when its alias moves to it. ``predict`` is the request path: check the ``model.predict``
-permission of the caller in the model's project, parse and check the input against the signature of the
-version that answers, predict, then hand the request to the log writer and the meter (both append to
-memory; their threads do the writing). Usage is priced through ``ws.finops.record_usage`` every
-``serving_meter_interval_s`` and at close, as the ``serving`` pipeline of one run (kind ``serving``) per
+``ws.serving`` makes one on first predict). A version is served only after it passes the ``deployment`` gate
+(``deploy_gate``), when its endpoint opens and when its alias moves to it. ``predict`` is the request path:
+check the ``model.predict`` permission of the caller in the model's project, parse and check the input against
+the signature of the version that answers, predict, then hand the request to the log writer and the meter
+(both append to memory; their threads do the writing). Usage is priced through ``ws.finops.record_usage``
+every ``serving_meter_interval_s`` and at close, as the ``serving`` pipeline of one run (kind ``serving``) per
 endpoint.
 """
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from sklearn.linear_model import LogisticRegression
-from tests.mlops.serving.helpers import CONTRACT, FEATURES, claimants
+from tests.mlops.serving.helpers import CONTRACT, FEATURES, FEW_ROWS, claimants
 
 from triops import Workspace
 from triops.domain.clock import utc_ms
@@ -21,12 +21,6 @@ from triops.errors import GateBlockedError
 from triops.governance.rbac import Principal
 from triops.mlops.registry.records import ModelVersion
 from triops.settings import Settings
-
-# the same columns, plus a table rule the data cannot meet: its check fails
-FEW_ROWS = (
-    CONTRACT.replace("v3.0.2", "v3.1.0")
-    + "    quality:\n      - name: plenty\n        metric: rowCount\n        mustBeGreaterThan: 100000\n"
-)
 
 ONLY_ALPHA = """\
 name: alpha-needs-evaluation

@@ -11,8 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sklearn.linear_model import LogisticRegression
-from tests.mlops.serving.helpers import CONTRACT, FEATURES, claimants, register_served, row
-from tests.workspace.test_gate_facts import FEW_ROWS
+from tests.mlops.serving.helpers import CONTRACT, FEATURES, FEW_ROWS, claimants, register_served, row
 
 from triops import Workspace
 from triops.errors import GateBlockedError

@@ -166,6 +166,17 @@ OPERATIONS: tuple[Operation, ...] = (
         lambda s: ("PUT", "/models/m/aliases/candidate", {"version": 1}),
     ),
     Operation(
+        "pass the deployment gate",
+        P.DEPLOYMENT_WRITE,
+        lambda ws, s: ws.serving.check_deployment("m@candidate"),
+    ),
+    Operation(
+        "remove an alias",
+        P.MODEL_ALIAS,
+        lambda ws, s: ws.models.remove_alias("m", "candidate"),
+        lambda s: ("DELETE", "/models/m/aliases/candidate", None),
+    ),
+    Operation(
         "read costs",
         P.COST_READ,
         lambda ws, s: ws.finops.costs(project=PROJECT),

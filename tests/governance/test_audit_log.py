@@ -187,6 +187,31 @@ def test_key_file_is_private_and_public_half_verifies(store: Store, tmp_path: Pa
         public.sign(b"x")
 
 
+def test_threads_racing_to_create_the_key_all_get_the_same_one(tmp_path: Path) -> None:
+    # a server's write requests each sign the head when they end: the first ones raced to create the key
+    path = tmp_path / "k" / "audit_ed25519"
+    found: list[str] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def create() -> None:
+        start.wait()
+        try:
+            found.append(AuditKey.load_or_create(path).key_id)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=create) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert set(found) == {AuditKey.load(path).key_id}
+    assert [p.name for p in path.parent.iterdir() if p.name.startswith(".")] == []  # no temporary left
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
 def test_a_bad_key_file_is_a_config_error(tmp_path: Path) -> None:
     bad = tmp_path / "key"
     bad.write_text("not a key")

@@ -248,7 +248,7 @@ def chapter_governance(ws: Workspace, champion: Any) -> Any:
     from triops.governance.audit import AuditKey, default_key_path
     from triops.governance.demo import promote_with_approval
     from triops.mlops.registry.records import ChangeRequest
-    from triops.workspace.services import gate_facts
+    from triops.workspace.gate_facts import gate_facts
 
     out = console()
     out.rule("[bold]5 · Governance[/]: a fairness policy gates production; separation of duties; audit")

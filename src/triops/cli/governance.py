@@ -54,7 +54,7 @@ def check_policies(
     """Lint a policy file (returns its policy count) or evaluate facts against it or the stored policies."""
     from triops.errors import InvalidInputError
     from triops.governance.facts import facts_from_dict
-    from triops.governance.gates import load_policies
+    from triops.governance.gates import gate_policies
     from triops.governance.policies import evaluate, load_policy_file
 
     policies = load_policy_file(policy_file) if policy_file is not None else None
@@ -66,7 +66,7 @@ def check_policies(
     if policies is None:
         if store is None:
             raise InvalidInputError("no store to read policies from")
-        policies = load_policies(store, gate=facts.gate, project=facts.project)
+        policies = gate_policies(store, facts.gate, facts.project)
     return evaluate(policies, facts, {})
 
 

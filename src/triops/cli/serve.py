@@ -40,6 +40,8 @@ def serve_model(
     version = ws.models.get(f"{model}@{alias}")  # a missing model or alias fails here, naming the aliases
     if version.signature is None:
         raise ConfigError(f"model {version.ref} has no input signature; it cannot be served")
+    # the deployment gate, before anything listens (each worker checks it again as it loads the version)
+    version = ws.serving.check_deployment(f"{model}@{alias}")
     os.environ["TRIOPS_STORE_URL"] = ws.url
     close_workspace()  # one engine per process: the app opens the store again
     os.environ["TRIOPS_SERVER_DEV"] = "1" if dev else "0"

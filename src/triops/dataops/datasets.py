@@ -1,8 +1,9 @@
 """Dataset versions as a service: hash, profile, check and score data, then store it as the next version.
 
-``register_dataset`` is what ``ws.datasets.register(name, data, contract=…)`` calls. The passed flag comes
-from the check report and nothing else, so a failed check is stored as a failed version, never as passed.
-With an artifact store, the data itself is kept as a content-addressed artifact (its sha256 is the
+``register_dataset`` is what ``ws.datasets.register(name, data, contract=…)`` calls; the workspace hands it
+the ``dataset.publish`` gate, which sees the checked and scored version before anything is stored. The passed
+flag comes from the check report and nothing else, so a failed check is stored as a failed version, never as
+passed. With an artifact store, the data itself is kept as a content-addressed artifact (its sha256 is the
 version's content hash), so ``diff_versions`` can count both versions exactly; without it (or for versions
 stored before), the diff is estimated from the stored profiles and says so.
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +42,20 @@ MEDIA_TYPES = {
     "arrow": "application/vnd.apache.arrow.file",
 }
 """How a stored dataset's bytes are read back (in-memory frames are stored as Arrow IPC)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """A dataset version about to be stored: what the ``dataset.publish`` gate is shown. ``passed`` is the
+    contract check's verdict (None without a contract), ``score`` the 0–100 quality score."""
+
+    name: str
+    content_hash: str
+    row_count: int
+    contract_id: str | None
+    passed: bool | None
+    score: float | None
+    dimensions: dict[str, float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +96,10 @@ def register_dataset(
     artifacts: ArtifactStore | None = None,
     privacy: Privacy | None = None,
     skip_unsupported: bool = False,
+    publish_gate: Callable[[Publication], None] | None = None,
 ) -> Registered:
-    """Store ``data`` as the next version of ``name``; keep its bytes in ``artifacts`` when given."""
+    """Store ``data`` as the next version of ``name``; keep its bytes in ``artifacts`` when given.
+    ``publish_gate`` sees the checked, scored version first and raises to refuse it (nothing is stored)."""
     clock = clock or SystemClock()
     source = open_source(data, name=name)
     if isinstance(contract, str | Path):
@@ -100,6 +118,18 @@ def register_dataset(
         wanted = [str(p.name) for p in schema_object(contract).properties or []]
         score = quality_score(report, wanted)
     digest, sha = content_hash(source), None
+    if publish_gate is not None:
+        publish_gate(
+            Publication(
+                name=name,
+                content_hash=digest,
+                row_count=prof.row_count,
+                contract_id=contract.id if contract is not None else None,
+                passed=report.passed if report is not None else None,
+                score=score.score if score else None,
+                dimensions=dict(score.dimensions) if score else {},
+            )
+        )
     if artifacts is not None:
         stored = (
             artifacts.put_file(source.path, MEDIA_TYPES[source.kind])

@@ -10,9 +10,10 @@ An alert policy file holds a list under ``alerts:``::
         webhook: http://127.0.0.1:9000/alerts   # optional: POSTed the alert as JSON
 
 A policy *breaches* when its expression is true. The expression runs in the same sandboxed CEL interpreter as
-gate rules (no regular expressions, standard functions only). A fact that is not known (a statistic marked
-insufficient, performance before any label arrived) is ``null``; CEL's ``||`` is true when any side is true
-even if another side errs, so one unknown fact does not hide a breach of another. An expression that cannot
+gate rules (no regular expressions, standard functions only, the same size, cost and time bounds). A fact
+that is not known (a statistic marked insufficient, performance before any label arrived) is ``null``;
+CEL's ``||`` is true when any side is true even if another side errs, so one unknown fact does not hide a
+breach of another. An expression that cannot
 be decided is *not* a breach; its error is kept with the window so it is visible, not silent.
 """
 
@@ -25,7 +26,8 @@ from urllib.parse import urlparse
 import yaml
 
 from triops.errors import PolicyError
-from triops.governance.policies import MAX_EXPR_LENGTH, _Evaluator
+from triops.governance.cel_bounds import RuleEvaluator, check_rule
+from triops.governance.policies import MAX_EXPR_LENGTH
 
 SEVERITIES = ("info", "warning", "critical")
 ACTIONS = ("notify", "retrain")
@@ -67,10 +69,13 @@ def _check_compiles(expr: str, source: str, where: str) -> None:
     import celpy
 
     try:
-        celpy.Environment().compile(expr)
+        tree = celpy.Environment().compile(expr)
     except Exception as exc:  # celpy raises its own parse errors; report them as the policy's
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise _fail(source, f"{where}.expr is not valid CEL: {first[:200]}") from None
+    refused = check_rule(tree)
+    if refused is not None:
+        raise _fail(source, f"{where}.expr is refused: {refused}")
 
 
 def parse_alert_policies(text: str, source: str = "<alerts>") -> list[AlertPolicy]:
@@ -129,7 +134,7 @@ def evaluate_alerts(policies: list[AlertPolicy], facts: dict[str, Any]) -> list[
     """Each policy's decision over ``facts`` (the window's facts as JSON-like values)."""
     if not policies:
         return []
-    evaluator = _Evaluator(facts)
+    evaluator = RuleEvaluator(facts)
     decisions = []
     for policy in policies:
         value, error = evaluator.run(policy.expr)

@@ -82,9 +82,18 @@ class AuditKey:
         pem = private.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(pem)
+        # written whole under a temporary name, then linked into place: a process or request thread that
+        # loses the race to create it loads the winner's complete key instead of failing
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(6).hex()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(pem)
+            os.link(tmp, path)
+        except FileExistsError:
+            return cls.load(path)
+        finally:
+            tmp.unlink(missing_ok=True)
         public_pem = private.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )

@@ -13,9 +13,10 @@ A policy file holds one policy or a list under ``policies:``::
         approvals: {role: approver, count: 1, expires_in_days: 30}
 
 Rules run in cel-python's interpreter (never its Python-compiling runner) with only CEL's standard
-functions; regular expressions are switched off so a rule cannot hang the gate. A YAML or CEL syntax error
-names the file, line and column. A fact that is not known is ``null``; a rule that compares it fails
-(closed) with the reason "a fact the rule reads is null".
+functions; regular expressions are switched off so a rule cannot hang the gate, and every rule is held to
+the size, cost, step and time bounds of ``cel_bounds`` (refused at parse time, or stopped and failed
+closed at evaluation). A YAML or CEL syntax error names the file, line and column. A fact that is not known
+is ``null``; a rule that reads it fails (closed) with a reason naming it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 import yaml
 
 from triops.errors import InvalidInputError, PolicyError
+from triops.governance.cel_bounds import RuleEvaluator, check_rule
 from triops.governance.facts import GateFacts
 from triops.governance.rbac import Role, parse_role
 
@@ -193,11 +195,16 @@ def _compile(expr: str, node: yaml.ScalarNode, text: str, source: str, what: str
     if len(expr) > MAX_EXPR_LENGTH:
         raise _at(node, source, f"{what} is {len(expr)} characters; the limit is {MAX_EXPR_LENGTH}")
     try:
-        celpy.Environment().compile(expr)
+        tree = celpy.Environment().compile(expr)
     except celpy.celparser.CELParseError as exc:
         line, column = _cel_position(node, text, int(exc.line or 1), int(exc.column or 1))
         detail = str(exc.args[0]).strip() if exc.args else "syntax error"
         raise _error(source, line, column, f"CEL syntax error in {what}:\n{detail}") from None
+    except RecursionError:
+        raise _at(node, source, f"{what} is nested too deeply to parse") from None
+    refused = check_rule(tree)
+    if refused is not None:
+        raise _at(node, source, f"{what} is refused: {refused}")
 
 
 def _parse_approvals(node: yaml.Node, source: str) -> ApprovalRule:
@@ -304,58 +311,26 @@ def load_policy_file(path: Path) -> list[Policy]:
 # ------------------------------------------------------------------------------------------ evaluation
 
 
-def _refuse_regex(*_args: Any) -> Any:
-    import celpy.evaluation
-
-    return celpy.evaluation.CELEvalError("regular expressions (matches) are disabled in policy rules")
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc.args[0]) if exc.args else type(exc).__name__
-    if "NoneType" in text:
-        return "a fact the rule reads is null (not known)"
-    return text.split(" (in activation", 1)[0][:300]
-
-
-class _Evaluator:
-    def __init__(self, facts: dict[str, Any]) -> None:
-        import celpy
-        import celpy.adapter
-        import celpy.evaluation
-
-        self._celpy = celpy
-        self._env = celpy.Environment()  # InterpretedRunner: the AST is walked, never compiled to Python
-        self._activation = {name: celpy.adapter.json_to_cel(value) for name, value in facts.items()}
-
-    def run(self, expr: str) -> tuple[bool | None, str | None]:
-        """(value, error): the boolean result, or None and why it could not be had."""
-        celpy = self._celpy
-        try:
-            program = self._env.program(self._env.compile(expr), functions={"matches": _refuse_regex})
-            value = program.evaluate(self._activation)
-        except celpy.evaluation.CELEvalError as exc:
-            return None, _short(exc)
-        except Exception as exc:  # a rule must never crash the gate; it fails closed
-            return None, f"{type(exc).__name__}: {_short(exc)}"
-        if isinstance(value, celpy.celtypes.BoolType):
-            return bool(value), None
-        return None, f"the rule gave {type(value).__name__} {value!s:.60}, not true or false"
-
-
 def applicable(policies: Iterable[Policy], gate: Gate | str) -> list[Policy]:
     return [p for p in policies if p.gate == Gate(gate)]
 
 
 def evaluate(
-    policies: Iterable[Policy], facts: GateFacts, approvals_by_role: dict[str, int] | None = None
+    policies: Iterable[Policy],
+    facts: GateFacts,
+    approvals_by_role: dict[str, int] | None = None,
+    *,
+    time_limit_s: float | None = None,
 ) -> GateResult:
-    """Evaluate every policy bound to ``facts.gate``: each rule's pass/fail and reason, approvals needed."""
+    """Evaluate every policy bound to ``facts.gate``: each rule's pass/fail and reason, approvals needed.
+    Each rule runs within ``cel_bounds``' step budget and ``time_limit_s`` (default ``TIME_LIMIT_S``)."""
     gate = Gate(facts.gate)
     seen = facts.to_cel()
-    evaluator = _Evaluator(seen)
+    evaluator = RuleEvaluator(seen, time_limit_s)
     results: list[RuleResult] = []
     applied: list[str] = []
     needed: dict[Role, ApprovalRule] = {}
+    asking: dict[Role, list[str]] = {}  # the policies that ask each role, named in what is missing
     for policy in applicable(policies, gate):
         if policy.when is not None:
             applies, error = evaluator.run(policy.when)
@@ -368,19 +343,21 @@ def evaluate(
             if ok:
                 results.append(RuleResult(policy.name, rule.name, rule.expr, True, rule.reason))
             elif error is None:
-                results.append(
-                    RuleResult(policy.name, rule.name, rule.expr, False, f"not met: {rule.reason}")
-                )
+                unknown = evaluator.unknown_text()
+                why = f"not met ({unknown})" if unknown else "not met"
+                results.append(RuleResult(policy.name, rule.name, rule.expr, False, f"{why}: {rule.reason}"))
             else:
                 reason = f"could not be evaluated ({error}): {rule.reason}"
                 results.append(RuleResult(policy.name, rule.name, rule.expr, False, reason, error))
         if policy.approvals is not None:
+            asking.setdefault(policy.approvals.role, []).append(policy.name)
             current = needed.get(policy.approvals.role)
             if current is None or policy.approvals.count > current.count:
                 needed[policy.approvals.role] = policy.approvals
     have = approvals_by_role or {}
     missing = tuple(
-        f"needs {rule.count} approval(s) from role {role.value}, has {have.get(role.value, 0)}"
+        f"{', '.join(asking[role])}: needs {rule.count} approval(s) from role {role.value}, "
+        f"has {have.get(role.value, 0)}"
         for role, rule in needed.items()
         if have.get(role.value, 0) < rule.count
     )

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from triops.errors import ConfigError
+from triops.mlops.registry.records import ModelVersion
 from triops.mlops.serving.records import PredictionRecord
 from triops.workspace.remote_http import HttpTransport
 from triops.workspace.serving import data_body, records_frame, split_ref
@@ -21,8 +22,16 @@ PAGE = 10_000
 
 
 class RemoteServing:
-    def __init__(self, http: HttpTransport) -> None:
+    def __init__(self, http: HttpTransport, models: Any = None) -> None:
         self.http = http
+        self.models = models
+
+    def serve(self, ref: str) -> ModelVersion:
+        """Serve ``model@alias`` on the server now (its ``deployment`` gate decides; 409 when blocked)."""
+        model, alias = split_ref(ref)
+        body = self.http.call("POST", "/serving/endpoints", json={"endpoint": f"{model}@{alias}"}).json()
+        version: ModelVersion = self.models.get(f"{model}/{body['version']}")
+        return version
 
     def predict(self, ref: str, data: Any) -> Served:
         model, alias = split_ref(ref)

@@ -91,7 +91,7 @@ class RemoteWorkspace(Workspace):
     def serving(self) -> RemoteServing:  # type: ignore[override]
         from triops.workspace.remote_serving import RemoteServing
 
-        return RemoteServing(self.http)
+        return RemoteServing(self.http, self.models)
 
     @cached_property
     def monitoring(self) -> RemoteMonitoring:  # type: ignore[override]

@@ -1,26 +1,24 @@
 """The pillars wired together: the hooks every pipeline run gets, and the services behind ``ws.models``,
-``ws.datasets``, ``ws.finops``, ``ws.run_pipeline``, ``ws.evaluate`` and ``ws.scorecard``.
+``ws.datasets`` (``workspace.datasets``), ``ws.finops``, ``ws.run_pipeline``, ``ws.evaluate`` and
+``ws.scorecard``.
 
 This is the one place where DataOps, MLOps, FinOps and governance meet; they never import one another.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from triops.domain.clock import Clock, utc_ms
+from triops.domain.clock import Clock
 from triops.store.engine import Store
 
 if TYPE_CHECKING:
     from triops.artifacts import ArtifactStore
-    from triops.dataops.datasets import Registered
     from triops.dataops.gate import GateResult
     from triops.finops.service import FinOpsService
-    from triops.governance.facts import GateFacts
     from triops.governance.rbac import Principal
     from triops.kpis import Scorecard
     from triops.mlops.pipelines.authoring import Pipeline
@@ -29,6 +27,7 @@ if TYPE_CHECKING:
     from triops.mlops.registry.records import ChangeRequest
     from triops.mlops.registry.service import ModelRegistry
     from triops.settings import Settings
+    from triops.workspace.datasets import Datasets
     from triops.workspace.governance import GovernanceService
     from triops.workspace.kpis import KpiService
     from triops.workspace.monitoring import MonitoringService
@@ -46,57 +45,6 @@ def load_artifact(artifacts: ArtifactStore, sha256: str, media_type: str, truste
     if mat is None:
         return artifacts.get_bytes(sha256)
     return load(MaterializedRef(sha256, 0, media_type, mat.name), artifacts, trusted=trusted)
-
-
-def gate_facts(registry: ModelRegistry, change: ChangeRequest, project: str | None) -> GateFacts:
-    """The facts a registry change shows to its policy gate, read from the store."""
-    from triops.governance.facts import GateFacts, Interval
-    from triops.governance.policies import Gate
-    from triops.mlops.evaluation.records import version_facts
-
-    facts = version_facts(registry, change.version.ref, change.version)
-    gate = Gate.MODEL_STAGE if change.action == "stage" else Gate.MODEL_ALIAS_CHAMPION
-    card = facts.get("card_completeness")
-    return GateFacts(
-        gate=gate.value,
-        subject_type="model_version",
-        subject_id=change.version.ref,
-        project=project,
-        change={"from_stage": str(change.before), "to_stage": str(change.after)}
-        if change.action == "stage"
-        else {"alias": alias_of(change), "from": change.before or "", "to": change.version.ref},
-        metrics={k: float(v) for k, v in facts.get("metrics", {}).items()},
-        intervals={
-            k: Interval(float(v["low"]), float(v["high"])) for k, v in facts.get("intervals", {}).items()
-        },
-        fairness_gaps={k: float(v) for k, v in facts.get("fairness_gaps", {}).items()},
-        fairness_gap_upper={k: float(v) for k, v in facts.get("fairness_gap_upper", {}).items()},
-        card_completeness=None if card is None else float(card),
-        labels={"model": str(facts.get("model")), "author": str(facts.get("created_by"))},
-    )
-
-
-def alias_of(change: ChangeRequest) -> str:
-    """The alias an alias change moves: the registry writes ``after`` as ``"<alias>→<model>/<version>"``
-    (``before`` and ``after`` hold versions, never the alias name)."""
-    return str(change.after or "").partition("→")[0]
-
-
-def guards_alias(store: Store, facts: GateFacts) -> bool:
-    """Whether an alias move goes through the ``model.alias.champion`` gate: always for ``champion``; for
-    another alias, when a policy of that gate names it in a condition on ``change.alias`` that holds
-    (``when: change.alias == "production"``)."""
-    from triops.governance.gates import load_policies
-    from triops.governance.policies import Gate, evaluate
-
-    if facts.change.get("alias") == "champion":
-        return True
-    naming = [
-        p
-        for p in load_policies(store, gate=Gate.MODEL_ALIAS_CHAMPION, project=facts.project)
-        if p.when is not None and "change.alias" in p.when
-    ]
-    return bool(naming) and bool(evaluate(naming, facts).policies)
 
 
 class PillarServices:
@@ -179,23 +127,25 @@ class PillarServices:
         return registry
 
     def _governance_guard(self, change: ChangeRequest) -> None:
-        """Stage changes and moves of a guarded alias (``champion``, or one a policy names) pass the policy
-        gate bound to them, with the approvals of a request for that very change."""
+        """Stage changes, and setting or removing a guarded alias (``champion``, or one a policy names), pass
+        the policy gate bound to them, with the approvals of a request for that very change."""
         from triops.governance.gates import enforce_gate
+        from triops.workspace.gate_facts import gate_facts, guards_alias
 
         project = self.models.project_of(change.version.model)  # type: ignore[attr-defined]
         facts = gate_facts(self.models, change, project)
-        if change.action == "alias" and not guards_alias(self.store, facts):
+        if change.action != "stage" and not guards_alias(self.store, facts):
             return
         enforce_gate(self.store, facts, change.actor, self.clock)
 
     @cached_property
     def datasets(self) -> Datasets:
+        from triops.workspace.datasets import Datasets
+
         return Datasets(self.store, self.clock, artifacts=self.artifacts, principal=self.principal)
 
     @cached_property
     def governance(self) -> GovernanceService:
-
         from triops.workspace.governance import GovernanceService
 
         return GovernanceService(
@@ -412,196 +362,4 @@ class PillarServices:
         return scorecard(self.store, currency=self.settings.currency, rates=self.finops.book.rates)
 
 
-class Datasets:
-    """``ws.datasets``: register versions (checked against a contract), check data, read versions, diff them.
-
-    Samples of restricted or personal cells are masked with the workspace's salt. ``check(...,
-    reveal=True)`` shows them in clear only to a principal with ``dataset.read_restricted`` in the project,
-    and writes an audit event ``dataset.restricted_read`` first."""
-
-    def __init__(
-        self,
-        store: Store,
-        clock: Clock,
-        *,
-        artifacts: ArtifactStore | None = None,
-        principal: Principal,
-    ) -> None:
-        self.store = store
-        self.clock = clock
-        self.artifacts = artifacts
-        self.principal = principal
-        self._salt: bytes | None = None
-
-    def salt(self) -> bytes:
-        """The workspace's masking salt (made on first use, kept in the store)."""
-        if self._salt is None:
-            from triops.store.repositories.dataops import masking_salt
-
-            now = utc_ms(self.clock.now())
-            self._salt = self.store.write(lambda conn: masking_salt(conn, now))
-        return self._salt
-
-    def privacy(self, *, reveal: bool = False) -> Any:
-        from triops.dataops.privacy import Privacy
-
-        return Privacy(salt=self.salt(), reveal=reveal)
-
-    def _project_id(self, project: str) -> str:
-        from triops.store.repositories.runs import ensure_project
-
-        now = utc_ms(self.clock.now())
-        return self.store.write(lambda conn: ensure_project(conn, project, now))
-
-    def register(
-        self,
-        name: str,
-        data: Any,
-        *,
-        contract: Any = None,
-        project: str = "default",
-        run_id: str | None = None,
-        keep_data: bool = True,
-        skip_unsupported: bool = False,
-    ) -> Registered:
-        """Check, profile and store ``data`` as the next version of ``name`` (its bytes kept as an artifact
-        unless ``keep_data`` is False, so later diffs are exact)."""
-        from triops.dataops.datasets import register_dataset
-        from triops.governance.rbac import Permission, require
-
-        require(Permission.DATASET_WRITE, self.principal, project)
-        return register_dataset(
-            self.store,
-            project_id=self._project_id(project),
-            name=name,
-            data=data,
-            contract=contract,
-            clock=self.clock,
-            run_id=run_id,
-            artifacts=self.artifacts if keep_data else None,
-            privacy=self.privacy(),
-            skip_unsupported=skip_unsupported,
-        )
-
-    def check(
-        self,
-        contract: Any,
-        data: Any,
-        *,
-        project: str = "default",
-        reveal: bool = False,
-        **options: Any,
-    ) -> Any:
-        """Check ``data`` against ``contract`` (a Contract, a path or ODCS YAML text); nothing is stored.
-        ``reveal=True`` shows restricted and personal cells in clear: it needs ``dataset.read_restricted``
-        and is audited."""
-        from triops.dataops.checks import check
-        from triops.dataops.contracts import Contract, load_contract, parse_contract
-
-        if isinstance(contract, str) and "\n" in contract:
-            loaded = parse_contract(contract, where="<contract>")
-        elif isinstance(contract, Contract):
-            loaded = contract
-        else:
-            loaded = load_contract(contract)
-        from triops.governance.rbac import Permission, require
-
-        # a check reads and stores nothing of the project's: reading the project is enough
-        require(Permission.PROJECT_READ, self.principal, project)
-        if reveal:
-            self._allow_reveal(
-                project, f"check of {getattr(data, 'name', None) or data!s:.200} against {loaded.id}"
-            )
-        return check(loaded, data, clock=self.clock, privacy=self.privacy(reveal=reveal), **options)
-
-    def _allow_reveal(self, project: str, what: str) -> None:
-        from triops.governance.rbac import Permission, require
-        from triops.store import audit as audit_store
-
-        principal = self.principal
-        require(Permission.DATASET_READ_RESTRICTED, principal, project)
-        now = utc_ms(self.clock.now())
-        self.store.write(
-            lambda conn: audit_store.append_event(
-                conn,
-                actor=principal.name,
-                action="dataset.restricted_read",
-                object_type="project",
-                object_id=project,
-                before=None,
-                after={"what": what},
-                project=project,
-                at_ms=now,
-            )
-        )
-
-    def _existing_project_id(self, project: str) -> str:
-        """Reads look the project up; only ``register`` may create one. A project the principal cannot read
-        is as absent as one that does not exist."""
-        import sqlalchemy as sa
-
-        from triops.errors import NotFoundError
-        from triops.store.tables import projects
-        from triops.workspace.guarded import readable
-
-        readable(self.principal, project, f"project {project!r}")
-
-        with self.store.connect() as conn:
-            found = conn.execute(sa.select(projects.c.id).where(projects.c.name == project)).scalar()
-        if found is None:
-            raise NotFoundError(
-                f"project {project!r} has no datasets",
-                hint="register one with ws.datasets.register(name, data)",
-            )
-        return str(found)
-
-    def get(self, name: str, version: int | None = None, *, project: str = "default") -> Any:
-        from triops.store.repositories.dataops import get_dataset_version
-
-        project_id = self._existing_project_id(project)
-        with self.store.connect() as conn:
-            return get_dataset_version(conn, project_id, name, version)
-
-    def versions(self, name: str | None = None, *, project: str = "default") -> list[Any]:
-        """Every version (of ``name``, or of every dataset) in ``project``, by name then version."""
-        from triops.store.repositories.dataops import list_dataset_versions
-
-        project_id = self._existing_project_id(project)
-        with self.store.connect() as conn:
-            return list_dataset_versions(conn, project_id, name)
-
-    def diff(self, name: str, v1: int, v2: int, *, project: str = "default") -> Any:
-        """Exact when both versions' data are in the artifact store, else estimated from their profiles."""
-        from triops.dataops.datasets import diff_versions
-
-        return diff_versions(
-            self.store, self._existing_project_id(project), name, v1, v2, artifacts=self.artifacts
-        )
-
-    def lineage(
-        self, name: str, version: int | None = None, *, project: str = "default", depth: int = 3
-    ) -> Any:
-        """Where a dataset version came from and what was made from it: the run that registered it and the
-        step runs that read or wrote its bytes (a tree of ``LineageNode``)."""
-        from triops.errors import NotFoundError
-        from triops.mlops.pipelines.lineage import LineageNode, lineage
-        from triops.workspace.lineage_access import prune_unreadable
-
-        row = self.get(name, version, project=project)
-        children = []
-        for sha in dict.fromkeys(s for s in (row.artifact_sha256, row.content_hash) if s):
-            for direction in ("up", "down"):
-                try:
-                    walked = lineage(self.store, sha, direction=direction, depth=depth)
-                    children.append(dataclasses.replace(walked, direction=direction))
-                except NotFoundError:
-                    break
-        if row.run_id:
-            children.append(LineageNode("run", row.run_id, f"run {row.run_id}", run_id=row.run_id))
-        node = LineageNode(
-            "dataset", row.id, f"{row.name}/{row.version}", size=row.row_count, children=tuple(children)
-        )
-        return prune_unreadable(self.store, self.principal, node)
-
-
-__all__ = ["Datasets", "PillarServices", "gate_facts", "load_artifact"]
+__all__ = ["PillarServices", "load_artifact"]

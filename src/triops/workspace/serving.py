@@ -99,6 +99,45 @@ SERVING_PRINCIPAL = "triops-serving"
 """the machine principal a serving session loads models and records usage as (audited under this name)"""
 
 
+class DeploymentGate:
+    """The ``deployment`` gate a serving session calls before it serves a version at an endpoint, as
+    ``actor`` (who opened the session). Every decision is recorded, except that while a version stays
+    blocked for the same reasons (an endpoint re-checks its alias every poll) the repeats are not."""
+
+    def __init__(self, ws: Workspace, actor: str) -> None:
+        self.ws = ws
+        self.actor = actor
+        self._blocked: dict[tuple[str, str], str] = {}
+
+    def __call__(self, version: ModelVersion, endpoint: str) -> None:
+        from triops.errors import GateBlockedError
+        from triops.governance.gates import blocked_error, check_gate, enforce_gate
+        from triops.workspace.gate_facts import deployment_facts
+        from triops.workspace.projects import model_project
+
+        project = model_project(self.ws.store, version.model)
+        facts = deployment_facts(self.ws.models, version, endpoint, project)
+        key = (version.id, endpoint)
+        if key in self._blocked:
+            again = check_gate(self.ws.store, facts, self.actor, record=False, clock=self.ws.clock)
+            error = blocked_error(again, facts)
+            if not again.passed and error.message == self._blocked[key]:
+                raise error
+        try:
+            enforce_gate(
+                self.ws.store,
+                facts,
+                self.actor,
+                self.ws.clock,
+                consume_approval=False,
+                record_unguarded=False,
+            )
+        except GateBlockedError as exc:
+            self._blocked[key] = exc.message
+            raise
+        self._blocked.pop(key, None)
+
+
 class ServingService:
     """``ws.serving`` (see the module docstring)."""
 
@@ -118,6 +157,7 @@ class ServingService:
         from triops.workspace.serving_session import ServingSession
 
         ws = self.ws.acting_as(Principal(SERVING_PRINCIPAL, {GLOBAL: frozenset({Role.SERVICE})}))
+        gate = DeploymentGate(ws, self.ws.principal.name)
         return ServingSession(
             ws.store,
             ws.models,
@@ -128,6 +168,7 @@ class ServingService:
             salt=ws.datasets.salt,
             record_usage=ws.finops.record_usage,
             sink=StoreTrackingSink(ws.store, ws.artifacts, ws.clock, ws.principal.name),
+            deploy_gate=gate,
         )
 
     def session(self) -> ServingSession:
@@ -139,6 +180,32 @@ class ServingService:
             self._session = self.open_session()
             atexit.register(self.close)  # runs before the writers' own exit flush: also prices the usage
         return self._session
+
+    def deployable(self, ref: str) -> tuple[str, str]:
+        """``model@alias`` of a model the principal may deploy (``deployment.write`` in its project)."""
+        from triops.governance.rbac import require
+        from triops.workspace.projects import model_project
+
+        model, alias = split_ref(ref)
+        self._readable(model)
+        require(Permission.DEPLOYMENT_WRITE, self.ws.principal, model_project(self.ws.store, model))
+        return model, alias
+
+    def serve(self, ref: str) -> ModelVersion:
+        """Open the endpoint ``model@alias`` in this workspace's session now: the version it points at
+        passes the ``deployment`` gate (``GateBlockedError`` naming the policy and reason otherwise) and is
+        loaded; returns that version. Needs ``deployment.write``. ``predict`` opens an endpoint the same
+        way on first use."""
+        model, alias = self.deployable(ref)
+        return self.session().endpoint(model, alias).current().version
+
+    def check_deployment(self, ref: str) -> ModelVersion:
+        """Pass the ``deployment`` gate for the version ``model@alias`` points at, without loading it (what
+        ``triops serve`` does before it starts serving); returns that version. Recorded and audited."""
+        model, alias = self.deployable(ref)
+        version = self.ws.models.get(f"{model}@{alias}")
+        DeploymentGate(self.ws, self.ws.principal.name)(version, f"{model}@{alias}")
+        return version
 
     def predict(self, ref: str, data: Any) -> Served:
         """Predict with ``model@alias`` for one row (a dict), rows (a list of dicts) or a pandas/polars

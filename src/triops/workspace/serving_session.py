@@ -1,11 +1,12 @@
 """A serving session: the endpoints a process serves, its prediction-log writer and its meter.
 
 One session per serving process (``triops serve`` and ``triops server`` each hold one; the SDK's
-``ws.serving`` makes one on first predict). ``predict`` is the request path: check the ``model.predict``
-permission of the caller in the model's project, parse and check the input against the signature of the
-version that answers, predict, then hand the request to the log writer and the meter (both append to
-memory; their threads do the writing). Usage is priced through ``ws.finops.record_usage`` every
-``serving_meter_interval_s`` and at close, as the ``serving`` pipeline of one run (kind ``serving``) per
+``ws.serving`` makes one on first predict). A version is served only after it passes the ``deployment`` gate
+(``deploy_gate``), when its endpoint opens and when its alias moves to it. ``predict`` is the request path:
+check the ``model.predict`` permission of the caller in the model's project, parse and check the input against
+the signature of the version that answers, predict, then hand the request to the log writer and the meter
+(both append to memory; their threads do the writing). Usage is priced through ``ws.finops.record_usage``
+every ``serving_meter_interval_s`` and at close, as the ``serving`` pipeline of one run (kind ``serving``) per
 endpoint.
 """
 
@@ -85,6 +86,7 @@ class ServingSession:
         salt: Callable[[], bytes],
         record_usage: Callable[[list[Any]], Any],
         sink: StoreTrackingSink,
+        deploy_gate: Callable[[ModelVersion, str], None] | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -95,6 +97,7 @@ class ServingSession:
         self._salt = salt
         self._record_usage = record_usage
         self._sink = sink
+        self._deploy_gate = deploy_gate
         self._served: dict[tuple[str, str], _Served] = {}
         self._policies: dict[str, LogPolicy] = {}
         self._lock = threading.Lock()
@@ -110,7 +113,11 @@ class ServingSession:
         self.meter_error: str | None = None
 
     # -- endpoints -----------------------------------------------------------------------------------
-    def _load(self, version: ModelVersion) -> Predictor:
+    def _load(self, version: ModelVersion, endpoint: str) -> Predictor:
+        """Load ``version`` to serve at ``endpoint`` once it passes the ``deployment`` gate (when a version
+        is first served and whenever the alias moves to another; a blocked move keeps the old one)."""
+        if self._deploy_gate is not None:
+            self._deploy_gate(version, endpoint)
         predictor = Predictor(self.registry.load(version.ref))
         extra = {name: "serving_restricted_columns" for name in self.settings.serving_restricted_columns}
         self._policies[version.id] = LogPolicy(
@@ -141,7 +148,7 @@ class ServingSession:
                 model,
                 alias,
                 lambda: self.registry.get(ref),
-                self._load,
+                lambda version: self._load(version, ref),
                 poll_interval_s=self.settings.serving_poll_interval_s,
             ).start()
             project = self._model_project(model)

@@ -85,7 +85,7 @@ class ModelVersion:
 class ChangeRequest:
     """A registry change about to be written, shown to guards (policy gates) first."""
 
-    action: str  # "alias" or "stage"
+    action: str  # "stage", "alias" (set) or "alias_remove"
     version: ModelVersion
     before: str | None
     after: str | None

@@ -330,8 +330,10 @@ class ModelRegistry:
             return None
 
     def remove_alias(self, name: str, alias: str, *, actor: str | None = None) -> None:
+        """Remove ``name@alias``; shown to the guards first, like setting it. One audited write."""
         who = actor or self.actor
         current = self.get(f"{name}@{alias}")  # NotFound names the aliases there are
+        self._ask_guards(ChangeRequest("alias_remove", current, current.ref, f"{alias}→", who))
         now = self.now_ms()
 
         def write(conn: Any) -> None:

@@ -1,5 +1,6 @@
 """Serving API: ``POST /models/{name}@{alias}/predict`` (JSON or Parquet bodies, one row or a batch), the
-served endpoints, and the prediction log of a model.
+served endpoints (``POST /serving/endpoints`` serves one now, through the ``deployment`` gate), and the
+prediction log of a model.
 
 The predict route is the hot path, so it is thin and async: it authenticates the bearer token through a
 short-lived cache (``TOKEN_TTL_S``: a revoked token or a changed role takes effect on predict within that
@@ -17,6 +18,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
 from triops.errors import AuthError, InvalidInputError, NotFoundError
 from triops.governance.rbac import Principal
@@ -136,6 +138,33 @@ async def predict(request: Request, name: str, alias: str) -> Response:
     )
 
 
+class EndpointOpen(BaseModel):
+    endpoint: str = Field(max_length=250, description="MODEL@ALIAS, e.g. benefits@champion")
+
+
+def _endpoint_out(endpoint: Any) -> dict[str, Any]:
+    current = endpoint.current()
+    return {
+        "endpoint": endpoint.ref,
+        "version": current.version.version,
+        "engine": current.engine,
+        "swaps": endpoint.swaps,
+        "last_error": endpoint.last_error,
+    }
+
+
+@router.post("/serving/endpoints", status_code=201, summary="Serve MODEL@ALIAS on this server")
+def open_endpoint(request: Request, ws: ActingDep, body: EndpointOpen) -> dict[str, Any]:
+    """Load the version ``MODEL@ALIAS`` points at into this server's serving session now (needs
+    ``deployment.write``). It passes the ``deployment`` gate first: a blocked version is 409 naming the policy
+    and the reason, and nothing is served."""
+    model, alias = ws.serving.deployable(body.endpoint)
+    only = getattr(request.app.state, "serving_only", None)
+    if only is not None and only != (model, alias):
+        raise NotFoundError(f"this server serves {only[0]}@{only[1]} only, not {model}@{alias}")
+    return _endpoint_out(session(request.app).endpoint(model, alias))
+
+
 @router.get("/serving/endpoints", summary="The endpoints this server has loaded")
 def endpoints(request: Request, ws: ActingDep) -> list[dict[str, Any]]:
     """Each loaded ``MODEL@ALIAS`` with the version serving it, its engine (onnx or skops), how many times
@@ -147,16 +176,7 @@ def endpoints(request: Request, ws: ActingDep) -> list[dict[str, Any]]:
             ws.serving.counts(endpoint.model)  # 404 for a model the caller cannot read
         except NotFoundError:
             continue
-        current = endpoint.current()
-        out.append(
-            {
-                "endpoint": endpoint.ref,
-                "version": current.version.version,
-                "engine": current.engine,
-                "swaps": endpoint.swaps,
-                "last_error": endpoint.last_error,
-            }
-        )
+        out.append(_endpoint_out(endpoint))
     return out
 
 

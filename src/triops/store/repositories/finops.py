@@ -179,6 +179,18 @@ def run_totals_by_currency(
     return [(int(total), str(currency)) for total, currency, _ in conn.execute(stmt)]
 
 
+def pipeline_cost_of(conn: Connection, model_version: str, pipeline: str) -> list[tuple[str, int, int]]:
+    """(currency, cost, predictions) of a model version's cost records of one pipeline (``serving``)."""
+    c = finops_costs.c
+    stmt = (
+        sa.select(c.currency, sa.func.sum(c.cost_micros), sa.func.sum(sa.func.coalesce(c.predictions, 0)))
+        .where(c.model_version == model_version, c.pipeline == pipeline)
+        .group_by(c.currency)
+        .order_by(c.currency)
+    )
+    return [(str(cur), int(micros or 0), int(n or 0)) for cur, micros, n in conn.execute(stmt)]
+
+
 def _budget(row: Any) -> dict[str, Any]:
     return dict(row._mapping)
 

@@ -87,9 +87,15 @@ def deactivate_policy(conn: Connection, policy_id: str) -> None:
 
 
 def list_policies(
-    conn: Connection, *, gate: str | None = None, project: str | None = None, active_only: bool = True
+    conn: Connection,
+    *,
+    gate: str | None = None,
+    project: str | None = None,
+    active_only: bool = True,
+    scoped: bool = False,
 ) -> list[dict[str, Any]]:
-    """Policies bound to ``gate``; with ``project``, those of the project plus the workspace-wide ones."""
+    """Policies bound to ``gate``; with ``project``, those of the project plus the workspace-wide ones.
+    ``scoped``: ``project`` None means the workspace-wide ones only (what a gate applies), not every scope."""
     stmt = sa.select(policies)
     if active_only:
         stmt = stmt.where(policies.c.active.is_(True))
@@ -97,6 +103,8 @@ def list_policies(
         stmt = stmt.where(policies.c.gate == gate)
     if project is not None:
         stmt = stmt.where(sa.or_(policies.c.project.is_(None), policies.c.project == project))
+    elif scoped:
+        stmt = stmt.where(policies.c.project.is_(None))
     return [dict(r) for r in conn.execute(stmt.order_by(policies.c.name, policies.c.created_ms)).mappings()]
 
 

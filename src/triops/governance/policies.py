@@ -21,6 +21,8 @@ names the file, line and column. A fact that is not known is ``null``; a rule th
 from __future__ import annotations
 
 import enum
+import functools
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -317,6 +319,26 @@ def _short(exc: BaseException) -> str:
     return text.split(" (in activation", 1)[0][:300]
 
 
+# one CEL environment and one compiled program per rule text for the process: building the environment
+# (its parser) and compiling a rule took tens of milliseconds on every gate check
+_COMPILE_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=1)
+def _environment() -> Any:
+    import celpy
+
+    return celpy.Environment()  # InterpretedRunner: the AST is walked, never compiled to Python
+
+
+@functools.lru_cache(maxsize=1024)
+def _program(expr: str) -> Any:
+    env = _environment()
+    with _COMPILE_LOCK:  # the parser is shared; a compiled program is evaluated concurrently
+        ast = env.compile(expr)
+    return env.program(ast, functions={"matches": _refuse_regex})
+
+
 class _Evaluator:
     def __init__(self, facts: dict[str, Any]) -> None:
         import celpy
@@ -324,15 +346,13 @@ class _Evaluator:
         import celpy.evaluation
 
         self._celpy = celpy
-        self._env = celpy.Environment()  # InterpretedRunner: the AST is walked, never compiled to Python
         self._activation = {name: celpy.adapter.json_to_cel(value) for name, value in facts.items()}
 
     def run(self, expr: str) -> tuple[bool | None, str | None]:
         """(value, error): the boolean result, or None and why it could not be had."""
         celpy = self._celpy
         try:
-            program = self._env.program(self._env.compile(expr), functions={"matches": _refuse_regex})
-            value = program.evaluate(self._activation)
+            value = _program(expr).evaluate(self._activation)
         except celpy.evaluation.CELEvalError as exc:
             return None, _short(exc)
         except Exception as exc:  # a rule must never crash the gate; it fails closed

@@ -35,8 +35,9 @@ def roles_of(request: Request, who: TokenPrincipal) -> Principal:
     return principal
 
 
-def acting_workspace(request: Request, who: PrincipalDep) -> Workspace:
-    """The server's workspace acting as the token's user (one view per request)."""
+async def acting_workspace(request: Request, who: PrincipalDep) -> Workspace:
+    """The server's workspace acting as the token's user (one view per request). ``async``: no I/O here
+    (the roles were read with the token), so no hop to a worker thread."""
     view: Workspace = request.app.state.workspace.acting_as(roles_of(request, who))
     return view
 

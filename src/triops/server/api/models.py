@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, ValidationError
 from triops.errors import InvalidInputError
 from triops.governance.rbac import Permission
 from triops.server.authz import ActingDep, readable, require_in
-from triops.server.http import PROBLEMS, download, immutable_json
+from triops.server.http import PROBLEMS, SafeJSONResponse, download, immutable_json
 from triops.server.pagination import CursorQuery, LimitQuery, Listing, PageOut, paginate
 from triops.server.schemas import (
     MAX_LIST,
@@ -71,11 +71,12 @@ def _version_out(version: ModelVersion) -> dict[str, Any]:
 
 
 @router.get("", response_model=PageOut)
-def list_models(ws: ActingDep, limit: LimitQuery = 100, cursor: CursorQuery = None) -> dict[str, Any]:
-    """Every model you can read: latest version, its stage, aliases."""
+def list_models(ws: ActingDep, limit: LimitQuery = 100, cursor: CursorQuery = None) -> SafeJSONResponse:
+    """Every model you can read: latest version, its stage, aliases. (Returned as a response: FastAPI
+    would validate the page against PageOut again, in one more worker-thread hop.)"""
     rows = ws.models.list_models()  # only models in projects you can read (filtered in the query)
     page = paginate(rows, lambda r: (r["name"],), Listing.of("models"), cursor, limit)
-    return page.out(lambda r: r)
+    return SafeJSONResponse(page.out(lambda r: r))
 
 
 @router.get("/{name}", summary="The latest version of a model")

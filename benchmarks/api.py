@@ -74,7 +74,7 @@ def prepare_triops(home: Path, n_runs: int, n_focus_lines: int) -> str:
     from triops.store.repositories.tokens import create_token
     from triops.store.tables import runs as runs_table
 
-    ws = Workspace.open(f"sqlite:///{home}/triops.db", settings=Settings(home=home))
+    ws = Workspace.open(f"sqlite:///{home}/triops.db", settings=Settings(home=home, user="bench"))
     now = utc_ms(ws.clock.now())
     _, token = ws.store.write(lambda conn: create_token(conn, "bench", "bench", now))
     roles.grant(ws.store, Principal.owner("root"), "bench", "admin", None)

@@ -17,6 +17,8 @@ missing fact gives ("fact cost_per_1k_predictions is not known (null)").
 
 from __future__ import annotations
 
+import functools
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -200,6 +202,29 @@ def _short(exc: BaseException) -> str:
     return text.split(" (in activation", 1)[0][:300]
 
 
+# one CEL environment and one compiled program per rule text for the process: building the environment (its
+# parser) and compiling a rule took tens of milliseconds on every gate check
+_COMPILE_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=1)
+def _environment() -> Any:
+    import celpy
+
+    return celpy.Environment()  # interpreted: the AST is walked, never compiled to Python
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled(expr: str) -> tuple[Any, str | None, Any]:
+    """(parse tree, why it is refused or None, program) of a rule text; a rule that does not parse raises."""
+    env = _environment()
+    with _COMPILE_LOCK:  # the parser is shared; a compiled program is evaluated concurrently
+        ast = env.compile(expr)
+    refused = check_rule(ast)  # a rule stored before the bounds existed is held to them too
+    program = None if refused is not None else env.program(ast, functions={"matches": _refuse_regex})
+    return ast, refused, program
+
+
 class RuleEvaluator:
     """Runs rules over one set of facts, each within the step and time budget of ``cel_bounds``."""
 
@@ -211,7 +236,6 @@ class RuleEvaluator:
         self._celpy = celpy
         self._facts = facts
         self._time_limit_s = time_limit_s
-        self._env = celpy.Environment()  # interpreted: the AST is walked, never compiled to Python
         self._activation = {name: celpy.adapter.json_to_cel(value) for name, value in facts.items()}
         self.unknown: list[str] = []  # the facts the last rule read that are not known
 
@@ -222,12 +246,10 @@ class RuleEvaluator:
         ast = None
         self.unknown = []
         try:
-            ast = self._env.compile(expr)
+            ast, refused, program = _compiled(expr)
             self.unknown = unknown_facts(fact_paths(ast), self._facts)
-            refused = check_rule(ast)  # a rule stored before the bounds existed is held to them too
             if refused is not None:
                 return None, refused
-            program = self._env.program(ast, functions={"matches": _refuse_regex})
             limit = TIME_LIMIT_S if self._time_limit_s is None else self._time_limit_s
             value = evaluate_bounded(ast, program, self._activation, time_limit_s=limit)
         except RuleLimitError as exc:

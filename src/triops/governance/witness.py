@@ -127,10 +127,9 @@ def checkpoint_head(
 def signed_head(store: Store, key: AuditKey | None = None) -> WitnessEntry | None:
     """The newest checkpoint as a witness entry (None before the first one)."""
     with store.connect() as conn:
-        rows = audit_store.list_checkpoints(conn)
-    if not rows:
+        row = audit_store.last_checkpoint(conn)
+    if row is None:
         return None
-    row = rows[-1]
     return WitnessEntry(
         seq=int(row["seq"]),
         event_hash=str(row["event_hash"]),

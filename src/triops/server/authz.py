@@ -36,10 +36,16 @@ def roles_of(request: Request, who: TokenPrincipal) -> Principal:
     return principal
 
 
-def acting_workspace(request: Request, who: PrincipalDep) -> Workspace:
+def acting_view(request: Request, who: TokenPrincipal) -> Workspace:
     """The server's workspace acting as the token's user (one view per request)."""
     view: Workspace = request.app.state.workspace.acting_as(roles_of(request, who))
     return view
+
+
+async def acting_workspace(request: Request, who: PrincipalDep) -> Workspace:
+    """``acting_view`` as a dependency. ``async``: no I/O here (the roles were read with the token), so no
+    hop to a worker thread."""
+    return acting_view(request, who)
 
 
 ActingDep = Annotated[Workspace, Depends(acting_workspace)]
@@ -79,6 +85,7 @@ def stored_run(request: Request, run_id: str) -> Run:
 
 __all__ = [
     "ActingDep",
+    "acting_view",
     "acting_workspace",
     "authorize",
     "authorize_run",

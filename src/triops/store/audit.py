@@ -198,6 +198,13 @@ def list_checkpoints(conn: Connection) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
+def last_checkpoint(conn: Connection) -> dict[str, Any] | None:
+    """The newest checkpoint (one row, by the primary key)."""
+    row = conn.execute(sa.select(audit_checkpoints).order_by(audit_checkpoints.c.seq.desc()).limit(1))
+    found = row.mappings().first()
+    return None if found is None else dict(found)
+
+
 def last_checkpoint_seq(conn: Connection) -> int:
     value = conn.execute(sa.select(sa.func.max(audit_checkpoints.c.seq))).scalar()
     return int(value or 0)

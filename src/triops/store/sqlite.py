@@ -27,6 +27,9 @@ SYNCHRONOUS_CHOICES: tuple[str, ...] = ("NORMAL", "FULL")
 _CORRUPT_MARKERS = ("not a database", "malformed", "disk image", "corrupt")
 
 
+MMAP_BYTES = 256 * 1024 * 1024
+
+
 def is_corruption(exc: BaseException) -> bool:
     """True when SQLite reports a file that is not a database or a damaged page."""
     orig = getattr(exc, "orig", exc)
@@ -71,6 +74,9 @@ def sqlite_engine(url: sa.URL, *, busy_timeout_ms: int, synchronous: Synchronous
         cur.execute(f"PRAGMA synchronous = {synchronous}")
         cur.execute("PRAGMA foreign_keys = ON")
         cur.execute("PRAGMA case_sensitive_like = ON")
+        # reads through the OS page cache shared by every connection and process, without copying pages
+        # into each connection's own 2 MB cache: searches probing runs at random read half the CPU
+        cur.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
         cur.close()
 
     @event.listens_for(engine, "handle_error")

@@ -42,6 +42,9 @@ runs = sa.Table(
     sa.Index("ix_runs_status_heartbeat", "status", "heartbeat_ms"),
     sa.Index("ix_runs_kind_start_id", "kind", "start_ms", "id"),  # the pipeline runs page
     sa.Index("ix_runs_parent_start_id", "parent_id", "start_ms", "id"),
+    # a name LIKE/ILIKE with a literal prefix reads its range of names case-folded (search_plans); SQLite only:
+    # PostgreSQL's ILIKE folds case by locale, so the range would not hold every match there
+    sa.Index("ix_runs_name_nocase", sa.literal_column("name").collate("NOCASE")).ddl_if(dialect="sqlite"),
 )
 
 params = sa.Table(
@@ -50,7 +53,9 @@ params = sa.Table(
     sa.Column("run_id", ID, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("key", sa.String(250), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
-    sa.Index("ix_params_key", "key"),
+    # counts a filter's matches, drives a search from a rare value and reads an ordering by value (covering);
+    # on PostgreSQL the value is indexed in the "C" collation the searches compare with
+    sa.Index("ix_params_key_value", "key", "value", "run_id"),
 )
 
 tags = sa.Table(
@@ -59,6 +64,7 @@ tags = sa.Table(
     sa.Column("run_id", ID, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("key", sa.String(250), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
+    sa.Index("ix_tags_key_value", "key", "value", "run_id"),
 )
 
 metrics = sa.Table(

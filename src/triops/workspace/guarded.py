@@ -62,9 +62,12 @@ class GovernedRegistry(ModelRegistry):
         return super().versions(name)
 
     def list_models(self) -> list[dict[str, Any]]:
+        found = super().list_models()
+        if self.readable is not None:  # the readable projects were part of the query: no read per model
+            return found
         return [
             m
-            for m in super().list_models()
+            for m in found
             if self.principal.can(Permission.PROJECT_READ, model_project(self.store, str(m["name"])))
         ]
 

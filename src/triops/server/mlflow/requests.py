@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from triops.domain.validation import INT64_MAX, INT64_MIN
 from triops.errors import InvalidInputError
 from triops.server.auth import PrincipalDep
-from triops.server.authz import acting_workspace
+from triops.server.authz import acting_view
 from triops.workspace.mlflow import MlflowTracking
 
 M = TypeVar("M", bound=BaseModel)
@@ -94,7 +94,7 @@ def next_token(offset: int, returned: int, asked: int) -> dict[str, str]:
 
 
 def tracking(request: Request, who: PrincipalDep) -> MlflowTracking:
-    return MlflowTracking(acting_workspace(request, who))
+    return MlflowTracking(acting_view(request, who))
 
 
 TrackingDep = Annotated[MlflowTracking, Depends(tracking)]

@@ -13,7 +13,15 @@ from sqlalchemy.sql.elements import ColumnElement
 from triops.domain.filters import BoolOp, Comparison, Field, Node, Not, OrderBy
 from triops.domain.records import Run
 from triops.store.repositories.run_loading import load_runs
-from triops.store.tables import latest_metrics, params, projects, runs, tags
+from triops.store.repositories.search_plans import (
+    ENTITY_TABLES,
+    apply_op,
+    choose_driver,
+    conjuncts,
+    text_order,
+    without,
+)
+from triops.store.tables import latest_metrics, projects, runs
 
 _ATTRIBUTE_COLUMNS = {
     "status": runs.c.status,
@@ -25,39 +33,10 @@ _ATTRIBUTE_COLUMNS = {
     "start_time": runs.c.start_ms,
     "end_time": runs.c.end_ms,
 }
-_ENTITY_TABLES = {"metric": latest_metrics, "param": params, "tag": tags}
 
 
-def _text(column: Any, dialect: str) -> Any:
-    # byte order on both backends, so results do not depend on the PostgreSQL database's locale
-    return column.collate("C") if dialect == "postgresql" else column
-
-
-def _apply(column: Any, op: str, value: Any, dialect: str) -> ColumnElement[bool]:
-    if isinstance(value, str) or (isinstance(value, tuple) and value and isinstance(value[0], str)):
-        column = _text(column, dialect)
-    match op:
-        case "=":
-            return column == value  # type: ignore[no-any-return]
-        case "!=":
-            return column != value  # type: ignore[no-any-return]
-        case "<":
-            return column < value  # type: ignore[no-any-return]
-        case "<=":
-            return column <= value  # type: ignore[no-any-return]
-        case ">":
-            return column > value  # type: ignore[no-any-return]
-        case ">=":
-            return column >= value  # type: ignore[no-any-return]
-        case "like":
-            return column.like(value)  # type: ignore[no-any-return]
-        case "ilike":
-            return column.ilike(value)  # type: ignore[no-any-return]
-        case "in":
-            return column.in_(list(value))  # type: ignore[no-any-return]
-        case "not in":
-            return column.not_in(list(value))  # type: ignore[no-any-return]
-    raise ValueError(op)  # pragma: no cover
+# values of an ordering param/tag read one by one before the rest is read in one query ordered by the value
+_VALUE_STEPS = 8
 
 
 def _exists(table: sa.Table, key: str, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
@@ -72,7 +51,7 @@ def readable_project_ids(names: Collection[str]) -> Any:
 
 
 def _present(field: Field) -> ColumnElement[bool]:
-    return _exists(_ENTITY_TABLES[field.entity], field.key)
+    return _exists(ENTITY_TABLES[field.entity], field.key)
 
 
 def compile_filter(node: Node | None, dialect: str) -> ColumnElement[bool]:
@@ -94,13 +73,13 @@ def _comparison(node: Comparison, dialect: str) -> ColumnElement[bool]:
             return column.is_(None)
         if node.op == "is not null":
             return column.is_not(None)
-        return sa.and_(column.is_not(None), _apply(column, node.op, node.value, dialect))
+        return sa.and_(column.is_not(None), apply_op(column, node.op, node.value, dialect))
     if node.op == "is null":
         return sa.not_(_present(field))
     if node.op == "is not null":
         return _present(field)
-    table = _ENTITY_TABLES[field.entity]
-    condition = _apply(table.c.value, node.op, node.value, dialect)
+    table = ENTITY_TABLES[field.entity]
+    condition = apply_op(table.c.value, node.op, node.value, dialect)
     if field.entity == "metric":
         return _exists(table, field.key, table.c.is_nan == sa.false(), condition)
     return _exists(table, field.key, condition)
@@ -115,14 +94,6 @@ def _required(node: Node | None, field: Field) -> bool:
             return any(_required(item, field) for item in node.items)
         return all(_required(item, field) for item in node.items)
     return False
-
-
-def _conjuncts(node: Node | None) -> list[Node]:
-    if node is None:
-        return []
-    if isinstance(node, BoolOp) and node.op == "and":
-        return [part for item in node.items for part in _conjuncts(item)]
-    return [node]
 
 
 def _real_value(field: Field) -> ColumnElement[bool]:
@@ -153,24 +124,122 @@ def search_run_ids(
     not full, from the runs without it, so neither query sorts every run."""
     if readable is not None and not readable:
         return []
-    first = order_by[0] if order_by else None
-    by_metric = first is not None and first.field.entity == "metric"
+    scope = {"project": project, "readable": readable, "projects_in": projects_in}
+    if not order_by:
+        return _newest_first(conn, node, limit, offset, after, scope)
+    first = order_by[0]
+    by_metric = first.field.entity == "metric"
     base = _base_query(conn, project, node, after, readable, projects_in, project_index=not by_metric)
-    if first is None or first.field.entity == "attribute" or _required(node, first.field):
+    if first.field.entity == "attribute" or (by_metric and _required(node, first.field)):
         query = _ordered(base, conn.dialect.name, node, order_by)
         return list(conn.execute(query.limit(limit).offset(offset)).scalars())
     has = _real_value(first.field)
-    present = _ordered(base.where(has), conn.dialect.name, node, order_by, inner=first.field)
-    found = list(conn.execute(present.limit(limit).offset(offset)).scalars())
-    if len(found) == limit:
+    if by_metric:
+        present = _ordered(base.where(has), conn.dialect.name, node, order_by, inner=first.field)
+        found = list(conn.execute(present.limit(limit).offset(offset)).scalars())
+        skip = 0
+        if not found and offset:
+            skip = max(offset - _count(conn, base.where(has)), 0)
+    else:
+        found, skip = _by_value(conn, first, node, order_by[1:], limit, offset, scope)
+    if len(found) == limit or _required(node, first.field):
         return found
-    skip = 0
-    if not found and offset:
-        counted = sa.select(sa.func.count()).select_from(base.where(has).subquery())
-        skip = max(offset - int(conn.execute(counted).scalar_one()), 0)
     rest = _base_query(conn, project, node, after, readable, projects_in, project_index=True)
     missing = _ordered(rest.where(sa.not_(has)), conn.dialect.name, node, order_by[1:])
     return found + list(conn.execute(missing.limit(limit - len(found)).offset(skip)).scalars())
+
+
+def _count(conn: Connection, query: Any) -> int:
+    return int(conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one())
+
+
+def _newest_first(
+    conn: Connection,
+    node: Node | None,
+    limit: int,
+    offset: int,
+    after: tuple[int, str] | None,
+    scope: dict[str, Any],
+) -> list[str]:
+    """The default order. A rare conjunct (see search_plans) drives the query; otherwise runs are read newest
+    first from the (project, start, id) index until the page is full."""
+    project, readable, projects_in = scope["project"], scope["readable"], scope["projects_in"]
+    everything = _base_query(conn, project, None, after, readable, projects_in, project_index=True)
+    driver = choose_driver(conn, node, everything, limit + offset)
+    if driver is None:
+        base = _base_query(conn, project, node, after, readable, projects_in, project_index=True)
+    else:
+        node = without(node, driver.conjunct) if driver.replaces else node
+        # the project index must not drive this query: the driver's runs are fewer
+        base = _base_query(conn, project, node, after, readable, projects_in, project_index=False)
+        base = base.where(driver.condition)
+    query = _ordered(base, conn.dialect.name, node, [])
+    return list(conn.execute(query.limit(limit).offset(offset)).scalars())
+
+
+def _by_value(
+    conn: Connection,
+    first: OrderBy,
+    node: Node | None,
+    then: Sequence[OrderBy],
+    limit: int,
+    offset: int,
+    scope: dict[str, Any],
+) -> tuple[list[str], int]:
+    """Runs having the param or tag ``first`` orders by, one value at a time: each value's runs are a search
+    with ``key = value`` added, in the remaining order, stopping once the page is full. A param with a few
+    values shared by many runs (a model family) never sorts them all. After ``_VALUE_STEPS`` values (many
+    small groups) one query ordered by the value reads the rest. Returns the runs and the part of ``offset``
+    left for the runs without the key."""
+    dialect = conn.dialect.name
+    table = ENTITY_TABLES[first.field.entity]
+    value = text_order(table.c.value, dialect)
+    found: list[str] = []
+    previous: str | None = None
+    for _ in range(_VALUE_STEPS):
+        pick = sa.select(sa.func.max(value) if first.descending else sa.func.min(value))
+        pick = pick.where(table.c.key == first.field.key)
+        if previous is not None:
+            pick = pick.where(value < previous if first.descending else value > previous)
+        current = conn.execute(pick).scalar()
+        if current is None:
+            return found, offset
+        previous = current
+        group = _and(node, Comparison(first.field, "=", current))
+        if offset:
+            scoped = _base_query(
+                conn,
+                scope["project"],
+                group,
+                None,
+                scope["readable"],
+                scope["projects_in"],
+                project_index=True,
+            )
+            size = _count(conn, scoped)
+            if size <= offset:
+                offset -= size
+                continue
+        found += search_run_ids(
+            conn, node=group, order_by=then, limit=limit - len(found), offset=offset, **scope
+        )
+        offset = 0
+        if len(found) == limit:
+            return found, 0
+    assert previous is not None
+    tail = _and(node, Comparison(first.field, "<" if first.descending else ">", previous))
+    base = _base_query(
+        conn, scope["project"], tail, None, scope["readable"], scope["projects_in"], project_index=True
+    )
+    query = _ordered(base, dialect, tail, [first, *then])
+    more = list(conn.execute(query.limit(limit - len(found)).offset(offset)).scalars())
+    if more or not offset:
+        return found + more, 0
+    return found, max(offset - _count(conn, base), 0)
+
+
+def _and(node: Node | None, part: Comparison) -> Node:
+    return part if node is None else BoolOp("and", (node, part))
 
 
 def _base_query(
@@ -217,15 +286,15 @@ def _ordered(
                 continue
             missing: Any = column.is_(None)
         else:
-            table = _ENTITY_TABLES[spec.field.entity].alias(f"order_{i}")
+            table = ENTITY_TABLES[spec.field.entity].alias(f"order_{i}")
             on = sa.and_(table.c.run_id == runs.c.id, table.c.key == spec.field.key)
-            column = table.c.value if spec.field.entity == "metric" else _text(table.c.value, dialect)
+            column = table.c.value if spec.field.entity == "metric" else text_order(table.c.value, dialect)
             if spec.field == inner or _required(node, spec.field):
                 # every match has the value: an inner join lets the (key, value) index drive the ordering;
                 # the filter's own conditions on the key narrow the index range it reads
                 pushed = [
-                    _apply(table.c.value, part.op, part.value, dialect)
-                    for part in _conjuncts(node)
+                    apply_op(table.c.value, part.op, part.value, dialect)
+                    for part in conjuncts(node)
                     if isinstance(part, Comparison)
                     and part.field == spec.field
                     and part.op not in ("is null", "is not null")

@@ -26,6 +26,13 @@ def _logged_model(name: str = "model") -> tuple[str, np.ndarray, np.ndarray]:
     return run.info.run_id, x, fitted.predict(x)
 
 
+@pytest.fixture
+def store_url(sqlite_store_url: str) -> str:
+    """SQLite only: these tests exercise the MLflow client against the server's registry routes (~12 s each);
+    the registry's store layer runs on PostgreSQL in the models contract and registry tests."""
+    return sqlite_store_url
+
+
 def test_register_alias_load_and_stage_through_the_client(mlflow_client: LiveServer) -> None:
     run_id, x, expected = _logged_model()
     version = mlflow.register_model(f"runs:/{run_id}/model", "churn")

@@ -14,8 +14,9 @@ background scheduler.
   the audit record of the run (``monitor.run``, with the trigger and the process) carry the runner's name,
   whoever triggered it (the server's scheduler, or ``triops monitor run --due`` from cron). After each run
   ``next_due_ms`` moves to the next multiple of the interval after now (missed runs are not replayed).
-- ``MonitorScheduler`` is the server's thread: every ``monitor_poll_s`` it calls ``run_due``; ``stop`` (the
-  server's shutdown, on SIGTERM) lets the run in progress finish, releases its lease and returns.
+- ``MonitorScheduler`` is the server's thread: every ``monitor_poll_s`` it marks runs whose heartbeat stopped
+  LOST and calls ``run_due``; ``stop`` (the server's shutdown, on SIGTERM) lets the run in progress finish,
+  releases its lease and returns.
 """
 
 from __future__ import annotations

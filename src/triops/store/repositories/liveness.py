@@ -41,24 +41,23 @@ def beat_tracked(conn: Connection, run_id: str, now_ms: int) -> bool:
     return bool(revived.rowcount)
 
 
-def stale_runs(conn: Connection, now_ms: int, lost_after_ms: int) -> list[tuple[str, int]]:
-    """(id, last heartbeat) of RUNNING runs that have not beaten for ``lost_after_ms``."""
+def stale_runs(conn: Connection, now_ms: int, lost_after_ms: int) -> list[tuple[str, int, str]]:
+    """(id, last heartbeat, kind) of RUNNING runs that have not beaten for ``lost_after_ms``."""
     rows = conn.execute(
-        sa.select(runs.c.id, runs.c.heartbeat_ms).where(
+        sa.select(runs.c.id, runs.c.heartbeat_ms, runs.c.kind).where(
             runs.c.status == RunStatus.RUNNING.value,
             runs.c.heartbeat_ms.is_not(None),
             runs.c.heartbeat_ms < now_ms - lost_after_ms,
         )
     )
-    return [(str(run_id), int(last)) for run_id, last in rows]
+    return [(str(run_id), int(last), str(kind)) for run_id, last, kind in rows]
 
 
 def mark_lost(conn: Connection, now_ms: int, lost_after_ms: int) -> list[str]:
     """Mark stale RUNNING runs LOST (ended at their last heartbeat) and their running steps KILLED."""
     lost: list[str] = []
-    for run_id, last in stale_runs(conn, now_ms, lost_after_ms):
+    for run_id, last, kind in stale_runs(conn, now_ms, lost_after_ms):
         seconds = (now_ms - last) / 1000
-        kind = conn.execute(sa.select(runs.c.kind).where(runs.c.id == run_id)).scalar_one()
         then = (
             "if that process is still alive, its next heartbeat makes the run RUNNING again"
             if kind == "tracked"

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from triops.errors import ConfigError, StoreCorruptError, StoreVersionError
 from triops.store.engine import Store, create_store
-from triops.store.migrate import VERSION_TABLE, current_revision, known_revisions, upgrade
+from triops.store.migrate import VERSION_TABLE, current_revision, known_revisions, plain_chain_head, upgrade
 
 
 def test_store_fixture_is_migrated_to_head(store: Store) -> None:
@@ -62,3 +62,22 @@ def test_store_from_a_newer_triops_is_refused_and_not_altered(store: Store) -> N
 def test_upgrade_twice_is_a_no_op(store: Store) -> None:
     head = known_revisions()[1]
     assert upgrade(store) == (head, head)
+
+
+def test_the_head_read_without_alembic_is_alembics_head() -> None:
+    revisions, head = known_revisions()
+    assert plain_chain_head() == head and head in revisions
+
+
+def test_migrations_that_are_not_one_plain_chain_are_left_to_alembic(tmp_path: Path) -> None:
+    chain = {
+        "a.py": 'revision = "a"\ndown_revision = None\n',
+        "b.py": 'revision: str = "b"\ndown_revision = "a"\n',
+    }
+    for name, text in chain.items():
+        (tmp_path / name).write_text(text)
+    assert plain_chain_head(tmp_path) == "b"
+    (tmp_path / "c.py").write_text('revision = "c"\ndown_revision = "a"\n')  # two heads
+    assert plain_chain_head(tmp_path) is None
+    (tmp_path / "c.py").write_text('revision = "c"\ndown_revision = ("a", "b")\n')  # a merge
+    assert plain_chain_head(tmp_path) is None

@@ -3,6 +3,8 @@ not know was written by a newer triops and is refused without being touched."""
 
 from __future__ import annotations
 
+import functools
+import re
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -21,6 +23,33 @@ def _alembic_config(store: Store) -> object:
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.attributes["store"] = store
     return cfg
+
+
+_ASSIGNMENT = re.compile(r"^(revision|down_revision)\s*(?::[^=]*)?=\s*(.+?)\s*$", re.MULTILINE)
+
+
+def plain_chain_head(versions: Path = MIGRATIONS_DIR / "versions") -> str | None:
+    """The head revision read from the migration files without alembic, or None if they are not one plain chain
+    (alembic then decides). Importing alembic costs more CPU than the rest of a CLI command's start-up, and
+    nearly every open finds the store already at head."""
+    parents: dict[str, str | None] = {}
+    for path in versions.glob("*.py"):
+        found = dict(_ASSIGNMENT.findall(path.read_text(encoding="utf-8")))
+        if path.name == "__init__.py" and not found:
+            continue
+        revision, parent = found.get("revision", ""), found.get("down_revision", "")
+        if not re.fullmatch(r"[\"'][\w-]+[\"']", revision) or not re.fullmatch(
+            r"None|[\"'][\w-]+[\"']", parent
+        ):
+            return None  # a merge (a tuple of parents) or a computed value: alembic reads it
+        parents[revision[1:-1]] = None if parent == "None" else parent[1:-1]
+    heads = set(parents) - {p for p in parents.values() if p is not None}
+    return heads.pop() if len(heads) == 1 else None
+
+
+@functools.cache
+def _shipped_head() -> str | None:
+    return plain_chain_head()
 
 
 def known_revisions() -> tuple[list[str], str]:
@@ -43,6 +72,8 @@ def current_revision(store: Store) -> str | None:
 def upgrade(store: Store) -> tuple[str | None, str]:
     """Bring the store to this triops's head revision. Returns (before, after)."""
     before = current_revision(store)
+    if before is not None and before == _shipped_head():
+        return before, before
     revisions, head = known_revisions()
     if before == head:
         return before, head

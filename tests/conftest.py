@@ -24,6 +24,20 @@ from triops.store.schema import metadata
 PG_BASE_URL = os.environ.get("TRIOPS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
+#: markers of the suite's longest tests (tens of seconds each)
+LONG_MARKERS = ("slow", "shared_store")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules with a long test run first: with ``-n 2`` a long test started last keeps one worker busy while
+    the other has nothing left to do. (xdist's loadgroup already sends its groups first.) The order within a
+    module is kept, so module-scoped fixtures are set up no more often."""
+    long_modules = {
+        item.path for item in items if any(next(item.iter_markers(m), None) for m in LONG_MARKERS)
+    }
+    items.sort(key=lambda item: item.path not in long_modules)
+
+
 def _pg_url(schema: str) -> str:
     return f"{PG_BASE_URL}?options=-csearch_path%3D{schema}"
 

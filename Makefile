@@ -67,11 +67,8 @@ chromium:
 screenshots: $(STAMP_DEV) chromium
 	$(BIN)/python tools/web_screenshots.py --out docs/img
 
-# PYTHONDONTWRITEBYTECODE (set in some shells and CI images) would make every console-script subprocess the
-# tests start compile triops and its dependencies again (~1 s of CPU each, hundreds of them): the tests write
-# bytecode to the (ignored) __pycache__ folders instead
 pytest: $(STAMP_DEV) postgres chromium
-	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -q -n 2 --dist loadgroup
+	$(BIN)/pytest -q -n 2 --dist loadgroup
 
 test: lock-check lint typecheck imports pytest
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,13 @@ from triops.settings import Settings
 from triops.store.engine import Store, create_store
 from triops.store.migrate import VERSION_TABLE, known_revisions, upgrade
 from triops.store.schema import metadata
+
+# With PYTHONDONTWRITEBYTECODE set (some shells and CI images set it), every console-script, server and worker
+# process the tests start would compile triops and its dependencies again: ~1.6 s of CPU each, hundreds of
+# them. The tests write bytecode to the (ignored) __pycache__ folders instead; xdist workers and subprocesses
+# inherit this environment.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
 
 PG_BASE_URL = os.environ.get("TRIOPS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

@@ -187,6 +187,7 @@ def walk(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     ws.close()
 
 
+@pytest.mark.xdist_group("compliance-walk")  # with the next test on one worker: the walk is set up once
 def test_each_pillar_feeds_its_items(walk: Walk) -> None:
     for done, (step, before, after, shown) in enumerate(walk.seen):
         pillar_kinds = set(PILLARS[step.name])
@@ -201,6 +202,7 @@ def test_each_pillar_feeds_its_items(walk: Walk) -> None:
     assert {"Art. 10", "Art. 11", "Annex IV(2)", "Annex IV(4)", "Annex IV(6)"} <= present
 
 
+@pytest.mark.xdist_group("compliance-walk")
 def test_every_evidence_link_resolves_on_a_real_server(walk: Walk) -> None:
     ws = walk.ws
     ws.governance.record_statement("nist-ai-rmf", "GOVERN 2.3", "The CDO signs off every high-impact system.")

@@ -23,6 +23,8 @@ from triops.settings import Settings
 from triops.workspace.mlflow_import import SOURCE_TAG, import_mlflow
 
 TRIOPS = str(Path(sys.executable).parent / "triops")
+# one worker runs the module, so its MLflow sources (~20 s, module-scoped) are written once, not once a worker
+pytestmark = pytest.mark.xdist_group("mlflow-import")
 
 
 def _write_source(uri: str, workdir: Path) -> dict[str, str]:

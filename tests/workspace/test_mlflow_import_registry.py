@@ -18,6 +18,9 @@ from triops.errors import InvalidInputError
 from triops.settings import Settings
 from triops.workspace.mlflow_import import import_mlflow
 
+# one worker runs the module, so its MLflow registry source (~20 s, module-scoped) is written once, not once a worker
+pytestmark = pytest.mark.xdist_group("mlflow-import-registry")
+
 
 @pytest.fixture(scope="module")
 def registry_source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from triops.cli.context import console, open_workspace, print_json
+from triops.cli.text import safe
 
 if TYPE_CHECKING:
     from triops.dataops.dataset_diff import DatasetDiff
@@ -229,7 +230,7 @@ def _render_samples(report: CheckReport) -> None:
         of = f"{len(shown)} of {r.failing_rows:,} failing rows" if r.failing_rows else f"{len(shown)} rows"
         out.print(f"[bold]{r.rule}[/] failing rows ({of}, by {numbered} number):", highlight=False)
         cols = _sample_columns(r.column, r.samples)
-        sample = Table(numbered, *cols)
+        sample = Table(numbered, *(safe(c) for c in cols))
         for s in shown:
             sample.add_row(str(s.get(numbered, s["row"])), *(_text(s["values"].get(c)) for c in cols))
         out.print(sample)
@@ -242,7 +243,8 @@ def _sample_columns(column: str | None, samples: tuple[dict[str, Any], ...]) -> 
 
 
 def _text(value: Any) -> str:
-    return "∅" if value is None else str(value)
+    # data values and masked tokens (``[masked:1a2b…]``) are shown as they are, never read as markup
+    return "∅" if value is None else safe(value)
 
 
 @app.command(

@@ -155,3 +155,20 @@ def test_the_triops_entry_point_passes_a_failed_check_exit_code_on(files: dict[s
     assert run(["contract", "check", CONTRACT, str(files["bad"]), "--json"]) == 1
     _, bad = _lineage_events(files["root"])
     assert run(["openlineage", "validate", str(bad)]) == 1
+
+
+def test_check_prints_names_and_values_that_look_like_markup_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from triops.cli import context
+
+    monkeypatch.setenv("COLUMNS", "400")
+    monkeypatch.setattr(context, "_CONSOLE", None)  # a console as wide as the table, so no cell wraps
+    (tmp_path / "d.csv").write_text("[key],v\n1,[red]x\n1,[red]x\n", encoding="utf-8")
+    (tmp_path / "c.yaml").write_text(
+        "apiVersion: v3.1.0\nkind: DataContract\nid: c\nversion: 1.0.0\nstatus: active\nschema:\n"
+        "  - name: d\n    properties:\n      - name: '[key]'\n        logicalType: integer\n        unique: true\n"
+    )
+    res = runner.invoke(app, ["check", str(tmp_path / "c.yaml"), str(tmp_path / "d.csv")])
+    assert res.exit_code == 1, res.output
+    assert "│ [key].unique " in res.output and "│ [red]x " in res.output

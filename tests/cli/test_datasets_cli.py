@@ -76,3 +76,17 @@ def test_register_refuses_a_missing_file_and_an_unknown_version(
     capsys.readouterr()
     assert run([*base, "show", "benefits", "-v", "7"]) == 1
     assert "dataset 'benefits' version 7 does not exist" in _text(capsys)
+
+
+def test_profile_prints_names_and_values_that_look_like_markup_as_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from triops.cli import context
+
+    monkeypatch.setenv("COLUMNS", "400")
+    monkeypatch.setattr(context, "_CONSOLE", None)  # a console as wide as the table, so no cell wraps
+    data = tmp_path / "odd.csv"
+    data.write_text("[tag],code\n1,[red]x\n2,[red]x\n3,[blue]y\n", encoding="utf-8")
+    assert run(["--store", f"sqlite:///{tmp_path}/t.db", "datasets", "profile", str(data)]) == 0
+    out = _text(capsys)
+    assert "[tag]" in out and "[red]x (2)" in out and "[blue]y" in out

@@ -345,11 +345,14 @@ def test_wardley_from_store_draws_the_records(tmp_path: Path) -> None:
 
 def test_console_script_exit_codes_and_one_red_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.owm"
-    bad.write_text("component A [0.5, 2]\n")
+    bad.write_text("component A [0.5, 2]\ncomponent B [x, 0.1]\n")
     done = _triops("wardley", "check", str(bad), cwd=tmp_path, home=tmp_path / "home")
     assert done.returncode == 1 and "line 1: component evolution 2 is outside [0, 1]" in done.stdout
+    # bracketed text that looks like rich markup is printed as written, in check lines and in the error line
+    assert "(coordinates are [visibility, evolution])" in done.stdout and "[x, 0.1]" in done.stdout
     done = _triops("wardley", "render", str(bad), cwd=tmp_path, home=tmp_path / "home")
     assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "(coordinates are [visibility, evolution])" in done.stderr and "[x, 0.1]" in done.stderr
     answers = tmp_path / "a.yaml"
     answers.write_text("data-schema-change: a\n")
     done = _triops("assess", "scenarios", "--answers", str(answers), cwd=tmp_path, home=tmp_path / "home")

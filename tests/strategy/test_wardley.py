@@ -3,6 +3,7 @@ in one pass, rendering that warns about what it cannot draw, and the map of the 
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -346,6 +347,17 @@ def test_map_from_store_shows_what_the_records_hold_and_names_what_is_missing() 
     missing = next(n.text for n in m.notes if n.text.startswith("Not in the records"))
     assert "budgets" in missing and "policy gates" in missing and "experiment tracking" not in missing
     assert render(m).warnings == ()
+
+
+def test_map_from_store_positions_are_written_rounded() -> None:
+    inventory = StoreInventory(
+        projects=("a", "b"),
+        models=tuple(ModelRecord(f"m{i}", "a", "development") for i in range(3)),
+        pipelines=tuple((f"p{i}", "a") for i in range(3)),
+        datasets=tuple((f"d{i}", "a", False) for i in range(3)),
+    )
+    numbers = re.findall(r"\[([^\]]*)\]", write(map_from_store(inventory, StoreEvidence())))
+    assert numbers and all(len(x.strip().split(".")[-1]) <= 2 for n in numbers for x in n.split(","))
 
 
 def test_map_from_an_empty_store_is_the_need_and_a_note() -> None:

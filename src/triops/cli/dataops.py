@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from triops.cli.context import console, open_workspace, print_json
+from triops.cli.text import safe
 
 if TYPE_CHECKING:
     from triops.dataops.dataset_diff import DatasetDiff
@@ -185,21 +186,22 @@ def render_report(report: CheckReport, *, show_samples: bool = True, only_failed
             else (f"{r.measured:g}" if isinstance(r.measured, float) else str(r.measured))
         )
         table.add_row(
-            r.rule,
-            r.column or "",
+            safe(r.rule),
+            safe(r.column or ""),
             r.severity,
             mark,
             f"{r.failing_rows:,}",
             f"{r.failing_share:.2%}",
-            measured,
-            r.expected,
+            safe(measured),
+            safe(r.expected),
         )
     out.print(table)
     if len(shown) < len(report.results):
         out.print(f"{len(report.results) - len(shown)} other rules passed")
     for item in report.skipped:
         out.print(
-            f"[yellow]not checked[/] {item['location']} ({item['what']}): {item['reason']}", highlight=False
+            f"[yellow]not checked[/] {safe(item['location'])} ({safe(item['what'])}): {safe(item['reason'])}",
+            highlight=False,
         )
     if show_samples:
         _render_samples(report)
@@ -215,7 +217,7 @@ def _render_samples(report: CheckReport) -> None:
 
     out = console()
     if report.protected and any(r.samples for r in report.results):
-        what = ", ".join(f"{c} ({why})" for c, why in report.protected.items())
+        what = safe(", ".join(f"{c} ({why})" for c, why in report.protected.items()))
         out.print(
             f"masked in samples: {what}; --show-restricted shows them (permission needed)", highlight=False
         )
@@ -227,9 +229,9 @@ def _render_samples(report: CheckReport) -> None:
         shown = r.samples[:SHOWN_SAMPLE_ROWS]
         numbered = "line" if "line" in shown[0] else "row"
         of = f"{len(shown)} of {r.failing_rows:,} failing rows" if r.failing_rows else f"{len(shown)} rows"
-        out.print(f"[bold]{r.rule}[/] failing rows ({of}, by {numbered} number):", highlight=False)
+        out.print(f"[bold]{safe(r.rule)}[/] failing rows ({of}, by {numbered} number):", highlight=False)
         cols = _sample_columns(r.column, r.samples)
-        sample = Table(numbered, *cols)
+        sample = Table(numbered, *(safe(c) for c in cols))
         for s in shown:
             sample.add_row(str(s.get(numbered, s["row"])), *(_text(s["values"].get(c)) for c in cols))
         out.print(sample)
@@ -242,7 +244,8 @@ def _sample_columns(column: str | None, samples: tuple[dict[str, Any], ...]) -> 
 
 
 def _text(value: Any) -> str:
-    return "∅" if value is None else str(value)
+    # data values and masked tokens (``[masked:1a2b…]``) are shown as they are, never read as markup
+    return "∅" if value is None else safe(value)
 
 
 @app.command(

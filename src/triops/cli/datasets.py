@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from triops.cli.context import console, open_workspace, print_json
+from triops.cli.text import safe
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -181,7 +182,7 @@ def _number(value: Any) -> str:
         return ""
     if isinstance(value, float):
         return f"{value:.4g}"
-    return str(value)
+    return safe(value)  # text minima and maxima come from the data: never markup
 
 
 def _profile_table(profile: dict[str, Any]) -> Table:
@@ -220,14 +221,14 @@ def _profile_table(profile: dict[str, Any]) -> Table:
             )
             continue
         table.add_row(
-            name,
+            safe(name),
             c["logical_type"],
             f"{c['null_count']:,} ({c['null_share']:.1%})",
             f"{c['distinct']:,}",
             _number(c.get("min")),
             _number(c.get("max")),
             _number(c.get("mean")),
-            f"{top[0][0]} ({top[0][1]:,})" if top else "",
+            f"{safe(top[0][0])} ({top[0][1]:,})" if top else "",
             f"[yellow]{c['personal_data']}[/]" if c.get("personal_data") else "",
         )
     return table

@@ -160,9 +160,10 @@ def _fail(exc: BaseException, message: str, code: int, args: list[str]) -> int:
     if context.STATE.debug or "--debug" in args:
         err.print_exception(show_locals=False)
     else:
-        from triops.cli.text import one_line
+        from triops.cli.text import one_line, safe
 
-        err.print(f"[bold red]error:[/] {one_line(message)}", highlight=False, soft_wrap=True)
+        # messages quote input (OWM coordinates, masked tokens, values): never read as markup
+        err.print(f"[bold red]error:[/] {safe(one_line(message))}", highlight=False, soft_wrap=True)
     return code
 
 

@@ -82,7 +82,7 @@ def wardley_check(
         )
     else:
         for e in report.errors:
-            console.print(f"[red]error:[/] {path}: {e}")
+            _say("error", f"{path}: {e}")
         for warning in report.warnings:
             _say("warning", f"{path}: {warning}")
         if report.ok:

@@ -18,8 +18,18 @@ from typing import Any
 
 import polars as pl
 
-from triops.dataops.check_inputs import chunks, refuse_missing, sorted_repeats, typing_hints, value_types
-from triops.dataops.check_results import age_result, date_result, row_result, rule_result, with_samples
+from triops.dataops.check_steps import (
+    age_result,
+    chunks,
+    date_result,
+    refuse_missing,
+    row_result,
+    rule_result,
+    sorted_repeats,
+    typing_hints,
+    value_types,
+    with_samples,
+)
 from triops.dataops.contracts import Contract, protected_columns, schema_object
 from triops.dataops.expressions import (
     Field,

@@ -15,10 +15,8 @@ Grammar (keywords are case-insensitive)::
     value       := number | 'text' | "text"          (quotes are doubled to escape: 'it''s')
     attribute   := status | name | kind | user | id | parent_id | start_time | end_time   (times in unix ms)
 
-Limits, so that no filter can exhaust the parser, the SQL compiler or the database (each refused with an
-``InvalidInputError`` naming the limit): ``MAX_FILTER_LENGTH`` characters, ``MAX_FILTER_DEPTH`` levels of
-parentheses and ``not``, ``MAX_FILTER_COMPARISONS`` comparisons, ``MAX_IN_VALUES`` values in one ``in`` list
-and ``MAX_ORDER_KEYS`` ordering keys.
+The tokens, the tree's node types, the names the language knows and its limits (length, depth, comparisons,
+``in`` values, ordering keys) are in ``triops.domain.filter_syntax``; they are exported from here too.
 
 The parser produces a tree of frozen nodes; it never builds SQL. The store compiles the tree into bound
 SQLAlchemy expressions, and ``evaluate`` gives the same answer in Python (the property tests check both agree).
@@ -33,95 +31,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from triops.errors import FilterSyntaxError, InvalidInputError
-
-ENTITY_PREFIXES = {
-    "metrics": "metric",
-    "metric": "metric",
-    "params": "param",
-    "param": "param",
-    "tags": "tag",
-    "tag": "tag",
-}
-ATTRIBUTES = ("status", "name", "kind", "user", "id", "parent_id", "start_time", "end_time")
-NUMERIC_ATTRIBUTES = ("start_time", "end_time")
-COMPARISON_OPS = ("=", "!=", "<", "<=", ">", ">=", "like", "ilike")
-_OP_ALIASES = {"==": "=", "<>": "!="}
-_KEYWORDS = {"and", "or", "not", "in", "is", "null", "like", "ilike"}
-MAX_FILTER_LENGTH = 10_000
-MAX_FILTER_DEPTH = 50
-MAX_FILTER_COMPARISONS = 200
-MAX_IN_VALUES = 1_000
-MAX_ORDER_KEYS = 20
-
-_TOKEN = re.compile(
-    r"""(?P<ws>\s+)
-      | (?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![A-Za-z_]))
-      | (?P<string>'(?:[^']|'')*'|"(?:[^"]|"")*")
-      | (?P<backtick>`[^`]*`)
-      | (?P<op><=|>=|!=|<>|==|=|<|>)
-      | (?P<punct>[(),.])
-      | (?P<word>[A-Za-z_][A-Za-z0-9_\-:/]*)
-    """,
-    re.VERBOSE,
+from triops.domain.filter_syntax import (
+    ATTRIBUTES,
+    ENTITY_PREFIXES,
+    KEYWORDS,
+    MAX_FILTER_COMPARISONS,
+    MAX_FILTER_DEPTH,
+    MAX_FILTER_LENGTH,
+    MAX_IN_VALUES,
+    MAX_ORDER_KEYS,
+    NUMERIC_ATTRIBUTES,
+    OP_ALIASES,
+    BoolOp,
+    Comparison,
+    Field,
+    Node,
+    Not,
+    Token,
+    tokenize,
+    unquote,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Field:
-    entity: str  # "metric" | "param" | "tag" | "attribute"
-    key: str
-
-
-@dataclass(frozen=True, slots=True)
-class Comparison:
-    field: Field
-    op: str  # one of COMPARISON_OPS, "in", "not in", "is null", "is not null"
-    value: Any = None  # float | str | tuple of those | None
-
-
-@dataclass(frozen=True, slots=True)
-class BoolOp:
-    op: str  # "and" | "or"
-    items: tuple[Node, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Not:
-    item: Node
-
-
-Node = Comparison | BoolOp | Not
-
-
-@dataclass(frozen=True, slots=True)
-class _Tok:
-    kind: str
-    text: str
-    col: int  # 1-based column of the token's first character
-
-
-def _tokenize(text: str) -> list[_Tok]:
-    out: list[_Tok] = []
-    pos = 0
-    while pos < len(text):
-        match = _TOKEN.match(text, pos)
-        if match is None:
-            raise FilterSyntaxError(f"unexpected character {text[pos]!r}", column=pos + 1, text=text)
-        kind = match.lastgroup or ""
-        if kind != "ws":
-            out.append(_Tok(kind, match.group(), pos + 1))
-        pos = match.end()
-    out.append(_Tok("end", "", len(text) + 1))
-    return out
-
-
-def _unquote(token: _Tok) -> str:
-    body = token.text[1:-1]
-    if token.kind == "string":
-        quote = token.text[0]
-        return body.replace(quote * 2, quote)
-    return body
+from triops.errors import FilterSyntaxError, InvalidInputError
 
 
 class _Parser:
@@ -134,15 +64,15 @@ class _Parser:
                 hint="search with a shorter filter (use 'in (…)' for lists of values)",
             )
         self.text = text
-        self.toks = _tokenize(text)
+        self.toks = tokenize(text)
         self.i = 0
         self.depth = 0
         self.comparisons = 0
 
-    def peek(self) -> _Tok:
+    def peek(self) -> Token:
         return self.toks[self.i]
 
-    def take(self) -> _Tok:
+    def take(self) -> Token:
         tok = self.toks[self.i]
         self.i += 1
         return tok
@@ -151,7 +81,7 @@ class _Parser:
         tok = self.peek()
         return tok.kind == "word" and tok.text.lower() == word
 
-    def fail(self, message: str, tok: _Tok | None = None) -> FilterSyntaxError:
+    def fail(self, message: str, tok: Token | None = None) -> FilterSyntaxError:
         tok = tok or self.peek()
         found = "end of filter" if tok.kind == "end" else repr(tok.text)
         return FilterSyntaxError(f"{message}, found {found}", column=tok.col, text=self.text)
@@ -178,7 +108,7 @@ class _Parser:
             items.append(self.not_expr())
         return items[0] if len(items) == 1 else BoolOp("and", tuple(items))
 
-    def nest(self, tok: _Tok) -> None:
+    def nest(self, tok: Token) -> None:
         self.depth += 1
         if self.depth > MAX_FILTER_DEPTH:
             raise FilterSyntaxError(
@@ -206,7 +136,7 @@ class _Parser:
 
     def field(self) -> Field:
         tok = self.take()
-        if tok.kind != "word" or tok.text.lower() in _KEYWORDS:
+        if tok.kind != "word" or tok.text.lower() in KEYWORDS:
             raise self.fail("expected a field such as metrics.auc, params.model, tags.team or status", tok)
         head = tok.text.lower()
         if head in ENTITY_PREFIXES or head in ("attributes", "attribute", "attr", "run"):
@@ -219,7 +149,7 @@ class _Parser:
             return self.attribute(key, tok)
         return self.attribute(tok.text, tok)
 
-    def attribute(self, name: str, tok: _Tok) -> Field:
+    def attribute(self, name: str, tok: Token) -> Field:
         if name.lower() not in ATTRIBUTES:
             raise FilterSyntaxError(
                 f"unknown field {name!r}",
@@ -232,7 +162,7 @@ class _Parser:
     def key(self) -> str:
         tok = self.take()
         if tok.kind in ("backtick", "string"):
-            key = _unquote(tok)
+            key = unquote(tok)
             if not key:
                 raise self.fail("expected a non-empty key", tok)
             return key
@@ -253,7 +183,7 @@ class _Parser:
         if tok.kind == "string":
             if numeric:
                 raise self.fail(f"{field.key!r} holds numbers; compare it with a number", tok)
-            return _unquote(tok)
+            return unquote(tok)
         raise self.fail("expected a number or a quoted string", tok)
 
     def comparison(self) -> Comparison:
@@ -298,7 +228,7 @@ class _Parser:
             return Comparison(field, "not in" if negate else "in", tuple(values))
         if tok.kind == "op" or (tok.kind == "word" and tok.text.lower() in ("like", "ilike")):
             self.take()
-            op = _OP_ALIASES.get(tok.text.lower(), tok.text.lower())
+            op = OP_ALIASES.get(tok.text.lower(), tok.text.lower())
             if op in ("like", "ilike") and (field.entity == "metric" or field.key in NUMERIC_ATTRIBUTES):
                 raise self.fail(f"{op} works on text; {field.key!r} holds numbers", tok)
             value = self.value(field)
@@ -425,3 +355,27 @@ def render(node: Node) -> str:
     if node.op in ("in", "not in"):
         return f"{field} {node.op} (" + ", ".join(_render_value(v) for v in node.value) + ")"
     return f"{field} {node.op} {_render_value(node.value)}"
+
+
+__all__ = [
+    "ATTRIBUTES",
+    "ENTITY_PREFIXES",
+    "MAX_FILTER_COMPARISONS",
+    "MAX_FILTER_DEPTH",
+    "MAX_FILTER_LENGTH",
+    "MAX_IN_VALUES",
+    "MAX_ORDER_KEYS",
+    "NUMERIC_ATTRIBUTES",
+    "BoolOp",
+    "Comparison",
+    "Field",
+    "Node",
+    "Not",
+    "OrderBy",
+    "evaluate",
+    "like_to_regex",
+    "parse_filter",
+    "parse_order_by",
+    "parse_orderings",
+    "render",
+]

@@ -14,15 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from triops.domain.filters import (
-    ATTRIBUTES,
-    MAX_ORDER_KEYS,
-    Field,
-    Node,
-    OrderBy,
-    _Parser,
-    _Tok,
-)
+from triops.domain.filter_syntax import ATTRIBUTES, MAX_ORDER_KEYS, Field, Node, Token
+from triops.domain.filters import OrderBy, _Parser
 from triops.errors import FilterSyntaxError, InvalidInputError
 
 # MLflow attribute name → triops attribute name
@@ -53,7 +46,7 @@ class _MlflowParser(_Parser):
             )
         return super().field()
 
-    def attribute(self, name: str, tok: _Tok) -> Field:
+    def attribute(self, name: str, tok: Token) -> Field:
         lowered = name.lower()
         if lowered in UNSUPPORTED_ATTRIBUTES:
             raise FilterSyntaxError(
@@ -93,7 +86,7 @@ class _ExperimentParser(_Parser):
             )
         return found
 
-    def attribute(self, name: str, tok: _Tok) -> Field:
+    def attribute(self, name: str, tok: Token) -> Field:
         mapped = EXPERIMENT_ATTRIBUTES.get(name.lower())
         if mapped is None:
             raise FilterSyntaxError(
@@ -128,7 +121,7 @@ class _RegistryParser(_Parser):
             )
         return found
 
-    def attribute(self, name: str, tok: _Tok) -> Field:
+    def attribute(self, name: str, tok: Token) -> Field:
         if name.lower() not in self.allowed:
             raise FilterSyntaxError(
                 f"registry filter field {name!r} is not supported by triops",

@@ -96,24 +96,28 @@ def map_from_store(inventory: StoreInventory, evidence: StoreEvidence) -> Wardle
     services = {p: _safe(p, "service") for p in inventory.projects}
     for i, (project, name) in enumerate(services.items()):
         in_prod = any(m.project == project and m.stage == "production" for m in inventory.models)
-        out.append(Component(name, 0.86 - 0.02 * (i % 2), 0.42 if in_prod else 0.34, decorators=("build",)))
+        out.append(
+            Component(name, round(0.86 - 0.02 * (i % 2), 2), 0.42 if in_prod else 0.34, decorators=("build",))
+        )
         out.append(Link(need, name))
     models = {m.name: _safe(m.name, "model") for m in inventory.models[:SHOWN]}
     for i, m in enumerate(inventory.models[:SHOWN]):
         out.append(
-            Component(models[m.name], 0.72 - 0.03 * (i % 3), _model_evolution(m), decorators=("build",))
+            Component(
+                models[m.name], round(0.72 - 0.03 * (i % 3), 2), _model_evolution(m), decorators=("build",)
+            )
         )
         if m.project in services:
             out.append(Link(services[m.project], models[m.name]))
     pipelines = {p: _safe(p, "pipeline") for p, _ in inventory.pipelines[:SHOWN]}
     for i, (p, _project) in enumerate(inventory.pipelines[:SHOWN]):
-        out.append(Component(pipelines[p], 0.46 - 0.03 * (i % 3), 0.44, decorators=("build",)))
+        out.append(Component(pipelines[p], round(0.46 - 0.03 * (i % 3), 2), 0.44, decorators=("build",)))
     for m in inventory.models[:SHOWN]:
         if m.pipeline in pipelines:
             out.append(Link(models[m.name], pipelines[m.pipeline]))
     for i, (d, project, checked) in enumerate(inventory.datasets[:SHOWN]):
         name = _safe(d, "data")
-        out.append(Component(name, 0.34 - 0.03 * (i % 3), 0.55 if checked else 0.3))
+        out.append(Component(name, round(0.34 - 0.03 * (i % 3), 2), 0.55 if checked else 0.3))
         for p, pp in inventory.pipelines[:SHOWN]:
             if pp == project:
                 out.append(Link(pipelines[p], name))

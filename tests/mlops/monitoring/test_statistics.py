@@ -75,6 +75,28 @@ def test_the_one_merge_on_large_tied_samples_and_reused_scratch_equals_scipy() -
         assert w == pytest.approx(stats.wasserstein_distance(a, b), rel=TOL)
 
 
+@settings(max_examples=150, deadline=None)
+@given(samples, samples, hs.integers(1, 4))
+def test_the_blocked_merge_equals_scipy_whatever_the_block_size(
+    a: np.ndarray, b: np.ndarray, block: int
+) -> None:
+    # blocks of 1-4 rows a side: cuts land inside tie groups (moved to their start), blocks come out empty
+    d, w = st.ks_and_wasserstein(np.sort(a), np.sort(b), block)
+    assert d == pytest.approx(stats.ks_2samp(a, b).statistic, abs=TOL)
+    assert w == pytest.approx(stats.wasserstein_distance(a, b), rel=TOL, abs=TOL)
+
+
+def test_the_blocked_merge_on_large_samples_tied_across_blocks_and_sides_equals_scipy() -> None:
+    rng = np.random.default_rng(13)
+    # a 40,000-row group of equal values spans several blocks, and both sides share most values
+    a = np.concatenate([np.full(40_000, -3.0), rng.normal(size=60_000).round(1)])
+    b = rng.normal(0.1, 1.1, 80_000).round(1)
+    for ra, rb in ((np.sort(a), np.sort(b)), (np.sort(b), np.sort(a))):
+        d, w = st.ks_and_wasserstein(ra, rb)
+        assert d == pytest.approx(stats.ks_2samp(ra, rb).statistic, abs=TOL)
+        assert w == pytest.approx(stats.wasserstein_distance(ra, rb), rel=TOL)
+
+
 @pytest.mark.parametrize("en", [6_000, 20_000])
 def test_ks_large_sample_p_value_tracks_scipys_finite_n_distribution(en: int) -> None:
     ref = np.zeros(2 * en)  # n·m/(n+m) = en for two samples of 2·en rows

@@ -16,6 +16,7 @@ deviations); chi-squared's Cramér's V. PSI and Jensen–Shannon are themselves 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -174,11 +175,12 @@ def drift_report(
     window: pl.DataFrame,
     rules: DriftRules | None = None,
     *,
-    threads: int = 2,
+    threads: int | None = None,
 ) -> list[FeatureDrift]:
     """Drift of every reference feature in ``window``; a feature the window lacks is an error naming it.
 
-    Columns run on a small thread pool: numpy's sorts and merges release the GIL.
+    Columns run on a thread pool, one thread per CPU this process may use (``threads`` overrides it): numpy's
+    sorts and merges release the GIL.
     """
     rules = rules or DriftRules()
     missing = [name for name in references if name not in window.columns]
@@ -188,10 +190,19 @@ def drift_report(
             hint="monitor only features the model receives, or name another reference",
         )
     items = list(references.items())
+    threads = available_cpus() if threads is None else threads
     if threads <= 1 or len(items) < 2:
         return [feature_drift(ref, window.get_column(name), rules) for name, ref in items]
     with ThreadPoolExecutor(max_workers=threads) as pool:
         return list(pool.map(lambda item: feature_drift(item[1], window.get_column(item[0]), rules), items))
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, which containers and ``taskset`` narrow)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def summary(report: list[FeatureDrift]) -> dict[str, Any]:

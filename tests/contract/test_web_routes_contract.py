@@ -81,7 +81,7 @@ def test_burn_down_monitors_and_gate_decisions_match_local_and_remote(
     with pytest.raises(NotFoundError, match="budget project 'claims' \\(quarter\\)"):
         remote.finops.burn_down(new_budget("project", "claims", "quarter", "1", "EUR"))
 
-    register_served(local)
+    register_served(local, onnx=False)
     local.monitoring.create("claims@champion", window="200")
     (monitor,) = remote.monitoring.monitors()
     assert remote.monitoring.monitors() == local.monitoring.monitors()

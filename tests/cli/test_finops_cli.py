@@ -11,6 +11,7 @@ from tests.finops.conftest import SIMPLE_CATALOG, usage, write_catalog
 from typer.testing import CliRunner
 
 from triops.cli import finops as cli
+from triops.cli import finops_budget
 from triops.domain.clock import utc_ms
 from triops.errors import ConfigError, InvalidInputError
 from triops.finops.prices import load_price_book
@@ -42,6 +43,7 @@ def filled(sqlite_store: Store, catalog: Path) -> Store:
 def cli_store(filled: Store, monkeypatch: pytest.MonkeyPatch) -> Store:
     # the workspace's store is supplied by triops.cli.context; point the commands at the test store
     monkeypatch.setattr(cli, "_open_store", lambda catalog=None: filled)
+    monkeypatch.setattr(finops_budget, "_open_store", lambda catalog=None: filled)
     return filled
 
 
@@ -122,6 +124,20 @@ def test_budget_commands_through_typer(cli_store: Store, catalog: Path) -> None:
     assert rows[0]["amount"] == "$0.05"
     assert rows[0]["alerts"] == "50 %"  # the alert that fired shows where the analyst looks
     assert rows[0]["pct"] == "79.2"
+    result = runner.invoke(
+        cli.budget_app, ["burn-down", "--project", "churn", "--json", "--catalog", str(catalog)]
+    )
+    burn = json.loads(result.output)
+    assert (
+        burn["budget"]["name"] == "churn" and burn["spent"][-1] == 39_600 and burn["amount_micros"] == 50_000
+    )
+    assert len(burn["spent"]) + len(burn["forecast"]) - 1 == burn["days"]
+    result = runner.invoke(
+        cli.budget_app, ["burn-down", "--project", "churn", "--days", "--catalog", str(catalog)]
+    )
+    assert result.exit_code == 0 and "spent by" in result.output and "forecast" in result.output
+    result = runner.invoke(cli.budget_app, ["burn-down", "--team", "churn", "--catalog", str(catalog)])
+    assert result.exit_code == 1 and "budget team 'churn' (month) does not exist" in str(result.exception)
     result = runner.invoke(
         cli.budget_app, ["set", "--project", "churn", "--amount", "-1", "--catalog", str(catalog)]
     )

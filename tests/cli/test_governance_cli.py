@@ -121,6 +121,10 @@ def test_policy_add_list_remove_and_check_stored(tmp_path: Path, store: Store) -
     result = runner.invoke(cli.policy_app, ["check", "--facts", str(facts)])
     assert result.exit_code == 1  # rules pass, the approval is missing
     assert "needs 1 approval" in result.output
+    (decision,) = json.loads(ok(cli.gate_app, ["list", "--json"]))
+    assert (decision["gate"], decision["passed"]) == ("model.stage", False)
+    assert "failed" in ok(cli.gate_app, ["list", "--gate", "model.stage"])
+    assert json.loads(ok(cli.gate_app, ["list", "--gate", "data.publish", "--json"])) == []
     ok(cli.policy_app, ["remove", "fair-before-production"])
     assert json.loads(ok(cli.policy_app, ["list", "--json"])) == []
 

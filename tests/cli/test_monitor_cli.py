@@ -90,6 +90,10 @@ def test_monitor_commands_end_to_end(store: tuple[dict[str, str], list[str]], tm
     assert shown.returncode == 0, shown.stderr
     assert "windows of 200" in shown.stdout and "1 alert(s)" in shown.stdout
 
+    monitors = _cli({**env, "COLUMNS": "200"}, "monitor", "list")
+    assert monitors.returncode == 0, monitors.stderr
+    assert "claims/1" in monitors.stdout and "age, tenure" in monitors.stdout and "│ 2 " in monitors.stdout
+
     listed = _cli(env, "alerts", "list", "--json")
     assert listed.returncode == 0, listed.stderr
     [alert] = json.loads(listed.stdout)

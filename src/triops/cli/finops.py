@@ -1,5 +1,5 @@
-"""``triops prices|cost|budget``: the price catalog, cost reports, forecasts, recommendations, FOCUS
-export/import and budgets. Each store-backed command is a plain function taking a ``Store`` (tested
+"""``triops prices|cost|budget``: the price catalog, cost reports, forecasts, recommendations and FOCUS
+export/import; budgets are in ``finops_budget.py``. Each store-backed command is a plain function taking a ``Store`` (tested
 directly) plus a thin Typer command that opens the workspace's store."""
 
 from __future__ import annotations
@@ -20,9 +20,6 @@ if TYPE_CHECKING:
 prices_app = typer.Typer(help="Show and validate the price catalog.", no_args_is_help=True)
 cost_app = typer.Typer(
     help="Cost reports, forecasts, recommendations and FOCUS export/import.", no_args_is_help=True
-)
-budget_app = typer.Typer(
-    help="Budgets per project or team, with alerts and hard stops.", no_args_is_help=True
 )
 
 
@@ -319,103 +316,20 @@ def cost_import_cmd(
     console.print(f"imported {rows} FOCUS rows from {file.name} (import {import_id})")
 
 
-# -- budget -------------------------------------------------------------------------------------------------
-def budget_set(
-    store: Store,
-    *,
-    project: str | None = None,
-    team: str | None = None,
-    cost_centre: str | None = None,
-    period: str = "month",
-    amount: str,
-    currency: str = "EUR",
-    thresholds: str = "50,80,100",
-    webhook: str | None = None,
-    catalog: Path | None = None,
-) -> dict[str, Any]:
-    from triops.errors import InvalidInputError
-    from triops.finops.budgets import new_budget
-
-    owners = [(s, n) for s, n in (("project", project), ("team", team), ("cost_centre", cost_centre)) if n]
-    if len(owners) != 1:
-        raise InvalidInputError(
-            "give exactly one of --project, --team and --cost-centre", hint="a budget belongs to one owner"
-        )
-    try:
-        levels = [int(t) for t in thresholds.split(",") if t.strip()]
-    except ValueError:
-        raise InvalidInputError(
-            f"thresholds {thresholds!r} are not integers", hint="e.g. 50,80,100"
-        ) from None
-    scope, name = owners[0]
-    budget = new_budget(scope, name or "", period, amount, currency, thresholds=levels, webhook_url=webhook)
-    service = _service(store, catalog)
-    stored = service.set_budget(budget)
-    alerts = service.check_alerts(stored)
-    return {**stored.to_dict(), "alerts": [a.message for a in alerts]}
-
-
-@budget_app.command("set")
-def budget_set_cmd(
-    amount: Annotated[str, typer.Option(help="the budget, e.g. 500 or 1250.50")],
-    project: Annotated[str | None, typer.Option(help="project the budget caps")] = None,
-    team: Annotated[str | None, typer.Option(help="team the budget caps")] = None,
-    cost_centre: Annotated[
-        str | None, typer.Option("--cost-centre", help="cost centre the budget caps")
-    ] = None,
-    period: Annotated[str, typer.Option(help="month | quarter | year")] = "month",
-    currency: Annotated[str, typer.Option(help="ISO 4217 code")] = "EUR",
-    thresholds: Annotated[str, typer.Option(help="alert thresholds in %")] = "50,80,100",
-    webhook: Annotated[str | None, typer.Option(help="URL to POST alerts to")] = None,
-    catalog: CatalogOpt = None,
-) -> None:
-    """Create or replace the budget of a project or team for a period."""
-    row = budget_set(
-        _open_store(catalog),
-        project=project,
-        team=team,
-        cost_centre=cost_centre,
-        period=period,
-        amount=amount,
-        currency=currency,
-        thresholds=thresholds,
-        webhook=webhook,
-        catalog=catalog,
-    )
-    console.print(
-        f"budget {row['scope']} {row['name']!r}: {_money(row['amount_micros'], row['currency'])} per {row['period']}"
-    )
-    for alert in row.get("alerts", []):
-        console.print(f"[yellow]alert[/yellow] {alert}")
-
-
-def budget_list(store: Store, *, catalog: Path | None = None) -> list[dict[str, Any]]:
-    """Budgets with their spend this period and the alerts that fired in it (thresholds crossed)."""
-    service = _service(store, catalog)
-    fired: dict[tuple[str, str], list[int]] = {}
-    for alert in service.alerts():
-        fired.setdefault((alert["budget_id"], alert["period_label"]), []).append(int(alert["threshold_pct"]))
-    return [
-        {
-            "scope": s.budget.scope,
-            "name": s.budget.name,
-            "period": s.period_label,
-            "amount": _money(s.budget.amount_micros, s.budget.currency),
-            "spent": _money(s.spent_micros, s.budget.currency),
-            "pct": s.pct,
-            "thresholds": ",".join(map(str, s.budget.thresholds)),
-            "alerts": ",".join(f"{t} %" for t in sorted(fired.get((s.budget.id, s.period_label), []))) or "-",
-        }
-        for s in service.status()
-    ]
-
-
-@budget_app.command("list")
-def budget_list_cmd(catalog: CatalogOpt = None, as_json: JsonOpt = False) -> None:
-    """Budgets with their spend in the current period."""
-    _print(budget_list(_open_store(catalog), catalog=catalog), as_json, "budgets")
-
-
 from triops.cli import finops_attribution as _attribution  # noqa: E402  registers `cost allocate|models`
+from triops.cli.finops_budget import (  # noqa: E402  `budget set|list|burn-down`
+    budget_app,
+    budget_burn_down,
+    budget_list,
+    budget_set,
+)
 
-__all__ = ["_attribution", "budget_app", "cost_app", "prices_app"]
+__all__ = [
+    "_attribution",
+    "budget_app",
+    "budget_burn_down",
+    "budget_list",
+    "budget_set",
+    "cost_app",
+    "prices_app",
+]

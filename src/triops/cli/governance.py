@@ -1,4 +1,5 @@
-"""``triops policy|approval``: policies as code and approval requests from the command line (``audit``
+"""``triops policy|approval|gate``: policies as code, approval requests and recorded gate decisions from the
+command line (``audit``
 lives in ``cli/audit.py``; ``role``, ``inventory`` and ``compliance`` in ``cli/compliance.py``).
 
 Each command is a thin Typer wrapper over a plain function taking a ``Store`` (tested directly); the
@@ -271,8 +272,56 @@ def approval_list(
     )
 
 
+# ------------------------------------------------------------------------------------------------ gate
+
+gate_app = typer.Typer(help="Recorded gate decisions: list.", no_args_is_help=True)
+
+
+@gate_app.callback()
+def _gate() -> None:
+    """Recorded gate decisions (a group of one command today, so `triops gate list` stays stable)."""
+
+
+@gate_app.command("list")
+def gate_list(
+    project: ProjectOpt = None,
+    gate: Annotated[str | None, typer.Option("--gate", help="only this gate, e.g. model.stage")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=10_000)] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recorded gate decisions, newest first: gate, subject, pass or fail and why (projects you can read)."""
+    rows = _governance().gate_evaluations(project=project, gate=gate, limit=limit)
+    if as_json:
+        _json(rows)
+        return
+    from datetime import UTC, datetime
+
+    def reasons(row: dict[str, Any]) -> str:
+        result = row["result"] if isinstance(row["result"], dict) else {}
+        return "; ".join(str(r) for r in result.get("reasons", [])) or "-"
+
+    _table(
+        "gate decisions",
+        ["when", "gate", "subject", "project", "result", "by", "reasons"],
+        [
+            [
+                datetime.fromtimestamp(r["at_ms"] / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S"),
+                r["gate"],
+                f"{r['subject_type']}/{r['subject_id']}",
+                r["project"] or "-",
+                "passed" if r["passed"] else "failed",
+                r["actor"],
+                reasons(r),
+            ]
+            for r in rows
+        ],
+    )
+
+
 # re-exported so ``triops.cli.governance`` still offers every governance sub-app
 from triops.cli.audit import audit_app  # noqa: E402
 from triops.cli.compliance import compliance_app, inventory_app, role_app  # noqa: E402
 
-__all__ = ["approval_app", "audit_app", "compliance_app", "inventory_app", "policy_app", "role_app"]
+__all__ = [
+    "approval_app", "audit_app", "compliance_app", "gate_app", "inventory_app", "policy_app", "role_app"
+]  # fmt: skip

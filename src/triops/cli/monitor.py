@@ -1,4 +1,4 @@
-"""``triops monitor create|run|show|labels`` and ``triops alerts list|promote``: model monitoring from the
+"""``triops monitor create|run|list|show|labels`` and ``triops alerts list|promote``: model monitoring from the
 shell."""
 
 from __future__ import annotations
@@ -191,6 +191,33 @@ def run(
             f"[red]ALERT[/] {alert['policy']} ({alert['severity']}) on {alert['model']}/{alert['version']}"
             + (f" — retrain: {action.get('status')}" if action else "")
         )
+
+
+@app.command("list", help="Every monitor you may read, with its latest window's drift and quality.")
+def list_monitors(as_json: AS_JSON = False) -> None:
+    rows = _local().monitoring.monitors()
+    if as_json:
+        print_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table(title="monitors")
+    for col in ("model", "project", "window", "features", "windows", "latest from", "PSI max", "quality"):
+        table.add_column(col)
+    for m in rows:
+        facts = (m.get("latest") or {}).get("facts") or {}
+        drift = facts.get("drift") or {}
+        table.add_row(
+            f"{m['model']}/{m['version']}",
+            m["project"],
+            str(m["window"]),
+            ", ".join(m["features"] or []) or "-",
+            str(m["windows"]),
+            _when(m["latest"]["start_ms"]) if m.get("latest") else "-",
+            _fmt((drift.get("psi") or {}).get("max")),
+            _fmt((facts.get("quality") or {}).get("passed")),
+        )
+    console().print(table)
 
 
 @app.command("show", help="The monitor's settings, evaluated windows and alerts.")

@@ -20,6 +20,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from triops.errors import InvalidInputError
 
@@ -131,6 +132,21 @@ class BurnDown:
             if value > self.amount_micros:
                 return self.start + timedelta(days=i)
         return None
+
+
+def burn_down_dict(found: BurnDown) -> dict[str, Any]:
+    """``found`` as JSON (dates in ISO form, with the derived ``forecast_end_micros`` and ``over_on``)."""
+    over = found.over_on
+    return {
+        "start": found.start.isoformat(),
+        "days": found.days,
+        "as_of": found.as_of.isoformat(),
+        "amount_micros": found.amount_micros,
+        "spent": list(found.spent),
+        "forecast": list(found.forecast),
+        "forecast_end_micros": found.forecast_end_micros,
+        "over_on": None if over is None else over.isoformat(),
+    }
 
 
 def burn_down(daily: Mapping[date, int], start: date, end: date, as_of: date, amount_micros: int) -> BurnDown:

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from triops.errors import InvalidInputError
 from triops.workspace.remote_http import HttpTransport
-from triops.workspace.remote_wire import alert, anomaly, budget, forecast, recommendation
+from triops.workspace.remote_wire import alert, anomaly, budget, burn_down, forecast, recommendation
 
 if TYPE_CHECKING:
     import polars as pl
 
     from triops.finops.budgets import Alert, Budget
-    from triops.finops.forecast import Anomaly, Forecast
+    from triops.finops.forecast import Anomaly, BurnDown, Forecast
     from triops.finops.recommend import Recommendation
 
 
@@ -98,6 +98,12 @@ class RemoteFinOps:
 
     def alerts(self) -> list[dict[str, Any]]:
         return list(self.http.items("/finops/alerts"))
+
+    def burn_down(self, wanted: Budget) -> BurnDown:
+        """The server's burn-down of the stored budget with ``wanted``'s scope, name and period."""
+        params = {"scope": wanted.scope, "name": wanted.name, "period": wanted.period}
+        found: BurnDown = burn_down(self.http.get("/finops/budgets/burn-down", **params))
+        return found
 
     # -- forecast and recommendations ------------------------------------------------------------------------
     def forecast(self, *, project: str | None = None, as_of: date | None = None) -> Forecast:

@@ -57,6 +57,20 @@ class RemoteGovernance:
         return result
 
     # -- approvals -----------------------------------------------------------------------------------------
+    def gate_evaluations(
+        self, *, project: str | None = None, gate: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        from triops.errors import InvalidInputError
+
+        if not 0 < limit <= 10_000:
+            raise InvalidInputError(f"limit: {limit} is not between 1 and 10000")
+        found: list[dict[str, Any]] = []
+        for row in self.http.items("/governance/gates/evaluations", project=project, gate=gate):
+            found.append(row)
+            if len(found) == limit:
+                break
+        return found
+
     def request_approval(
         self,
         *,

@@ -71,6 +71,9 @@ class RemoteMonitoring:
         found: dict[str, Any] = self.http.json("POST", "/monitoring/labels", json=body)
         return found
 
+    def monitors(self) -> list[dict[str, Any]]:
+        return list(self.http.items("/monitoring/monitors"))
+
     def show(self, ref: str) -> dict[str, Any]:
         found: dict[str, Any] = self.http.get(self._path(ref))
         return found

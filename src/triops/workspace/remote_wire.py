@@ -139,6 +139,13 @@ def forecast(data: Mapping[str, Any]) -> Any:
     return build(Forecast, data, as_of=date.fromisoformat)
 
 
+def burn_down(data: Mapping[str, Any]) -> Any:
+    from triops.finops.forecast import BurnDown
+
+    return build(BurnDown, data, start=date.fromisoformat, as_of=date.fromisoformat, spent=_tuple,
+                 forecast=_tuple)  # fmt: skip
+
+
 def anomaly(data: Mapping[str, Any]) -> Any:
     from triops.finops.forecast import Anomaly
 

@@ -252,3 +252,39 @@ def test_gate_decisions_show_their_rules_reasons_and_facts_to_who_may_read_them(
     assert alice.get("/governance/gates?project=secret").status_code == 404
     bad = alice.get("/governance/gates?gate=model.nope")
     assert bad.status_code == 422 and "gate" in bad.text
+
+
+def test_cached_pages_show_a_write_at_once(dev_web: WebServer) -> None:
+    """The scorecard and the audit verification are kept per store state: a write by anyone is on the
+    next view (here by the workspace's own connections, as a CLI on the same store would write)."""
+    from triops.store.audit import append_event
+
+    client = _client(dev_web)
+
+    def snapshots() -> list[int]:
+        return [int(n) for n in re.findall(r"last (\d+) snapshots", client.get("/").text)]
+
+    def checked() -> int:
+        found = re.search(r"([\d,]+) events checked", client.get("/governance").text)
+        assert found is not None
+        return int(found.group(1).replace(",", ""))
+
+    before, events = snapshots(), checked()
+    assert snapshots() == before and checked() == events
+    dev_web.ws.kpis.record("alpha")
+    after = snapshots()
+    assert sum(after) == sum(before) + len(dev_web.ws.kpis.scorecard("alpha"))
+    dev_web.ws.store.write(
+        lambda conn: append_event(
+            conn,
+            actor="test",
+            action="test.cache",
+            object_type="test",
+            object_id="1",
+            before=None,
+            after={},
+            project=None,
+            at_ms=utc_ms(dev_web.ws.clock.now()),
+        )
+    )
+    assert checked() == events + 1

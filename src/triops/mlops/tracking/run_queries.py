@@ -93,3 +93,8 @@ class RunQueries:
     def metric_history(self, run_id: str, key: str) -> list[Metric]:
         self.get(run_id)  # NotFound unless its project is readable
         return self._sink.metric_history(run_id, key)
+
+    def metric_histories(self, run_id: str, keys: Sequence[str]) -> dict[str, list[Metric]]:
+        """The history of each of ``keys`` (one read check for all, as a page of charts needs)."""
+        self.get(run_id)  # NotFound unless its project is readable
+        return {key: self._sink.metric_history(run_id, key) for key in keys}

@@ -1,4 +1,4 @@
-"""FinOps API: costs by any grouping, cost records, budgets (list, set), alerts, forecast and anomalies,
+"""FinOps API: costs by any grouping, cost records, budgets (list, set, burn-down), alerts, forecast and anomalies,
 recommendations, FOCUS 1.2 export (streamed) and import (all rows or none), and the price catalog.
 Thin over ``ws.finops``. Workspace-wide figures need ``cost.read`` everywhere; a project's, in that project.
 """
@@ -17,7 +17,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, StringConstraints
 
-from triops.errors import InvalidInputError
+from triops.errors import InvalidInputError, NotFoundError
 from triops.governance.rbac import Permission
 from triops.server.authz import ActingDep, readable, require_in
 from triops.server.http import PROBLEMS, check_download_name
@@ -154,6 +154,32 @@ def set_budget(request: Request, ws: ActingDep, body: BudgetIn) -> dict[str, Any
     stored = service.set_budget(budget)
     alerts = service.check_alerts(stored)
     return {"budget": stored.to_dict(), "alerts": [dataclasses.asdict(a) for a in alerts]}
+
+
+@router.get("/budgets/burn-down")
+def budget_burn_down(
+    request: Request,
+    ws: ActingDep,
+    scope: Literal["project", "team", "cost_centre"],
+    name: Name,
+    period: Literal["month", "quarter", "year"] = "month",
+) -> dict[str, Any]:
+    """A budget's current period day by day: cumulative spend up to today, then the forecast to the period's
+    end at the mean daily spend so far, beside the budget amount (``over_on``: the first day over it)."""
+    from triops.finops.forecast import burn_down_dict
+
+    if scope == "project":
+        readable(ws, name, f"project {name!r}")
+    service = _finops(request, ws)
+    found = [
+        b for b in service.list_budgets()
+        if (b.scope, b.name, b.period) == (scope, name, period) and _budget_visible(ws, b)
+    ]  # fmt: skip
+    if not found:
+        raise NotFoundError(
+            f"budget {scope} {name!r} ({period}) does not exist", hint="list budgets with GET /finops/budgets"
+        )
+    return {"budget": found[0].to_dict(), **burn_down_dict(service.burn_down(found[0]))}
 
 
 @router.get("/alerts", response_model=PageOut)

@@ -1,4 +1,4 @@
-"""Governance API, part one: policies, gate checks, approval requests (request, approve, reject with a
+"""Governance API, part one: policies, gate checks and recorded gate decisions, approval requests (request, approve, reject with a
 justification), roles, users and tokens. Thin over ``ws.governance``; the audit log, the inventory and
 compliance reports are in ``api/audit.py``."""
 
@@ -21,6 +21,7 @@ from triops.server.schemas import MAX_NAME, Justification, Name, ProjectName
 router = APIRouter(prefix="/governance", tags=["governance"], responses=PROBLEMS)
 GateName = Gate
 SubjectType = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.\-]+$")]
+MAX_GATE_EVALUATIONS = 10_000  # the newest this many; the service's own bound
 RoleName = Literal["viewer", "contributor", "approver", "finops", "admin"]
 
 
@@ -134,6 +135,24 @@ def check_gate(ws: ActingDep, body: GateCheck) -> dict[str, Any]:
     require_in(ws, Permission.PROJECT_READ, None if project is None else str(project))
     result = ws.governance.check_gate(body.facts, policy_text=body.policy)
     return _json_object(result.to_dict())
+
+
+@router.get("/gates/evaluations", response_model=PageOut)
+def list_gate_evaluations(
+    ws: ActingDep,
+    project: ProjectName | None = None,
+    gate: GateName | None = None,
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+) -> dict[str, Any]:
+    """Recorded gate decisions, newest first (in projects you can read): the gate, its subject, pass or
+    fail, each rule with its reason, the approvals still missing and the facts the gate saw."""
+    rows = ws.governance.gate_evaluations(
+        project=project, gate=gate.value if gate else None, limit=MAX_GATE_EVALUATIONS
+    )
+    listing = Listing.of("gate-evaluations", project=project, gate=gate)
+    page = paginate(rows, lambda r: (int(r["at_ms"]), str(r["id"])), listing, cursor, limit, descending=True)
+    return page.out(_jsonable)
 
 
 # -- approvals ---------------------------------------------------------------------------------------------

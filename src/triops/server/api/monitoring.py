@@ -1,4 +1,4 @@
-"""Monitoring API: monitors per model version (``{name}@{alias}`` or ``{name}@v{version}`` in the path),
+"""Monitoring API: the monitors you may read, monitors per model version (``{name}@{alias}`` or ``{name}@v{version}`` in the path),
 their windows, delayed labels and alerts. Thin: every rule and permission lives in ``ws.monitoring``."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from triops.server.authz import ActingDep
 from triops.server.http import PROBLEMS
+from triops.server.pagination import CursorQuery, LimitQuery, Listing, PageOut, paginate
 
 router = APIRouter(tags=["monitoring"], responses=PROBLEMS)
 MAX_LABELS = 100_000
@@ -63,6 +64,17 @@ def labels(body: Labels, request: Request, ws: ActingDep) -> dict[str, Any]:
     """Unknown ids are reported in ``unknown`` and not stored; ids already labelled keep their label."""
     _flush_served(request)
     return ws.monitoring.log_labels(body.prediction_ids, body.labels)
+
+
+@router.get("/monitoring/monitors", response_model=PageOut, summary="Every monitor you may read")
+def monitors(ws: ActingDep, limit: LimitQuery = 100, cursor: CursorQuery = None) -> dict[str, Any]:
+    """Monitors in projects where you hold ``alert.read``, by model and version: window, features, how many
+    windows were evaluated and the latest window's facts."""
+    rows = ws.monitoring.monitors()
+    page = paginate(
+        rows, lambda r: (str(r["model"]), int(r["version"])), Listing.of("monitors"), cursor, limit
+    )
+    return page.out(lambda r: r)
 
 
 @router.get("/monitoring/alerts", summary="Alerts raised by monitors, newest first")

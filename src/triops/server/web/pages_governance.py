@@ -1,7 +1,8 @@
 """Governance: the approval queue (approve or reject with a justification; separation of duties and roles
 are enforced by the service), the audit log's verification, the AI use-case inventory and a compliance
 report whose evidence links to the page that holds it; the policy gates' decisions with their facts and
-reasons (``/governance/gates``)."""
+reasons (``/governance/gates``). The audit verification and the compliance report are kept per store
+state (``state_cache.py``)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from triops.governance.policies import Gate
 from triops.governance.rbac import Permission
 from triops.server.web.core import FormDep, PageDep, WebRoute
 from triops.server.web.render import render
+from triops.server.web.state_cache import principal_key, state_cache
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 Framework = Literal["nist-ai-rmf", "eu-ai-act"]
@@ -50,6 +52,14 @@ def web_link(link: str) -> str:
     return "/governance#compliance"
 
 
+def _compliance(ws: Any, framework: str) -> dict[str, Any]:
+    compliance: dict[str, Any] = ws.governance.compliance_report(framework).to_dict()
+    for item in compliance["items"]:
+        for e in item["evidence"]:
+            e["href"] = web_link(str(e["link"]))
+    return compliance
+
+
 @router.get("/governance")
 def governance(page: PageDep, framework: Framework = "nist-ai-rmf") -> Response:
     ws = page.ws
@@ -61,17 +71,15 @@ def governance(page: PageDep, framework: Framework = "nist-ai-rmf") -> Response:
     decided = [a for a in approvals if a["status"] != "pending"][:20]
     verify: dict[str, Any] | None = None
     events: list[dict[str, Any]] = []
+    cache, who = state_cache(page.request), principal_key(ws.principal)
     if can(Permission.AUDIT_READ, None):
-        report = ws.governance.verify_audit()
+        report = cache.get(("audit.verify", who), ws.governance.verify_audit)
         verify = {"ok": report.ok, **report.to_dict()}
         events = ws.governance.audit_events(limit=20)
     inventory = [uc for uc in ws.governance.use_cases() if can(Permission.PROJECT_READ, uc.project)]
     compliance = None
     if can(Permission.AUDIT_READ, None):
-        compliance = ws.governance.compliance_report(framework).to_dict()
-        for item in compliance["items"]:
-            for e in item["evidence"]:
-                e["href"] = web_link(str(e["link"]))
+        compliance = cache.get(("compliance", who, framework), lambda: _compliance(ws, framework))
     return render(
         page.request,
         "governance.html",

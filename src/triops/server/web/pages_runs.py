@@ -82,11 +82,12 @@ def compare(page: PageDep, run: list[str] = Query(default_factory=list)) -> Resp
         )
     chosen = [_run(page, i) for i in ids]
     keys = sorted({k for r in chosen for k in r.metrics})
+    histories = {r.id: page.ws.runs.metric_histories(r.id, sorted(r.metrics)) for r in chosen}
     charts = []
     for key in keys:
         series = []
         for r in chosen:
-            history = page.ws.runs.metric_history(r.id, key)
+            history = histories[r.id].get(key, [])
             series.append((r.name or r.id[:8], [(float(m.step), m.value) for m in history]))
         charts.append(line_chart(f"{key} by step, per run", series))
     param_keys = sorted({k for r in chosen for k in r.params})
@@ -103,8 +104,7 @@ def compare(page: PageDep, run: list[str] = Query(default_factory=list)) -> Resp
 def run_page(page: PageDep, run_id: str) -> Response:
     found = _run(page, run_id)
     charts = []
-    for key in sorted(found.metrics):
-        history = page.ws.runs.metric_history(found.id, key)
+    for key, history in page.ws.runs.metric_histories(found.id, sorted(found.metrics)).items():
         if len(history) > 1:
             charts.append(line_chart(f"{key} by step", [(key, [(float(m.step), m.value) for m in history])]))
     return render(page.request, "run.html", page=page, run=found, charts=charts)

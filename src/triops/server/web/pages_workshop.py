@@ -14,6 +14,7 @@ from markupsafe import Markup
 from triops.errors import InvalidInputError
 from triops.server.web.core import FormDep, Page, PageDep, WebRoute
 from triops.server.web.render import register_section, render
+from triops.server.web.state_cache import principal_key, state_cache
 from triops.server.web.workshop_charts import interval_chart, radar_chart
 from triops.workspace.workshop import LEVELS, TOOLS, WorkshopService
 from triops.workspace.workshop_results import COMPARED, PILLARS, export_json, export_markdown, pooled
@@ -61,6 +62,13 @@ def live_context(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _pooled(page: Page, service: WorkshopService, session: dict[str, Any]) -> dict[str, Any]:
+    """The session's pooled results, computed once per store state: the projector's poll and the live part
+    it then asks for read the same answers, and a poll while nobody wrote recomputes nothing."""
+    key = ("workshop.pooled", session["id"], principal_key(page.ws.principal))
+    return state_cache(page.request).get(key, lambda: pooled(service, session))
+
+
 def _band(summary: dict[str, Any] | None) -> tuple[Any, Any, Any]:
     s = summary or {}
     return s.get("low"), s.get("median"), s.get("high")
@@ -90,7 +98,7 @@ def open_workshop(page: PageDep, form: FormDep) -> Response:
 def console(page: PageDep, code: str) -> Response:
     service = WorkshopService(page.ws)
     session = service.facilitated(code)
-    data = pooled(service, session)
+    data = _pooled(page, service, session)
     return render(
         page.request,
         "workshop_console.html",
@@ -105,7 +113,7 @@ def console(page: PageDep, code: str) -> Response:
 def projector(page: PageDep, code: str, part: str = "") -> Response:
     service = WorkshopService(page.ws)
     session = service.facilitated(code)
-    context = live_context(pooled(service, session))
+    context = live_context(_pooled(page, service, session))
     if part == "live":
         return render(page.request, "workshop_live.html", page=page, session=session, **context)
     return render(
@@ -121,7 +129,7 @@ def projector(page: PageDep, code: str, part: str = "") -> Response:
 @router.get("/workshops/{code}/results.json")
 def results(page: PageDep, code: str) -> Response:
     service = WorkshopService(page.ws)
-    data = pooled(service, service.facilitated(code))
+    data = _pooled(page, service, service.facilitated(code))
     runs = [g["ran_ms"] for g in data["groups"]]
     votes = [p["counts"] for p in data["polls"]]
     saved = [w["saved_ms"] for w in data["works"]]

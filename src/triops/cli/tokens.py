@@ -98,13 +98,14 @@ def whoami(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     ws = open_workspace()
     principal = ws.principal
     display = None if ws.is_remote else ws.settings.display_name
-    data = {
+    roles = {p: sorted(r.value for r in held) for p, held in principal.roles.items()}
+    data: dict[str, object] = {
         "principal": principal.name,
         "kind": principal.kind,
         "display_name": display,
         "mode": "server (token-authenticated)" if ws.is_remote else "local store (single-user: the OS user)",
         "store": ws.url,
-        "roles": {p: sorted(r.value for r in roles) for p, roles in principal.roles.items()},
+        "roles": roles,
     }
     if as_json:
         print_json(data)
@@ -113,5 +114,5 @@ def whoami(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     shown = f"{principal.name} (display name {display!r})" if display else principal.name
     out.print(f"principal: [bold]{escape(shown)}[/]", highlight=False)
     out.print(f"mode: {data['mode']}", highlight=False)
-    roles = ", ".join(f"{r} in {p}" for p, rs in sorted(data["roles"].items()) for r in rs) or "none"
-    out.print(f"roles: {escape(roles)}", highlight=False)
+    held = ", ".join(f"{r} in {p}" for p, rs in sorted(roles.items()) for r in rs) or "none"
+    out.print(f"roles: {escape(held)}", highlight=False)

@@ -21,10 +21,11 @@ def ws(store_url: str, tmp_path: Path) -> Iterator[Workspace]:
     workspace = Workspace.open(
         store_url,
         artifact_root=tmp_path / "artifacts",
-        settings=Settings(home=tmp_path, flush_interval_s=0.05, user="carol"),
+        settings=Settings(home=tmp_path, flush_interval_s=0.05),
     )
     # on a shared (PostgreSQL) store searches list only runs of projects the user may read
-    roles.grant(workspace.store, Principal.owner("admin"), "carol", "admin", None)
+    # (the workspace acts as its OS user)
+    roles.grant(workspace.store, Principal.owner("admin"), workspace.settings.acting_user, "admin", None)
     yield workspace
     workspace.close()
 

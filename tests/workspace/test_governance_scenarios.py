@@ -24,6 +24,7 @@ from triops.errors import GateBlockedError, NotFoundError, PermissionDeniedError
 from triops.finops.budgets import new_budget
 from triops.settings import Settings
 from triops.store.audit import iter_events
+from triops.store.engine import Store
 
 ANY_STAGE = """\
 name: every-stage-needs-an-approver
@@ -212,3 +213,32 @@ def test_triops_user_on_a_local_store_is_a_display_name_not_a_principal(admin: W
     ]
     assert {e.actor for e in events if e.action == "role.grant"} == {os_user()}
     assert [b.role for b in admin.governance.bindings(user="dora")] == ["viewer"]  # nothing granted to dora
+
+
+def test_a_store_opened_directly_gives_full_rights_only_to_its_admin(
+    store: Store, store_url: str, home: Path
+) -> None:
+    """A shared store (PostgreSQL; here also a SQLite file someone else administers) opened directly acts as the
+    OS user with exactly that user's bindings: naming its admin in TRIOPS_USER borrows nothing, and an admin's
+    direct changes are audited under the admin's own name."""
+    from triops.governance.rbac import Principal
+    from triops.governance.roles import bootstrap_owner, grant
+    from triops.settings import os_user
+
+    bootstrap_owner(store, "db-admin")  # `triops init --admin db-admin`: the OS user is not it
+    settings = Settings(home=home, user="db-admin")
+    with Workspace.open(store_url, artifact_root=home / "artifacts", settings=settings) as direct:
+        assert direct.principal.name == os_user() and direct.principal.roles == {}
+        with pytest.raises(PermissionDeniedError, match=r"role\.write"):
+            direct.governance.grant(os_user(), "admin")
+        with pytest.raises(PermissionDeniedError, match=r"run\.write"):
+            direct.start_run("benefits")
+    grant(store, Principal.owner("db-admin"), os_user(), "admin", None)  # now an admin opens it
+    with Workspace.open(store_url, artifact_root=home / "artifacts", settings=Settings(home=home)) as direct:
+        direct.governance.grant("anna", "approver", "benefits")
+    with store.connect() as conn:
+        granted = [e for e in iter_events(conn) if e.action == "role.grant"]
+    assert [(e.actor, e.after["principal"]) for e in granted] == [
+        ("db-admin", os_user()),
+        (os_user(), "anna"),
+    ]

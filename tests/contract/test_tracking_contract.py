@@ -12,7 +12,6 @@ from triops import Workspace
 from triops.domain.records import RunStatus
 from triops.errors import ConflictError, FilterSyntaxError, InvalidInputError, NotFoundError
 from triops.governance import roles
-from triops.governance.rbac import Principal
 from triops.settings import Settings
 
 
@@ -24,8 +23,8 @@ def ws(store_url: str, tmp_path: Path) -> Iterator[Workspace]:
         settings=Settings(home=tmp_path, flush_interval_s=0.05),
     )
     # on a shared (PostgreSQL) store searches list only runs of projects the user may read
-    # (the workspace acts as its OS user)
-    roles.grant(workspace.store, Principal.owner("admin"), workspace.settings.acting_user, "admin", None)
+    # (the workspace acts as its OS user: the owner of a fresh SQLite store; conftest made it PostgreSQL's admin)
+    roles.bootstrap_owner(workspace.store, workspace.settings.acting_user)
     yield workspace
     workspace.close()
 

@@ -91,7 +91,7 @@ def _loop(deadline: float, recorder: Recorder, body: Callable[[int], None], at_l
 def _prepare(store_url: str, home: Path) -> tuple[str, str]:
     """The OS user as admin for the CLI, alice (contributor) and bob (no role yet); returns their tokens."""
     with Workspace.open(store_url, settings=Settings(home=home)) as ws:
-        roles.grant(ws.store, Principal.owner("setup"), os_user(), "admin", None)  # the CLI's OS user
+        roles.bootstrap_owner(ws.store, os_user())  # the CLI's OS user (conftest made it PostgreSQL's admin)
         roles.grant(ws.store, Principal.owner("setup"), "alice", "contributor", PROJECT)
     _, alice = create_token(store_url, home, "alice", "writer")
     _, bob = create_token(store_url, home, "bob", "roles")

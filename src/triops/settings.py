@@ -64,7 +64,11 @@ class Settings(BaseSettings):
         default=None, description="where signed audit heads are appended (default: ~/.local/state/triops)"
     )
     audit_checkpoint_every: int = Field(default=1000, ge=1, description="sign a checkpoint every N events")
-    user: str | None = Field(default=None, description="acting user name; defaults to the OS user")
+    user: str | None = Field(
+        default=None,
+        description="a display name only: on a local store the principal is always the OS user "
+        "(docs/security.md); through a server it is the token's user",
+    )
     data_roots: list[Path] = Field(
         default_factory=list,
         description="server: directories whose files clients may register as datasets by path (JSON list)",
@@ -152,12 +156,26 @@ class Settings(BaseSettings):
 
     @property
     def acting_user(self) -> str:
-        if self.user:
-            return self.user
-        try:
-            return os.getlogin()
-        except OSError:
-            return os.environ.get("USER") or "local"
+        """The principal of a local store: the OS user running this process, never ``TRIOPS_USER``."""
+        return os_user()
+
+    @property
+    def display_name(self) -> str | None:
+        """``TRIOPS_USER`` when it differs from the OS user: shown and audited beside it, never checked."""
+        return self.user if self.user and self.user != self.acting_user else None
+
+
+def os_user() -> str:
+    """The name of the process's effective user, from the user database (not from ``$USER``, which anyone
+    can set: on a local store this name is the principal)."""
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except (ImportError, KeyError):  # Windows, or a uid without a passwd entry (some containers)
+        import getpass
+
+        return getpass.getuser() if os.name == "nt" else f"uid-{os.geteuid()}"
 
 
 def _finops_section(section: Any, path: Path) -> dict[str, Any]:

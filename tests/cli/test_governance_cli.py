@@ -1,4 +1,5 @@
-"""The governance CLI sub-apps on a real local workspace (SQLite under tmp_path)."""
+"""The governance CLI sub-apps on a real local workspace (SQLite under tmp_path), whose principal is the OS user;
+a second person acts through a real server over the same store, with their own token."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from tests.governance.served import Served, serve
 from typer.testing import CliRunner
 
+from triops import Workspace
 from triops.cli import context
 from triops.cli import governance as cli
 from triops.errors import InvalidInputError, PermissionDeniedError, PolicyError
+from triops.settings import Settings, os_user
 from triops.store.engine import Store
 from triops.store.tables_governance import audit_events, audit_head
 
@@ -34,13 +38,28 @@ approvals: {role: approver, count: 1}
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_store_url: str) -> Iterator[Store]:
     monkeypatch.setenv("TRIOPS_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("TRIOPS_USER", "owner")
+    monkeypatch.delenv("TRIOPS_USER", raising=False)
     monkeypatch.delenv("TRIOPS_AUDIT_KEY_PATH", raising=False)
     context.close_workspace()
     context.STATE.store_url = sqlite_store_url  # a copy of the session's migrated template
     yield context.open_store()
     context.close_workspace()
     context.STATE.store_url = None
+
+
+@pytest.fixture
+def server(store: Store, sqlite_store_url: str, tmp_path: Path) -> Iterator[Served]:
+    """A server over the CLI's store (its own workspace on the same SQLite file)."""
+    ws = Workspace.open(sqlite_store_url, artifact_root=tmp_path / "served", settings=Settings(home=tmp_path))
+    with serve(ws) as served:
+        yield served
+    ws.close()
+
+
+def act_as(user: str, served: Served) -> None:
+    """The next commands run as ``user`` through the server, with ``--store URL`` and their token."""
+    context.close_workspace()
+    context.STATE.store_url, context.STATE.token = served.url, served.token(user)
 
 
 def ok(app: object, args: list[str]) -> str:
@@ -52,7 +71,7 @@ def ok(app: object, args: list[str]) -> str:
 def test_role_grant_list_revoke(store: Store) -> None:
     ok(cli.role_app, ["grant", "anna", "approver", "--project", "benefits"])
     rows = json.loads(ok(cli.role_app, ["list", "--json"]))
-    owner = ("owner", "admin", "*")  # the first user of a fresh SQLite workspace is its owner
+    owner = (os_user(), "admin", "*")  # the OS user of a fresh SQLite workspace is its owner
     assert [(r["principal"], r["role"], r["project"]) for r in rows] == [
         owner,
         ("anna", "approver", "benefits"),
@@ -66,13 +85,28 @@ def test_role_grant_list_revoke(store: Store) -> None:
     assert {p["role"] for p in perms} == {"viewer", "contributor", "approver", "finops", "admin", "service"}
 
 
-def test_a_user_with_bindings_acts_with_only_those(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_user_with_bindings_acts_with_only_those(store: Store, server: Served) -> None:
     ok(cli.role_app, ["grant", "carl", "contributor", "--project", "benefits"])
-    monkeypatch.setenv("TRIOPS_USER", "carl")
-    context.close_workspace()
+    act_as("carl", server)
     result = runner.invoke(cli.role_app, ["grant", "carl", "admin"])
     assert isinstance(result.exception, PermissionDeniedError)
     assert "role.write" in str(result.exception)
+
+
+def test_triops_user_is_a_display_name_on_a_local_store(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from triops.cli.main import app
+
+    monkeypatch.setenv("TRIOPS_USER", "dora")
+    context.close_workspace()
+    me = json.loads(ok(app, ["whoami", "--json"]))
+    assert (me["principal"], me["display_name"], me["roles"]) == (os_user(), "dora", {"*": ["admin"]})
+    assert "single-user" in me["mode"]
+    assert json.loads(ok(cli.role_app, ["list", "--user", "dora", "--json"])) == []
+    log = json.loads(ok(cli.audit_app, ["log", "--json", "-n", "5"]))
+    shown = [e for e in log if e["action"] == "identity.display_name"]
+    assert shown and {(e["actor"], e["after"]["display_name"]) for e in shown} == {(os_user(), "dora")}
 
 
 def test_names_with_markup_and_sql_are_shown_literally(store: Store) -> None:
@@ -213,15 +247,8 @@ def test_compliance_report(store: Store) -> None:
     assert isinstance(result.exception, InvalidInputError)
 
 
-def act_as(user: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TRIOPS_USER", user)
-    url = context.STATE.store_url
-    context.close_workspace()
-    context.STATE.store_url = url
-
-
 def test_approval_request_approve_with_separation_of_duties(
-    tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, store: Store, server: Served
 ) -> None:
     policy = tmp_path / "fair.yaml"
     policy.write_text(POLICY)
@@ -245,13 +272,19 @@ def test_approval_request_approve_with_separation_of_duties(
     )
     assert "needs 1 from approver" in out
     (row,) = json.loads(ok(cli.approval_app, ["list", "--json"]))
-    result = runner.invoke(cli.approval_app, ["approve", row["id"], "-j", "mine"])
-    assert isinstance(result.exception, PermissionDeniedError)  # the requester (owner) cannot approve
-    act_as("anna", monkeypatch)
-    assert "now approved" in ok(cli.approval_app, ["approve", row["id"], "-j", "fairness report reviewed"])
-    assert json.loads(ok(cli.approval_app, ["list", "--json", "--status", "approved"]))[0]["id"] == row["id"]
     bad = runner.invoke(
         cli.approval_app,
         ["request", "--gate", "model.stage", "--subject", "x", "--change", "oops", "-j", "x"],
     )
     assert isinstance(bad.exception, InvalidInputError)
+    result = runner.invoke(cli.approval_app, ["approve", row["id"], "-j", "mine"])
+    # the requester (the OS user) cannot approve, and a local store has no second principal: the refusal
+    # says to approve through the server as another token-authenticated user
+    assert isinstance(result.exception, PermissionDeniedError)
+    assert "single-user" in str(result.exception) and "--store http://" in str(result.exception)
+    act_as("dora", server)  # the named author, authenticated this time
+    refused = runner.invoke(cli.approval_app, ["approve", row["id"], "-j", "my own change"])
+    assert isinstance(refused.exception, PermissionDeniedError)
+    act_as("anna", server)
+    assert "now approved" in ok(cli.approval_app, ["approve", row["id"], "-j", "fairness report reviewed"])
+    assert json.loads(ok(cli.approval_app, ["list", "--json", "--status", "approved"]))[0]["id"] == row["id"]

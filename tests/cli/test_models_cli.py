@@ -33,7 +33,7 @@ def registry(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_store_url: str
 ) -> Iterator[ModelRegistry]:
     monkeypatch.setenv("TRIOPS_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("TRIOPS_USER", "owner")
+    monkeypatch.delenv("TRIOPS_USER", raising=False)
     context.close_workspace()
     context.STATE.store_url = sqlite_store_url
     reg = workspace_registry()

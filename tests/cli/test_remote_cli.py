@@ -51,8 +51,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     code = home / "code"  # the pipelines installed on machine A
     code.mkdir()
     (code / "remote_pipes.py").write_text((REPO / "tests/contract/contract_pipelines.py").read_text())
-    env = {**os.environ, "TRIOPS_HOME": str(home), "TRIOPS_USER": "root-admin", "PYTHONPATH": str(code)}
+    env = {**os.environ, "TRIOPS_HOME": str(home), "PYTHONPATH": str(code)}
     env.pop("TRIOPS_STORE_URL", None)
+    env.pop("TRIOPS_USER", None)  # `init` makes the OS user the store's admin; everyone else uses a token
     _triops(["--store", store, "init"], env)
     for user, role in (("ops", "admin"), ("vic", "viewer")):
         _triops(["--store", store, "user", "create", user], env)

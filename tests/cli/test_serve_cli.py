@@ -20,7 +20,7 @@ from triops import Workspace
 from triops.domain.clock import utc_ms
 from triops.governance import roles
 from triops.governance.rbac import Principal
-from triops.settings import Settings
+from triops.settings import Settings, os_user
 from triops.store.repositories.tokens import create_token
 
 EXE = str(Path(sys.executable).parent / "triops")
@@ -41,11 +41,11 @@ def served_store(tmp_path: Path) -> tuple[str, str, dict[str, str]]:
     now = utc_ms(ws.clock.now())
     _, token = ws.store.write(lambda conn: create_token(conn, "alice", "test", now))
     roles.grant(ws.store, Principal.owner("admin"), "alice", "contributor", None)
-    roles.grant(ws.store, Principal.owner("admin"), "ops", "admin", None)  # who runs `triops serve`
+    # who runs `triops serve` on the store: its OS user (on a local store TRIOPS_USER names no one)
+    roles.grant(ws.store, Principal.owner("admin"), os_user(), "admin", None)
     ws.close()
     env = {
-        **os.environ,
-        "TRIOPS_USER": "ops",
+        **{k: v for k, v in os.environ.items() if k != "TRIOPS_USER"},
         "TRIOPS_HOME": str(tmp_path),
         "TRIOPS_ARTIFACT_ROOT": str(tmp_path / "artifacts"),
         "TRIOPS_FLUSH_INTERVAL_S": "0.2",

@@ -23,22 +23,21 @@ PIPELINE_MODULES = ["tests.contract.contract_pipelines"]
 USER = "carol"
 
 
-def _local(url: str, home: Path) -> Workspace:
-    ws = Workspace.open(url, artifact_root=home / "artifacts", settings=Settings(home=home, user=USER))
+def _local(url: str, home: Path) -> tuple[Workspace, Workspace]:
+    """(the store opened directly, a view acting as ``USER`` in code, as the server acts for a token's user):
+    the suite asserts the same acting user on all three backends."""
+    ws = Workspace.open(url, artifact_root=home / "artifacts", settings=Settings(home=home))
     roles.bootstrap_owner(ws.store, USER)  # a shared store has no owner until one is made admin
-    return ws
+    with ws.store.connect() as conn:
+        return ws, ws.acting_as(roles.load_principal(conn, USER))
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "server"])
 def platform(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Workspace]:
-    if request.param == "sqlite":
-        ws = _local(request.getfixturevalue("sqlite_store_url"), tmp_path)
-        yield ws
-        ws.close()
-        return
-    if request.param == "postgresql":
-        ws = _local(request.getfixturevalue("store_url_pg"), tmp_path)
-        yield ws
+    if request.param in ("sqlite", "postgresql"):
+        fixture = "sqlite_store_url" if request.param == "sqlite" else "store_url_pg"
+        ws, acting = _local(request.getfixturevalue(fixture), tmp_path)
+        yield acting
         ws.close()
         return
     from tests.server.conftest import start_server

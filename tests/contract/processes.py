@@ -24,9 +24,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def process_env(home: Path, user: str = "admin") -> dict[str, str]:
+def process_env(home: Path) -> dict[str, str]:
+    """A clean environment: no TRIOPS_* of the caller. A process on the store acts as the OS user (the admin
+    the tests make); anyone else goes through the server with a token."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRIOPS_")}
-    env.update({"TRIOPS_HOME": str(home), "TRIOPS_USER": user, "COLUMNS": "250", "NO_COLOR": "1"})
+    env.update({"TRIOPS_HOME": str(home), "COLUMNS": "250", "NO_COLOR": "1"})
     return env
 
 

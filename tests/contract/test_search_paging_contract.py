@@ -13,16 +13,16 @@ import pytest
 
 from triops import Workspace
 from triops.governance import roles
-from triops.governance.rbac import Principal
 from triops.settings import Settings
 
 
 @pytest.fixture
 def ws(store_url: str, tmp_path: Path) -> Iterator[Workspace]:
-    settings = Settings(home=tmp_path, user="carol")
+    settings = Settings(home=tmp_path)
     workspace = Workspace.open(store_url, artifact_root=tmp_path / "artifacts", settings=settings)
     # a shared store lists runs to those who may read them, and takes runs from those who may write
-    roles.grant(workspace.store, Principal.owner("admin"), "carol", "admin", None)
+    # (the workspace acts as its OS user: the owner of a fresh SQLite store; conftest made it PostgreSQL's admin)
+    roles.bootstrap_owner(workspace.store, settings.acting_user)
     workspace.close()  # reopen: the workspace reads its principal's roles once
     workspace = Workspace.open(store_url, artifact_root=tmp_path / "artifacts", settings=settings)
     yield workspace

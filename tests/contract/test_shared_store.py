@@ -26,7 +26,7 @@ from tests.contract.processes import cli, cli_ok, create_token, process_env, sta
 from triops import Workspace
 from triops.governance import roles
 from triops.governance.rbac import Principal
-from triops.settings import Settings
+from triops.settings import Settings, os_user
 from triops.store.engine import create_store
 
 pytestmark = pytest.mark.shared_store
@@ -89,9 +89,9 @@ def _loop(deadline: float, recorder: Recorder, body: Callable[[int], None], at_l
 
 
 def _prepare(store_url: str, home: Path) -> tuple[str, str]:
-    """An admin for the CLI, alice (contributor) and bob (no role yet); returns their tokens."""
+    """The OS user as admin for the CLI, alice (contributor) and bob (no role yet); returns their tokens."""
     with Workspace.open(store_url, settings=Settings(home=home)) as ws:
-        roles.grant(ws.store, Principal.owner("setup"), "admin", "admin", None)
+        roles.bootstrap_owner(ws.store, os_user())  # the CLI's OS user (conftest made it PostgreSQL's admin)
         roles.grant(ws.store, Principal.owner("setup"), "alice", "contributor", PROJECT)
     _, alice = create_token(store_url, home, "alice", "writer")
     _, bob = create_token(store_url, home, "bob", "roles")

@@ -12,7 +12,6 @@ from triops import Workspace
 from triops.domain.records import RunStatus
 from triops.errors import ConflictError, FilterSyntaxError, InvalidInputError, NotFoundError
 from triops.governance import roles
-from triops.governance.rbac import Principal
 from triops.settings import Settings
 
 
@@ -21,10 +20,11 @@ def ws(store_url: str, tmp_path: Path) -> Iterator[Workspace]:
     workspace = Workspace.open(
         store_url,
         artifact_root=tmp_path / "artifacts",
-        settings=Settings(home=tmp_path, flush_interval_s=0.05, user="carol"),
+        settings=Settings(home=tmp_path, flush_interval_s=0.05),
     )
     # on a shared (PostgreSQL) store searches list only runs of projects the user may read
-    roles.grant(workspace.store, Principal.owner("admin"), "carol", "admin", None)
+    # (the workspace acts as its OS user: the owner of a fresh SQLite store; conftest made it PostgreSQL's admin)
+    roles.bootstrap_owner(workspace.store, workspace.settings.acting_user)
     yield workspace
     workspace.close()
 

@@ -31,6 +31,7 @@ from triops.errors import InvalidInputError, PermissionDeniedError
 from triops.finops.budgets import new_budget
 from triops.governance.framework_items import NIST_AI_RMF, PILLARS
 from triops.governance.frameworks import Evidence, ItemResult, assess
+from triops.governance.roles import load_principal
 from triops.settings import Settings
 from triops.store.repositories.tokens import create_token
 
@@ -269,15 +270,16 @@ def test_statement_is_recorded_audited_and_counts(sqlite_store_url: str, tmp_pat
         ws.governance.grant("carl", "contributor")
     finally:
         ws.close()
-    viewer = Workspace.open(sqlite_store_url, artifact_root=tmp_path / "a",
-                            settings=Settings(home=tmp_path, user="vera"))  # fmt: skip
+    opened = Workspace.open(sqlite_store_url, artifact_root=tmp_path / "a", settings=Settings(home=tmp_path))
+    with opened.store.connect() as conn:  # vera, in code (on a local store TRIOPS_USER names no one)
+        viewer = opened.acting_as(load_principal(conn, "vera"))
     try:
         with pytest.raises(PermissionDeniedError, match=r"audit\.read"):
             viewer.governance.compliance_report("nist-ai-rmf")
         with pytest.raises(PermissionDeniedError, match=r"inventory\.write"):
             viewer.governance.record_statement("eu-ai-act", "Annex IV(8)", "kept in the DMS, ref 42")
     finally:
-        viewer.close()
+        opened.close()
 
 
 def test_cli_statement_add_then_report_shows_it(sqlite_store_url: str) -> None:

@@ -129,6 +129,7 @@ def test_blocked_deploy_publish_and_alias_removal_over_the_api_and_the_cli(
     from triops.cli.main import run
     from triops.domain.clock import utc_ms
     from triops.governance import roles
+    from triops.settings import os_user
     from triops.store.repositories.tokens import create_token
 
     ws.governance.add_policies(PUBLISH)
@@ -136,7 +137,7 @@ def test_blocked_deploy_publish_and_alias_removal_over_the_api_and_the_cli(
     now = utc_ms(ws.clock.now())
     _, token = ws.store.write(lambda conn: create_token(conn, "carl", "test", now))
     roles.grant(ws.store, Principal.owner("olivia"), "carl", "contributor", None)
-    roles.grant(ws.store, Principal.owner("olivia"), "olivia", "admin", None)  # who runs the CLI below
+    roles.grant(ws.store, Principal.owner("olivia"), os_user(), "admin", None)  # the OS user runs the CLI
     data = tmp_path / "few.csv"
     claimants(50).to_csv(data, index=False)
     contract = tmp_path / "few.yaml"
@@ -177,8 +178,8 @@ def test_blocked_deploy_publish_and_alias_removal_over_the_api_and_the_cli(
 
     monkeypatch.setenv("TRIOPS_HOME", str(tmp_path))
     monkeypatch.setenv("TRIOPS_ARTIFACT_ROOT", str(tmp_path / "a"))
-    monkeypatch.setenv("TRIOPS_USER", "olivia")
-    store = ["--store", ws.url]
+    monkeypatch.delenv("TRIOPS_USER", raising=False)
+    store = ["--store", ws.url]  # the CLI on the store itself, as its OS user: gates hold for an admin too
     for args, policy in (
         (["serve", "claims@challenger"], "serve-checked-data/contract"),
         (

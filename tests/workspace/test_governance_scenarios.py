@@ -1,8 +1,11 @@
-"""The attacks of issue 14, replayed through the SDK on SQLite and PostgreSQL: each one now fails the attacker.
+"""The attacks of issue 14, replayed through a real server on SQLite and PostgreSQL: each one now fails the
+attacker.
 
 dora grants herself admin; eve approves alice's request; vic (a viewer) stages a model, moves ``champion``,
 mints a token for the admin and sets a budget; carl approves the promotion of the model he registered; one
-approval given "for staging" moves a model to production, and one approval is used twice.
+approval given "for staging" moves a model to production, and one approval is used twice. Every person but the
+store's admin (the OS user, who opens the store directly) is a token-authenticated user of the server: on a
+local store ``TRIOPS_USER`` is only a display name, so it cannot stand in for another person.
 """
 
 from __future__ import annotations
@@ -14,12 +17,14 @@ from pathlib import Path
 import polars as pl
 import pytest
 from sklearn.linear_model import LogisticRegression
+from tests.governance.served import Served, serve
 
 from triops import Workspace
 from triops.errors import GateBlockedError, NotFoundError, PermissionDeniedError
 from triops.finops.budgets import new_budget
 from triops.settings import Settings
 from triops.store.audit import iter_events
+from triops.store.engine import Store
 
 ANY_STAGE = """\
 name: every-stage-needs-an-approver
@@ -43,11 +48,10 @@ def admin(store_url: str, home: Path) -> Iterator[Workspace]:
     ws.close()
 
 
-def as_user(admin: Workspace, name: str, home: Path) -> Workspace:
-    """A second process's view: the same store opened by ``name`` (TRIOPS_USER)."""
-    return Workspace.open(
-        admin.url, artifact_root=home / "artifacts", settings=Settings(home=home, user=name)
-    )
+@pytest.fixture
+def server(admin: Workspace) -> Iterator[Served]:
+    with serve(admin) as served:
+        yield served
 
 
 def _model(ws: Workspace, name: str = "benefit-takeup", project: str = "benefits") -> str:
@@ -71,22 +75,21 @@ def _enforce_stage(ws: Workspace, ref: str, to_stage: str) -> None:
     enforce_gate(ws.store, facts, ws.principal.name, ws.clock)
 
 
-def test_an_unbound_user_holds_no_rights_not_even_on_sqlite(admin: Workspace, home: Path) -> None:
+def test_an_unbound_user_holds_no_rights_not_even_on_sqlite(admin: Workspace, server: Served) -> None:
     assert admin.principal.can("role.write", None)  # the owner
-    dora = as_user(admin, "dora", home)
+    dora = server.as_user("dora")
     assert dora.principal.roles == {}
     with pytest.raises(PermissionDeniedError, match=r"role\.write"):
         dora.governance.grant("dora", "admin")
     with pytest.raises(PermissionDeniedError, match=r"run\.write"):
         dora.start_run("benefits")
-    dora.close()
 
 
-def test_eve_without_a_role_cannot_approve_alices_request(admin: Workspace, home: Path) -> None:
+def test_eve_without_a_role_cannot_approve_alices_request(admin: Workspace, server: Served) -> None:
     admin.governance.add_policies(ANY_STAGE)
     admin.governance.grant("alice", "contributor", "benefits")
     ref = _model(admin)
-    alice = as_user(admin, "alice", home)
+    alice = server.as_user("alice")
     request = alice.governance.request_approval(
         gate="model.stage",
         subject_id=ref,
@@ -94,17 +97,15 @@ def test_eve_without_a_role_cannot_approve_alices_request(admin: Workspace, home
         justification="tests",
         project="benefits",
     )
-    eve = as_user(admin, "eve", home)
+    eve = server.as_user("eve")
     with pytest.raises(PermissionDeniedError):
         eve.governance.approve(request.id, "looks fine")
-    alice.close()
-    eve.close()
 
 
-def test_a_viewer_changes_nothing(admin: Workspace, home: Path) -> None:
+def test_a_viewer_changes_nothing(admin: Workspace, server: Served) -> None:
     ref = _model(admin)
     admin.governance.grant("vic", "viewer", "benefits")
-    vic = as_user(admin, "vic", home)
+    vic = server.as_user("vic")
     assert vic.models.get(ref).ref == ref  # reads are fine
     with pytest.raises(PermissionDeniedError, match=r"model\.stage"):
         vic.models.transition(ref, "staging")
@@ -120,24 +121,22 @@ def test_a_viewer_changes_nothing(admin: Workspace, home: Path) -> None:
         )
     with pytest.raises(PermissionDeniedError, match=r"audit\.read"):
         vic.governance.verify_audit()
-    vic.close()
 
 
-def test_a_model_in_a_project_you_cannot_read_does_not_exist(admin: Workspace, home: Path) -> None:
+def test_a_model_in_a_project_you_cannot_read_does_not_exist(admin: Workspace, server: Served) -> None:
     ref = _model(admin, project="secret")
     admin.governance.grant("vic", "viewer", "benefits")
-    vic = as_user(admin, "vic", home)
+    vic = server.as_user("vic")
     with pytest.raises(NotFoundError):
         vic.models.get(ref)
     assert vic.models.list_models() == []
-    vic.close()
 
 
-def test_the_registrant_cannot_approve_the_promotion_of_their_model(admin: Workspace, home: Path) -> None:
+def test_the_registrant_cannot_approve_the_promotion_of_their_model(admin: Workspace, server: Served) -> None:
     admin.governance.add_policies(ANY_STAGE)
     admin.governance.grant("carl", "contributor", "benefits")
     admin.governance.grant("carl", "approver", "benefits")
-    carl = as_user(admin, "carl", home)
+    carl = server.as_user("carl")
     ref = _model(carl)
     request = admin.governance.request_approval(
         gate="model.stage",
@@ -148,14 +147,13 @@ def test_the_registrant_cannot_approve_the_promotion_of_their_model(admin: Works
     )
     with pytest.raises(PermissionDeniedError, match="registered"):
         carl.governance.approve(request.id, "my model is fine")
-    carl.close()
 
 
-def test_an_approval_is_bound_to_its_change_and_used_once(admin: Workspace, home: Path) -> None:
+def test_an_approval_is_bound_to_its_change_and_used_once(admin: Workspace, server: Served) -> None:
     admin.governance.add_policies(ANY_STAGE)
     admin.governance.grant("anna", "approver", "benefits")
     ref = _model(admin)
-    anna = as_user(admin, "anna", home)
+    anna = server.as_user("anna")
     request = admin.governance.request_approval(
         gate="model.stage", subject_id=ref, change={"to_stage": "staging"}, justification="staging tests"
     )
@@ -180,12 +178,11 @@ def test_an_approval_is_bound_to_its_change_and_used_once(admin: Workspace, home
     with admin.store.connect() as conn:
         actions = [e.action for e in iter_events(conn)]
     assert actions.count("approval.consume") == 2
-    anna.close()
 
 
-def test_budget_and_token_changes_are_audited_under_the_real_actor(admin: Workspace, home: Path) -> None:
+def test_budget_and_token_changes_are_audited_under_the_real_actor(admin: Workspace, server: Served) -> None:
     admin.governance.grant("fin", "finops", "benefits")
-    fin = as_user(admin, "fin", home)
+    fin = server.as_user("fin")
     fin.finops.set_budget(new_budget("project", "benefits", "month", Decimal("10"), "EUR", clock=fin.clock))
     issued = admin.governance.create_token("svc", name="ci")
     admin.governance.revoke_token(issued.id)
@@ -195,4 +192,53 @@ def test_budget_and_token_changes_are_audited_under_the_real_actor(admin: Worksp
     owner = admin.principal.name
     assert events["budget.set"] == "fin"
     assert events["token.create"] == events["token.revoke"] == events["user.disable"] == owner
-    fin.close()
+
+
+def test_triops_user_on_a_local_store_is_a_display_name_not_a_principal(admin: Workspace, home: Path) -> None:
+    from triops.settings import os_user
+
+    admin.governance.grant("dora", "viewer", "benefits")
+    named = Workspace.open(
+        admin.url, artifact_root=home / "artifacts", settings=Settings(home=home, user="dora")
+    )
+    assert named.principal.name == os_user() == admin.principal.name  # not dora, not dora's viewer role
+    assert named.principal.roles == admin.principal.roles
+    named.governance.grant("anna", "approver", "benefits")
+    with admin.store.connect() as conn:
+        events = list(iter_events(conn))
+    named.close()
+    shown = [e for e in events if e.action == "identity.display_name"]
+    assert [(e.actor, e.after) for e in shown] == [
+        (os_user(), {"principal": os_user(), "display_name": "dora"})
+    ]
+    assert {e.actor for e in events if e.action == "role.grant"} == {os_user()}
+    assert [b.role for b in admin.governance.bindings(user="dora")] == ["viewer"]  # nothing granted to dora
+
+
+def test_a_store_opened_directly_gives_full_rights_only_to_its_admin(
+    store: Store, store_url: str, home: Path
+) -> None:
+    """A shared store (PostgreSQL; here also a SQLite file someone else administers) opened directly acts as the
+    OS user with exactly that user's bindings: naming its admin in TRIOPS_USER borrows nothing, and an admin's
+    direct changes are audited under the admin's own name."""
+    from triops.governance.rbac import Principal
+    from triops.governance.roles import bootstrap_owner, grant
+    from triops.settings import os_user
+
+    bootstrap_owner(store, "db-admin")  # `triops init --admin db-admin`: the OS user is not it
+    settings = Settings(home=home, user="db-admin")
+    with Workspace.open(store_url, artifact_root=home / "artifacts", settings=settings) as direct:
+        assert direct.principal.name == os_user() and direct.principal.roles == {}
+        with pytest.raises(PermissionDeniedError, match=r"role\.write"):
+            direct.governance.grant(os_user(), "admin")
+        with pytest.raises(PermissionDeniedError, match=r"run\.write"):
+            direct.start_run("benefits")
+    grant(store, Principal.owner("db-admin"), os_user(), "admin", None)  # now an admin opens it
+    with Workspace.open(store_url, artifact_root=home / "artifacts", settings=Settings(home=home)) as direct:
+        direct.governance.grant("anna", "approver", "benefits")
+    with store.connect() as conn:
+        granted = [e for e in iter_events(conn) if e.action == "role.grant"]
+    assert [(e.actor, e.after["principal"]) for e in granted] == [
+        ("db-admin", os_user()),
+        (os_user(), "anna"),
+    ]

@@ -11,6 +11,7 @@ from tests.governance.permission_matrix import _tiny
 
 from triops import Workspace
 from triops.errors import NotFoundError
+from triops.governance.roles import load_principal
 from triops.settings import Settings
 
 
@@ -26,7 +27,9 @@ def test_lineage_shows_only_readable_projects(tmp_path: Path) -> None:
     assert everyone == {mine.run_id, theirs.run_id}
     admin.close()
 
-    vera = Workspace.open(url, artifact_root=tmp_path / "a", settings=Settings(home=tmp_path, user="vera"))
+    opened = Workspace.open(url, artifact_root=tmp_path / "a", settings=Settings(home=tmp_path))
+    with opened.store.connect() as conn:  # vera, in code (on a local store TRIOPS_USER names no one)
+        vera = opened.acting_as(load_principal(conn, "vera"))
     try:
         seen = {n.run_id for n in vera.lineage(numbers, direction="down").walk() if n.kind == "step"}
         assert seen == {mine.run_id}
@@ -42,4 +45,4 @@ def test_lineage_shows_only_readable_projects(tmp_path: Path) -> None:
             vera.runs.get(theirs.run_id)
         assert vera.runs.get(mine.run_id).project == "benefits"
     finally:
-        vera.close()
+        opened.close()

@@ -22,11 +22,23 @@ def init(
     ws = open_workspace()
     where = ws.url
     if not ws.is_remote:
+        from rich.markup import escape
+
         from triops.governance.roles import bootstrap_owner
 
         first = admin or ws.settings.acting_user
         if bootstrap_owner(ws.store, first, ws.clock) is not None:
             console().print(f"{first} is the workspace admin")
+            if first != ws.settings.acting_user:
+                console().print(
+                    "[yellow]note:[/] "
+                    + escape(
+                        f"opened directly, this store acts as the OS user {ws.settings.acting_user!r}, who "
+                        f"holds no role in it: {first!r} administers it by running triops as that OS user "
+                        "(docs/security.md)"
+                    ),
+                    highlight=False,
+                )
         elif admin is not None:
             from triops.errors import ConflictError
 

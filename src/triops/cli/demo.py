@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rich.markup import escape
+
 from triops.cli.context import console, open_workspace
 from triops.cli.demo_loop import chapter_loop
 from triops.cli.demo_serving import chapter_serving
@@ -264,8 +266,9 @@ def chapter_governance(ws: Workspace, champion: Any) -> Any:
     for step in outcome.steps:
         out.print(f"  • {step}")
     out.print(
-        "  [dim]a local store is single-user: these names are not authenticated; separation of duties holds "
-        "between token users of `triops server` (docs/security.md)[/]"
+        f"  [dim]a local store is single-user: its one principal is the OS user ({escape(user)}); the approver "
+        "above is played in code to show the rule. In a team, the approver is another token-authenticated "
+        "user of `triops server` (docs/security.md)[/]"
     )
     if outcome.final.passed:
         ws.models.transition(champion.ref, "staging")

@@ -2,8 +2,9 @@
 command line (``audit``
 lives in ``cli/audit.py``; ``role``, ``inventory`` and ``compliance`` in ``cli/compliance.py``).
 
-Each command is a thin Typer wrapper over a plain function taking a ``Store`` (tested directly); the
-acting user is ``TRIOPS_USER`` (default: the OS user), who in a local SQLite workspace is its owner.
+Each command is a thin Typer wrapper over a plain function taking a ``Store`` (tested directly). On a local
+store the acting principal is the OS user, its owner (``TRIOPS_USER`` is only a display name); with
+``--store http://…`` it is the token's user (docs/security.md).
 """
 
 from __future__ import annotations

@@ -92,6 +92,9 @@ app.command("lineage", help="Where an artifact or run came from, or what was mad
 runs.app.command("resume", help="Re-run a failed, killed or lost pipeline run from its failed step.")(
     pipelines.resume_cli
 )
+app.command("whoami", help="Who you act as: the OS user on a local store, the token's user on a server.")(
+    tokens.whoami
+)
 app.command("init", help="Create a workspace store in ./.triops (or TRIOPS_HOME / --store).")(db.init)
 app.command("server", help="Run the triops REST API server.")(server.serve)
 app.command("kpis", help="The shared KPI scorecard per project (--record stores a snapshot).")(kpis.kpis_cli)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from triops.cli.context import console, open_workspace, print_json
 
@@ -89,3 +90,29 @@ def user_disable(
 ) -> None:
     open_workspace().governance.disable_user(name, disabled=not enable)
     console().print(f"user {name!r} {'enabled' if enable else 'disabled'}")
+
+
+def whoami(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Who this command acts as: on a local store the OS user (``TRIOPS_USER`` is only a display name),
+    through a server the token's user."""
+    ws = open_workspace()
+    principal = ws.principal
+    display = None if ws.is_remote else ws.settings.display_name
+    roles = {p: sorted(r.value for r in held) for p, held in principal.roles.items()}
+    data: dict[str, object] = {
+        "principal": principal.name,
+        "kind": principal.kind,
+        "display_name": display,
+        "mode": "server (token-authenticated)" if ws.is_remote else "local store (single-user: the OS user)",
+        "store": ws.url,
+        "roles": roles,
+    }
+    if as_json:
+        print_json(data)
+        return
+    out = console()
+    shown = f"{principal.name} (display name {display!r})" if display else principal.name
+    out.print(f"principal: [bold]{escape(shown)}[/]", highlight=False)
+    out.print(f"mode: {data['mode']}", highlight=False)
+    held = ", ".join(f"{r} in {p}" for p, rs in sorted(roles.items()) for r in rs) or "none"
+    out.print(f"roles: {escape(held)}", highlight=False)

@@ -159,8 +159,25 @@ def bootstrap_owner(store: Store, owner: str, clock: Clock | None = None) -> Bin
     return binding
 
 
+def record_display_name(store: Store, principal: str, display: str, clock: Clock | None = None) -> None:
+    """Audit that a local session of ``principal`` (the OS user) gave itself the display name ``display``
+    (``TRIOPS_USER``): the actor stays the principal; the name grants and changes nothing."""
+    now = utc_ms((clock or SystemClock()).now())
+    with store.begin() as conn:
+        audit_store.append_event(
+            conn,
+            actor=principal,
+            action="identity.display_name",
+            object_type="principal",
+            object_id=principal,
+            before=None,
+            after={"principal": principal, "display_name": display[:250]},
+            at_ms=now,
+        )
+
+
 def acting_principal(store: Store, name: str, clock: Clock | None = None) -> Principal:
-    """Who a local command or SDK call acts as: ``name`` with exactly the roles bound to it.
+    """Who a local command or SDK call acts as: ``name`` (the OS user) with exactly the roles bound to it.
 
     A user without bindings holds no permission at all (never admin). The one exception is the creation of
     a local SQLite workspace: while its store holds no binding whatsoever, the first user to open it becomes

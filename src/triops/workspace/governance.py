@@ -70,7 +70,9 @@ class GovernanceService(ComplianceMixin):
         audit_key_path: Path | None = None,
         witness_dir: Path | None = None,
         checkpoint_every: int = 1000,
+        single_user: bool = False,
     ) -> None:
+        self.single_user = single_user
         self.store = store
         self.principal = principal
         self.clock = clock
@@ -190,15 +192,28 @@ class GovernanceService(ComplianceMixin):
 
         with self.store.connect() as conn:
             row = repo.get_request(conn, request_id)
-        if row is not None:
-            registrant = self._registrant(str(row["subject_type"]), str(row["subject_id"]))
-            if registrant is not None and registrant == self.principal.name:
+        try:
+            if row is not None:
+                registrant = self._registrant(str(row["subject_type"]), str(row["subject_id"]))
+                if registrant is not None and registrant == self.principal.name:
+                    raise PermissionDeniedError(
+                        f"{self.principal.name!r} registered {row['subject_id']!r} and cannot decide on its "
+                        "changes",
+                        hint="separation of duties: someone else must approve",
+                        detail={"permission": "approval.decide", "principal": self.principal.name},
+                    )
+            return decide(self.store, self.principal, request_id, verdict, justification, clock=self.clock)
+        except PermissionDeniedError as exc:
+            if self.single_user and "separation of duties" in f"{exc.message} {exc.hint}":
                 raise PermissionDeniedError(
-                    f"{self.principal.name!r} registered {row['subject_id']!r} and cannot decide on its changes",
-                    hint="separation of duties: someone else must approve",
-                    detail={"permission": "approval.decide", "principal": self.principal.name},
-                )
-        return decide(self.store, self.principal, request_id, verdict, justification, clock=self.clock)
+                    f"{exc.message}; this store is opened locally, where the only principal is the OS user "
+                    f"{self.principal.name!r}",
+                    hint="a local store is single-user: another person approves through the team server, as "
+                    "their own token-authenticated user (triops --store http://HOST:8000 approval approve "
+                    f"{request_id} -j …, with TRIOPS_TOKEN); see docs/security.md",
+                    detail=exc.detail,
+                ) from None
+            raise
 
     def approve(self, request_id: str, justification: str) -> ApprovalState:
         return self.decide(request_id, "approve", justification)

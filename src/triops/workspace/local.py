@@ -55,6 +55,7 @@ class Workspace(PillarServices):
         self._store = store
         self._artifacts = artifacts
         self._principal = principal
+        self._single_user = principal is None and store is not None
         self._owns_store = owns_store
         self.runs = RunQueries(sink, readable=None if store is None else self._readable_projects)
         self.extra_hooks: list[Any] = []
@@ -121,12 +122,26 @@ class Workspace(PillarServices):
     # -- who acts ------------------------------------------------------------------------------------------
     @property
     def principal(self) -> Principal:
-        """The principal every service of this workspace acts as (and checks permissions for)."""
-        if self._principal is None:
-            from triops.governance.roles import acting_principal
+        """The principal every service of this workspace acts as (and checks permissions for).
 
-            self._principal = acting_principal(self.store, self.settings.acting_user, self.clock)
+        Opened locally, it is the OS user running the process (``TRIOPS_USER`` is a display name, recorded
+        once in the audit log beside it, never a principal); the server hands each request a view acting as
+        the token's user (``acting_as``)."""
+        if self._principal is None:
+            from triops.governance.roles import acting_principal, record_display_name
+
+            principal = acting_principal(self.store, self.settings.acting_user, self.clock)
+            display = self.settings.display_name
+            if display is not None:
+                record_display_name(self.store, principal.name, display, self.clock)
+            self._principal = principal
         return self._principal
+
+    @property
+    def single_user(self) -> bool:
+        """True when this workspace acts as the local OS user (a store opened directly, not a server's view
+        acting for an authenticated user): there is no second principal to separate duties from."""
+        return self._single_user
 
     def _readable_projects(self) -> frozenset[str] | None:
         """Projects the acting principal may read (``None``: every one); listings filter by it in SQL."""

@@ -156,6 +156,7 @@ class PillarServices:
             audit_key_path=self.settings.audit_key_path,
             witness_dir=self.settings.audit_witness_dir,
             checkpoint_every=self.settings.audit_checkpoint_every,
+            single_user=getattr(self, "single_user", False),
         )
 
     @cached_property

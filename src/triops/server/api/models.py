@@ -164,9 +164,14 @@ async def register_version(
     from triops.mlops.registry.signature import Signature
 
     meta = _metadata(metadata)
+    from triops.store.repositories import registry as registry_repo
+
+    with ws.store.connect() as conn:
+        is_new = registry_repo.model_row(conn, name) is None
     existing = model_project(ws.store, name)
     project = meta.project or existing
-    readable(ws, existing, f"model {name!r}")
+    if not is_new:  # a new model's first version needs model.register in its project, not a global read
+        readable(ws, existing, f"model {name!r}")
     require_in(ws, Permission.MODEL_REGISTER, project)
     if meta.run_id is not None:
         readable(ws, ws.runs.get(meta.run_id).project, f"run {meta.run_id!r}")

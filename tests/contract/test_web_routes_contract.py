@@ -47,14 +47,14 @@ def pair(sqlite_store_url: str, tmp_path: Path) -> Iterator[tuple[Workspace, Wor
     }
     roles.grant(server_ws.store, Principal.owner("admin"), "carol", "admin", None)
     server, thread, url = start_server(server_ws)
-    local = Workspace.open(
-        sqlite_store_url, artifact_root=home / "artifacts", settings=Settings(home=home, user="carol")
-    )
+    # in code, as the server does per request: on a local store TRIOPS_USER is only a display name
+    with server_ws.store.connect() as conn:
+        local = server_ws.acting_as(roles.load_principal(conn, "carol"))
     remote, stranger = (
         Workspace.open(url, token=tokens[user], settings=Settings(home=tmp_path / user)) for user in tokens
     )
     yield local, remote, stranger
-    for ws in (local, remote, stranger):
+    for ws in (remote, stranger):
         ws.close()
     server.should_exit = True
     thread.join(timeout=10)

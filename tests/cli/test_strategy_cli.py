@@ -238,7 +238,7 @@ def test_assess_maturity_asks_only_what_the_store_cannot_show(tmp_path: Path) ->
     evidence.write_text(json.dumps({"runs_tracked": 3}))
     res = runner.invoke(app, ["assess", "maturity", "--evidence", str(evidence), "--json"], input="2\n" * 40)
     assert res.exit_code == 0, res.output
-    assert res.output.count("Level [0/1/2/3/4]") == 4  # the four dimensions no store can show
+    assert res.output.count("Level [0/1/2/3/4]") == 3  # the three dimensions no store can show
     data = json.loads(res.output[res.output.index('{\n  "kind"') :])
     tracking = next(d for d in data["dimensions"] if d["dimension"] == "experiment_tracking")
     assert tracking["source"] == "evidence" and tracking["figures"]

@@ -4,7 +4,7 @@ levels the store cannot show, claims above the evidence kept apart, progress ove
 from __future__ import annotations
 
 import re
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -97,12 +97,60 @@ def test_every_model_version_links_to_its_training_data_needs_the_ratio_of_all()
     assert _level("data_versioning", full) == 3
 
 
-def test_a_schedule_level_cannot_be_reached_from_evidence_and_says_why() -> None:
-    many = StoreEvidence(pipeline_runs=10, pipeline_runs_gated=10, pipelines=1, pipelines_always_gated=1)
-    d = assess({"pipeline_automation": 3}, many).dimension("pipeline_automation")
-    assert d.level == 2 and d.ceiling == 2
-    assert d.claim_above_evidence and d.self_reported == 3
-    assert d.next_step is not None and "no scheduler" in d.next_step
+# Pipelines run by hand, gated and priced, with cached steps: level 2 of "automated training pipelines".
+BY_HAND = StoreEvidence(
+    pipelines=1,
+    pipelines_always_gated=1,
+    pipeline_runs=10,
+    pipeline_runs_gated=10,
+    pipeline_runs_costed=10,
+    pipeline_runs_cached=4,
+)
+
+
+def test_a_trigger_level_is_reached_from_triggered_runs_and_continuous_training_from_the_schedule() -> None:
+    triggered = replace(BY_HAND, pipeline_runs=11, pipeline_runs_costed=11, pipeline_runs_triggered=1)
+    d = assess(None, triggered).dimension("pipeline_automation")
+    assert (d.level, d.ceiling, d.source) == (3, 4, "evidence")
+    assert "pipeline runs a monitoring alert triggered: 1" in d.figures
+    assert "pipeline runs that reused a cached step: 4" in d.figures
+    assert d.next_step is not None and "monitor runs their schedule started that completed" in d.next_step
+    continuous = replace(triggered, retrain_runs_gated=1, monitor_runs_scheduled=3)
+    d = assess(None, continuous).dimension("pipeline_automation")
+    assert d.level == 4
+    assert "monitor runs their schedule started that completed: 3" in d.figures
+    assert "retraining runs an alert triggered that passed the contract gate: 1" in d.figures
+
+
+def test_a_trigger_level_is_not_reached_without_a_triggered_run_cached_steps_or_all_costs() -> None:
+    d = assess({"pipeline_automation": 3}, BY_HAND).dimension("pipeline_automation")
+    assert d.level == 2 and d.claim_above_evidence and d.self_reported == 3
+    assert (
+        d.next_step is not None
+        and "pipeline runs a monitoring alert triggered: at least 1; now 0" in d.next_step
+    )
+    triggered = replace(BY_HAND, pipeline_runs=11, pipeline_runs_costed=11, pipeline_runs_triggered=1)
+    assert _level("pipeline_automation", replace(triggered, pipeline_runs_cached=0)) == 2
+    assert _level("pipeline_automation", replace(triggered, pipeline_runs_costed=10)) == 2
+    # a scheduled monitor without a retraining run that passed its gate is not continuous training
+    assert _level("pipeline_automation", replace(triggered, monitor_runs_scheduled=5)) == 3
+    # nor a gated retraining that a monitor run by hand triggered
+    assert _level("pipeline_automation", replace(triggered, retrain_runs_gated=1)) == 3
+
+
+def test_cost_per_prediction_is_reached_from_metered_serving_costs_and_not_without_them() -> None:
+    costed = StoreEvidence(predictions_logged=500, serving_versions=2, serving_versions_costed=2)
+    d = assess(None, costed).dimension("unit_economics")
+    assert (d.level, d.ceiling, d.source) == (2, 2, "evidence")
+    assert (
+        "model versions with logged predictions and a cost per 1,000 predictions from metered serving costs: "
+        "2 of 2 (100%)"
+    ) in d.figures
+    assert d.next_step is not None and "manual alternative" in d.next_step
+    assert _level("unit_economics", replace(costed, serving_versions_costed=1)) == 1  # not every version
+    assert _level("unit_economics", StoreEvidence(predictions_logged=500, serving_versions=2)) == 0
+    claimed = assess({"unit_economics": 3}, costed).dimension("unit_economics")
+    assert claimed.level == 2 and claimed.claim_above_evidence
 
 
 def test_audit_trail_rests_on_verification() -> None:
@@ -132,8 +180,10 @@ def test_a_level_whose_words_say_every_is_shown_by_a_share_of_all() -> None:
             if entry.cannot is None and re.search(r"\bevery\b", words):
                 all_of = shares and all(r.at_least == 1 for r in shares)
                 assert all_of or counted_every, (dim.id, entry.level, words)
-            if re.search(r"\bschedule", words):
-                assert entry.cannot is not None, (dim.id, entry.level)
+            if entry.cannot is None and re.search(r"\bschedule|\btrigger", words):
+                # a schedule or trigger level reads runs the store records as scheduled or triggered
+                read = [FIGURES[r.count] for r in entry.rules if r.count]
+                assert any(re.search(r"schedule|trigger", f) for f in read), (dim.id, entry.level)
 
 
 def test_claims_above_the_evidence_are_marked_and_not_merged() -> None:

@@ -4,7 +4,7 @@ prerequisites first, impact and effort from the model, done-criteria in the read
 from __future__ import annotations
 
 import re
-from dataclasses import fields
+from dataclasses import fields, replace
 
 import pytest
 from hypothesis import given, settings
@@ -137,9 +137,14 @@ def test_json_round_trips() -> None:
 
 
 def test_a_claim_the_store_cannot_check_is_where_the_plan_starts() -> None:
-    plan = _plan({"pipeline_automation": 3})
-    steps = [a.to_level for a in (*plan.actions, *plan.later) if a.dimension == "pipeline_automation"]
+    budgeted = replace(EVIDENCE, projects=1, projects_with_budget=1)  # level 2, the most the store shows
+    plan = _plan({"budgets_forecasts": 3}, budgeted)  # the store cannot show hard stops or forecast reviews
+    steps = [a.to_level for a in (*plan.actions, *plan.later) if a.dimension == "budgets_forecasts"]
     assert 3 not in steps
+    unclaimed = _plan(None, budgeted)
+    assert 3 in [
+        a.to_level for a in (*unclaimed.actions, *unclaimed.later) if a.dimension == "budgets_forecasts"
+    ]
 
 
 def test_a_claim_the_store_contradicts_is_not_where_the_plan_starts() -> None:

@@ -13,12 +13,14 @@ import pytest
 import sqlalchemy as sa
 from sklearn.linear_model import LogisticRegression
 from tests.mlops.pipelines.pipelines_example import numbers
+from tests.mlops.serving.helpers import CONTRACT, claimants, register_served
 
 from triops import Workspace
 from triops.dataops.demo import benefits_contract_path, load_benefits
 from triops.mlops.pipelines.authoring import pipeline, step
 from triops.settings import Settings
 from triops.store.tables_governance import audit_events
+from triops.store.tables_monitoring import monitors
 from triops.strategy.maturity import assess
 from triops.workspace.evidence import collect_evidence, collect_inventory, gather_evidence
 
@@ -36,6 +38,22 @@ def checked(raw: pl.DataFrame) -> int:
 @pipeline
 def gated() -> None:
     checked(benefits())
+
+
+@step
+def claimant_rows() -> pl.DataFrame:
+    return pl.from_pandas(claimants())
+
+
+@step(contracts={"raw": CONTRACT})
+def checked_claims(raw: pl.DataFrame) -> int:
+    return raw.height
+
+
+@pipeline
+def clean() -> None:
+    """A pipeline whose contract gate passes."""
+    checked_claims(claimant_rows())
 
 
 @pytest.fixture
@@ -120,3 +138,29 @@ def test_inventory_lists_projects_models_pipelines_and_datasets(ws: Workspace) -
     ]
     assert ("gated", "benefits") in inventory.pipelines
     assert inventory.executors == ("inline",)
+
+
+def test_scheduled_monitor_runs_triggered_runs_cached_steps_and_serving_unit_costs(ws: Workspace) -> None:
+    ws.run_pipeline(clean, project="benefits")
+    ws.run_pipeline(clean, project="benefits")  # the same inputs: its steps come from the cache
+    # as the feedback loop runs a retraining: tagged with its trigger, no cache, so its gate checks the data
+    ws.run_pipeline(clean, project="benefits", use_cache=False, tags={"triggered_by": "monitor.alert"})
+    register_served(ws, onnx=False)
+    ws.monitoring.create("claims@champion", window="50", every="1h")
+    ws.serving.predict("claims@champion", claimants(60, seed=1)[["age", "tenure", "income"]])
+    ws.monitoring.run("claims@champion")  # by hand: not a scheduled run
+    ev = collect_evidence(ws.store)
+    assert (ev.pipeline_runs_cached, ev.pipeline_runs_triggered, ev.retrain_runs_gated) == (1, 1, 1)
+    assert (ev.monitor_runs_scheduled, ev.serving_versions) == (0, 1)
+    assert assess(None, ev).dimension("pipeline_automation").level == 3
+
+    ws.store.write(lambda conn: conn.execute(sa.update(monitors).values(next_due_ms=1)))
+    ws.serving.predict("claims@champion", claimants(60, seed=2)[["age", "tenure", "income"]])
+    [outcome] = ws.monitoring.run_due()  # what cron or the server's scheduler runs
+    assert outcome["status"] == "ok"
+    ws.serving.close()  # the serving window is metered and priced
+    ev = collect_evidence(ws.store)
+    assert (ev.monitor_runs_scheduled, ev.serving_versions, ev.serving_versions_costed) == (1, 1, 1)
+    result = assess(None, ev)
+    assert result.dimension("pipeline_automation").level == 4
+    assert result.dimension("unit_economics").level == 2

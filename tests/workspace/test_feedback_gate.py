@@ -145,3 +145,4 @@ def test_a_retrained_version_waits_for_a_second_person_then_serving_switches(ws:
     assert evidence.predictions_logged >= 2 * WINDOW and evidence.monitor_windows >= 2
     assert evidence.monitor_windows_labelled >= 1 and evidence.monitors_with_alert_policies == 1
     assert evidence.monitor_alerts == 1 and evidence.feedback_promotions == 1
+    assert evidence.pipeline_runs_triggered == 1  # the retraining run the alert started

@@ -31,6 +31,8 @@ FIGURES: dict[str, str] = {
     "pipeline_runs": "pipeline runs",
     "pipeline_runs_gated": "pipeline runs that checked their data against a contract",
     "pipeline_runs_costed": "pipeline runs with a priced cost",
+    "pipeline_runs_cached": "pipeline runs that reused a cached step",
+    "pipeline_runs_triggered": "pipeline runs a monitoring alert triggered",
     "runs_tracked": "tracked experiment runs finished",
     "runs_tracked_logged": "tracked runs that logged parameters and metrics",
     "model_versions": "model versions registered",
@@ -60,11 +62,15 @@ FIGURES: dict[str, str] = {
     "predictions_logged": "predictions in the prediction log",
     "monitors": "model versions with a monitor",
     "monitors_with_alert_policies": "monitors with alert thresholds (policies)",
+    "monitor_runs_scheduled": "monitor runs their schedule started that completed",
     "monitor_windows": "monitoring windows evaluated (drift)",
     "monitor_windows_labelled": "monitoring windows with labelled feedback (performance)",
     "monitor_alerts": "monitoring alerts raised",
     "retrain_runs_gated": "retraining runs an alert triggered that passed the contract gate",
     "feedback_promotions": "retrained versions an alert led to that passed the promotion gate",
+    "serving_versions": "model versions with logged predictions",
+    "serving_versions_costed": "model versions with logged predictions and a cost per 1,000 predictions from "
+    "metered serving costs",
 }
 
 
@@ -79,6 +85,8 @@ class StoreEvidence:
     pipeline_runs: int = 0
     pipeline_runs_gated: int = 0
     pipeline_runs_costed: int = 0
+    pipeline_runs_cached: int = 0
+    pipeline_runs_triggered: int = 0
     runs_tracked: int = 0
     runs_tracked_logged: int = 0
     model_versions: int = 0
@@ -107,11 +115,14 @@ class StoreEvidence:
     predictions_logged: int = 0
     monitors: int = 0
     monitors_with_alert_policies: int = 0
+    monitor_runs_scheduled: int = 0
     monitor_windows: int = 0
     monitor_windows_labelled: int = 0
     monitor_alerts: int = 0
     retrain_runs_gated: int = 0
     feedback_promotions: int = 0
+    serving_versions: int = 0
+    serving_versions_costed: int = 0
     audit_verified: bool | None = None
 
     def count(self, name: str) -> int:

@@ -4,7 +4,9 @@ Every figure of :class:`~triops.strategy.maturity.StoreEvidence` is a count of r
 versions and their quality scores, pipelines and the runs whose data a contract gate checked (a run tag
 ``triops.gate.<step>``), priced runs, tracked runs with parameters and metrics, model versions and what
 they link to (run, training data, code version, evaluations, fairness slices, cards, stage, approvals,
-policy gates), budgets per project, FOCUS bill imports, policies, audit events and the inventory.
+policy gates), budgets per project, FOCUS bill imports, policies, audit events and the inventory; pipeline
+runs that reused a cached step or that a monitoring alert triggered, monitor runs their schedule started
+(audited ``monitor.run``), and model versions whose logged predictions have a metered serving cost.
 :func:`gather_evidence` also verifies the audit chain, so "audit trail" rests on a check, not a count.
 """
 
@@ -156,11 +158,16 @@ def _models(conn: Connection) -> dict[str, int]:
     }
 
 
-def _pipelines(conn: Connection) -> dict[str, int]:
-    runs, tags, pr = metadata.tables["runs"], metadata.tables["tags"], table_of("pipeline_runs")
-    gated = set(
+def _gated_runs(conn: Connection) -> set[str]:
+    """Runs whose data a contract gate checked (a run tag ``triops.gate.<step>``)."""
+    tags = metadata.tables["tags"]
+    return set(
         conn.execute(sa.select(tags.c.run_id).where(tags.c.key.like("triops.gate.%")).distinct()).scalars()
     )
+
+
+def _pipelines(conn: Connection, gated: set[str]) -> dict[str, int]:
+    runs, pr, steps = metadata.tables["runs"], table_of("pipeline_runs"), table_of("step_runs")
     pipeline_runs = list(conn.execute(sa.select(runs.c.id).where(runs.c.kind == "pipeline")).scalars())
     by_pipeline: dict[str, list[str]] = defaultdict(list)
     if pr is not None:
@@ -170,12 +177,19 @@ def _pipelines(conn: Connection) -> dict[str, int]:
     costed: set[str] = set()
     if costs is not None:
         costed = set(conn.execute(sa.select(costs.c.run_id).distinct()).scalars())
+    cached = 0
+    if steps is not None:
+        has_cached = sa.select(sa.func.count(sa.distinct(steps.c.run_id))).where(
+            steps.c.cached_from.is_not(None)
+        )
+        cached = int(conn.execute(has_cached).scalar_one())
     return {
         "pipelines": len(by_pipeline),
         "pipelines_always_gated": sum(all(r in gated for r in ids) for ids in by_pipeline.values()),
         "pipeline_runs": len(pipeline_runs),
         "pipeline_runs_gated": sum(r in gated for r in pipeline_runs),
         "pipeline_runs_costed": sum(r in costed for r in pipeline_runs),
+        "pipeline_runs_cached": cached,
     }
 
 
@@ -197,22 +211,18 @@ def _budgets(conn: Connection) -> dict[str, int]:
     return {"projects": len(projects), "projects_with_budget": len(projects & budgeted)}
 
 
-def _monitoring(conn: Connection) -> dict[str, int]:
-    """Prediction log, monitors, labelled windows, alerts, and the feedback loop's retrainings."""
+def _monitoring(conn: Connection, gated: set[str]) -> dict[str, int]:
+    """Prediction log, monitors and their scheduled runs, labelled windows, alerts, and the feedback loop's
+    retrainings (pipeline runs an alert triggered: tag ``triggered_by``)."""
     tags, runs = metadata.tables["tags"], metadata.tables["runs"]
-    retrains = set(
+    triggered = dict(
         conn.execute(
-            sa.select(tags.c.run_id).where(tags.c.key == "triggered_by", tags.c.value == "monitor.alert")
-        ).scalars()
+            sa.select(runs.c.id, runs.c.status)
+            .join(tags, tags.c.run_id == runs.c.id)
+            .where(tags.c.key == "triggered_by", tags.c.value == "monitor.alert", runs.c.kind == "pipeline")
+        ).all()
     )
-    gated = set(
-        conn.execute(sa.select(tags.c.run_id).where(tags.c.key.like("triops.gate.%")).distinct()).scalars()
-    )
-    finished = set(
-        conn.execute(
-            sa.select(runs.c.id).where(runs.c.id.in_(retrains), runs.c.status == "FINISHED")
-        ).scalars()
-    ) if retrains else set()  # fmt: skip
+    finished = {run_id for run_id, status in triggered.items() if status == "FINISHED"}
     alerts = table_of("monitor_alerts")
     promoted = 0
     if alerts is not None:
@@ -222,17 +232,64 @@ def _monitoring(conn: Connection) -> dict[str, int]:
         "predictions_logged": _count(conn, "predictions") + _batch_rows(conn),
         "monitors": _count(conn, "monitors"),
         "monitors_with_alert_policies": _count(conn, "monitors", lambda t: t.c.policies.is_not(None)),
+        "monitor_runs_scheduled": _scheduled_monitor_runs(conn),
         "monitor_windows": _count(conn, "monitor_windows"),
         "monitor_windows_labelled": _count(conn, "monitor_windows", lambda t: t.c.labelled > 0),
         "monitor_alerts": _count(conn, "monitor_alerts"),
+        "pipeline_runs_triggered": len(triggered),
         "retrain_runs_gated": len(finished & gated),
         "feedback_promotions": promoted,
     }
 
 
+def _scheduled_monitor_runs(conn: Connection) -> int:
+    """Monitor runs their schedule (``every``) started and that completed: ``monitor.run`` audit records
+    whose outcome says ``"status":"ok"`` and the trigger ``schedule`` (the server's scheduler) or ``due``
+    (``triops monitor run --due`` from cron); the records are canonical JSON, so the text is exact."""
+    events = metadata.tables["audit_events"]
+    after = events.c.after_json
+    query = sa.select(sa.func.count()).where(
+        events.c.action == "monitor.run",
+        sa.or_(after.like('%"trigger":"schedule"%'), after.like('%"trigger":"due"%')),
+        after.like('%"status":"ok"%'),
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def _unit_costs(conn: Connection) -> dict[str, int]:
+    """Model versions that logged predictions, and those whose metered serving cost divides by them (cost
+    per 1,000 predictions in one currency, as the gate's ``cost_per_1k_predictions``: no rate is assumed; a
+    cost that rounds to zero is still a priced cost), as ``model/version`` references."""
+    from triops.mlops.serving.metering import SERVING_PIPELINE
+
+    served: set[str] = set()
+    logs = [table_of(n) for n in ("predictions", "prediction_batches")]
+    selects = [sa.select(t.c.model, t.c.version) for t in logs if t is not None]
+    if selects:
+        rows = conn.execute(sa.union(*selects) if len(selects) > 1 else selects[0])
+        served = {f"{model}/{version}" for model, version in rows}
+    costs = table_of("finops_costs")
+    costed: set[str] = set()
+    if costs is not None:
+        c = costs.c
+        costed = set(
+            conn.execute(
+                sa.select(c.model_version)
+                .where(c.pipeline == SERVING_PIPELINE, c.model_version.is_not(None))
+                .group_by(c.model_version)
+                .having(
+                    sa.func.count(sa.distinct(c.currency)) == 1,
+                    sa.func.sum(sa.func.coalesce(c.predictions, 0)) > 0,
+                )
+            ).scalars()
+        )
+    return {"serving_versions": len(served), "serving_versions_costed": len(served & costed)}
+
+
 def collect_evidence(store: Store, audit_verified: bool | None = None) -> StoreEvidence:
     """Every figure the maturity model reads, counted from the store; ``audit_verified`` as checked."""
     with store.connect() as conn:
+        gated = _gated_runs(conn)
         figures: dict[str, Any] = {
             "dataset_versions": _count(conn, "dataset_versions"),
             "dataset_versions_scored": _count(conn, "dataset_versions", lambda t: t.c.score.is_not(None)),
@@ -243,11 +300,12 @@ def collect_evidence(store: Store, audit_verified: bool | None = None) -> StoreE
             "audit_events": _count(conn, "audit_events"),
             "use_cases": _count(conn, "use_cases"),
             "model_aliases": _count(conn, "model_aliases"),
-            **_pipelines(conn),
+            **_pipelines(conn, gated),
             **_tracked(conn),
             **_models(conn),
             **_budgets(conn),
-            **_monitoring(conn),
+            **_monitoring(conn, gated),
+            **_unit_costs(conn),
         }
     return StoreEvidence(**figures, audit_verified=audit_verified)
 

@@ -228,24 +228,18 @@ class ModelRegistry:
         The readable projects are part of the query (a model of another project is never read)."""
         readable = None if self.readable is None else self.readable()
         with self.store.connect() as conn:
-            rows = repo.model_rows(conn, readable)
-            latest = repo.latest_versions(conn)
-            counts, alias_map = repo.model_summaries(conn, [str(m["id"]) for m in rows])
-        out = []
-        for model in rows:
-            model_id = str(model["id"])
-            top = latest.get(model_id)
-            out.append(
-                {
-                    "name": model["name"],
-                    "latest_version": int(top["version"]) if top else None,
-                    "latest_stage": top["stage"] if top else None,
-                    "versions": counts.get(model_id, 0),
-                    "aliases": alias_map.get(model_id, {}),
-                    "description": model["description"],
-                }
-            )
-        return out
+            rows, alias_map = repo.model_listing(conn, readable)
+        return [
+            {
+                "name": name,
+                "latest_version": None if top is None else int(top),
+                "latest_stage": stage,
+                "versions": int(versions or 0),
+                "aliases": alias_map.get(str(model_id), {}),
+                "description": description,
+            }
+            for model_id, name, description, top, versions, stage in rows
+        ]
 
     def load(self, ref: str) -> LoadedModel:
         """The model of ``ref``, loaded with skops from its artifact bytes (untrusted types refused)."""
@@ -367,13 +361,9 @@ class ModelRegistry:
         now = self.now_ms()
 
         def write(conn: Any) -> ModelVersion:
-            current = self._resolve(conn, version.ref)
-            if current.stage != version.stage:
-                raise ConflictError(
-                    f"{version.ref} moved to {current.stage} meanwhile", hint="read it again and retry"
-                )
-            repo.set_stage(conn, version.id, stage)
-            moved = replace(current, stage=stage)
+            if not repo.set_stage(conn, version.id, stage, expected=version.stage):
+                raise ConflictError(f"{version.ref} moved meanwhile", hint="read it again and retry")
+            moved = replace(version, stage=stage)
             audit.append_event(
                 conn,
                 actor=who,

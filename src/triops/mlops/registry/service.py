@@ -16,7 +16,6 @@ from typing import Any
 
 from triops.artifacts import ArtifactStore
 from triops.domain.clock import Clock, SystemClock, utc_ms
-from triops.domain.ids import new_id
 from triops.errors import ConflictError, InvalidInputError, NotFoundError
 from triops.mlops.registry.records import (
     NAME_RULE,
@@ -40,6 +39,7 @@ from triops.mlops.registry.serialization import (
     load_model,
 )
 from triops.mlops.registry.signature import Signature, infer_signature
+from triops.mlops.registry.writes import add_version, new_model
 from triops.store import audit
 from triops.store.engine import Store
 from triops.store.repositories import registry as repo
@@ -119,24 +119,10 @@ class ModelRegistry:
                 repo.record_artifact(conn, onnx_stored, now)
             row = repo.model_row(conn, name, lock=True)
             if row is None:
-                repo.create_model(
-                    conn,
-                    {
-                        "id": new_id(now),
-                        "name": name,
-                        "project_id": project_id,
-                        "description": description,
-                        "created_ms": now,
-                        "created_by": who,
-                    },
-                )
+                new_model(conn, name, project_id=project_id, description=description, actor=who, now=now)
                 row = repo.model_row(conn, name, lock=True)
                 assert row is not None
-            values = {
-                "id": new_id(now),
-                "model_id": row["id"],
-                "version": repo.next_version(conn, str(row["id"])),
-                "stage": "development",
+            fields = {
                 "run_id": run_id,
                 "artifact_sha256": stored.sha256,
                 "onnx_sha256": onnx_stored.sha256 if onnx_stored else None,
@@ -149,21 +135,9 @@ class ModelRegistry:
                 "cost_to_train_micros": cost_to_train_micros,
                 "currency": currency,
                 "description": description,
-                "created_ms": now,
-                "created_by": who,
             }
-            repo.insert_version(conn, values)
-            version = _version(values, name, ())
-            audit.append_event(
-                conn,
-                actor=who,
-                action="model.register",
-                object_type="model_version",
-                object_id=version.ref,
-                before=None,
-                after={"id": version.id, "artifact_sha256": stored.sha256, "run_id": run_id},
-                at_ms=now,
-            )
+            audited = {"artifact_sha256": stored.sha256, "run_id": run_id}
+            version = add_version(conn, str(row["id"]), name, fields, audited=audited, actor=who, now=now)
             return version
 
         return self.store.write(write)

@@ -145,7 +145,9 @@ _READABLE = models.c.project_id.in_(
     sa.select(projects.c.id).where(projects.c.name.in_(sa.bindparam("readable", expanding=True)))
 )
 _LISTING = (
-    sa.select(models.c.id, models.c.name, models.c.description, _COUNTS.c.top, _COUNTS.c.versions, _TOP.c.stage)
+    sa.select(
+        models.c.id, models.c.name, models.c.description, _COUNTS.c.top, _COUNTS.c.versions, _TOP.c.stage
+    )
     .select_from(
         models.outerjoin(_COUNTS, _COUNTS.c.model_id == models.c.id).outerjoin(
             _TOP, sa.and_(_TOP.c.model_id == models.c.id, _TOP.c.version == _COUNTS.c.top)

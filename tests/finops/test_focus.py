@@ -219,3 +219,26 @@ def test_import_accepts_iso_times_with_an_offset(focus: pl.DataFrame, tmp_path: 
         rows["charge_period_start_ms"].to_list()
         == allocate_focus_rows(frame)["charge_period_start_ms"].to_list()
     )
+
+
+def test_streamed_csv_is_the_file_and_stops_when_closed(
+    book: PriceBook, make_usage: Make, tmp_path: Path
+) -> None:
+    """The CSV the server streams (polars writing into a pipe) is byte for byte the file ``write_focus``
+    writes; closing the stream early (a client that went away) ends the writer instead of leaving it
+    blocked on a full pipe."""
+    import threading
+
+    from triops.finops.focus import focus_plan, focus_rows, stream_focus_csv
+
+    usage = [make_usage(project="churn", step=f"s{i}") for i in range(2_000)]
+    costs = price_usage(usage, book)
+    written = write_focus(focus_plan(costs, book), tmp_path / "focus.csv").read_bytes()
+    streamed = b"".join(stream_focus_csv(costs, book, chunk_bytes=1 << 16))
+    assert streamed == written
+    assert streamed.count(b"\n") - 1 == focus_rows(costs)
+    before = threading.active_count()
+    chunks = stream_focus_csv(costs, book, chunk_bytes=1 << 12)
+    assert next(chunks)
+    chunks.close()
+    assert threading.active_count() == before

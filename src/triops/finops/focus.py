@@ -10,6 +10,11 @@ allocated to projects by its ``Tags``.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -206,11 +211,12 @@ def focus_plan(
     )
 
 
+CSV_TIME = "%Y-%m-%dT%H:%M:%SZ"  # FOCUS date-times: whole seconds, UTC
+
+
 def write_focus(frame: pl.DataFrame | pl.LazyFrame, out: Path) -> Path:
     """Write ``.parquet`` or ``.csv`` (ISO 8601 UTC times with ``Z``), chosen by the file suffix.
     A lazy frame is streamed to the file without being collected first."""
-    import polars as pl
-
     suffix = out.suffix.lower()
     if suffix not in (".parquet", ".csv"):
         raise InvalidInputError(
@@ -220,16 +226,58 @@ def write_focus(frame: pl.DataFrame | pl.LazyFrame, out: Path) -> Path:
     if suffix == ".parquet":
         lazy.sink_parquet(out, compression="snappy", statistics=False)
     else:
-        times = [c for c, t in lazy.collect_schema().items() if isinstance(t, pl.Datetime)]
-        lazy.with_columns(pl.col(c).dt.strftime("%Y-%m-%dT%H:%M:%SZ") for c in times).sink_csv(out)
+        lazy.sink_csv(out, datetime_format=CSV_TIME)  # formatted as written: no string columns first
     return out
+
+
+def focus_rows(costs: pl.DataFrame) -> int:
+    """The number of FOCUS rows ``costs`` makes: one per record and resource used."""
+    return sum(int((costs[qty] > 0).sum()) for qty, _, _ in RESOURCE_COLUMNS.values())
 
 
 def export_focus(costs: pl.DataFrame, book: PriceBook, out: Path) -> int:
     """Write priced costs to ``out`` as FOCUS 1.2; returns the number of rows written."""
-    plan = focus_plan(costs, book)
-    write_focus(plan, out)
-    return sum(int((costs[qty] > 0).sum()) for qty, _, _ in RESOURCE_COLUMNS.values())
+    write_focus(focus_plan(costs, book), out)
+    return focus_rows(costs)
+
+
+def stream_focus_csv(costs: pl.DataFrame, book: PriceBook, chunk_bytes: int = 1 << 20) -> Iterator[bytes]:
+    """The FOCUS 1.2 CSV of ``costs`` in chunks of about ``chunk_bytes``, as polars writes it: a thread
+    sinks the plan into a pipe and the chunks are read from the other end, so the first bytes leave
+    before the last rows are formatted and the file is never held whole (in memory or on disk). Closing
+    the iterator early (a client that went away) closes the pipe, which stops the writer."""
+    read_fd, write_fd = os.pipe()
+    with contextlib.suppress(OSError):  # a larger pipe: fewer, larger reads (Linux only)
+        fcntl.fcntl(write_fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), chunk_bytes)
+    failed: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            focus_plan(costs, book).sink_csv(f"/dev/fd/{write_fd}", datetime_format=CSV_TIME)
+        except BaseException as exc:  # reported by the reader: the stream must not end as if complete
+            failed.append(exc)
+        finally:
+            os.close(write_fd)
+
+    writer = threading.Thread(target=write, name="focus-csv", daemon=True)
+    writer.start()
+    try:
+        with os.fdopen(read_fd, "rb", buffering=0) as pipe:
+            pending: list[bytes] = []
+            size = 0
+            while part := pipe.read(chunk_bytes):
+                pending.append(part)
+                size += len(part)
+                if size >= chunk_bytes:
+                    yield b"".join(pending)
+                    pending, size = [], 0
+            writer.join()
+            if failed:
+                raise failed[0]
+            if pending:
+                yield b"".join(pending)
+    finally:
+        writer.join()
 
 
 def focus_columns() -> tuple[FocusColumn, ...]:
@@ -247,9 +295,11 @@ __all__ = [
     "export_focus",
     "focus_columns",
     "focus_plan",
+    "focus_rows",
     "missing_mandatory",
     "parse_datetime",
     "read_focus",
+    "stream_focus_csv",
     "to_focus",
     "validate_focus",
     "write_focus",

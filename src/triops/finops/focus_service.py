@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,13 @@ class FocusFiles:
         from triops.finops.focus import export_focus
 
         return export_focus(self.costs(period=period), self.book, out)
+
+    def stream_focus_csv(self, *, period: str | None = None) -> tuple[int, Iterator[bytes]]:
+        """The number of FOCUS rows, and the CSV export itself as chunks produced while they are sent."""
+        from triops.finops.focus import focus_rows, stream_focus_csv
+
+        costs = self.costs(period=period)
+        return focus_rows(costs), stream_focus_csv(costs, self.book)
 
     def import_focus(
         self, path: Path, *, default_project: str | None = None, replace: bool = False

@@ -110,14 +110,15 @@ class FinOpsService(Attribution, FocusFiles, Outlook):
         from triops.store.repositories.finops_attribution import run_lineage
 
         start, end = period_bounds_ms(period) if period else (None, None)
-        with self.store.connect() as conn:
-            columns = repo.cost_columns(conn, project=project, run_id=run_id, start_ms=start, end_ms=end)
-            model_of, dataset_of = run_lineage(conn) if columns else ({}, {})
         empty = empty_costs()
-        if not columns:
+        with self.store.connect() as conn:
+            rows = repo.cost_tuples(
+                conn, empty.columns, project=project, run_id=run_id, start_ms=start, end_ms=end
+            )
+            model_of, dataset_of = run_lineage(conn) if rows else ({}, {})
+        if not rows:
             return empty
-        n = len(next(iter(columns.values())))
-        frame = pl.DataFrame({k: columns.get(k, [None] * n) for k in empty.columns}, schema=empty.schema)
+        frame = pl.DataFrame(rows, schema=empty.schema, orient="row")
         if model_of:
             frame = attribute_runs(frame, model_of, "model_version")
         if dataset_of:

@@ -101,6 +101,23 @@ class AuditKey:
         return cls(private.public_key(), private, path)
 
     @classmethod
+    def load_cached(cls, path: Path) -> AuditKey:
+        """``load_or_create``, parsed again only when the file changed (another inode, size or mtime): the
+        server signs the head after every write request."""
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            cls.load_or_create(path)
+            stat = path.stat()
+        signature = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        found = _LOADED.get(path)
+        if found is not None and found[0] == signature:
+            return found[1]
+        key = cls.load(path)
+        _LOADED[path] = (signature, key)
+        return key
+
+    @classmethod
     def load(cls, path: Path) -> AuditKey:
         """Load a private key file, or a ``.pub`` public key file (verification only)."""
         try:
@@ -139,11 +156,16 @@ class AuditKey:
         return True
 
 
-def checkpoint(conn: Connection, key: AuditKey, seq: int, event_hash: str, at_ms: int) -> None:
-    payload = checkpoint_payload(seq=seq, event_hash=event_hash, at_ms=at_ms)
+_LOADED: dict[Path, tuple[tuple[int, int, int], AuditKey]] = {}
+
+
+def checkpoint(conn: Connection, key: AuditKey, seq: int, event_hash: str, at_ms: int) -> str:
+    """Sign and store the checkpoint of event ``seq``; returns the signature (hex)."""
+    signature = key.sign(checkpoint_payload(seq=seq, event_hash=event_hash, at_ms=at_ms))
     audit_store.add_checkpoint(
-        conn, seq=seq, event_hash=event_hash, at_ms=at_ms, key_id=key.key_id, signature=key.sign(payload)
+        conn, seq=seq, event_hash=event_hash, at_ms=at_ms, key_id=key.key_id, signature=signature
     )
+    return signature
 
 
 def record(

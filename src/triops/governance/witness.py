@@ -12,6 +12,7 @@ number.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections.abc import Iterable, Iterator
@@ -24,7 +25,7 @@ import sqlalchemy as sa
 from triops.domain.audit_chain import ChainReport, checkpoint_payload
 from triops.domain.clock import Clock, SystemClock, utc_ms
 from triops.errors import InvalidInputError
-from triops.governance.audit import DEFAULT_EVERY, AuditKey, checkpoint, seal
+from triops.governance.audit import DEFAULT_EVERY, AuditKey, checkpoint
 from triops.store import audit as audit_store
 from triops.store.engine import Store
 
@@ -34,6 +35,7 @@ def default_witness_dir() -> Path:
     return Path(state) / "triops" / "witness"
 
 
+@functools.lru_cache(maxsize=64)
 def store_id(url: str) -> str:
     """A stable name for a store's witness file (the URL without any password)."""
     safe = sa.engine.make_url(url).render_as_string(hide_password=True)
@@ -64,12 +66,15 @@ class WitnessEntry:
 
 
 def append_entry(path: Path, entry: WitnessEntry) -> None:
-    """Append one line (O_APPEND, fsynced): earlier lines are never rewritten."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    """Append one line (O_APPEND, one write, flushed to disk): earlier lines are never rewritten."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         os.write(fd, entry.to_line())
-        os.fsync(fd)
+        os.fdatasync(fd)  # the line and the file's new length; the times need no flush
     finally:
         os.close(fd)
 
@@ -106,20 +111,46 @@ def checkpoint_head(
     """Sign the checkpoints due every ``every`` events and the head (if no checkpoint covers it yet), and
     append the signed head to ``witness``. None when the log is empty or already sealed to its head."""
     with store.connect() as conn:  # the common case, nothing new since the last checkpoint: no write
-        if audit_store.head(conn)[0] <= audit_store.last_checkpoint_seq(conn):
+        if not audit_store.unsealed(conn):
             return None
+    return seal_head(store, key, witness, every=every, clock=clock)
+
+
+def seal_head(
+    store: Store,
+    key: AuditKey,
+    witness: Path | None,
+    *,
+    every: int = DEFAULT_EVERY,
+    clock: Clock | None = None,
+) -> WitnessEntry | None:
+    """``checkpoint_head`` without the read-only look first: one transaction signs the checkpoints due and
+    the head, and the witness line is built from what was signed (nothing is read back)."""
+    if every < 1:
+        raise InvalidInputError(f"checkpoint interval {every} must be at least 1")
     now = utc_ms((clock or SystemClock()).now())
     try:
-        seal(store, key, every=every, clock=clock)
         with store.begin() as conn:
             seq, event_hash = audit_store.head(conn)
-            if seq == 0 or audit_store.last_checkpoint_seq(conn) >= seq:
+            done = audit_store.last_checkpoint_seq(conn)
+            if seq == 0 or done >= seq:
                 return None
-            checkpoint(conn, key, seq, event_hash, now)
+            for due in range((done // every + 1) * every, seq, every):  # the head itself is signed below
+                due_hash = audit_store.event_hash_at(conn, due)
+                if due_hash is not None:  # a hole in the chain: verify reports it; never sign over it
+                    checkpoint(conn, key, due, due_hash, now)
+            signature = checkpoint(conn, key, seq, event_hash, now)
     except sa.exc.IntegrityError:
         return None  # another process signed the same head at the same moment: it is sealed
-    entry = signed_head(store, key)
-    if entry is not None and witness is not None:
+    entry = WitnessEntry(
+        seq=seq,
+        event_hash=event_hash,
+        at_ms=now,
+        key_id=key.key_id,
+        signature=signature,
+        store=store_id(store.url),
+    )
+    if witness is not None:
         append_entry(witness, entry)
     return entry
 
@@ -190,6 +221,7 @@ __all__ = [
     "default_witness_dir",
     "load_witness",
     "read_entries",
+    "seal_head",
     "signed_head",
     "store_id",
     "witness_file",

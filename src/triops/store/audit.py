@@ -205,6 +205,17 @@ def last_checkpoint(conn: Connection) -> dict[str, Any] | None:
     return None if found is None else dict(found)
 
 
+_UNSEALED = sa.select(
+    audit_head.c.seq > sa.func.coalesce(sa.select(sa.func.max(audit_checkpoints.c.seq)).scalar_subquery(), 0)
+).where(audit_head.c.id == 1)
+
+
+def unsealed(conn: Connection) -> bool:
+    """Whether events were appended since the last checkpoint (one query: the head row and the newest
+    checkpoint's sequence number)."""
+    return bool(conn.execute(_UNSEALED).scalar())
+
+
 def last_checkpoint_seq(conn: Connection) -> int:
     value = conn.execute(sa.select(sa.func.max(audit_checkpoints.c.seq))).scalar()
     return int(value or 0)

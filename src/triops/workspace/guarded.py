@@ -10,7 +10,9 @@ read is ``NotFoundError`` (404), as if it did not exist; a missing write permiss
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +42,12 @@ def readable(principal: Principal, project: str | None, what: str) -> None:
         raise NotFoundError(f"{what} does not exist", hint="check the name, or ask for a role in its project")
 
 
+# The project of the model a governed change is working on, read once per change: a stage change reads
+# the version, asks the gate (which asks for the project again) and writes, each of which would otherwise
+# read the model's row again. Scoped to the call (a context variable), so no later call trusts it.
+_PINNED: ContextVar[tuple[str, str | None] | None] = ContextVar("triops_pinned_model", default=None)
+
+
 class GovernedRegistry(ModelRegistry):
     """``ws.models``: the model registry, with reads and writes checked in the model's project."""
 
@@ -49,9 +57,22 @@ class GovernedRegistry(ModelRegistry):
         from triops.mlops.registry.records import parse_ref
 
         name = parse_ref(ref)[0]
-        project = model_project(self.store, name)
+        pinned = _PINNED.get()
+        project = pinned[1] if pinned is not None and pinned[0] == name else model_project(self.store, name)
         readable(self.principal, project, f"model {name!r}")
         return project
+
+    @contextmanager
+    def _pinned(self, ref: str) -> Iterator[str | None]:
+        """The model's project (checked readable), remembered for the rest of this call."""
+        from triops.mlops.registry.records import parse_ref
+
+        project = self._model_project(ref)
+        token = _PINNED.set((parse_ref(ref)[0], project))
+        try:
+            yield project
+        finally:
+            _PINNED.reset(token)
 
     def get(self, ref: str) -> ModelVersion:
         self._model_project(ref)
@@ -159,16 +180,19 @@ class GovernedRegistry(ModelRegistry):
     def set_alias(
         self, name: str, alias: str, version: int | str, *, actor: str | None = None
     ) -> ModelVersion:
-        require(Permission.MODEL_ALIAS, self.principal, self._model_project(name))
-        return super().set_alias(name, alias, version, actor=self.principal.name)
+        with self._pinned(name) as project:
+            require(Permission.MODEL_ALIAS, self.principal, project)
+            return super().set_alias(name, alias, version, actor=self.principal.name)
 
     def remove_alias(self, name: str, alias: str, *, actor: str | None = None) -> None:
-        require(Permission.MODEL_ALIAS, self.principal, self._model_project(name))
-        super().remove_alias(name, alias, actor=self.principal.name)
+        with self._pinned(name) as project:
+            require(Permission.MODEL_ALIAS, self.principal, project)
+            super().remove_alias(name, alias, actor=self.principal.name)
 
     def transition(self, ref: str, stage: str, *, actor: str | None = None) -> ModelVersion:
-        require(Permission.MODEL_STAGE, self.principal, self._model_project(ref))
-        return super().transition(ref, stage, actor=self.principal.name)
+        with self._pinned(ref) as project:
+            require(Permission.MODEL_STAGE, self.principal, project)
+            return super().transition(ref, stage, actor=self.principal.name)
 
 
 def _project_id(registry: GovernedRegistry, name: str) -> str:
@@ -264,6 +288,10 @@ class GovernedFinOps(FinOpsService):
     def export_focus(self, out: Path, *, period: str | None = None) -> int:
         self._read(None)
         return super().export_focus(out, period=period)
+
+    def stream_focus_csv(self, *, period: str | None = None) -> tuple[int, Iterator[bytes]]:
+        self._read(None)
+        return super().stream_focus_csv(period=period)
 
     def import_focus(
         self, path: Path, *, default_project: str | None = None, replace: bool = False

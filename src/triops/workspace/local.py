@@ -218,16 +218,16 @@ class Workspace(PillarServices):
         if self._store is None:
             return
         from triops.governance.audit import AuditKey, default_key_path
-        from triops.governance.witness import checkpoint_head, witness_file
+        from triops.governance.witness import seal_head, witness_file
         from triops.store import audit as audit_store
 
         with self._store.connect() as conn:  # nothing new since the last signed head: touch no key
-            if audit_store.head(conn)[0] <= audit_store.last_checkpoint_seq(conn):
+            if not audit_store.unsealed(conn):
                 return
         settings = self.settings
-        key = AuditKey.load_or_create(default_key_path(Path(settings.home), settings.audit_key_path))
+        key = AuditKey.load_cached(default_key_path(Path(settings.home), settings.audit_key_path))
         witness = witness_file(settings.audit_witness_dir, self._store.url)
-        checkpoint_head(self._store, key, witness, every=settings.audit_checkpoint_every, clock=self.clock)
+        seal_head(self._store, key, witness, every=settings.audit_checkpoint_every, clock=self.clock)
 
     def close(self) -> None:
         if "serving" in self.__dict__:  # write the prediction log before the store goes

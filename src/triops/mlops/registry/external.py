@@ -15,11 +15,10 @@ from typing import Any
 
 import orjson
 
-from triops.domain.ids import new_id
 from triops.errors import ConflictError, NotFoundError
 from triops.mlops.registry.records import ModelVersion, check_name
-from triops.mlops.registry.records import version_from_row as _version
 from triops.mlops.registry.service import ModelRegistry
+from triops.mlops.registry.writes import add_version, new_model
 from triops.store import audit
 from triops.store.repositories import registry as repo
 from triops.store.repositories import registry_external as ext_repo
@@ -41,15 +40,9 @@ def create_model(
                 f"registered model {name!r} already exists",
                 detail={"field": "name", "mlflow_error_code": "RESOURCE_ALREADY_EXISTS"},
             )
-        values = {
-            "id": new_id(now),
-            "name": name,
-            "project_id": project_id,
-            "description": description or None,
-            "created_ms": now,
-            "created_by": actor,
-        }
-        repo.create_model(conn, values)
+        values = new_model(
+            conn, name, project_id=project_id, description=description or None, actor=actor, now=now
+        )
         audit.append_event(
             conn,
             actor=actor,
@@ -90,44 +83,20 @@ def register_reference(
             raise NotFoundError(f"registered model {name!r} does not exist", detail={"field": "name"})
         if row["project_id"] is None and project_id is not None:
             ext_repo.set_model_project(conn, str(row["id"]), project_id)
-        values = {
-            "id": new_id(now),
-            "model_id": row["id"],
-            "version": repo.next_version(conn, str(row["id"])),
-            "stage": "development",
+        fields = {
             "run_id": run_id,
             "artifact_sha256": stored.sha256,
-            "onnx_sha256": None,
             "onnx_note": f"a model of flavour {flavour!r}: recorded, never loaded by triops",
             "model_type": flavour,
-            "signature": None,
-            "training_datasets": [],
-            "evaluation_datasets": [],
-            "git_commit": None,
-            "cost_to_train_micros": None,
-            "currency": None,
             "description": description or None,
-            "created_ms": now,
-            "created_by": actor,
         }
-        repo.insert_version(conn, values)
-        version = _version(values, name, ())
-        audit.append_event(
-            conn,
-            actor=actor,
-            action="model.register",
-            object_type="model_version",
-            object_id=version.ref,
-            before=None,
-            after={
-                "id": version.id,
-                "flavour": flavour,
-                "source": manifest.get("source"),
-                "manifest_sha256": stored.sha256,
-                "run_id": run_id,
-            },
-            at_ms=now,
-        )
+        audited = {
+            "flavour": flavour,
+            "source": manifest.get("source"),
+            "manifest_sha256": stored.sha256,
+            "run_id": run_id,
+        }
+        version = add_version(conn, str(row["id"]), name, fields, audited=audited, actor=actor, now=now)
         if imported is not None:
             audit.append_event(
                 conn,

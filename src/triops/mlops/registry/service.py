@@ -16,7 +16,6 @@ from typing import Any
 
 from triops.artifacts import ArtifactStore
 from triops.domain.clock import Clock, SystemClock, utc_ms
-from triops.domain.ids import new_id
 from triops.errors import ConflictError, InvalidInputError, NotFoundError
 from triops.mlops.registry.records import (
     NAME_RULE,
@@ -40,6 +39,7 @@ from triops.mlops.registry.serialization import (
     load_model,
 )
 from triops.mlops.registry.signature import Signature, infer_signature
+from triops.mlops.registry.writes import add_version, new_model
 from triops.store import audit
 from triops.store.engine import Store
 from triops.store.repositories import registry as repo
@@ -119,24 +119,10 @@ class ModelRegistry:
                 repo.record_artifact(conn, onnx_stored, now)
             row = repo.model_row(conn, name, lock=True)
             if row is None:
-                repo.create_model(
-                    conn,
-                    {
-                        "id": new_id(now),
-                        "name": name,
-                        "project_id": project_id,
-                        "description": description,
-                        "created_ms": now,
-                        "created_by": who,
-                    },
-                )
+                new_model(conn, name, project_id=project_id, description=description, actor=who, now=now)
                 row = repo.model_row(conn, name, lock=True)
                 assert row is not None
-            values = {
-                "id": new_id(now),
-                "model_id": row["id"],
-                "version": repo.next_version(conn, str(row["id"])),
-                "stage": "development",
+            fields = {
                 "run_id": run_id,
                 "artifact_sha256": stored.sha256,
                 "onnx_sha256": onnx_stored.sha256 if onnx_stored else None,
@@ -149,21 +135,9 @@ class ModelRegistry:
                 "cost_to_train_micros": cost_to_train_micros,
                 "currency": currency,
                 "description": description,
-                "created_ms": now,
-                "created_by": who,
             }
-            repo.insert_version(conn, values)
-            version = _version(values, name, ())
-            audit.append_event(
-                conn,
-                actor=who,
-                action="model.register",
-                object_type="model_version",
-                object_id=version.ref,
-                before=None,
-                after={"id": version.id, "artifact_sha256": stored.sha256, "run_id": run_id},
-                at_ms=now,
-            )
+            audited = {"artifact_sha256": stored.sha256, "run_id": run_id}
+            version = add_version(conn, str(row["id"]), name, fields, audited=audited, actor=who, now=now)
             return version
 
         return self.store.write(write)
@@ -228,24 +202,18 @@ class ModelRegistry:
         The readable projects are part of the query (a model of another project is never read)."""
         readable = None if self.readable is None else self.readable()
         with self.store.connect() as conn:
-            rows = repo.model_rows(conn, readable)
-            latest = repo.latest_versions(conn)
-            counts, alias_map = repo.model_summaries(conn, [str(m["id"]) for m in rows])
-        out = []
-        for model in rows:
-            model_id = str(model["id"])
-            top = latest.get(model_id)
-            out.append(
-                {
-                    "name": model["name"],
-                    "latest_version": int(top["version"]) if top else None,
-                    "latest_stage": top["stage"] if top else None,
-                    "versions": counts.get(model_id, 0),
-                    "aliases": alias_map.get(model_id, {}),
-                    "description": model["description"],
-                }
-            )
-        return out
+            rows, alias_map = repo.model_listing(conn, readable)
+        return [
+            {
+                "name": name,
+                "latest_version": None if top is None else int(top),
+                "latest_stage": stage,
+                "versions": int(versions or 0),
+                "aliases": alias_map.get(str(model_id), {}),
+                "description": description,
+            }
+            for model_id, name, description, top, versions, stage in rows
+        ]
 
     def load(self, ref: str) -> LoadedModel:
         """The model of ``ref``, loaded with skops from its artifact bytes (untrusted types refused)."""
@@ -367,13 +335,9 @@ class ModelRegistry:
         now = self.now_ms()
 
         def write(conn: Any) -> ModelVersion:
-            current = self._resolve(conn, version.ref)
-            if current.stage != version.stage:
-                raise ConflictError(
-                    f"{version.ref} moved to {current.stage} meanwhile", hint="read it again and retry"
-                )
-            repo.set_stage(conn, version.id, stage)
-            moved = replace(current, stage=stage)
+            if not repo.set_stage(conn, version.id, stage, expected=version.stage):
+                raise ConflictError(f"{version.ref} moved meanwhile", hint="read it again and retry")
+            moved = replace(version, stage=stage)
             audit.append_event(
                 conn,
                 actor=who,

@@ -271,8 +271,16 @@ def _stream_file(path: Path, directory: tempfile.TemporaryDirectory[str]) -> Ite
 def export_focus(
     request: Request, ws: ActingDep, period: Period | None = None, format: Literal["csv", "parquet"] = "csv"
 ) -> StreamingResponse:
-    """Metered costs as FOCUS 1.2, streamed as an attachment (CSV or Parquet)."""
+    """Metered costs as FOCUS 1.2, streamed as an attachment (CSV or Parquet). CSV leaves as polars writes
+    it (chunked, no Content-Length); Parquet is written whole first (its footer comes last)."""
     _read_costs(ws, None)
+    if format == "csv":
+        rows, chunks = _finops(request, ws).stream_focus_csv(period=period)
+        headers = {
+            "Content-Disposition": f'attachment; filename="focus-{period or "all"}.csv"',
+            "X-Triops-Rows": str(rows),
+        }
+        return StreamingResponse(chunks, media_type="text/csv", headers=headers)
     directory = tempfile.TemporaryDirectory(prefix="triops-focus-")
     path = Path(directory.name) / f"focus.{format}"
     try:
@@ -280,7 +288,7 @@ def export_focus(
     except BaseException:
         directory.cleanup()
         raise
-    media = "text/csv" if format == "csv" else "application/vnd.apache.parquet"
+    media = "application/vnd.apache.parquet"
     headers = {
         "Content-Disposition": f'attachment; filename="focus-{period or "all"}.{format}"',
         "Content-Length": str(os.path.getsize(path)),

@@ -198,23 +198,18 @@ async def register_version(
 
 @router.put("/{name}/versions/{version}/stage")
 def set_stage(ws: ActingDep, name: ModelName, version: Version, body: StageChange) -> dict[str, Any]:
-    """Move a version to a stage; the stage gate's policies and approvals apply (409 when blocked)."""
-    project = _read_model(ws, name)
-    require_in(ws, Permission.MODEL_STAGE, project)
+    """Move a version to a stage; the stage gate's policies and approvals apply (409 when blocked). ``ws.models``
+    checks that the model is readable (404) and ``model.stage`` in its project (403)."""
     return _version_out(ws.models.transition(f"{name}/{version}", body.stage))
 
 
 @router.put("/{name}/aliases/{alias}")
 def set_alias(ws: ActingDep, name: ModelName, alias: ModelName, body: AliasChange) -> dict[str, Any]:
-    project = _read_model(ws, name)
-    require_in(ws, Permission.MODEL_ALIAS, project)
     return _version_out(ws.models.set_alias(name, alias, body.version))
 
 
 @router.delete("/{name}/aliases/{alias}", status_code=204, response_model=None, response_class=Response)
 def delete_alias(ws: ActingDep, name: ModelName, alias: ModelName) -> None:
-    project = _read_model(ws, name)
-    require_in(ws, Permission.MODEL_ALIAS, project)
     ws.models.remove_alias(name, alias)
 
 

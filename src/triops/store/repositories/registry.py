@@ -118,58 +118,66 @@ def delete_alias(conn: Connection, model_id: str, alias: str) -> None:
     )
 
 
-def set_stage(conn: Connection, version_id: str, stage: str) -> None:
-    conn.execute(model_versions.update().where(model_versions.c.id == version_id).values(stage=stage))
-
-
-def latest_versions(conn: Connection) -> dict[str, RowMapping]:
-    """Model id → its highest version row."""
-    top = (
-        sa.select(model_versions.c.model_id, sa.func.max(model_versions.c.version).label("v"))
-        .group_by(model_versions.c.model_id)
-        .subquery()
+def set_stage(conn: Connection, version_id: str, stage: str, *, expected: str) -> bool:
+    """Move a version from stage ``expected`` to ``stage``; False (nothing written) when it is no longer in
+    ``expected``: another writer moved it since it was read."""
+    found = conn.execute(
+        model_versions.update()
+        .where(model_versions.c.id == version_id, model_versions.c.stage == expected)
+        .values(stage=stage)
     )
-    query = sa.select(model_versions).join(
-        top, sa.and_(top.c.model_id == model_versions.c.model_id, top.c.v == model_versions.c.version)
+    return found.rowcount == 1
+
+
+# The listing's statements are built once: building a statement with subqueries costs more than running it
+# on a registry of a few hundred models.
+_COUNTS = (
+    sa.select(
+        model_versions.c.model_id,
+        sa.func.count().label("versions"),
+        sa.func.max(model_versions.c.version).label("top"),
     )
-    return {str(r["model_id"]): r for r in conn.execute(query).mappings()}
-
-
-def model_rows(conn: Connection, readable: Collection[str] | None = None) -> list[RowMapping]:
-    """Models by name; ``readable`` (project names, ``None`` = all) is part of the query: a model of
-    another project, or a workspace-wide one, is left out when it is given."""
-    query = sa.select(models).order_by(models.c.name)
-    if readable is not None:
-        ids = sa.select(projects.c.id).where(projects.c.name.in_(sorted(readable)))
-        query = query.where(models.c.project_id.in_(ids))
-    return list(conn.execute(query).mappings())
-
-
-def model_summaries(
-    conn: Connection, model_ids: Collection[str]
-) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
-    """For ``model_ids``: the number of versions of each, and its aliases with their version numbers (two
-    queries, whatever the number of models)."""
-    if not model_ids:
-        return {}, {}
-    counts = {
-        str(m): int(n)
-        for m, n in conn.execute(
-            sa.select(model_versions.c.model_id, sa.func.count())
-            .where(model_versions.c.model_id.in_(list(model_ids)))
-            .group_by(model_versions.c.model_id)
+    .group_by(model_versions.c.model_id)
+    .subquery("counts")
+)
+_TOP = model_versions.alias("top_version")
+_READABLE = models.c.project_id.in_(
+    sa.select(projects.c.id).where(projects.c.name.in_(sa.bindparam("readable", expanding=True)))
+)
+_LISTING = (
+    sa.select(
+        models.c.id, models.c.name, models.c.description, _COUNTS.c.top, _COUNTS.c.versions, _TOP.c.stage
+    )
+    .select_from(
+        models.outerjoin(_COUNTS, _COUNTS.c.model_id == models.c.id).outerjoin(
+            _TOP, sa.and_(_TOP.c.model_id == models.c.id, _TOP.c.version == _COUNTS.c.top)
         )
-    }
-    alias_query = (
-        sa.select(model_aliases.c.model_id, model_aliases.c.alias, model_versions.c.version)
-        .join(model_versions, model_versions.c.id == model_aliases.c.version_id)
-        .where(model_aliases.c.model_id.in_(list(model_ids)))
-        .order_by(model_aliases.c.alias)
     )
+    .order_by(models.c.name)
+)
+_ALIASES = (
+    sa.select(model_aliases.c.model_id, model_aliases.c.alias, model_versions.c.version)
+    .join(model_versions, model_versions.c.id == model_aliases.c.version_id)
+    .join(models, models.c.id == model_aliases.c.model_id)
+    .order_by(model_aliases.c.alias)
+)
+_LISTINGS = {False: (_LISTING, _ALIASES), True: (_LISTING.where(_READABLE), _ALIASES.where(_READABLE))}
+
+
+def model_listing(
+    conn: Connection, readable: Collection[str] | None = None
+) -> tuple[list[tuple[Any, ...]], dict[str, dict[str, int]]]:
+    """Every model by name, with its latest version number and stage and its number of versions, and the
+    aliases of each (model id → alias → version): two queries whatever the number of models. ``readable``
+    (project names, ``None`` = all) is part of both: a model of another project, or a workspace-wide one,
+    is left out when it is given."""
+    listing, alias_query = _LISTINGS[readable is not None]
+    params = {} if readable is None else {"readable": sorted(readable)}
+    rows = [tuple(r) for r in conn.execute(listing, params)]
     found: dict[str, dict[str, int]] = {}
-    for model_id, alias, version in conn.execute(alias_query):
+    for model_id, alias, version in conn.execute(alias_query, params):
         found.setdefault(str(model_id), {})[str(alias)] = int(version)
-    return counts, found
+    return rows, found
 
 
 def insert_evaluation(conn: Connection, values: Mapping[str, Any]) -> None:

@@ -116,9 +116,10 @@ class Dag:
     def order(self) -> list[str]:
         """Step names in a valid execution order (call order among independent steps)."""
         position = {n: i for i, n in enumerate(self.nodes)}
+        upstream = {name: node.upstream for name, node in self.nodes.items()}  # a new set per read
         sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
-        for name, node in self.nodes.items():
-            sorter.add(name, *sorted(node.upstream, key=position.__getitem__))
+        for name, ups in upstream.items():
+            sorter.add(name, *sorted(ups, key=position.__getitem__))
         try:
             order = list(sorter.static_order())
         except graphlib.CycleError as exc:
@@ -130,7 +131,7 @@ class Dag:
             ) from exc
         depth: dict[str, int] = {}
         for n in order:
-            depth[n] = 1 + max((depth[u] for u in self.nodes[n].upstream), default=-1)
+            depth[n] = 1 + max((depth[u] for u in upstream[n]), default=-1)
         return sorted(order, key=lambda n: (depth[n], position[n]))
 
     def downstream(self, name: str) -> set[str]:

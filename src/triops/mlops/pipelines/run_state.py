@@ -105,6 +105,7 @@ class RunState:
         # an executor that runs a step where it is called (inline) is asked directly, without a Future
         self.run_now = getattr(executor, "run_now", None) if not executor.remote else None
         self.resources = {n: node.step.resources.to_dict() for n, node in dag.nodes.items()}
+        self.fingerprints: dict[Any, str] = {}  # step function → its code fingerprint, once per run
 
     # ---- recording ----
     def _set(self, node: str, **changes: Any) -> StepRunRow:
@@ -263,7 +264,7 @@ class RunState:
         inputs = step_inputs(spec, self.artifact_literals[node], self.outputs)
         self.inputs[node] = inputs
         literals = self.json_literals[node]
-        key = step_cache_key(step_, literals, inputs)
+        key = step_cache_key(step_, literals, inputs, self.fingerprints)
         row = self.rows[node]
         ctx = step_context(
             run_id=self.run_id,

@@ -90,6 +90,10 @@ class ArtifactStore:
             return
         parent = loc[: -len(digest) - 1]
         if parent not in self._made_dirs:  # one mkdir per fan-out folder, not per blob
+            top = parent[:-3]
+            if top not in self._made_dirs:  # its parent first: no mkdir that fails for want of it
+                make_private_dir(top)
+                self._made_dirs.add(top)
             make_private_dir(parent)
             self._made_dirs.add(parent)
         tmp = f"{parent}/.tmp-{os.getpid()}-{next(_TMP_SERIAL)}"

@@ -51,7 +51,12 @@ def make_private_dir(path: str) -> None:
     except FileExistsError:
         return
     except FileNotFoundError:
-        make_private_dirs(Path(path))
+        # the usual miss of a fan-out folder: only its parent is new too, made the same cheap way
+        parent = os.path.dirname(path.rstrip("/"))
+        if not parent or parent == path:
+            raise
+        make_private_dir(parent)
+        make_private_dir(path)
         return
     if _OWNER_MASKED[0]:
         os.chmod(path, PRIVATE_DIR)

@@ -146,16 +146,17 @@ class OpenLineageHook:
     ) -> None:
         run = self._runs[run_id]
         record = run.steps[step]
+        namespace = self._job_namespace(run)
         self._send(
             event_type,
             run_id=record.run_id,
             job_name=f"{run.pipeline}.{step}",
-            job_namespace=self._job_namespace(run),
+            job_namespace=namespace,
             event_time=self._clock.now(),
-            inputs=run.datasets_for(record.inputs),
-            outputs=run.datasets_for(outputs),
+            inputs=run.datasets_for(record.inputs) if record.inputs else (),
+            outputs=run.datasets_for(outputs) if outputs else (),
             error=error,
-            parent=run.as_parent(run_id, self._job_namespace(run)),
+            parent=run.as_parent(run_id, namespace),
             job_type="STEP",
         )
         record.ended = event_type != "START"

@@ -14,6 +14,9 @@ ALLOCATION_TAGS = ("team", "cost_centre")
 ATTRIBUTION_TAGS = ("model_version", "dataset")
 
 
+_NUMBER = frozenset({int, float})
+
+
 @dataclass(frozen=True, slots=True)
 class UsageRecord:
     """Resources one step run used. Times are unix milliseconds; sizes are bytes; durations seconds.
@@ -49,6 +52,37 @@ class UsageRecord:
     step_memory_bytes: int | None = None
 
     def __post_init__(self) -> None:
+        # the metered record of every step comes here: plain ints and floats in range pass with one
+        # expression; anything else goes through the checks below, which name the field at fault
+        memory = self.step_memory_bytes
+        if (
+            type(self.wall_s) in _NUMBER
+            and type(self.cpu_s) in _NUMBER
+            and type(self.gpu_s) in _NUMBER
+            and type(self.requested_cpu) in _NUMBER
+            and type(self.requested_memory_gb) in _NUMBER
+            and type(self.peak_rss_bytes) is int
+            and type(self.bytes_read) is int
+            and type(self.bytes_written) is int
+            and type(self.started_ms) is int
+            and type(self.ended_ms) is int
+            and type(self.predictions) is int
+            and (memory is None or (type(memory) is int and memory >= 0))
+            and self.wall_s >= 0  # each compared (not min()): a NaN must fail, wherever it is
+            and self.cpu_s >= 0
+            and self.requested_cpu >= 0
+            and self.requested_memory_gb >= 0
+            and self.peak_rss_bytes >= 0
+            and self.bytes_read >= 0
+            and self.bytes_written >= 0
+            and self.predictions >= 0
+            and 0 <= self.started_ms <= self.ended_ms
+            and (self.gpu_s == 0 or (self.gpu_s > 0 and self.gpu_model))
+        ):
+            return
+        self._check()
+
+    def _check(self) -> None:
         for name in ("wall_s", "cpu_s", "gpu_s", "requested_cpu", "requested_memory_gb"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:

@@ -3,8 +3,8 @@
 SQLAlchemy's compiled ``insert``/``update`` process parameters row by row in Python; for a pipeline of
 trivial steps that cost more than SQLite's own work. These helpers render the statement once per call
 (unqualified table names, so PostgreSQL's ``search_path`` applies as it does for Core) and hand the driver
-plain tuples. JSON columns are serialised here as SQLAlchemy's ``JSON`` type would (``json.dumps``) and cast
-on PostgreSQL.
+plain tuples. JSON columns are serialised here (orjson, or ``json.dumps`` as SQLAlchemy's ``JSON`` type
+would for what orjson refuses) and cast on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -13,8 +13,19 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+
+
+def _json_text(value: Any) -> str:
+    """The JSON text of a column value, read back by ``json.loads`` as SQLAlchemy's ``JSON`` type would
+    have written it: orjson's (several per step, a few times faster), ``json.dumps`` for what orjson does
+    not take (a subclass of a builtin type, an integer over 64 bits)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(value)
 
 
 def _mark(conn: Connection) -> str:
@@ -45,7 +56,7 @@ def insert_rows(
         for row in rows:
             values = list(row)
             for i in json_at:
-                values[i] = json.dumps(values[i])
+                values[i] = _json_text(values[i])
             converted.append(tuple(values))
         rows = converted
     conn.exec_driver_sql(sql, [tuple(r) for r in rows])

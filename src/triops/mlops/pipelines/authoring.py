@@ -114,6 +114,8 @@ class Step:
         self._declared_outputs = tuple(outputs) if outputs else None
         self._return_type: Any = None
         self._resolved = False
+        self._output_names: tuple[str, ...] | None = None
+        self._multiple: bool | None = None
         self.__doc__ = fn.__doc__
         self.__wrapped__ = fn
         self.__module__ = fn.__module__
@@ -134,6 +136,12 @@ class Step:
     @property
     def output_names(self) -> tuple[str, ...]:
         """``("output",)`` for a single value; one name per element for a fixed-length tuple return."""
+        # read several times per step run: worked out once (the return annotation is resolved once too)
+        if self._output_names is None:
+            self._output_names = self._names_of_outputs()
+        return self._output_names
+
+    def _names_of_outputs(self) -> tuple[str, ...]:
         arity = _tuple_arity(self.return_type)
         if self._declared_outputs is not None:
             if arity is not None and arity != len(self._declared_outputs):
@@ -149,7 +157,9 @@ class Step:
 
     @property
     def multiple_outputs(self) -> bool:
-        return self._declared_outputs is not None or _tuple_arity(self.return_type) is not None
+        if self._multiple is None:
+            self._multiple = self._declared_outputs is not None or _tuple_arity(self.return_type) is not None
+        return self._multiple
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         builder = BUILDING.get()

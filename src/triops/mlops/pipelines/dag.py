@@ -69,6 +69,7 @@ class Dag:
         self.nodes: dict[str, Node] = {}
         self.result: Any = None
         self._calls: dict[str, int] = {}
+        self._order: tuple[tuple[int, int], tuple[str, ...]] | None = None  # (shape it was made for, order)
 
     def add(self, step_: Step, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         try:
@@ -114,13 +115,40 @@ class Dag:
         return f"steps: {', '.join(self.nodes) or '(none)'}"
 
     def order(self) -> list[str]:
-        """Step names in a valid execution order (call order among independent steps)."""
+        """Step names in a valid execution order (call order among independent steps): by depth (longest
+        chain of upstream steps), then call order. Worked out once per DAG state (a run asks at build time
+        and again when it starts), in one pass over the edges."""
+        key = (len(self.nodes), sum(len(n.after) for n in self.nodes.values()))
+        if self._order is not None and self._order[0] == key:
+            return list(self._order[1])
         position = {n: i for i, n in enumerate(self.nodes)}
+        upstream = {name: node.upstream for name, node in self.nodes.items()}  # a new set per read
+        children: dict[str, list[str]] = {n: [] for n in self.nodes}
+        waiting: dict[str, int] = {}
+        for name, ups in upstream.items():
+            waiting[name] = len(ups)
+            for u in ups:
+                children[u].append(name)
+        depth: dict[str, int] = {}
+        ready = [n for n, count in waiting.items() if count == 0]
+        for n in ready:  # grows while it is walked (Kahn's algorithm)
+            depth[n] = 1 + max((depth[u] for u in upstream[n]), default=-1)
+            for child in children[n]:
+                waiting[child] -= 1
+                if waiting[child] == 0:
+                    ready.append(child)
+        if len(depth) < len(self.nodes):
+            self._raise_cycle(upstream, position)
+        order = sorted(depth, key=lambda n: (depth[n], position[n]))
+        self._order = (key, tuple(order))
+        return order
+
+    def _raise_cycle(self, upstream: dict[str, set[str]], position: dict[str, int]) -> None:
         sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
-        for name, node in self.nodes.items():
-            sorter.add(name, *sorted(node.upstream, key=position.__getitem__))
+        for name, ups in upstream.items():
+            sorter.add(name, *sorted(ups, key=position.__getitem__))
         try:
-            order = list(sorter.static_order())
+            sorter.prepare()
         except graphlib.CycleError as exc:
             cycle = list(exc.args[1])
             raise CycleError(
@@ -128,10 +156,6 @@ class Dag:
                 hint="remove one of these dependencies (check .after(...) calls)",
                 detail={"cycle": cycle},
             ) from exc
-        depth: dict[str, int] = {}
-        for n in order:
-            depth[n] = 1 + max((depth[u] for u in self.nodes[n].upstream), default=-1)
-        return sorted(order, key=lambda n: (depth[n], position[n]))
 
     def downstream(self, name: str) -> set[str]:
         """Every node that depends, directly or not, on ``name``."""

@@ -222,6 +222,7 @@ _BUILTIN = (
 )
 for _m in _BUILTIN:
     _BY_NAME[_m.name] = _m
+_JSON = _BUILTIN[-1]
 
 
 def register_materializer(
@@ -275,7 +276,14 @@ def materializer_for_media_type(media_type: str) -> Materializer | None:
     return next((mat for mat in _BY_NAME.values() if mat.media_type == media_type), None)
 
 
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def to_bytes(obj: Any, *, step: str = "?") -> tuple[bytes, Materializer]:
+    if type(obj) in _JSON_SCALARS and not any(isinstance(obj, t) for t, _ in _CUSTOM):
+        # a plain scalar (most trivial steps' output) is JSON whatever else is registered: serialised
+        # once, without asking every built-in materializer (and JSON itself, a second dump) first
+        return _json_bytes(obj), _JSON
     mat = materializer_for(obj, step=step)
     buffer = io.BytesIO()
     try:

@@ -1,6 +1,6 @@
 """The record of a pipeline run as returned to callers, and the batched writer of step records.
 
-Step records are written in batches (every 200 changes or 0.25 s, and at the end of the run) so that
+Step records are written in batches (every 500 changes or 0.25 s, and at the end of the run) so that
 orchestration costs well under a millisecond per step.
 """
 

@@ -105,6 +105,8 @@ class RunState:
         # an executor that runs a step where it is called (inline) is asked directly, without a Future
         self.run_now = getattr(executor, "run_now", None) if not executor.remote else None
         self.resources = {n: node.step.resources.to_dict() for n, node in dag.nodes.items()}
+        self.fingerprints: dict[Any, str] = {}  # step function → its code fingerprint, once per run
+        self._bound: dict[str, list[tuple[Hook, Any]]] = {}
 
     # ---- recording ----
     def _set(self, node: str, **changes: Any) -> StepRunRow:
@@ -115,21 +117,23 @@ class RunState:
             self.listener(row)
         return row
 
+    def _callbacks(self, method: str) -> list[tuple[Hook, Any]]:
+        """The hooks' bound ``method``s, looked up once per run (each is called once or twice per step)."""
+        found = self._bound.get(method)
+        if found is None:
+            found = [(h, cb) for h in self.hooks if (cb := getattr(h, method, None)) is not None]
+            self._bound[method] = found
+        return found
+
     def _call_hooks(self, method: str, *args: Any) -> None:
-        for hook in self.hooks:
-            callback = getattr(hook, method, None)
-            if callback is None:
-                continue
+        for _, callback in self._callbacks(method):
             try:
                 callback(*args)
             except Exception:  # noqa: S112 - only before_* hooks may stop a run
                 continue
 
     def _gate(self, method: str, arg: Any, where: str) -> str | None:
-        for hook in self.hooks:
-            callback = getattr(hook, method, None)
-            if callback is None:
-                continue
+        for hook, callback in self._callbacks(method):
             try:
                 callback(arg)
             except Exception as exc:
@@ -263,7 +267,7 @@ class RunState:
         inputs = step_inputs(spec, self.artifact_literals[node], self.outputs)
         self.inputs[node] = inputs
         literals = self.json_literals[node]
-        key = step_cache_key(step_, literals, inputs)
+        key = step_cache_key(step_, literals, inputs, self.fingerprints)
         row = self.rows[node]
         ctx = step_context(
             run_id=self.run_id,

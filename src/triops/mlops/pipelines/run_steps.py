@@ -85,8 +85,21 @@ def step_inputs(
     return inputs
 
 
-def step_cache_key(step: Step, literals: Mapping[str, Any], inputs: Mapping[str, MaterializedRef]) -> str:
-    return cache_key(function_fingerprint(step.fn), literals, {a: r.sha256 for a, r in inputs.items()})
+def step_cache_key(
+    step: Step,
+    literals: Mapping[str, Any],
+    inputs: Mapping[str, MaterializedRef],
+    fingerprints: dict[Any, str] | None = None,
+) -> str:
+    """The step's cache key. With ``fingerprints`` (one dict per run), each step function's fingerprint is
+    worked out once per run, not once per call: a run executes the code (and module constants) it found
+    when its first call of that function started."""
+    fingerprint = None if fingerprints is None else fingerprints.get(step.fn)
+    if fingerprint is None:
+        fingerprint = function_fingerprint(step.fn)
+        if fingerprints is not None:
+            fingerprints[step.fn] = fingerprint
+    return cache_key(fingerprint, literals, {a: r.sha256 for a, r in inputs.items()})
 
 
 def step_context(

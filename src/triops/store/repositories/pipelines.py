@@ -11,8 +11,6 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from triops.errors import NotFoundError
@@ -106,10 +104,6 @@ _MUTABLE = (
 )
 
 
-def _insert(conn: Connection, table: sa.Table) -> Any:
-    return (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(table)
-
-
 def create_pipeline_run(conn: Connection, row: PipelineRunRow) -> None:
     conn.execute(pipeline_runs.insert().values(**asdict(row)))
 
@@ -130,6 +124,7 @@ _CACHE_FIELDS = tuple(f.name for f in fields(CacheEntry))
 _step_values = operator.attrgetter(*_STEP_FIELDS)
 _mutable_values = operator.attrgetter(*_MUTABLE, "id")
 _edge_values = operator.attrgetter(*_EDGE_FIELDS)
+_cache_values = operator.attrgetter(*_CACHE_FIELDS)
 
 
 def insert_step_runs(conn: Connection, rows: Sequence[StepRunRow]) -> None:
@@ -199,9 +194,13 @@ def artifact_by_prefix(conn: Connection, prefix: str) -> list[str]:
 
 def put_cache_entries(conn: Connection, entries: Sequence[CacheEntry]) -> None:
     """Record cache entries; a key already present keeps its first outputs (same key, same content)."""
-    if entries:
-        stmt = _insert(conn, cache_entries).on_conflict_do_nothing(index_elements=["cache_key"])
-        conn.execute(stmt, [{f: getattr(e, f) for f in _CACHE_FIELDS} for e in entries])
+    insert_rows(
+        conn,
+        cache_entries,
+        _CACHE_FIELDS,
+        [_cache_values(e) for e in entries],
+        skip_conflicts_on=("cache_key",),
+    )
 
 
 def get_cache_entry(conn: Connection, cache_key: str) -> CacheEntry | None:

@@ -134,6 +134,12 @@ def matches(value: Any, annotation: Any) -> bool:
         return True
     if annotation is None or annotation is type(None):
         return value is None
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if annotation is float:
+        return (isinstance(value, int | float) and not isinstance(value, bool)) or _numpy_float(value)
+    if type(annotation) is type:
+        return isinstance(value, annotation)  # a plain class (not a generic alias): the common case, at once
     origin = typing.get_origin(annotation)
     if origin is typing.Union or origin is types.UnionType:
         return any(matches(value, a) for a in typing.get_args(annotation))
@@ -150,10 +156,6 @@ def matches(value: Any, annotation: Any) -> bool:
         return True
     if origin is not None:
         return isinstance(value, origin) if isinstance(origin, type) else True
-    if annotation is float:
-        return (isinstance(value, int | float) and not isinstance(value, bool)) or _numpy_float(value)
-    if annotation is int:
-        return isinstance(value, int) and not isinstance(value, bool)
     if isinstance(annotation, type):
         return isinstance(value, annotation)
     return True  # TypeVar, NewType, unresolved forward reference: not checked

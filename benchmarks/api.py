@@ -74,10 +74,12 @@ def prepare_triops(home: Path, n_runs: int, n_focus_lines: int) -> str:
     from triops.store.repositories.tokens import create_token
     from triops.store.tables import runs as runs_table
 
-    ws = Workspace.open(f"sqlite:///{home}/triops.db", settings=Settings(home=home, user="bench"))
-    now = utc_ms(ws.clock.now())
-    _, token = ws.store.write(lambda conn: create_token(conn, "bench", "bench", now))
-    roles.grant(ws.store, Principal.owner("root"), "bench", "admin", None)
+    opened = Workspace.open(f"sqlite:///{home}/triops.db", settings=Settings(home=home))
+    now = utc_ms(opened.clock.now())
+    _, token = opened.store.write(lambda conn: create_token(conn, "bench", "bench", now))
+    roles.grant(opened.store, Principal.owner("root"), "bench", "admin", None)
+    with opened.store.connect() as conn:  # the token's user, as the server acts for it (a local store's
+        ws = opened.acting_as(roles.load_principal(conn, "bench"))  # principal is its OS user)
     rng = np.random.default_rng(0)
     x = pd.DataFrame({"a": rng.random(200), "b": rng.random(200)})
     ws.models.register("bench-model", LogisticRegression().fit(x, (x.a > 0.5).astype(int)), git_commit=None)
@@ -126,7 +128,7 @@ def prepare_triops(home: Path, n_runs: int, n_focus_lines: int) -> str:
     ]
     for start in range(0, len(records), 50_000):
         ws.finops.record_usage(records[start : start + 50_000])
-    ws.close()
+    opened.close()
     return str(token)
 
 

@@ -67,10 +67,12 @@ def prepare_triops(home: Path, n_runs: int, n_costs: int, n_audit: int) -> str:
     from triops.store.tables import latest_metrics, metrics, params
     from triops.store.tables import runs as runs_table
 
-    ws = Workspace.open(f"sqlite:///{home}/triops.db", settings=Settings(home=home, user="bench"))
-    now = utc_ms(ws.clock.now())
-    _, token = ws.store.write(lambda conn: create_token(conn, "bench", "bench", now))
-    roles.grant(ws.store, Principal.owner("root"), "bench", "admin", None)
+    opened = Workspace.open(f"sqlite:///{home}/triops.db", settings=Settings(home=home))
+    now = utc_ms(opened.clock.now())
+    _, token = opened.store.write(lambda conn: create_token(conn, "bench", "bench", now))
+    roles.grant(opened.store, Principal.owner("root"), "bench", "admin", None)
+    with opened.store.connect() as conn:  # the token's user, as the server acts for it (a local store's
+        ws = opened.acting_as(roles.load_principal(conn, "bench"))  # principal is its OS user)
 
     def add_runs(conn: Any) -> None:
         project_id = runs_repo.ensure_project(conn, "bench", now)
@@ -106,7 +108,7 @@ def prepare_triops(home: Path, n_runs: int, n_costs: int, n_audit: int) -> str:
                          before=None, after={"i": i}, project="bench", at_ms=now)  # fmt: skip
 
     ws.store.write(add_events)
-    ws.close()
+    opened.close()
     return str(token)
 
 

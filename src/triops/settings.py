@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     max_artifact_bytes: int = Field(
         default=10 * 1024**3, ge=1, description="one artifact upload (streamed to disk, never held in memory)"
     )
+    max_simulation_work: int = Field(
+        default=11_000_000,
+        ge=1,
+        description="runs × projects × weeks one simulation request to the server may ask for (a "
+        "sensitivity request a tenth of it: it simulates every assumed effect twice); local runs are unbounded",
+    )
     openlineage_url: str | None = None
     openlineage_file: Path | None = None
     price_catalog: Path | None = None

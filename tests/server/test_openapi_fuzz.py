@@ -30,7 +30,10 @@ def _app(tmp: Path) -> tuple[object, str]:
     store = create_store(url)
     upgrade(store)
     store.dispose()
-    ws = Workspace.open(url, artifact_root=tmp / "artifacts", settings=Settings(home=tmp))
+    # simulations bounded small: the fuzz checks answers, not the simulator's speed (a request at the default
+    # bound takes seconds, and generated requests sit at the bounds)
+    settings = Settings(home=tmp, max_simulation_work=200_000)
+    ws = Workspace.open(url, artifact_root=tmp / "artifacts", settings=settings)
     _, token = ws.store.write(lambda conn: create_token(conn, "fuzz", "fuzz", utc_ms(ws.clock.now())))
     roles.grant(ws.store, Principal.owner("root"), "fuzz", "admin", None)
     return create_app(ws, max_request_bytes=4 * 1024 * 1024), token

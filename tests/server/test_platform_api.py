@@ -292,3 +292,15 @@ def test_sensitivity_refuses_what_does_not_apply_to_it_by_name(api: Api) -> None
     ):
         answer = api.admin.post("/strategy/simulate/sensitivity", json=body | extra)
         assert answer.status_code == 422 and answer.json()["errors"]["field"] == field
+
+
+def test_one_simulation_request_cannot_hold_the_server_for_minutes(api: Api) -> None:
+    """runs × projects × weeks is bounded by the max_simulation_work setting (default 11M: 20,000 runs of
+    5 projects over two years fit; 20,000 × 50 × 260 would take minutes)."""
+    fits = {"approaches": ["siloed"], "runs": 20_000, "projects": 5, "weeks": 104}
+    too_much = {"approaches": ["siloed"], "runs": 20_000, "projects": 50, "weeks": 260}
+    answer = api.admin.post("/strategy/simulate", json=too_much)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"] == {"field": "runs", "limit": 11_000_000}
+    assert "at most 11,000,000" in answer.json()["detail"]
+    assert fits["runs"] * fits["projects"] * fits["weeks"] <= 11_000_000

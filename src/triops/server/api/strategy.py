@@ -18,6 +18,7 @@ from triops.governance.rbac import Permission
 from triops.server.authz import ActingDep, require_in
 from triops.server.http import PROBLEMS
 from triops.server.schemas import INT64_MAX, Name
+from triops.workspace import Workspace
 
 router = APIRouter(prefix="/strategy", tags=["strategy"], responses=PROBLEMS)
 MAX_OWM = 200_000
@@ -49,9 +50,17 @@ class SensitivityIn(SimulationIn):
     metric: Annotated[str, Field(max_length=100)] = "net_value"
 
 
-MAX_SENSITIVITY_WORK = 1_100_000
-"""runs × projects × weeks of one sensitivity request (it simulates every assumed effect twice); the CLI's
-defaults (2,000 × 5 × 104) fit, so one request cannot hold a worker for minutes"""
+def _bound_work(ws: Workspace, body: SimulationIn, limit: int, what: str) -> None:
+    """One request may not hold a worker for minutes: runs × projects × weeks is bounded by the server's
+    ``max_simulation_work`` setting (a sensitivity request by a tenth of it: it simulates each effect twice).
+    The defaults fit the CLI's (2,000 × 5 × 104) and a 20,000-run simulation of 5 projects over two years."""
+    work = body.runs * body.projects * body.weeks
+    if work > limit:
+        raise InvalidInputError(
+            f"runs × projects × weeks is {work:,}; a {what} request may simulate at most {limit:,}",
+            hint=f"lower runs, projects or weeks (or run `triops simulate{' --sensitivity' if what == 'sensitivity' else ''}` locally)",
+            detail={"field": "runs", "limit": limit},
+        )
 
 
 class Attempt(BaseModel):
@@ -112,6 +121,7 @@ def _simulation_options(body: SimulationIn) -> dict[str, Any]:
 def simulate(ws: ActingDep, body: SimulationIn) -> dict[str, Any]:
     """Simulate a portfolio under operating approaches (plus a custom mix of practices or levers) and
     compare; the answer carries its header and the line saying which effects are assumptions."""
+    _bound_work(ws, body, ws.settings.max_simulation_work, "simulation")
     result = ws.strategy.simulate(body.approaches, levers=body.levers, **_simulation_options(body))
     data: dict[str, Any] = result.to_dict()
     return data
@@ -121,14 +131,7 @@ def simulate(ws: ActingDep, body: SimulationIn) -> dict[str, Any]:
 def sensitivity(ws: ActingDep, body: SensitivityIn) -> dict[str, Any]:
     """Tornado data: the assumed effects ranked by how much they move ``metric``."""
     options = _simulation_options(body)
-    work = body.runs * body.projects * body.weeks
-    if work > MAX_SENSITIVITY_WORK:
-        raise InvalidInputError(
-            f"runs × projects × weeks is {work:,}; a sensitivity request may simulate at most "
-            f"{MAX_SENSITIVITY_WORK:,}",
-            hint="lower runs, projects or weeks (or run `triops simulate --sensitivity` locally)",
-            detail={"field": "runs", "limit": MAX_SENSITIVITY_WORK},
-        )
+    _bound_work(ws, body, max(1, ws.settings.max_simulation_work // 10), "sensitivity")
     if body.levers:
         raise InvalidInputError(
             "levers do not apply to a sensitivity run",

@@ -210,6 +210,17 @@ def last_checkpoint_seq(conn: Connection) -> int:
     return int(value or 0)
 
 
+_UNSIGNED = sa.select(
+    sa.select(audit_head.c.seq).where(audit_head.c.id == 1).scalar_subquery()
+    > sa.func.coalesce(sa.select(sa.func.max(audit_checkpoints.c.seq)).scalar_subquery(), 0)
+)
+
+
+def has_unsigned_events(conn: Connection) -> bool:
+    """Whether events were written after the last checkpoint: one read (every server write request asks)."""
+    return bool(conn.execute(_UNSIGNED).scalar())
+
+
 def append_events(conn: Connection, events: list[dict[str, Any]]) -> int:
     """Append many events (each the keyword arguments of ``append_event``) in one go: the head moves once,
     the chain is sealed in order, the rows go in one ``executemany``. Returns the last sequence number."""

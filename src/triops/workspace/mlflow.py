@@ -238,11 +238,8 @@ class MlflowTracking:
         tags: Mapping[str, str],
     ) -> None:
         self._run_project(run_id, Permission.RUN_WRITE)
-        seen: set[str] = set()
-        for key, *_ in metrics:
-            if key not in seen:
-                check_key(key, "metric key")
-                seen.add(key)
+        for key in dict.fromkeys(m[0] for m in metrics):  # in order: the first bad key is named
+            check_key(key, "metric key")
         checked_params = {check_key(k, "param key"): param_text(k, v) for k, v in params.items()}
         checked_tags = {check_key(k, "tag key"): tag_text(k, v) for k, v in tags.items()}
         new_name = checked_tags.get(RUN_NAME_TAG)

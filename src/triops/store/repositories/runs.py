@@ -6,11 +6,13 @@ and keep ``latest_metrics`` (the value search filters and orders on) up to date 
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
+import operator
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -33,6 +35,8 @@ from triops.store.tables import (
 )
 
 MetricRow = tuple[str, float, int, int]  # key, value, step, timestamp_ms
+_KEY = operator.itemgetter(0)
+_STEP_TIME = operator.itemgetter(2, 3)
 
 
 def _insert(conn: Connection, table: sa.Table) -> Any:
@@ -211,11 +215,10 @@ def insert_metrics(conn: Connection, run_id: str, rows: Sequence[MetricRow]) -> 
         _insert_metrics_sqlite(conn, run_id, rows)
     else:
         _insert_metrics_postgresql(conn, run_id, rows)
-    latest: dict[str, MetricRow] = {}
-    for row in rows:
-        best = latest.get(row[0])
-        if best is None or (row[2], row[3]) >= (best[2], best[3]):
-            latest[row[0]] = row
+    # each key's row of the highest (step, timestamp), the later of equal ones: a stable sort in C, then the
+    # last row of a key wins (a Python comparison loop was a tenth of a 1,000-metric batch)
+    ordered = sorted(rows, key=_STEP_TIME)
+    latest: dict[str, MetricRow] = dict(zip(map(_KEY, ordered), ordered, strict=True))
     conn.execute(
         _latest_upsert(conn.dialect.name),
         [
@@ -258,26 +261,47 @@ def _latest_upsert(dialect: str) -> Any:
     return stmt
 
 
+_SQLITE_ROWS_PER_INSERT = 1000  # 4 bound values a row: well under SQLite's 32,766 variables
+
+
+@functools.lru_cache(maxsize=32)
+def _sqlite_metrics_insert(n: int) -> str:
+    """One INSERT of ``n`` rows: ``?1`` is the run, then key, value, step, timestamp per row. SQLite binds
+    NaN as NULL, so ``coalesce``/``IS NULL`` store it as value 0 with its flag; infinities stay as they are."""
+    rows = ", ".join(
+        f"(?1, ?{j}, coalesce(?{j + 1}, 0.0), ?{j + 1} IS NULL, ?{j + 2}, ?{j + 3})"
+        for j in range(2, 2 + 4 * n, 4)
+    )
+    return f"INSERT INTO metrics (run_id, key, value, is_nan, step, timestamp_ms) VALUES {rows}"
+
+
+def _sqlite_chunks(n: int) -> list[int]:
+    """Row counts of the statements for ``n`` rows: full ones, then powers of two, so a few statement
+    texts (each prepared once per connection) serve every batch size."""
+    sizes = [_SQLITE_ROWS_PER_INSERT] * (n // _SQLITE_ROWS_PER_INSERT)
+    rest = n % _SQLITE_ROWS_PER_INSERT
+    bit = 512
+    while rest:
+        if rest >= bit:
+            sizes.append(bit)
+            rest -= bit
+        bit //= 2
+    return sizes
+
+
 def _insert_metrics_sqlite(conn: Connection, run_id: str, rows: Sequence[MetricRow]) -> None:
-    # One statement for the whole batch: the driver would otherwise release and re-take the GIL for every
-    # row, which convoys with the thread that is logging. JSON has no NaN/inf (orjson writes null), so
-    # those few rows go in one by one with their flag.
+    # A few statements of many rows each, not executemany: the driver would otherwise release and re-take
+    # the GIL for every row, which convoys with the thread that is logging; and binding values costs less
+    # than SQLite taking them apart from JSON (json_each), which profiled at a third more CPU a batch.
     raw = conn.connection.dbapi_connection
     assert raw is not None
     cur = raw.cursor()
     try:
-        cur.execute(
-            "INSERT INTO metrics (run_id, key, value, is_nan, step, timestamp_ms) "
-            "SELECT ?, j.value ->> 0, j.value ->> 1, 0, j.value ->> 2, j.value ->> 3 "
-            "FROM json_each(?) AS j WHERE j.value ->> 1 IS NOT NULL",
-            (run_id, orjson.dumps(rows)),
-        )
-        special = [r for r in rows if not math.isfinite(r[1])]
-        if special:
-            cur.executemany(
-                "INSERT INTO metrics (run_id, key, value, is_nan, step, timestamp_ms) VALUES (?, ?, ?, ?, ?, ?)",
-                [(run_id, k, 0.0 if v != v else v, v != v, s, t) for k, v, s, t in special],
-            )
+        start = 0
+        for size in _sqlite_chunks(len(rows)):
+            chunk = rows[start : start + size]
+            cur.execute(_sqlite_metrics_insert(size), (run_id, *itertools.chain.from_iterable(chunk)))
+            start += size
     finally:
         cur.close()
 

@@ -14,6 +14,7 @@ A peer that is not installed or does not start counts as NOT MEASURED and fails 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -23,6 +24,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
@@ -222,6 +224,38 @@ def import_seconds(home: Path, source: str, n_runs: int) -> float:
 
 
 ALLOW_MISSING = False
+CPU: list[dict[str, object]] = []
+
+
+def server_cpu(proc: subprocess.Popen[bytes] | None) -> float:
+    """CPU seconds (user + system) used so far by a server and the workers it started."""
+    import psutil
+
+    if proc is None:
+        return 0.0
+    root = psutil.Process(proc.pid)
+    total = 0.0
+    for p in (root, *root.children(recursive=True)):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = p.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def timed(name: str, fn: Callable[[], float], proc: subprocess.Popen[bytes] | None) -> float:
+    """``fn()``'s figure, with the CPU the client (this process) and the server used meanwhile: the machine
+    may be shared, and CPU time is what the load does not stretch."""
+    client, server = time.process_time(), server_cpu(proc)
+    seconds = fn()
+    CPU.append(
+        {
+            "measure": name,
+            "wall_s": round(seconds, 3),
+            "client_cpu_s": round(time.process_time() - client, 3),
+            "server_cpu_s": round(server_cpu(proc) - server, 3),
+        }
+    )
+    return seconds
 
 
 def main() -> None:
@@ -245,15 +279,25 @@ def main() -> None:
         if peer is not None:
             procs.append(peer[0])
         with console.status(f"log_batch of {n_metrics:,} metrics through the MLflow client…"):
-            ours = log_batch_seconds(url, token, n_metrics)
-            theirs = log_batch_seconds(peer[1], None, n_metrics) if peer else None
+            ours = timed("triops: client log_batch", lambda: log_batch_seconds(url, token, n_metrics), proc)
+            theirs = (
+                timed(
+                    "MLflow: client log_batch", lambda: log_batch_seconds(peer[1], None, n_metrics), peer[0]
+                )
+                if peer
+                else None
+            )
         verdict(
             f"MLflow client log_batch, {n_metrics:,} metrics (1 worker, SQLite)",
             ours, theirs, "≥ 5× MLflow server", theirs is not None and theirs / ours >= 5, has_peer=True,
         )  # fmt: skip
         with console.status("the same log-batch requests, pre-encoded, server time only…"):
-            ours_raw = server_seconds(url, token, n_metrics)
-            theirs_raw = server_seconds(peer[1], None, n_metrics) if peer else None
+            ours_raw = timed("triops: server alone", lambda: server_seconds(url, token, n_metrics), proc)
+            theirs_raw = (
+                timed("MLflow: server alone", lambda: server_seconds(peer[1], None, n_metrics), peer[0])
+                if peer
+                else None
+            )
         verdict(
             f"server alone: the same {n_metrics // 1000} LogBatch requests (bodies encoded beforehand)",
             ours_raw, theirs_raw, "≥ 5× MLflow server", theirs_raw is not None and theirs_raw / ours_raw >= 5,
@@ -275,7 +319,17 @@ def main() -> None:
     for row in ROWS:
         table.add_row(*row)
     console.print(table)
-    print(json.dumps({"rows": [r[:5] for r in ROWS], "failed": FAILED}, ensure_ascii=False))
+    cpu = Table("run (CPU seconds, whole run incl. warm-up and checks)", "wall", "client CPU", "server CPU")
+    for c in CPU:
+        cpu.add_row(
+            str(c["measure"]),
+            f"{c['wall_s']:,.3f} s",
+            f"{c['client_cpu_s']:,.3f} s",
+            f"{c['server_cpu_s']:,.3f} s",
+        )
+    console.print(cpu)
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(json.dumps({"rows": [r[:5] for r in ROWS], "cpu": CPU, "failed": FAILED}, ensure_ascii=False))
     if FAILED:
         sys.exit(1)
 

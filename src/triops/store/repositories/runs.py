@@ -122,14 +122,27 @@ def set_parent(conn: Connection, run_id: str, parent_id: str | None) -> None:
     conn.execute(runs.update().where(runs.c.id == run_id).values(parent_id=parent_id))
 
 
+# built once: every write to a run (each MLflow LogBatch …) reads these, and building a select cost more
+# than running it
+_RUN_PROJECT = (
+    sa.select(projects.c.name, runs.c.status)
+    .join(runs, runs.c.project_id == projects.c.id)
+    .where(runs.c.id == sa.bindparam("run_id"))
+)
+_RUN_STATUS = sa.select(runs.c.status).where(runs.c.id == sa.bindparam("run_id"))
+
+
+def run_project_status(conn: Connection, run_id: str) -> tuple[str, str]:
+    """The name of the project ``run_id`` belongs to, and the run's status, in one read."""
+    row = conn.execute(_RUN_PROJECT, {"run_id": run_id}).first()
+    if row is None:
+        raise NotFoundError(f"run {run_id!r} does not exist", hint="list runs with `triops runs list`")
+    return str(row[0]), str(row[1])
+
+
 def run_project(conn: Connection, run_id: str) -> str:
     """The name of the project ``run_id`` belongs to."""
-    name = conn.execute(
-        sa.select(projects.c.name).join(runs, runs.c.project_id == projects.c.id).where(runs.c.id == run_id)
-    ).scalar()
-    if name is None:
-        raise NotFoundError(f"run {run_id!r} does not exist", hint="list runs with `triops runs list`")
-    return str(name)
+    return run_project_status(conn, run_id)[0]
 
 
 def _require_run(conn: Connection, run_id: str) -> None:
@@ -138,7 +151,7 @@ def _require_run(conn: Connection, run_id: str) -> None:
 
 
 def run_status(conn: Connection, run_id: str) -> str:
-    found = conn.execute(sa.select(runs.c.status).where(runs.c.id == run_id)).scalar()
+    found = conn.execute(_RUN_STATUS, {"run_id": run_id}).scalar()
     if found is None:
         raise NotFoundError(f"run {run_id!r} does not exist", hint="list runs with `triops runs list`")
     return str(found)
@@ -168,10 +181,14 @@ def require_running(conn: Connection, run_id: str, what: str) -> None:
     """Refuse ``what`` (e.g. "metrics") on a run that has ended: it would be accepted and never read."""
     current = run_status(conn, run_id)
     if current != RunStatus.RUNNING.value:
-        raise ConflictError(
-            f"run {run_id} ended as {current}; {what} logged after the end of a run are refused",
-            hint="log before the run ends (inside its `with` block), or start a new run",
-        )
+        _refuse_ended(run_id, current, what)
+
+
+def _refuse_ended(run_id: str, status: str, what: str) -> None:
+    raise ConflictError(
+        f"run {run_id} ended as {status}; {what} logged after the end of a run are refused",
+        hint="log before the run ends (inside its `with` block), or start a new run",
+    )
 
 
 def log_params(conn: Connection, run_id: str, values: Mapping[str, str]) -> None:
@@ -205,12 +222,17 @@ def set_tags(conn: Connection, run_id: str, values: Mapping[str, str]) -> None:
     conn.execute(stmt, [{"run_id": run_id, "key": k, "value": v} for k, v in values.items()])
 
 
-def insert_metrics(conn: Connection, run_id: str, rows: Sequence[MetricRow]) -> None:
+def insert_metrics(
+    conn: Connection, run_id: str, rows: Sequence[MetricRow], *, status: str | None = None
+) -> None:
     """Append metric points and move each key's latest value forward (by step, then time). The run must
-    still be RUNNING."""
+    still be RUNNING; ``status`` is the run's, when the caller read it in this transaction already."""
     if not rows:
         return
-    require_running(conn, run_id, "metrics")
+    if status is None:
+        require_running(conn, run_id, "metrics")
+    elif status != RunStatus.RUNNING.value:
+        _refuse_ended(run_id, status, "metrics")
     if conn.dialect.name == "sqlite":
         _insert_metrics_sqlite(conn, run_id, rows)
     else:

@@ -14,6 +14,7 @@ A peer that is not installed or does not start counts as NOT MEASURED and fails 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -23,6 +24,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
@@ -118,9 +120,9 @@ def log_batch_seconds(url: str, token: str | None, n: int) -> float:
     metrics = [Metric(f"m{i % 10}", i * 0.5, now + i, i // 10) for i in range(n)]
     client.log_batch(run.info.run_id, metrics=metrics[:1000])  # warm the connection
     rest = metrics[1000:]
-    start = time.perf_counter()
+    start = clock_start()
     client.log_batch(run.info.run_id, metrics=rest)
-    elapsed = time.perf_counter() - start
+    elapsed = clock_stop(start)
     client.set_terminated(run.info.run_id)
     logged = sum(len(client.get_metric_history(run.info.run_id, f"m{k}")) for k in range(10))
     assert logged == n, f"{url} kept {logged} of {n} metrics"
@@ -160,10 +162,10 @@ def server_seconds(url: str, token: str | None, n: int) -> float:
         headers["Authorization"] = f"Bearer {token}"
     with httpx.Client(base_url=url, headers=headers, timeout=120) as http:
         http.post("/api/2.0/mlflow/runs/log-batch", content=bodies[0]).raise_for_status()
-        start = time.perf_counter()
+        start = clock_start()
         for body in bodies[1:]:
             http.post("/api/2.0/mlflow/runs/log-batch", content=body).raise_for_status()
-        elapsed = time.perf_counter() - start
+        elapsed = clock_stop(start)
     return elapsed * len(bodies) / (len(bodies) - 1)
 
 
@@ -222,6 +224,54 @@ def import_seconds(home: Path, source: str, n_runs: int) -> float:
 
 
 ALLOW_MISSING = False
+CPU: list[dict[str, object]] = []
+
+
+def server_cpu(proc: subprocess.Popen[bytes] | None) -> float:
+    """CPU seconds (user + system) used so far by a server and the workers it started."""
+    import psutil
+
+    if proc is None:
+        return 0.0
+    root = psutil.Process(proc.pid)
+    total = 0.0
+    for p in (root, *root.children(recursive=True)):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = p.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+SERVER: list[subprocess.Popen[bytes] | None] = [None]
+CLOCK: dict[str, float] = {}
+
+
+def clock_start() -> float:
+    """Start the clock of a timed section, and the CPU counters of the client and of ``SERVER[0]``."""
+    CLOCK.update(client=time.process_time(), server=server_cpu(SERVER[0]))
+    return time.perf_counter()
+
+
+def clock_stop(start: float) -> float:
+    elapsed = time.perf_counter() - start
+    CLOCK.update(client=time.process_time() - CLOCK["client"], server=server_cpu(SERVER[0]) - CLOCK["server"])
+    return elapsed
+
+
+def timed(name: str, fn: Callable[[], float], proc: subprocess.Popen[bytes] | None) -> float:
+    """``fn()``'s figure, with the CPU the client (this process) and the server used in its timed section:
+    the machine may be shared, and CPU time is what the load does not stretch."""
+    SERVER[0] = proc
+    seconds = fn()
+    CPU.append(
+        {
+            "measure": name,
+            "wall_s": round(seconds, 3),
+            "client_cpu_s": round(CLOCK["client"], 3),
+            "server_cpu_s": round(CLOCK["server"], 3),
+        }
+    )
+    return seconds
 
 
 def main() -> None:
@@ -232,6 +282,13 @@ def main() -> None:
     args = parser.parse_args()
     ALLOW_MISSING = args.allow_missing
     os.environ.update(CLIENT_ENV)
+    # the MLflow client's modules are imported before any clock starts, so the first side timed (triops)
+    # does not pay their import in its client CPU column
+    import mlflow.entities
+    import mlflow.protos.service_pb2
+    import mlflow.tracking
+    import mlflow.utils.proto_json_utils  # noqa: F401
+
     n_metrics = 20_000 if args.quick else 100_000
     n_runs, n_points = (1_000, 100_000) if args.quick else (10_000, 1_000_000)
     tmp = Path(tempfile.mkdtemp(prefix="triops-bench-mlflow-"))
@@ -245,15 +302,25 @@ def main() -> None:
         if peer is not None:
             procs.append(peer[0])
         with console.status(f"log_batch of {n_metrics:,} metrics through the MLflow client…"):
-            ours = log_batch_seconds(url, token, n_metrics)
-            theirs = log_batch_seconds(peer[1], None, n_metrics) if peer else None
+            ours = timed("triops: client log_batch", lambda: log_batch_seconds(url, token, n_metrics), proc)
+            theirs = (
+                timed(
+                    "MLflow: client log_batch", lambda: log_batch_seconds(peer[1], None, n_metrics), peer[0]
+                )
+                if peer
+                else None
+            )
         verdict(
             f"MLflow client log_batch, {n_metrics:,} metrics (1 worker, SQLite)",
             ours, theirs, "≥ 5× MLflow server", theirs is not None and theirs / ours >= 5, has_peer=True,
         )  # fmt: skip
         with console.status("the same log-batch requests, pre-encoded, server time only…"):
-            ours_raw = server_seconds(url, token, n_metrics)
-            theirs_raw = server_seconds(peer[1], None, n_metrics) if peer else None
+            ours_raw = timed("triops: server alone", lambda: server_seconds(url, token, n_metrics), proc)
+            theirs_raw = (
+                timed("MLflow: server alone", lambda: server_seconds(peer[1], None, n_metrics), peer[0])
+                if peer
+                else None
+            )
         verdict(
             f"server alone: the same {n_metrics // 1000} LogBatch requests (bodies encoded beforehand)",
             ours_raw, theirs_raw, "≥ 5× MLflow server", theirs_raw is not None and theirs_raw / ours_raw >= 5,
@@ -275,7 +342,19 @@ def main() -> None:
     for row in ROWS:
         table.add_row(*row)
     console.print(table)
-    print(json.dumps({"rows": [r[:5] for r in ROWS], "failed": FAILED}, ensure_ascii=False))
+    cpu = Table(
+        "timed section (n-1,000 metrics: after the warm-up batch)", "wall", "client CPU", "server CPU"
+    )
+    for c in CPU:
+        cpu.add_row(
+            str(c["measure"]),
+            f"{c['wall_s']:,.3f} s",
+            f"{c['client_cpu_s']:,.3f} s",
+            f"{c['server_cpu_s']:,.3f} s",
+        )
+    console.print(cpu)
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(json.dumps({"rows": [r[:5] for r in ROWS], "cpu": CPU, "failed": FAILED}, ensure_ascii=False))
     if FAILED:
         sys.exit(1)
 

@@ -212,6 +212,15 @@ class Workspace(PillarServices):
         ``on_failure``); it runs after the built-in ones on every ``run_pipeline``."""
         self.extra_hooks.append(hook)
 
+    def audit_unsigned(self) -> bool:
+        """Whether audit events were written since the last checkpoint (one indexed read)."""
+        if self._store is None:
+            return False
+        from triops.store import audit as audit_store
+
+        with self._store.connect() as conn:
+            return audit_store.unsealed(conn)
+
     def checkpoint_audit(self) -> None:
         """Sign the audit log's head (and the checkpoints due) and append it to the witness, if events were
         written since the last checkpoint. Runs at the end of every command, session and server request."""
@@ -219,11 +228,9 @@ class Workspace(PillarServices):
             return
         from triops.governance.audit import AuditKey, default_key_path
         from triops.governance.witness import seal_head, witness_file
-        from triops.store import audit as audit_store
 
-        with self._store.connect() as conn:  # nothing new since the last signed head: touch no key
-            if not audit_store.unsealed(conn):
-                return
+        if not self.audit_unsigned():  # nothing new since the last signed head: touch no key
+            return
         settings = self.settings
         key = AuditKey.load_cached(default_key_path(Path(settings.home), settings.audit_key_path))
         witness = witness_file(settings.audit_witness_dir, self._store.url)

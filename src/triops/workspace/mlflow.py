@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -155,10 +156,13 @@ class MlflowTracking:
     def _run_project(self, run_id: str, permission: Permission) -> str:
         with self.store.connect() as conn:
             project = run_repo.run_project(conn, run_id)
+        self._allow(run_id, project, permission)
+        return project
+
+    def _allow(self, run_id: str, project: str, permission: Permission) -> None:
         if not self.principal.can(Permission.PROJECT_READ, project):
             raise NotFoundError(f"run {run_id!r} does not exist", hint="check the run id")
         require(permission, self.principal, project)
-        return project
 
     def create_run(self, experiment_id: str, run_name: str, tags: Mapping[str, str]) -> Run:
         project = self.experiment(experiment_id or DEFAULT_EXPERIMENT_ID).name
@@ -237,23 +241,25 @@ class MlflowTracking:
         params: Mapping[str, str],
         tags: Mapping[str, str],
     ) -> None:
-        self._run_project(run_id, Permission.RUN_WRITE)
-        seen: set[str] = set()
-        for key, *_ in metrics:
-            if key not in seen:
-                check_key(key, "metric key")
-                seen.add(key)
+        if PARENT_TAG in tags:  # the run is checked before the parent it names (which is read first)
+            self._run_project(run_id, Permission.RUN_WRITE)
+        for key in dict.fromkeys(map(itemgetter(0), metrics)):  # in order: the first bad key is named
+            check_key(key, "metric key")
         checked_params = {check_key(k, "param key"): param_text(k, v) for k, v in params.items()}
         checked_tags = {check_key(k, "tag key"): tag_text(k, v) for k, v in tags.items()}
         new_name = checked_tags.get(RUN_NAME_TAG)
         parent_id = self._parent(checked_tags)
 
         def write(conn: Any) -> None:
+            # the run's project and status in the same transaction as the write: one read, not two
+            # connections (a LogBatch request's permission check and metric insert each took one)
+            project, status = run_repo.run_project_status(conn, run_id)
+            self._allow(run_id, project, Permission.RUN_WRITE)
             run_repo.log_params(conn, run_id, checked_params)
             if parent_id is not None:  # first: a refused link (a cycle) leaves the tag unchanged too
                 run_repo.set_parent(conn, run_id, parent_id)
             run_repo.set_tags(conn, run_id, checked_tags)
-            run_repo.insert_metrics(conn, run_id, metrics)
+            run_repo.insert_metrics(conn, run_id, metrics, status=status)
             if new_name:
                 mlflow_repo.rename_run(conn, run_id, new_name)
 

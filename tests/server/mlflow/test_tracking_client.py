@@ -248,6 +248,22 @@ def test_log_batch_rejects_bad_metrics_naming_the_field(mlflow_client: LiveServe
     )
     assert not_an_object.status_code == 400
     assert not_an_object.json()["message"] == "metrics[1] must be a Metric object"
+    good = {"key": "a", "value": 1.0, "timestamp": 1, "step": 0}
+    for bad, field in (
+        ({"value": 1.0, "timestamp": 1, "step": 0}, "metrics[1].key"),
+        ({"key": 7, "value": 1.0, "timestamp": 1, "step": 0}, "metrics[1].key"),
+        ({"key": "a", "timestamp": 1, "step": 0}, "metrics[1].value"),
+        ({"key": "a", "value": 1.0, "timestamp": 1, "step": True}, "metrics[1].step"),
+        ({"key": "a", "value": 1.0, "timestamp": 2**63, "step": 0}, "metrics[1].timestamp"),
+    ):
+        refused = httpx.post(
+            f"{mlflow_client.url}/api/2.0/mlflow/runs/log-batch",
+            headers={"Authorization": f"Bearer {mlflow_client.token}"},
+            json={"run_id": run.info.run_id, "metrics": [good, bad]},
+        )
+        assert refused.status_code == 400, bad
+        assert refused.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+        assert field in refused.json()["message"], (bad, refused.json())
     unknown = httpx.get(
         f"{mlflow_client.url}/ajax-api/2.0/mlflow/no/such/thing",
         headers={"Authorization": f"Bearer {mlflow_client.token}"},
@@ -255,3 +271,16 @@ def test_log_batch_rejects_bad_metrics_naming_the_field(mlflow_client: LiveServe
     assert unknown.status_code == 404
     assert unknown.json()["error_code"] == "ENDPOINT_NOT_FOUND"
     assert MlflowClient().get_metric_history(run.info.run_id, "a") == []
+    # proto3 JSON may send an int64 as a string and a non-finite double as "NaN": both taken
+    odd = httpx.post(
+        f"{mlflow_client.url}/api/2.0/mlflow/runs/log-batch",
+        headers={"Authorization": f"Bearer {mlflow_client.token}"},
+        json={
+            "run_id": run.info.run_id,
+            "metrics": [good, {"key": "a", "value": "NaN", "timestamp": "2", "step": "1"}],
+        },
+    )
+    assert odd.status_code == 200, odd.text
+    history = MlflowClient().get_metric_history(run.info.run_id, "a")
+    assert [(m.step, m.timestamp) for m in history] == [(0, 1), (1, 2)]
+    assert math.isnan(history[1].value)

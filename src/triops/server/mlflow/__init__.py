@@ -87,6 +87,11 @@ def mount_mlflow(app: FastAPI, workspace: object, *, dev: bool) -> None:
     sub = create_mlflow_app(workspace, dev=dev)
     for prefix in MOUNTS:
         app.mount(prefix, sub)
+    # First in the route list: a request is matched against each route in turn, and the ~190 routes of the
+    # main app before these mounts were a tenth of a LogBatch request's time. No other route lies under them.
+    mounts = app.router.routes[-len(MOUNTS) :]
+    del app.router.routes[-len(MOUNTS) :]
+    app.router.routes[:0] = mounts
 
 
 __all__ = ["MOUNTS", "UNSUPPORTED", "create_mlflow_app", "mount_mlflow"]

@@ -93,7 +93,8 @@ def next_token(offset: int, returned: int, asked: int) -> dict[str, str]:
     return {"next_page_token": str(offset + returned)} if returned == asked and returned > 0 else {}
 
 
-def tracking(request: Request, who: PrincipalDep) -> MlflowTracking:
+async def tracking(request: Request, who: PrincipalDep) -> MlflowTracking:
+    """``async``: no I/O here, so no hop to a worker thread and back (a plain ``def`` dependency takes one)."""
     return MlflowTracking(acting_view(request, who))
 
 

@@ -6,6 +6,7 @@ the proto's JSON. Paths are relative to the mount (``/api/2.0`` and ``/ajax-api/
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -118,9 +119,38 @@ def _int64(value: Any, where: str) -> int:
     raise InvalidInputError(f"{where} must be a 64-bit integer, got {value!r:.40}", detail={"field": where})
 
 
+_METRIC_FIELDS = operator.itemgetter("key", "value", "step", "timestamp")
+
+
 def metric_rows(items: list[Any]) -> list[tuple[str, float, int, int]]:
     """LogBatch metrics (``key``, ``value``, ``timestamp``, ``step``) as rows; a bad entry is an error naming
     its index and field."""
+    # Fast path for what the MLflow client sends (every field, float values, int steps and stamps): rows and
+    # whole-column type checks in C instead of per-entry checks in Python, which were about a tenth of a
+    # LogBatch request. Anything else (a string int64, "NaN", a missing field …) takes the per-entry path,
+    # which names the field.
+    try:
+        rows: list[tuple[str, float, int, int]] = list(map(_METRIC_FIELDS, items))
+    except (KeyError, TypeError):
+        return _checked_metric_rows(items)
+    if not rows:
+        return rows
+    keys, values, steps, stamps = zip(*rows, strict=True)
+    if (
+        set(map(type, keys)) == {str}
+        and set(map(type, values)) == {float}
+        and set(map(type, steps)) == {int}
+        and set(map(type, stamps)) == {int}
+        and min(steps) >= INT64_MIN
+        and max(steps) <= INT64_MAX
+        and min(stamps) >= INT64_MIN
+        and max(stamps) <= INT64_MAX
+    ):
+        return rows
+    return _checked_metric_rows(items)
+
+
+def _checked_metric_rows(items: list[Any]) -> list[tuple[str, float, int, int]]:
     rows = []
     for i, m in enumerate(items):
         if type(m) is not dict:
@@ -132,7 +162,11 @@ def metric_rows(items: list[Any]) -> list[tuple[str, float, int, int]]:
             raise InvalidInputError(
                 f"metrics[{i}].key must be a string", detail={"field": f"metrics[{i}].key"}
             )
-        value = m.get("value")
+        if "value" not in m:
+            raise InvalidInputError(
+                f"metrics[{i}].value is required ({key!r})", detail={"field": f"metrics[{i}].value"}
+            )
+        value = m["value"]
         number = value if type(value) is float else float_from_wire(value, f"metrics[{i}].value ({key!r})")
         stamp = m.get("timestamp", 0)
         step = m.get("step", 0)

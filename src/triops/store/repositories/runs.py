@@ -6,11 +6,13 @@ and keep ``latest_metrics`` (the value search filters and orders on) up to date 
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
+import operator
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -33,6 +35,8 @@ from triops.store.tables import (
 )
 
 MetricRow = tuple[str, float, int, int]  # key, value, step, timestamp_ms
+_KEY = operator.itemgetter(0)
+_STEP_TIME = operator.itemgetter(2, 3)
 
 
 def _insert(conn: Connection, table: sa.Table) -> Any:
@@ -118,14 +122,27 @@ def set_parent(conn: Connection, run_id: str, parent_id: str | None) -> None:
     conn.execute(runs.update().where(runs.c.id == run_id).values(parent_id=parent_id))
 
 
+# built once: every write to a run (each MLflow LogBatch …) reads these, and building a select cost more
+# than running it
+_RUN_PROJECT = (
+    sa.select(projects.c.name, runs.c.status)
+    .join(runs, runs.c.project_id == projects.c.id)
+    .where(runs.c.id == sa.bindparam("run_id"))
+)
+_RUN_STATUS = sa.select(runs.c.status).where(runs.c.id == sa.bindparam("run_id"))
+
+
+def run_project_status(conn: Connection, run_id: str) -> tuple[str, str]:
+    """The name of the project ``run_id`` belongs to, and the run's status, in one read."""
+    row = conn.execute(_RUN_PROJECT, {"run_id": run_id}).first()
+    if row is None:
+        raise NotFoundError(f"run {run_id!r} does not exist", hint="list runs with `triops runs list`")
+    return str(row[0]), str(row[1])
+
+
 def run_project(conn: Connection, run_id: str) -> str:
     """The name of the project ``run_id`` belongs to."""
-    name = conn.execute(
-        sa.select(projects.c.name).join(runs, runs.c.project_id == projects.c.id).where(runs.c.id == run_id)
-    ).scalar()
-    if name is None:
-        raise NotFoundError(f"run {run_id!r} does not exist", hint="list runs with `triops runs list`")
-    return str(name)
+    return run_project_status(conn, run_id)[0]
 
 
 def _require_run(conn: Connection, run_id: str) -> None:
@@ -134,7 +151,7 @@ def _require_run(conn: Connection, run_id: str) -> None:
 
 
 def run_status(conn: Connection, run_id: str) -> str:
-    found = conn.execute(sa.select(runs.c.status).where(runs.c.id == run_id)).scalar()
+    found = conn.execute(_RUN_STATUS, {"run_id": run_id}).scalar()
     if found is None:
         raise NotFoundError(f"run {run_id!r} does not exist", hint="list runs with `triops runs list`")
     return str(found)
@@ -164,10 +181,14 @@ def require_running(conn: Connection, run_id: str, what: str) -> None:
     """Refuse ``what`` (e.g. "metrics") on a run that has ended: it would be accepted and never read."""
     current = run_status(conn, run_id)
     if current != RunStatus.RUNNING.value:
-        raise ConflictError(
-            f"run {run_id} ended as {current}; {what} logged after the end of a run are refused",
-            hint="log before the run ends (inside its `with` block), or start a new run",
-        )
+        _refuse_ended(run_id, current, what)
+
+
+def _refuse_ended(run_id: str, status: str, what: str) -> None:
+    raise ConflictError(
+        f"run {run_id} ended as {status}; {what} logged after the end of a run are refused",
+        hint="log before the run ends (inside its `with` block), or start a new run",
+    )
 
 
 def log_params(conn: Connection, run_id: str, values: Mapping[str, str]) -> None:
@@ -201,21 +222,25 @@ def set_tags(conn: Connection, run_id: str, values: Mapping[str, str]) -> None:
     conn.execute(stmt, [{"run_id": run_id, "key": k, "value": v} for k, v in values.items()])
 
 
-def insert_metrics(conn: Connection, run_id: str, rows: Sequence[MetricRow]) -> None:
+def insert_metrics(
+    conn: Connection, run_id: str, rows: Sequence[MetricRow], *, status: str | None = None
+) -> None:
     """Append metric points and move each key's latest value forward (by step, then time). The run must
-    still be RUNNING."""
+    still be RUNNING; ``status`` is the run's, when the caller read it in this transaction already."""
     if not rows:
         return
-    require_running(conn, run_id, "metrics")
+    if status is None:
+        require_running(conn, run_id, "metrics")
+    elif status != RunStatus.RUNNING.value:
+        _refuse_ended(run_id, status, "metrics")
     if conn.dialect.name == "sqlite":
         _insert_metrics_sqlite(conn, run_id, rows)
     else:
         _insert_metrics_postgresql(conn, run_id, rows)
-    latest: dict[str, MetricRow] = {}
-    for row in rows:
-        best = latest.get(row[0])
-        if best is None or (row[2], row[3]) >= (best[2], best[3]):
-            latest[row[0]] = row
+    # each key's row of the highest (step, timestamp), the later of equal ones: a stable sort in C, then the
+    # last row of a key wins (a Python comparison loop was a tenth of a 1,000-metric batch)
+    ordered = sorted(rows, key=_STEP_TIME)
+    latest: dict[str, MetricRow] = dict(zip(map(_KEY, ordered), ordered, strict=True))
     conn.execute(
         _latest_upsert(conn.dialect.name),
         [
@@ -258,26 +283,47 @@ def _latest_upsert(dialect: str) -> Any:
     return stmt
 
 
+_SQLITE_ROWS_PER_INSERT = 1000  # 4 bound values a row: well under SQLite's 32,766 variables
+
+
+@functools.lru_cache(maxsize=32)
+def _sqlite_metrics_insert(n: int) -> str:
+    """One INSERT of ``n`` rows: ``?1`` is the run, then key, value, step, timestamp per row. SQLite binds
+    NaN as NULL, so ``coalesce``/``IS NULL`` store it as value 0 with its flag; infinities stay as they are."""
+    rows = ", ".join(
+        f"(?1, ?{j}, coalesce(?{j + 1}, 0.0), ?{j + 1} IS NULL, ?{j + 2}, ?{j + 3})"
+        for j in range(2, 2 + 4 * n, 4)
+    )
+    return f"INSERT INTO metrics (run_id, key, value, is_nan, step, timestamp_ms) VALUES {rows}"
+
+
+def _sqlite_chunks(n: int) -> list[int]:
+    """Row counts of the statements for ``n`` rows: full ones, then powers of two, so a few statement
+    texts (each prepared once per connection) serve every batch size."""
+    sizes = [_SQLITE_ROWS_PER_INSERT] * (n // _SQLITE_ROWS_PER_INSERT)
+    rest = n % _SQLITE_ROWS_PER_INSERT
+    bit = 512
+    while rest:
+        if rest >= bit:
+            sizes.append(bit)
+            rest -= bit
+        bit //= 2
+    return sizes
+
+
 def _insert_metrics_sqlite(conn: Connection, run_id: str, rows: Sequence[MetricRow]) -> None:
-    # One statement for the whole batch: the driver would otherwise release and re-take the GIL for every
-    # row, which convoys with the thread that is logging. JSON has no NaN/inf (orjson writes null), so
-    # those few rows go in one by one with their flag.
+    # A few statements of many rows each, not executemany: the driver would otherwise release and re-take
+    # the GIL for every row, which convoys with the thread that is logging; and binding values costs less
+    # than SQLite taking them apart from JSON (json_each), which profiled at a third more CPU a batch.
     raw = conn.connection.dbapi_connection
     assert raw is not None
     cur = raw.cursor()
     try:
-        cur.execute(
-            "INSERT INTO metrics (run_id, key, value, is_nan, step, timestamp_ms) "
-            "SELECT ?, j.value ->> 0, j.value ->> 1, 0, j.value ->> 2, j.value ->> 3 "
-            "FROM json_each(?) AS j WHERE j.value ->> 1 IS NOT NULL",
-            (run_id, orjson.dumps(rows)),
-        )
-        special = [r for r in rows if not math.isfinite(r[1])]
-        if special:
-            cur.executemany(
-                "INSERT INTO metrics (run_id, key, value, is_nan, step, timestamp_ms) VALUES (?, ?, ?, ?, ?, ?)",
-                [(run_id, k, 0.0 if v != v else v, v != v, s, t) for k, v, s, t in special],
-            )
+        start = 0
+        for size in _sqlite_chunks(len(rows)):
+            chunk = rows[start : start + size]
+            cur.execute(_sqlite_metrics_insert(size), (run_id, *itertools.chain.from_iterable(chunk)))
+            start += size
     finally:
         cur.close()
 

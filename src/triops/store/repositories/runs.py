@@ -1,15 +1,12 @@
 """Runs, params, tags, metrics and run artifacts: writes and point reads.
 
-Metric inserts are the hot path: they go through the DBAPI's ``executemany`` in one transaction per batch,
-and keep ``latest_metrics`` (the value search filters and orders on) up to date with one upsert per key.
+Metric inserts are the hot path: the statements live in ``metric_points``; this module checks the run is still
+running first.
 """
 
 from __future__ import annotations
 
-import functools
-import itertools
 import math
-import operator
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -22,10 +19,11 @@ from triops.domain.ids import new_id
 from triops.domain.records import Metric, Run, RunStatus, StoredArtifact
 from triops.errors import ConflictError, InvalidInputError, NotFoundError
 from triops.store.bulk import insert_rows
+from triops.store.repositories.metric_points import MetricRow as MetricRow  # re-exported
+from triops.store.repositories.metric_points import insert_metric_points
 from triops.store.repositories.run_loading import load_runs as load_runs  # re-exported
 from triops.store.tables import (
     artifacts,
-    latest_metrics,
     metrics,
     params,
     projects,
@@ -33,10 +31,6 @@ from triops.store.tables import (
     runs,
     tags,
 )
-
-MetricRow = tuple[str, float, int, int]  # key, value, step, timestamp_ms
-_KEY = operator.itemgetter(0)
-_STEP_TIME = operator.itemgetter(2, 3)
 
 
 def _insert(conn: Connection, table: sa.Table) -> Any:
@@ -233,116 +227,7 @@ def insert_metrics(
         require_running(conn, run_id, "metrics")
     elif status != RunStatus.RUNNING.value:
         _refuse_ended(run_id, status, "metrics")
-    if conn.dialect.name == "sqlite":
-        _insert_metrics_sqlite(conn, run_id, rows)
-    else:
-        _insert_metrics_postgresql(conn, run_id, rows)
-    # each key's row of the highest (step, timestamp), the later of equal ones: a stable sort in C, then the
-    # last row of a key wins (a Python comparison loop was a tenth of a 1,000-metric batch)
-    ordered = sorted(rows, key=_STEP_TIME)
-    latest: dict[str, MetricRow] = dict(zip(map(_KEY, ordered), ordered, strict=True))
-    conn.execute(
-        _latest_upsert(conn.dialect.name),
-        [
-            {
-                "run_id": run_id,
-                "key": k,
-                "value": 0.0 if v != v else v,
-                "is_nan": v != v,
-                "step": s,
-                "timestamp_ms": t,
-            }
-            for k, v, s, t in latest.values()
-        ],
-    )
-
-
-_LATEST_UPSERTS: dict[str, Any] = {}
-
-
-def _latest_upsert(dialect: str) -> Any:
-    """The statement moving each key's latest value forward, built once per dialect: building it (the
-    ``excluded`` alias and its column proxies) cost a twentieth of a 1,000-metric batch."""
-    found = _LATEST_UPSERTS.get(dialect)
-    if found is not None:
-        return found
-    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(latest_metrics)
-    newer = sa.or_(
-        stmt.excluded.step > latest_metrics.c.step,
-        sa.and_(
-            stmt.excluded.step == latest_metrics.c.step,
-            stmt.excluded.timestamp_ms >= latest_metrics.c.timestamp_ms,
-        ),
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["run_id", "key"],
-        set_={c: getattr(stmt.excluded, c) for c in ("value", "is_nan", "step", "timestamp_ms")},
-        where=newer,
-    )
-    _LATEST_UPSERTS[dialect] = stmt
-    return stmt
-
-
-_SQLITE_ROWS_PER_INSERT = 1000  # 4 bound values a row: well under SQLite's 32,766 variables
-
-
-@functools.lru_cache(maxsize=32)
-def _sqlite_metrics_insert(n: int) -> str:
-    """One INSERT of ``n`` rows: ``?1`` is the run, then key, value, step, timestamp per row. SQLite binds
-    NaN as NULL, so ``coalesce``/``IS NULL`` store it as value 0 with its flag; infinities stay as they are."""
-    rows = ", ".join(
-        f"(?1, ?{j}, coalesce(?{j + 1}, 0.0), ?{j + 1} IS NULL, ?{j + 2}, ?{j + 3})"
-        for j in range(2, 2 + 4 * n, 4)
-    )
-    return f"INSERT INTO metrics (run_id, key, value, is_nan, step, timestamp_ms) VALUES {rows}"
-
-
-def _sqlite_chunks(n: int) -> list[int]:
-    """Row counts of the statements for ``n`` rows: full ones, then powers of two, so a few statement
-    texts (each prepared once per connection) serve every batch size."""
-    sizes = [_SQLITE_ROWS_PER_INSERT] * (n // _SQLITE_ROWS_PER_INSERT)
-    rest = n % _SQLITE_ROWS_PER_INSERT
-    bit = 512
-    while rest:
-        if rest >= bit:
-            sizes.append(bit)
-            rest -= bit
-        bit //= 2
-    return sizes
-
-
-def _insert_metrics_sqlite(conn: Connection, run_id: str, rows: Sequence[MetricRow]) -> None:
-    # A few statements of many rows each, not executemany: the driver would otherwise release and re-take
-    # the GIL for every row, which convoys with the thread that is logging; and binding values costs less
-    # than SQLite taking them apart from JSON (json_each), which profiled at a third more CPU a batch.
-    raw = conn.connection.dbapi_connection
-    assert raw is not None
-    cur = raw.cursor()
-    try:
-        start = 0
-        for size in _sqlite_chunks(len(rows)):
-            chunk = rows[start : start + size]
-            cur.execute(_sqlite_metrics_insert(size), (run_id, *itertools.chain.from_iterable(chunk)))
-            start += size
-    finally:
-        cur.close()
-
-
-def _insert_metrics_postgresql(conn: Connection, run_id: str, rows: Sequence[MetricRow]) -> None:
-    keys, values, steps, stamps = zip(*rows, strict=True)
-    nans = [v != v for v in values]
-    conn.exec_driver_sql(
-        "INSERT INTO metrics (run_id, key, value, is_nan, step, timestamp_ms) "
-        "SELECT %s, * FROM unnest(%s::text[], %s::float8[], %s::boolean[], %s::bigint[], %s::bigint[])",
-        (
-            run_id,
-            list(keys),
-            [0.0 if n else v for v, n in zip(values, nans, strict=True)],
-            nans,
-            list(steps),
-            list(stamps),
-        ),
-    )
+    insert_metric_points(conn, run_id, rows)
 
 
 def metric_history(conn: Connection, run_id: str, key: str) -> list[Metric]:

@@ -169,6 +169,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "pass the deployment gate",
         P.DEPLOYMENT_WRITE,
         lambda ws, s: ws.serving.check_deployment("m@candidate"),
+        lambda s: ("POST", "/serving/endpoints", {"endpoint": "m@candidate"}),
     ),
     Operation(
         "remove an alias",

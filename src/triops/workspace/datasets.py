@@ -74,6 +74,7 @@ class Datasets:
         from triops.governance.rbac import Permission, require
 
         require(Permission.DATASET_WRITE, self.principal, project)
+        require(Permission.DATASET_PUBLISH, self.principal, project)  # storing a version publishes it
         return register_dataset(
             self.store,
             project_id=self._project_id(project),

@@ -272,6 +272,8 @@ def test_progress_shows_change_over_time_from_stored_results() -> None:
     moved = {c["dimension"]: (c["from"], c["to"]) for c in rows[1]["changes"]}
     assert moved["skills"] == (0, 2) and moved["audit_trail"] == (0, 3)
     assert changes(first, later) == rows[1]["changes"]
+    assert progress([]) == []  # a store with no assessment yet (GET /strategy/maturity/assessments was a 500)
+    assert [r["changes"] for r in progress([first])] == [[]]
 
 
 def test_answers_are_checked() -> None:

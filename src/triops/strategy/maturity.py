@@ -250,7 +250,8 @@ def progress(results: Sequence[MaturityResult]) -> list[dict[str, Any]]:
     """Pillar levels over time, oldest first: one row per stored assessment, with what changed since the last."""
     rows: list[dict[str, Any]] = []
     ordered = sorted(results, key=lambda r: r.assessed_at_ms)
-    for before, r in zip([None, *ordered[:-1]], ordered, strict=True):
+    previous: list[MaturityResult | None] = [None, *ordered[:-1]] if ordered else []
+    for before, r in zip(previous, ordered, strict=True):
         rows.append(
             {
                 "assessed_at_ms": r.assessed_at_ms,

@@ -22,12 +22,17 @@ TRIOPS = str(Path(sys.executable).parent / "triops")
 
 
 def _posix_locks(path: Path) -> list[str]:
-    """This process's POSIX locks on ``path`` as /proc/locks lists them."""
+    """This process's POSIX locks on ``path`` as /proc/locks lists them, without the line's ordinal (it moves
+    when other processes take or drop locks)."""
     st = path.stat()
     device = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
     mine = str(os.getpid())
     lines = Path("/proc/locks").read_text().splitlines()
-    return [line for line in lines if "POSIX" in line and mine in line.split() and device in line.split()]
+    return [
+        line.split(":", 1)[1].strip()
+        for line in lines
+        if "POSIX" in line and mine in line.split() and device in line.split()
+    ]
 
 
 @pytest.mark.skipif(not Path("/proc/locks").exists(), reason="needs Linux /proc/locks")

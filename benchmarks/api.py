@@ -57,29 +57,39 @@ def wait_for(url: str, proc: subprocess.Popen[bytes], seconds: float = 120) -> N
 # ------------------------------------------------------------------------------------------ triops side
 
 
+def bench_admin(home: Path) -> tuple[Any, Any, str]:
+    """The store at ``home``, a view of it acting as the admin ``bench``, and bench's token: the server acts for
+    the token's user, and a local store's own principal is its OS user, so the benchmarks act for bench too."""
+    from triops import Workspace
+    from triops.domain.clock import utc_ms
+    from triops.governance import roles
+    from triops.governance.rbac import Principal
+    from triops.settings import Settings
+    from triops.store.repositories.tokens import create_token
+
+    opened = Workspace.open(f"sqlite:///{home}/triops.db", settings=Settings(home=home))
+    now = utc_ms(opened.clock.now())
+    _, token = opened.store.write(lambda conn: create_token(conn, "bench", "bench", now))
+    roles.grant(opened.store, Principal.owner("root"), "bench", "admin", None)
+    with opened.store.connect() as conn:
+        ws = opened.acting_as(roles.load_principal(conn, "bench"))
+    return opened, ws, str(token)
+
+
 def prepare_triops(home: Path, n_runs: int, n_focus_lines: int) -> str:
     """The store the triops server will serve: an admin token, one model, runs, priced usage."""
     import numpy as np
     import pandas as pd
     from sklearn.linear_model import LogisticRegression
 
-    from triops import Workspace
     from triops.domain.clock import utc_ms
     from triops.domain.ids import new_id
     from triops.domain.usage import UsageRecord
-    from triops.governance import roles
-    from triops.governance.rbac import Principal
-    from triops.settings import Settings
     from triops.store.repositories import runs as runs_repo
-    from triops.store.repositories.tokens import create_token
     from triops.store.tables import runs as runs_table
 
-    opened = Workspace.open(f"sqlite:///{home}/triops.db", settings=Settings(home=home))
+    opened, ws, token = bench_admin(home)
     now = utc_ms(opened.clock.now())
-    _, token = opened.store.write(lambda conn: create_token(conn, "bench", "bench", now))
-    roles.grant(opened.store, Principal.owner("root"), "bench", "admin", None)
-    with opened.store.connect() as conn:  # the token's user, as the server acts for it (a local store's
-        ws = opened.acting_as(roles.load_principal(conn, "bench"))  # principal is its OS user)
     rng = np.random.default_rng(0)
     x = pd.DataFrame({"a": rng.random(200), "b": rng.random(200)})
     ws.models.register("bench-model", LogisticRegression().fit(x, (x.a > 0.5).astype(int)), git_commit=None)

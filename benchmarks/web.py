@@ -54,25 +54,16 @@ def value(run: int, key: int) -> float:
 
 
 def prepare_triops(home: Path, n_runs: int, n_costs: int, n_audit: int) -> str:
-    from triops import Workspace
     from triops.domain.clock import utc_ms
     from triops.domain.ids import new_id
     from triops.domain.usage import UsageRecord
-    from triops.governance import roles
-    from triops.governance.rbac import Principal
-    from triops.settings import Settings
     from triops.store.audit import append_event
     from triops.store.repositories import runs as runs_repo
-    from triops.store.repositories.tokens import create_token
     from triops.store.tables import latest_metrics, metrics, params
     from triops.store.tables import runs as runs_table
 
-    opened = Workspace.open(f"sqlite:///{home}/triops.db", settings=Settings(home=home))
+    opened, ws, token = common.bench_admin(home)
     now = utc_ms(opened.clock.now())
-    _, token = opened.store.write(lambda conn: create_token(conn, "bench", "bench", now))
-    roles.grant(opened.store, Principal.owner("root"), "bench", "admin", None)
-    with opened.store.connect() as conn:  # the token's user, as the server acts for it (a local store's
-        ws = opened.acting_as(roles.load_principal(conn, "bench"))  # principal is its OS user)
 
     def add_runs(conn: Any) -> None:
         project_id = runs_repo.ensure_project(conn, "bench", now)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import multiprocessing
 import random
 import re
+import resource
 import shutil
 import statistics
 import sys
@@ -169,9 +170,17 @@ def main() -> None:
         projector.close()
     finally:
         if proc is not None:
+            before = children_cpu()
             common.stop(proc)
+            report.note(f"server CPU (with its simulation workers) {children_cpu() - before:.1f} s")
         shutil.rmtree(tmp, ignore_errors=True)
     report.finish()
+
+
+def children_cpu() -> float:
+    """CPU seconds of the waited-for child processes (a stopped server's includes its own workers')."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 if __name__ == "__main__":

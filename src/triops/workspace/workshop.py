@@ -23,6 +23,7 @@ from triops.domain.clock import utc_ms
 from triops.errors import ConflictError, InvalidInputError, NotFoundError
 from triops.governance.rbac import Permission, Role, require
 from triops.store.repositories import workshops as repo
+from triops.workspace.workshop_sim import GroupSimulation, run_group_simulation
 
 if TYPE_CHECKING:
     from triops.strategy.maturity_model import MaturityModel
@@ -265,11 +266,10 @@ class WorkshopService:
                 stored = str((repo.find_answer(conn, learner["id"], scenario_id) or values)["letter"])
         return feedback if stored == feedback.letter else quiz.answer(scenario_id, stored)
 
-    def simulate(
+    def plan_simulation(
         self, code: str, learner: dict[str, Any], group: str, choices: Sequence[str]
-    ) -> dict[str, Any]:
-        """Run the group's mix at the session's simulation level beside the siloed baseline; the group's
-        latest run is what the projector compares."""
+    ) -> GroupSimulation:
+        """The group's simulation request, checked (open session, group name, choices of its level)."""
         session = self.open_session(code)
         group = clean_name(group, "group")
         level = SIM_LEVEL[session["level"]]
@@ -278,31 +278,31 @@ class WorkshopService:
         unknown = sorted(set(choices) - allowed)
         if unknown:
             raise InvalidInputError(f"unknown choice {unknown[0]!r}", hint="pick from the form's boxes")
-        picked = sorted(set(choices))
-        options: dict[str, Any] = {"runs": SIM_RUNS, "seed": session["seed"], "level": level}
-        if level == "intro":
-            result = self.ws.strategy.simulate(["siloed"], levers=picked, **options) if picked else None
-        else:
-            result = self.ws.strategy.simulate(["siloed"], practices=picked, **options) if picked else None
-        if result is None:
-            result = self.ws.strategy.simulate(["siloed"], **options)
-        mix = result.approaches[-1]
-        outcome = {
-            "header": result.header(),
-            "assumptions": result.assumptions_line(),
-            "currency": result.currency,
-            "mix": mix.to_dict()["metrics"],
-            "baseline": result.approaches[0].to_dict()["metrics"],
-        }
+        picked = tuple(sorted(set(choices)))
+        return GroupSimulation(
+            session["id"], learner["id"], group, level, int(session["seed"]), SIM_RUNS, picked
+        )
+
+    def save_simulation(self, plan: GroupSimulation, outcome: dict[str, Any]) -> dict[str, Any]:
+        """Store the group's run (its latest is what the projector compares) and answer what the learner
+        sees."""
         values = {
-            "session_id": session["id"],
-            "group_name": group,
-            "run_by": learner["id"],
-            "choices": picked,
+            "session_id": plan.session_id,
+            "group_name": plan.group,
+            "run_by": plan.learner_id,
+            "choices": list(plan.choices),
             "outcome": outcome,
         }
         self.ws.store.write(lambda conn: repo.save_group_run(conn, values, self._now()))
-        return {"group": group, "choices": picked, **outcome}
+        return {"group": plan.group, "choices": list(plan.choices), **outcome}
+
+    def simulate(
+        self, code: str, learner: dict[str, Any], group: str, choices: Sequence[str]
+    ) -> dict[str, Any]:
+        """Run the group's mix at the session's simulation level beside the siloed baseline, here (a server
+        runs :func:`run_group_simulation` in its simulation pool between the other two steps)."""
+        plan = self.plan_simulation(code, learner, group, choices)
+        return self.save_simulation(plan, run_group_simulation(plan))
 
     def assess(self, code: str, learner: dict[str, Any], answers: dict[str, int]) -> tuple[Any, Any]:
         """The learner's maturity self-assessment (no store evidence: a workshop is not a workspace's

@@ -13,15 +13,18 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from triops.errors import InvalidInputError
 from triops.server.web.core import WebRoute
 from triops.server.web.pages_workshop_wardley import router as wardley_router
 from triops.server.web.render import render
+from triops.server.web.sim_pool import run_cpu
 from triops.server.web.workshop_charts import interval_chart, radar_chart
-from triops.server.web.workshop_learners import LEARNER_COOKIE, check_csrf, service_of
+from triops.server.web.workshop_learners import LEARNER_COOKIE, LearnerFormDep, check_csrf, service_of
 from triops.workspace.workshop import WorkshopService, maturity_model, normalise_code, sim_controls
 from triops.workspace.workshop_results import COMPARED, PILLARS
+from triops.workspace.workshop_sim import GroupSimulation, run_group_simulation
 from triops.workspace.workshop_works import MAX_ACTIONS, PHASES, roadmap_markdown, save_roadmap, work_of
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -49,8 +52,8 @@ def join_page(request: Request, code: str = "") -> Response:
 
 
 @router.post("/w/join")
-async def join(request: Request) -> Response:
-    form = _form_fields(await request.form())
+def join(request: Request, posted: LearnerFormDep) -> Response:
+    form = _form_fields(posted)
     check_csrf(form.get("csrf"), request.cookies.get(JOIN_CSRF_COOKIE))
     service = service_of(request)
     learner = service.join(form.get("code", ""), form.get("name", ""), form.get("key", ""))
@@ -111,8 +114,8 @@ def learner_home(request: Request, code: str, feedback: str = "") -> Response:
 
 
 @router.post("/w/{code}/answer")
-async def answer(request: Request, code: str) -> Response:
-    form = _form_fields(await request.form())
+def answer(request: Request, code: str, posted: LearnerFormDep) -> Response:
+    form = _form_fields(posted)
     service, session, learner = _learner(request, code)
     if learner is None:
         return RedirectResponse(f"/w?code={session['code']}", status_code=303)
@@ -123,15 +126,38 @@ async def answer(request: Request, code: str) -> Response:
 
 
 @router.post("/w/{code}/simulate")
-async def simulate(request: Request, code: str) -> Response:
-    raw = await request.form()
-    form = _form_fields(raw)
+async def simulate(request: Request, code: str, posted: LearnerFormDep) -> Response:
+    """Checked and stored in the server's threads, simulated in its simulation pool: the event loop and
+    the interpreter lock stay free for the projector and the other learners while a group's run computes."""
+    form = _form_fields(posted)
+    choices = [v for v in posted.getlist("choice") if isinstance(v, str)]
+    planned = await run_in_threadpool(_plan_simulation, request, code, form, choices)
+    if isinstance(planned, Response):
+        return planned
+    service, session, learner, plan = planned
+    outcome = await run_cpu(run_group_simulation, plan)
+    return await run_in_threadpool(_simulated, request, service, session, learner, plan, outcome)
+
+
+def _plan_simulation(
+    request: Request, code: str, form: dict[str, str], choices: list[str]
+) -> Response | tuple[WorkshopService, dict[str, Any], dict[str, Any], GroupSimulation]:
     service, session, learner = _learner(request, code)
     if learner is None:
         return RedirectResponse(f"/w?code={session['code']}", status_code=303)
     check_csrf(form.get("csrf"), learner["csrf"])
-    choices = [v for v in raw.getlist("choice") if isinstance(v, str)]
-    outcome = service.simulate(code, learner, form.get("group", ""), choices)
+    return service, session, learner, service.plan_simulation(code, learner, form.get("group", ""), choices)
+
+
+def _simulated(
+    request: Request,
+    service: WorkshopService,
+    session: dict[str, Any],
+    learner: dict[str, Any],
+    plan: GroupSimulation,
+    result: dict[str, Any],
+) -> Response:
+    outcome = service.save_simulation(plan, result)
     bands = [
         (name, summary.get("low"), summary.get("median"), summary.get("high"))
         for name, summary in (
@@ -152,8 +178,8 @@ async def simulate(request: Request, code: str) -> Response:
 
 
 @router.post("/w/{code}/maturity")
-async def maturity(request: Request, code: str) -> Response:
-    form = _form_fields(await request.form())
+def maturity(request: Request, code: str, posted: LearnerFormDep) -> Response:
+    form = _form_fields(posted)
     service, session, learner = _learner(request, code)
     if learner is None:
         return RedirectResponse(f"/w?code={session['code']}", status_code=303)
@@ -220,9 +246,9 @@ def _roadmap_actions(form: dict[str, str]) -> list[dict[str, str]]:
 
 
 @router.post("/w/{code}/roadmap.md")
-async def roadmap_download(request: Request, code: str) -> Response:
+def roadmap_download(request: Request, code: str, posted: LearnerFormDep) -> Response:
     """The learner's edited roadmap as Markdown, from the posted form (saving it is a separate button)."""
-    form = _form_fields(await request.form())
+    form = _form_fields(posted)
     _, session, learner = _learner(request, code)
     if learner is None:
         return RedirectResponse(f"/w?code={session['code']}", status_code=303)
@@ -236,10 +262,10 @@ async def roadmap_download(request: Request, code: str) -> Response:
 
 
 @router.post("/w/{code}/roadmap")
-async def roadmap_save(request: Request, code: str) -> Response:
+def roadmap_save(request: Request, code: str, posted: LearnerFormDep) -> Response:
     """Store the learner's edited roadmap with the session (the facilitator can project it; it is in the
     export and deleted with the session), then show it again for more edits."""
-    form = _form_fields(await request.form())
+    form = _form_fields(posted)
     service, session, learner = _learner(request, code)
     if learner is None:
         return RedirectResponse(f"/w?code={session['code']}", status_code=303)
@@ -265,8 +291,8 @@ def roadmap_page(request: Request, code: str, saved: int = 0) -> Response:
 
 
 @router.post("/w/{code}/vote")
-async def vote(request: Request, code: str) -> Response:
-    form = _form_fields(await request.form())
+def vote(request: Request, code: str, posted: LearnerFormDep) -> Response:
+    form = _form_fields(posted)
     service, session, learner = _learner(request, code)
     if learner is None:
         return RedirectResponse(f"/w?code={session['code']}", status_code=303)

@@ -15,7 +15,7 @@ from markupsafe import Markup
 from triops.errors import InvalidInputError
 from triops.server.web.core import WebRoute
 from triops.server.web.render import environment, render
-from triops.server.web.workshop_learners import check_csrf, learner_of, service_of
+from triops.server.web.workshop_learners import LearnerFormDep, check_csrf, learner_of, service_of
 from triops.strategy.wardley import write
 from triops.workspace.workshop import WorkshopService
 from triops.workspace.workshop_works import save_map, work_of
@@ -64,9 +64,8 @@ def editor(request: Request, code: str) -> Response:
 
 
 @router.post("/w/{code}/wardley")
-async def draw(request: Request, code: str, part: str = "") -> Response:
+def draw(request: Request, code: str, form: LearnerFormDep, part: str = "") -> Response:
     service = service_of(request)
-    form = await request.form()
     try:
         session, learner = _editor(request, service, code)
     except LookupError:

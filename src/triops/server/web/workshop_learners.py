@@ -4,9 +4,10 @@ SameSite=Strict, scoped to ``/w``), and the learner's own CSRF token on every fo
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
+from starlette.datastructures import FormData
 
 from triops.server.web.core import CsrfRefused
 from triops.workspace import Workspace
@@ -18,6 +19,15 @@ LEARNER_COOKIE = "triops_learner"
 def service_of(request: Request) -> WorkshopService:
     ws: Workspace = request.app.state.workspace
     return WorkshopService(ws)
+
+
+async def learner_form(request: Request) -> FormData:
+    """The posted form, read on the event loop; the learner's pages are then plain functions, run in the
+    server's threads, so their store reads and writes never hold up the event loop (and the projector)."""
+    return await request.form()
+
+
+LearnerFormDep = Annotated[FormData, Depends(learner_form)]
 
 
 def check_csrf(given: str | None, expected: str | None) -> None:
@@ -37,4 +47,4 @@ def learner_of(
     return session, learner
 
 
-__all__ = ["LEARNER_COOKIE", "check_csrf", "learner_of", "service_of"]
+__all__ = ["LEARNER_COOKIE", "LearnerFormDep", "check_csrf", "learner_form", "learner_of", "service_of"]

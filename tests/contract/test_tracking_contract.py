@@ -181,3 +181,37 @@ def test_filter_syntax_error_names_its_column(ws: Workspace) -> None:
         ws.runs.search(filter="metrics.auc >> 0.8")
     assert info.value.column == 14
     assert "column 14" in str(info.value)
+
+
+def test_histories_of_runs_read_every_run_and_key_in_one_query(ws: Workspace) -> None:
+    import sqlalchemy as sa
+
+    made = []
+    for n in range(3):
+        with ws.start_run("benefits", name=f"h-{n}") as run:
+            for step in (2, 0, 1):
+                run.log_metrics({"auc": 0.5 + n / 10 + step / 100, "loss": 1.0 - step / 10}, step=step)
+            if n == 0:
+                run.log_metric("only0", float("nan"), step=0)
+        made.append(ws.runs.get(run.id))
+    keys = ["auc", "loss", "only0"]
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    sa.event.listen(ws.store.engine, "before_cursor_execute", seen)
+    try:
+        found = ws.runs.histories_of(made, keys)
+    finally:
+        sa.event.remove(ws.store.engine, "before_cursor_execute", seen)
+    assert len([s for s in statements if "FROM metrics" in s]) == 1, statements
+    for r in made:
+        for key in keys:
+            expected = ws.runs.metric_history(r.id, key)
+            got = found[r.id][key]
+            assert [(m.step, m.timestamp_ms) for m in got] == [(m.step, m.timestamp_ms) for m in expected]
+            assert [str(m.value) for m in got] == [str(m.value) for m in expected]
+    assert [m.step for m in found[made[1].id]["auc"]] == [0, 1, 2]
+    assert found[made[1].id]["only0"] == [] and math.isnan(found[made[0].id]["only0"][0].value)
+    assert ws.runs.metric_histories(made[2].id, ["loss"]) == {"loss": found[made[2].id]["loss"]}

@@ -236,8 +236,7 @@ class WorkshopService:
 
     def answers_of(self, learner: dict[str, Any]) -> dict[str, str]:
         with self.ws.store.connect() as conn:
-            rows = repo.answers(conn, learner["session_id"])
-        return {r["scenario_id"]: r["letter"] for r in rows if r["learner_id"] == learner["id"]}
+            return repo.learner_answers(conn, learner["id"])
 
     def answer(self, code: str, learner: dict[str, Any], scenario_id: str, letter: str) -> Feedback:
         session = self.open_session(code)

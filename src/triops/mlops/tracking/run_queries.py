@@ -96,5 +96,20 @@ class RunQueries:
 
     def metric_histories(self, run_id: str, keys: Sequence[str]) -> dict[str, list[Metric]]:
         """The history of each of ``keys`` (one read check for all, as a page of charts needs)."""
-        self.get(run_id)  # NotFound unless its project is readable
-        return {key: self._sink.metric_history(run_id, key) for key in keys}
+        run = self.get(run_id)  # NotFound unless its project is readable
+        return self.histories_of([run], keys)[run.id]
+
+    def histories_of(self, runs: Sequence[Run], keys: Sequence[str]) -> dict[str, dict[str, list[Metric]]]:
+        """The history of each of ``keys`` in each of ``runs`` (as read with :meth:`get`; their projects are
+        checked again): run id to key to points, every key present. One query on a local store."""
+        readable = None if self._readable is None else self._readable()
+        hidden = [r.id for r in runs if readable is not None and r.project not in readable]
+        if hidden:
+            raise NotFoundError(f"run {hidden[0]!r} does not exist", hint="list runs with `triops runs list`")
+        ids = list(dict.fromkeys(r.id for r in runs))
+        sink = self._sink
+        if isinstance(sink, StoreTrackingSink):
+            found = sink.metric_histories(ids, keys)
+        else:
+            found = {i: {key: sink.metric_history(i, key) for key in keys} for i in ids}
+        return {i: {key: found.get(i, {}).get(key, []) for key in keys} for i in ids}

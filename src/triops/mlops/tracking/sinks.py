@@ -125,6 +125,12 @@ class StoreTrackingSink:
         with self.store.connect() as conn:
             return run_repo.metric_history(conn, run_id, key)
 
+    def metric_histories(
+        self, run_ids: Sequence[str], keys: Sequence[str]
+    ) -> dict[str, dict[str, list[Metric]]]:
+        with self.store.connect() as conn:
+            return run_repo.metric_histories(conn, run_ids, keys)
+
     def search(
         self,
         project: str | None,

@@ -82,7 +82,7 @@ def compare(page: PageDep, run: list[str] = Query(default_factory=list)) -> Resp
         )
     chosen = [_run(page, i) for i in ids]
     keys = sorted({k for r in chosen for k in r.metrics})
-    histories = {r.id: page.ws.runs.metric_histories(r.id, sorted(r.metrics)) for r in chosen}
+    histories = page.ws.runs.histories_of(chosen, keys)
     charts = []
     for key in keys:
         series = []

@@ -240,6 +240,33 @@ def metric_history(conn: Connection, run_id: str, key: str) -> list[Metric]:
     return [Metric(k, math.nan if nan else float(v), int(s), int(t)) for k, v, nan, s, t in rows]
 
 
+def metric_histories(
+    conn: Connection, run_ids: Sequence[str], keys: Sequence[str]
+) -> dict[str, dict[str, list[Metric]]]:
+    """The history of each of ``keys`` in each of ``run_ids`` (run id to key to points by step, then time),
+    in one query: a page comparing 8 runs over 10 metrics asked 80. Unknown runs and keys are absent."""
+    out: dict[str, dict[str, list[Metric]]] = {}
+    if not run_ids or not keys:
+        return out
+    rows = conn.execute(
+        sa.select(
+            metrics.c.run_id,
+            metrics.c.key,
+            metrics.c.value,
+            metrics.c.is_nan,
+            metrics.c.step,
+            metrics.c.timestamp_ms,
+        )
+        .where(metrics.c.run_id.in_(list(run_ids)), metrics.c.key.in_(list(keys)))
+        .order_by(metrics.c.run_id, metrics.c.key, metrics.c.step, metrics.c.timestamp_ms)
+    )
+    for run_id, k, v, nan, s, t in rows:
+        out.setdefault(run_id, {}).setdefault(k, []).append(
+            Metric(k, math.nan if nan else float(v), int(s), int(t))
+        )
+    return out
+
+
 def add_run_artifact(conn: Connection, run_id: str, name: str, stored: StoredArtifact, now_ms: int) -> None:
     _require_run(conn, run_id)
     stmt = _insert(conn, artifacts).values(

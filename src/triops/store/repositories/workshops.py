@@ -119,6 +119,13 @@ def add_answer(conn: Connection, values: dict[str, Any], now_ms: int) -> None:
     conn.execute(workshop_answers.insert().values(**values, answered_ms=now_ms))
 
 
+def learner_answers(conn: Connection, learner_id: str) -> dict[str, str]:
+    """One learner's answers (scenario id to letter), read by the primary key's learner prefix."""
+    t = workshop_answers
+    query = sa.select(t.c.scenario_id, t.c.letter).where(t.c.learner_id == learner_id)
+    return {r.scenario_id: r.letter for r in conn.execute(query)}
+
+
 def answers(conn: Connection, session_id: str) -> list[dict[str, Any]]:
     query = sa.select(workshop_answers).where(workshop_answers.c.session_id == session_id)
     return [dict(r) for r in conn.execute(query).mappings()]

@@ -1,0 +1,23 @@
+"""The web simulation pool: work runs in another process, and a group's simulation there answers exactly what
+it answers in the server's own process (same seed, same numbers)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from triops.server.web.sim_pool import run_cpu, workers
+from triops.workspace.workshop_sim import GroupSimulation, run_group_simulation
+
+
+def test_a_group_simulation_runs_in_a_worker_process_with_the_same_outcome() -> None:
+    plan = GroupSimulation("s", "l", "group 1", "standard", 7, 200, ("data_contracts",))
+
+    async def both() -> tuple[int, dict[str, object]]:
+        return await run_cpu(os.getpid), await run_cpu(run_group_simulation, plan)
+
+    pid, outcome = asyncio.run(both())
+    assert pid != os.getpid()
+    assert outcome == run_group_simulation(plan)
+    assert outcome["mix"] != outcome["baseline"]
+    assert 1 <= workers() <= 4

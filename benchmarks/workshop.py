@@ -66,7 +66,12 @@ def facilitator(url: str, token: str) -> tuple[httpx.Client, str]:
             "tool_scenarios": "1", "tool_simulation": "1", "questions": str(QUESTIONS)}  # fmt: skip
     opened = client.post("/workshops", data=form, follow_redirects=False)
     assert opened.status_code == 303, opened.text
-    return client, opened.headers["location"].rsplit("/", 1)[1]
+    code = opened.headers["location"].rsplit("/", 1)[1]
+    # as in the room: the browser lands on the console, then the facilitator opens the projector page,
+    # whose script then polls (the pages' first rendering is not the projector's update)
+    client.get(opened.headers["location"]).raise_for_status()
+    client.get(f"/workshops/{code}/projector").raise_for_status()
+    return client, code
 
 
 def ok(response: httpx.Response) -> httpx.Response:

@@ -21,7 +21,14 @@ from triops.server.web.pages_workshop_wardley import router as wardley_router
 from triops.server.web.render import render
 from triops.server.web.sim_pool import run_cpu
 from triops.server.web.workshop_charts import interval_chart, radar_chart
-from triops.server.web.workshop_learners import LEARNER_COOKIE, LearnerFormDep, check_csrf, service_of
+from triops.server.web.workshop_learners import (
+    LEARNER_COOKIE,
+    LEARNER_TURN,
+    LearnerFormDep,
+    check_csrf,
+    service_of,
+    turns,
+)
 from triops.workspace.workshop import WorkshopService, maturity_model, normalise_code, sim_controls
 from triops.workspace.workshop_results import COMPARED, PILLARS
 from triops.workspace.workshop_sim import GroupSimulation, run_group_simulation
@@ -46,12 +53,12 @@ def _join_form(request: Request, code: str = "", error: str | None = None, statu
     return response
 
 
-@router.get("/w")
+@router.get("/w", dependencies=[LEARNER_TURN])
 def join_page(request: Request, code: str = "") -> Response:
     return _join_form(request, normalise_code(code))
 
 
-@router.post("/w/join")
+@router.post("/w/join", dependencies=[LEARNER_TURN])
 def join(request: Request, posted: LearnerFormDep) -> Response:
     form = _form_fields(posted)
     check_csrf(form.get("csrf"), request.cookies.get(JOIN_CSRF_COOKIE))
@@ -79,7 +86,7 @@ def _learner(request: Request, code: str) -> tuple[WorkshopService, dict[str, An
     return service, session, learner
 
 
-@router.get("/w/{code}")
+@router.get("/w/{code}", dependencies=[LEARNER_TURN])
 def learner_home(request: Request, code: str, feedback: str = "") -> Response:
     service, session, learner = _learner(request, code)
     if learner is None:
@@ -113,7 +120,7 @@ def learner_home(request: Request, code: str, feedback: str = "") -> Response:
     return render(request, "workshop_learner.html", **context)
 
 
-@router.post("/w/{code}/answer")
+@router.post("/w/{code}/answer", dependencies=[LEARNER_TURN])
 def answer(request: Request, code: str, posted: LearnerFormDep) -> Response:
     form = _form_fields(posted)
     service, session, learner = _learner(request, code)
@@ -127,16 +134,19 @@ def answer(request: Request, code: str, posted: LearnerFormDep) -> Response:
 
 @router.post("/w/{code}/simulate")
 async def simulate(request: Request, code: str, posted: LearnerFormDep) -> Response:
-    """Checked and stored in the server's threads, simulated in its simulation pool: the event loop and
-    the interpreter lock stay free for the projector and the other learners while a group's run computes."""
+    """Checked and stored in the server's threads (taking a learner's turn each time), simulated in its
+    simulation pool: the event loop and the interpreter lock stay free for the projector and the other
+    learners while a group's run computes."""
     form = _form_fields(posted)
     choices = [v for v in posted.getlist("choice") if isinstance(v, str)]
-    planned = await run_in_threadpool(_plan_simulation, request, code, form, choices)
+    async with turns():
+        planned = await run_in_threadpool(_plan_simulation, request, code, form, choices)
     if isinstance(planned, Response):
         return planned
     service, session, learner, plan = planned
-    outcome = await run_cpu(run_group_simulation, plan)
-    return await run_in_threadpool(_simulated, request, service, session, learner, plan, outcome)
+    outcome = await run_cpu(run_group_simulation, plan)  # no turn held: the pool queues the groups
+    async with turns():
+        return await run_in_threadpool(_simulated, request, service, session, learner, plan, outcome)
 
 
 def _plan_simulation(
@@ -177,7 +187,7 @@ def _simulated(
     )
 
 
-@router.post("/w/{code}/maturity")
+@router.post("/w/{code}/maturity", dependencies=[LEARNER_TURN])
 def maturity(request: Request, code: str, posted: LearnerFormDep) -> Response:
     form = _form_fields(posted)
     service, session, learner = _learner(request, code)
@@ -245,7 +255,7 @@ def _roadmap_actions(form: dict[str, str]) -> list[dict[str, str]]:
     return actions
 
 
-@router.post("/w/{code}/roadmap.md")
+@router.post("/w/{code}/roadmap.md", dependencies=[LEARNER_TURN])
 def roadmap_download(request: Request, code: str, posted: LearnerFormDep) -> Response:
     """The learner's edited roadmap as Markdown, from the posted form (saving it is a separate button)."""
     form = _form_fields(posted)
@@ -261,7 +271,7 @@ def roadmap_download(request: Request, code: str, posted: LearnerFormDep) -> Res
     )
 
 
-@router.post("/w/{code}/roadmap")
+@router.post("/w/{code}/roadmap", dependencies=[LEARNER_TURN])
 def roadmap_save(request: Request, code: str, posted: LearnerFormDep) -> Response:
     """Store the learner's edited roadmap with the session (the facilitator can project it; it is in the
     export and deleted with the session), then show it again for more edits."""
@@ -274,7 +284,7 @@ def roadmap_save(request: Request, code: str, posted: LearnerFormDep) -> Respons
     return RedirectResponse(f"/w/{session['code']}/roadmap?saved=1", status_code=303)
 
 
-@router.get("/w/{code}/roadmap")
+@router.get("/w/{code}/roadmap", dependencies=[LEARNER_TURN])
 def roadmap_page(request: Request, code: str, saved: int = 0) -> Response:
     service, session, learner = _learner(request, code)
     if learner is None:
@@ -290,7 +300,7 @@ def roadmap_page(request: Request, code: str, saved: int = 0) -> Response:
     )
 
 
-@router.post("/w/{code}/vote")
+@router.post("/w/{code}/vote", dependencies=[LEARNER_TURN])
 def vote(request: Request, code: str, posted: LearnerFormDep) -> Response:
     form = _form_fields(posted)
     service, session, learner = _learner(request, code)

@@ -15,7 +15,13 @@ from markupsafe import Markup
 from triops.errors import InvalidInputError
 from triops.server.web.core import WebRoute
 from triops.server.web.render import environment, render
-from triops.server.web.workshop_learners import LearnerFormDep, check_csrf, learner_of, service_of
+from triops.server.web.workshop_learners import (
+    LEARNER_TURN,
+    LearnerFormDep,
+    check_csrf,
+    learner_of,
+    service_of,
+)
 from triops.strategy.wardley import write
 from triops.workspace.workshop import WorkshopService
 from triops.workspace.workshop_works import save_map, work_of
@@ -43,7 +49,7 @@ def _editor(request: Request, service: WorkshopService, code: str) -> tuple[dict
     return session, learner
 
 
-@router.get("/w/{code}/wardley")
+@router.get("/w/{code}/wardley", dependencies=[LEARNER_TURN])
 def editor(request: Request, code: str) -> Response:
     service = service_of(request)
     try:
@@ -63,7 +69,7 @@ def editor(request: Request, code: str) -> Response:
     )
 
 
-@router.post("/w/{code}/wardley")
+@router.post("/w/{code}/wardley", dependencies=[LEARNER_TURN])
 def draw(request: Request, code: str, form: LearnerFormDep, part: str = "") -> Response:
     service = service_of(request)
     try:

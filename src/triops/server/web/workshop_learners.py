@@ -1,9 +1,18 @@
 """Who a learner is on the workshop pages: the random key in the ``triops_learner`` cookie (HttpOnly,
-SameSite=Strict, scoped to ``/w``), and the learner's own CSRF token on every form after joining."""
+SameSite=Strict, scoped to ``/w``), and the learner's own CSRF token on every form after joining.
+
+Learners' requests take turns: at most ``LEARNER_TURNS`` of them run at once (the others wait on the event
+loop, in order). A server process runs Python one thread at a time, and the thread that wants the
+interpreter lock waits behind every other thread that wants it; with 40 learners' requests in 40 threads,
+the projector's request waited behind all of them. The facilitator's pages take no turn.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import weakref
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -14,6 +23,26 @@ from triops.workspace import Workspace
 from triops.workspace.workshop import WorkshopService
 
 LEARNER_COOKIE = "triops_learner"
+LEARNER_TURNS = 4  # enough to overlap one learner's store commit with the others' work
+_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+def turns() -> asyncio.Semaphore:
+    """The learners' turns on this event loop (a semaphore belongs to one loop; tests run several)."""
+    loop = asyncio.get_running_loop()
+    found = _turns.get(loop)
+    if found is None:
+        found = _turns[loop] = asyncio.Semaphore(LEARNER_TURNS)
+    return found
+
+
+async def learner_turn() -> AsyncIterator[None]:
+    """Hold one of the learners' turns for the whole request (a route dependency)."""
+    async with turns():
+        yield
+
+
+LEARNER_TURN = Depends(learner_turn)
 
 
 def service_of(request: Request) -> WorkshopService:
@@ -47,4 +76,14 @@ def learner_of(
     return session, learner
 
 
-__all__ = ["LEARNER_COOKIE", "LearnerFormDep", "check_csrf", "learner_form", "learner_of", "service_of"]
+__all__ = [
+    "LEARNER_COOKIE",
+    "LEARNER_TURN",
+    "LearnerFormDep",
+    "check_csrf",
+    "learner_form",
+    "learner_of",
+    "learner_turn",
+    "service_of",
+    "turns",
+]

@@ -183,7 +183,7 @@ def test_filter_syntax_error_names_its_column(ws: Workspace) -> None:
     assert "column 14" in str(info.value)
 
 
-def test_histories_of_runs_read_every_run_and_key_in_one_query(ws: Workspace) -> None:
+def test_runs_and_their_histories_are_read_together(ws: Workspace) -> None:
     import sqlalchemy as sa
 
     made = []
@@ -215,3 +215,8 @@ def test_histories_of_runs_read_every_run_and_key_in_one_query(ws: Workspace) ->
     assert [m.step for m in found[made[1].id]["auc"]] == [0, 1, 2]
     assert found[made[1].id]["only0"] == [] and math.isnan(found[made[0].id]["only0"][0].value)
     assert ws.runs.metric_histories(made[2].id, ["loss"]) == {"loss": found[made[2].id]["loss"]}
+    ids = [made[2].id, made[0].id, made[2].id]
+    assert [r.id for r in ws.runs.get_many(ids)] == [made[2].id, made[0].id]
+    assert ws.runs.get_many(ids)[1] == ws.runs.get(made[0].id)
+    with pytest.raises(NotFoundError, match="nope"):
+        ws.runs.get_many([made[0].id, "nope"])

@@ -36,6 +36,20 @@ class RunQueries:
             raise NotFoundError(f"run {run_id!r} does not exist", hint="list runs with `triops runs list`")
         return run
 
+    def get_many(self, run_ids: Sequence[str]) -> list[Run]:
+        """The runs ``run_ids`` (each once, in the order given), read together; NotFound as :meth:`get`
+        names the first that does not exist or that you cannot read."""
+        ids = list(dict.fromkeys(run_ids))
+        sink = self._sink
+        if not isinstance(sink, StoreTrackingSink):
+            return [self.get(i) for i in ids]
+        found = {r.id: r for r in sink.get_runs(ids)}
+        readable = None if self._readable is None else self._readable()
+        for i in ids:
+            if i not in found or (readable is not None and found[i].project not in readable):
+                raise NotFoundError(f"run {i!r} does not exist", hint="list runs with `triops runs list`")
+        return [found[i] for i in ids]
+
     def search(
         self,
         project: str | None = None,

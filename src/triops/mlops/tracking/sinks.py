@@ -121,6 +121,11 @@ class StoreTrackingSink:
         with self.store.connect() as conn:
             return run_repo.get_run(conn, run_id)
 
+    def get_runs(self, run_ids: Sequence[str]) -> list[Run]:
+        """The runs of ``run_ids`` that exist, in the order given (five queries for all of them)."""
+        with self.store.connect() as conn:
+            return run_repo.load_runs(conn, run_ids)
+
     def metric_history(self, run_id: str, key: str) -> list[Metric]:
         with self.store.connect() as conn:
             return run_repo.metric_history(conn, run_id, key)

@@ -80,7 +80,9 @@ def compare(page: PageDep, run: list[str] = Query(default_factory=list)) -> Resp
         raise InvalidInputError(
             "pick at least two runs to compare", hint="tick two or more runs on the runs page"
         )
-    chosen = [_run(page, i) for i in ids]
+    chosen = page.ws.runs.get_many(ids)
+    for r in chosen:
+        readable(page.ws, r.project, f"run {r.id!r}")
     keys = sorted({k for r in chosen for k in r.metrics})
     histories = page.ws.runs.histories_of(chosen, keys)
     charts = []
@@ -104,7 +106,7 @@ def compare(page: PageDep, run: list[str] = Query(default_factory=list)) -> Resp
 def run_page(page: PageDep, run_id: str) -> Response:
     found = _run(page, run_id)
     charts = []
-    for key, history in page.ws.runs.metric_histories(found.id, sorted(found.metrics)).items():
+    for key, history in page.ws.runs.histories_of([found], sorted(found.metrics))[found.id].items():
         if len(history) > 1:
             charts.append(line_chart(f"{key} by step", [(key, [(float(m.step), m.value) for m in history])]))
     return render(page.request, "run.html", page=page, run=found, charts=charts)

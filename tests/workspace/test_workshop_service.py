@@ -101,3 +101,24 @@ def test_learners_join_once_answer_once_and_stop_when_closed(ws: Workspace) -> N
 
 def test_codes_are_read_forgivingly() -> None:
     assert normalise_code(" ab c12 ") == "ABC12"
+
+
+def test_a_group_run_that_finishes_after_the_workshop_closed_or_went_is_not_stored(ws: Workspace) -> None:
+    from dataclasses import replace
+
+    from triops.workspace.workshop_sim import run_group_simulation
+
+    carol = as_(ws, "carol", Role.CONTRIBUTOR)
+    code = carol.open("Sim", "experienced", ["simulation"])["code"]
+    ada = carol.join(code, "Ada", secrets.token_urlsafe(32))
+    plan = replace(carol.plan_simulation(code, ada, "group 1", ["data_contracts"]), runs=50)
+    outcome = run_group_simulation(plan)
+    assert carol.save_simulation(plan, outcome)["choices"] == ["data_contracts"]
+    carol.close(code)
+    with pytest.raises(ConflictError, match="closed"):
+        carol.save_simulation(plan, outcome)
+    carol.delete(code)
+    with pytest.raises(NotFoundError, match="deleted"):
+        carol.save_simulation(plan, outcome)
+    with ws.store.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM workshop_group_runs").scalar() == 0

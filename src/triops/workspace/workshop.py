@@ -278,8 +278,9 @@ class WorkshopService:
         if unknown:
             raise InvalidInputError(f"unknown choice {unknown[0]!r}", hint="pick from the form's boxes")
         picked = tuple(sorted(set(choices)))
+        seed = int(session["seed"])
         return GroupSimulation(
-            session["id"], learner["id"], group, level, int(session["seed"]), SIM_RUNS, picked
+            session["code"], session["id"], learner["id"], group, level, seed, SIM_RUNS, picked
         )
 
     def save_simulation(self, plan: GroupSimulation, outcome: dict[str, Any]) -> dict[str, Any]:
@@ -292,7 +293,17 @@ class WorkshopService:
             "choices": list(plan.choices),
             "outcome": outcome,
         }
-        self.ws.store.write(lambda conn: repo.save_group_run(conn, values, self._now()))
+
+        def write(conn: Any) -> None:
+            # the workshop may have closed or gone while the group's run computed: store nothing then
+            session = repo.find_session(conn, plan.code)
+            if session is None or session["id"] != plan.session_id:
+                raise NotFoundError(f"no workshop with code {plan.code!r}", hint="it was deleted")
+            if session["closed_ms"] is not None:
+                raise ConflictError(f"workshop {plan.code} has closed", hint="ask the facilitator")
+            repo.save_group_run(conn, values, self._now())
+
+        self.ws.store.write(write)
         return {"group": plan.group, "choices": list(plan.choices), **outcome}
 
     def simulate(

@@ -16,6 +16,7 @@ class GroupSimulation:
     """What a group asked for, checked: the session's simulation level and seed, and the picked choices
     (levers at level intro, practices otherwise; empty: the siloed baseline only)."""
 
+    code: str
     session_id: str
     learner_id: str
     group: str

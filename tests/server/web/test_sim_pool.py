@@ -11,7 +11,7 @@ from triops.workspace.workshop_sim import GroupSimulation, run_group_simulation
 
 
 def test_a_group_simulation_runs_in_a_worker_process_with_the_same_outcome() -> None:
-    plan = GroupSimulation("s", "l", "group 1", "standard", 7, 200, ("data_contracts",))
+    plan = GroupSimulation("C", "s", "l", "group 1", "standard", 7, 200, ("data_contracts",))
 
     async def both() -> tuple[int, dict[str, object]]:
         return await run_cpu(os.getpid), await run_cpu(run_group_simulation, plan)

@@ -1,12 +1,14 @@
-"""The web simulation pool: work runs in another process, and a group's simulation there answers exactly what
-it answers in the server's own process (same seed, same numbers)."""
+"""The web simulation pool: work runs in another process, a group's simulation there answers exactly what it
+answers in the server's own process (same seed, same numbers), and shutting the pool down ends its worker."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 
-from triops.server.web.sim_pool import run_cpu, workers
+import pytest
+
+from triops.server.web.sim_pool import run_cpu, shutdown, workers
 from triops.workspace.workshop_sim import GroupSimulation, run_group_simulation
 
 
@@ -21,3 +23,8 @@ def test_a_group_simulation_runs_in_a_worker_process_with_the_same_outcome() -> 
     assert outcome == run_group_simulation(plan)
     assert outcome["mix"] != outcome["baseline"]
     assert 1 <= workers() <= 4
+    shutdown()  # as an app's shutdown does: the worker is gone, and the next use starts another
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    assert asyncio.run(run_cpu(os.getpid)) not in (pid, os.getpid())
+    shutdown()

@@ -30,6 +30,7 @@ def mount(app: FastAPI) -> None:
         pages_runs,
         pages_workshop,
         pages_workshop_learner,
+        sim_pool,
     )
 
     for module in (
@@ -46,6 +47,7 @@ def mount(app: FastAPI) -> None:
     ):
         app.include_router(module.router)
     pages_monitoring.install(app)  # a section of its own through register_section
+    app.router.add_event_handler("shutdown", sim_pool.shutdown)  # the workshop simulations' workers
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="web-static")
 
 

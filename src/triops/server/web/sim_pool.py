@@ -6,7 +6,9 @@ process; in the server's event loop it stalled all of them outright. The pool's 
 processes, started on first use ("spawn": the server runs threads, which ``fork`` must not copy) with the
 simulation already imported; there are half the machine's CPUs of them (at least 1, at most 4), so the
 server process keeps the rest and 8 groups posting at once queue in the pool rather than on the server.
-One pool serves every app of the process. If the pool cannot run (a worker died, processes are not
+One pool serves every app of the process; an app's shutdown stops it (the next use starts another). A
+worker also exits when the server process is gone without a shutdown (uvicorn ends a SIGTERM by re-raising
+it, which skips the interpreter's exit hooks). If the pool cannot run (a worker died, processes are not
 allowed), the work runs in the server's threads instead.
 """
 
@@ -16,6 +18,7 @@ import asyncio
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -35,14 +38,38 @@ def workers() -> int:
     return max(1, min(4, (os.cpu_count() or 2) // 2))
 
 
+def _start_worker(server_pid: int) -> None:
+    """A worker's start: import the simulation, and exit once the server process is gone."""
+
+    def watch() -> None:
+        while os.getppid() == server_pid:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="server-watch", daemon=True).start()
+    warm()
+
+
 def _executor() -> ProcessPoolExecutor:
     global _pool
     with _lock:
         if _pool is None:
             _pool = ProcessPoolExecutor(
-                max_workers=workers(), mp_context=multiprocessing.get_context("spawn"), initializer=warm
+                max_workers=workers(),
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker,
+                initargs=(os.getpid(),),
             )
         return _pool
+
+
+def shutdown() -> None:
+    """Stop the pool's workers (an app's shutdown; a simulation under way finishes first)."""
+    global _pool
+    with _lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _discard(broken: ProcessPoolExecutor) -> None:
@@ -63,4 +90,4 @@ async def run_cpu(fn: Callable[..., T], *args: object) -> T:
         return await run_in_threadpool(fn, *args)
 
 
-__all__ = ["run_cpu", "workers"]
+__all__ = ["run_cpu", "shutdown", "workers"]

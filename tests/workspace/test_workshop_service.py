@@ -106,7 +106,7 @@ def test_codes_are_read_forgivingly() -> None:
 def test_a_group_run_that_finishes_after_the_workshop_closed_or_went_is_not_stored(ws: Workspace) -> None:
     from dataclasses import replace
 
-    from triops.workspace.workshop_sim import run_group_simulation
+    from triops.strategy.group_run import run_group_simulation
 
     carol = as_(ws, "carol", Role.CONTRIBUTOR)
     code = carol.open("Sim", "experienced", ["simulation"])["code"]

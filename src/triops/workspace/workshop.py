@@ -23,7 +23,7 @@ from triops.domain.clock import utc_ms
 from triops.errors import ConflictError, InvalidInputError, NotFoundError
 from triops.governance.rbac import Permission, Role, require
 from triops.store.repositories import workshops as repo
-from triops.workspace.workshop_sim import GroupSimulation, run_group_simulation
+from triops.strategy.group_run import GroupSimulation, run_group_simulation
 
 if TYPE_CHECKING:
     from triops.strategy.maturity_model import MaturityModel

@@ -9,7 +9,7 @@ import os
 import pytest
 
 from triops.server.web.sim_pool import run_cpu, shutdown, workers
-from triops.workspace.workshop_sim import GroupSimulation, run_group_simulation
+from triops.strategy.group_run import GroupSimulation, run_group_simulation
 
 
 def test_a_group_simulation_runs_in_a_worker_process_with_the_same_outcome() -> None:

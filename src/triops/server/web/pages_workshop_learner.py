@@ -29,9 +29,9 @@ from triops.server.web.workshop_learners import (
     service_of,
     turns,
 )
+from triops.strategy.group_run import GroupSimulation, run_group_simulation
 from triops.workspace.workshop import WorkshopService, maturity_model, normalise_code, sim_controls
 from triops.workspace.workshop_results import COMPARED, PILLARS
-from triops.workspace.workshop_sim import GroupSimulation, run_group_simulation
 from triops.workspace.workshop_works import MAX_ACTIONS, PHASES, roadmap_markdown, save_roadmap, work_of
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)

@@ -18,7 +18,6 @@ import asyncio
 import multiprocessing
 import os
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -26,7 +25,7 @@ from typing import TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
-from triops.workspace.workshop_sim import warm
+from triops.strategy.group_run import worker_start
 
 T = TypeVar("T")
 _lock = threading.Lock()
@@ -38,18 +37,6 @@ def workers() -> int:
     return max(1, min(4, (os.cpu_count() or 2) // 2))
 
 
-def _start_worker(server_pid: int) -> None:
-    """A worker's start: import the simulation, and exit once the server process is gone."""
-
-    def watch() -> None:
-        while os.getppid() == server_pid:
-            time.sleep(1.0)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="server-watch", daemon=True).start()
-    warm()
-
-
 def _executor() -> ProcessPoolExecutor:
     global _pool
     with _lock:
@@ -57,7 +44,7 @@ def _executor() -> ProcessPoolExecutor:
             _pool = ProcessPoolExecutor(
                 max_workers=workers(),
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=_start_worker,
+                initializer=worker_start,
                 initargs=(os.getpid(),),
             )
         return _pool

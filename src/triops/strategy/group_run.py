@@ -2,11 +2,15 @@
 (:class:`GroupSimulation`, built by ``WorkshopService.plan_simulation``) and :func:`run_group_simulation`,
 which reads no store and no workspace. So a server can run it in a process of its own (a 2,000-run
 simulation is ~100 ms of CPU that holds the interpreter lock) while its own process goes on answering the
-projector and the other learners; the service stores the outcome afterwards.
+projector and the other learners; the service stores the outcome afterwards. :func:`worker_start` starts
+such a process; this module imports only the simulation, so a worker starts in a fraction of a second.
 """
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,14 +33,18 @@ class GroupSimulation:
 def run_group_simulation(plan: GroupSimulation) -> dict[str, Any]:
     """The group's mix beside the siloed baseline: header, assumptions line, currency and the metrics of
     both (what the learner's result page and the projector show)."""
+    from triops.strategy.simparams import load_parameters
     from triops.strategy.simulation import simulate
-    from triops.workspace.strategy import resolve_approaches
 
     picked = list(plan.choices)
-    practices = picked if plan.level != "intro" else []
-    levers = picked if plan.level == "intro" else []
-    chosen, lever_mixes = resolve_approaches(["siloed"], practices, levers)
-    result = simulate(chosen, levers=lever_mixes, runs=plan.runs, seed=plan.seed, level=plan.level)
+    chosen: Any = ["siloed"]
+    levers = None
+    if picked and plan.level == "intro":
+        levers = {"your levers": picked}
+    elif picked:
+        params = load_parameters()
+        chosen = {"siloed": params.resolve_approach("siloed"), "custom": params.resolve_practices(picked)}
+    result = simulate(chosen, levers=levers, runs=plan.runs, seed=plan.seed, level=plan.level)
     return {
         "header": result.header(),
         "assumptions": result.assumptions_line(),
@@ -46,11 +54,19 @@ def run_group_simulation(plan: GroupSimulation) -> dict[str, Any]:
     }
 
 
-def warm() -> None:
-    """Import the simulation and parse its parameters (a fresh worker process's first run would)."""
+def worker_start(server_pid: int) -> None:
+    """A simulation worker process's start: import the simulation and parse its parameters, and exit once
+    the server process ``server_pid`` is gone (a server killed, or ended by a re-raised SIGTERM, runs no
+    exit hook that would stop its workers)."""
     from triops.strategy.simparams import load_parameters
 
+    def watch() -> None:
+        while os.getppid() == server_pid:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="server-watch", daemon=True).start()
     load_parameters()
 
 
-__all__ = ["GroupSimulation", "run_group_simulation", "warm"]
+__all__ = ["GroupSimulation", "run_group_simulation", "worker_start"]

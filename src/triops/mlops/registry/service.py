@@ -154,10 +154,15 @@ class ModelRegistry:
             )
         return row
 
-    def _resolve(self, conn: Any, ref: str) -> ModelVersion:
+    def _resolve(self, conn: Any, ref: str, model: Mapping[Any, Any] | None = None) -> ModelVersion:
+        """The version ``ref`` names; ``model`` is the model's row when the caller has read it already."""
         name, alias, number = parse_ref(ref)
-        model = self._model(conn, name)
+        model = self._model(conn, name) if model is None else model
         model_id = str(model["id"])
+        if alias is None and number is not None:  # the common case: one statement, aliases included
+            found = repo.version_with_aliases(conn, model_id, number)
+            if found is not None:
+                return _version(found[0], name, found[1])
         alias_map = repo.aliases(conn, model_id)
         if alias is not None:
             if alias not in alias_map:

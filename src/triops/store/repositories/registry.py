@@ -37,6 +37,43 @@ def model_row(conn: Connection, name: str, *, lock: bool = False) -> RowMapping 
     return conn.execute(query).mappings().first()
 
 
+# The reads every registry request makes, built once: building a select costs more than running it.
+_MODEL_WITH_PROJECT = (
+    sa.select(models, projects.c.name.label("project_name"))
+    .outerjoin(projects, projects.c.id == models.c.project_id)
+    .where(models.c.name == sa.bindparam("name"))
+)
+_VERSION_WITH_ALIASES = (
+    sa.select(model_versions, model_aliases.c.alias.label("alias_name"))
+    .outerjoin(
+        model_aliases,
+        sa.and_(
+            model_aliases.c.model_id == model_versions.c.model_id,
+            model_aliases.c.version_id == model_versions.c.id,
+        ),
+    )
+    .where(
+        model_versions.c.model_id == sa.bindparam("model_id"),
+        model_versions.c.version == sa.bindparam("version"),
+    )
+)
+
+
+def model_with_project(conn: Connection, name: str) -> RowMapping | None:
+    """The row of model ``name`` and, as ``project_name``, the name of its project (None: workspace-wide)."""
+    return conn.execute(_MODEL_WITH_PROJECT, {"name": name}).mappings().first()
+
+
+def version_with_aliases(
+    conn: Connection, model_id: str, version: int
+) -> tuple[RowMapping, list[str]] | None:
+    """Version ``version`` of a model and the aliases that point at it, in one statement."""
+    rows = conn.execute(_VERSION_WITH_ALIASES, {"model_id": model_id, "version": version}).mappings().all()
+    if not rows:
+        return None
+    return rows[0], [str(r["alias_name"]) for r in rows if r["alias_name"] is not None]
+
+
 def model_names(conn: Connection) -> list[str]:
     return list(conn.execute(sa.select(models.c.name).order_by(models.c.name)).scalars())
 

@@ -131,8 +131,7 @@ def seal_head(
     now = utc_ms((clock or SystemClock()).now())
     try:
         with store.begin() as conn:
-            seq, event_hash = audit_store.head(conn)
-            done = audit_store.last_checkpoint_seq(conn)
+            seq, event_hash, done = audit_store.head_and_last_checkpoint(conn)
             if seq == 0 or done >= seq:
                 return None
             for due in range((done // every + 1) * every, seq, every):  # the head itself is signed below

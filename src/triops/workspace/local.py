@@ -221,15 +221,16 @@ class Workspace(PillarServices):
         with self._store.connect() as conn:
             return audit_store.unsealed(conn)
 
-    def checkpoint_audit(self) -> None:
+    def checkpoint_audit(self, *, unsigned: bool = False) -> None:
         """Sign the audit log's head (and the checkpoints due) and append it to the witness, if events were
-        written since the last checkpoint. Runs at the end of every command, session and server request."""
+        written since the last checkpoint. Runs at the end of every command, session and server request.
+        ``unsigned``: the caller has just seen ``audit_unsigned()`` (the sealing transaction checks again)."""
         if self._store is None:
             return
         from triops.governance.audit import AuditKey, default_key_path
         from triops.governance.witness import seal_head, witness_file
 
-        if not self.audit_unsigned():  # nothing new since the last signed head: touch no key
+        if not unsigned and not self.audit_unsigned():  # nothing new since the last signed head: no key
             return
         settings = self.settings
         key = AuditKey.load_cached(default_key_path(Path(settings.home), settings.audit_key_path))

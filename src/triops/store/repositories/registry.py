@@ -155,14 +155,20 @@ def delete_alias(conn: Connection, model_id: str, alias: str) -> None:
     )
 
 
+_SET_STAGE = (
+    model_versions.update()
+    .where(
+        model_versions.c.id == sa.bindparam("version_id"),
+        model_versions.c.stage == sa.bindparam("expected"),
+    )
+    .values(stage=sa.bindparam("new_stage"))
+)
+
+
 def set_stage(conn: Connection, version_id: str, stage: str, *, expected: str) -> bool:
     """Move a version from stage ``expected`` to ``stage``; False (nothing written) when it is no longer in
     ``expected``: another writer moved it since it was read."""
-    found = conn.execute(
-        model_versions.update()
-        .where(model_versions.c.id == version_id, model_versions.c.stage == expected)
-        .values(stage=stage)
-    )
+    found = conn.execute(_SET_STAGE, {"version_id": version_id, "expected": expected, "new_stage": stage})
     return found.rowcount == 1
 
 
@@ -234,6 +240,35 @@ def evaluation_rows(conn: Connection, version_ids: Sequence[str]) -> list[RowMap
         .order_by(evaluations.c.created_ms.desc(), evaluations.c.id.desc())
     )
     return list(conn.execute(query).mappings())
+
+
+# What a version's gates read, in one statement built once (every guarded change reads it): its latest
+# evaluation (not a comparison) and its card's completeness.
+_LATEST_EVALUATION_ID = (
+    sa.select(evaluations.c.id)
+    .where(evaluations.c.kind == "evaluation", evaluations.c.model_version_id == model_versions.c.id)
+    .order_by(evaluations.c.created_ms.desc(), evaluations.c.id.desc())
+    .limit(1)
+    .correlate(model_versions)
+    .scalar_subquery()
+)
+_GATE_FACT_ROWS = (
+    sa.select(evaluations, model_cards.c.completeness.label("card_completeness"))
+    .select_from(model_versions)
+    .outerjoin(evaluations, evaluations.c.id == _LATEST_EVALUATION_ID)
+    .outerjoin(model_cards, model_cards.c.model_version_id == model_versions.c.id)
+    .where(model_versions.c.id == sa.bindparam("version_id"))
+)
+
+
+def latest_evaluation_and_card(conn: Connection, version_id: str) -> tuple[dict[str, Any] | None, Any]:
+    """(the newest evaluation of the version, or None; its card's completeness, or None)."""
+    row = conn.execute(_GATE_FACT_ROWS, {"version_id": version_id}).mappings().first()
+    if row is None:
+        return None, None
+    found = dict(row)
+    completeness = found.pop("card_completeness")
+    return (found if found["id"] is not None else None), completeness
 
 
 def card_row(conn: Connection, version_id: str) -> RowMapping | None:

@@ -59,6 +59,7 @@ class Workspace(PillarServices):
         self._owns_store = owns_store
         self.runs = RunQueries(sink, readable=None if store is None else self._readable_projects)
         self.extra_hooks: list[Any] = []
+        self._witness: Path | None = None  # the witness file, found on the first seal
 
     @classmethod
     def open(
@@ -234,8 +235,14 @@ class Workspace(PillarServices):
             return
         settings = self.settings
         key = AuditKey.load_cached(default_key_path(Path(settings.home), settings.audit_key_path))
-        witness = witness_file(settings.audit_witness_dir, self._store.url)
-        seal_head(self._store, key, witness, every=settings.audit_checkpoint_every, clock=self.clock)
+        if self._witness is None:
+            self._witness = witness_file(settings.audit_witness_dir, self._store.url)
+        # The witness line is flushed to disk when the store's commits are: with SQLite's default
+        # synchronous=NORMAL a commit survives a crash of the process but not of the machine (docs/tracking.md),
+        # and a flushed line that outlived the events it signs would read as a truncated chain on verify.
+        flush = self._store.dialect != "sqlite" or settings.sqlite_synchronous == "FULL"
+        every = settings.audit_checkpoint_every
+        seal_head(self._store, key, self._witness, every=every, clock=self.clock, flush=flush)
 
     def close(self) -> None:
         if "serving" in self.__dict__:  # write the prediction log before the store goes

@@ -23,13 +23,13 @@ from triops.store.repositories import governance as governance_repo
 from triops.store.repositories import registry as registry_repo
 
 # the version's model and project (1), the version with its aliases (1), the gate's facts (2), policies and
-# approval request (2), then BEGIN, the stage, the evaluation row and the audit head, events and hash (6)
+# approval request (2), then BEGIN (SQLite), the stage, the evaluation row and the audit head, events and hash
 STAGE_STATEMENTS = 12
 
 
 @pytest.fixture
-def ws(sqlite_store_url: str, tmp_path: Path) -> Iterator[Workspace]:
-    root = Workspace.open(sqlite_store_url, artifact_root=tmp_path / "a", settings=Settings(home=tmp_path))
+def ws(store_url: str, tmp_path: Path) -> Iterator[Workspace]:
+    root = Workspace.open(store_url, artifact_root=tmp_path / "a", settings=Settings(home=tmp_path))
     owner = root.acting_as(Principal.owner("olivia"))
     x = pd.DataFrame({"a": [0.0, 1.0, 0.2, 0.9], "b": [1.0, 0.0, 0.8, 0.1]})
     owner.models.register("m", LogisticRegression().fit(x, [0, 1, 0, 1]), git_commit=None, onnx=False)
@@ -44,17 +44,23 @@ def _evaluations(ws: Workspace) -> list[dict[str, Any]]:
 
 def test_a_stage_change_commits_with_its_gate_evaluation_in_one_transaction(ws: Workspace) -> None:
     statements: list[str] = []
+    commits: list[object] = []
 
     def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         statements.append(statement)
 
+    def committed(conn: Any) -> None:
+        commits.append(conn)
+
     sa.event.listen(ws.store.engine, "before_cursor_execute", seen)
+    sa.event.listen(ws.store.engine, "commit", committed)
     try:
         moved = ws.models.transition("m/1", "staging")
     finally:
         sa.event.remove(ws.store.engine, "before_cursor_execute", seen)
+        sa.event.remove(ws.store.engine, "commit", committed)
     assert moved.stage == "staging"
-    assert [s for s in statements if s.startswith("BEGIN")] == ["BEGIN IMMEDIATE"], statements
+    assert len(commits) == 1, statements
     assert len(statements) <= STAGE_STATEMENTS, "\n".join(statements)
     [evaluation] = _evaluations(ws)
     assert evaluation["passed"] and evaluation["gate"] == "model.stage"

@@ -59,16 +59,21 @@ def approval_status(
     subject_id: str,
     clock: Clock | None = None,
     change: Mapping[str, Any] | None = None,
+    *,
+    conn: Connection | None = None,
 ) -> tuple[ap.ApprovalRequest, ap.ApprovalState] | None:
     """The request for this change (the newest unconsumed one whose change ``change`` contains; without
-    ``change``, the newest) and where it stands, or None if nobody asked yet."""
-    with store.connect() as conn:
-        rows = repo.requests_for_subject(conn, Gate(gate).value, subject_type, subject_id)
-        row = pick_request(rows, change)
-        if row is None:
-            return None
-        request = stored_request(dict(row))
-        return request, ap.state(request, decisions_of(conn, request.id), now_ms(clock))
+    ``change``, the newest) and where it stands, or None if nobody asked yet. ``conn``: read on the
+    caller's connection."""
+    if conn is None:
+        with store.connect() as own:
+            return approval_status(store, gate, subject_type, subject_id, clock, change, conn=own)
+    rows = repo.requests_for_subject(conn, Gate(gate).value, subject_type, subject_id)
+    row = pick_request(rows, change)
+    if row is None:
+        return None
+    request = stored_request(dict(row))
+    return request, ap.state(request, decisions_of(conn, request.id), now_ms(clock))
 
 
 def request_approval(

@@ -326,12 +326,15 @@ def evaluate(
     Each rule runs within ``cel_bounds``' step budget and ``time_limit_s`` (default ``TIME_LIMIT_S``)."""
     gate = Gate(facts.gate)
     seen = facts.to_cel()
-    evaluator = RuleEvaluator(seen, time_limit_s)
+    bound = applicable(policies, gate)
+    # the CEL activation is built only for a gate with policies (a stage change with none is the common case)
+    evaluator = RuleEvaluator(seen, time_limit_s) if bound else None
     results: list[RuleResult] = []
     applied: list[str] = []
     needed: dict[Role, ApprovalRule] = {}
     asking: dict[Role, list[str]] = {}  # the policies that ask each role, named in what is missing
-    for policy in applicable(policies, gate):
+    for policy in bound:
+        assert evaluator is not None
         if policy.when is not None:
             applies, error = evaluator.run(policy.when)
             if applies is False:

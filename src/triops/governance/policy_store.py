@@ -9,9 +9,12 @@ scope.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Sequence
 from typing import Any
+
+from sqlalchemy.engine import Connection
 
 from triops.domain.clock import Clock, SystemClock, utc_ms
 from triops.domain.ids import new_id
@@ -116,12 +119,17 @@ def install_builtin_policies(store: Store, actor: Principal, clock: Clock | None
     return add_policies(store, actor, BUILTIN_POLICIES, source="<builtin>", clock=clock)
 
 
+@functools.lru_cache(maxsize=256)
+def _parsed(source: str, label: str) -> tuple[Policy, ...]:
+    """A stored policy document, parsed once per process: every guarded change reads the gate's policies,
+    and parsing their YAML cost more than reading them (the parsed policies are immutable)."""
+    return tuple(parse_policies(source, label))
+
+
 def _policies_from_rows(rows: Sequence[dict[str, Any]]) -> list[Policy]:
-    cache: dict[str, list[Policy]] = {}
     out: list[Policy] = []
     for row in rows:
-        doc = cache.setdefault(row["sha256"], parse_policies(row["source"], f"policy {row['name']}"))
-        out.extend(p for p in doc if p.name == row["name"])
+        out.extend(p for p in _parsed(row["source"], f"policy {row['name']}") if p.name == row["name"])
     return out
 
 
@@ -133,12 +141,16 @@ def load_policies(
     return _policies_from_rows(rows)
 
 
-def gate_policies(store: Store, gate: Gate | str, project: str | None) -> list[Policy]:
+def gate_policies(
+    store: Store, gate: Gate | str, project: str | None, *, conn: Connection | None = None
+) -> list[Policy]:
     """The policies a gate applies to a subject in ``project``: that project's and the workspace-wide ones
-    (a workspace-wide subject: the workspace-wide ones only, never another project's)."""
-    with store.connect() as conn:
-        rows = repo.list_policies(conn, gate=Gate(gate).value, project=project, scoped=True)
-    return _policies_from_rows(rows)
+    (a workspace-wide subject: the workspace-wide ones only, never another project's). ``conn``: read on
+    the caller's connection."""
+    if conn is not None:
+        return _policies_from_rows(repo.gate_policy_rows(conn, Gate(gate).value, project))
+    with store.connect() as own:
+        return _policies_from_rows(repo.gate_policy_rows(own, Gate(gate).value, project))
 
 
 __all__ = [

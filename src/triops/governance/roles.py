@@ -6,6 +6,7 @@ the same transaction. Nobody can revoke the last workspace-wide admin, so a work
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,9 +64,12 @@ def _scope(project: str | None) -> str:
 def load_principal(conn: Connection, name: str, kind: str = "user") -> Principal:
     """The principal with every role binding it holds."""
     rows = repo.list_bindings(conn, principal=name)
-    return Principal.from_bindings(
-        name, [(None if r["project"] == GLOBAL else r["project"], r["role"]) for r in rows], kind
-    )
+    return principal_of(name, [(r["project"], r["role"]) for r in rows], kind)
+
+
+def principal_of(name: str, bindings: Iterable[tuple[str, str]], kind: str = "user") -> Principal:
+    """The principal holding ``bindings``, ``(project, role)`` pairs as stored (``*``: every project)."""
+    return Principal.from_bindings(name, [(None if p == GLOBAL else p, r) for p, r in bindings], kind)
 
 
 def grant(

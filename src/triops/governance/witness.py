@@ -65,8 +65,9 @@ class WitnessEntry:
         return self.key_id == key.key_id and key.verifies(payload, self.signature)
 
 
-def append_entry(path: Path, entry: WitnessEntry) -> None:
-    """Append one line (O_APPEND, one write, flushed to disk): earlier lines are never rewritten."""
+def append_entry(path: Path, entry: WitnessEntry, *, flush: bool = True) -> None:
+    """Append one line (O_APPEND, one write; ``flush``: flushed to disk before returning): earlier lines are
+    never rewritten."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     except FileNotFoundError:
@@ -74,7 +75,8 @@ def append_entry(path: Path, entry: WitnessEntry) -> None:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         os.write(fd, entry.to_line())
-        os.fdatasync(fd)  # the line and the file's new length; the times need no flush
+        if flush:
+            os.fdatasync(fd)  # the line and the file's new length; the times need no flush
     finally:
         os.close(fd)
 
@@ -123,16 +125,17 @@ def seal_head(
     *,
     every: int = DEFAULT_EVERY,
     clock: Clock | None = None,
+    flush: bool = True,
 ) -> WitnessEntry | None:
     """``checkpoint_head`` without the read-only look first: one transaction signs the checkpoints due and
-    the head, and the witness line is built from what was signed (nothing is read back)."""
+    the head, and the witness line is built from what was signed (nothing is read back). ``flush``: see
+    ``append_entry``."""
     if every < 1:
         raise InvalidInputError(f"checkpoint interval {every} must be at least 1")
     now = utc_ms((clock or SystemClock()).now())
     try:
         with store.begin() as conn:
-            seq, event_hash = audit_store.head(conn)
-            done = audit_store.last_checkpoint_seq(conn)
+            seq, event_hash, done = audit_store.head_and_last_checkpoint(conn)
             if seq == 0 or done >= seq:
                 return None
             for due in range((done // every + 1) * every, seq, every):  # the head itself is signed below
@@ -151,7 +154,7 @@ def seal_head(
         store=store_id(store.url),
     )
     if witness is not None:
-        append_entry(witness, entry)
+        append_entry(witness, entry, flush=flush)
     return entry
 
 

@@ -19,6 +19,9 @@ class AuditCheckpoint:
         self.app = app
         self.workspace = workspace
 
+    def _seal(self) -> None:
+        self.workspace.checkpoint_audit(unsigned=True)  # type: ignore[attr-defined]
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await self.app(scope, receive, send)
@@ -28,6 +31,6 @@ class AuditCheckpoint:
                     # the check is one indexed read, cheaper on the loop than the hop to a worker thread
                     # (a third of this middleware's cost); only signing (key file, witness) needs the thread
                     if self.workspace.audit_unsigned():  # type: ignore[attr-defined]
-                        await anyio.to_thread.run_sync(self.workspace.checkpoint_audit)  # type: ignore[attr-defined]
+                        await anyio.to_thread.run_sync(self._seal)
                 except Exception:  # the response is gone; the next request or `audit seal` retries
                     log.exception("could not sign the audit head after %s %s", scope["method"], scope["path"])

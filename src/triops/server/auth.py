@@ -8,8 +8,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from triops.errors import AuthError
-from triops.governance.roles import load_principal
-from triops.store.repositories.tokens import Principal, authenticate
+from triops.governance.roles import principal_of
+from triops.store.repositories.tokens import Principal, authenticate_with_bindings
 from triops.workspace import Workspace
 
 _bearer = HTTPBearer(auto_error=False)
@@ -20,7 +20,7 @@ async def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The token's user. ``async`` on purpose: one indexed read (the token, then the user's role bindings,
+    """The token's user. ``async`` on purpose: one indexed read (the token, its user and their role bindings,
     kept for ``authz.roles_of``) costs less than the hop to a worker thread and back that a plain ``def``
     dependency takes, and a request's dependencies took several such hops on a busy machine."""
     if request.app.state.dev:
@@ -30,11 +30,13 @@ async def current_principal(
     ws: Workspace = request.app.state.workspace
     now_ms = int(ws.clock.now().timestamp() * 1000)
     with ws.store.connect() as conn:
-        principal = authenticate(conn, credentials.credentials, now_ms)
-        if principal is None:
-            raise AuthError("authentication required")
-        # the roles come from the same read, so a revoked binding is effective on the next request
-        request.state.principal = load_principal(conn, principal.user_name, principal.kind)
+        # the token, its user and their role bindings in one statement, every request: a token revoked or
+        # a binding removed (by this server or the CLI) counts on the very next request
+        found = authenticate_with_bindings(conn, credentials.credentials, now_ms)
+    if found is None:
+        raise AuthError("authentication required")
+    principal, bindings = found
+    request.state.principal = principal_of(principal.user_name, bindings, principal.kind)
     return principal
 
 

@@ -41,6 +41,13 @@ _BUMP = (
     .values(seq=audit_head.c.seq + 1)
     .returning(audit_head.c.seq, audit_head.c.hash)
 )
+_BUMP_BY = (
+    sa.update(audit_head)
+    .where(audit_head.c.id == 1)
+    .values(seq=audit_head.c.seq + sa.bindparam("events", type_=sa.BigInteger))
+    .returning(audit_head.c.seq, audit_head.c.hash)
+)
+_SET_HASH = sa.update(audit_head).where(audit_head.c.id == 1).values(hash=sa.bindparam("head_hash"))
 _READ_HEAD = sa.select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
 _INSERT_EVENT = sa.insert(audit_events)
 
@@ -104,7 +111,7 @@ def append_event(
         prev_hash=str(head_hash),
     )
     conn.execute(_INSERT_EVENT, event._asdict())
-    conn.execute(sa.update(audit_head).where(audit_head.c.id == 1).values(hash=event.hash))
+    conn.execute(_SET_HASH, {"head_hash": event.hash})
     return event.seq
 
 
@@ -183,14 +190,14 @@ def event_hash_at(conn: Connection, seq: int) -> str | None:
     return None if value is None else str(value)
 
 
+_INSERT_CHECKPOINT = sa.insert(audit_checkpoints)
+
+
 def add_checkpoint(
     conn: Connection, *, seq: int, event_hash: str, at_ms: int, key_id: str, signature: str
 ) -> None:
-    conn.execute(
-        sa.insert(audit_checkpoints).values(
-            seq=seq, event_hash=event_hash, at_ms=at_ms, key_id=key_id, signature=signature
-        )
-    )
+    values = {"seq": seq, "event_hash": event_hash, "at_ms": at_ms, "key_id": key_id, "signature": signature}
+    conn.execute(_INSERT_CHECKPOINT, values)
 
 
 def list_checkpoints(conn: Connection) -> list[dict[str, Any]]:
@@ -216,6 +223,20 @@ def unsealed(conn: Connection) -> bool:
     return bool(conn.execute(_UNSEALED).scalar())
 
 
+_HEAD_AND_LAST_CHECKPOINT = sa.select(
+    audit_head.c.seq, audit_head.c.hash, sa.select(sa.func.max(audit_checkpoints.c.seq)).scalar_subquery()
+).where(audit_head.c.id == 1)
+
+
+def head_and_last_checkpoint(conn: Connection) -> tuple[int, str, int]:
+    """``head`` and ``last_checkpoint_seq`` in one statement: (last sequence number, its hash, the sequence
+    number of the newest checkpoint, 0 before the first)."""
+    row = conn.execute(_HEAD_AND_LAST_CHECKPOINT).first()
+    if row is None:
+        return 0, GENESIS_HASH, last_checkpoint_seq(conn)
+    return int(row[0]), str(row[1]), int(row[2] or 0)
+
+
 def last_checkpoint_seq(conn: Connection) -> int:
     value = conn.execute(sa.select(sa.func.max(audit_checkpoints.c.seq))).scalar()
     return int(value or 0)
@@ -233,16 +254,10 @@ def append_events(conn: Connection, events: list[dict[str, Any]]) -> int:
         _limit(str(e["object_id"]), "object id", 500)
         if e.get("project") is not None:
             _limit(e["project"], "project", 100)
-    bump = (
-        sa.update(audit_head)
-        .where(audit_head.c.id == 1)
-        .values(seq=audit_head.c.seq + len(events))
-        .returning(audit_head.c.seq, audit_head.c.hash)
-    )
-    bumped = conn.execute(bump).first()
+    bumped = conn.execute(_BUMP_BY, {"events": len(events)}).first()
     if bumped is None:
         _ensure_head(conn)
-        bumped = conn.execute(bump).one()
+        bumped = conn.execute(_BUMP_BY, {"events": len(events)}).one()
     last, prev = int(bumped[0]), str(bumped[1])
     rows = []
     for offset, e in enumerate(events):
@@ -261,5 +276,5 @@ def append_events(conn: Connection, events: list[dict[str, Any]]) -> int:
         prev = event.hash
         rows.append(event._asdict())
     conn.execute(_INSERT_EVENT, rows)
-    conn.execute(sa.update(audit_head).where(audit_head.c.id == 1).values(hash=prev))
+    conn.execute(_SET_HASH, {"head_hash": prev})
     return last

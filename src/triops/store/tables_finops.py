@@ -80,6 +80,8 @@ finops_costs = sa.Table(
     sa.Index("ix_finops_costs_run", "run_id"),
     sa.Index("ix_finops_costs_team_started", "team", "started_ms"),
     sa.Index("ix_finops_costs_pipeline", "project", "pipeline", "run_id"),
+    # the serving cost a model version's gates read (cost per 1,000 predictions) on every guarded change
+    sa.Index("ix_finops_costs_model_version", "model_version", "pipeline"),
 )
 
 finops_budgets = sa.Table(

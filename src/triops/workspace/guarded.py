@@ -10,7 +10,7 @@ read is ``NotFoundError`` (404), as if it did not exist; a missing write permiss
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date
@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Any
 from triops.errors import NotFoundError
 from triops.finops.service import FinOpsService
 from triops.governance.rbac import Permission, Principal, require
+from triops.mlops.registry.records import parse_ref
 from triops.mlops.registry.service import ModelRegistry
+from triops.store.repositories import registry as registry_repo
 from triops.workspace.projects import model_project, project_id
 
 if TYPE_CHECKING:
@@ -42,10 +44,12 @@ def readable(principal: Principal, project: str | None, what: str) -> None:
         raise NotFoundError(f"{what} does not exist", hint="check the name, or ask for a role in its project")
 
 
-# The project of the model a governed change is working on, read once per change: a stage change reads
-# the version, asks the gate (which asks for the project again) and writes, each of which would otherwise
-# read the model's row again. Scoped to the call (a context variable), so no later call trusts it.
-_PINNED: ContextVar[tuple[str, str | None] | None] = ContextVar("triops_pinned_model", default=None)
+# The model a governed change is working on (its name, project and row), read once per change: a stage
+# change reads the version, asks the gate (which asks for the project again) and writes, each of which would
+# otherwise read the model's row again. Scoped to the call (a context variable), so no later call trusts it.
+_PINNED: ContextVar[tuple[str, str | None, Mapping[Any, Any] | None] | None] = ContextVar(
+    "triops_pinned_model", default=None
+)
 
 
 class GovernedRegistry(ModelRegistry):
@@ -53,30 +57,41 @@ class GovernedRegistry(ModelRegistry):
 
     principal: Principal
 
-    def _model_project(self, ref: str) -> str | None:
-        from triops.mlops.registry.records import parse_ref
-
-        name = parse_ref(ref)[0]
+    def _read_model(self, name: str, conn: Any = None) -> tuple[str | None, Mapping[Any, Any] | None]:
+        """(project, row) of model ``name`` (the row is None when there is no such model), checked readable:
+        one statement, none within a change that pinned the model."""
         pinned = _PINNED.get()
-        project = pinned[1] if pinned is not None and pinned[0] == name else model_project(self.store, name)
+        if pinned is not None and pinned[0] == name:
+            project, row = pinned[1], pinned[2]
+        else:
+            if conn is None:
+                with self.store.connect() as own:
+                    row = registry_repo.model_with_project(own, name)
+            else:
+                row = registry_repo.model_with_project(conn, name)
+            project = None if row is None or row["project_name"] is None else str(row["project_name"])
         readable(self.principal, project, f"model {name!r}")
-        return project
+        return project, row
+
+    def _model_project(self, ref: str) -> str | None:
+        return self._read_model(parse_ref(ref)[0])[0]
 
     @contextmanager
     def _pinned(self, ref: str) -> Iterator[str | None]:
-        """The model's project (checked readable), remembered for the rest of this call."""
-        from triops.mlops.registry.records import parse_ref
-
-        project = self._model_project(ref)
-        token = _PINNED.set((parse_ref(ref)[0], project))
+        """The model's project (checked readable), remembered with its row for the rest of this call."""
+        name = parse_ref(ref)[0]
+        project, row = self._read_model(name)
+        token = _PINNED.set((name, project, row))
         try:
             yield project
         finally:
             _PINNED.reset(token)
 
     def get(self, ref: str) -> ModelVersion:
-        self._model_project(ref)
-        return super().get(ref)
+        name = parse_ref(ref)[0]
+        with self.store.connect() as conn:  # the model (and its project) and the version on one connection
+            row = self._read_model(name, conn)[1]
+            return self._resolve(conn, ref, row)
 
     def versions(self, name: str) -> list[ModelVersion]:
         self._model_project(name)
@@ -143,10 +158,8 @@ class GovernedRegistry(ModelRegistry):
         )
 
     def _exists(self, name: str) -> bool:
-        from triops.store.repositories import registry as repo
-
         with self.store.connect() as conn:
-            return repo.model_row(conn, name) is not None
+            return registry_repo.model_row(conn, name) is not None
 
     def _project_name(self, pid: str | None) -> str | None:
         if pid is None:

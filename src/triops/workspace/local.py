@@ -59,6 +59,7 @@ class Workspace(PillarServices):
         self._owns_store = owns_store
         self.runs = RunQueries(sink, readable=None if store is None else self._readable_projects)
         self.extra_hooks: list[Any] = []
+        self._witness: Path | None = None  # the witness file, found on the first seal
 
     @classmethod
     def open(
@@ -221,20 +222,27 @@ class Workspace(PillarServices):
         with self._store.connect() as conn:
             return audit_store.unsealed(conn)
 
-    def checkpoint_audit(self) -> None:
+    def checkpoint_audit(self, *, unsigned: bool = False) -> None:
         """Sign the audit log's head (and the checkpoints due) and append it to the witness, if events were
-        written since the last checkpoint. Runs at the end of every command, session and server request."""
+        written since the last checkpoint. Runs at the end of every command, session and server request.
+        ``unsigned``: the caller has just seen ``audit_unsigned()`` (the sealing transaction checks again)."""
         if self._store is None:
             return
         from triops.governance.audit import AuditKey, default_key_path
         from triops.governance.witness import seal_head, witness_file
 
-        if not self.audit_unsigned():  # nothing new since the last signed head: touch no key
+        if not unsigned and not self.audit_unsigned():  # nothing new since the last signed head: no key
             return
         settings = self.settings
         key = AuditKey.load_cached(default_key_path(Path(settings.home), settings.audit_key_path))
-        witness = witness_file(settings.audit_witness_dir, self._store.url)
-        seal_head(self._store, key, witness, every=settings.audit_checkpoint_every, clock=self.clock)
+        if self._witness is None:
+            self._witness = witness_file(settings.audit_witness_dir, self._store.url)
+        # The witness line is flushed to disk when the store's commits are: with SQLite's default
+        # synchronous=NORMAL a commit survives a crash of the process but not of the machine (docs/tracking.md),
+        # and a flushed line that outlived the events it signs would read as a truncated chain on verify.
+        flush = self._store.dialect != "sqlite" or settings.sqlite_synchronous == "FULL"
+        every = settings.audit_checkpoint_every
+        seal_head(self._store, key, self._witness, every=every, clock=self.clock, flush=flush)
 
     def close(self) -> None:
         if "serving" in self.__dict__:  # write the prediction log before the store goes

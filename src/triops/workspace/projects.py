@@ -3,12 +3,9 @@ answer 404 for an object in a project the caller cannot read). Also project ids 
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
 from triops.domain.clock import Clock, utc_ms
 from triops.store.engine import Store
 from triops.store.repositories import registry as registry_repo
-from triops.store.tables import projects
 
 
 def project_id(store: Store, name: str, clock: Clock) -> str:
@@ -22,11 +19,8 @@ def project_id(store: Store, name: str, clock: Clock) -> str:
 def model_project(store: Store, model: str) -> str | None:
     """The project of a registered model (None: a workspace-wide model, or no such model)."""
     with store.connect() as conn:
-        row = registry_repo.model_row(conn, model)
-        if row is None or row["project_id"] is None:
-            return None
-        found = conn.execute(sa.select(projects.c.name).where(projects.c.id == row["project_id"])).scalar()
-    return None if found is None else str(found)
+        row = registry_repo.model_with_project(conn, model)
+    return None if row is None or row["project_name"] is None else str(row["project_name"])
 
 
 __all__ = ["model_project", "project_id"]

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from triops.mlops.pipelines.authoring import Pipeline
     from triops.mlops.pipelines.hooks import Hook
     from triops.mlops.pipelines.runner import PipelineRunResult
-    from triops.mlops.registry.records import ChangeRequest
+    from triops.mlops.registry.records import ChangeRequest, GuardRecord
     from triops.mlops.registry.service import ModelRegistry
     from triops.settings import Settings
     from triops.workspace.datasets import Datasets
@@ -126,17 +126,20 @@ class PillarServices:
         registry.guards.append(self._governance_guard)
         return registry
 
-    def _governance_guard(self, change: ChangeRequest) -> None:
+    def _governance_guard(self, change: ChangeRequest) -> GuardRecord | None:
         """Stage changes, and setting or removing a guarded alias (``champion``, or one a policy names), pass
-        the policy gate bound to them, with the approvals of a request for that very change."""
-        from triops.governance.gates import enforce_gate
+        the policy gate bound to them, with the approvals of a request for that very change. A gate that lets
+        the change through is recorded in the change's transaction (``enforce_gate_with_change``)."""
+        from triops.governance.gates import enforce_gate_with_change
+        from triops.mlops.registry.records import GuardRecord
         from triops.workspace.gate_facts import gate_facts, guards_alias
 
         project = self.models.project_of(change.version.model)  # type: ignore[attr-defined]
         facts = gate_facts(self.models, change, project)
         if change.action != "stage" and not guards_alias(self.store, facts):
-            return
-        enforce_gate(self.store, facts, change.actor, self.clock)
+            return None
+        record = enforce_gate_with_change(self.store, facts, change.actor, self.clock)
+        return None if record is None else GuardRecord(record.write, (record.event,))
 
     @cached_property
     def datasets(self) -> Datasets:

@@ -191,7 +191,8 @@ def version_facts(registry: ModelRegistry, ref: str, version: ModelVersion | Non
     attributes, and ``fairness_gap_upper`` the largest high end of their bootstrap intervals; ``card_completeness`` is the stored card's figure (None before a card is generated).
     """
     version = version or registry.get(ref)
-    latest = latest_evaluation(registry, ref, version)
+    with registry.store.connect() as conn:  # the latest evaluation and the card's completeness: one read
+        latest, completeness = repo.latest_evaluation_and_card(conn, version.id)
     result: dict[str, Any] = latest["result"] if latest else {}
     metrics = {k: v["value"] for k, v in result.get("metrics", {}).items() if v.get("value") is not None}
     intervals = {
@@ -209,8 +210,6 @@ def version_facts(registry: ModelRegistry, ref: str, version: ModelVersion | Non
             high = ((report.get("intervals") or {}).get(key) or {}).get("high")
             if high is not None:
                 upper[key] = max(upper.get(key, high), high)
-    with registry.store.connect() as conn:
-        card = repo.card_row(conn, version.id)
     return {
         "model": version.model,
         "version": version.version,
@@ -223,7 +222,7 @@ def version_facts(registry: ModelRegistry, ref: str, version: ModelVersion | Non
         "intervals": intervals,
         "fairness_gaps": gaps,
         "fairness_gap_upper": upper,
-        "card_completeness": card["completeness"] if card else None,
+        "card_completeness": completeness,
         "training_datasets": list(version.training_datasets),
         "cost_to_train_micros": version.cost_to_train_micros,
     }

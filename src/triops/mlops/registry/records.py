@@ -92,7 +92,18 @@ class ChangeRequest:
     actor: str
 
 
-Guard = Callable[[ChangeRequest], None]
+@dataclass(frozen=True, slots=True)
+class GuardRecord:
+    """What a guard that let a change through records with the change, in the change's own transaction:
+    ``write`` (its rows, given the transaction's connection) and ``events`` (audit events, as the keyword
+    arguments of ``triops.store.audit.append_event``), appended before the change's own event."""
+
+    write: Callable[[Any], None]
+    events: tuple[Mapping[str, Any], ...] = ()
+
+
+# A guard raises to refuse a change; it may return what it records, to be written with the change.
+Guard = Callable[[ChangeRequest], GuardRecord | None]
 
 
 @dataclass(slots=True)

@@ -23,6 +23,7 @@ from triops.mlops.registry.records import (
     TRANSITIONS,
     ChangeRequest,
     Guard,
+    GuardRecord,
     LoadedModel,
     ModelVersion,
     check_name,
@@ -154,10 +155,15 @@ class ModelRegistry:
             )
         return row
 
-    def _resolve(self, conn: Any, ref: str) -> ModelVersion:
+    def _resolve(self, conn: Any, ref: str, model: Mapping[Any, Any] | None = None) -> ModelVersion:
+        """The version ``ref`` names; ``model`` is the model's row when the caller has read it already."""
         name, alias, number = parse_ref(ref)
-        model = self._model(conn, name)
+        model = self._model(conn, name) if model is None else model
         model_id = str(model["id"])
+        if alias is None and number is not None:  # the common case: one statement, aliases included
+            found = repo.version_with_aliases(conn, model_id, number)
+            if found is not None:
+                return _version(found[0], name, found[1])
         alias_map = repo.aliases(conn, model_id)
         if alias is not None:
             if alias not in alias_map:
@@ -252,9 +258,21 @@ class ModelRegistry:
 
     # --- aliases and stages -------------------------------------------------------------------------
 
-    def _ask_guards(self, request: ChangeRequest) -> None:
-        for guard in self.guards:
-            guard(request)
+    def _ask_guards(self, request: ChangeRequest) -> list[GuardRecord]:
+        """What the guards record with the change (each raises to refuse it)."""
+        return [found for guard in self.guards if (found := guard(request)) is not None]
+
+    @staticmethod
+    def _record(conn: Any, records: Sequence[GuardRecord], event: dict[str, Any] | None) -> None:
+        """The guards' rows, then their audit events and the change's ``event`` (if it happened) appended
+        together: the chain's head moves once for all of them."""
+        for record in records:
+            record.write(conn)
+        events = [dict(e) for record in records for e in record.events]
+        if event is not None:
+            events.append(event)
+        if events:
+            audit.append_events(conn, events)
 
     def set_alias(
         self, name: str, alias: str, version: int | str, *, actor: str | None = None
@@ -271,22 +289,22 @@ class ModelRegistry:
         if target.model != name:
             raise InvalidInputError(f"{ref!r} is a version of {target.model!r}, not of {name!r}")
         previous = self._alias_target(name, alias)
-        self._ask_guards(ChangeRequest("alias", target, previous, f"{alias}→{target.ref}", who))
+        records = self._ask_guards(ChangeRequest("alias", target, previous, f"{alias}→{target.ref}", who))
         now = self.now_ms()
 
         def write(conn: Any) -> ModelVersion:
             model_id = str(self._model(conn, name)["id"])
             repo.set_alias(conn, model_id, alias, target.id, now, who)
-            audit.append_event(
-                conn,
-                actor=who,
-                action="model.alias.set",
-                object_type="model_alias",
-                object_id=f"{name}@{alias}",
-                before={"version": previous} if previous else None,
-                after={"version": target.ref, "version_id": target.id},
-                at_ms=now,
-            )
+            event = {
+                "actor": who,
+                "action": "model.alias.set",
+                "object_type": "model_alias",
+                "object_id": f"{name}@{alias}",
+                "before": {"version": previous} if previous else None,
+                "after": {"version": target.ref, "version_id": target.id},
+                "at_ms": now,
+            }
+            self._record(conn, records, event)
             return self._resolve(conn, target.ref)
 
         return self.store.write(write)
@@ -301,21 +319,21 @@ class ModelRegistry:
         """Remove ``name@alias``; shown to the guards first, like setting it. One audited write."""
         who = actor or self.actor
         current = self.get(f"{name}@{alias}")  # NotFound names the aliases there are
-        self._ask_guards(ChangeRequest("alias_remove", current, current.ref, f"{alias}→", who))
+        records = self._ask_guards(ChangeRequest("alias_remove", current, current.ref, f"{alias}→", who))
         now = self.now_ms()
 
         def write(conn: Any) -> None:
             repo.delete_alias(conn, str(self._model(conn, name)["id"]), alias)
-            audit.append_event(
-                conn,
-                actor=who,
-                action="model.alias.delete",
-                object_type="model_alias",
-                object_id=f"{name}@{alias}",
-                before={"version": current.ref},
-                after=None,
-                at_ms=now,
-            )
+            event = {
+                "actor": who,
+                "action": "model.alias.delete",
+                "object_type": "model_alias",
+                "object_id": f"{name}@{alias}",
+                "before": {"version": current.ref},
+                "after": None,
+                "at_ms": now,
+            }
+            self._record(conn, records, event)
 
         self.store.write(write)
 
@@ -331,26 +349,28 @@ class ModelRegistry:
                 f"{version.ref} cannot move from {version.stage} to {stage}",
                 hint=f"from {version.stage} it can move to: {', '.join(allowed)}",
             )
-        self._ask_guards(ChangeRequest("stage", version, version.stage, stage, who))
+        records = self._ask_guards(ChangeRequest("stage", version, version.stage, stage, who))
         now = self.now_ms()
 
-        def write(conn: Any) -> ModelVersion:
-            if not repo.set_stage(conn, version.id, stage, expected=version.stage):
-                raise ConflictError(f"{version.ref} moved meanwhile", hint="read it again and retry")
-            moved = replace(version, stage=stage)
-            audit.append_event(
-                conn,
-                actor=who,
-                action="model.stage",
-                object_type="model_version",
-                object_id=version.ref,
-                before={"stage": version.stage},
-                after={"stage": stage},
-                at_ms=now,
-            )
+        def write(conn: Any) -> bool:
+            moved = repo.set_stage(conn, version.id, stage, expected=version.stage)
+            event = {
+                "actor": who,
+                "action": "model.stage",
+                "object_type": "model_version",
+                "object_id": version.ref,
+                "before": {"stage": version.stage},
+                "after": {"stage": stage},
+                "at_ms": now,
+            }
+            # the guards' records commit even when another writer moved the version meanwhile: the
+            # gate was asked, so its evaluation is kept
+            self._record(conn, records, event if moved else None)
             return moved
 
-        return self.store.write(write)
+        if not self.store.write(write):
+            raise ConflictError(f"{version.ref} moved meanwhile", hint="read it again and retry")
+        return replace(version, stage=stage)
 
 
 __all__ = [
@@ -359,6 +379,7 @@ __all__ = [
     "TRANSITIONS",
     "ChangeRequest",
     "Guard",
+    "GuardRecord",
     "LoadedModel",
     "ModelRegistry",
     "ModelVersion",

@@ -70,6 +70,12 @@ def _version_out(version: ModelVersion) -> dict[str, Any]:
     return version.to_dict()
 
 
+def _version_response(version: ModelVersion) -> SafeJSONResponse:
+    """A version as the response itself: its dict is plain JSON already, and FastAPI would validate and
+    encode it again (a third of a registry read's time in the framework)."""
+    return SafeJSONResponse(version.to_dict())
+
+
 # The registry's reads are ``async`` routes that read the store inline: a read takes a millisecond or two
 # (WAL readers never wait for a lock), less than the hop to a worker thread and back, whose wake-ups made
 # most of a round trip on a busy machine. Writes stay plain ``def`` routes: they may wait for the write lock.
@@ -84,9 +90,9 @@ async def list_models(ws: ActingDep, limit: LimitQuery = 100, cursor: CursorQuer
     return SafeJSONResponse(page.out(lambda r: r))
 
 
-@router.get("/{name}", summary="The latest version of a model")
-async def get_latest(ws: ActingDep, name: ModelName) -> dict[str, Any]:
-    return _version_out(ws.models.get(name))  # ws.models refuses a model you cannot read (404)
+@router.get("/{name}", summary="The latest version of a model", response_model=dict[str, Any])
+async def get_latest(ws: ActingDep, name: ModelName) -> SafeJSONResponse:
+    return _version_response(ws.models.get(name))  # ws.models refuses a model you cannot read (404)
 
 
 @router.get("/{name}/versions", response_model=PageOut)
@@ -104,9 +110,9 @@ def list_versions(
     return page.out(_version_out)
 
 
-@router.get("/{name}/versions/{version}")
-async def get_version(ws: ActingDep, name: ModelName, version: Version) -> dict[str, Any]:
-    return _version_out(ws.models.get(f"{name}/{version}"))  # ws.models refuses a model you cannot read
+@router.get("/{name}/versions/{version}", response_model=dict[str, Any])
+async def get_version(ws: ActingDep, name: ModelName, version: Version) -> SafeJSONResponse:
+    return _version_response(ws.models.get(f"{name}/{version}"))  # ws.models refuses a model you cannot read
 
 
 @router.get("/{name}/aliases/{alias}")
@@ -196,11 +202,11 @@ async def register_version(
     return _version_out(version)
 
 
-@router.put("/{name}/versions/{version}/stage")
-def set_stage(ws: ActingDep, name: ModelName, version: Version, body: StageChange) -> dict[str, Any]:
+@router.put("/{name}/versions/{version}/stage", response_model=dict[str, Any])
+def set_stage(ws: ActingDep, name: ModelName, version: Version, body: StageChange) -> SafeJSONResponse:
     """Move a version to a stage; the stage gate's policies and approvals apply (409 when blocked). ``ws.models``
     checks that the model is readable (404) and ``model.stage`` in its project (403)."""
-    return _version_out(ws.models.transition(f"{name}/{version}", body.stage))
+    return _version_response(ws.models.transition(f"{name}/{version}", body.stage))
 
 
 @router.put("/{name}/aliases/{alias}")

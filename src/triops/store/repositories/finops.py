@@ -181,16 +181,26 @@ def run_totals_by_currency(
     return [(int(total), str(currency)) for total, currency, _ in conn.execute(stmt)]
 
 
+# built once: every guarded registry change reads it (``gate_facts``), on ix_finops_costs_model_version
+_PIPELINE_COST_OF = (
+    sa.select(
+        finops_costs.c.currency,
+        sa.func.sum(finops_costs.c.cost_micros),
+        sa.func.sum(sa.func.coalesce(finops_costs.c.predictions, 0)),
+    )
+    .where(
+        finops_costs.c.model_version == sa.bindparam("model_version"),
+        finops_costs.c.pipeline == sa.bindparam("pipeline"),
+    )
+    .group_by(finops_costs.c.currency)
+    .order_by(finops_costs.c.currency)
+)
+
+
 def pipeline_cost_of(conn: Connection, model_version: str, pipeline: str) -> list[tuple[str, int, int]]:
     """(currency, cost, predictions) of a model version's cost records of one pipeline (``serving``)."""
-    c = finops_costs.c
-    stmt = (
-        sa.select(c.currency, sa.func.sum(c.cost_micros), sa.func.sum(sa.func.coalesce(c.predictions, 0)))
-        .where(c.model_version == model_version, c.pipeline == pipeline)
-        .group_by(c.currency)
-        .order_by(c.currency)
-    )
-    return [(str(cur), int(micros or 0), int(n or 0)) for cur, micros, n in conn.execute(stmt)]
+    found = conn.execute(_PIPELINE_COST_OF, {"model_version": model_version, "pipeline": pipeline})
+    return [(str(cur), int(micros or 0), int(n or 0)) for cur, micros, n in found]
 
 
 def _budget(row: Any) -> dict[str, Any]:

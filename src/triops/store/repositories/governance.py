@@ -108,11 +108,41 @@ def list_policies(
     return [dict(r) for r in conn.execute(stmt.order_by(policies.c.name, policies.c.created_ms)).mappings()]
 
 
+# What a gate applies (built once: every guarded change reads it): the active policies of the gate that
+# are workspace-wide, or of the subject's project when it has one.
+_GATE_POLICIES = (
+    sa.select(policies)
+    .where(policies.c.active.is_(True), policies.c.gate == sa.bindparam("gate"), policies.c.project.is_(None))
+    .order_by(policies.c.name, policies.c.created_ms)
+)
+_GATE_POLICIES_IN_PROJECT = (
+    sa.select(policies)
+    .where(
+        policies.c.active.is_(True),
+        policies.c.gate == sa.bindparam("gate"),
+        sa.or_(policies.c.project.is_(None), policies.c.project == sa.bindparam("project")),
+    )
+    .order_by(policies.c.name, policies.c.created_ms)
+)
+
+
+def gate_policy_rows(conn: Connection, gate: str, project: str | None) -> list[dict[str, Any]]:
+    """``list_policies(gate=gate, project=project, scoped=True)``: the policies a gate applies."""
+    if project is None:
+        found = conn.execute(_GATE_POLICIES, {"gate": gate})
+    else:
+        found = conn.execute(_GATE_POLICIES_IN_PROJECT, {"gate": gate, "project": project})
+    return [dict(r) for r in found.mappings()]
+
+
 # ---------------------------------------------------------------------------------- gate evaluations
 
 
+_INSERT_GATE_EVALUATION = sa.insert(gate_evaluations)
+
+
 def insert_gate_evaluation(conn: Connection, row: dict[str, Any]) -> None:
-    conn.execute(sa.insert(gate_evaluations).values(**row))
+    conn.execute(_INSERT_GATE_EVALUATION, row)
 
 
 def list_gate_evaluations(
@@ -191,21 +221,25 @@ def list_requests(
     return [dict(r) for r in conn.execute(stmt).mappings()]
 
 
+# built once: every guarded change looks for the approval request of its change
+_REQUESTS_FOR_SUBJECT = (
+    sa.select(approval_requests)
+    .where(
+        approval_requests.c.gate == sa.bindparam("gate"),
+        approval_requests.c.subject_type == sa.bindparam("subject_type"),
+        approval_requests.c.subject_id == sa.bindparam("subject_id"),
+    )
+    .order_by(approval_requests.c.created_ms.desc(), approval_requests.c.id.desc())
+    .limit(sa.bindparam("limit"))
+)
+
+
 def requests_for_subject(
     conn: Connection, gate: str, subject_type: str, subject_id: str, limit: int = 200
 ) -> list[dict[str, Any]]:
     """The requests for one subject at one gate, newest first."""
-    stmt = (
-        sa.select(approval_requests)
-        .where(
-            approval_requests.c.gate == gate,
-            approval_requests.c.subject_type == subject_type,
-            approval_requests.c.subject_id == subject_id,
-        )
-        .order_by(approval_requests.c.created_ms.desc(), approval_requests.c.id.desc())
-        .limit(limit)
-    )
-    return [dict(r) for r in conn.execute(stmt).mappings()]
+    params = {"gate": gate, "subject_type": subject_type, "subject_id": subject_id, "limit": limit}
+    return [dict(r) for r in conn.execute(_REQUESTS_FOR_SUBJECT, params).mappings()]
 
 
 def consume_request(conn: Connection, request_id: str, now_ms: int) -> bool:

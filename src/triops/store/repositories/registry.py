@@ -37,6 +37,43 @@ def model_row(conn: Connection, name: str, *, lock: bool = False) -> RowMapping 
     return conn.execute(query).mappings().first()
 
 
+# The reads every registry request makes, built once: building a select costs more than running it.
+_MODEL_WITH_PROJECT = (
+    sa.select(models, projects.c.name.label("project_name"))
+    .outerjoin(projects, projects.c.id == models.c.project_id)
+    .where(models.c.name == sa.bindparam("name"))
+)
+_VERSION_WITH_ALIASES = (
+    sa.select(model_versions, model_aliases.c.alias.label("alias_name"))
+    .outerjoin(
+        model_aliases,
+        sa.and_(
+            model_aliases.c.model_id == model_versions.c.model_id,
+            model_aliases.c.version_id == model_versions.c.id,
+        ),
+    )
+    .where(
+        model_versions.c.model_id == sa.bindparam("model_id"),
+        model_versions.c.version == sa.bindparam("version"),
+    )
+)
+
+
+def model_with_project(conn: Connection, name: str) -> RowMapping | None:
+    """The row of model ``name`` and, as ``project_name``, the name of its project (None: workspace-wide)."""
+    return conn.execute(_MODEL_WITH_PROJECT, {"name": name}).mappings().first()
+
+
+def version_with_aliases(
+    conn: Connection, model_id: str, version: int
+) -> tuple[RowMapping, list[str]] | None:
+    """Version ``version`` of a model and the aliases that point at it, in one statement."""
+    rows = conn.execute(_VERSION_WITH_ALIASES, {"model_id": model_id, "version": version}).mappings().all()
+    if not rows:
+        return None
+    return rows[0], [str(r["alias_name"]) for r in rows if r["alias_name"] is not None]
+
+
 def model_names(conn: Connection) -> list[str]:
     return list(conn.execute(sa.select(models.c.name).order_by(models.c.name)).scalars())
 
@@ -118,14 +155,20 @@ def delete_alias(conn: Connection, model_id: str, alias: str) -> None:
     )
 
 
+_SET_STAGE = (
+    model_versions.update()
+    .where(
+        model_versions.c.id == sa.bindparam("version_id"),
+        model_versions.c.stage == sa.bindparam("expected"),
+    )
+    .values(stage=sa.bindparam("new_stage"))
+)
+
+
 def set_stage(conn: Connection, version_id: str, stage: str, *, expected: str) -> bool:
     """Move a version from stage ``expected`` to ``stage``; False (nothing written) when it is no longer in
     ``expected``: another writer moved it since it was read."""
-    found = conn.execute(
-        model_versions.update()
-        .where(model_versions.c.id == version_id, model_versions.c.stage == expected)
-        .values(stage=stage)
-    )
+    found = conn.execute(_SET_STAGE, {"version_id": version_id, "expected": expected, "new_stage": stage})
     return found.rowcount == 1
 
 
@@ -197,6 +240,35 @@ def evaluation_rows(conn: Connection, version_ids: Sequence[str]) -> list[RowMap
         .order_by(evaluations.c.created_ms.desc(), evaluations.c.id.desc())
     )
     return list(conn.execute(query).mappings())
+
+
+# What a version's gates read, in one statement built once (every guarded change reads it): its latest
+# evaluation (not a comparison) and its card's completeness.
+_LATEST_EVALUATION_ID = (
+    sa.select(evaluations.c.id)
+    .where(evaluations.c.kind == "evaluation", evaluations.c.model_version_id == model_versions.c.id)
+    .order_by(evaluations.c.created_ms.desc(), evaluations.c.id.desc())
+    .limit(1)
+    .correlate(model_versions)
+    .scalar_subquery()
+)
+_GATE_FACT_ROWS = (
+    sa.select(evaluations, model_cards.c.completeness.label("card_completeness"))
+    .select_from(model_versions)
+    .outerjoin(evaluations, evaluations.c.id == _LATEST_EVALUATION_ID)
+    .outerjoin(model_cards, model_cards.c.model_version_id == model_versions.c.id)
+    .where(model_versions.c.id == sa.bindparam("version_id"))
+)
+
+
+def latest_evaluation_and_card(conn: Connection, version_id: str) -> tuple[dict[str, Any] | None, Any]:
+    """(the newest evaluation of the version, or None; its card's completeness, or None)."""
+    row = conn.execute(_GATE_FACT_ROWS, {"version_id": version_id}).mappings().first()
+    if row is None:
+        return None, None
+    found = dict(row)
+    completeness = found.pop("card_completeness")
+    return (found if found["id"] is not None else None), completeness
 
 
 def card_row(conn: Connection, version_id: str) -> RowMapping | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -14,6 +15,7 @@ from triops.domain.validation import check_name
 from triops.errors import InvalidInputError, NotFoundError
 from triops.store.audit import append_event
 from triops.store.tables import api_tokens, users
+from triops.store.tables_governance import role_bindings
 
 TOKEN_PREFIX = "tri_"
 
@@ -135,16 +137,50 @@ _AUTHENTICATE = (
 )
 
 
-def authenticate(conn: Connection, token: str, now_ms: int) -> Principal | None:
-    row = conn.execute(_AUTHENTICATE, {"token_hash": hash_token(token)}).first()
-    if row is None:
-        return None
-    token_id, expires_ms, revoked_ms, user_id, user_name, kind, disabled_ms = row
+# the token, its user and the user's role bindings (one row per binding; NULLs when there is none)
+_AUTHENTICATE_WITH_BINDINGS = (
+    sa.select(
+        api_tokens.c.id,
+        api_tokens.c.expires_ms,
+        api_tokens.c.revoked_ms,
+        users.c.id,
+        users.c.name,
+        users.c.kind,
+        users.c.disabled_ms,
+        role_bindings.c.project,
+        role_bindings.c.role,
+    )
+    .join(users, users.c.id == api_tokens.c.user_id)
+    .outerjoin(role_bindings, role_bindings.c.principal == users.c.name)
+    .where(api_tokens.c.token_hash == sa.bindparam("token_hash"))
+)
+
+
+def _valid(row: Any, now_ms: int) -> Principal | None:
+    token_id, expires_ms, revoked_ms, user_id, user_name, kind, disabled_ms = row[:7]
     if disabled_ms is not None:
         return None
     if revoked_ms is not None or (expires_ms is not None and expires_ms <= now_ms):
         return None
     return Principal(user_id=user_id, user_name=user_name, kind=kind, token_id=token_id)
+
+
+def authenticate(conn: Connection, token: str, now_ms: int) -> Principal | None:
+    row = conn.execute(_AUTHENTICATE, {"token_hash": hash_token(token)}).first()
+    return None if row is None else _valid(row, now_ms)
+
+
+def authenticate_with_bindings(
+    conn: Connection, token: str, now_ms: int
+) -> tuple[Principal, list[tuple[str, str]]] | None:
+    """``authenticate`` and the user's role bindings as ``(project, role)`` pairs (``project`` as stored:
+    ``*`` for every project), read in one statement: a server request reads both, and each statement
+    costs more than the rows it returns."""
+    rows = conn.execute(_AUTHENTICATE_WITH_BINDINGS, {"token_hash": hash_token(token)}).all()
+    principal = None if not rows else _valid(rows[0], now_ms)
+    if principal is None:
+        return None
+    return principal, [(str(r[7]), str(r[8])) for r in rows if r[8] is not None]
 
 
 def revoke_token(conn: Connection, token_id: str, now_ms: int, actor: str = "local") -> None:

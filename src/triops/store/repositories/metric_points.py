@@ -56,6 +56,7 @@ def _latest_upsert(dialect: str) -> Any:
     found = _LATEST_UPSERTS.get(dialect)
     if found is not None:
         return found
+    stmt: Any
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert  # loaded by PostgreSQL stores only
 

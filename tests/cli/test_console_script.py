@@ -76,6 +76,13 @@ def test_the_end_of_the_input_at_a_prompt_is_one_line_and_exit_1(tmp_path: Path)
     assert "input ended" in _one_error_line(done)
 
 
+def _sigint_as_at_a_terminal() -> None:
+    # A suite started in the background (`make test &`, nohup, some CI runners) ignores SIGINT, children
+    # inherit that, and Python then installs no KeyboardInterrupt handler: the Ctrl-C below would be lost and
+    # the test would wait 60 s and fail. A user's terminal delivers SIGINT with its default disposition.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_inside_a_command_says_interrupted_and_exits_130(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [TRIOPS, "assess", "scenarios"],
@@ -84,6 +91,7 @@ def test_ctrl_c_inside_a_command_says_interrupted_and_exits_130(tmp_path: Path) 
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_sigint_as_at_a_terminal,
     )
     seen = threading.Event()
     out: list[str] = []

@@ -81,9 +81,7 @@ def train_logistic(train: pl.DataFrame) -> SkPipeline:
 
 @step(resources={"cpu": 1, "memory_gb": 1})
 def train_forest(train: pl.DataFrame) -> RandomForestClassifier:
-    model = RandomForestClassifier(
-        n_estimators=150, max_depth=8, min_samples_leaf=5, random_state=0, n_jobs=1
-    )
+    model = RandomForestClassifier(n_estimators=50, max_depth=8, min_samples_leaf=5, random_state=0, n_jobs=1)
     return model.fit(train.select(FEATURES).to_pandas(), train[TARGET].to_numpy())
 
 

@@ -48,7 +48,7 @@ def _candidates() -> dict[str, tuple[Any, dict[str, Any]]]:
     from sklearn.preprocessing import StandardScaler
 
     logistic = {"C": 1.0, "max_iter": 500}
-    forest = {"n_estimators": 150, "max_depth": 8, "min_samples_leaf": 5, "random_state": 0, "n_jobs": 1}
+    forest = {"n_estimators": 50, "max_depth": 8, "min_samples_leaf": 5, "random_state": 0, "n_jobs": 1}
     return {
         "logistic": (make_pipeline(StandardScaler(), LogisticRegression(**logistic)), logistic),
         "forest": (RandomForestClassifier(**forest), forest),

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 
 from triops.domain.audit_chain import GENESIS_HASH, AuditEvent, seal_event
@@ -65,6 +65,8 @@ def _ensure_head(conn: Connection) -> None:
     dialect = conn.dialect.name
     stmt: Any
     if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql  # loaded by PostgreSQL stores only
+
         stmt = postgresql.insert(audit_head).values(values).on_conflict_do_nothing()
     elif dialect == "sqlite":
         stmt = sqlite.insert(audit_head).values(values).on_conflict_do_nothing()

@@ -163,6 +163,15 @@ class MonitoringService:
         spec = WindowSpec.parse(str(window))
         every_s = _every(every)
         DriftRules(bins=int(bins))
+        # the policies and the contract are checked before the reference is read: a typo fails at once
+        policy_text = _text(policies, "policies")
+        if policy_text is not None:
+            parse_alert_policies(policy_text, source="policies")
+        contract_text = _text(contract, "contract")
+        if contract_text is not None:
+            from triops.dataops.contracts import parse_contract
+
+            parse_contract(contract_text, where="contract")
         row = self._reference_row(version, project, reference)
         columns = set(self._reference_frame(row).columns)
         protected = protected_columns(self.ws, version)  # hashed or dropped in the log: no drift on them
@@ -187,14 +196,6 @@ class MonitoringService:
                     f"evaluation: the dataset {evaluation!r} has no column 'prediction_id'",
                     hint="keep each production row with the prediction id its request was answered with",
                 )
-        policy_text = _text(policies, "policies")
-        if policy_text is not None:
-            parse_alert_policies(policy_text, source="policies")
-        contract_text = _text(contract, "contract")
-        if contract_text is not None:
-            from triops.dataops.contracts import parse_contract
-
-            parse_contract(contract_text, where="contract")
         now = utc_ms(self.ws.clock.now())
         values = {
             "id": new_id(now),

@@ -24,7 +24,6 @@ import warnings
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -179,6 +178,8 @@ def ks_p_value(d: float, reference_sorted: FloatArray, current_sorted: FloatArra
     finite-size correction, ``kstwobign.sf((√en + 0.12 + 0.11/√en)·D)``, which agrees with scipy's value to
     within 2e-3 (absolute) from en = 5,000 on and 1e-3 from 20,000 on, closer the larger the sample (tested).
     """
+    from scipy import stats  # here, not at import: `triops monitor create` never computes a p-value
+
     n1, n2 = reference_sorted.size, current_sorted.size
     if max(n1, n2) <= KS_EXACT_MAX_N:
         with warnings.catch_warnings():  # scipy's own exact-to-asymptotic fallback note; the value is scipy's
@@ -237,6 +238,8 @@ def chi_squared(observed: FloatArray, expected: FloatArray) -> tuple[float, floa
         diff = expected - observed
         observed = observed + np.minimum(0.5, np.abs(diff)) * np.sign(diff)
     statistic = float(np.sum((observed - expected) ** 2 / expected))
+    from scipy import stats
+
     p_value = float(stats.chi2.sf(statistic, dof))
     cramers_v = math.sqrt(statistic / float(expected.sum()))
     return statistic, p_value, cramers_v

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
@@ -57,7 +56,13 @@ def _latest_upsert(dialect: str) -> Any:
     found = _LATEST_UPSERTS.get(dialect)
     if found is not None:
         return found
-    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(latest_metrics)
+    stmt: Any
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert  # loaded by PostgreSQL stores only
+
+        stmt = pg_insert(latest_metrics)
+    else:
+        stmt = sqlite_insert(latest_metrics)
     newer = sa.or_(
         stmt.excluded.step > latest_metrics.c.step,
         sa.and_(

@@ -10,7 +10,6 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, RowMapping
 
@@ -20,7 +19,12 @@ from triops.store.tables_registry import evaluations, model_aliases, model_cards
 
 
 def _insert(conn: Connection, table: sa.Table) -> Any:
-    return (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(table)
+    if conn.dialect.name == "postgresql":
+        # imported here: a SQLite process (every CLI command on a local store) never loads the dialect
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    return sqlite_insert(table)
 
 
 def record_artifact(conn: Connection, stored: StoredArtifact, now_ms: int) -> None:

@@ -349,3 +349,37 @@ def test_large_logs_verify_in_parallel_worker_processes(sqlite_store: Store, key
     report = audit.verify(sqlite_store, key, workers=3, parallel_min=1)
     assert report.first_bad_seq == 15
     assert report.chain.checked == 28
+
+
+def test_parallel_workers_catch_an_edit_and_a_reorder_in_any_segment(
+    sqlite_store: Store, key: AuditKey
+) -> None:
+    append(sqlite_store, 30)
+    audit.seal(sqlite_store, key, every=10)
+    with sqlite_store.begin() as conn:
+        conn.execute(sa.update(audit_events).where(audit_events.c.seq == 27).values(actor="mallory"))
+    report = audit.verify(sqlite_store, key, workers=3, parallel_min=1)
+    assert report.first_bad_seq == 27
+    assert [p.kind for p in report.chain.problems] == ["modified"]
+    with sqlite_store.begin() as conn:  # undo, then swap events 15 and 16: 4 workers read (7, 15], (15, 22]
+        conn.execute(sa.update(audit_events).where(audit_events.c.seq == 27).values(actor="alice"))
+        for seq, new in ((15, -15), (16, 15), (-15, 16)):
+            conn.execute(sa.update(audit_events).where(audit_events.c.seq == seq).values(seq=new))
+    assert audit.verify(sqlite_store, key, workers=4, parallel_min=1).first_bad_seq == 15
+
+
+def test_parallel_workers_import_only_the_chain_code_and_name_a_damaged_file(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from triops.errors import StoreCorruptError
+    from triops.store import audit_workers
+
+    heavy = "{'sqlalchemy', 'cryptography'}"
+    probe = f"import sys, triops.store.audit_workers; print(sorted({heavy} & set(sys.modules)))"
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert run.stdout == "[]\n"  # the worker's start stays cheap
+    damaged = tmp_path / "damaged.db"
+    damaged.write_bytes(b"not a database " * 400)
+    with pytest.raises(StoreCorruptError, match=r"damaged\.db"):
+        audit_workers.verify_in_workers(str(damaged), [(0, None)], {})

@@ -36,10 +36,11 @@ from triops.domain.audit_chain import (
 from triops.domain.clock import Clock, SystemClock, utc_ms
 from triops.errors import ConfigError, InvalidInputError
 from triops.store import audit as audit_store
+from triops.store import audit_workers
 from triops.store.engine import Store, create_store
 
 DEFAULT_EVERY = 1000
-PARALLEL_MIN_EVENTS = 200_000
+PARALLEL_MIN_EVENTS = 50_000  # a worker starts in ~60 ms of CPU: below this one process is as quick
 MAX_WORKERS = 4
 KEY_FILE_NAME = "audit_ed25519"
 
@@ -265,6 +266,19 @@ def _verify_range(url: str, after_seq: int, up_to: int | None, pins: dict[int, s
         store.dispose()
 
 
+def _verify_forked(
+    url: str, bounds: list[int], ups: list[int | None], pins: dict[int, str]
+) -> list[ChainReport]:
+    """The segments of a PostgreSQL store, each in a forked worker that opens its own connections (fork
+    starts them without importing anything again)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(len(bounds), mp_context=multiprocessing.get_context(method)) as pool:
+        return list(pool.map(_verify_range, [url] * len(bounds), bounds, ups, [pins] * len(bounds)))
+
+
 def _parallel_ok(store: Store) -> bool:
     return not (store.dialect == "sqlite" and (":memory:" in store.url or store.url.rstrip("/") == "sqlite:"))
 
@@ -275,7 +289,8 @@ def verify(
     """Verify the stored chain against its hashes, its head and the signed checkpoints.
 
     Logs of ``parallel_min`` events or more are split into one segment a worker process (default: a
-    worker a CPU, at most 4); the segments' boundaries are then checked like any other link.
+    worker a CPU, at most 4; on SQLite fresh interpreters, see store/audit_workers.py); the segments'
+    boundaries are then checked like any other link.
     """
     workers = workers if workers is not None else min(os.cpu_count() or 1, MAX_WORKERS)
     with store.connect() as conn:
@@ -288,23 +303,14 @@ def verify(
         else:
             chain = None
     if chain is None:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
         bounds = [head_seq * i // workers for i in range(workers)]
-        ups: list[int | None] = [
-            *bounds[1:],
-            None,
-        ]  # the last segment is open-ended: rows past the head count
-        # fork (where there is one) starts workers without re-importing; they open their own connections.
-        # Not on SQLite: a forked child inherits SQLite's record of this process's locks on the file and
-        # would read without holding them (SQLite's "How To Corrupt …", section 2.6); forkserver forks from
-        # a clean process instead.
-        methods = multiprocessing.get_all_start_methods()
-        sqlite_safe = "forkserver" if "forkserver" in methods else "spawn"
-        method = sqlite_safe if store.dialect == "sqlite" else "fork" if "fork" in methods else "spawn"
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
-            segments = list(pool.map(_verify_range, [store.url] * workers, bounds, ups, [pins] * workers))
+        # the last segment is open-ended: rows past the head count
+        ups: list[int | None] = [*bounds[1:], None]
+        if store.dialect == "sqlite":
+            path = store.engine.url.database or ""
+            segments = audit_workers.verify_in_workers(path, list(zip(bounds, ups, strict=True)), pins)
+        else:
+            segments = _verify_forked(store.url, bounds, ups, pins)
         chain = check_tail(merge_segments(segments), pins, head_seq)
     for problem in signatures.problems:
         chain.add(problem.seq, problem.kind, problem.message)

@@ -53,35 +53,39 @@ TABS_PER_READ = 8
 
 def unreachable_by_keyboard(page: Any, max_presses: int = 400) -> list[str]:
     """Controls the Tab key never reaches (walking from the top of the page)."""
-    # each control gets a mark; a focusin listener records every mark that receives focus, so the walk reads
-    # the browser once per TABS_PER_READ presses instead of once per press
+    # each control is known by a key that survives a live update re-rendering it (the projector swaps in new
+    # results while the walk runs): its tag and label, and which of the controls with that label it is. A
+    # focusin listener records the key of everything focused, so the walk reads the browser once per
+    # TABS_PER_READ presses instead of once per press.
     count = page.evaluate(
-        """(sel) => { const els = [...document.querySelectorAll(sel)].filter(e => e.offsetParent !== null);
-        els.forEach((e, i) => e.setAttribute('data-kb', String(i)));
+        """(sel) => {
+        const visible = () => [...document.querySelectorAll(sel)].filter(e => e.offsetParent !== null);
+        const label = (e) => e.tagName + '|' + (e.id || e.getAttribute('name') || e.getAttribute('href')
+          || e.getAttribute('aria-label') || (e.innerText || e.value || '').trim().slice(0, 60));
+        window.__kbKey = (e) => {
+          const l = label(e);
+          return l + '#' + visible().filter(x => label(x) === l).indexOf(e);
+        };
+        window.__kbExpected = visible().map(e => window.__kbKey(e));
         window.__kbSeen = new Set();
         if (!window.__kbListening) {
           document.addEventListener('focusin', (ev) => {
-            const mark = ev.target && ev.target.getAttribute && ev.target.getAttribute('data-kb');
-            if (mark !== null && mark !== undefined) window.__kbSeen.add(mark);
+            if (ev.target && ev.target.matches && ev.target.matches(sel)) window.__kbSeen.add(window.__kbKey(ev.target));
           }, true);
           window.__kbListening = true;
         }
-        return els.length; }""",
+        return window.__kbExpected.length; }""",
         FOCUSABLE,
     )
     page.evaluate("() => { document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); }")
     limit = min(max_presses, count * 2 + 5)
     pressed = 0
-    seen: list[str] = []
+    missing: list[str] = []
     while pressed < limit:
         for _ in range(min(TABS_PER_READ, limit - pressed)):
             page.keyboard.press("Tab")
             pressed += 1
-        seen = page.evaluate("() => [...window.__kbSeen]")
-        if len(seen) == count:
+        missing = page.evaluate("() => window.__kbExpected.filter(k => !window.__kbSeen.has(k))")
+        if not missing:
             break
-    missing = [str(i) for i in range(count) if str(i) not in set(seen)]
-    return [
-        page.evaluate(f"() => document.querySelector('[data-kb=\"{m}\"]').outerHTML.slice(0, 120)")
-        for m in missing
-    ]
+    return [m[:120] for m in missing]

@@ -118,7 +118,7 @@ class FinOpsService(Attribution, FocusFiles, Outlook):
             model_of, dataset_of = run_lineage(conn) if rows else ({}, {})
         if not rows:
             return empty
-        frame = pl.DataFrame(rows, schema=empty.schema, orient="row")
+        frame = pl.DataFrame(rows, schema=empty.schema, orient="row").sort("started_ms", maintain_order=True)
         if model_of:
             frame = attribute_runs(frame, model_of, "model_version")
         if dataset_of:

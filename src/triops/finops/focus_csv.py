@@ -48,17 +48,16 @@ def quoted(expr: pl.Expr) -> pl.Expr:
 
 
 def decimal_text(units: pl.Expr, scale: int) -> pl.Expr:
-    """Integers counting 10**-scale units as the decimal text polars writes for ``Decimal(38, scale)``."""
+    """Integers counting 10**-scale units as the decimal text polars writes for ``Decimal(38, scale)``
+    (the fraction's digits are those of ``fraction + 10**scale`` less its leading 1: no padding pass)."""
     import polars as pl
 
     unit = 10**scale
     whole = units.abs()
-    return pl.format(
-        "{}{}.{}",
-        pl.when(units < 0).then(pl.lit("-")).otherwise(pl.lit("")),
-        whole // unit,
-        (whole % unit).cast(pl.String).str.zfill(scale),
+    text = pl.concat_str(
+        (whole // unit).cast(pl.String), pl.lit("."), (whole % unit + unit).cast(pl.String).str.slice(1)
     )
+    return pl.when(units < 0).then(pl.concat_str(pl.lit("-"), text)).otherwise(text)
 
 
 def _float_text(expr: pl.Expr, scale: int) -> pl.Expr:
@@ -191,7 +190,7 @@ def focus_csv_chunks(
     book: PriceBook,
     *,
     chunk_bytes: int = 1 << 20,
-    batch_rows: int = 16_384,
+    batch_rows: int = 16384,
     billing_account_id: str = "triops",
     billing_account_name: str | None = "triops metered usage",
     service_name: str = "triops pipelines",
@@ -208,7 +207,8 @@ def focus_csv_chunks(
     if costs.height:
         records = _records(costs, book, billing_account_id, billing_account_name)
         for kind, (qty_col, _, _) in RESOURCE_COLUMNS.items():
-            part = records.filter(pl.col(qty_col) > 0)
+            used = records[qty_col] > 0
+            part = records if used.all() else records.filter(used)  # no copy where every record used it
             for start in range(0, part.height, batch_rows):
                 lines = _lines(part.slice(start, batch_rows), kind, service_name)
                 lines.write_csv(buffer, include_header=False, quote_style="never")

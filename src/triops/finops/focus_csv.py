@@ -197,7 +197,6 @@ def focus_csv_chunks(
 ) -> Iterator[bytes]:
     """The FOCUS 1.2 CSV of ``costs`` in chunks of about ``chunk_bytes`` (the header first), formatted
     ``batch_rows`` FOCUS rows at a time, in ``focus_plan``'s order (per resource kind, then per record)."""
-    import polars as pl
 
     from triops.finops.focus import focus_plan
 

@@ -14,7 +14,7 @@ bytes (tests/finops/test_focus_csv.py checks it on awkward values).
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from triops.finops.costs import RESOURCE_COLUMNS
@@ -192,21 +192,69 @@ def focus_csv_chunks(
     """The FOCUS 1.2 CSV of ``costs`` (the header first) in ``focus_plan``'s order (per resource kind, then
     per record), formatted ``batch_rows`` FOCUS rows at a time (~10 MiB of text at the default) and sent
     on in chunks of at least ``chunk_bytes`` (each whole rows)."""
+    return focus_csv_from_frames(
+        [costs] if costs.height else [],
+        book,
+        schema=costs,
+        chunk_bytes=chunk_bytes,
+        batch_rows=batch_rows,
+        billing_account_id=billing_account_id,
+        billing_account_name=billing_account_name,
+        service_name=service_name,
+    )
+
+
+def focus_csv_from_frames(
+    frames: Iterable[pl.DataFrame],
+    book: PriceBook,
+    *,
+    schema: pl.DataFrame | None = None,
+    chunk_bytes: int = 1 << 20,
+    batch_rows: int = 16384,
+    billing_account_id: str = "triops",
+    billing_account_name: str | None = "triops metered usage",
+    service_name: str = "triops pipelines",
+) -> Iterator[bytes]:
+    """``focus_csv_chunks`` of the cost records in ``frames`` (consecutive parts of one frame), formatted
+    as the frames arrive: the first resource kind's rows are sent as each frame comes; the record cells
+    are kept and the other kinds' rows follow once every frame is in."""
+    from triops.finops.costs import empty_costs
     from triops.finops.focus import focus_plan
 
     buffer = io.BytesIO()
-    names = focus_plan(costs.clear(), book).collect_schema().names()  # the header: the plan's columns
+    blank = (schema if schema is not None else empty_costs()).clear()
+    names = focus_plan(blank, book).collect_schema().names()  # the header: the plan's columns
     buffer.write((",".join(names) + "\n").encode())
-    if costs.height:
-        records = _records(costs, book, billing_account_id, billing_account_name)
-        for kind, (qty_col, _, _) in RESOURCE_COLUMNS.items():
-            used = records[qty_col] > 0
-            part = records if used.all() else records.filter(used)  # no copy where every record used it
-            for start in range(0, part.height, batch_rows):
-                lines = _lines(part.slice(start, batch_rows), kind, service_name)
-                lines.write_csv(buffer, include_header=False, quote_style="never")
-                if buffer.tell() >= chunk_bytes:
-                    yield buffer.getvalue()
-                    buffer = io.BytesIO()
+    kept: list[pl.DataFrame] = []
+    kinds = list(RESOURCE_COLUMNS.items())
+
+    def lines_of(records: pl.DataFrame, kind: str, qty_col: str) -> Iterator[pl.DataFrame]:
+        used = records[qty_col] > 0
+        part = records if used.all() else records.filter(used)  # no copy where every record used it
+        for start in range(0, part.height, batch_rows):
+            yield _lines(part.slice(start, batch_rows), kind, service_name)
+
+    def written(lines: pl.DataFrame) -> bytes | None:
+        nonlocal buffer
+        lines.write_csv(buffer, include_header=False, quote_style="never")
+        if buffer.tell() < chunk_bytes:
+            return None
+        chunk, buffer = buffer.getvalue(), io.BytesIO()
+        return chunk
+
+    first_kind, (first_qty, _, _) = kinds[0]
+    for frame in frames:
+        if not frame.height:
+            continue
+        records = _records(frame, book, billing_account_id, billing_account_name)
+        kept.append(records)
+        for lines in lines_of(records, first_kind, first_qty):
+            if (chunk := written(lines)) is not None:
+                yield chunk
+    for kind, (qty_col, _, _) in kinds[1:]:
+        for records in kept:
+            for lines in lines_of(records, kind, qty_col):
+                if (chunk := written(lines)) is not None:
+                    yield chunk
     if buffer.tell():
         yield buffer.getvalue()

@@ -121,6 +121,53 @@ def cost_tuples(
     return rows
 
 
+def cost_scan(conn: Connection, *, start_ms: int | None = None, end_ms: int | None = None) -> tuple[int, str]:
+    """SQLite only: the number of FOCUS rows the cost records in a window make (one per resource a record
+    used), and how their ``started_ms`` runs in table order: ``"ascending"`` (ties allowed),
+    ``"descending"`` (strictly) or ``"unordered"``. An in-order table can be streamed in that order
+    (``cost_cursor``) with no sort; every statement must share one read transaction (``Store.snapshot``)."""
+    c = finops_costs.c
+    rowid: sa.ColumnClause[Any] = sa.literal_column("finops_costs.rowid")
+    used = sum(
+        (
+            sa.case((q > 0, 1), else_=0)
+            for q in (c.cpu_core_hours, c.memory_gib_hours, c.gpu_hours, c.network_gib)
+        ),
+        sa.literal(0),
+    )
+    scan = (
+        sa.select(
+            used.label("used"), (c.started_ms - sa.func.lag(c.started_ms).over(order_by=rowid)).label("step")
+        )
+        .where(*_where(finops_costs, start_ms=start_ms, end_ms=end_ms))
+        .subquery()
+    )
+    total = sa.func.coalesce(sa.func.sum(scan.c.used), 0)
+    down = sa.func.coalesce(sa.func.sum(sa.case((scan.c.step < 0, 1), else_=0)), 0)
+    up_or_tie = sa.func.coalesce(sa.func.sum(sa.case((scan.c.step >= 0, 1), else_=0)), 0)
+    rows, falls, rises = conn.execute(sa.select(total, down, up_or_tie)).one()
+    order = "ascending" if not falls else "descending" if not rises else "unordered"
+    return int(rows), order
+
+
+def cost_cursor(
+    conn: Connection,
+    columns: Sequence[str],
+    *,
+    descending: bool,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
+) -> Any:
+    """SQLite only: an open DBAPI cursor over the cost records' ``columns`` in table order (reversed when
+    ``descending``), for ``fetchmany`` in batches; the caller closes it."""
+    stmt = sa.select(*(finops_costs.c[c] for c in columns)).where(
+        *_where(finops_costs, start_ms=start_ms, end_ms=end_ms)
+    )
+    rowid: sa.ColumnClause[Any] = sa.literal_column("finops_costs.rowid")
+    result = conn.execute(stmt.order_by(rowid.desc() if descending else rowid))
+    return result.cursor
+
+
 def spent_by_currency(
     conn: Connection, *, scope: str, name: str, start_ms: int, end_ms: int
 ) -> dict[str, int]:

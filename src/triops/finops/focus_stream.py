@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Generator, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Generator, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from triops.errors import StoreError
 from triops.store.engine import Store
@@ -25,15 +25,14 @@ if TYPE_CHECKING:
     import polars as pl
 
 BATCH_RECORDS = 32768
+T = TypeVar("T")
 _DONE = object()
 
 
-def read_batches(
-    fetch: Callable[[int], Sequence[tuple[Any, ...]]], batch: int = BATCH_RECORDS, depth: int = 2
-) -> Generator[Sequence[tuple[Any, ...]], None, None]:
-    """``fetch(batch)`` called on a reading thread until it returns nothing, its batches handed over
-    through a queue of ``depth``; an error there is raised here; closing this iterator stops the thread
-    (and waits for it, so the caller may close what ``fetch`` reads from)."""
+def read_batches(fetch: Callable[[], T | None], depth: int = 2) -> Generator[T, None, None]:
+    """``fetch()`` called on a reading thread until it returns None, its batches handed over through a
+    queue of ``depth``; an error there is raised here; closing this iterator stops the thread (and waits
+    for it, so the caller may close what ``fetch`` reads from)."""
     handover: queue.Queue[Any] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
@@ -49,8 +48,8 @@ def read_batches(
     def produce() -> None:
         try:
             while not stop.is_set():
-                rows = fetch(batch)
-                if not rows:
+                rows = fetch()
+                if rows is None:
                     break
                 if not put(rows):
                     return
@@ -116,13 +115,19 @@ def _cost_frames(
         cursor = repo.cost_cursor(
             conn, schema.names(), descending=descending, start_ms=start_ms, end_ms=end_ms
         )
-        batches = read_batches(cursor.fetchmany, batch)
+
+        def fetch() -> pl.DataFrame | None:
+            # the frame is made on the reading thread too: making it holds the GIL, as reading does, while
+            # formatting (polars kernels on every core) mostly does not
+            rows = cursor.fetchmany(batch)
+            return pl.DataFrame(rows, schema=schema, orient="row") if rows else None
+
+        frames = read_batches(fetch)
         try:
-            frames = (pl.DataFrame(b, schema=schema, orient="row") for b in batches)
             for frame in in_order(frames, strict=descending):
                 yield attributed(frame)
         finally:
-            batches.close()  # the reading thread stops before its cursor is closed
+            frames.close()  # the reading thread stops before its cursor is closed
             cursor.close()
 
 

@@ -48,10 +48,10 @@ def read_batches(fetch: Callable[[], T | None], depth: int = 2) -> Generator[T, 
     def produce() -> None:
         try:
             while not stop.is_set():
-                rows = fetch()
-                if rows is None:
+                item = fetch()
+                if item is None:
                     break
-                if not put(rows):
+                if not put(item):
                     return
         except BaseException as exc:  # handed to the consumer, raised there
             put(exc)
@@ -119,8 +119,8 @@ def _cost_frames(
         def fetch() -> pl.DataFrame | None:
             # the frame is made on the reading thread too: making it holds the GIL, as reading does, while
             # formatting (polars kernels on every core) mostly does not
-            rows = cursor.fetchmany(batch)
-            return pl.DataFrame(rows, schema=schema, orient="row") if rows else None
+            records = cursor.fetchmany(batch)
+            return pl.DataFrame(records, schema=schema, orient="row") if records else None
 
         frames = read_batches(fetch)
         try:

@@ -63,8 +63,13 @@ def _scope(project: str | None) -> str:
 def load_principal(conn: Connection, name: str, kind: str = "user") -> Principal:
     """The principal with every role binding it holds."""
     rows = repo.list_bindings(conn, principal=name)
+    return principal_of(name, [(r["project"], r["role"]) for r in rows], kind)
+
+
+def principal_of(name: str, bindings: list[tuple[str, str]], kind: str = "user") -> Principal:
+    """The principal holding ``bindings``, stored ``(project, role)`` rows (project ``*``: every project)."""
     return Principal.from_bindings(
-        name, [(None if r["project"] == GLOBAL else r["project"], r["role"]) for r in rows], kind
+        name, [(None if project == GLOBAL else project, role) for project, role in bindings], kind
     )
 
 

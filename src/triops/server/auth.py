@@ -8,8 +8,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from triops.errors import AuthError
-from triops.governance.roles import load_principal
-from triops.store.repositories.tokens import Principal, authenticate
+from triops.governance.roles import principal_of
+from triops.store.repositories.tokens import Principal, authenticate_with_roles
 from triops.workspace import Workspace
 
 _bearer = HTTPBearer(auto_error=False)
@@ -27,14 +27,32 @@ async def current_principal(
         return DEV_PRINCIPAL
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise AuthError("authentication required")
+    return token_principal(request, credentials.credentials)
+
+
+def bearer_principal(request: Request) -> Principal:
+    """``current_principal`` for a route that reads the header itself (no dependency of its own: the MLflow
+    endpoint, whose per-request dependency chain cost more than its authentication). Same answers: the
+    ``Authorization: Bearer`` scheme parsed as ``HTTPBearer`` does, a bare 401 when it is missing or wrong."""
+    if request.app.state.dev:
+        return DEV_PRINCIPAL
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise AuthError("authentication required")
+    return token_principal(request, token)
+
+
+def token_principal(request: Request, token: str) -> Principal:
+    """The user of ``token`` (its role bindings kept in ``request.state.principal``), or a bare 401."""
     ws: Workspace = request.app.state.workspace
     now_ms = int(ws.clock.now().timestamp() * 1000)
     with ws.store.connect() as conn:
-        principal = authenticate(conn, credentials.credentials, now_ms)
-        if principal is None:
-            raise AuthError("authentication required")
         # the roles come from the same read, so a revoked binding is effective on the next request
-        request.state.principal = load_principal(conn, principal.user_name, principal.kind)
+        found = authenticate_with_roles(conn, token, now_ms)
+    if found is None:
+        raise AuthError("authentication required")
+    principal, bindings = found
+    request.state.principal = principal_of(principal.user_name, bindings, principal.kind)
     return principal
 
 

@@ -14,6 +14,7 @@ from triops.domain.validation import check_name
 from triops.errors import InvalidInputError, NotFoundError
 from triops.store.audit import append_event
 from triops.store.tables import api_tokens, users
+from triops.store.tables_governance import role_bindings
 
 TOKEN_PREFIX = "tri_"
 
@@ -145,6 +146,42 @@ def authenticate(conn: Connection, token: str, now_ms: int) -> Principal | None:
     if revoked_ms is not None or (expires_ms is not None and expires_ms <= now_ms):
         return None
     return Principal(user_id=user_id, user_name=user_name, kind=kind, token_id=token_id)
+
+
+# the token, its user and the user's role bindings in one read: every authenticated server request runs it
+_AUTHENTICATE_WITH_ROLES = (
+    sa.select(
+        api_tokens.c.id,
+        api_tokens.c.expires_ms,
+        api_tokens.c.revoked_ms,
+        users.c.id,
+        users.c.name,
+        users.c.kind,
+        users.c.disabled_ms,
+        role_bindings.c.project,
+        role_bindings.c.role,
+    )
+    .join(users, users.c.id == api_tokens.c.user_id)
+    .outerjoin(role_bindings, role_bindings.c.principal == users.c.name)
+    .where(api_tokens.c.token_hash == sa.bindparam("token_hash"))
+)
+
+
+def authenticate_with_roles(
+    conn: Connection, token: str, now_ms: int
+) -> tuple[Principal, list[tuple[str, str]]] | None:
+    """``authenticate``, and the user's role bindings as ``(project, role)`` rows (project ``*``: every
+    project), in one query."""
+    rows = conn.execute(_AUTHENTICATE_WITH_ROLES, {"token_hash": hash_token(token)}).all()
+    if not rows:
+        return None
+    token_id, expires_ms, revoked_ms, user_id, user_name, kind, disabled_ms, _, _ = rows[0]
+    if disabled_ms is not None:
+        return None
+    if revoked_ms is not None or (expires_ms is not None and expires_ms <= now_ms):
+        return None
+    bindings = [(r[7], r[8]) for r in rows if r[8] is not None]
+    return Principal(user_id=user_id, user_name=user_name, kind=kind, token_id=token_id), bindings
 
 
 def revoke_token(conn: Connection, token_id: str, now_ms: int, actor: str = "local") -> None:

@@ -224,9 +224,8 @@ def test_import_accepts_iso_times_with_an_offset(focus: pl.DataFrame, tmp_path: 
 def test_streamed_csv_is_the_file_and_stops_when_closed(
     book: PriceBook, make_usage: Make, tmp_path: Path
 ) -> None:
-    """The CSV the server streams (polars writing into a pipe) is byte for byte the file ``write_focus``
-    writes; closing the stream early (a client that went away) ends the writer instead of leaving it
-    blocked on a full pipe."""
+    """The CSV the server streams (made as text, ``focus_csv``) is byte for byte the file ``write_focus``
+    writes; closing the stream early (a client that went away) leaves no thread behind."""
     import threading
 
     from triops.finops.focus import focus_plan, focus_rows, stream_focus_csv

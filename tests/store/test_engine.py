@@ -81,3 +81,19 @@ def test_migrations_that_are_not_one_plain_chain_are_left_to_alembic(tmp_path: P
     assert plain_chain_head(tmp_path) is None
     (tmp_path / "c.py").write_text('revision = "c"\ndown_revision = ("a", "b")\n')  # a merge
     assert plain_chain_head(tmp_path) is None
+
+
+def test_snapshot_reads_one_state_of_the_store(store: Store) -> None:
+    """Statements in ``Store.snapshot`` do not see what is committed meanwhile (the FOCUS export's row
+    count and rows come from one)."""
+    from triops.store.repositories.runs import ensure_project
+    from triops.store.tables import projects
+
+    count = sa.select(sa.func.count()).select_from(projects)
+    store.write(lambda conn: ensure_project(conn, "before", 1))
+    with store.snapshot() as conn:
+        seen = conn.execute(count).scalar_one()
+        store.write(lambda other: ensure_project(other, "during", 2))
+        assert conn.execute(count).scalar_one() == seen
+    with store.connect() as conn:
+        assert conn.execute(count).scalar_one() == seen + 1

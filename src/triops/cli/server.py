@@ -53,6 +53,12 @@ def serve(
     mode = "[yellow]dev mode, no auth[/]" if dev else "bearer tokens required"
     console().print(f"triops server on http://{host}:{port} ({mode}); API at /api/v1, docs at /api/v1/docs")
     # The interfaces do not import each other: uvicorn loads the app by name.
+    # no access log: at "warning" uvicorn drops its lines anyway, but still formats each one's path first
     uvicorn.run(
-        "triops.server.app:app_from_environment", factory=True, host=host, port=port, log_level="warning"
+        "triops.server.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
     )

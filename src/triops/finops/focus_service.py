@@ -38,16 +38,37 @@ class FocusFiles:
         raise NotImplementedError
 
     def export_focus(self, out: Path, *, period: str | None = None) -> int:
-        from triops.finops.focus import export_focus
+        if out.suffix.lower() != ".csv":
+            from triops.finops.focus import export_focus
 
-        return export_focus(self.costs(period=period), self.book, out)
+            return export_focus(self.costs(period=period), self.book, out)
+        rows, chunks = self.stream_focus_csv(period=period)
+        with out.open("wb") as file:
+            for chunk in chunks:
+                file.write(chunk)
+        return rows
 
     def stream_focus_csv(self, *, period: str | None = None) -> tuple[int, Iterator[bytes]]:
-        """The number of FOCUS rows, and the CSV export itself as chunks produced while they are sent."""
+        """The number of FOCUS rows, and the CSV export itself as chunks produced while they are sent. On
+        SQLite the records are read in batches while the previous batch is formatted (``focus_stream``)."""
         from triops.finops.focus import focus_rows, stream_focus_csv
 
-        costs = self.costs(period=period)
-        return focus_rows(costs), stream_focus_csv(costs, self.book)
+        if self.store.dialect != "sqlite":
+            costs = self.costs(period=period)
+            return focus_rows(costs), stream_focus_csv(costs, self.book)
+        from triops.finops.focus_csv import focus_csv_from_frames
+        from triops.finops.focus_stream import cost_frames
+
+        start, end = period_bounds_ms(period) if period else (None, None)
+        rows, frames = cost_frames(self.store, start_ms=start, end_ms=end)
+
+        def chunks() -> Iterator[bytes]:
+            try:
+                yield from focus_csv_from_frames(frames, self.book)
+            finally:
+                frames.close()  # a client that leaves early: the reading thread and transaction end
+
+        return rows, chunks()
 
     def import_focus(
         self, path: Path, *, default_project: str | None = None, replace: bool = False

@@ -119,6 +119,8 @@ class FinOpsService(Attribution, FocusFiles, Outlook):
         if not rows:
             return empty
         frame = pl.DataFrame(rows, schema=empty.schema, orient="row")
+        if not frame["started_ms"].is_sorted():  # records metered as runs happen are read in order already
+            frame = frame.sort("started_ms", maintain_order=True)
         if model_of:
             frame = attribute_runs(frame, model_of, "model_version")
         if dataset_of:

@@ -56,6 +56,21 @@ class Store:
         with self.engine.connect() as conn:
             yield conn
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """One read transaction: every statement in it sees the same state of the store (SQLite's
+        driver runs each statement on its own otherwise; PostgreSQL is asked for REPEATABLE READ)."""
+        with self.engine.connect() as conn:
+            if self.dialect == "sqlite":
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+                conn.begin()
+            try:
+                yield conn
+            finally:
+                conn.rollback()
+
     def write(self, fn: Callable[[Connection], T], attempts: int = 8) -> T:
         """Run ``fn`` in a write transaction, retrying when the database reports it is busy or deadlocked."""
         delay = 0.02

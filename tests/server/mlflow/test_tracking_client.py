@@ -284,3 +284,32 @@ def test_log_batch_rejects_bad_metrics_naming_the_field(mlflow_client: LiveServe
     history = MlflowClient().get_metric_history(run.info.run_id, "a")
     assert [(m.step, m.timestamp) for m in history] == [(0, 1), (1, 2)]
     assert math.isnan(history[1].value)
+
+
+def test_mlflow_endpoint_reads_the_token_and_roles_as_the_rest_api_does(mlflow_client: LiveServer) -> None:
+    """The MLflow routes parse ``Authorization`` themselves (no FastAPI dependency): the same headers are
+    refused as by the REST API, and the roles come from the same read as the token, so a revoked binding
+    holds from the next request."""
+    import httpx
+
+    from triops.governance import roles
+    from triops.governance.rbac import Principal
+
+    base, token = mlflow_client.url, mlflow_client.token
+    search = f"{base}/api/2.0/mlflow/experiments/search"
+    for headers in (
+        {},
+        {"Authorization": f"Basic {token}"},
+        {"Authorization": "Bearer"},
+        {"Authorization": token},
+    ):
+        answer = httpx.get(search, headers=headers)
+        assert (answer.status_code, answer.json()["error_code"]) == (401, "UNAUTHENTICATED"), headers
+        assert httpx.get(f"{base}/api/v1/projects", headers=headers).status_code == 401, headers
+    assert httpx.get(search, headers={"Authorization": f"bearer {token}"}).status_code == 200
+    create = f"{base}/api/2.0/mlflow/experiments/create"
+    auth = {"Authorization": f"Bearer {token}"}
+    assert httpx.post(create, headers=auth, json={"name": "before"}).status_code == 200
+    roles.revoke(mlflow_client.workspace.store, Principal.owner("admin"), "alice", "contributor", None)
+    denied = httpx.post(create, headers=auth, json={"name": "after"})
+    assert (denied.status_code, denied.json()["error_code"]) == (403, "PERMISSION_DENIED")

@@ -106,17 +106,69 @@ def cost_tuples(
     start_ms: int | None = None,
     end_ms: int | None = None,
 ) -> list[tuple[Any, ...]]:
-    """Cost records as plain tuples of ``columns`` (what a polars frame is built from, row-wise).
+    """Cost records as plain tuples of ``columns`` (what a polars frame is built from, row-wise), in no
+    particular order (the caller sorts the frame: SQLite's ORDER BY here was a temporary B-tree costing
+    a third of the read).
 
     The columns are text and numbers that need no type processing, so the rows come straight from the
     DBAPI cursor: building a SQLAlchemy row for each of a million records cost more than reading it."""
     stmt = sa.select(*(finops_costs.c[c] for c in columns)).where(
         *_where(finops_costs, project=project, team=team, run_id=run_id, start_ms=start_ms, end_ms=end_ms)
     )
-    result = conn.execute(stmt.order_by(finops_costs.c.started_ms))
+    result = conn.execute(stmt)
     rows: list[tuple[Any, ...]] = list(result.cursor.fetchall()) if result.cursor is not None else []
     result.close()
     return rows
+
+
+def cost_scan(conn: Connection, *, start_ms: int | None = None, end_ms: int | None = None) -> tuple[int, str]:
+    """SQLite only: the number of FOCUS rows the cost records in a window make (one per resource a record
+    used), and how their ``started_ms`` runs in table order: ``"ascending"`` (ties allowed),
+    ``"descending"`` (strictly) or ``"unordered"``. An in-order table can be streamed in that order
+    (``cost_cursor``) with no sort; every statement must share one read transaction (``Store.snapshot``).
+
+    Two small values per record come back (a window function doing the same in SQL cost twice the CPU)."""
+    import polars as pl
+
+    c = finops_costs.c
+    rowid: sa.ColumnClause[Any] = sa.literal_column("finops_costs.rowid")
+    used = sum(
+        (
+            sa.case((q > 0, 1), else_=0)
+            for q in (c.cpu_core_hours, c.memory_gib_hours, c.gpu_hours, c.network_gib)
+        ),
+        sa.literal(0),
+    )
+    stmt = (
+        sa.select(c.started_ms, used)
+        .where(*_where(finops_costs, start_ms=start_ms, end_ms=end_ms))
+        .order_by(rowid)  # the order cost_cursor reads in
+    )
+    result = conn.execute(stmt)
+    rows = result.cursor.fetchall() if result.cursor is not None else []
+    result.close()
+    scan = pl.DataFrame(rows, schema={"started_ms": pl.Int64, "used": pl.Int64}, orient="row")
+    step = scan["started_ms"].diff()
+    order = "ascending" if not (step < 0).any() else "descending" if not (step >= 0).any() else "unordered"
+    return int(scan["used"].sum()), order
+
+
+def cost_cursor(
+    conn: Connection,
+    columns: Sequence[str],
+    *,
+    descending: bool,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
+) -> Any:
+    """SQLite only: an open DBAPI cursor over the cost records' ``columns`` in table order (reversed when
+    ``descending``), for ``fetchmany`` in batches; the caller closes it."""
+    stmt = sa.select(*(finops_costs.c[c] for c in columns)).where(
+        *_where(finops_costs, start_ms=start_ms, end_ms=end_ms)
+    )
+    rowid: sa.ColumnClause[Any] = sa.literal_column("finops_costs.rowid")
+    result = conn.execute(stmt.order_by(rowid.desc() if descending else rowid))
+    return result.cursor
 
 
 def spent_by_currency(

@@ -12,8 +12,21 @@ from triops.domain.filters import BoolOp, Comparison, Field
 from triops.domain.mlflow_filter import ATTRIBUTE_ALIASES, parse_mlflow_filter, parse_mlflow_order_by
 from triops.errors import FilterSyntaxError
 
-KEYS = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True).filter(
-    lambda k: k not in {"and", "or", "not", "in", "is", "null", "like", "ilike"}
+
+def _reference_reads_key(key: str) -> bool:
+    """MLflow's parser (sqlparse underneath) refuses some SQL keywords as bare keys (``metrics.as = 0``);
+    the comparison is defined only where the reference reads the key."""
+    try:
+        search_utils.SearchUtils.parse_search_filter(f"metrics.{key} = 0")
+    except Exception:
+        return False
+    return True
+
+
+KEYS = (
+    st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
+    .filter(lambda k: k not in {"and", "or", "not", "in", "is", "null", "like", "ilike"})
+    .filter(_reference_reads_key)
 )
 TEXT = st.from_regex(r"[A-Za-z0-9_ %.-]{0,12}", fullmatch=True)
 ENTITY = {"metric": "metric", "parameter": "param", "tag": "tag"}

@@ -16,6 +16,7 @@ from triops.domain.records import Run
 from triops.domain.validation import INT64_MAX, INT64_MIN, MAX_METRIC_BATCH, MAX_VALUES_BATCH
 from triops.domain.wire import float_from_wire, float_to_wire
 from triops.errors import ConflictError, InvalidInputError
+from triops.server.mlflow.batch import LogBatchStruct, decode_log_batch, struct_rows
 from triops.server.mlflow.requests import (
     MAX_RESULTS,
     Int64,
@@ -276,7 +277,13 @@ async def delete_tag(request: Request, mt: TrackingDep) -> dict[str, Any]:
 
 @router.post(f"{P}/runs/log-batch")
 async def log_batch(request: Request, mt: TrackingDep) -> dict[str, Any]:
-    b = await parse(request, LogBatch)
+    fast = decode_log_batch(await request.body())
+    b: LogBatch | LogBatchStruct
+    if fast is not None:
+        b, rows = fast, struct_rows(fast)
+    else:
+        b = await parse(request, LogBatch)
+        rows = metric_rows(b.metrics)
     params: dict[str, str] = {}
     for p in b.params:
         if p.key in params and params[p.key] != p.value:
@@ -285,8 +292,7 @@ async def log_batch(request: Request, mt: TrackingDep) -> dict[str, Any]:
                 detail={"mlflow_error_code": "INVALID_PARAMETER_VALUE"},
             )
         params[p.key] = p.value
-    rows = metric_rows(b.metrics)
-    mt.log_batch(b.id, rows, params, {t.key: t.value for t in b.tags})
+    mt.log_batch(b.run_id or b.run_uuid, rows, params, {t.key: t.value for t in b.tags})
     return {}
 
 

@@ -182,6 +182,28 @@ def _run_json(mt: MlflowTracking, run: Run) -> dict[str, Any]:
     return run_to_wire(run, mt.experiment_of_run(run), metrics)
 
 
+# -- the hot path first: FastAPI tries the routes in order, each one before the match costs ~8 µs ------------
+@router.post(f"{P}/runs/log-batch")
+async def log_batch(request: Request, mt: TrackingDep) -> dict[str, Any]:
+    fast = decode_log_batch(await request.body())
+    b: LogBatch | LogBatchStruct
+    if fast is not None:
+        b, rows = fast, struct_rows(fast)
+    else:
+        b = await parse(request, LogBatch)
+        rows = metric_rows(b.metrics)
+    params: dict[str, str] = {}
+    for p in b.params:
+        if p.key in params and params[p.key] != p.value:
+            raise ConflictError(
+                f"param {p.key!r} appears twice in the batch with different values",
+                detail={"mlflow_error_code": "INVALID_PARAMETER_VALUE"},
+            )
+        params[p.key] = p.value
+    mt.log_batch(b.run_id or b.run_uuid, rows, params, {t.key: t.value for t in b.tags})
+    return {}
+
+
 # -- experiments ---------------------------------------------------------------------------------------------
 @router.post(f"{P}/experiments/create")
 async def create_experiment(request: Request, mt: TrackingDep) -> dict[str, Any]:
@@ -272,27 +294,6 @@ async def set_tag(request: Request, mt: TrackingDep) -> dict[str, Any]:
 async def delete_tag(request: Request, mt: TrackingDep) -> dict[str, Any]:
     b = await parse(request, DeleteTag)
     mt.delete_tag(b.id, b.key)
-    return {}
-
-
-@router.post(f"{P}/runs/log-batch")
-async def log_batch(request: Request, mt: TrackingDep) -> dict[str, Any]:
-    fast = decode_log_batch(await request.body())
-    b: LogBatch | LogBatchStruct
-    if fast is not None:
-        b, rows = fast, struct_rows(fast)
-    else:
-        b = await parse(request, LogBatch)
-        rows = metric_rows(b.metrics)
-    params: dict[str, str] = {}
-    for p in b.params:
-        if p.key in params and params[p.key] != p.value:
-            raise ConflictError(
-                f"param {p.key!r} appears twice in the batch with different values",
-                detail={"mlflow_error_code": "INVALID_PARAMETER_VALUE"},
-            )
-        params[p.key] = p.value
-    mt.log_batch(b.run_id or b.run_uuid, rows, params, {t.key: t.value for t in b.tags})
     return {}
 
 

@@ -27,6 +27,7 @@ from triops.server.mlflow.requests import (
     next_token,
     page_offset,
     parse,
+    tracking,
 )
 from triops.server.mlflow.wire import experiment_to_wire, run_info_to_wire, run_to_wire
 from triops.workspace.mlflow import MlflowTracking
@@ -184,7 +185,8 @@ def _run_json(mt: MlflowTracking, run: Run) -> dict[str, Any]:
 
 # -- the hot path first: FastAPI tries the routes in order, each one before the match costs ~8 µs ------------
 @router.post(f"{P}/runs/log-batch")
-async def log_batch(request: Request, mt: TrackingDep) -> dict[str, Any]:
+async def log_batch(request: Request) -> dict[str, Any]:
+    mt = await tracking(request)  # first, as a dependency would be; called directly, FastAPI solves none
     fast = decode_log_batch(await request.body())
     b: LogBatch | LogBatchStruct
     if fast is not None:

@@ -111,4 +111,5 @@ __all__ = [
     "next_token",
     "page_offset",
     "parse",
+    "tracking",
 ]

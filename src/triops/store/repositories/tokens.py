@@ -138,22 +138,9 @@ _AUTHENTICATE = (
 
 
 # the token, its user and the user's role bindings (one row per binding; NULLs when there is none)
-_AUTHENTICATE_WITH_BINDINGS = (
-    sa.select(
-        api_tokens.c.id,
-        api_tokens.c.expires_ms,
-        api_tokens.c.revoked_ms,
-        users.c.id,
-        users.c.name,
-        users.c.kind,
-        users.c.disabled_ms,
-        role_bindings.c.project,
-        role_bindings.c.role,
-    )
-    .join(users, users.c.id == api_tokens.c.user_id)
-    .outerjoin(role_bindings, role_bindings.c.principal == users.c.name)
-    .where(api_tokens.c.token_hash == sa.bindparam("token_hash"))
-)
+_AUTHENTICATE_WITH_BINDINGS = _AUTHENTICATE.add_columns(
+    role_bindings.c.project, role_bindings.c.role
+).outerjoin(role_bindings, role_bindings.c.principal == users.c.name)
 
 
 def _valid(row: Any, now_ms: int) -> Principal | None:

@@ -27,13 +27,11 @@ from typing import Any
 import orjson
 
 from triops.domain.audit_chain import EVENT_COLUMNS, ChainProblem, ChainReport, verify_segment
-from triops.errors import StoreCorruptError, StoreError
+from triops.errors import StoreError
+from triops.store.sqlite_file import MMAP_BYTES, corrupt_error, is_corruption
 
 _SELECT = f"SELECT {', '.join(EVENT_COLUMNS)} FROM audit_events WHERE seq > ?"
-_MMAP_BYTES = 256 * 1024 * 1024
 _EXIT_CORRUPT = 3
-# SQLite's own words for a file that is not a database or whose pages are damaged (as store/sqlite.py)
-_CORRUPT_MARKERS = ("not a database", "malformed", "disk image", "corrupt")
 
 
 def report_to_json(report: ChainReport) -> bytes:
@@ -70,7 +68,7 @@ def verify_file_segment(
     conn = sqlite3.connect(uri, uri=True, timeout=busy_timeout_ms / 1000, isolation_level=None)
     try:
         conn.execute("PRAGMA query_only = ON")
-        conn.execute(f"PRAGMA mmap_size = {_MMAP_BYTES}")
+        conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
         if up_to is None:
             rows = conn.execute(_SELECT + " ORDER BY seq", (after_seq,))
         else:
@@ -128,10 +126,7 @@ def verify_in_workers(
     for proc, out, err in outputs:
         message = err.decode("utf-8", "replace").strip()
         if proc.returncode == _EXIT_CORRUPT:
-            raise StoreCorruptError(
-                f"the store file {path} is damaged or is not a triops store (SQLite cannot read it): {message}",
-                hint="stop every triops process using it, move the file aside and restore it from a backup",
-            )
+            raise corrupt_error(path)
         if proc.returncode != 0:
             raise StoreError(
                 f"an audit verification worker failed (exit {proc.returncode}): {message[-2000:]}",
@@ -153,10 +148,7 @@ def _main() -> int:
         )
     except sqlite3.DatabaseError as exc:
         sys.stderr.write(f"{exc}\n")
-        corrupt = not isinstance(exc, sqlite3.OperationalError) and any(
-            marker in str(exc).lower() for marker in _CORRUPT_MARKERS
-        )
-        return _EXIT_CORRUPT if corrupt else 1
+        return _EXIT_CORRUPT if is_corruption(exc) else 1
     sys.stdout.buffer.write(report_to_json(report))
     return 0
 

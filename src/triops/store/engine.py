@@ -15,7 +15,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from triops.errors import ConfigError, StoreCorruptError, StoreError
-from triops.store.sqlite import Synchronous, corrupt_error, is_corruption, sqlite_engine
+from triops.store.sqlite import Synchronous, sqlite_engine
+from triops.store.sqlite_file import corrupt_error, is_corruption
 
 SUPPORTED_SCHEMES = ("sqlite:///PATH", "postgresql+psycopg://USER@HOST:PORT/DB", "http(s)://HOST:PORT")
 T = TypeVar("T")

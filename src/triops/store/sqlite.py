@@ -18,34 +18,11 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from triops.errors import StoreCorruptError
 from triops.files import create_private_file
+from triops.store.sqlite_file import MMAP_BYTES, corrupt_error, is_corruption
 
 Synchronous = Literal["NORMAL", "FULL"]
 SYNCHRONOUS_CHOICES: tuple[str, ...] = ("NORMAL", "FULL")
-# SQLite's own words for a file that is not a database or whose pages are damaged
-_CORRUPT_MARKERS = ("not a database", "malformed", "disk image", "corrupt")
-
-
-MMAP_BYTES = 256 * 1024 * 1024
-
-
-def is_corruption(exc: BaseException) -> bool:
-    """True when SQLite reports a file that is not a database or a damaged page."""
-    orig = getattr(exc, "orig", exc)
-    if not isinstance(orig, sqlite3.DatabaseError) or isinstance(orig, sqlite3.OperationalError):
-        return False
-    text = str(orig).lower()
-    return any(marker in text for marker in _CORRUPT_MARKERS)
-
-
-def corrupt_error(path: str) -> StoreCorruptError:
-    return StoreCorruptError(
-        f"the store file {path} is damaged or is not a triops store (SQLite cannot read it); "
-        "it was left untouched",
-        hint="stop every triops process using it, move the file aside and restore it from a backup "
-        "(`sqlite3 FILE .recover` may save what is readable)",
-    )
 
 
 def sqlite_engine(url: sa.URL, *, busy_timeout_ms: int, synchronous: Synchronous) -> Engine:

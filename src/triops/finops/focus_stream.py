@@ -90,17 +90,10 @@ def _cost_frames(
     import polars as pl
 
     from triops.finops.costs import empty_costs
-    from triops.finops.rollups import attribute_runs
+    from triops.finops.rollups import attribute_lineage
     from triops.store.repositories.finops_attribution import run_lineage
 
     schema = empty_costs().schema
-
-    def attributed(frame: pl.DataFrame) -> pl.DataFrame:
-        if model_of:
-            frame = attribute_runs(frame, model_of, "model_version")
-        if dataset_of:
-            frame = attribute_runs(frame, dataset_of, "dataset")
-        return frame
 
     with store.snapshot() as conn:
         rows, order = repo.cost_scan(conn, start_ms=start_ms, end_ms=end_ms)
@@ -109,7 +102,7 @@ def _cost_frames(
         if order == "unordered":
             tuples = repo.cost_tuples(conn, schema.names(), start_ms=start_ms, end_ms=end_ms)
             frame = pl.DataFrame(tuples, schema=schema, orient="row").sort("started_ms", maintain_order=True)
-            yield attributed(frame)
+            yield attribute_lineage(frame, model_of, dataset_of)
             return
         descending = order == "descending"
         cursor = repo.cost_cursor(
@@ -125,7 +118,7 @@ def _cost_frames(
         frames = read_batches(fetch)
         try:
             for frame in in_order(frames, strict=descending):
-                yield attributed(frame)
+                yield attribute_lineage(frame, model_of, dataset_of)
         finally:
             frames.close()  # the reading thread stops before its cursor is closed
             cursor.close()

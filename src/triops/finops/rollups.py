@@ -180,3 +180,15 @@ def attribute_runs(
         )
     mapped = pl.col("run_id").replace_strict(dict(run_to_value), default=None, return_dtype=pl.String)
     return costs.with_columns(pl.coalesce(pl.col(column), mapped).alias(column))
+
+
+def attribute_lineage(
+    costs: pl.DataFrame, model_of: Mapping[str, str], dataset_of: Mapping[str, str]
+) -> pl.DataFrame:
+    """``attribute_runs`` for both lineage maps (``run_lineage``): the model version a run produced and the
+    dataset version it registered."""
+    if model_of:
+        costs = attribute_runs(costs, model_of, "model_version")
+    if dataset_of:
+        costs = attribute_runs(costs, dataset_of, "dataset")
+    return costs

@@ -106,7 +106,7 @@ class FinOpsService(Attribution, FocusFiles, Outlook):
         its run's lineage (the model version the run produced, the dataset version it registered)."""
         import polars as pl
 
-        from triops.finops.rollups import attribute_runs
+        from triops.finops.rollups import attribute_lineage
         from triops.store.repositories.finops_attribution import run_lineage
 
         start, end = period_bounds_ms(period) if period else (None, None)
@@ -121,11 +121,7 @@ class FinOpsService(Attribution, FocusFiles, Outlook):
         frame = pl.DataFrame(rows, schema=empty.schema, orient="row")
         if not frame["started_ms"].is_sorted():  # records metered as runs happen are read in order already
             frame = frame.sort("started_ms", maintain_order=True)
-        if model_of:
-            frame = attribute_runs(frame, model_of, "model_version")
-        if dataset_of:
-            frame = attribute_runs(frame, dataset_of, "dataset")
-        return frame
+        return attribute_lineage(frame, model_of, dataset_of)
 
     def usage(self, *, project: str | None = None) -> pl.DataFrame:
         with self.store.connect() as conn:

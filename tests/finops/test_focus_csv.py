@@ -10,7 +10,7 @@ import polars as pl
 from triops.domain.usage import UsageRecord
 from triops.finops.costs import price_usage
 from triops.finops.focus import export_focus, focus_plan, focus_rows, stream_focus_csv, write_focus
-from triops.finops.focus_csv import focus_csv_chunks, quote
+from triops.finops.focus_csv import focus_csv_from_frames, quote
 from triops.finops.prices import PriceBook
 
 Make = Callable[..., UsageRecord]
@@ -51,7 +51,7 @@ def test_csv_is_byte_for_byte_polars_writing_the_focus_frame(
     costs = price_usage(records, book)
     expected = write_focus(focus_plan(costs, book), tmp_path / "polars.csv").read_bytes()
     assert b"".join(stream_focus_csv(costs, book)) == expected
-    batched = list(focus_csv_chunks(costs, book, chunk_bytes=1 << 10, batch_rows=7))
+    batched = list(focus_csv_from_frames([costs], book, schema=costs, chunk_bytes=1 << 10, batch_rows=7))
     assert len(batched) > 8
     assert b"".join(batched) == expected
     assert pl.read_csv(expected, infer_schema=False).height == focus_rows(costs)

@@ -246,9 +246,9 @@ def export_focus(costs: pl.DataFrame, book: PriceBook, out: Path) -> int:
 def stream_focus_csv(costs: pl.DataFrame, book: PriceBook, chunk_bytes: int = 1 << 20) -> Iterator[bytes]:
     """The FOCUS 1.2 CSV of ``costs`` in chunks of about ``chunk_bytes``, made while they are sent (the
     file is never held whole); byte for byte what ``write_focus(focus_plan(costs, book))`` writes."""
-    from triops.finops.focus_csv import focus_csv_chunks
+    from triops.finops.focus_csv import focus_csv_from_frames
 
-    return focus_csv_chunks(costs, book, chunk_bytes=chunk_bytes)
+    return focus_csv_from_frames([costs], book, schema=costs, chunk_bytes=chunk_bytes)
 
 
 def focus_columns() -> tuple[FocusColumn, ...]:

@@ -179,31 +179,6 @@ def _lines(part: pl.DataFrame, kind: str, service: str) -> pl.DataFrame:
     return part.with_columns(cost, qty, price).select(cell.alias(f"c{i}") for i, cell in enumerate(cells))
 
 
-def focus_csv_chunks(
-    costs: pl.DataFrame,
-    book: PriceBook,
-    *,
-    chunk_bytes: int = 1 << 20,
-    batch_rows: int = 16384,
-    billing_account_id: str = "triops",
-    billing_account_name: str | None = "triops metered usage",
-    service_name: str = "triops pipelines",
-) -> Iterator[bytes]:
-    """The FOCUS 1.2 CSV of ``costs`` (the header first) in ``focus_plan``'s order (per resource kind, then
-    per record), formatted ``batch_rows`` FOCUS rows at a time (~10 MiB of text at the default) and sent
-    on in chunks of at least ``chunk_bytes`` (each whole rows)."""
-    return focus_csv_from_frames(
-        [costs] if costs.height else [],
-        book,
-        schema=costs,
-        chunk_bytes=chunk_bytes,
-        batch_rows=batch_rows,
-        billing_account_id=billing_account_id,
-        billing_account_name=billing_account_name,
-        service_name=service_name,
-    )
-
-
 def focus_csv_from_frames(
     frames: Iterable[pl.DataFrame],
     book: PriceBook,
@@ -215,9 +190,12 @@ def focus_csv_from_frames(
     billing_account_name: str | None = "triops metered usage",
     service_name: str = "triops pipelines",
 ) -> Iterator[bytes]:
-    """``focus_csv_chunks`` of the cost records in ``frames`` (consecutive parts of one frame), formatted
-    as the frames arrive: the first resource kind's rows are sent as each frame comes; the record cells
-    are kept and the other kinds' rows follow once every frame is in."""
+    """The FOCUS 1.2 CSV (the header first) of the cost records in ``frames`` (consecutive parts of one
+    frame; ``schema``: a frame with their columns, for the header when there is none) in ``focus_plan``'s
+    order (per resource kind, then per record), formatted ``batch_rows`` FOCUS rows at a time (~10 MiB of
+    text at the default) and sent on in chunks of at least ``chunk_bytes`` (each whole rows). Formatted as
+    the frames arrive: the first resource kind's rows are sent as each frame comes; the record cells are
+    kept and the other kinds' rows follow once every frame is in."""
     from triops.finops.costs import empty_costs
     from triops.finops.focus import focus_plan
 

@@ -11,7 +11,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from triops.store.tables import latest_metrics
@@ -23,7 +22,8 @@ _STEP_TIME = operator.itemgetter(2, 3)
 
 def insert_metric_points(conn: Connection, run_id: str, rows: Sequence[MetricRow]) -> None:
     """Append metric points and move each key's latest value forward (by step, then time)."""
-    if conn.dialect.name == "sqlite":
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
         _insert_metrics_sqlite(conn, run_id, rows)
     else:
         _insert_metrics_postgresql(conn, run_id, rows)
@@ -31,11 +31,15 @@ def insert_metric_points(conn: Connection, run_id: str, rows: Sequence[MetricRow
     # last row of a key wins (a Python comparison loop was a tenth of a 1,000-metric batch)
     ordered = sorted(rows, key=_STEP_TIME)
     latest: dict[str, MetricRow] = dict(zip(map(_KEY, ordered), ordered, strict=True))
-    if conn.dialect.name == "sqlite":
+    if sqlite:
         _upsert_latest_sqlite(conn, run_id, latest.values())
-        return
+    else:
+        _upsert_latest_postgresql(conn, run_id, latest.values())
+
+
+def _upsert_latest_postgresql(conn: Connection, run_id: str, rows: Iterable[MetricRow]) -> None:
     conn.execute(
-        _latest_upsert(conn.dialect.name),
+        _postgresql_latest_upsert(),
         [
             {
                 "run_id": run_id,
@@ -45,27 +49,18 @@ def insert_metric_points(conn: Connection, run_id: str, rows: Sequence[MetricRow
                 "step": s,
                 "timestamp_ms": t,
             }
-            for k, v, s, t in latest.values()
+            for k, v, s, t in rows
         ],
     )
 
 
-_LATEST_UPSERTS: dict[str, Any] = {}
+@functools.cache
+def _postgresql_latest_upsert() -> Any:
+    """The statement moving each key's latest value forward, built once: building it (the ``excluded`` alias
+    and its column proxies) cost a twentieth of a 1,000-metric batch."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert  # loaded by PostgreSQL stores only
 
-
-def _latest_upsert(dialect: str) -> Any:
-    """The statement moving each key's latest value forward, built once per dialect: building it (the
-    ``excluded`` alias and its column proxies) cost a twentieth of a 1,000-metric batch."""
-    found = _LATEST_UPSERTS.get(dialect)
-    if found is not None:
-        return found
-    stmt: Any
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert  # loaded by PostgreSQL stores only
-
-        stmt = pg_insert(latest_metrics)
-    else:
-        stmt = sqlite_insert(latest_metrics)
+    stmt = pg_insert(latest_metrics)
     newer = sa.or_(
         stmt.excluded.step > latest_metrics.c.step,
         sa.and_(
@@ -73,16 +68,14 @@ def _latest_upsert(dialect: str) -> Any:
             stmt.excluded.timestamp_ms >= latest_metrics.c.timestamp_ms,
         ),
     )
-    stmt = stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(
         index_elements=["run_id", "key"],
         set_={c: getattr(stmt.excluded, c) for c in ("value", "is_nan", "step", "timestamp_ms")},
         where=newer,
     )
-    _LATEST_UPSERTS[dialect] = stmt
-    return stmt
 
 
-# the same upsert as _latest_upsert builds, as text on the driver's cursor: one prepared statement per
+# the same upsert as _postgresql_latest_upsert, as SQLite text on the driver's cursor: one prepared statement per
 # connection, and none of SQLAlchemy's per-execute work (a tenth of a millisecond of a LogBatch request)
 _SQLITE_LATEST_UPSERT = (
     "INSERT INTO latest_metrics (run_id, key, value, is_nan, step, timestamp_ms) "

@@ -96,6 +96,14 @@ def cost_rows(
     return [dict(r._mapping) for r in conn.execute(stmt.order_by(finops_costs.c.started_ms))]
 
 
+# SQLite's table order, which the batched FOCUS read follows (cost_scan checks it, cost_cursor reads in it)
+_ROWID: sa.ColumnClause[Any] = sa.literal_column("finops_costs.rowid")
+
+
+def _cost_columns(columns: Sequence[str]) -> sa.Select[Any]:
+    return sa.select(*(finops_costs.c[c] for c in columns))
+
+
 def cost_tuples(
     conn: Connection,
     columns: Sequence[str],
@@ -112,7 +120,7 @@ def cost_tuples(
 
     The columns are text and numbers that need no type processing, so the rows come straight from the
     DBAPI cursor: building a SQLAlchemy row for each of a million records cost more than reading it."""
-    stmt = sa.select(*(finops_costs.c[c] for c in columns)).where(
+    stmt = _cost_columns(columns).where(
         *_where(finops_costs, project=project, team=team, run_id=run_id, start_ms=start_ms, end_ms=end_ms)
     )
     result = conn.execute(stmt)
@@ -131,7 +139,6 @@ def cost_scan(conn: Connection, *, start_ms: int | None = None, end_ms: int | No
     import polars as pl
 
     c = finops_costs.c
-    rowid: sa.ColumnClause[Any] = sa.literal_column("finops_costs.rowid")
     used = sum(
         (
             sa.case((q > 0, 1), else_=0)
@@ -142,7 +149,7 @@ def cost_scan(conn: Connection, *, start_ms: int | None = None, end_ms: int | No
     stmt = (
         sa.select(c.started_ms, used)
         .where(*_where(finops_costs, start_ms=start_ms, end_ms=end_ms))
-        .order_by(rowid)  # the order cost_cursor reads in
+        .order_by(_ROWID)  # the order cost_cursor reads in
     )
     result = conn.execute(stmt)
     rows = result.cursor.fetchall() if result.cursor is not None else []
@@ -163,12 +170,8 @@ def cost_cursor(
 ) -> Any:
     """SQLite only: an open DBAPI cursor over the cost records' ``columns`` in table order (reversed when
     ``descending``), for ``fetchmany`` in batches; the caller closes it."""
-    stmt = sa.select(*(finops_costs.c[c] for c in columns)).where(
-        *_where(finops_costs, start_ms=start_ms, end_ms=end_ms)
-    )
-    rowid: sa.ColumnClause[Any] = sa.literal_column("finops_costs.rowid")
-    result = conn.execute(stmt.order_by(rowid.desc() if descending else rowid))
-    return result.cursor
+    stmt = _cost_columns(columns).where(*_where(finops_costs, start_ms=start_ms, end_ms=end_ms))
+    return conn.execute(stmt.order_by(_ROWID.desc() if descending else _ROWID)).cursor
 
 
 def spent_by_currency(

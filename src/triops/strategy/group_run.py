@@ -33,17 +33,13 @@ class GroupSimulation:
 def run_group_simulation(plan: GroupSimulation) -> dict[str, Any]:
     """The group's mix beside the siloed baseline: header, assumptions line, currency and the metrics of
     both (what the learner's result page and the projector show)."""
-    from triops.strategy.simparams import load_parameters
-    from triops.strategy.simulation import simulate
+    from triops.strategy.simulation import resolve_approaches, simulate
 
-    picked = list(plan.choices)
-    chosen: Any = ["siloed"]
-    levers = None
-    if picked and plan.level == "intro":
-        levers = {"your levers": picked}
-    elif picked:
-        params = load_parameters()
-        chosen = {"siloed": params.resolve_approach("siloed"), "custom": params.resolve_practices(picked)}
+    # the choices are levers at level intro, practices at the others; none: the siloed baseline alone
+    intro = plan.level == "intro"
+    chosen, levers = resolve_approaches(
+        ["siloed"], () if intro else plan.choices, plan.choices if intro else ()
+    )
     result = simulate(chosen, levers=levers, runs=plan.runs, seed=plan.seed, level=plan.level)
     return {
         "header": result.header(),

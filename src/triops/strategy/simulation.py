@@ -20,7 +20,30 @@ from triops.strategy.simparams import LEVELS, Effective, ParameterSet, effective
 from triops.strategy.simresult import METRICS, ApproachResult, F, MetricSummary, SimulationResult
 
 MAX_LANES = 10_000_000
-__all__ = ["METRICS", "LevelControls", "SimulationResult", "controls", "sample_outcomes", "simulate"]
+__all__ = [
+    "METRICS",
+    "LevelControls",
+    "SimulationResult",
+    "controls",
+    "resolve_approaches",
+    "sample_outcomes",
+    "simulate",
+]
+
+
+def resolve_approaches(
+    approaches: Sequence[str], practices: Sequence[str], levers: Sequence[str]
+) -> tuple[Sequence[str] | dict[str, tuple[str, ...]], dict[str, list[str]] | None]:
+    """Named approaches (default: all; only ``siloed`` beside a custom mix or levers), plus a ``custom``
+    mix of practices and a ``your levers`` mix, as ``simulate`` takes them."""
+    params = load_parameters()
+    names = list(approaches) or (["siloed"] if practices or levers else list(params.approaches))
+    if not practices:
+        chosen: Sequence[str] | dict[str, tuple[str, ...]] = names
+    else:
+        chosen = {n: params.resolve_approach(n) for n in names}
+        chosen["custom"] = params.resolve_practices(list(practices))
+    return chosen, ({"your levers": list(levers)} if levers else None)
 
 
 @dataclass(frozen=True)

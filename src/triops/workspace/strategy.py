@@ -27,22 +27,6 @@ if TYPE_CHECKING:
     from triops.workspace.local import Workspace
 
 
-def resolve_approaches(
-    approaches: Sequence[str], practices: Sequence[str], levers: Sequence[str]
-) -> tuple[Any, dict[str, list[str]] | None]:
-    """Named approaches (default: all; only ``siloed`` beside a custom mix or levers), plus a ``custom``
-    mix of practices and a ``your levers`` mix, as ``simulate`` takes them."""
-    from triops.strategy.simparams import load_parameters
-
-    params = load_parameters()
-    names = list(approaches) or (["siloed"] if practices or levers else list(params.approaches))
-    chosen: Any = names
-    if practices:
-        chosen = {n: params.resolve_approach(n) for n in names}
-        chosen["custom"] = params.resolve_practices(list(practices))
-    return chosen, ({"your levers": list(levers)} if levers else None)
-
-
 def simulation_parameters() -> list[dict[str, Any]]:
     """Every parameter with its default, range, source and whether it is an assumed effect."""
     from triops.strategy.simparams import load_parameters
@@ -87,7 +71,7 @@ class StrategyService:
     ) -> SimulationResult:
         """Compare approaches; ``options`` are ``simulate``'s (runs, projects, weeks, seed, level,
         overrides, neutral, currency)."""
-        from triops.strategy.simulation import simulate
+        from triops.strategy.simulation import resolve_approaches, simulate
 
         chosen, lever_mixes = resolve_approaches(approaches, practices, levers)
         return simulate(chosen, levers=lever_mixes, **options)
@@ -102,6 +86,7 @@ class StrategyService:
     ) -> SensitivityResult:
         """Tornado data: which assumed effects move ``metric`` most."""
         from triops.strategy.sensitivity import sensitivity
+        from triops.strategy.simulation import resolve_approaches
 
         chosen, _ = resolve_approaches(approaches, practices, ())
         return sensitivity(chosen, metric=metric, **options)
@@ -240,4 +225,4 @@ class StrategyService:
         return map_from_store(collect_inventory(ws.store, today), collect_evidence(ws.store))
 
 
-__all__ = ["StrategyService", "resolve_approaches", "simulation_parameters"]
+__all__ = ["StrategyService", "simulation_parameters"]

@@ -23,7 +23,7 @@ from triops.governance.rbac import Permission, Principal, require
 from triops.mlops.registry.records import parse_ref
 from triops.mlops.registry.service import ModelRegistry
 from triops.store.repositories import registry as registry_repo
-from triops.workspace.projects import model_project, project_id
+from triops.workspace.projects import model_and_project, model_project, project_id
 
 if TYPE_CHECKING:
     import polars as pl
@@ -63,13 +63,11 @@ class GovernedRegistry(ModelRegistry):
         pinned = _PINNED.get()
         if pinned is not None and pinned[0] == name:
             project, row = pinned[1], pinned[2]
+        elif conn is None:
+            with self.store.connect() as own:
+                row, project = model_and_project(own, name)
         else:
-            if conn is None:
-                with self.store.connect() as own:
-                    row = registry_repo.model_with_project(own, name)
-            else:
-                row = registry_repo.model_with_project(conn, name)
-            project = None if row is None or row["project_name"] is None else str(row["project_name"])
+            row, project = model_and_project(conn, name)
         readable(self.principal, project, f"model {name!r}")
         return project, row
 

@@ -40,6 +40,11 @@ class LogBatchStruct(msgspec.Struct, forbid_unknown_fields=True):
     params: Annotated[list[KeyValueStruct], msgspec.Meta(max_length=MAX_VALUES_BATCH)] = []
     tags: Annotated[list[KeyValueStruct], msgspec.Meta(max_length=MAX_VALUES_BATCH)] = []
 
+    @property
+    def id(self) -> str:
+        """The run, as ``RunRef.id`` reads it (``run_uuid`` is the older client's name)."""
+        return self.run_id or self.run_uuid
+
 
 _DECODER = msgspec.json.Decoder(LogBatchStruct)
 _ROW = operator.attrgetter("key", "value", "step", "timestamp")

@@ -202,7 +202,7 @@ async def log_batch(request: Request) -> dict[str, Any]:
                 detail={"mlflow_error_code": "INVALID_PARAMETER_VALUE"},
             )
         params[p.key] = p.value
-    mt.log_batch(b.run_id or b.run_uuid, rows, params, {t.key: t.value for t in b.tags})
+    mt.log_batch(b.id, rows, params, {t.key: t.value for t in b.tags})
     return {}
 
 
